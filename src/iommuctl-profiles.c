@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "iommuctl.h"
+#include "libiommu/json.h"
+#include "libiommu/log.h"
+#include "libiommu/strv.h"
+
+int verb_profiles(int argc, char *argv[]) {
+        ProfileListEntry *l = NULL;
+        size_t n = 0;
+        JsonWriter w = { .f = stdout };
+        int r, ret = EXIT_OK;
+
+        if (argc > 1)
+                return log_error("profiles takes no arguments."), EXIT_ERROR;
+        r = profile_list(arg.root, &l, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list profiles: %m"), EXIT_ERROR;
+
+        if (arg.json) {
+                json_begin_object(&w);
+                json_field_int(&w, "version", 1);
+                json_key(&w, "profiles");
+                json_begin_array(&w);
+        } else if (n == 0) {
+                _cleanup_strv_free_ char **path = NULL;
+                _cleanup_free_ char *joined = NULL;
+                if (profile_search_path(arg.root, &path) >= 0)
+                        joined = strv_join(path, " ");
+                printf("No profiles found in %s\n", strna(joined));
+        } else
+                printf("%-16s %-12s %-44s %s\n", "PROFILE", "MODE", "FILE", "DESCRIPTION");
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_profile_ Profile *p = NULL;
+                int saved = log_get_max_level();
+
+                /* A broken profile is listed as such; the error is shown by "plan" or "lint". */
+                log_set_max_level(-1);
+                r = profile_load(arg.root, l[i].name, &p);
+                log_set_max_level(saved);
+                if (r < 0)
+                        ret = EXIT_NO;
+
+                if (arg.json) {
+                        json_begin_object(&w);
+                        json_field_string(&w, "name", l[i].name);
+                        json_field_string(&w, "path", l[i].path);
+                        json_field_bool(&w, "valid", p);
+                        json_field_string(&w, "mode", p ? profile_mode_to_string(p->mode) : NULL);
+                        json_field_string(&w, "description", p ? p->description : NULL);
+                        json_key(&w, "overrides");
+                        json_begin_array(&w);
+                        STRV_FOREACH(s, l[i].shadowed)
+                                json_string(&w, *s);
+                        json_end_array(&w);
+                        json_end_object(&w);
+                        continue;
+                }
+                printf("%-16s %-12s %-44s %s\n", l[i].name, p ? profile_mode_to_string(p->mode) : "BROKEN", l[i].path,
+                       p ? strna(p->description) : "fails to load; run 'iommuctl lint' on the file");
+                STRV_FOREACH(s, l[i].shadowed)
+                        printf("%-16s %-12s   overrides %s\n", "", "", *s);
+        }
+        if (arg.json) {
+                json_end_array(&w);
+                json_end_object(&w);
+                json_finish(&w);
+        }
+        profile_list_free(l, n);
+        return ret;
+}

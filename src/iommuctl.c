@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+
+#include "iommuctl.h"
+#include "libiommu/log.h"
+
+Args arg = {
+        .root = "/",
+        .vendor = _VENDOR_INVALID,
+        .arch = _ARCH_INVALID,
+};
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char *argv[]);
+        const char *usage;
+        const char *summary;
+} Verb;
+
+static const Verb verbs[] = {
+        { "plan", verb_plan, "plan [--profile NAME] [--vendor V] [--cmdline LINE] [--check] [--json]",
+          "Show the command line this host should boot with, what changes and why" },
+        { "cmdline", verb_cmdline, "cmdline [--profile NAME] [--vendor V] [--full]",
+          "Print only the profile's tokens (--full: the whole merged line), for scripts" },
+        { "lint", verb_lint, "lint [--arch A] [--cmdline LINE | FILE...]",
+          "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
+        { "profiles", verb_profiles, "profiles [--json]",
+          "List the profiles, where each comes from, and what it promises" },
+};
+
+static void help(const Verb *v) {
+        if (v) {
+                printf("Usage: iommuctl %s\n\n%s.\n\nSee iommuctl(8) for details.\n", v->usage, v->summary);
+                return;
+        }
+        printf("Usage: iommuctl [OPTIONS...] VERB [ARGS...]\n\n"
+               "Choose, write and verify the IOMMU part of the kernel command line.\n\nVerbs:\n");
+        for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                printf("  %-10s %s\n", verbs[i].name, verbs[i].summary);
+        printf("\nOptions:\n"
+               "  -h --help            Show this help (or a verb's, after the verb)\n"
+               "     --version         Show the version\n"
+               "  -R --root=DIR        Operate on the tree under DIR instead of the host (default /)\n"
+               "  -p --profile=NAME    Use this profile instead of Profile= from iommu.conf\n"
+               "     --vendor=V        intel, amd, arm64 or portable (default: detected)\n"
+               "     --arch=A          x86_64 or aarch64 (default: detected)\n"
+               "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
+               "     --json            Print JSON for programs (schema in iommuctl(8))\n"
+               "     --check           plan: exit 1 when the command line is not in sync\n"
+               "     --full            cmdline: print the whole merged command line\n"
+               "  -q --quiet           Print errors only\n"
+               "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
+}
+
+static int parse_argv(int argc, char *argv[]) {
+        enum {
+                ARG_VERSION = 0x100,
+                ARG_VENDOR,
+                ARG_ARCH,
+                ARG_CMDLINE,
+                ARG_JSON,
+                ARG_CHECK,
+                ARG_FULL,
+        };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                { "root", required_argument, NULL, 'R' },
+                { "profile", required_argument, NULL, 'p' },
+                { "vendor", required_argument, NULL, ARG_VENDOR },
+                { "arch", required_argument, NULL, ARG_ARCH },
+                { "cmdline", required_argument, NULL, ARG_CMDLINE },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "check", no_argument, NULL, ARG_CHECK },
+                { "full", no_argument, NULL, ARG_FULL },
+                { "quiet", no_argument, NULL, 'q' },
+                {}
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "hR:p:q", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        arg.help = true;
+                        break;
+                case ARG_VERSION:
+                        printf("iommuctl %s\n", IOMMUCTL_VERSION);
+                        return 0;
+                case 'R':
+                        arg.root = optarg;
+                        break;
+                case 'p':
+                        arg.profile = optarg;
+                        break;
+                case ARG_VENDOR:
+                        arg.vendor = vendor_from_string(optarg);
+                        if (arg.vendor < 0)
+                                return log_error_errno(-EINVAL, "--vendor=%s: valid: intel, amd, arm64, portable", optarg);
+                        break;
+                case ARG_ARCH:
+                        arg.arch = arch_from_string(optarg);
+                        if (arg.arch < 0)
+                                return log_error_errno(-EINVAL, "--arch=%s: valid: x86_64, aarch64", optarg);
+                        break;
+                case ARG_CMDLINE:
+                        arg.cmdline = optarg;
+                        break;
+                case ARG_JSON:
+                        arg.json = true;
+                        break;
+                case ARG_CHECK:
+                        arg.check = true;
+                        break;
+                case ARG_FULL:
+                        arg.full = true;
+                        break;
+                case 'q':
+                        log_set_max_level(LOG_LEVEL_ERROR);
+                        break;
+                case '?':
+                        return -EINVAL;
+                default:
+                        abort();
+                }
+        return 1;
+}
+
+ContextOptions args_context_options(bool need_vendor) {
+        return (ContextOptions) {
+                .root = arg.root,
+                .profile = arg.profile,
+                .vendor = arg.vendor,
+                .arch = arg.arch,
+                .need_vendor = need_vendor,
+        };
+}
+
+int main(int argc, char *argv[]) {
+        const Verb *verb = NULL;
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r <= 0)
+                return r < 0 ? EXIT_ERROR : EXIT_OK;
+
+        if (optind < argc) {
+                for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
+                        if (streq(argv[optind], verbs[i].name))
+                                verb = &verbs[i];
+                if (!verb) {
+                        log_error("Unknown verb '%s'. See 'iommuctl --help'.", argv[optind]);
+                        return EXIT_ERROR;
+                }
+        }
+        if (arg.help || !verb) {
+                help(verb);
+                return arg.help ? EXIT_OK : EXIT_ERROR;
+        }
+        return verb->run(argc - optind, argv + optind);
+}

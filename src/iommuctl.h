@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "libiommu/context.h"
+#include "libiommu/params.h"
+
+/* Exit codes, documented in iommuctl(8). */
+enum {
+        EXIT_OK = 0,
+        EXIT_NO = 1,    /* the answer is "no": lint errors, drift, a failed verification */
+        EXIT_ERROR = 2, /* could not do the job: bad input, bad configuration, I/O errors, usage */
+};
+
+/* Options of every verb, parsed once (as systemctl and bootctl do). */
+typedef struct Args {
+        const char *root;
+        const char *profile;
+        Vendor vendor;
+        Arch arch;
+        const char *cmdline;
+        bool json;
+        bool check;
+        bool full;
+        bool help;
+} Args;
+
+extern Args arg;
+
+/* A verb returns an exit code. argv[0] is the verb. */
+int verb_plan(int argc, char *argv[]);
+int verb_cmdline(int argc, char *argv[]);
+int verb_lint(int argc, char *argv[]);
+int verb_profiles(int argc, char *argv[]);
+
+/* Context options from the parsed arguments. */
+ContextOptions args_context_options(bool need_vendor);
+/* Maps a negative errno from a library call to the exit code. */
+static inline int exit_code_from_error(int r) {
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "macro.h"
+
+/* The kernel command-line engine: pure code, no I/O.
+ *
+ * Tokenizing follows the kernel's own lib/cmdline.c:next_arg() and kernel/params.c:parse_args():
+ * tokens are separated by whitespace, double quotes may enclose whitespace, a bare "--" ends the
+ * kernel's parameters and everything after it belongs to init. Parameter names treat '-' and '_'
+ * alike (kernel/params.c:parameq()). */
+
+/* COMMAND_LINE_SIZE is 2048 on x86 and arm64, including the terminating NUL. */
+#define COMMAND_LINE_MAX 2047
+
+typedef struct CmdlineToken {
+        char *text;  /* the token exactly as written, quotes included */
+        char *key;   /* parameter name, quotes removed, '-' read as '_' */
+        char *value; /* value with its quotes removed; NULL when there is no '=' */
+} CmdlineToken;
+
+typedef struct Cmdline {
+        CmdlineToken *tokens;
+        size_t n_tokens;
+        char *init_args; /* what follows a bare "--", verbatim; NULL when there is no "--" */
+} Cmdline;
+
+int cmdline_parse(const char *s, Cmdline **ret);
+Cmdline *cmdline_free(Cmdline *c);
+static inline void cmdline_freep(Cmdline **c) {
+        cmdline_free(*c);
+}
+#define _cleanup_cmdline_ _cleanup_(cmdline_freep)
+
+/* Tokens joined by single spaces, then " -- " and the init arguments if there were any. */
+char *cmdline_to_string(const Cmdline *c);
+
+/* Writes the normalized form of a parameter name ('-' becomes '_'). */
+int cmdline_normalize_key(const char *key, char **ret);
+bool cmdline_key_equal(const char *a, const char *b);
+bool cmdline_token_equal(const CmdlineToken *a, const CmdlineToken *b);
+
+/* The last occurrence wins for the parameters this project deals with. */
+const CmdlineToken *cmdline_find_last(const Cmdline *c, const char *key);
+bool cmdline_has_key(const Cmdline *c, const char *key);
+
+/* Appends a copy of every token of src (init arguments are not touched). */
+int cmdline_append(Cmdline *c, const Cmdline *src);
+
+/* Whether the tokens of current whose keys are in owned_keys are, in order, exactly the tokens of
+ * wanted (same keys, same values; spelling of '-' and '_' may differ). */
+bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
+
+/* Removes every token whose key is owned, then appends wanted's tokens before any "--". Every
+ * other token is kept byte for byte and in order. A line already in sync is returned unchanged,
+ * so merging is idempotent and never reorders a line that needs nothing. -E2BIG when the result
+ * is longer than the kernel accepts. */
+int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, Cmdline **ret);
+
+/* Profile tokens end up in GRUB and shell files: refuse anything but a conservative set of
+ * characters. Returns 0, or -EINVAL and the offending character in *ret_bad. */
+int cmdline_token_check_safe(const char *text, char *ret_bad);
+/* Same for every token of a parsed line (also refuses "--" and init arguments). */
+int cmdline_check_safe(const Cmdline *c, const char **ret_token, char *ret_bad);

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "ini-file.h"
+#include "log.h"
+#include "profile.h"
+#include "strv.h"
+
+typedef struct ConfigContext {
+        Config *config;
+        IniFile ini;
+} ConfigContext;
+
+static int parse_bool_setting(const char *v) {
+        if (streq(v, "yes") || streq(v, "true") || streq(v, "1") || streq(v, "on"))
+                return 1;
+        if (streq(v, "no") || streq(v, "false") || streq(v, "0") || streq(v, "off"))
+                return 0;
+        return -EINVAL;
+}
+
+static int set_bool(ConfigContext *ctx, bool *b, const char *name, const char *value) {
+        int r = parse_bool_setting(value);
+        if (r < 0)
+                ini_file_error(&ctx->ini, "%s=%s is not a boolean (yes or no)", name, value);
+        else
+                *b = r;
+        return 1;
+}
+
+static int set_string(ConfigContext *ctx, char **s, const char *value) {
+        if (free_and_strdup(s, isempty(value) ? NULL : value) < 0)
+                ctx->ini.error = -ENOMEM;
+        return 1;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        ConfigContext *ctx = user;
+        Config *c = ctx->config;
+
+        if (streq(section, "IOMMU")) {
+                if (streq(name, "Profile")) {
+                        if (!isempty(value) && !profile_name_is_valid(value)) {
+                                ini_file_error(&ctx->ini, "Profile=%s is not a valid profile name (letters, digits, '.', '_', '-')", value);
+                                return 1;
+                        }
+                        return set_string(ctx, &c->profile, value);
+                }
+                if (streq(name, "Vendor")) {
+                        if (isempty(value) || streq(value, "auto")) {
+                                c->vendor = _VENDOR_INVALID;
+                                return 1;
+                        }
+                        c->vendor = vendor_from_string(value);
+                        if (c->vendor < 0)
+                                ini_file_error(&ctx->ini, "Vendor=%s is not valid; valid: auto, intel, amd, arm64, portable", value);
+                        return 1;
+                }
+        } else if (streq(section, "Apply")) {
+                if (streq(name, "Entries"))
+                        return set_string(ctx, &c->entries, value);
+                if (streq(name, "Backends")) {
+                        c->backends = strv_free(c->backends);
+                        if (!isempty(value) && !streq(value, "auto") && strv_split(value, " \t,", &c->backends) < 0)
+                                ctx->ini.error = -ENOMEM;
+                        return 1;
+                }
+                if (streq(name, "BootloaderUpdate"))
+                        return set_bool(ctx, &c->bootloader_update, name, value);
+                if (streq(name, "Reboot"))
+                        return set_bool(ctx, &c->reboot, name, value);
+        } else if (streq(section, "Boot")) {
+                if (streq(name, "Enforce"))
+                        return set_bool(ctx, &c->enforce, name, value);
+                if (streq(name, "Generator"))
+                        return set_bool(ctx, &c->generator, name, value);
+        } else if (streq(section, "Publish")) {
+                if (streq(name, "NodeFeatureDiscovery"))
+                        return set_bool(ctx, &c->publish_nfd, name, value);
+                if (streq(name, "NodeFeatureDiscoveryPath"))
+                        return set_string(ctx, &c->nfd_path, value);
+                if (streq(name, "Prometheus"))
+                        return set_bool(ctx, &c->publish_prometheus, name, value);
+                if (streq(name, "PrometheusPath"))
+                        return set_string(ctx, &c->prometheus_path, value);
+        } else {
+                ini_file_error(&ctx->ini, "unknown section [%s]; valid: [IOMMU], [Apply], [Boot], [Publish]", section);
+                return 1;
+        }
+        ini_file_error(&ctx->ini, "unknown key '%s' in [%s] (see iommu.conf(5))", name, section);
+        return 1;
+}
+
+static int config_parse_file(Config *c, const char *path) {
+        ConfigContext ctx = { .config = c, .ini.path = path };
+        int r;
+
+        r = ini_file_parse(&ctx.ini, handler, &ctx);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return r;
+        return strv_extend(&c->files, path);
+}
+
+static int dropin_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int config_load(const char *root, Config *ret) {
+        _cleanup_free_ char *main_file = NULL, *dir = NULL;
+        _cleanup_strv_free_ char **dropins = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        Config c = {
+                .vendor = _VENDOR_INVALID,
+                .bootloader_update = true,
+                .generator = true,
+        };
+        int r;
+
+        main_file = root_path(root, CONFIG_FILE);
+        dir = root_path(root, CONFIG_DROPIN_DIR);
+        if (!main_file || !dir)
+                return log_oom();
+
+        r = config_parse_file(&c, main_file);
+        if (r < 0)
+                goto fail;
+
+        d = opendir(dir);
+        if (d) {
+                struct dirent *de;
+                while ((de = readdir(d)))
+                        if (endswith(de->d_name, ".conf") && de->d_name[0] != '.') {
+                                char *f;
+                                if (asprintf(&f, "%s/%s", dir, de->d_name) < 0 || strv_consume(&dropins, f) < 0) {
+                                        r = log_oom();
+                                        goto fail;
+                                }
+                        }
+                if (dropins)
+                        qsort(dropins, strv_length(dropins), sizeof(char *), dropin_compare);
+                STRV_FOREACH(f, dropins) {
+                        r = config_parse_file(&c, *f);
+                        if (r < 0)
+                                goto fail;
+                }
+        }
+        *ret = c;
+        return 0;
+fail:
+        config_done(&c);
+        return r;
+}
+
+void config_done(Config *c) {
+        free(c->profile);
+        free(c->entries);
+        strv_free(c->backends);
+        free(c->nfd_path);
+        free(c->prometheus_path);
+        strv_free(c->files);
+        *c = (Config) {};
+}

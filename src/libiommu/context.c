@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "context.h"
+#include "fileio.h"
+#include "log.h"
+
+int context_load(const ContextOptions *o, Context *ret) {
+        _cleanup_(context_done) Context c = { .root = o->root ?: "/" };
+        const char *name;
+        Vendor vendor;
+        int r;
+
+        r = config_load(c.root, &c.config);
+        if (r < 0)
+                return r;
+
+        name = o->profile ?: c.config.profile;
+        if (!name)
+                return log_error_errno(-EINVAL, "No profile selected: pass --profile NAME or set Profile= in [IOMMU] of %s%s "
+                                       "(see 'iommuctl profiles').", root_is_host(c.root) ? "" : c.root, CONFIG_FILE);
+        r = profile_load(c.root, name, &c.profile);
+        if (r < 0)
+                return r;
+
+        vendor = o->vendor >= 0 ? o->vendor : c.config.vendor;
+        r = host_probe(c.root, o->arch, vendor, &c.host);
+        if (r < 0)
+                return log_error_errno(r, "Failed to probe the host under %s: %m", c.root);
+        if (o->vendor < 0 && c.config.vendor >= 0)
+                c.host.vendor_source = "Vendor= in iommu.conf";
+        if (o->need_vendor && c.host.vendor < 0)
+                return log_error_errno(-ENXIO, "Cannot tell this host's IOMMU (%s under %s): pass --vendor intel, amd, arm64 "
+                                       "or portable.", c.host.vendor_source, c.root);
+        c.args_vendor = host_args_vendor(&c.host);
+
+        *ret = c;
+        c = (Context) {};
+        return 0;
+}
+
+void context_done(Context *c) {
+        config_done(&c->config);
+        profile_free(c->profile);
+        host_info_done(&c->host);
+        *c = (Context) {};
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "host.h"
+#include "profile.h"
+
+/* What most verbs start from: the configuration, the selected profile and the host, all read
+ * under one root prefix. */
+typedef struct Context {
+        const char *root;
+        Config config;
+        Profile *profile;
+        HostInfo host;
+        Vendor args_vendor; /* the [KernelArgs] entry to use */
+} Context;
+
+typedef struct ContextOptions {
+        const char *root;
+        const char *profile; /* overrides Profile= in iommu.conf */
+        Vendor vendor;       /* overrides Vendor= and detection; _VENDOR_INVALID: auto */
+        Arch arch;           /* _ARCH_INVALID: detect */
+        bool need_vendor;    /* fail when the vendor cannot be told */
+} ContextOptions;
+
+/* Errors are logged. */
+int context_load(const ContextOptions *o, Context *ret);
+void context_done(Context *c);

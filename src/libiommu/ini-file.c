@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+
+#include "ini-file.h"
+#include "log.h"
+
+void ini_file_error(IniFile *ini, const char *fmt, ...) {
+        _cleanup_free_ char *m = NULL;
+        va_list ap;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        log_error("%s:%u: %s", ini->path, ini->line, m ?: "out of memory");
+        if (ini->error == 0)
+                ini->error = m ? -EINVAL : -ENOMEM;
+}
+
+static char *counting_reader(char *str, int num, void *stream) {
+        IniFile *ini = stream;
+        size_t n;
+
+        if (!fgets(str, num, ini->f))
+                return NULL;
+        ini->line++;
+        n = strlen(str);
+        if (n == (size_t) num - 1 && str[n - 1] != '\n' && !feof(ini->f)) {
+                int c;
+                ini_file_error(ini, "line longer than %d characters", num - 2);
+                while ((c = fgetc(ini->f)) != EOF && c != '\n')
+                        ;
+                strcpy(str, "#\n");
+        }
+        return str;
+}
+
+int ini_file_parse(IniFile *ini, ini_handler handler, void *user) {
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        f = fopen(ini->path, "re");
+        if (!f) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                return log_error_errno(-errno, "Failed to open %s: %m", ini->path);
+        }
+        ini->f = f;
+        ini->line = 0;
+        r = ini_parse_stream(counting_reader, ini, handler, user);
+        ini->f = NULL;
+        if (r > 0) {
+                /* Our handlers never return 0, so a positive value is inih's own syntax error. */
+                log_error("%s:%d: syntax error: expected [Section], Key=Value, or a comment", ini->path, r);
+                if (ini->error == 0)
+                        ini->error = -EINVAL;
+        } else if (r == -2 && ini->error == 0)
+                ini->error = -ENOMEM;
+        return ini->error;
+}

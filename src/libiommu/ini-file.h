@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <ini.h>
+
+#include "macro.h"
+
+/* inih with line numbers: handlers read IniFile.line to name file:line in their messages, and
+ * lines longer than inih's buffer (which it would split silently) are refused. */
+
+typedef struct IniFile {
+        const char *path;
+        unsigned line;
+        FILE *f;
+        int error; /* set by the reader and by handlers: the first error wins */
+} IniFile;
+
+/* Logs "path:line: message" and records -EINVAL in ini->error. */
+void ini_file_error(IniFile *ini, const char *fmt, ...) _printf_(2, 3);
+
+/* Parses ini->path. -ENOENT (not logged) when it does not exist; other open errors are logged.
+ * Syntax errors are logged with file:line. Returns ini->error or 0. */
+int ini_file_parse(IniFile *ini, ini_handler handler, void *user);

@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "json.h"
+
+static void newline_indent(JsonWriter *w) {
+        fputc('\n', w->f);
+        for (unsigned i = 0; i < w->depth; i++)
+                fputs("  ", w->f);
+}
+
+/* Separator and indentation before a value or key. */
+static void before_item(JsonWriter *w) {
+        if (w->after_key) {
+                w->after_key = false;
+                return;
+        }
+        if (w->need_comma)
+                fputc(',', w->f);
+        if (w->depth > 0)
+                newline_indent(w);
+}
+
+static void open_container(JsonWriter *w, char c) {
+        before_item(w);
+        fputc(c, w->f);
+        w->depth++;
+        w->need_comma = false;
+}
+
+static void close_container(JsonWriter *w, char c) {
+        bool empty = !w->need_comma;
+        w->depth--;
+        if (!empty)
+                newline_indent(w);
+        fputc(c, w->f);
+        w->need_comma = true;
+}
+
+void json_begin_object(JsonWriter *w) {
+        open_container(w, '{');
+}
+
+void json_end_object(JsonWriter *w) {
+        close_container(w, '}');
+}
+
+void json_begin_array(JsonWriter *w) {
+        open_container(w, '[');
+}
+
+void json_end_array(JsonWriter *w) {
+        close_container(w, ']');
+}
+
+static void write_escaped(FILE *f, const char *s) {
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                case '\r':
+                        fputs("\\r", f);
+                        break;
+                default:
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+void json_key(JsonWriter *w, const char *key) {
+        before_item(w);
+        write_escaped(w->f, key);
+        fputs(": ", w->f);
+        w->after_key = true;
+        w->need_comma = true;
+}
+
+void json_string(JsonWriter *w, const char *s) {
+        if (!s)
+                return json_null(w);
+        before_item(w);
+        write_escaped(w->f, s);
+        w->need_comma = true;
+}
+
+void json_int(JsonWriter *w, long long i) {
+        before_item(w);
+        fprintf(w->f, "%lld", i);
+        w->need_comma = true;
+}
+
+void json_bool(JsonWriter *w, bool b) {
+        before_item(w);
+        fputs(b ? "true" : "false", w->f);
+        w->need_comma = true;
+}
+
+void json_null(JsonWriter *w) {
+        before_item(w);
+        fputs("null", w->f);
+        w->need_comma = true;
+}
+
+void json_finish(JsonWriter *w) {
+        fputc('\n', w->f);
+}

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <libgen.h>
+
+#include "fileio.h"
+#include "ini-file.h"
+#include "lint.h"
+#include "log.h"
+#include "predict.h"
+#include "profile.h"
+#include "strv.h"
+
+#ifndef IOMMU_PROFILES_DIR
+#define IOMMU_PROFILES_DIR "/usr/lib/iommu/profiles"
+#endif
+
+#define INCLUDE_DEPTH_MAX 8
+
+static const char * const mode_names[_MODE_MAX] = {
+        [MODE_PASSTHROUGH] = "passthrough",
+        [MODE_TRANSLATED] = "translated",
+        [MODE_STRICT] = "strict",
+        [MODE_OFF] = "off",
+};
+
+static const char * const firmware_names[_FIRMWARE_MAX] = {
+        [FIRMWARE_REQUIRED] = "required",
+        [FIRMWARE_OPTIONAL] = "optional",
+};
+
+/* [KernelArgs] keys, by Vendor. */
+static const char * const vendor_keys[_VENDOR_MAX] = {
+        [VENDOR_INTEL] = "Intel",
+        [VENDOR_AMD] = "AMD",
+        [VENDOR_ARM64] = "ARM64",
+        [VENDOR_PORTABLE] = "Portable",
+};
+
+const char *profile_mode_to_string(ProfileMode m) {
+        return m >= 0 && m < _MODE_MAX ? mode_names[m] : NULL;
+}
+
+ProfileMode profile_mode_from_string(const char *s) {
+        for (ProfileMode m = 0; s && m < _MODE_MAX; m++)
+                if (streq(s, mode_names[m]))
+                        return m;
+        return _MODE_INVALID;
+}
+
+const char *firmware_requirement_to_string(FirmwareRequirement f) {
+        return f >= 0 && f < _FIRMWARE_MAX ? firmware_names[f] : NULL;
+}
+
+FirmwareRequirement firmware_requirement_from_string(const char *s) {
+        for (FirmwareRequirement f = 0; s && f < _FIRMWARE_MAX; f++)
+                if (streq(s, firmware_names[f]))
+                        return f;
+        return _FIRMWARE_INVALID;
+}
+
+DomainType profile_mode_domain(ProfileMode m) {
+        switch (m) {
+        case MODE_PASSTHROUGH:
+                return DOMAIN_IDENTITY;
+        case MODE_TRANSLATED:
+                return DOMAIN_DMA_FQ;
+        case MODE_STRICT:
+                return DOMAIN_DMA;
+        default:
+                return DOMAIN_NONE;
+        }
+}
+
+bool profile_mode_accepts(ProfileMode m, DomainType t) {
+        if (m == MODE_TRANSLATED)
+                return t == DOMAIN_DMA || t == DOMAIN_DMA_FQ;
+        return t == profile_mode_domain(m);
+}
+
+bool profile_name_is_valid(const char *name) {
+        if (isempty(name) || name[0] == '.' || strlen(name) > 64)
+                return false;
+        for (const char *p = name; *p; p++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
+                        return false;
+        return true;
+}
+
+Profile *profile_free(Profile *p) {
+        if (!p)
+                return NULL;
+        free(p->name);
+        free(p->path);
+        strv_free(p->files);
+        free(p->description);
+        for (Vendor v = 0; v < _VENDOR_MAX; v++)
+                free(p->args[v].text);
+        strv_free(p->expect_modules);
+        free(p);
+        return NULL;
+}
+
+int profile_search_path(const char *root, char ***ret) {
+        static const char * const rooted[] = {
+                "/etc/iommu/profiles",
+                "/run/iommu/profiles",
+                "/usr/local/lib/iommu/profiles",
+                "/usr/lib/iommu/profiles",
+        };
+        _cleanup_strv_free_ char **l = NULL;
+        const char *e;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(rooted); i++) {
+                r = strv_consume(&l, root_path(root, rooted[i]));
+                if (r < 0)
+                        return r;
+        }
+        e = getenv("IOMMUCTL_PROFILES_PATH");
+        if (!isempty(e)) {
+                _cleanup_strv_free_ char **extra = NULL;
+                r = strv_split(e, ":", &extra);
+                if (r < 0)
+                        return r;
+                r = strv_extend_strv(&l, extra);
+                if (r < 0)
+                        return r;
+        }
+        if (!root_is_host(root) && !strv_contains(l, IOMMU_PROFILES_DIR)) {
+                r = strv_extend(&l, IOMMU_PROFILES_DIR);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The first file for name in the search path that is not already being read (so a profile in
+ * /etc may include the shipped profile of the same name and override parts of it). */
+static int profile_find(const char *root, const char *name, char * const *skip, char **ret) {
+        _cleanup_strv_free_ char **path = NULL;
+        bool skipped = false;
+        int r;
+
+        r = profile_search_path(root, &path);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(d, path) {
+                _cleanup_free_ char *f = NULL;
+
+                if (asprintf(&f, "%s/%s.conf", *d, name) < 0)
+                        return -ENOMEM;
+                if (access(f, F_OK) < 0)
+                        continue;
+                if (strv_contains(skip, f)) {
+                        skipped = true;
+                        continue;
+                }
+                *ret = TAKE_PTR(f);
+                return 0;
+        }
+        return skipped ? -ELOOP : -ENOENT;
+}
+
+typedef struct ParseContext {
+        const char *root;
+        Profile *profile;
+        IniFile *ini;      /* the file being read */
+        char **stack;      /* files on the include stack, for loops */
+        bool setting_seen; /* Include= must come before any setting of its file */
+        bool expect_groups_set, expect_domain_set, expect_firmware_set;
+        int error;
+} ParseContext;
+
+static int parse_file(ParseContext *ctx, const char *path);
+
+#define parse_error(ctx, ...) ini_file_error((ctx)->ini, __VA_ARGS__)
+
+static int parse_yes_no(const char *v) {
+        if (streq(v, "yes") || streq(v, "true") || streq(v, "1") || streq(v, "on"))
+                return 1;
+        if (streq(v, "no") || streq(v, "false") || streq(v, "0") || streq(v, "off"))
+                return 0;
+        return -EINVAL;
+}
+
+static void handle_include(ParseContext *ctx, const char *value) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (ctx->setting_seen)
+                return parse_error(ctx, "Include= must come before any other setting, so that the file overrides what it includes");
+        if (!profile_name_is_valid(value))
+                return parse_error(ctx, "Include=%s is not a valid profile name (letters, digits, '.', '_', '-')", value);
+        if (strv_length(ctx->stack) >= INCLUDE_DEPTH_MAX)
+                return parse_error(ctx, "Include=%s: includes nested deeper than %d", value, INCLUDE_DEPTH_MAX);
+        r = profile_find(ctx->root, value, ctx->stack, &path);
+        if (r == -ELOOP) {
+                _cleanup_free_ char *chain = strv_join(ctx->stack, " -> ");
+
+                return parse_error(ctx, "Include=%s: include loop (%s -> %s)", value, strna(chain), value);
+        }
+        if (r == -ENOENT)
+                return parse_error(ctx, "Include=%s: no such profile in the search path (see 'iommuctl profiles')", value);
+        if (r < 0)
+                return parse_error(ctx, "Include=%s: %s", value, strerror(-r));
+
+        r = parse_file(ctx, path);
+        if (r < 0 && ctx->ini->error == 0)
+                ctx->ini->error = r;
+}
+
+static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *value) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        LintReport report = {};
+        ProfileArgs *a = &ctx->profile->args[vendor];
+        const char *bad_token = NULL;
+        char bad = 0;
+        int r;
+
+        r = cmdline_parse(value, &c);
+        if (r < 0)
+                return parse_error(ctx, "%s", strerror(-r));
+        if (cmdline_check_safe(c, &bad_token, &bad) < 0)
+                return parse_error(ctx, "%s=: token '%s' contains '%c', which is not allowed in boot configuration "
+                                   "(allowed: letters, digits and _-.,:=/+@%%~)",
+                                   vendor_keys[vendor], bad_token, bad);
+        r = lint_cmdline(c, vendor_arch(vendor), &report);
+        if (r < 0)
+                return parse_error(ctx, "%s", strerror(-r));
+        for (size_t i = 0; i < report.n_findings; i++) {
+                LintFinding *f = &report.findings[i];
+                if (f->severity == SEVERITY_ERROR)
+                        parse_error(ctx, "%s=: %s%s%s", vendor_keys[vendor], f->message, f->fix ? "; use: " : "",
+                                    f->fix ?: "");
+                else
+                        log_warning("%s:%u: %s=: %s%s%s", ctx->ini->path, ctx->ini->line, vendor_keys[vendor],
+                                    f->message, f->fix ? "; use: " : "", f->fix ?: "");
+        }
+        lint_report_done(&report);
+
+        free(a->text);
+        a->text = cmdline_to_string(c);
+        if (!a->text) {
+                ctx->ini->error = -ENOMEM;
+                return;
+        }
+        a->set = true;
+        a->file = ctx->ini->path;
+        a->line = ctx->ini->line;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        ParseContext *ctx = user;
+        Profile *p = ctx->profile;
+        int r;
+
+        if (streq(section, "Profile")) {
+                if (streq(name, "Include")) {
+                        handle_include(ctx, value);
+                        return 1;
+                }
+                ctx->setting_seen = true;
+                if (streq(name, "Description")) {
+                        if (free_and_strdup(&p->description, value) < 0)
+                                ctx->ini->error = -ENOMEM;
+                } else if (streq(name, "Mode")) {
+                        ProfileMode m = profile_mode_from_string(value);
+                        if (m < 0)
+                                parse_error(ctx, "Mode=%s is not valid; valid: passthrough, translated, strict, off", value);
+                        else
+                                p->mode = m;
+                } else
+                        parse_error(ctx, "unknown key '%s' in [Profile]; valid: Description, Include, Mode", name);
+                return 1;
+        }
+
+        ctx->setting_seen = true;
+        if (streq(section, "KernelArgs")) {
+                for (Vendor v = 0; v < _VENDOR_MAX; v++)
+                        if (streq(name, vendor_keys[v])) {
+                                handle_kernel_args(ctx, v, value);
+                                return 1;
+                        }
+                parse_error(ctx, "unknown key '%s' in [KernelArgs]; valid: Intel, AMD, ARM64, Portable", name);
+        } else if (streq(section, "Expect")) {
+                if (streq(name, "Groups")) {
+                        r = parse_yes_no(value);
+                        if (r < 0)
+                                return parse_error(ctx, "Groups=%s is not valid; valid: yes, no", value), 1;
+                        p->expect_groups = r;
+                        ctx->expect_groups_set = true;
+                } else if (streq(name, "DomainType")) {
+                        DomainType t = domain_type_from_string(value);
+                        if (!(t == DOMAIN_IDENTITY || t == DOMAIN_DMA || t == DOMAIN_DMA_FQ || t == DOMAIN_NONE))
+                                return parse_error(ctx, "DomainType=%s is not valid; valid: identity, DMA, DMA-FQ, none", value), 1;
+                        p->expect_domain = t;
+                        ctx->expect_domain_set = true;
+                } else if (streq(name, "Firmware")) {
+                        FirmwareRequirement f = firmware_requirement_from_string(value);
+                        if (f < 0)
+                                return parse_error(ctx, "Firmware=%s is not valid; valid: required, optional", value), 1;
+                        p->expect_firmware = f;
+                        ctx->expect_firmware_set = true;
+                } else if (streq(name, "InterruptRemapping")) {
+                        if (streq(value, "any"))
+                                p->expect_interrupt_remapping = -1;
+                        else if ((r = parse_yes_no(value)) >= 0)
+                                p->expect_interrupt_remapping = r;
+                        else
+                                parse_error(ctx, "InterruptRemapping=%s is not valid; valid: yes, no, any", value);
+                } else if (streq(name, "Modules")) {
+                        strv_free(p->expect_modules);
+                        if (strv_split(value, " \t", &p->expect_modules) < 0)
+                                ctx->ini->error = -ENOMEM;
+                } else
+                        parse_error(ctx, "unknown key '%s' in [Expect]; valid: Groups, DomainType, Firmware, "
+                                    "InterruptRemapping, Modules", name);
+        } else
+                parse_error(ctx, "unknown section [%s]; valid: [Profile], [KernelArgs], [Expect]", section);
+        return 1;
+}
+
+static int parse_file(ParseContext *ctx, const char *path) {
+        IniFile ini = {}, *saved_ini = ctx->ini;
+        bool saved_seen = ctx->setting_seen;
+        int r;
+
+        r = strv_extend(&ctx->profile->files, path);
+        if (r < 0)
+                return r;
+        r = strv_extend(&ctx->stack, path);
+        if (r < 0)
+                return r;
+        /* The path string lives as long as the profile: settings point to it. */
+        ini.path = ctx->profile->files[strv_length(ctx->profile->files) - 1];
+        ctx->ini = &ini;
+        ctx->setting_seen = false;
+
+        r = ini_file_parse(&ini, handler, ctx);
+        if (r == -ENOENT)
+                r = log_error_errno(r, "Failed to open profile %s: %m", path);
+
+        /* Pop the include stack. */
+        free(ctx->stack[strv_length(ctx->stack) - 1]);
+        ctx->stack[strv_length(ctx->stack) - 1] = NULL;
+        ctx->ini = saved_ini;
+        ctx->setting_seen = saved_seen;
+        if (r < 0 && ctx->error == 0)
+                ctx->error = r;
+        return r;
+}
+
+static int check_args_match_mode(const Profile *p, Vendor v) {
+        const ProfileArgs *a = &p->args[v];
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        Vendor check[2] = { v, _VENDOR_INVALID };
+        int r;
+
+        if (v == VENDOR_PORTABLE) {
+                check[0] = VENDOR_INTEL;
+                check[1] = VENDOR_AMD;
+        }
+        r = cmdline_parse(a->text, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
+                KernelPrediction k;
+
+                kernel_predict(c, check[i], &k);
+                if (p->mode == MODE_OFF ? !k.groups : profile_mode_accepts(p->mode, k.domain))
+                        continue;
+                log_error("%s:%u: %s=%s: on %s the kernel would end up with %s (%s), but Mode=%s promises %s",
+                          a->file, a->line, vendor_keys[v], a->text, vendor_to_string(check[i]),
+                          k.groups ? domain_type_to_string(k.domain) : "no IOMMU groups", k.reason,
+                          profile_mode_to_string(p->mode),
+                          p->mode == MODE_OFF ? "no IOMMU groups" : domain_type_to_string(profile_mode_domain(p->mode)));
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int profile_finish(ParseContext *ctx) {
+        Profile *p = ctx->profile;
+        bool any = false;
+        int r = 0;
+
+        if (p->mode < 0)
+                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, translated, strict, off", p->path);
+        if (!ctx->expect_groups_set)
+                p->expect_groups = p->mode != MODE_OFF;
+        if (!ctx->expect_domain_set)
+                p->expect_domain = profile_mode_domain(p->mode);
+        if (!ctx->expect_firmware_set)
+                p->expect_firmware = p->mode == MODE_OFF ? FIRMWARE_OPTIONAL : FIRMWARE_REQUIRED;
+
+        if (p->expect_groups != (p->mode != MODE_OFF))
+                r = log_error_errno(-EINVAL, "%s: Groups=%s contradicts Mode=%s", p->path, p->expect_groups ? "yes" : "no",
+                                    profile_mode_to_string(p->mode));
+        else if (p->mode == MODE_OFF ? p->expect_domain != DOMAIN_NONE : !profile_mode_accepts(p->mode, p->expect_domain))
+                r = log_error_errno(-EINVAL, "%s: DomainType=%s contradicts Mode=%s", p->path,
+                                    domain_type_to_string(p->expect_domain), profile_mode_to_string(p->mode));
+
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                if (!p->args[v].set)
+                        continue;
+                any = true;
+                if (check_args_match_mode(p, v) < 0)
+                        r = -EINVAL;
+        }
+        if (!any)
+                r = log_error_errno(-EINVAL, "%s: [KernelArgs] sets none of Intel=, AMD=, ARM64=, Portable=", p->path);
+        return r;
+}
+
+static int profile_load_path(const char *root, const char *name, const char *path, Profile **ret) {
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_strv_free_ char **stack = NULL;
+        ParseContext ctx = { .root = root };
+        int r;
+
+        p = calloc(1, sizeof(Profile));
+        if (!p)
+                return log_oom();
+        p->mode = _MODE_INVALID;
+        p->expect_interrupt_remapping = -1;
+        p->name = strdup(name);
+        p->path = strdup(path);
+        if (!p->name || !p->path)
+                return log_oom();
+
+        ctx.profile = p;
+        r = parse_file(&ctx, path);
+        stack = ctx.stack;
+        if (r < 0)
+                return r;
+        if (ctx.error < 0)
+                return ctx.error;
+        r = profile_finish(&ctx);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+int profile_load(const char *root, const char *name, Profile **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (!profile_name_is_valid(name))
+                return log_error_errno(-EINVAL, "'%s' is not a valid profile name (letters, digits, '.', '_', '-')", name);
+        r = profile_find(root, name, NULL, &path);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No profile '%s' found (see 'iommuctl profiles' for the search path).", name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to look up profile '%s': %m", name);
+        return profile_load_path(root, name, path, ret);
+}
+
+int profile_load_file(const char *root, const char *path, Profile **ret) {
+        _cleanup_free_ char *copy = strdup(path);
+        char *name, *dot;
+
+        if (!copy)
+                return log_oom();
+        name = basename(copy);
+        dot = strrchr(name, '.');
+        if (dot && streq(dot, ".conf"))
+                *dot = '\0';
+        return profile_load_path(root, name, path, ret);
+}
+
+int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
+        if (vendor < 0 || vendor >= _VENDOR_MAX || !p->args[vendor].set)
+                return -ENODATA;
+        return cmdline_parse(p->args[vendor].text, ret);
+}
+
+int profile_owned_keys(const Profile *p, char ***ret) {
+        _cleanup_strv_free_ char **keys = NULL;
+        int r;
+
+        r = strv_extend_strv(&keys, iommu_owned_keys);
+        if (r < 0)
+                return r;
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                if (!p->args[v].set)
+                        continue;
+                r = cmdline_parse(p->args[v].text, &c);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < c->n_tokens; i++) {
+                        bool have = false;
+                        STRV_FOREACH(k, keys)
+                                if (cmdline_key_equal(*k, c->tokens[i].key))
+                                        have = true;
+                        if (!have && (r = strv_extend(&keys, c->tokens[i].key)) < 0)
+                                return r;
+                }
+        }
+        *ret = TAKE_PTR(keys);
+        return 0;
+}
+
+void profile_list_free(ProfileListEntry *l, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].name);
+                free(l[i].path);
+                strv_free(l[i].shadowed);
+        }
+        free(l);
+}
+
+static int entry_compare(const void *a, const void *b) {
+        return strcmp(((const ProfileListEntry *) a)->name, ((const ProfileListEntry *) b)->name);
+}
+
+int profile_list(const char *root, ProfileListEntry **ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **path = NULL;
+        ProfileListEntry *l = NULL;
+        size_t n = 0;
+        int r;
+
+        r = profile_search_path(root, &path);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(d, path) {
+                _cleanup_(closedirp) DIR *dir = opendir(*d);
+                struct dirent *de;
+
+                if (!dir)
+                        continue;
+                while ((de = readdir(dir))) {
+                        _cleanup_free_ char *name = NULL, *file = NULL;
+                        ProfileListEntry *e = NULL;
+
+                        if (!endswith(de->d_name, ".conf"))
+                                continue;
+                        name = strndup(de->d_name, strlen(de->d_name) - 5);
+                        if (!name || asprintf(&file, "%s/%s", *d, de->d_name) < 0)
+                                goto oom;
+                        if (!profile_name_is_valid(name))
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                if (streq(l[i].name, name))
+                                        e = &l[i];
+                        if (e) {
+                                if (strv_consume(&e->shadowed, TAKE_PTR(file)) < 0)
+                                        goto oom;
+                                continue;
+                        }
+                        e = realloc(l, sizeof(ProfileListEntry) * (n + 1));
+                        if (!e)
+                                goto oom;
+                        l = e;
+                        l[n++] = (ProfileListEntry) { .name = TAKE_PTR(name), .path = TAKE_PTR(file) };
+                }
+        }
+        if (n > 0)
+                qsort(l, n, sizeof(ProfileListEntry), entry_compare);
+        *ret = l;
+        *ret_n = n;
+        return 0;
+oom:
+        profile_list_free(l, n);
+        return -ENOMEM;
+}

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "cmdline.h"
+#include "params.h"
+
+/* Profiles: INI files that say what state a node must end up in.
+ *
+ * Looked up by name, first match wins: ROOT/etc/iommu/profiles, ROOT/run/iommu/profiles,
+ * ROOT/usr/local/lib/iommu/profiles, ROOT/usr/lib/iommu/profiles, then the directories in
+ * $IOMMUCTL_PROFILES_PATH (not under ROOT) and, for a root other than "/", the profiles shipped
+ * with this iommuctl, so image builders can work on trees that do not have iommuctl installed. */
+
+typedef enum ProfileMode {
+        MODE_PASSTHROUGH, /* IOMMU on, default domain identity */
+        MODE_TRANSLATED,  /* IOMMU on, DMA translated (lazy or strict) */
+        MODE_STRICT,      /* IOMMU on, translated with strict invalidation */
+        MODE_OFF,         /* no IOMMU groups */
+        _MODE_MAX,
+        _MODE_INVALID = -EINVAL,
+} ProfileMode;
+
+typedef enum FirmwareRequirement {
+        FIRMWARE_REQUIRED, /* DMAR/IVRS must be present */
+        FIRMWARE_OPTIONAL,
+        _FIRMWARE_MAX,
+        _FIRMWARE_INVALID = -EINVAL,
+} FirmwareRequirement;
+
+typedef struct ProfileArgs {
+        bool set;
+        char *text;       /* as written, whitespace-normalized */
+        const char *file; /* where it was set (points into Profile.files) */
+        unsigned line;
+} ProfileArgs;
+
+typedef struct Profile {
+        char *name;
+        char *path;   /* the file the name resolved to */
+        char **files; /* every file read, the profile and its includes, in read order */
+        char *description;
+        ProfileMode mode;
+        ProfileArgs args[_VENDOR_MAX];
+        /* [Expect]; derived from Mode when not written */
+        int expect_groups;                 /* 1 yes, 0 no */
+        DomainType expect_domain;          /* DOMAIN_NONE with no groups */
+        FirmwareRequirement expect_firmware;
+        int expect_interrupt_remapping;    /* 1 yes, 0 no, -1 don't care */
+        char **expect_modules;             /* kernel modules that must be loadable (vfio-pci...) */
+} Profile;
+
+const char *profile_mode_to_string(ProfileMode m);
+ProfileMode profile_mode_from_string(const char *s);
+const char *firmware_requirement_to_string(FirmwareRequirement f);
+FirmwareRequirement firmware_requirement_from_string(const char *s);
+/* The domain type a mode promises (DOMAIN_DMA_FQ stands for "DMA or DMA-FQ" for translated). */
+DomainType profile_mode_domain(ProfileMode m);
+/* Whether a group type satisfies a mode. */
+bool profile_mode_accepts(ProfileMode m, DomainType t);
+
+bool profile_name_is_valid(const char *name);
+
+/* Loads a profile by name, with its includes, and validates it: unknown sections or keys, bad
+ * values, include loops, missing includes, unsafe tokens and tokens that would not produce the
+ * declared Mode are logged with file:line and refused (-EINVAL). -ENOENT when there is no such
+ * profile (also logged). */
+int profile_load(const char *root, const char *name, Profile **ret);
+/* Loads one file directly (for "lint FILE"); includes are looked up by name as usual. */
+int profile_load_file(const char *root, const char *path, Profile **ret);
+Profile *profile_free(Profile *p);
+static inline void profile_freep(Profile **p) {
+        profile_free(*p);
+}
+#define _cleanup_profile_ _cleanup_(profile_freep)
+
+/* The tokens for one vendor. -ENODATA when the profile says nothing for it. */
+int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret);
+/* iommu_owned_keys plus every key the profile writes for any vendor. */
+int profile_owned_keys(const Profile *p, char ***ret);
+
+typedef struct ProfileListEntry {
+        char *name;
+        char *path;       /* the file that wins */
+        char **shadowed;  /* lower-precedence files of the same name */
+} ProfileListEntry;
+
+/* Every profile name found, sorted, with where it comes from. */
+int profile_list(const char *root, ProfileListEntry **ret, size_t *ret_n);
+void profile_list_free(ProfileListEntry *l, size_t n);
+
+/* The search path for a root, in precedence order (for messages and "profiles"). */
+int profile_search_path(const char *root, char ***ret);
