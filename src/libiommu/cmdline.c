@@ -244,11 +244,26 @@ bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmd
         return j == wanted->n_tokens;
 }
 
+const CmdlineToken *cmdline_find_unterminated(const Cmdline *c) {
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                unsigned quotes = 0;
+                for (const char *p = c->tokens[i].text; *p; p++)
+                        quotes += *p == '"';
+                if (quotes % 2)
+                        return &c->tokens[i];
+        }
+        return NULL;
+}
+
 int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, Cmdline **ret) {
         _cleanup_cmdline_ Cmdline *m = NULL;
         _cleanup_free_ char *s = NULL;
         bool sync;
         int r;
+
+        /* An open quote swallows the rest of the line: anything appended would end up inside it. */
+        if (cmdline_find_unterminated(current) || cmdline_find_unterminated(wanted))
+                return -EBADMSG;
 
         m = calloc(1, sizeof(Cmdline));
         if (!m)

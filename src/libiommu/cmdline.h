@@ -51,10 +51,13 @@ int cmdline_append(Cmdline *c, const Cmdline *src);
  * wanted (same keys, same values; spelling of '-' and '_' may differ). */
 bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
 
+/* The first token with an unbalanced double quote (the kernel reads it to the end of the line). */
+const CmdlineToken *cmdline_find_unterminated(const Cmdline *c);
+
 /* Removes every token whose key is owned, then appends wanted's tokens before any "--". Every
  * other token is kept byte for byte and in order. A line already in sync is returned unchanged,
  * so merging is idempotent and never reorders a line that needs nothing. -E2BIG when the result
- * is longer than the kernel accepts. */
+ * is longer than the kernel accepts, -EBADMSG when a line has an unterminated quote. */
 int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, Cmdline **ret);
 
 /* Profile tokens end up in GRUB and shell files: refuse anything but a conservative set of

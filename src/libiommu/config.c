@@ -86,7 +86,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 if (streq(name, "PrometheusPath"))
                         return set_string(ctx, &c->prometheus_path, value);
         } else {
-                ini_file_error(&ctx->ini, "unknown section [%s]; valid: [IOMMU], [Apply], [Boot], [Publish]", section);
+                ini_file_section_error(&ctx->ini, section, "[IOMMU], [Apply], [Boot], [Publish]");
                 return 1;
         }
         ini_file_error(&ctx->ini, "unknown key '%s' in [%s] (see iommu.conf(5))", name, section);

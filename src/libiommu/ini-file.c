@@ -17,6 +17,18 @@ void ini_file_error(IniFile *ini, const char *fmt, ...) {
                 ini->error = m ? -EINVAL : -ENOMEM;
 }
 
+void ini_file_section_error(IniFile *ini, const char *section, const char *valid) {
+        unsigned line = ini->line;
+
+        /* inih calls us once per key of the section: report the header once. */
+        if (ini->section_reported == ini->section_line)
+                return;
+        ini->section_reported = ini->section_line;
+        ini->line = ini->section_line;
+        ini_file_error(ini, "unknown section [%s]; valid: %s", section, valid);
+        ini->line = line;
+}
+
 static char *counting_reader(char *str, int num, void *stream) {
         IniFile *ini = stream;
         size_t n;
@@ -24,6 +36,8 @@ static char *counting_reader(char *str, int num, void *stream) {
         if (!fgets(str, num, ini->f))
                 return NULL;
         ini->line++;
+        if (str[strspn(str, " \t")] == '[')
+                ini->section_line = ini->line;
         n = strlen(str);
         if (n == (size_t) num - 1 && str[n - 1] != '\n' && !feof(ini->f)) {
                 int c;

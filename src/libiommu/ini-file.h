@@ -11,12 +11,16 @@
 typedef struct IniFile {
         const char *path;
         unsigned line;
+        unsigned section_line; /* where the current [Section] header is */
+        unsigned section_reported; /* section_line of the last unknown section reported */
         FILE *f;
         int error; /* set by the reader and by handlers: the first error wins */
 } IniFile;
 
 /* Logs "path:line: message" and records -EINVAL in ini->error. */
 void ini_file_error(IniFile *ini, const char *fmt, ...) _printf_(2, 3);
+/* Same, naming the line of the current section header. */
+void ini_file_section_error(IniFile *ini, const char *section, const char *valid);
 
 /* Parses ini->path. -ENOENT (not logged) when it does not exist; other open errors are logged.
  * Syntax errors are logged with file:line. Returns ini->error or 0. */

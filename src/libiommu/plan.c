@@ -87,6 +87,10 @@ int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret
                 if (r < 0)
                         return log_oom();
                 r = cmdline_merge(plan.current, plan.owned_keys, plan.wanted, &plan.result);
+                if (r == -EBADMSG)
+                        return log_error_errno(r, "The current command line has an unterminated quote in '%s': "
+                                               "refusing to edit it (the kernel reads the quote to the end of the line).",
+                                               cmdline_find_unterminated(plan.current)->text);
                 if (r == -E2BIG)
                         return log_error_errno(r, "The resulting command line would be longer than the kernel's limit of %d bytes.",
                                                COMMAND_LINE_MAX);

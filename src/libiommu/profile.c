@@ -317,7 +317,7 @@ static int handler(void *user, const char *section, const char *name, const char
                         parse_error(ctx, "unknown key '%s' in [Expect]; valid: Groups, DomainType, Firmware, "
                                     "InterruptRemapping, Modules", name);
         } else
-                parse_error(ctx, "unknown section [%s]; valid: [Profile], [KernelArgs], [Expect]", section);
+                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect]");
         return 1;
 }
 

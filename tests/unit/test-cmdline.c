@@ -132,6 +132,18 @@ static void test_merge_empty_and_whitespace(void **state) {
         assert_merge("ro iommu=pt", "", "ro");
 }
 
+static void test_merge_unterminated_quote(void **state) {
+        _cleanup_cmdline_ Cmdline *c = NULL, *w = NULL, *m = NULL;
+
+        /* Found by fuzz-cmdline: appending after an open quote would land inside the quote. */
+        assert_int_equal(cmdline_parse("BOOT_I\"AGE=/vmlinuz ro intel_iommu=off", &c), 0);
+        assert_int_equal(c->n_tokens, 1);
+        assert_non_null(cmdline_find_unterminated(c));
+        assert_int_equal(cmdline_parse("iommu=pt", &w), 0);
+        assert_int_equal(cmdline_merge(c, iommu_owned_keys, w, &m), -EBADMSG);
+        assert_null(m);
+}
+
 static void test_merge_too_long(void **state) {
         _cleanup_cmdline_ Cmdline *c = NULL, *w = NULL, *m = NULL;
         char big[2100];
@@ -176,6 +188,7 @@ int main(void) {
                 cmocka_unit_test(test_merge_repeated_and_spellings),
                 cmocka_unit_test(test_merge_in_sync_untouched),
                 cmocka_unit_test(test_merge_empty_and_whitespace),
+                cmocka_unit_test(test_merge_unterminated_quote),
                 cmocka_unit_test(test_merge_too_long),
                 cmocka_unit_test(test_safe_tokens),
         };

@@ -4,13 +4,109 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-static void test_placeholder(void **state) {
-        assert_true(1);
+#include "lint.h"
+
+typedef struct Expect {
+        const char *cmdline;
+        Arch arch;
+        size_t errors, warnings;
+        const char *needle; /* must appear in a message or fix */
+} Expect;
+
+static void check(const Expect *e) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        LintReport r = {};
+        bool found = !e->needle;
+
+        assert_int_equal(cmdline_parse(e->cmdline, &c), 0);
+        assert_int_equal(lint_cmdline(c, e->arch, &r), 0);
+        for (size_t i = 0; i < r.n_findings; i++) {
+                if (e->needle && (strstr(r.findings[i].message, e->needle) ||
+                                  (r.findings[i].fix && strstr(r.findings[i].fix, e->needle))))
+                        found = true;
+        }
+        if (lint_report_count(&r, SEVERITY_ERROR) != e->errors || lint_report_count(&r, SEVERITY_WARNING) != e->warnings || !found) {
+                for (size_t i = 0; i < r.n_findings; i++)
+                        print_message("  %s: %s (fix: %s)\n", severity_to_string(r.findings[i].severity),
+                                      r.findings[i].message, strna(r.findings[i].fix));
+                fail_msg("'%s' on %s: expected %zu errors, %zu warnings, mentioning '%s'", e->cmdline,
+                         arch_to_string(e->arch), e->errors, e->warnings, strna(e->needle));
+        }
+        lint_report_done(&r);
+}
+
+static void test_clean_lines(void **state) {
+        static const Expect cases[] = {
+                { "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet", ARCH_X86_64, 0, 0 },
+                { "intel_iommu=on iommu=pt", ARCH_X86_64, 0, 0 },
+                { "iommu=pt", ARCH_X86_64, 0, 0 },
+                { "intel_iommu=on iommu.passthrough=0 iommu.strict=1", ARCH_X86_64, 0, 0 },
+                { "intel_iommu=off amd_iommu=off iommu=off", ARCH_X86_64, 0, 0 },
+                { "iommu.passthrough=1", ARCH_AARCH64, 0, 0 },
+                { "iommu.passthrough=0 iommu.strict=1", ARCH_AARCH64, 0, 0 },
+                { "intel-iommu=on,sm_on iommu=pt,nomerge", ARCH_X86_64, 0, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check(&cases[i]);
+}
+
+static void test_popular_mistakes(void **state) {
+        static const Expect cases[] = {
+                /* The core issue's acceptance: both mistakes, with their fixes. */
+                { "intel_iommu=on iommu=strict amd_iommu=on", ARCH_X86_64, 2, 0, "iommu.strict=1" },
+                { "intel_iommu=on iommu=strict amd_iommu=on", ARCH_X86_64, 2, 0, "Unknown option" },
+                { "intel_iommu=off amd_iommu=off iommu=on", ARCH_X86_64, 1, 0, "ignored" },
+                { "iommu=passthrough", ARCH_X86_64, 1, 0, "iommu=pt" },
+                { "intel_iommu=pt", ARCH_X86_64, 1, 0, "Unknown option" },
+                { "iommu=foo", ARCH_X86_64, 1, 0, "without a word" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check(&cases[i]);
+}
+
+static void test_deprecated(void **state) {
+        static const Expect cases[] = {
+                { "intel_iommu=strict", ARCH_X86_64, 0, 1, "iommu.strict=1" },
+                { "amd_iommu=fullflush", ARCH_X86_64, 0, 1, "iommu.strict=1" },
+                { "intel_iommu=on,forcedac", ARCH_X86_64, 0, 1, "iommu.forcedac=1" },
+                { "iommu=forcesac", ARCH_X86_64, 0, 0 }, /* prefix-matches "force", which the kernel acts on */
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check(&cases[i]);
+}
+
+static void test_architecture(void **state) {
+        static const Expect cases[] = {
+                { "iommu=pt", ARCH_AARCH64, 1, 0, "iommu.passthrough=1" },
+                { "intel_iommu=on", ARCH_AARCH64, 1, 0, "does not exist on aarch64" },
+                { "arm_smmu_v3.disable_bypass=0", ARCH_X86_64, 1, 0, "does not exist on x86_64" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check(&cases[i]);
+}
+
+static void test_values_and_conflicts(void **state) {
+        static const Expect cases[] = {
+                { "iommu.strict=maybe", ARCH_X86_64, 1, 0, "not a boolean" },
+                { "iommu.passthrough", ARCH_X86_64, 1, 0, "needs a value" },
+                { "iommu=pt iommu.passthrough=0", ARCH_X86_64, 1, 0, "opposite" },
+                { "iommu=pt,nopt", ARCH_X86_64, 1, 0, "contradict" },
+                { "intel_iommu=on iommu=off", ARCH_X86_64, 1, 0, "iommu=off" },
+                { "iommu.passthrough=1 iommu.strict=1", ARCH_X86_64, 0, 1, "no effect" },
+                { "iommu=pt iommu=nopt", ARCH_X86_64, 0, 1, "last one" },
+                { "iommu=pt iommu=pt", ARCH_X86_64, 0, 0 },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                check(&cases[i]);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_placeholder),
+                cmocka_unit_test(test_clean_lines),
+                cmocka_unit_test(test_popular_mistakes),
+                cmocka_unit_test(test_deprecated),
+                cmocka_unit_test(test_architecture),
+                cmocka_unit_test(test_values_and_conflicts),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

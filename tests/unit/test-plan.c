@@ -4,13 +4,104 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-static void test_placeholder(void **state) {
-        assert_true(1);
+#include "host.h"
+#include "plan.h"
+#include "test-util.h"
+
+static Profile *load(const char *name) {
+        Profile *p = NULL;
+        assert_int_equal(profile_load("/nonexistent-root", name, &p), 0);
+        return p;
+}
+
+static void test_acceptance(void **state) {
+        _cleanup_profile_ Profile *p = load("gpu-sriov");
+        _cleanup_(plan_done) Plan plan = {}, again = {};
+        _cleanup_free_ char *s = NULL, *s2 = NULL;
+
+        assert_int_equal(plan_compute(p, VENDOR_INTEL,
+                                      "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=off iommu=strict -- single", &plan), 0);
+        s = cmdline_to_string(plan.result);
+        assert_string_equal(s, "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single");
+        assert_false(plan.in_sync);
+        assert_int_equal(plan.n_changes, 4);
+        assert_int_equal(plan.changes[0].action, PLAN_REMOVE);
+        assert_string_equal(plan.changes[0].token, "intel_iommu=off");
+        assert_int_equal(plan.changes[1].action, PLAN_REMOVE);
+        assert_non_null(strstr(plan.changes[1].why, "iommu.strict=1"));
+        assert_int_equal(plan.changes[2].action, PLAN_ADD);
+        assert_string_equal(plan.changes[3].token, "iommu=pt");
+        assert_true(plan.predicted.groups);
+        assert_int_equal(plan.predicted.domain, DOMAIN_IDENTITY);
+
+        /* The engine on its own output changes nothing. */
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, s, &again), 0);
+        s2 = cmdline_to_string(again.result);
+        assert_string_equal(s2, s);
+        assert_true(again.in_sync);
+        for (size_t i = 0; i < again.n_changes; i++)
+                assert_int_equal(again.changes[i].action, PLAN_KEEP);
+}
+
+static void test_offline(void **state) {
+        _cleanup_profile_ Profile *p = load("strict");
+        _cleanup_(plan_done) Plan plan = {};
+        _cleanup_free_ char *s = NULL;
+
+        assert_int_equal(plan_compute(p, VENDOR_PORTABLE, NULL, &plan), 0);
+        assert_null(plan.current);
+        s = cmdline_to_string(plan.result);
+        assert_string_equal(s, "intel_iommu=on iommu.passthrough=0 iommu.strict=1");
+        assert_int_equal(plan.predicted.domain, DOMAIN_DMA);
+}
+
+static void test_no_args_for_vendor(void **state) {
+        _cleanup_profile_ Profile *p = load("bare-metal");
+        _cleanup_(plan_done) Plan plan = {};
+        _cleanup_free_ char *log = NULL;
+
+        capture_stderr_begin();
+        assert_int_equal(plan_compute(p, VENDOR_ARM64, "ro", &plan), -ENODATA);
+        log = capture_stderr_end();
+        assert_non_null(strstr(log, "no kernel arguments for arm64"));
+}
+
+static void test_host_probe(void **state) {
+        char *root = test_mkroot();
+        HostInfo h;
+
+        /* Nothing under the root: vendor unknown unless overridden. */
+        assert_int_equal(host_probe(root, ARCH_X86_64, _VENDOR_INVALID, &h), 0);
+        assert_true(h.vendor < 0);
+        host_info_done(&h);
+
+        test_write(root, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: AuthenticAMD\n");
+        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(h.arch, ARCH_X86_64);
+        assert_int_equal(h.vendor, VENDOR_AMD);
+        host_info_done(&h);
+
+        /* The ACPI table wins over the CPU vendor. */
+        test_write(root, "/sys/firmware/acpi/tables/DMAR", "DMAR");
+        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(h.vendor, VENDOR_INTEL);
+        assert_string_equal(h.vendor_source, "ACPI DMAR table present");
+        host_info_done(&h);
+
+        test_write(root, "/proc/cpuinfo", "processor\t: 0\nCPU implementer\t: 0x41\n");
+        assert_int_equal(host_probe(root, _ARCH_INVALID, VENDOR_PORTABLE, &h), 0);
+        assert_int_equal(h.arch, ARCH_AARCH64);
+        assert_int_equal(host_args_vendor(&h), VENDOR_ARM64);
+        host_info_done(&h);
+        test_rmroot(root);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_placeholder),
+                cmocka_unit_test(test_acceptance),
+                cmocka_unit_test(test_offline),
+                cmocka_unit_test(test_no_args_for_vendor),
+                cmocka_unit_test(test_host_probe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,109 @@
+#!/bin/bash
+# CLI behaviour of plan, cmdline, lint and profiles against synthetic roots: output, exit codes,
+# and the core issue's acceptance commands.
+set -uo pipefail
+IOMMUCTL=${1:?usage: test-cli.sh IOMMUCTL}
+export IOMMUCTL_PROFILES_PATH=${IOMMUCTL_PROFILES_PATH:?}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+ok() { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
+# check NAME EXPECTED_RC CMD...: runs CMD, keeps stdout in $out and stderr in $err.
+check() {
+        local name=$1 want=$2; shift 2
+        "$@" >"$tmp/out" 2>"$tmp/err"
+        local rc=$?
+        out=$(cat "$tmp/out") err=$(cat "$tmp/err")
+        if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else not_ok "$name: exit $rc, wanted $want; stderr: $err"; fi
+}
+contains() { # NAME HAYSTACK NEEDLE
+        if [[ "$2" == *"$3"* ]]; then ok "$1"; else not_ok "$1: '$3' not in: $2"; fi
+}
+
+root=$tmp/host
+mkdir -p "$root/proc" "$root/sys/firmware/acpi/tables"
+echo "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=off iommu=strict -- single" >"$root/proc/cmdline"
+printf 'DMAR' >"$root/sys/firmware/acpi/tables/DMAR"
+
+check "plan on a DMAR host" 0 "$IOMMUCTL" plan --root "$root" --profile gpu-sriov
+contains "plan shows the merged line" "$out" "Planned:  BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single"
+contains "plan says why iommu=strict goes" "$out" "use: iommu.strict=1"
+contains "plan names the vendor evidence" "$out" "ACPI DMAR table present"
+
+check "plan --check reports drift" 1 "$IOMMUCTL" plan --root "$root" --profile gpu-sriov --check
+check "cmdline --full" 0 "$IOMMUCTL" cmdline --root "$root" --profile gpu-sriov --full
+merged=$out
+[ "$merged" = "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single" ] && ok "cmdline --full is the merged line" || not_ok "cmdline --full: $merged"
+check "engine on its own output" 0 "$IOMMUCTL" cmdline --root "$root" --profile gpu-sriov --full --cmdline "$merged"
+[ "$out" = "$merged" ] && ok "idempotent through the CLI" || not_ok "second merge changed: $out"
+check "plan --check in sync" 0 "$IOMMUCTL" plan --root "$root" --profile gpu-sriov --check --cmdline "$merged"
+contains "in sync status" "$out" "in sync, nothing to change"
+
+check "plan --json" 0 "$IOMMUCTL" plan --root "$root" --profile gpu-sriov --json
+contains "json version" "$out" '"version": 1'
+contains "json planned" "$out" '"planned": "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single"'
+if command -v python3 >/dev/null; then
+        python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["kernel_args"]==["intel_iommu=on","iommu=pt"]' <<<"$out" \
+                && ok "plan --json parses" || not_ok "plan --json does not parse"
+fi
+
+check "cmdline tokens only" 0 "$IOMMUCTL" cmdline --root "$root" --profile strict --vendor amd
+[ "$out" = "iommu.passthrough=0 iommu.strict=1" ] && ok "strict AMD tokens" || not_ok "strict AMD tokens: $out"
+
+check "lint acceptance" 1 "$IOMMUCTL" lint --arch x86_64 --cmdline "intel_iommu=on iommu=strict amd_iommu=on"
+contains "lint names iommu=strict and its fix" "$out" "iommu=strict is ignored by the kernel"
+contains "lint gives the strict fix" "$out" "use: iommu.strict=1"
+contains "lint names amd_iommu=on" "$out" "amd_iommu=on is not an amd_iommu= option"
+check "lint clean line" 0 "$IOMMUCTL" lint --arch x86_64 --cmdline "intel_iommu=on iommu=pt"
+
+printf 'title Debian\nlinux /vmlinuz\noptions root=/dev/sda1 iommu=on\n' >"$tmp/entry.conf"
+check "lint a BLS entry" 1 "$IOMMUCTL" lint --arch x86_64 "$tmp/entry.conf"
+contains "lint names file:line" "$out" "$tmp/entry.conf:3: error:"
+printf '# comment\nGRUB_CMDLINE_LINUX_DEFAULT="quiet"\nGRUB_CMDLINE_LINUX="amd_iommu=on iommu=pt"\n' >"$tmp/grub"
+check "lint GRUB defaults" 1 "$IOMMUCTL" lint --arch x86_64 "$tmp/grub"
+contains "lint GRUB file:line" "$out" "$tmp/grub:3: error:"
+mkdir -p "$tmp/p"
+printf '[Profile]\nMode=strict\n[KernelArgs]\nIntel=intel_iommu=on iommu=strict\n' >"$tmp/p/bad.conf"
+check "lint a broken profile" 1 "$IOMMUCTL" lint "$tmp/p/bad.conf"
+contains "profile error names file:line" "$err" "$tmp/p/bad.conf:4:"
+check "lint the root's /proc/cmdline" 1 "$IOMMUCTL" lint --root "$root" --arch x86_64
+check "lint --json" 1 "$IOMMUCTL" lint --json --arch x86_64 --cmdline "iommu=on"
+contains "lint json counts" "$out" '"errors": 1'
+
+check "profiles" 0 "$IOMMUCTL" profiles --root "$root"
+for p in gpu-sriov bare-metal generic strict; do contains "profiles lists $p" "$out" "$p"; done
+mkdir -p "$root/etc/iommu/profiles"
+cp "$tmp/p/bad.conf" "$root/etc/iommu/profiles/broken.conf"
+check "profiles with a broken one" 1 "$IOMMUCTL" profiles --root "$root"
+contains "broken profile marked" "$out" "BROKEN"
+rm "$root/etc/iommu/profiles/broken.conf"
+
+check "no profile selected" 2 "$IOMMUCTL" plan --root "$root"
+contains "no profile message" "$err" "No profile selected"
+mkdir -p "$root/etc/iommu"
+printf '[IOMMU]\nProfile=strict\n' >"$root/etc/iommu/iommu.conf"
+check "profile from iommu.conf" 0 "$IOMMUCTL" cmdline --root "$root"
+[ "$out" = "intel_iommu=on iommu.passthrough=0 iommu.strict=1" ] && ok "iommu.conf selects strict" || not_ok "iommu.conf: $out"
+printf '[IOMMU]\nProfile=strict\nBogus=1\n' >"$root/etc/iommu/iommu.conf"
+check "broken iommu.conf" 2 "$IOMMUCTL" plan --root "$root"
+contains "iommu.conf error file:line" "$err" "iommu.conf:3: unknown key 'Bogus'"
+
+mkdir -p "$tmp/image"
+check "offline image needs a vendor" 2 "$IOMMUCTL" plan --root "$tmp/image" --profile gpu-sriov --arch x86_64
+contains "offline vendor hint" "$err" "pass --vendor"
+check "offline image, portable" 0 "$IOMMUCTL" cmdline --root "$tmp/image" --profile gpu-sriov --vendor portable --arch x86_64
+[ "$out" = "intel_iommu=on iommu=pt" ] && ok "portable tokens" || not_ok "portable: $out"
+
+check "unknown verb" 2 "$IOMMUCTL" frobnicate
+check "bad vendor" 2 "$IOMMUCTL" plan --vendor via
+check "--version" 0 "$IOMMUCTL" --version
+contains "version string" "$out" "iommuctl "
+for v in plan cmdline lint profiles; do
+        check "$v --help" 0 "$IOMMUCTL" "$v" --help
+        contains "$v usage" "$out" "Usage: iommuctl $v"
+done
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* Helpers for unit tests: temporary roots and captured log output. */
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <sys/stat.h>
+
+#include "fileio.h"
+#include "macro.h"
+
+static inline char *test_mkroot(void) {
+        char *d = strdup("/tmp/iommu-test-XXXXXX");
+        if (!d || !mkdtemp(d))
+                abort();
+        return d;
+}
+
+static inline int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(p);
+}
+
+static inline void test_rmroot(char *d) {
+        nftw(d, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(d);
+}
+
+/* Writes ROOT/path, creating parent directories. */
+static inline void test_write(const char *root, const char *path, const char *content) {
+        _cleanup_free_ char *p = root_path(root, path);
+        FILE *f;
+
+        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+                *s = '\0';
+                mkdir(p, 0755);
+                *s = '/';
+        }
+        f = fopen(p, "we");
+        if (!f)
+                abort();
+        fputs(content, f);
+        fclose(f);
+}
+
+static int captured_fd = -1, saved_stderr = -1;
+
+static inline void capture_stderr_begin(void) {
+        char tmpl[] = "/tmp/iommu-stderr-XXXXXX";
+        fflush(stderr);
+        captured_fd = mkstemp(tmpl);
+        unlink(tmpl);
+        saved_stderr = dup(2);
+        dup2(captured_fd, 2);
+}
+
+/* Returns what was logged since capture_stderr_begin(). */
+static inline char *capture_stderr_end(void) {
+        char *buf = calloc(1, 65536);
+        fflush(stderr);
+        dup2(saved_stderr, 2);
+        close(saved_stderr);
+        lseek(captured_fd, 0, SEEK_SET);
+        if (read(captured_fd, buf, 65535) < 0)
+                abort();
+        close(captured_fd);
+        return buf;
+}
