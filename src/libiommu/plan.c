@@ -42,7 +42,8 @@ static int add_change(Plan *plan, PlanAction action, const char *token, char *wh
         return 0;
 }
 
-static char *why_removed(const CmdlineToken *t, Vendor vendor, const char *profile) {
+static char *why_removed(const CmdlineToken *t, const Cmdline *wanted, Vendor vendor, const char *profile) {
+        const CmdlineToken *replacement = cmdline_find_last(wanted, t->key);
         _cleanup_cmdline_ Cmdline *one = NULL;
         LintReport report = {};
         char *s = NULL;
@@ -53,7 +54,11 @@ static char *why_removed(const CmdlineToken *t, Vendor vendor, const char *profi
                 const LintFinding *f = &report.findings[0];
                 if (asprintf(&s, "%s%s%s", f->message, f->fix ? "; use: " : "", f->fix ?: "") < 0)
                         s = NULL;
-        } else if (asprintf(&s, "%s= is owned by profile %s", t->key, profile) < 0)
+        } else if (replacement) {
+                if (asprintf(&s, "replaced by %s (profile %s)", replacement->text, profile) < 0)
+                        s = NULL;
+        } else if (asprintf(&s, "profile %s owns %s= and does not set it for %s", profile, t->key,
+                            vendor_to_string(vendor)) < 0)
                 s = NULL;
         lint_report_done(&report);
         return s;
@@ -114,7 +119,7 @@ int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret
                                         owned = true;
                         if (!owned || cmdline_contains(plan.wanted, t))
                                 continue;
-                        r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(t, vendor, p->name));
+                        r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(t, plan.wanted, vendor, p->name));
                         if (r < 0)
                                 return log_oom();
                 }
