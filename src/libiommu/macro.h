@@ -80,3 +80,13 @@ static inline void closedirp(DIR **d) {
         if (*d)
                 closedir(*d);
 }
+
+/* Index of s in a table of names (NULL entries skipped), or -EINVAL; as systemd's
+ * DEFINE_STRING_TABLE_LOOKUP. */
+static inline int string_table_lookup(const char * const *table, size_t n, const char *s) {
+        for (size_t i = 0; s && i < n; i++)
+                if (table[i] && streq(table[i], s))
+                        return (int) i;
+        return -EINVAL;
+}
+#define STRING_TABLE_TO_STRING(table, i) ((i) >= 0 && (size_t) (i) < ELEMENTSOF(table) ? (table)[i] : NULL)

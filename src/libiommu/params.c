@@ -10,7 +10,7 @@ static const char * const arch_names[_ARCH_MAX] = {
 };
 
 const char *arch_to_string(Arch a) {
-        return a >= 0 && a < _ARCH_MAX ? arch_names[a] : NULL;
+        return STRING_TABLE_TO_STRING(arch_names, a);
 }
 
 Arch arch_from_string(const char *s) {
@@ -222,7 +222,7 @@ static const char * const vendor_names[_VENDOR_MAX] = {
 };
 
 const char *vendor_to_string(Vendor v) {
-        return v >= 0 && v < _VENDOR_MAX ? vendor_names[v] : NULL;
+        return STRING_TABLE_TO_STRING(vendor_names, v);
 }
 
 Vendor vendor_from_string(const char *s) {
@@ -247,12 +247,9 @@ static const char * const domain_type_names[_DOMAIN_TYPE_MAX] = {
 };
 
 const char *domain_type_to_string(DomainType t) {
-        return t >= 0 && t < _DOMAIN_TYPE_MAX ? domain_type_names[t] : NULL;
+        return STRING_TABLE_TO_STRING(domain_type_names, t);
 }
 
 DomainType domain_type_from_string(const char *s) {
-        for (DomainType t = 0; s && t < _DOMAIN_TYPE_MAX; t++)
-                if (streq(s, domain_type_names[t]))
-                        return t;
-        return _DOMAIN_TYPE_INVALID;
+        return string_table_lookup(domain_type_names, ELEMENTSOF(domain_type_names), s);
 }

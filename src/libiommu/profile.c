@@ -37,25 +37,19 @@ static const char * const vendor_keys[_VENDOR_MAX] = {
 };
 
 const char *profile_mode_to_string(ProfileMode m) {
-        return m >= 0 && m < _MODE_MAX ? mode_names[m] : NULL;
+        return STRING_TABLE_TO_STRING(mode_names, m);
 }
 
 ProfileMode profile_mode_from_string(const char *s) {
-        for (ProfileMode m = 0; s && m < _MODE_MAX; m++)
-                if (streq(s, mode_names[m]))
-                        return m;
-        return _MODE_INVALID;
+        return string_table_lookup(mode_names, ELEMENTSOF(mode_names), s);
 }
 
 const char *firmware_requirement_to_string(FirmwareRequirement f) {
-        return f >= 0 && f < _FIRMWARE_MAX ? firmware_names[f] : NULL;
+        return STRING_TABLE_TO_STRING(firmware_names, f);
 }
 
 FirmwareRequirement firmware_requirement_from_string(const char *s) {
-        for (FirmwareRequirement f = 0; s && f < _FIRMWARE_MAX; f++)
-                if (streq(s, firmware_names[f]))
-                        return f;
-        return _FIRMWARE_INVALID;
+        return string_table_lookup(firmware_names, ELEMENTSOF(firmware_names), s);
 }
 
 DomainType profile_mode_domain(ProfileMode m) {
