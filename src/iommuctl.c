@@ -26,6 +26,8 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
         { "profiles", verb_profiles, "profiles [--json]",
           "List the profiles, where each comes from, and what it promises" },
+        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE]",
+          "Print the profile's tokens for OpenShift, bootc, dracut or kernel-install" },
 };
 
 static void help(const Verb *v) {
@@ -48,6 +50,7 @@ static void help(const Verb *v) {
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
+               "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "  -q --quiet           Print errors only\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
@@ -61,6 +64,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_CHECK,
                 ARG_FULL,
+                ARG_ROLE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -73,6 +77,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
+                { "role", required_argument, NULL, ARG_ROLE },
                 { "quiet", no_argument, NULL, 'q' },
                 {}
         };
@@ -113,6 +118,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_FULL:
                         arg.full = true;
+                        break;
+                case ARG_ROLE:
+                        arg.role = optarg;
                         break;
                 case 'q':
                         log_set_max_level(LOG_LEVEL_ERROR);

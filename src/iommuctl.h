@@ -18,6 +18,7 @@ typedef struct Args {
         Vendor vendor;
         Arch arch;
         const char *cmdline;
+        const char *role; /* export machineconfig: MachineConfigPool role */
         bool json;
         bool check;
         bool full;
@@ -31,6 +32,7 @@ int verb_plan(int argc, char *argv[]);
 int verb_cmdline(int argc, char *argv[]);
 int verb_lint(int argc, char *argv[]);
 int verb_profiles(int argc, char *argv[]);
+int verb_export(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

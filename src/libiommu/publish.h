@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "config.h"
+#include "params.h"
+#include "profile.h"
+
+/* Publishing what verify found, in the formats fleet tooling already reads:
+ * - a node-feature-discovery local feature file, which nfd-worker turns into node labels
+ *   ("feature.node.kubernetes.io/iommu.mode=passthrough"), so pods select nodes by IOMMU state;
+ * - a node_exporter textfile-collector file (Prometheus exposition format), so alerting sees
+ *   drifted or unverified nodes.
+ * Both are replaced atomically (dot file, fsync, rename), so neither reader ever sees half a file. */
+
+typedef struct NodeState {
+        const char *profile;        /* profile name */
+        ProfileMode expected_mode;  /* the profile's Mode= */
+        const char *observed_mode;  /* what the kernel does: a profile_mode_to_string() name; NULL: unknown */
+        bool verified;              /* verify passed */
+        bool vfio_available;        /* VFIO device assignment can work (groups and vfio-pci) */
+        bool firmware_iommu;        /* the firmware describes an IOMMU (ACPI DMAR/IVRS, an SMMU) */
+        unsigned groups_by_type[_DOMAIN_TYPE_MAX]; /* IOMMU groups per default domain type; [DOMAIN_NONE] is ignored */
+        const char *verdict;        /* verify's one-word verdict (pass, fail...); NULL: none */
+} NodeState;
+
+#define NFD_LABEL_PREFIX "feature.node.kubernetes.io/"
+
+/* The file contents. Values Kubernetes would refuse as label values are left out, with a warning
+ * (a bad label would make nfd-master reject the node's whole label update). */
+int publish_nfd_render(const NodeState *s, char **ret);
+int publish_prometheus_render(const NodeState *s, char **ret);
+
+/* Write ROOT/path (path NULL: the default), creating missing directories. path must be absolute.
+ * Errors are logged. */
+int publish_nfd(const char *root, const char *path, const NodeState *s);
+int publish_prometheus(const char *root, const char *path, const NodeState *s);
+
+/* Both, as [Publish] in iommu.conf asks. Returns the first error, after trying both. */
+int publish_node_state(const char *root, const Config *c, const NodeState *s);

@@ -1,0 +1,96 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Every export format, for every shipped profile and vendor, read back by a real parser (PyYAML for
+# the MachineConfig, Python's tomllib for bootc, bash for the dracut line) must carry exactly the
+# tokens "iommuctl cmdline" prints for the same profile and vendor.
+#
+#   test-export.sh IOMMUCTL PYTHON3 PARSE-EXPORT.PY PROFILES-DIR
+set -eu -o pipefail
+
+iommuctl=$1 python3=$2 parser=$3 profiles=$4
+export IOMMUCTL_PROFILES_PATH=$profiles
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# An empty root: no iommu.conf, no firmware tables, nothing of this machine's.
+root=$work/root
+mkdir -p "$root"
+ctl() { "$iommuctl" --root "$root" "$@"; }
+
+failures=0 checked=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+
+"$python3" -c 'import yaml, tomllib' || { echo "python3 needs PyYAML (python3-yaml) and tomllib (3.11)" >&2; exit 1; }
+
+same() { # what expected-file actual-file
+        if ! cmp -s "$2" "$3"; then
+                fail "$1: tokens differ"; diff -u "$2" "$3" >&2 || true
+        fi
+}
+
+for profile in $(ls "$profiles"/*.conf | xargs -n1 basename | sed 's/\.conf$//'); do
+        for vendor in intel amd arm64 portable; do
+                case $vendor in arm64) arch=aarch64 ;; *) arch=x86_64 ;; esac
+                what="$profile/$vendor"
+
+                if ! ctl cmdline --profile "$profile" --vendor "$vendor" >"$work/line" 2>/dev/null; then
+                        # No tokens for this vendor: every export must refuse too.
+                        for format in bootc dracut kernel-cmdline; do
+                                ctl export $format --profile "$profile" --vendor "$vendor" >/dev/null 2>&1 && \
+                                        fail "$what: export $format succeeded where cmdline fails"
+                        done
+                        continue
+                fi
+                tr ' ' '\n' <"$work/line" | sed '/^$/d' >"$work/want"
+
+                ctl export machineconfig --profile "$profile" --vendor "$vendor" --role gpu-worker >"$work/mc.yaml"
+                "$python3" "$parser" machineconfig "$work/mc.yaml" gpu-worker "99-gpu-worker-iommu-$profile-$vendor" \
+                        >"$work/got" || fail "$what: MachineConfig does not parse as expected"
+                same "$what machineconfig" "$work/want" "$work/got"
+
+                ctl export bootc --profile "$profile" --vendor "$vendor" >"$work/kargs.toml"
+                "$python3" "$parser" bootc "$work/kargs.toml" "$arch" >"$work/got" || \
+                        fail "$what: bootc kargs.d file does not parse as expected"
+                same "$what bootc" "$work/want" "$work/got"
+
+                ctl export dracut --profile "$profile" --vendor "$vendor" >"$work/dracut.conf"
+                # dracut sources its conf files with bash.
+                bash -c 'kernel_cmdline=""; . "$1"; printf "%s\n" $kernel_cmdline' _ "$work/dracut.conf" >"$work/got"
+                same "$what dracut" "$work/want" "$work/got"
+                # Appending to what other drop-ins set must keep both.
+                bash -c 'kernel_cmdline="quiet"; . "$1"; echo "$kernel_cmdline"' _ "$work/dracut.conf" | \
+                        grep -q "^quiet $(cat "$work/line") $" || fail "$what: dracut line does not append"
+
+                ctl export kernel-cmdline --profile "$profile" --vendor "$vendor" >"$work/got"
+                cmp -s "$work/line" "$work/got" || fail "$what: kernel-cmdline differs from cmdline"
+                checked=$((checked + 1))
+        done
+done
+
+# The acceptance case, spelled out.
+ctl export machineconfig --profile gpu-sriov --role gpu-worker --vendor intel >"$work/mc.yaml"
+"$python3" "$parser" machineconfig "$work/mc.yaml" gpu-worker 99-gpu-worker-iommu-gpu-sriov-intel >"$work/got"
+printf 'intel_iommu=on\niommu=pt\n' | cmp -s - "$work/got" || fail "gpu-sriov/intel MachineConfig kernelArguments"
+
+# No vendor to detect in an empty root: the message says what to pass, portable included.
+if ctl export bootc --profile gpu-sriov >/dev/null 2>"$work/err"; then
+        fail "export without a detectable vendor succeeded"
+fi
+grep -q -- '--vendor portable' "$work/err" || fail "no-vendor message does not suggest --vendor portable: $(cat "$work/err")"
+
+# Usage errors exit 2.
+expect_rc() { # rc args...
+        local want=$1 rc=0; shift
+        ctl "$@" >/dev/null 2>&1 || rc=$?
+        [ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want"
+}
+expect_rc 2 export machineconfig --profile gpu-sriov --vendor intel
+expect_rc 2 export machineconfig --profile gpu-sriov --vendor intel --role GPU_Worker
+expect_rc 2 export bootc --profile gpu-sriov --vendor intel --role worker
+expect_rc 2 export yaml --profile gpu-sriov --vendor intel
+expect_rc 2 export --profile gpu-sriov --vendor intel
+expect_rc 2 export bootc --profile no-such-profile --vendor intel
+
+[ "$checked" -ge 12 ] || fail "only $checked profile/vendor pairs checked"
+echo "$checked profile/vendor pairs exported in 4 formats and parsed back; $failures failures"
+[ "$failures" = 0 ]

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "libiommu/export.h"
+#include "libiommu/kubernetes.h"
+#include "libiommu/log.h"
+
+/* Renders one format into a string; returns export_write()'s result. */
+static int render(ExportFormat format, const char *profile, Vendor vendor, const char *line, const char *role,
+                  char **ret) {
+        _cleanup_cmdline_ Cmdline *args = NULL;
+        char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+        int r;
+
+        assert_int_equal(cmdline_parse(line, &args), 0);
+        f = open_memstream(&buf, &size);
+        assert_non_null(f);
+        r = export_write(format,
+                         &(const ExportInput) { .profile = profile, .vendor = vendor, .args = args, .role = role }, f);
+        assert_int_equal(fclose(f), 0);
+        *ret = buf;
+        return r;
+}
+
+static void test_format_names(void **state) {
+        for (ExportFormat f = 0; f < _EXPORT_FORMAT_MAX; f++) {
+                assert_non_null(export_format_to_string(f));
+                assert_int_equal(export_format_from_string(export_format_to_string(f)), f);
+                assert_non_null(export_format_destination(f));
+        }
+        assert_int_equal(export_format_from_string("kernel-cmdline"), EXPORT_KERNEL_CMDLINE);
+        assert_int_equal(export_format_from_string("yaml"), _EXPORT_FORMAT_INVALID);
+        assert_int_equal(export_format_from_string(NULL), _EXPORT_FORMAT_INVALID);
+        assert_null(export_format_to_string(_EXPORT_FORMAT_MAX));
+}
+
+static void test_k8s_names(void **state) {
+        assert_true(k8s_dns_label_is_valid("worker"));
+        assert_true(k8s_dns_label_is_valid("gpu-worker-2"));
+        assert_false(k8s_dns_label_is_valid(""));
+        assert_false(k8s_dns_label_is_valid("-worker"));
+        assert_false(k8s_dns_label_is_valid("worker-"));
+        assert_false(k8s_dns_label_is_valid("Worker"));
+        assert_false(k8s_dns_label_is_valid("gpu_worker"));
+        assert_false(k8s_dns_label_is_valid("a.b"));
+        assert_true(k8s_dns_label_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));   /* 63 */
+        assert_false(k8s_dns_label_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")); /* 64 */
+
+        assert_true(k8s_object_name_is_valid("99-worker-iommu-gpu-sriov-intel"));
+        assert_true(k8s_object_name_is_valid("99-worker-iommu-my.profile-amd"));
+        assert_false(k8s_object_name_is_valid("99-worker-iommu-My_Profile-amd"));
+        assert_false(k8s_object_name_is_valid("a..b"));
+        assert_false(k8s_object_name_is_valid(""));
+
+        assert_true(k8s_label_value_is_valid(""));
+        assert_true(k8s_label_value_is_valid("passthrough"));
+        assert_true(k8s_label_value_is_valid("My_Profile.2-x"));
+        assert_false(k8s_label_value_is_valid("-x"));
+        assert_false(k8s_label_value_is_valid("x."));
+        assert_false(k8s_label_value_is_valid("a b"));
+        assert_false(k8s_label_value_is_valid("a/b"));
+        assert_false(k8s_label_value_is_valid("a=b"));
+        assert_false(k8s_label_value_is_valid(NULL));
+        assert_false(k8s_label_value_is_valid("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"));
+}
+
+static void test_machineconfig_name(void **state) {
+        _cleanup_free_ char *name = NULL;
+        char *bad = NULL;
+
+        assert_int_equal(export_machineconfig_name("gpu-worker", "gpu-sriov", VENDOR_INTEL, &name), 0);
+        assert_string_equal(name, "99-gpu-worker-iommu-gpu-sriov-intel");
+        assert_int_equal(export_machineconfig_name("worker", "Strict_X", VENDOR_AMD, &bad), -EINVAL);
+        assert_null(bad);
+        assert_int_equal(export_machineconfig_name("", "strict", VENDOR_AMD, &bad), -EINVAL);
+        assert_int_equal(export_machineconfig_name("worker", "strict", _VENDOR_INVALID, &bad), -EINVAL);
+        assert_null(bad);
+}
+
+static void test_quote(void **state) {
+        const struct {
+                const char *in, *out;
+        } cases[] = {
+                { "intel_iommu=on", "\"intel_iommu=on\"" },
+                { "", "\"\"" },
+                { "a\"b", "\"a\\\"b\"" },
+                { "a\\b", "\"a\\\\b\"" },
+                { "a\nb\tc", "\"a\\nb\\tc\"" },
+                { "\x01\x7f", "\"\\u0001\\u007f\"" },
+                { "# not a comment: [x]", "\"# not a comment: [x]\"" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *q = export_quote(cases[i].in);
+                assert_non_null(q);
+                assert_string_equal(q, cases[i].out);
+        }
+}
+
+static void test_machineconfig(void **state) {
+        _cleanup_free_ char *out = NULL;
+
+        assert_int_equal(render(EXPORT_MACHINECONFIG, "gpu-sriov", VENDOR_INTEL, "intel_iommu=on iommu=pt", "gpu-worker",
+                                &out), 0);
+        assert_non_null(strstr(out, "\napiVersion: machineconfiguration.openshift.io/v1\nkind: MachineConfig\n"));
+        assert_non_null(strstr(out, "\n  name: \"99-gpu-worker-iommu-gpu-sriov-intel\"\n"));
+        assert_non_null(strstr(out, "\n    machineconfiguration.openshift.io/role: \"gpu-worker\"\n"));
+        assert_true(endswith(out, "\nspec:\n  kernelArguments:\n    - \"intel_iommu=on\"\n    - \"iommu=pt\"\n"));
+}
+
+static void test_machineconfig_errors(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        log_set_max_level(LOG_LEVEL_ERROR - 1); /* the errors below are expected */
+        assert_int_equal(render(EXPORT_MACHINECONFIG, "gpu-sriov", VENDOR_AMD, "iommu=pt", NULL, &a), -EINVAL);
+        assert_int_equal(render(EXPORT_MACHINECONFIG, "gpu-sriov", VENDOR_AMD, "iommu=pt", "GPU", &b), -EINVAL);
+        assert_int_equal(render(EXPORT_MACHINECONFIG, "Gpu_Sriov", VENDOR_AMD, "iommu=pt", "worker", &c), -EINVAL);
+        log_set_max_level(LOG_LEVEL_INFO);
+        /* Nothing half-written on failure. */
+        assert_string_equal(a, "");
+        assert_string_equal(b, "");
+        assert_string_equal(c, "");
+}
+
+static void test_bootc(void **state) {
+        _cleanup_free_ char *intel = NULL, *arm = NULL, *portable = NULL;
+
+        assert_int_equal(render(EXPORT_BOOTC, "gpu-sriov", VENDOR_INTEL, "intel_iommu=on iommu=pt", NULL, &intel), 0);
+        assert_true(startswith(intel, "# /usr/lib/bootc/kargs.d/50-iommu.toml\n"));
+        assert_true(endswith(intel, "\nkargs = [\"intel_iommu=on\", \"iommu=pt\"]\nmatch-architectures = [\"x86_64\"]\n"));
+        assert_int_equal(render(EXPORT_BOOTC, "gpu-sriov", VENDOR_ARM64, "iommu.passthrough=1", NULL, &arm), 0);
+        assert_true(endswith(arm, "\nkargs = [\"iommu.passthrough=1\"]\nmatch-architectures = [\"aarch64\"]\n"));
+        assert_int_equal(render(EXPORT_BOOTC, "strict", VENDOR_PORTABLE, "intel_iommu=on iommu.strict=1", NULL,
+                                &portable), 0);
+        assert_true(endswith(portable, "match-architectures = [\"x86_64\"]\n"));
+}
+
+static void test_dracut_and_kernel_cmdline(void **state) {
+        _cleanup_free_ char *dracut = NULL, *line = NULL;
+
+        assert_int_equal(render(EXPORT_DRACUT, "gpu-sriov", VENDOR_AMD, "iommu=pt", NULL, &dracut), 0);
+        assert_true(startswith(dracut, "# /etc/dracut.conf.d/50-iommu.conf\n"));
+        assert_true(endswith(dracut, "\nkernel_cmdline+=\" iommu=pt \"\n"));
+        assert_int_equal(render(EXPORT_KERNEL_CMDLINE, "gpu-sriov", VENDOR_INTEL, "intel_iommu=on  iommu=pt", NULL,
+                                &line), 0);
+        assert_string_equal(line, "intel_iommu=on iommu=pt\n");
+}
+
+static void test_unsafe_tokens_refused(void **state) {
+        log_set_max_level(LOG_LEVEL_ERROR - 1);
+        for (ExportFormat f = 0; f < _EXPORT_FORMAT_MAX; f++) {
+                _cleanup_free_ char *a = NULL, *b = NULL;
+                assert_int_equal(render(f, "x", VENDOR_INTEL, "iommu=pt \"a$b\"", "worker", &a), -EINVAL);
+                assert_string_equal(a, "");
+                assert_int_equal(render(f, "x", VENDOR_INTEL, "iommu=pt -- init", "worker", &b), -EINVAL);
+                assert_string_equal(b, "");
+        }
+        log_set_max_level(LOG_LEVEL_INFO);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_format_names),
+                cmocka_unit_test(test_k8s_names),
+                cmocka_unit_test(test_machineconfig_name),
+                cmocka_unit_test(test_quote),
+                cmocka_unit_test(test_machineconfig),
+                cmocka_unit_test(test_machineconfig_errors),
+                cmocka_unit_test(test_bootc),
+                cmocka_unit_test(test_dracut_and_kernel_cmdline),
+                cmocka_unit_test(test_unsafe_tokens_refused),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
