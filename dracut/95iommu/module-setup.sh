@@ -14,11 +14,15 @@ iommu_ctl() {
 
 # The value of KEY in [SECTION] of iommu.conf and its drop-ins (later wins); empty when unset.
 iommu_conf_get() {
-    local _root="${dracutsysrootdir:-}"
+    local _f _files=()
+    for _f in "${dracutsysrootdir:-}/etc/iommu/iommu.conf" "${dracutsysrootdir:-}"/etc/iommu/iommu.conf.d/*.conf; do
+        [[ -f $_f ]] && _files+=("$_f")
+    done
+    ((${#_files[@]})) || return 0
     awk -v sect="$1" -v key="$2" '
         /^[ \t]*\[/ { s = $0; gsub(/[ \t\[\]]/, "", s); next }
         s == sect && $0 ~ "^[ \t]*" key "[ \t]*=" { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*$/, "", v) }
-        END { print v }' "$_root/etc/iommu/iommu.conf" "$_root"/etc/iommu/iommu.conf.d/*.conf 2> /dev/null
+        END { print v }' "${_files[@]}"
 }
 
 # Included whenever iommuctl is installed and a profile is configured.
