@@ -7,15 +7,21 @@
 # dracut 059 builds a UKI's .cmdline from $kernel_cmdline when that is set, and otherwise, with
 # hostonly_cmdline=yes, from the initramfs's etc/cmdline.d/*.conf: install() feeds both.
 
-# Runs iommuctl on the tree dracut builds from.
+# The tree dracut builds from; IOMMU_ROOT overrides it (tests).
+iommu_root() {
+    echo "${IOMMU_ROOT:-${dracutsysrootdir:-/}}"
+}
+
 iommu_ctl() {
-    iommuctl --root "${dracutsysrootdir:-/}" "$@"
+    iommuctl --root "$(iommu_root)" "$@"
 }
 
 # The value of KEY in [SECTION] of iommu.conf and its drop-ins (later wins); empty when unset.
 iommu_conf_get() {
     local _f _files=()
-    for _f in "${dracutsysrootdir:-}/etc/iommu/iommu.conf" "${dracutsysrootdir:-}"/etc/iommu/iommu.conf.d/*.conf; do
+    local _root
+    _root=$(iommu_root)
+    for _f in "$_root/etc/iommu/iommu.conf" "$_root"/etc/iommu/iommu.conf.d/*.conf; do
         [[ -f $_f ]] && _files+=("$_f")
     done
     ((${#_files[@]})) || return 0
