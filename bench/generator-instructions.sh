@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Instructions executed by one run of iommu-generator (callgrind's "Collected" count), next to
+# Debian 12's zram-generator and /bin/true measured the same way: three fresh output directories,
+# valgrind --tool=callgrind. iommu-generator runs on a typical node root (a copy of
+# tests/fixtures/generator/<case>/root with the shipped profiles installed under usr/lib/iommu, so the
+# profile is found as on a real host); zram-generator and /bin/true on this machine's root.
+#
+# Usage: bench/generator-instructions.sh [BUILD_DIR] [--check]
+#   --check: exit 1 when iommu-generator exceeds the budget in any case.
+#
+# Needs valgrind and systemd-zram-generator (.ci/packages.txt).
+
+set -euo pipefail
+
+BUDGET=400000
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+check=no
+[[ ${2:-} == --check || ${1:-} == --check ]] && check=yes
+[[ $build == --check ]] && build=$src/build
+generator=$build/src/iommu-generator
+zram=/lib/systemd/system-generators/zram-generator
+[[ -x $zram ]] || zram=/usr/lib/systemd/system-generators/zram-generator
+
+command -v valgrind > /dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
+[[ -x $generator ]] || { echo "$generator is missing: build first" >&2; exit 2; }
+[[ -x $zram ]] || { echo "zram-generator is missing (apt-get install systemd-zram-generator)" >&2; exit 2; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# instructions COMMAND...: runs COMMAND with three output directories under callgrind.
+instructions() {
+    export IOMMU_GENERATOR_ROOT
+    local out=$tmp/out.$RANDOM n
+    mkdir -p "$out"/{normal,early,late}
+    n=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" "$out/normal" "$out/early" "$out/late" 2>&1 \
+        | sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p')
+    rm -rf "$out"
+    [[ -n $n ]] || { echo "callgrind did not report a count for $*" >&2; exit 2; }
+    echo "$n"
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+root_for() {
+    local r=$tmp/root-$1
+    if [[ ! -d $r ]]; then
+        cp -a "$src/tests/fixtures/generator/$1/root" "$r"
+        mkdir -p "$r/usr/lib/iommu/profiles"
+        cp "$src"/profiles/*.conf "$r/usr/lib/iommu/profiles/"
+    fi
+    echo "$r"
+}
+
+true_n=$(instructions /bin/true)
+zram_n=$(instructions "$zram")
+printf '%-44s %12s %10s\n' "program" "instructions" "x /bin/true"
+printf '%-44s %12d %10.2f\n' "/bin/true" "$true_n" 1
+printf '%-44s %12d %10.2f\n' "zram-generator (Debian 12)" "$zram_n" "$(ratio "$zram_n" "$true_n")"
+
+fail=0
+for case in drifted in-sync no-profile; do
+    r=$(root_for "$case")
+    n=$(unset IOMMUCTL_PROFILES_PATH; IOMMU_GENERATOR_ROOT="$r" instructions "$generator")
+    verdict=ok
+    if ((n >= BUDGET || n >= zram_n || n > 4 * true_n)); then
+        verdict="OVER BUDGET"
+        fail=1
+    fi
+    printf '%-44s %12d %10.2f  %s\n' "iommu-generator ($case root)" "$n" "$(ratio "$n" "$true_n")" "$verdict"
+done
+echo "budget: under $BUDGET, under zram-generator, within 4x /bin/true"
+[[ $check == yes ]] && exit $fail
+exit 0

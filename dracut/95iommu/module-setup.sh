@@ -1,0 +1,88 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# dracut module: the IOMMU tokens of the profile in /etc/iommu/iommu.conf end up in the command line
+# a UKI embeds (dracut --uefi), and the initrd checks the running command line for them.
+#
+# dracut 059 builds a UKI's .cmdline from $kernel_cmdline when that is set, and otherwise, with
+# hostonly_cmdline=yes, from the initramfs's etc/cmdline.d/*.conf: install() feeds both.
+
+# The tree dracut builds from; IOMMU_ROOT overrides it (tests).
+iommu_root() {
+    echo "${IOMMU_ROOT:-${dracutsysrootdir:-/}}"
+}
+
+iommu_ctl() {
+    iommuctl --root "$(iommu_root)" "$@"
+}
+
+# The value of KEY in [SECTION] of iommu.conf and its drop-ins (later wins); empty when unset.
+iommu_conf_get() {
+    local _f _files=()
+    local _root
+    _root=$(iommu_root)
+    for _f in "$_root/etc/iommu/iommu.conf" "$_root"/etc/iommu/iommu.conf.d/*.conf; do
+        [[ -f $_f ]] && _files+=("$_f")
+    done
+    ((${#_files[@]})) || return 0
+    awk -v sect="$1" -v key="$2" '
+        /^[ \t]*\[/ { s = $0; gsub(/[ \t\[\]]/, "", s); next }
+        s == sect && $0 ~ "^[ \t]*" key "[ \t]*=" { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*$/, "", v) }
+        END { print v }' "${_files[@]}"
+}
+
+# Included whenever iommuctl is installed and a profile is configured.
+check() {
+    require_binaries iommuctl || return 1
+    [[ -n $(iommu_conf_get IOMMU Profile) ]] || return 255
+    return 0
+}
+
+depends() {
+    return 0
+}
+
+# For "dracut --print-cmdline".
+cmdline() {
+    iommu_ctl -q cmdline
+}
+
+install() {
+    local _tokens _merged _enforce
+
+    if ! _tokens=$(iommu_ctl cmdline) || [[ -z $_tokens ]]; then
+        dfatal "iommu: cannot compute the IOMMU profile's kernel command line (see above)"
+        return 1
+    fi
+
+    # A UKI embeds $kernel_cmdline when it is set: merge into it, keeping every other token
+    # (root=...) and replacing IOMMU tokens the profile owns. An unset one stays unset, or dracut
+    # would stop using etc/cmdline.d.
+    if [[ -n ${kernel_cmdline// /} ]]; then
+        if ! _merged=$(iommu_ctl -q cmdline --full --cmdline "$kernel_cmdline"); then
+            dfatal "iommu: cannot merge the IOMMU tokens into kernel_cmdline='$kernel_cmdline'"
+            return 1
+        fi
+        dinfo "iommu: kernel_cmdline: $_merged"
+        kernel_cmdline=" $_merged "
+    fi
+
+    # Otherwise (hostonly_cmdline=yes) the UKI's command line is etc/cmdline.d/*.conf.
+    if [[ $hostonly_cmdline == "yes" ]]; then
+        mkdir -p "$initdir/etc/cmdline.d"
+        printf "%s\n" "$_tokens" > "$initdir/etc/cmdline.d/95iommu.conf"
+    fi
+
+    # What the early check compares the running command line with.
+    _enforce=$(iommu_conf_get Boot Enforce)
+    case $_enforce in
+        yes | true | on | 1) _enforce=yes ;;
+        *) _enforce=no ;;
+    esac
+    mkdir -p "$initdir/etc/iommu"
+    {
+        echo "IOMMU_TOKENS='$_tokens'"
+        echo "IOMMU_ENFORCE=$_enforce"
+    } > "$initdir/etc/iommu/initrd-check.conf"
+    inst_hook cmdline 95 "$moddir/iommu-check.sh"
+}

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* iommu-generator: at boot, compare the running kernel command line with the configured profile and,
+ * when the IOMMU tokens drifted, pull iommu-apply.service into this boot's transaction.
+ *
+ * It follows systemd.generator(7): three output directories (only the normal one is used), nothing
+ * written when there is nothing to do, no daemons, nothing read under /var, messages to stderr (which
+ * systemd connects to the kernel log) with "<N>" priority prefixes, and exit status 0 even when the
+ * configuration is broken: a typo in iommu.conf must not fail the boot. It does nothing in the initrd
+ * (SYSTEMD_IN_INITRD=1): the host's configuration and /boot are not there yet.
+ *
+ * "iommuctl.apply=0" on the kernel command line turns it off for one boot.
+ * IOMMU_GENERATOR_ROOT moves the root it reads from, for tests. */
+
+#include <sys/stat.h>
+
+#include "config.h"
+#include "fileio.h"
+#include "host.h"
+#include "log.h"
+#include "profile.h"
+#include "strv.h"
+
+#ifndef SYSTEMD_SYSTEM_UNIT_DIR
+#define SYSTEMD_SYSTEM_UNIT_DIR "/usr/lib/systemd/system"
+#endif
+
+#define APPLY_UNIT "iommu-apply.service"
+#define APPLY_TARGET "multi-user.target"
+#define APPLY_SWITCH "iommuctl.apply"
+
+static bool env_is_true(const char *name) {
+        const char *e = getenv(name);
+        return e && parse_kernel_bool(e) > 0;
+}
+
+/* normal_dir/multi-user.target.wants/iommu-apply.service -> SYSTEMD_SYSTEM_UNIT_DIR/iommu-apply.service */
+static int add_apply_wants(const char *normal_dir) {
+        _cleanup_free_ char *wants = NULL, *link = NULL;
+
+        if (asprintf(&wants, "%s/%s.wants", normal_dir, APPLY_TARGET) < 0 ||
+            asprintf(&link, "%s/%s", wants, APPLY_UNIT) < 0)
+                return log_oom();
+        /* systemd creates the output directories; a manual run may not have. */
+        if (mkdir(normal_dir, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create %s: %m", normal_dir);
+        if (mkdir(wants, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create %s: %m", wants);
+        if (symlink(SYSTEMD_SYSTEM_UNIT_DIR "/" APPLY_UNIT, link) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create symlink %s: %m", link);
+        return 0;
+}
+
+static int run(const char *normal_dir) {
+        _cleanup_free_ char *proc_cmdline = NULL;
+        _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+        _cleanup_profile_ Profile *profile = NULL;
+        _cleanup_(config_done) Config config = {};
+        _cleanup_(host_info_done) HostInfo host = {};
+        const CmdlineToken *t;
+        const char *root;
+        Vendor vendor;
+        int r;
+
+        if (env_is_true("SYSTEMD_IN_INITRD")) {
+                log_debug("In the initrd, nothing to do.");
+                return 0;
+        }
+        root = getenv("IOMMU_GENERATOR_ROOT") ?: "/";
+
+        r = host_read_cmdline(root, &proc_cmdline);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read %s/proc/cmdline, not checking the IOMMU command line: %m",
+                                         root_is_host(root) ? "" : root);
+        r = cmdline_parse(proc_cmdline, &current);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to parse the kernel command line: %m");
+        t = cmdline_find_last(current, APPLY_SWITCH);
+        if (t && t->value && parse_kernel_bool(t->value) == 0) {
+                log_debug("%s=%s on the kernel command line, not checking.", APPLY_SWITCH, t->value);
+                return 0;
+        }
+
+        /* A missing iommu.conf or Profile= is the normal state of a host that does not use this: say
+         * nothing above debug. A broken file was already logged with file:line. */
+        r = config_load(root, &config);
+        if (r < 0)
+                return log_warning_errno(r, "Ignoring the IOMMU configuration because of the errors above; "
+                                         "%s is not started on this boot.", APPLY_UNIT);
+        if (!config.generator) {
+                log_debug("Generator=no in [Boot], nothing to do.");
+                return 0;
+        }
+        if (!config.profile) {
+                log_debug("No Profile= in %s, nothing to do.", CONFIG_FILE);
+                return 0;
+        }
+        r = profile_load(root, config.profile, &profile);
+        if (r < 0)
+                return log_warning_errno(r, "Cannot load profile %s; %s is not started on this boot.",
+                                         config.profile, APPLY_UNIT);
+
+        /* Vendor= wins; otherwise the ACPI tables and the CPU tell. */
+        r = host_probe(root, _ARCH_INVALID, config.vendor, &host);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to probe the host: %m");
+        vendor = host_args_vendor(&host);
+        if (vendor < 0)
+                return log_warning_errno(-ENXIO, "Cannot tell this host's IOMMU (%s); set Vendor= in %s.",
+                                         host.vendor_source, CONFIG_FILE);
+        r = profile_kernel_args(profile, vendor, &wanted);
+        if (r == -ENODATA)
+                return log_warning_errno(r, "Profile %s has no kernel arguments for %s (%s); nothing to check.",
+                                         profile->name, vendor_to_string(vendor), profile->path);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to parse the kernel arguments of profile %s: %m", profile->name);
+        r = profile_owned_keys(profile, &owned);
+        if (r < 0)
+                return log_oom();
+
+        if (cmdline_in_sync(current, owned, wanted)) {
+                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+                return 0;
+        }
+
+        _cleanup_free_ char *w = cmdline_to_string(wanted);
+        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s): starting %s on this boot.",
+                   profile->name, strna(w), APPLY_UNIT);
+        return add_apply_wants(normal_dir);
+}
+
+int main(int argc, char *argv[]) {
+        const char *e;
+
+        if (argc > 1 && argc != 4) {
+                fprintf(stderr, "This program takes three or no arguments.\n");
+                return EXIT_FAILURE;
+        }
+        log_set_kmsg_prefix(!isatty(STDERR_FILENO));
+        log_set_max_level(LOG_LEVEL_NOTICE);
+        e = getenv("SYSTEMD_LOG_LEVEL");
+        if (e && streq(e, "debug"))
+                log_set_max_level(LOG_LEVEL_DEBUG);
+
+        umask(0022);
+        (void) run(argc > 1 ? argv[1] : "/tmp");
+        /* A generator that fails taints the boot for nothing: every problem was logged above. */
+        return EXIT_SUCCESS;
+}
