@@ -550,7 +550,7 @@ static int check_isolation(Verdict *v, const Observation *o, const Profile *p, u
         int r;
 
         *ret_shared = 0;
-        if (!p->expect_groups || o->n_groups == 0 || !profile_wants_vfio(p))
+        if (o->n_groups == 0)
                 return 0;
         for (size_t i = 0; i < o->n_devices; i++) {
                 const PciDevice *d = &o->devices[i];
@@ -571,9 +571,10 @@ static int check_isolation(Verdict *v, const Observation *o, const Profile *p, u
                 if (r < 0)
                         return r;
         }
-        if (checked == 0)
-                return 0;
         *ret_shared = strv_length(shared);
+        /* Only profiles that assign devices care; the matrix uses the count either way. */
+        if (checked == 0 || !p->expect_groups || !profile_wants_vfio(p))
+                return 0;
         if (!shared)
                 return check_add(v, "isolation", CHECK_PASS, NULL, "each of the %u GPUs and SR-IOV devices has an IOMMU group of its own",
                                  checked);
