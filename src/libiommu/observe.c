@@ -146,9 +146,11 @@ static int list_dir(const char *root, const char *path, char ***ret) {
                         if (r < 0)
                                 return r;
                 }
-        r = strv_sort(l);
-        if (r < 0)
-                return r;
+        if (l) {
+                r = strv_sort(l);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(l);
         return 0;
 }
