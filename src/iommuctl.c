@@ -28,6 +28,10 @@ static const Verb verbs[] = {
           "List the profiles, where each comes from, and what it promises" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE]",
           "Print the profile's tokens for OpenShift, bootc, dracut or kernel-install" },
+        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--kernel-log FILE]",
+          "Check what the running kernel really did against the profile" },
+        { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
+          "List IOMMU groups and their devices, or change one group's default domain type" },
 };
 
 static void help(const Verb *v) {
@@ -51,6 +55,10 @@ static void help(const Verb *v) {
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
+               "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
+               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
+               "     --journal-fields-to=FILE\n"
+               "                       verify: write the journal entry's fields to FILE\n"
                "  -q --quiet           Print errors only\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
@@ -65,6 +73,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_ROLE,
+                ARG_NO_JOURNAL,
+                ARG_KERNEL_LOG,
+                ARG_JOURNAL_FIELDS_TO,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -78,6 +89,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "role", required_argument, NULL, ARG_ROLE },
+                { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
+                { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
+                { "journal-fields-to", required_argument, NULL, ARG_JOURNAL_FIELDS_TO },
                 { "quiet", no_argument, NULL, 'q' },
                 {}
         };
@@ -121,6 +135,15 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_ROLE:
                         arg.role = optarg;
+                        break;
+                case ARG_NO_JOURNAL:
+                        arg.no_journal = true;
+                        break;
+                case ARG_KERNEL_LOG:
+                        arg.kernel_log = optarg;
+                        break;
+                case ARG_JOURNAL_FIELDS_TO:
+                        arg.journal_fields_to = optarg;
                         break;
                 case 'q':
                         log_set_max_level(LOG_LEVEL_ERROR);

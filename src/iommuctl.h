@@ -23,6 +23,9 @@ typedef struct Args {
         bool check;
         bool full;
         bool help;
+        bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
+        const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
+        const char *journal_fields_to; /* verify: write the journal entry's fields to this file (tests) */
 } Args;
 
 extern Args arg;
@@ -33,6 +36,8 @@ int verb_cmdline(int argc, char *argv[]);
 int verb_lint(int argc, char *argv[]);
 int verb_profiles(int argc, char *argv[]);
 int verb_export(int argc, char *argv[]);
+int verb_verify(int argc, char *argv[]);
+int verb_groups(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "iommuctl.h"
+#include "libiommu/efi.h"
+#include "libiommu/fileio.h"
+#include "libiommu/journal.h"
+#include "libiommu/kernel-log.h"
+#include "libiommu/log.h"
+#include "libiommu/modules.h"
+#include "libiommu/observe.h"
+#include "libiommu/report.h"
+#include "libiommu/strv.h"
+#include "libiommu/verdict.h"
+
+/* Everything verify and groups look at, gathered under the root prefix. Errors are logged. */
+static int verify_observe(const Context *ctx, char * const *modules, Observation *ret) {
+        _cleanup_(observation_done) Observation o = {};
+        int r;
+
+        r = observe_tree(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, &o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root);
+        if (!o.sysfs)
+                return log_error_errno(-ENOMEDIUM, "Cannot check: %s has no /sys/kernel or /sys/bus/pci, so no running kernel's "
+                                       "state to read (pass the root of a running system or of a captured tree).", ctx->root);
+        r = modules_observe(&o, modules);
+        if (r >= 0)
+                r = efi_observe(&o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root);
+
+        if (arg.kernel_log)
+                r = kernel_log_read_file(&o, arg.kernel_log);
+        else if (root_is_host(ctx->root) && !arg.no_journal)
+                r = kernel_log_read_journal(&o);
+        if (r < 0)
+                return r;
+        *ret = o;
+        o = (Observation) {};
+        return 0;
+}
+
+static int send_journal_entry(const Observation *o, const Profile *p, const Verdict *v) {
+        _cleanup_strv_free_ char **fields = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        int r;
+
+        if (!arg.journal_fields_to && (arg.no_journal || !root_is_host(o->root)))
+                return 0;
+        r = report_journal_fields(o, p, v, &fields);
+        if (r < 0)
+                return log_oom();
+        if (arg.journal_fields_to) {
+                f = fopen(arg.journal_fields_to, "we");
+                if (!f)
+                        return log_error_errno(-errno, "Failed to open %s: %m", arg.journal_fields_to);
+                journal_set_sender(journal_sender_write_file, f);
+        }
+        r = journal_send_fields(fields);
+        journal_set_sender(NULL, NULL);
+        if (r < 0)
+                /* The verdict stands without its journal entry. */
+                log_warning_errno(r, "Failed to log the verdict to the journal: %m");
+        return 0;
+}
+
+int verb_verify(int argc, char *argv[]) {
+        _cleanup_(context_done) Context ctx = {};
+        _cleanup_(observation_done) Observation o = {};
+        _cleanup_(verdict_done) Verdict v = {};
+        ContextOptions opts = args_context_options(false);
+        int r;
+
+        if (argc > 1)
+                return log_error_errno(-EINVAL, "verify takes no arguments; see 'iommuctl verify --help'."), EXIT_ERROR;
+        r = context_load(&opts, &ctx);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = verify_observe(&ctx, ctx.profile->expect_modules, &o);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = verdict_compute(&o, ctx.profile, ctx.args_vendor, &v);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+
+        if (arg.json)
+                report_verify_json(stdout, &o, ctx.profile, &v);
+        else
+                report_verify_text(stdout, &o, ctx.profile, &v);
+        (void) send_journal_entry(&o, ctx.profile, &v);
+        return v.result == CHECK_FAIL ? EXIT_NO : EXIT_OK;
+}

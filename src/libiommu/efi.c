@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <efivar.h>
+
+#include "efi.h"
+#include "fileio.h"
+#include "strv.h"
+
+char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
+        char *s = malloc(size / 2 + 1), *p = s;
+
+        if (!s)
+                return NULL;
+        for (size_t i = 0; i + 1 < size; i += 2) {
+                unsigned c = data[i] | (unsigned) data[i + 1] << 8;
+                if (c == 0)
+                        break;
+                *p++ = c < 0x80 && c >= 0x20 ? (char) c : '?';
+        }
+        *p = '\0';
+        return s;
+}
+
+static int efi_read_variable_file(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+        _cleanup_free_ char *path = NULL, *buf = NULL;
+        size_t n;
+        uint8_t *data;
+        int r;
+
+        if (asprintf(&path, "/sys/firmware/efi/efivars/%s-%s", name, guid) < 0)
+                return -ENOMEM;
+        r = read_root_file(root, path, 1024 * 1024, &buf, &n);
+        if (r < 0)
+                return r;
+        if (n < 4)
+                return -EBADMSG;
+        data = malloc(n - 4 + 1);
+        if (!data)
+                return -ENOMEM;
+        memcpy(data, buf + 4, n - 4);
+        *ret = data;
+        *ret_size = n - 4;
+        return 0;
+}
+
+static int efi_read_variable_live(const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+        efi_guid_t g;
+        uint8_t *data = NULL;
+        size_t size = 0;
+        uint32_t attributes;
+
+        if (efi_str_to_guid(guid, &g) < 0)
+                return -EINVAL;
+        if (!efi_variables_supported())
+                return -EOPNOTSUPP;
+        if (efi_get_variable(g, name, &data, &size, &attributes) < 0)
+                return errno > 0 ? -errno : -EIO;
+        *ret = data;
+        *ret_size = size;
+        return 0;
+}
+
+int efi_read_variable(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+        if (root_is_host(root))
+                return efi_read_variable_live(guid, name, ret, ret_size);
+        return efi_read_variable_file(root, guid, name, ret, ret_size);
+}
+
+/* The "options" lines of a BLS entry, joined with spaces as systemd-boot does. */
+static int bls_entry_options(const char *text, char **ret) {
+        _cleanup_strv_free_ char **lines = NULL, **options = NULL;
+        int r;
+
+        r = strv_split(text, "\n", &lines);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(l, lines) {
+                const char *v = startswith(*l, "options");
+                if (!v || (*v != ' ' && *v != '\t'))
+                        continue;
+                r = strv_extend(&options, strstrip((char *) v));
+                if (r < 0)
+                        return r;
+        }
+        *ret = options ? strv_join(options, " ") : strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int efi_find_entry(Observation *o) {
+        static const char * const dirs[] = { "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries" };
+        const char *id = o->efi.loader_entry;
+        int r;
+
+        if (strchr(id, '/') || streq(id, "..") || streq(id, "."))
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+                _cleanup_free_ char *path = NULL, *text = NULL;
+
+                if (asprintf(&path, "%s/%s%s", dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
+                        return -ENOMEM;
+                r = read_root_file(o->root, path, 64 * 1024, &text, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        continue;
+                r = bls_entry_options(text, &o->efi.entry_options);
+                if (r < 0)
+                        return r;
+                o->efi.entry_path = TAKE_PTR(path);
+                return 0;
+        }
+        return 0;
+}
+
+int efi_observe(Observation *o) {
+        _cleanup_free_ uint8_t *sb = NULL, *entry = NULL;
+        size_t n;
+        int r;
+
+        o->efi.secure_boot = -1;
+        o->efi.booted = root_exists(o->root, "/sys/firmware/efi");
+        if (!o->efi.booted)
+                return 0;
+
+        r = efi_read_variable(o->root, EFI_GLOBAL_VARIABLE_GUID, "SecureBoot", &sb, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 && n >= 1)
+                o->efi.secure_boot = sb[0] == 1;
+        else if (r < 0 && r != -ENOENT) {
+                o->efi.error = r;
+                r = observation_note_unreadable(o, "EFI variable SecureBoot", r);
+                if (r < 0)
+                        return r;
+        }
+
+        r = efi_read_variable(o->root, EFI_LOADER_VARIABLE_GUID, "LoaderEntrySelected", &entry, &n);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                if (r == -ENOENT)
+                        return 0;
+                o->efi.error = r;
+                return observation_note_unreadable(o, "EFI variable LoaderEntrySelected", r);
+        }
+        o->efi.loader_entry = efi_utf16le_to_ascii(entry, n);
+        if (!o->efi.loader_entry)
+                return -ENOMEM;
+        return efi_find_entry(o);
+}

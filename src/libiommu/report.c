@@ -1,0 +1,393 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <syslog.h>
+
+#include "json.h"
+#include "report.h"
+#include "strv.h"
+
+static const char *tristate(int v, const char *yes, const char *no, const char *unknown) {
+        return v > 0 ? yes : v == 0 ? no : unknown;
+}
+
+/* The expected side, for both outputs. */
+static const char *expected_domain(const Profile *p) {
+        return p->mode == MODE_TRANSLATED ? "DMA or DMA-FQ" : domain_type_to_string(p->expect_domain);
+}
+
+static void text_devices(FILE *f, const Observation *o) {
+        bool header = false;
+
+        for (size_t i = 0; i < o->n_devices; i++) {
+                const PciDevice *d = &o->devices[i];
+                const IommuGroup *g;
+
+                if (!d->is_gpu && d->sriov_totalvfs == 0)
+                        continue;
+                if (!header) {
+                        fprintf(f, "\nGPUs and SR-IOV devices:\n  %-14s %-9s %-28s %-6s %-10s %s\n", "DEVICE", "ID", "KIND", "GROUP", "TYPE", "SHARED");
+                        header = true;
+                }
+                g = observation_find_group(o, d->group);
+                char id[16], kind[64], group[16];
+                snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+                if (d->is_gpu)
+                        snprintf(kind, sizeof(kind), "GPU (%s)", pci_class_name(d->class));
+                else
+                        snprintf(kind, sizeof(kind), "SR-IOV %u/%u VFs", d->sriov_numvfs, d->sriov_totalvfs);
+                snprintf(group, sizeof(group), "%d", d->group);
+                fprintf(f, "  %-14s %-9s %-28s %-6s %-10s %zu\n", d->bdf, id, kind, d->group >= 0 ? group : "-",
+                        g ? domain_type_to_string(g->type) : "-", g ? strv_length(g->devices) : 0);
+        }
+}
+
+void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v) {
+        _cleanup_strv_free_ char **types = NULL;
+        size_t width = 0;
+
+        fprintf(f, "Profile:   %s (Mode=%s: %s domains%s)\n", p->name, profile_mode_to_string(p->mode),
+                p->expect_groups ? expected_domain(p) : "no", p->expect_groups ? "" : ", no groups");
+        fprintf(f, "Kernel:    %s, %s, %s (%s)\n", strna(o->release), strna(arch_to_string(o->arch)), strna(vendor_to_string(o->vendor)),
+                strna(o->vendor_source));
+        fprintf(f, "Cmdline:   %s\n", o->cmdline ?: "(unreadable)");
+        for (DomainType t = 0; t < _DOMAIN_TYPE_MAX; t++)
+                if (o->type_counts[t]) {
+                        char *s;
+                        if (asprintf(&s, "%u %s", o->type_counts[t], domain_type_to_string(t)) >= 0)
+                                (void) strv_consume(&types, s);
+                }
+        {
+                _cleanup_free_ char *j = types ? strv_join(types, ", ") : NULL;
+                fprintf(f, "Observed:  %s (%zu groups%s%s)\n", observation_mode_string(o), o->n_groups, j ? ": " : "", j ?: "");
+        }
+        if (o->efi.booted)
+                fprintf(f, "EFI:       booted in EFI mode, Secure Boot %s%s%s\n", tristate(o->efi.secure_boot, "on", "off", "unknown"),
+                        o->efi.loader_entry ? ", entry " : "", o->efi.loader_entry ?: "");
+        else
+                fprintf(f, "EFI:       not booted in EFI mode (legacy BIOS, or not visible under the root)\n");
+
+        fputc('\n', f);
+        for (size_t i = 0; i < v->n_checks; i++)
+                width = strlen(v->checks[i].id) > width ? strlen(v->checks[i].id) : width;
+        for (size_t i = 0; i < v->n_checks; i++) {
+                const Check *c = &v->checks[i];
+                fprintf(f, "%s  %-*s  %s\n", check_result_to_string(c->result), (int) width, c->id, c->evidence);
+                if (c->fix)
+                        fprintf(f, "      %-*s  fix: %s\n", (int) width, "", c->fix);
+        }
+
+        text_devices(f, o);
+
+        fprintf(f, "\nCompatibility on this node:\n");
+        for (Feature ft = 0; ft < _FEATURE_MAX; ft++)
+                fprintf(f, "  %-26s %-9s %s\n", feature_title(ft), feature_state_to_string(v->matrix[ft].state), v->matrix[ft].reason);
+
+        if (o->log.read && o->log.lines) {
+                fprintf(f, "\nKernel log (%s), for reference only:\n", o->log.source);
+                STRV_FOREACH(l, o->log.lines)
+                        fprintf(f, "  %s\n", *l);
+        }
+        if (o->unreadable) {
+                fprintf(f, "\nNot read:\n");
+                STRV_FOREACH(u, o->unreadable)
+                        fprintf(f, "  %s\n", *u);
+        }
+        fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
+}
+
+static void json_field_tristate(JsonWriter *w, const char *key, int v) {
+        json_key(w, key);
+        if (v < 0)
+                json_null(w);
+        else
+                json_bool(w, v);
+}
+
+static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
+        const IommuGroup *g = observation_find_group(o, d->group);
+        char buf[16];
+
+        json_begin_object(w);
+        json_field_string(w, "address", d->bdf);
+        snprintf(buf, sizeof(buf), "%04x", d->vendor);
+        json_field_string(w, "vendor", buf);
+        snprintf(buf, sizeof(buf), "%04x", d->device);
+        json_field_string(w, "device", buf);
+        snprintf(buf, sizeof(buf), "%06x", d->class);
+        json_field_string(w, "class", buf);
+        json_field_string(w, "class_name", pci_class_name(d->class));
+        json_field_string(w, "driver", d->driver);
+        json_field_bool(w, "gpu", d->is_gpu);
+        json_field_int(w, "sriov_totalvfs", d->sriov_totalvfs);
+        json_field_int(w, "sriov_numvfs", d->sriov_numvfs);
+        json_field_string(w, "physfn", d->physfn);
+        json_key(w, "group");
+        if (d->group >= 0)
+                json_int(w, d->group);
+        else
+                json_null(w);
+        json_field_string(w, "group_type", g ? domain_type_to_string(g->type) : NULL);
+        json_field_int(w, "group_size", g ? (long long) strv_length(g->devices) : 0);
+        json_end_object(w);
+}
+
+void report_verify_json(FILE *f, const Observation *o, const Profile *p, const Verdict *v) {
+        JsonWriter w = { .f = f };
+
+        json_begin_object(&w);
+        json_field_int(&w, "version", VERIFY_JSON_VERSION);
+        json_field_string(&w, "verdict", check_result_to_json_string(v->result));
+
+        json_key(&w, "profile");
+        json_begin_object(&w);
+        json_field_string(&w, "name", p->name);
+        json_field_string(&w, "mode", profile_mode_to_string(p->mode));
+        json_field_bool(&w, "groups", p->expect_groups);
+        json_field_string(&w, "domain_type", p->expect_groups ? expected_domain(p) : NULL);
+        json_field_string(&w, "firmware", firmware_requirement_to_string(p->expect_firmware));
+        json_field_tristate(&w, "interrupt_remapping", p->expect_interrupt_remapping);
+        json_key(&w, "modules");
+        json_begin_array(&w);
+        STRV_FOREACH(m, p->expect_modules)
+                json_string(&w, *m);
+        json_end_array(&w);
+        json_field_string(&w, "kernel_args_for", vendor_to_string(v->args_vendor));
+        json_end_object(&w);
+
+        json_key(&w, "observed");
+        json_begin_object(&w);
+        json_field_string(&w, "mode", observation_mode_string(o));
+        json_field_string(&w, "kernel", o->release);
+        json_field_string(&w, "cmdline", o->cmdline);
+        json_field_string(&w, "arch", arch_to_string(o->arch));
+        json_field_string(&w, "vendor", vendor_to_string(o->vendor));
+        json_key(&w, "groups");
+        json_begin_object(&w);
+        json_field_int(&w, "total", o->n_groups);
+        for (DomainType t = DOMAIN_IDENTITY; t <= DOMAIN_UNKNOWN; t++)
+                json_field_int(&w, domain_type_to_string(t), o->type_counts[t]);
+        json_end_object(&w);
+        json_key(&w, "iommus");
+        json_begin_array(&w);
+        for (size_t i = 0; i < o->n_units; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "name", o->units[i].name);
+                json_field_string(&w, "kind", o->units[i].kind);
+                json_field_string(&w, "version", o->units[i].version);
+                json_field_string(&w, "cap", o->units[i].cap);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        json_field_tristate(&w, "interrupt_remapping", o->interrupt_remapping);
+
+        json_key(&w, "firmware");
+        json_begin_object(&w);
+        json_field_bool(&w, "present", o->acpi.dmar.present || o->acpi.ivrs.present ||
+                                       (o->arch == ARCH_AARCH64 && o->n_units > 0));
+        json_key(&w, "dmar");
+        json_begin_object(&w);
+        json_field_bool(&w, "present", o->acpi.dmar.present);
+        json_field_bool(&w, "readable", o->acpi.dmar.parsed);
+        if (o->acpi.dmar.parsed) {
+                json_field_int(&w, "host_address_width", o->acpi.dmar_host_address_width + 1);
+                json_field_int(&w, "flags", o->acpi.dmar_flags);
+                json_field_bool(&w, "intr_remap", o->acpi.dmar_flags & DMAR_FLAG_INTR_REMAP);
+                json_field_bool(&w, "x2apic_opt_out", o->acpi.dmar_flags & DMAR_FLAG_X2APIC_OPT_OUT);
+                json_field_bool(&w, "dma_ctrl_platform_opt_in", o->acpi.dmar_flags & DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN);
+        }
+        json_end_object(&w);
+        json_key(&w, "ivrs");
+        json_begin_object(&w);
+        json_field_bool(&w, "present", o->acpi.ivrs.present);
+        json_field_bool(&w, "readable", o->acpi.ivrs.parsed);
+        if (o->acpi.ivrs.parsed)
+                json_field_int(&w, "ivinfo", o->acpi.ivrs_ivinfo);
+        json_end_object(&w);
+        json_key(&w, "efi");
+        json_begin_object(&w);
+        json_field_bool(&w, "booted", o->efi.booted);
+        json_field_tristate(&w, "secure_boot", o->efi.secure_boot);
+        json_field_string(&w, "loader_entry", o->efi.loader_entry);
+        json_field_string(&w, "entry_options", o->efi.entry_options);
+        json_end_object(&w);
+        json_end_object(&w);
+
+        json_key(&w, "modules");
+        json_begin_array(&w);
+        for (size_t i = 0; i < o->modules.n_modules; i++) {
+                const ModuleState *m = &o->modules.modules[i];
+                json_begin_object(&w);
+                json_field_string(&w, "name", m->name);
+                json_field_tristate(&w, "available", m->loaded ? 1 : m->available);
+                json_field_bool(&w, "builtin", m->builtin);
+                json_field_bool(&w, "loaded", m->loaded);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        {
+                const ModuleState *a = observation_find_module(o, "vfio_pci"), *b = observation_find_module(o, "vfio_iommu_type1");
+                int va = !a || !b ? -1 : (a->loaded || a->available > 0) && (b->loaded || b->available > 0) ? 1
+                                       : a->available == 0 || b->available == 0 ? 0 : -1;
+                json_field_tristate(&w, "vfio_available", va);
+        }
+        json_field_tristate(&w, "allow_unsafe_interrupts", o->modules.allow_unsafe_interrupts);
+
+        json_key(&w, "devices");
+        json_begin_array(&w);
+        for (size_t i = 0; i < o->n_devices; i++)
+                if (o->devices[i].is_gpu || o->devices[i].sriov_totalvfs > 0)
+                        json_device(&w, o, &o->devices[i]);
+        json_end_array(&w);
+
+        json_key(&w, "kernel_log");
+        if (o->log.read) {
+                json_begin_array(&w);
+                STRV_FOREACH(l, o->log.lines)
+                        json_string(&w, *l);
+                json_end_array(&w);
+        } else
+                json_null(&w);
+        json_end_object(&w);
+
+        json_key(&w, "checks");
+        json_begin_array(&w);
+        for (size_t i = 0; i < v->n_checks; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "id", v->checks[i].id);
+                json_field_string(&w, "result", check_result_to_json_string(v->checks[i].result));
+                json_field_string(&w, "evidence", v->checks[i].evidence);
+                json_field_string(&w, "fix", v->checks[i].fix);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+
+        json_key(&w, "matrix");
+        json_begin_object(&w);
+        for (Feature ft = 0; ft < _FEATURE_MAX; ft++) {
+                json_key(&w, feature_to_string(ft));
+                json_begin_object(&w);
+                json_field_string(&w, "state", feature_state_to_string(v->matrix[ft].state));
+                json_field_string(&w, "reason", v->matrix[ft].reason);
+                json_end_object(&w);
+        }
+        json_end_object(&w);
+
+        json_key(&w, "unreadable");
+        json_begin_array(&w);
+        STRV_FOREACH(u, o->unreadable)
+                json_string(&w, *u);
+        json_end_array(&w);
+        json_end_object(&w);
+        json_finish(&w);
+}
+
+void report_groups_text(FILE *f, const Observation *o) {
+        if (o->n_groups == 0) {
+                fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
+                return;
+        }
+        fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
+        for (size_t i = 0; i < o->n_groups; i++) {
+                const IommuGroup *g = &o->groups[i];
+                bool first = true;
+
+                if (!g->devices)
+                        fprintf(f, "%-6u %-10s (no devices)\n", g->id, domain_type_to_string(g->type));
+                STRV_FOREACH(dn, g->devices) {
+                        const PciDevice *d = observation_find_device(o, *dn);
+                        char gid[16], id[16] = "-", class[16] = "-", note[64] = "";
+
+                        snprintf(gid, sizeof(gid), "%u", g->id);
+                        if (d) {
+                                snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
+                                snprintf(class, sizeof(class), "%06x", d->class);
+                                if (d->is_gpu)
+                                        snprintf(note, sizeof(note), "GPU");
+                                else if (d->sriov_totalvfs > 0)
+                                        snprintf(note, sizeof(note), "SR-IOV %u/%u VFs", d->sriov_numvfs, d->sriov_totalvfs);
+                                else if (d->physfn)
+                                        snprintf(note, sizeof(note), "VF of %s", d->physfn);
+                        }
+                        fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", first ? gid : "", first ? domain_type_to_string(g->type) : "",
+                                *dn, id, class, d && d->driver ? d->driver : "-", note);
+                        first = false;
+                }
+        }
+}
+
+void report_groups_json(FILE *f, const Observation *o) {
+        JsonWriter w = { .f = f };
+
+        json_begin_object(&w);
+        json_field_int(&w, "version", GROUPS_JSON_VERSION);
+        json_key(&w, "groups");
+        json_begin_array(&w);
+        for (size_t i = 0; i < o->n_groups; i++) {
+                const IommuGroup *g = &o->groups[i];
+                json_begin_object(&w);
+                json_field_int(&w, "group", g->id);
+                json_field_string(&w, "type", domain_type_to_string(g->type));
+                json_key(&w, "devices");
+                json_begin_array(&w);
+                STRV_FOREACH(dn, g->devices) {
+                        const PciDevice *d = observation_find_device(o, *dn);
+                        if (d)
+                                json_device(&w, o, d);
+                        else {
+                                json_begin_object(&w);
+                                json_field_string(&w, "address", *dn);
+                                json_end_object(&w);
+                        }
+                }
+                json_end_array(&w);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        json_end_object(&w);
+        json_finish(&w);
+}
+
+int report_priority(CheckResult r) {
+        return r == CHECK_FAIL ? LOG_ERR : r == CHECK_WARN ? LOG_WARNING : LOG_INFO;
+}
+
+int report_journal_fields(const Observation *o, const Profile *p, const Verdict *v, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *failed = verdict_failed_ids(v);
+        const char *verdict = check_result_to_json_string(v->result);
+        char *s;
+        int r;
+
+        if (!failed)
+                return -ENOMEM;
+#define ADD(...)                                                      \
+        do {                                                          \
+                if (asprintf(&s, __VA_ARGS__) < 0)                    \
+                        return -ENOMEM;                               \
+                if ((r = strv_consume(&l, s)) < 0)                    \
+                        return r;                                     \
+        } while (0)
+        ADD("MESSAGE_ID=%s", IOMMU_VERIFY_MESSAGE_ID);
+        ADD("PRIORITY=%d", report_priority(v->result));
+        ADD("MESSAGE=IOMMU verification %s: profile %s promises %s, the kernel runs %s (%zu groups)%s%s",
+            verdict, p->name, profile_mode_to_string(p->mode), observation_mode_string(o), o->n_groups,
+            *failed ? "; failed: " : "", failed);
+        ADD("IOMMU_PROFILE=%s", p->name);
+        ADD("IOMMU_MODE_EXPECTED=%s", profile_mode_to_string(p->mode));
+        ADD("IOMMU_MODE_OBSERVED=%s", observation_mode_string(o));
+        ADD("IOMMU_GROUPS=%zu", o->n_groups);
+        for (DomainType t = DOMAIN_IDENTITY; t <= DOMAIN_BLOCKED; t++) {
+                char key[32];
+                snprintf(key, sizeof(key), "%s", domain_type_to_string(t));
+                for (char *k = key; *k; k++)
+                        *k = *k == '-' ? '_' : (char) toupper((unsigned char) *k);
+                ADD("IOMMU_GROUPS_%s=%u", key, o->type_counts[t]);
+        }
+        ADD("IOMMU_VERDICT=%s", verdict);
+        ADD("IOMMU_FAILED_CHECKS=%s", failed);
+        ADD("IOMMU_FIRMWARE=%s", o->acpi.dmar.present ? "DMAR" : o->acpi.ivrs.present ? "IVRS" : "none");
+        ADD("IOMMU_KERNEL=%s", strna(o->release));
+#undef ADD
+        *ret = TAKE_PTR(l);
+        return 0;
+}

@@ -1,0 +1,765 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+
+#include "cmdline.h"
+#include "predict.h"
+#include "strv.h"
+#include "verdict.h"
+
+static const char * const result_names[_CHECK_RESULT_MAX] = {
+        [CHECK_PASS] = "PASS",
+        [CHECK_WARN] = "WARN",
+        [CHECK_FAIL] = "FAIL",
+};
+
+static const char * const result_json_names[_CHECK_RESULT_MAX] = {
+        [CHECK_PASS] = "pass",
+        [CHECK_WARN] = "warn",
+        [CHECK_FAIL] = "fail",
+};
+
+static const struct {
+        const char *id, *title;
+} features[_FEATURE_MAX] = {
+        [FEATURE_GPUDIRECT_RDMA] = { "gpudirect-rdma", "GPUDirect RDMA" },
+        [FEATURE_SRIOV_VF_ASSIGNMENT] = { "sriov-vf-assignment", "SR-IOV VF assignment" },
+        [FEATURE_VFIO_PASSTHROUGH] = { "vfio-passthrough", "VFIO passthrough" },
+        [FEATURE_DMA_TRANSLATION_OVERHEAD] = { "dma-translation-overhead", "DMA translation overhead" },
+        [FEATURE_DEVICE_ISOLATION] = { "device-isolation", "Device isolation" },
+        [FEATURE_NVIDIA_PEERMEM] = { "nvidia-peermem", "nvidia-peermem" },
+};
+
+static const char * const feature_state_names[_FEATURE_STATE_MAX] = {
+        [FEATURE_WORKS] = "works",
+        [FEATURE_DEGRADED] = "degraded",
+        [FEATURE_BROKEN] = "broken",
+        [FEATURE_NOT_APPLICABLE] = "n/a",
+};
+
+const char *check_result_to_string(CheckResult r) {
+        return r >= 0 && r < _CHECK_RESULT_MAX ? result_names[r] : NULL;
+}
+
+const char *check_result_to_json_string(CheckResult r) {
+        return r >= 0 && r < _CHECK_RESULT_MAX ? result_json_names[r] : NULL;
+}
+
+const char *feature_to_string(Feature f) {
+        return f < _FEATURE_MAX ? features[f].id : NULL;
+}
+
+const char *feature_title(Feature f) {
+        return f < _FEATURE_MAX ? features[f].title : NULL;
+}
+
+const char *feature_state_to_string(FeatureState s) {
+        return s < _FEATURE_STATE_MAX ? feature_state_names[s] : NULL;
+}
+
+/* Adds a check; evidence is formatted, fix is copied (NULL for none). */
+_printf_(5, 6)
+static int check_add(Verdict *v, const char *id, CheckResult result, const char *fix, const char *fmt, ...) {
+        Check *t, c = { .id = id, .result = result };
+        va_list ap;
+        int k;
+
+        va_start(ap, fmt);
+        k = vasprintf(&c.evidence, fmt, ap);
+        va_end(ap);
+        if (k < 0)
+                return -ENOMEM;
+        if (fix && !(c.fix = strdup(fix))) {
+                free(c.evidence);
+                return -ENOMEM;
+        }
+        t = realloc(v->checks, (v->n_checks + 1) * sizeof(Check));
+        if (!t) {
+                free(c.evidence);
+                free(c.fix);
+                return -ENOMEM;
+        }
+        v->checks = t;
+        v->checks[v->n_checks++] = c;
+        if (result > v->result)
+                v->result = result;
+        return 0;
+}
+
+_printf_(4, 5)
+static int matrix_set(Verdict *v, Feature f, FeatureState s, const char *fmt, ...) {
+        va_list ap;
+        int k;
+
+        free(v->matrix[f].reason);
+        va_start(ap, fmt);
+        k = vasprintf(&v->matrix[f].reason, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+                v->matrix[f].reason = NULL;
+                return -ENOMEM;
+        }
+        v->matrix[f].state = s;
+        return 0;
+}
+
+/* "identity 4, DMA 1" for the group types present. */
+static char *type_counts_string(const Observation *o) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (DomainType t = 0; t < _DOMAIN_TYPE_MAX; t++) {
+                char *s;
+                if (!o->type_counts[t])
+                        continue;
+                if (asprintf(&s, "%s %u", domain_type_to_string(t), o->type_counts[t]) < 0 || strv_consume(&l, s) < 0)
+                        return NULL;
+        }
+        return l ? strv_join(l, ", ") : strdup("none");
+}
+
+static bool profile_wants_vfio(const Profile *p) {
+        STRV_FOREACH(m, p->expect_modules)
+                if (startswith(*m, "vfio"))
+                        return true;
+        return false;
+}
+
+static const char *firmware_fix(Vendor vendor) {
+        switch (vendor) {
+        case VENDOR_INTEL:
+                return "Enable VT-d (\"Intel Virtualization Technology for Directed I/O\", \"VT-d\") in the firmware setup, then reboot.";
+        case VENDOR_AMD:
+                return "Enable AMD-Vi (\"IOMMU\", \"SVM/IOMMU\" or \"AMD-Vi\") in the firmware setup, then reboot.";
+        default:
+                return "Enable the IOMMU in the firmware setup (Intel: \"VT-d\"; AMD: \"IOMMU\", \"SVM/IOMMU\"), then reboot.";
+        }
+}
+
+static int check_firmware(Verdict *v, const Observation *o, const Profile *p) {
+        bool required = p->expect_firmware == FIRMWARE_REQUIRED;
+
+        if (o->arch == ARCH_AARCH64) {
+                for (size_t i = 0; i < o->n_units; i++)
+                        if (streq(o->units[i].kind, "arm-smmu"))
+                                return check_add(v, "firmware", CHECK_PASS, NULL,
+                                                 "SMMU %s described by the firmware (device tree or ACPI IORT)", o->units[i].name);
+                if (!required)
+                        return check_add(v, "firmware", CHECK_PASS, NULL, "no SMMU registered (not required by this profile)");
+                return check_add(v, "firmware", CHECK_FAIL,
+                                 "Make the firmware describe the SMMU (ACPI IORT or device tree) and enable it in the firmware setup.",
+                                 "no SMMU registered under /sys/class/iommu");
+        }
+
+        if (o->acpi.dmar.present) {
+                if (!o->acpi.dmar.parsed)
+                        return check_add(v, "firmware", CHECK_PASS, NULL, "ACPI DMAR table present (Intel VT-d; flags not readable: %s)",
+                                         o->acpi.dmar.error == -EACCES ? "run as root" : strerror(-o->acpi.dmar.error));
+                uint8_t f = o->acpi.dmar_flags;
+                return check_add(v, "firmware", CHECK_PASS, NULL,
+                                 "ACPI DMAR table present (Intel VT-d, host address width %u bits, flags 0x%02x:%s%s%s%s)",
+                                 o->acpi.dmar_host_address_width + 1u, f,
+                                 f & DMAR_FLAG_INTR_REMAP ? " INTR_REMAP" : "",
+                                 f & DMAR_FLAG_X2APIC_OPT_OUT ? " X2APIC_OPT_OUT" : "",
+                                 f & DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN ? " DMA_CTRL_PLATFORM_OPT_IN" : "",
+                                 f & 0x07 ? "" : " none");
+        }
+        if (o->acpi.ivrs.present) {
+                if (!o->acpi.ivrs.parsed)
+                        return check_add(v, "firmware", CHECK_PASS, NULL, "ACPI IVRS table present (AMD-Vi; IVinfo not readable: %s)",
+                                         o->acpi.ivrs.error == -EACCES ? "run as root" : strerror(-o->acpi.ivrs.error));
+                return check_add(v, "firmware", CHECK_PASS, NULL, "ACPI IVRS table present (AMD-Vi, IVinfo 0x%08x%s)",
+                                 o->acpi.ivrs_ivinfo,
+                                 o->acpi.ivrs_ivinfo & IVRS_IVINFO_DMA_REMAP_SUPPORT ? ": pre-boot DMA protection" : "");
+        }
+        if (!required)
+                return check_add(v, "firmware", CHECK_PASS, NULL, "no ACPI DMAR or IVRS table (not required by this profile)");
+        return check_add(v, "firmware", CHECK_FAIL, firmware_fix(o->vendor),
+                         "no ACPI DMAR or IVRS table: the firmware does not describe an IOMMU (disabled in the firmware setup, or absent)");
+}
+
+/* What on the running command line keeps the IOMMU off, for fixes. */
+static const char *cmdline_disabler(const Observation *o, Vendor vendor) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        KernelPrediction k;
+
+        if (!o->cmdline || vendor < 0 || cmdline_parse(o->cmdline, &c) < 0 || kernel_predict(c, vendor, &k) < 0)
+                return NULL;
+        return k.groups ? NULL : k.reason;
+}
+
+static int check_driver_and_groups(Verdict *v, const Observation *o, const Profile *p, Vendor vendor) {
+        _cleanup_free_ char *units = NULL, *types = NULL, *fix = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        const char *disabler = cmdline_disabler(o, vendor);
+        bool firmware = o->acpi.dmar.present || o->acpi.ivrs.present || o->arch == ARCH_AARCH64;
+        int r;
+
+        for (size_t i = 0; i < o->n_units; i++) {
+                char *s;
+                if (asprintf(&s, "%s (%s%s%s)", o->units[i].name, o->units[i].kind, o->units[i].version ? ", version " : "",
+                             o->units[i].version ?: "") < 0)
+                        return -ENOMEM;
+                r = strv_consume(&names, s);
+                if (r < 0)
+                        return r;
+        }
+        units = names ? strv_join(names, ", ") : strdup("none");
+        types = type_counts_string(o);
+        if (!units || !types)
+                return -ENOMEM;
+
+        if (p->expect_groups) {
+                if (!firmware)
+                        fix = strdup(firmware_fix(o->vendor));
+                else if (disabler)
+                        r = asprintf(&fix, "The running command line turns the IOMMU off (%s): boot with the profile's tokens "
+                                     "('iommuctl plan' shows them, 'iommuctl apply' writes them), then reboot.", disabler);
+                else
+                        fix = strdup("The firmware describes an IOMMU but no driver registered: check the kernel log for DMAR/AMD-Vi "
+                                     "errors and that the kernel has CONFIG_INTEL_IOMMU/CONFIG_AMD_IOMMU.");
+                if (!fix)
+                        return -ENOMEM;
+
+                r = o->n_units > 0 ? check_add(v, "iommu-driver", CHECK_PASS, NULL, "IOMMU units registered: %s", units)
+                                   : check_add(v, "iommu-driver", CHECK_FAIL, fix, "no IOMMU unit registered (/sys/class/iommu is empty)");
+                if (r < 0)
+                        return r;
+                return o->n_groups > 0 ? check_add(v, "groups", CHECK_PASS, NULL, "%zu IOMMU groups (%s)", o->n_groups, types)
+                                       : check_add(v, "groups", CHECK_FAIL, fix,
+                                                   "no IOMMU groups: VFIO and SR-IOV VF assignment cannot work");
+        }
+
+        fix = strdup(o->acpi.dmar.present && o->acpi.dmar.parsed && (o->acpi.dmar_flags & DMAR_FLAG_DMA_CTRL_PLATFORM_OPT_IN)
+                     ? "The firmware opts in to DMA protection (DMAR DMA_CTRL_PLATFORM_OPT_IN), which turns VT-d on despite "
+                       "iommu=off: add intel_iommu=off ('iommuctl plan' shows the profile's tokens), then reboot."
+                     : "The profile's tokens did not take effect: run 'iommuctl plan' to compare the command line, "
+                       "'iommuctl apply' to write it, then reboot.");
+        if (!fix)
+                return -ENOMEM;
+        r = o->n_units == 0 ? check_add(v, "iommu-driver", CHECK_PASS, NULL, "no IOMMU unit registered, as the profile wants")
+                            : check_add(v, "iommu-driver", CHECK_FAIL, fix, "IOMMU units registered: %s; the profile wants none", units);
+        if (r < 0)
+                return r;
+        return o->n_groups == 0 ? check_add(v, "groups", CHECK_PASS, NULL, "no IOMMU groups, as the profile wants")
+                                : check_add(v, "groups", CHECK_FAIL, fix, "%zu IOMMU groups (%s); the profile wants none", o->n_groups, types);
+}
+
+static bool cmdline_has_value(const Observation *o, const char *key, const char *item) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+
+        if (!o->cmdline || cmdline_parse(o->cmdline, &c) < 0)
+                return false;
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                if (!cmdline_key_equal(c->tokens[i].key, key) || !c->tokens[i].value)
+                        continue;
+                _cleanup_strv_free_ char **items = NULL;
+                if (strv_split(c->tokens[i].value, ",", &items) >= 0 && strv_contains(items, item))
+                        return true;
+        }
+        return false;
+}
+
+static int check_domain_type(Verdict *v, const Observation *o, const Profile *p) {
+        _cleanup_free_ char *types = type_counts_string(o), *fix = NULL;
+        unsigned n = observation_default_domain_groups(o), wrong = 0;
+        DomainType seen = DOMAIN_NONE;
+        const char *want;
+
+        if (!types)
+                return -ENOMEM;
+        if (!p->expect_groups || o->n_groups == 0)
+                return 0;
+        want = p->mode == MODE_TRANSLATED ? "DMA or DMA-FQ" : domain_type_to_string(p->expect_domain);
+        if (n == 0)
+                return check_add(v, "domain-type", CHECK_WARN,
+                                 "Check again with no device assigned to VFIO or a VM.",
+                                 "no group has a default domain (%s): devices are assigned to VFIO or VMs", types);
+
+        for (DomainType t = DOMAIN_IDENTITY; t <= DOMAIN_DMA_FQ; t++)
+                if (o->type_counts[t] && !profile_mode_accepts(p->mode, t)) {
+                        wrong += o->type_counts[t];
+                        seen = t;
+                }
+        if (wrong == 0)
+                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises",
+                                 want, types, profile_mode_to_string(p->mode));
+
+        switch (p->mode) {
+        case MODE_STRICT:
+                if (seen == DOMAIN_DMA_FQ) {
+                        if (asprintf(&fix, "Strict invalidation is iommu.strict=1 (with iommu.passthrough=0)%s; boot with the "
+                                     "profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.",
+                                     cmdline_has_value(o, "iommu", "strict")
+                                     ? ": 'iommu=strict' on the running command line is not an x86 iommu= value and the kernel "
+                                       "ignores it without a word" : "") < 0)
+                                return -ENOMEM;
+                } else
+                        fix = strdup("Translated, strict DMA is iommu.passthrough=0 iommu.strict=1: remove iommu=pt and "
+                                     "iommu.passthrough=1, boot with the profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.");
+                break;
+        case MODE_PASSTHROUGH:
+                fix = strdup("Passthrough is iommu=pt on x86 and iommu.passthrough=1 on arm64: boot with the profile's tokens "
+                             "('iommuctl plan', 'iommuctl apply') and reboot.");
+                break;
+        default:
+                fix = strdup("Translated DMA is iommu.passthrough=0 (or no iommu=pt): boot with the profile's tokens "
+                             "('iommuctl plan', 'iommuctl apply') and reboot.");
+                break;
+        }
+        if (!fix)
+                return -ENOMEM;
+        return check_add(v, "domain-type", CHECK_FAIL, fix, "%u of %u default domains are not %s (%s): Mode=%s is not in effect",
+                         wrong, n, want, types, profile_mode_to_string(p->mode));
+}
+
+/* Notes on tokens the kernel ignores, rejects or deprecates, from the parameter table. */
+static int cmdline_token_notes(const Observation *o, const Cmdline *c, char ***notes) {
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                const ParamInfo *info = param_lookup(c->tokens[i].key);
+                _cleanup_strv_free_ char **items = NULL;
+                int r;
+
+                if (!info || !c->tokens[i].value || !(info->arch_mask & ARCH_MASK(o->arch)))
+                        continue;
+                if (info->syntax == SYNTAX_LIST)
+                        r = strv_split(c->tokens[i].value, ",", &items);
+                else
+                        r = strv_extend(&items, c->tokens[i].value);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(item, items) {
+                        const ParamValue *pv = param_lookup_value(info, *item);
+                        ValueVerdict vv = pv ? pv->verdict : info->unknown_verdict;
+                        char *s;
+
+                        if (vv == VALUE_OK)
+                                continue;
+                        if (asprintf(&s, "%s=%s %s%s%s%s", info->key, *item,
+                                     vv == VALUE_DEPRECATED ? "is deprecated" : vv == VALUE_IGNORED ? "is ignored by the kernel" : "is rejected by the kernel",
+                                     pv && pv->replacement ? " (use " : "", pv && pv->replacement ? pv->replacement : "",
+                                     pv && pv->replacement ? ")" : "") < 0)
+                                return -ENOMEM;
+                        r = strv_consume(notes, s);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, Vendor vendor) {
+        _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
+        _cleanup_strv_free_ char **owned = NULL, **notes = NULL, **have = NULL;
+        _cleanup_free_ char *wanted_s = NULL, *have_s = NULL, *notes_s = NULL;
+        int r;
+
+        if (!o->cmdline)
+                return check_add(v, "cmdline", CHECK_WARN, "Run as a user who can read /proc/cmdline.",
+                                 "could not read /proc/cmdline");
+        if (vendor < 0)
+                return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
+                                 "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
+        r = profile_kernel_args(p, vendor, &wanted);
+        if (r == -ENODATA)
+                return check_add(v, "cmdline", CHECK_WARN, "Add a line for this vendor to the profile's [KernelArgs].",
+                                 "profile %s has no [KernelArgs] entry for %s", p->name, vendor_to_string(vendor));
+        if (r < 0)
+                return r;
+        r = cmdline_parse(o->cmdline, &current);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return check_add(v, "cmdline", CHECK_WARN, NULL, "could not parse /proc/cmdline");
+        r = profile_owned_keys(p, &owned);
+        if (r < 0)
+                return r;
+        r = cmdline_token_notes(o, current, &notes);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < current->n_tokens; i++)
+                if (strv_contains(owned, current->tokens[i].key) && (r = strv_extend(&have, current->tokens[i].text)) < 0)
+                        return r;
+        wanted_s = cmdline_to_string(wanted);
+        have_s = have ? strv_join(have, " ") : strdup("(none)");
+        notes_s = notes ? strv_join(notes, "; ") : strdup("");
+        if (!wanted_s || !have_s || !notes_s)
+                return -ENOMEM;
+
+        if (cmdline_in_sync(current, owned, wanted))
+                return check_add(v, "cmdline", CHECK_PASS, NULL, "the running command line carries the profile's tokens for %s: %s",
+                                 vendor_to_string(vendor), wanted_s);
+        return check_add(v, "cmdline", CHECK_FAIL,
+                         "Run 'iommuctl plan' to see the change, 'iommuctl apply' to write it to the boot entries, then reboot.",
+                         "the running command line has '%s' where the profile wants '%s' for %s%s%s",
+                         have_s, wanted_s, vendor_to_string(vendor), notes ? ": " : "", notes_s);
+}
+
+/* The command line without the "initrd=" tokens systemd-boot adds in front of an entry's options. */
+static int cmdline_without_initrd(const char *s, char **ret) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = cmdline_parse(s, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_tokens; i++)
+                if (!streq(c->tokens[i].key, "initrd") && (r = strv_extend(&l, c->tokens[i].text)) < 0)
+                        return r;
+        *ret = l ? strv_join(l, " ") : strdup("");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int check_boot_entry(Verdict *v, const Observation *o) {
+        _cleanup_free_ char *running = NULL, *entry = NULL;
+        int r;
+
+        if (!o->efi.loader_entry || !o->efi.entry_options || !o->cmdline)
+                return 0;
+        r = cmdline_without_initrd(o->cmdline, &running);
+        if (r >= 0)
+                r = cmdline_without_initrd(o->efi.entry_options, &entry);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return check_add(v, "boot-entry", CHECK_WARN, NULL, "could not parse the options of boot entry %s", o->efi.loader_entry);
+        if (streq(running, entry))
+                return check_add(v, "boot-entry", CHECK_PASS, NULL, "booted entry %s; its options are the running command line",
+                                 o->efi.loader_entry);
+        return check_add(v, "boot-entry", CHECK_WARN,
+                         "The entry changed since boot, or its options were edited in the boot menu: reboot to run what the entry says.",
+                         "booted entry %s has options '%s' but the kernel runs with '%s'", o->efi.loader_entry, entry, running);
+}
+
+static int check_interrupt_remapping(Verdict *v, const Observation *o, const Profile *p) {
+        int want = p->expect_interrupt_remapping;
+        bool vfio = profile_wants_vfio(p);
+
+        if (o->arch != ARCH_X86_64)
+                return 0;
+        if (o->interrupt_remapping < 0)
+                return want == 1 || vfio ? check_add(v, "interrupt-remapping", CHECK_WARN, "Run as root.",
+                                                     "could not read /proc/interrupts")
+                                         : 0;
+        if (o->interrupt_remapping > 0)
+                return want == 0 ? check_add(v, "interrupt-remapping", CHECK_FAIL, "Boot with intremap=off, or set InterruptRemapping=any.",
+                                             "interrupt remapping is on (%s interrupt chips); the profile wants it off",
+                                             o->interrupt_remapping_chip)
+                                 : check_add(v, "interrupt-remapping", CHECK_PASS, NULL, "interrupt remapping is on (%s interrupt chips)",
+                                             o->interrupt_remapping_chip);
+        if (want == 1 || (vfio && o->modules.allow_unsafe_interrupts != 1))
+                return check_add(v, "interrupt-remapping", CHECK_FAIL,
+                                 "Enable interrupt remapping: VT-d/AMD-Vi with x2APIC in the firmware setup, and no intremap=off "
+                                 "on the command line. VFIO refuses to assign devices without it.",
+                                 "no remapped (IR-) interrupt chips in /proc/interrupts");
+        if (vfio)
+                return check_add(v, "interrupt-remapping", CHECK_WARN,
+                                 "Enable interrupt remapping in the firmware setup and drop allow_unsafe_interrupts.",
+                                 "no remapped (IR-) interrupt chips; VFIO works only because allow_unsafe_interrupts=1");
+        return check_add(v, "interrupt-remapping", CHECK_PASS, NULL, "interrupt remapping is off (not required by this profile)");
+}
+
+static int check_modules(Verdict *v, const Observation *o, const Profile *p) {
+        int r;
+
+        STRV_FOREACH(m, p->expect_modules) {
+                _cleanup_free_ char *name = NULL, *id = NULL;
+                const ModuleState *ms;
+                Check *c;
+
+                r = module_name_normalize(*m, &name);
+                if (r < 0)
+                        return r;
+                if (asprintf(&id, "module:%s", name) < 0)
+                        return -ENOMEM;
+                ms = observation_find_module(o, name);
+                if (!ms)
+                        r = check_add(v, id, CHECK_WARN, NULL, "%s was not looked up", name);
+                else if (ms->loaded)
+                        r = check_add(v, id, CHECK_PASS, NULL, "%s is loaded", name);
+                else if (ms->available > 0)
+                        r = check_add(v, id, CHECK_PASS, NULL, "%s is available (%s) for %s, not loaded yet", name,
+                                      ms->builtin ? "built in" : "module", strna(o->release));
+                else if (ms->available == 0)
+                        r = check_add(v, id, CHECK_FAIL,
+                                      "Install the kernel's module package (Debian: linux-image-*; Ubuntu: linux-modules-extra-*; "
+                                      "RHEL: kernel-modules) for the running kernel.",
+                                      "%s is not available for kernel %s (%s)", name, strna(o->release), strna(o->modules.directory));
+                else
+                        r = check_add(v, id, CHECK_WARN, "Check that the running kernel's modules are installed.",
+                                      "%s is not loaded, and there is no module directory for kernel %s under the root to look it up",
+                                      name, strna(o->release));
+                if (r < 0)
+                        return r;
+                /* The id must outlive this loop. */
+                c = &v->checks[v->n_checks - 1];
+                c->id_owned = TAKE_PTR(id);
+                c->id = c->id_owned;
+        }
+        if (o->modules.allow_unsafe_interrupts == 1)
+                return check_add(v, "unsafe-interrupts", CHECK_WARN,
+                                 "Remove 'options vfio_iommu_type1 allow_unsafe_interrupts=1' and enable interrupt remapping instead.",
+                                 "vfio_iommu_type1 allow_unsafe_interrupts=Y: assigned devices can inject interrupts into the host");
+        return 0;
+}
+
+static bool log_line_is_problem(const char *l) {
+        return strstr(l, "Unknown option") || strstr(l, "deprecated");
+}
+
+static int check_kernel_log(Verdict *v, const Observation *o) {
+        _cleanup_strv_free_ char **bad = NULL;
+        _cleanup_free_ char *joined = NULL;
+        int r;
+
+        if (!o->log.read)
+                return 0;
+        STRV_FOREACH(l, o->log.lines)
+                if (log_line_is_problem(*l) && (r = strv_extend(&bad, *l)) < 0)
+                        return r;
+        if (!bad)
+                return check_add(v, "kernel-log", CHECK_PASS, NULL, "%zu IOMMU lines in the kernel log, none about unknown or deprecated options",
+                                 strv_length(o->log.lines));
+        joined = strv_join(bad, "; ");
+        if (!joined)
+                return -ENOMEM;
+        return check_add(v, "kernel-log", CHECK_WARN,
+                         "Remove or replace the option the kernel names ('iommuctl lint --cmdline \"$(cat /proc/cmdline)\"' explains it).",
+                         "%s", joined);
+}
+
+/* Devices in a group other than bridges: what VFIO has to assign together. */
+static unsigned group_endpoints(const Observation *o, const IommuGroup *g) {
+        unsigned n = 0;
+        STRV_FOREACH(d, g->devices) {
+                const PciDevice *pd = observation_find_device(o, *d);
+                if (!pd || (pd->class >> 8) != 0x0604)
+                        n++;
+        }
+        return n;
+}
+
+static bool device_is_sriov_pf(const PciDevice *d) {
+        return d->sriov_totalvfs > 0 && !d->physfn;
+}
+
+static int check_isolation(Verdict *v, const Observation *o, const Profile *p, unsigned *ret_shared) {
+        _cleanup_strv_free_ char **shared = NULL;
+        _cleanup_free_ char *joined = NULL;
+        unsigned checked = 0;
+        int r;
+
+        *ret_shared = 0;
+        if (o->n_groups == 0)
+                return 0;
+        for (size_t i = 0; i < o->n_devices; i++) {
+                const PciDevice *d = &o->devices[i];
+                const IommuGroup *g;
+                unsigned n;
+                char *s;
+
+                if (!d->is_gpu && !device_is_sriov_pf(d))
+                        continue;
+                checked++;
+                g = observation_find_group(o, d->group);
+                n = g ? group_endpoints(o, g) : 0;
+                if (n <= 1)
+                        continue;
+                if (asprintf(&s, "%s (group %d, %u devices)", d->bdf, d->group, n) < 0)
+                        return -ENOMEM;
+                r = strv_consume(&shared, s);
+                if (r < 0)
+                        return r;
+        }
+        *ret_shared = strv_length(shared);
+        /* Only profiles that assign devices care; the matrix uses the count either way. */
+        if (checked == 0 || !p->expect_groups || !profile_wants_vfio(p))
+                return 0;
+        if (!shared)
+                return check_add(v, "isolation", CHECK_PASS, NULL, "each of the %u GPUs and SR-IOV devices has an IOMMU group of its own",
+                                 checked);
+        joined = strv_join(shared, ", ");
+        if (!joined)
+                return -ENOMEM;
+        return check_add(v, "isolation", CHECK_WARN,
+                         "Devices in one group can only be assigned together: move them behind ACS-capable ports or enable ACS "
+                         "in the firmware setup (pcie_acs_override= only hides the problem).",
+                         "%u of %u GPUs and SR-IOV devices share their group: %s", *ret_shared, checked, joined);
+}
+
+/* 1 available, 0 not, -1 unknown. */
+static int module_usable(const Observation *o, const char *name) {
+        const ModuleState *m = observation_find_module(o, name);
+        if (!m)
+                return -1;
+        if (m->loaded || m->available > 0)
+                return 1;
+        return m->available;
+}
+
+static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
+        int mode = observation_mode(o);
+        unsigned nvidia = 0, sriov = 0;
+        int vfio, peermem = module_usable(o, "nvidia_peermem");
+        const ModuleState *pm = observation_find_module(o, "nvidia_peermem");
+        bool ir = o->arch == ARCH_AARCH64 || o->interrupt_remapping > 0;
+        bool unsafe = o->modules.allow_unsafe_interrupts == 1;
+        bool translated = mode == MODE_STRICT || mode == MODE_TRANSLATED || mode < 0;
+        int r;
+
+        for (size_t i = 0; i < o->n_devices; i++) {
+                nvidia += o->devices[i].is_gpu && o->devices[i].vendor == 0x10de;
+                sriov += device_is_sriov_pf(&o->devices[i]);
+        }
+        vfio = module_usable(o, "vfio_pci");
+        if (vfio != 0) {
+                int t = module_usable(o, "vfio_iommu_type1");
+                vfio = t == 0 ? 0 : vfio < 0 || t < 0 ? -1 : 1;
+        }
+
+        /* GPUDirect RDMA: peer-to-peer DMA between GPU and NIC. */
+        if (mode == MODE_OFF)
+                r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "no IOMMU translation between GPU and NIC (IOMMU off)");
+        else if (mode == MODE_PASSTHROUGH)
+                r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "identity domains: peer-to-peer DMA is not translated");
+        else {
+                _cleanup_free_ char *types = type_counts_string(o);
+                if (!types)
+                        return -ENOMEM;
+                r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_DEGRADED,
+                               "DMA is translated (%s): peer-to-peer traffic goes through the IOMMU, with lower bandwidth or "
+                               "failures on platforms without ATS/ACS support", types);
+        }
+        if (r < 0)
+                return r;
+
+        /* VFIO passthrough and SR-IOV VF assignment share their requirements. */
+        for (Feature f = FEATURE_SRIOV_VF_ASSIGNMENT; f <= FEATURE_VFIO_PASSTHROUGH; f++) {
+                if (f == FEATURE_SRIOV_VF_ASSIGNMENT && sriov == 0)
+                        r = matrix_set(v, f, FEATURE_NOT_APPLICABLE, "no SR-IOV capable device (sriov_totalvfs) on this node");
+                else if (o->n_groups == 0)
+                        r = matrix_set(v, f, FEATURE_BROKEN, "no IOMMU groups: VFIO has nothing to assign");
+                else if (vfio == 0)
+                        r = matrix_set(v, f, FEATURE_BROKEN, "vfio-pci or vfio_iommu_type1 is not available for the running kernel");
+                else if (!ir && !unsafe)
+                        r = matrix_set(v, f, FEATURE_BROKEN, "no interrupt remapping: VFIO refuses to assign devices");
+                else if (!ir)
+                        r = matrix_set(v, f, FEATURE_DEGRADED, "no interrupt remapping: works only with allow_unsafe_interrupts=1");
+                else if (vfio < 0)
+                        r = matrix_set(v, f, FEATURE_DEGRADED, "IOMMU groups exist, but whether vfio-pci is available could not be checked");
+                else if (f == FEATURE_VFIO_PASSTHROUGH && shared > 0)
+                        r = matrix_set(v, f, FEATURE_DEGRADED, "%u GPUs or SR-IOV devices share their IOMMU group with other devices",
+                                       shared);
+                else if (f == FEATURE_SRIOV_VF_ASSIGNMENT)
+                        r = matrix_set(v, f, FEATURE_WORKS, "%u SR-IOV capable devices, IOMMU groups, vfio-pci and interrupt remapping", sriov);
+                else
+                        r = matrix_set(v, f, FEATURE_WORKS, "IOMMU groups, vfio-pci and interrupt remapping");
+                if (r < 0)
+                        return r;
+        }
+
+        if (mode == MODE_OFF)
+                r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_WORKS, "none: the IOMMU is off");
+        else if (mode == MODE_PASSTHROUGH)
+                r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_WORKS, "none for host DMA: identity domains");
+        else if (mode == MODE_TRANSLATED)
+                r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
+                               "lazy translation (DMA-FQ): every mapping is translated, IOTLB flushes are batched");
+        else if (mode == MODE_STRICT)
+                r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
+                               "strict translation (DMA): every unmap flushes the IOTLB; expect lower DMA throughput "
+                               "(around 14%% reported for GPUDirect RDMA)");
+        else
+                r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED, "mixed domain types: some DMA is translated");
+        if (r < 0)
+                return r;
+
+        if (mode == MODE_OFF)
+                r = matrix_set(v, FEATURE_DEVICE_ISOLATION, FEATURE_BROKEN, "no IOMMU: every device can DMA to all of memory");
+        else if (mode == MODE_PASSTHROUGH)
+                r = matrix_set(v, FEATURE_DEVICE_ISOLATION, FEATURE_DEGRADED,
+                               "identity domains: host-owned devices DMA untranslated; only devices assigned through VFIO are confined");
+        else if (mode == MODE_STRICT)
+                r = matrix_set(v, FEATURE_DEVICE_ISOLATION, FEATURE_WORKS, "every device's DMA is translated, mappings revoked at once");
+        else if (mode == MODE_TRANSLATED)
+                r = matrix_set(v, FEATURE_DEVICE_ISOLATION, FEATURE_WORKS,
+                               "every device's DMA is translated (lazy invalidation leaves stale mappings for a short time)");
+        else
+                r = matrix_set(v, FEATURE_DEVICE_ISOLATION, FEATURE_DEGRADED, "mixed domain types: some devices DMA untranslated");
+        if (r < 0)
+                return r;
+
+        if (pm && pm->loaded)
+                r = translated ? matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_DEGRADED, "loaded, but DMA is translated (mode %s)",
+                                            observation_mode_string(o))
+                               : matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_WORKS, "loaded");
+        else if (nvidia == 0)
+                r = matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_NOT_APPLICABLE, "no NVIDIA GPU on this node");
+        else if (peermem > 0)
+                r = matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_BROKEN,
+                               "%u NVIDIA GPUs, nvidia_peermem available but not loaded: modprobe nvidia-peermem", nvidia);
+        else
+                r = matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_BROKEN,
+                               "%u NVIDIA GPUs, nvidia_peermem not loaded: install the NVIDIA driver's peermem module and load it",
+                               nvidia);
+        return r;
+}
+
+int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, Verdict *ret) {
+        _cleanup_(verdict_done) Verdict v = { .result = CHECK_PASS, .args_vendor = args_vendor };
+        unsigned shared = 0;
+        int r;
+
+        r = check_firmware(&v, o, p);
+        if (r >= 0)
+                r = check_driver_and_groups(&v, o, p, args_vendor);
+        if (r >= 0)
+                r = check_domain_type(&v, o, p);
+        if (r >= 0)
+                r = check_cmdline(&v, o, p, args_vendor);
+        if (r >= 0)
+                r = check_boot_entry(&v, o);
+        if (r >= 0)
+                r = check_interrupt_remapping(&v, o, p);
+        if (r >= 0)
+                r = check_modules(&v, o, p);
+        if (r >= 0)
+                r = check_isolation(&v, o, p, &shared);
+        if (r >= 0)
+                r = check_kernel_log(&v, o);
+        if (r >= 0)
+                r = compute_matrix(&v, o, shared);
+        if (r < 0)
+                return r;
+        *ret = v;
+        v = (Verdict) {};
+        return 0;
+}
+
+void verdict_done(Verdict *v) {
+        for (size_t i = 0; i < v->n_checks; i++) {
+                free(v->checks[i].id_owned);
+                free(v->checks[i].evidence);
+                free(v->checks[i].fix);
+        }
+        free(v->checks);
+        for (Feature f = 0; f < _FEATURE_MAX; f++)
+                free(v->matrix[f].reason);
+        *v = (Verdict) {};
+}
+
+const Check *verdict_find_check(const Verdict *v, const char *id) {
+        for (size_t i = 0; i < v->n_checks; i++)
+                if (streq(v->checks[i].id, id))
+                        return &v->checks[i];
+        return NULL;
+}
+
+char *verdict_failed_ids(const Verdict *v) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (size_t i = 0; i < v->n_checks; i++)
+                if (v->checks[i].result == CHECK_FAIL && strv_extend(&l, v->checks[i].id) < 0)
+                        return NULL;
+        return l ? strv_join(l, ",") : strdup("");
+}

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "observe.h"
+#include "profile.h"
+
+/* The judgement: a pure function of an Observation and a Profile (no I/O), so it is unit-tested
+ * directly. Each check is one line for people (PASS/WARN/FAIL, the evidence, the fix) and one
+ * object in the JSON; the compatibility matrix says what the node can do as it booted. */
+
+typedef enum CheckResult {
+        CHECK_PASS,
+        CHECK_WARN,
+        CHECK_FAIL,
+        _CHECK_RESULT_MAX,
+        _CHECK_RESULT_INVALID = -EINVAL,
+} CheckResult;
+
+typedef struct Check {
+        const char *id;  /* stable identifier: "firmware", "domain-type", "module:vfio_pci"... (static or owned below) */
+        char *id_owned;
+        CheckResult result;
+        char *evidence;  /* what was observed */
+        char *fix;       /* for WARN and FAIL: what to do; NULL otherwise */
+} Check;
+
+typedef enum Feature {
+        FEATURE_GPUDIRECT_RDMA,
+        FEATURE_SRIOV_VF_ASSIGNMENT,
+        FEATURE_VFIO_PASSTHROUGH,
+        FEATURE_DMA_TRANSLATION_OVERHEAD,
+        FEATURE_DEVICE_ISOLATION,
+        FEATURE_NVIDIA_PEERMEM,
+        _FEATURE_MAX,
+} Feature;
+
+typedef enum FeatureState {
+        FEATURE_WORKS,
+        FEATURE_DEGRADED,
+        FEATURE_BROKEN,
+        FEATURE_NOT_APPLICABLE, /* nothing on this node it applies to (no NVIDIA GPU for nvidia-peermem) */
+        _FEATURE_STATE_MAX,
+} FeatureState;
+
+typedef struct MatrixRow {
+        FeatureState state;
+        char *reason;
+} MatrixRow;
+
+typedef struct Verdict {
+        Check *checks;
+        size_t n_checks;
+        MatrixRow matrix[_FEATURE_MAX];
+        CheckResult result; /* the worst check */
+        Vendor args_vendor; /* the [KernelArgs] entry the command line was compared with */
+} Verdict;
+
+const char *check_result_to_string(CheckResult r);        /* "PASS", "WARN", "FAIL" */
+const char *check_result_to_json_string(CheckResult r);   /* "pass", "warn", "fail" */
+const char *feature_to_string(Feature f);                 /* "gpudirect-rdma"... */
+const char *feature_title(Feature f);                     /* "GPUDirect RDMA"... */
+const char *feature_state_to_string(FeatureState s);      /* "works", "degraded", "broken", "n/a" */
+
+/* args_vendor: the [KernelArgs] entry for this host (host_args_vendor()), or _VENDOR_INVALID when
+ * it cannot be told. Only -ENOMEM fails. */
+int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, Verdict *ret);
+void verdict_done(Verdict *v);
+
+const Check *verdict_find_check(const Verdict *v, const char *id);
+/* The ids of the failed checks, comma-separated ("" when none). */
+char *verdict_failed_ids(const Verdict *v);

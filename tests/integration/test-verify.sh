@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# verify on the synthetic trees: the acceptance points one by one (exit codes, the
+# iommu=strict message, the journal entry's fields, non-root reading, could-not-check).
+. "$(dirname "$0")/lib.sh"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+verify() { # verify HOST PROFILE ARGS...: sets $out and $rc
+        local host=$1 profile=$2
+        shift 2
+        rc=0
+        out=$("$IOMMUCTL" verify --no-journal --profile "$profile" --root "$HOSTS/$host/root" \
+                --kernel-log "$HOSTS/$host/kmsg.txt" "$@" 2>&1) || rc=$?
+}
+
+# iommu=strict on the command line, DMA-FQ groups: the strict promise fails, naming iommu.strict=1.
+verify synthetic-iommu-strict-wrong strict
+[ "$rc" -eq 1 ] || fail "strict-wrong: exit $rc, want 1"
+grep -q '^FAIL  domain-type .*12 of 12 default domains are not DMA' <<<"$out" || fail "strict-wrong: no domain-type FAIL line"
+grep -q 'fix: Strict invalidation is iommu.strict=1' <<<"$out" || fail "strict-wrong: the fix does not name iommu.strict=1"
+grep -q "'iommu=strict' on the running command line is not an x86 iommu= value" <<<"$out" || fail "strict-wrong: iommu=strict not explained"
+grep -q '^Verdict:   FAIL' <<<"$out" || fail "strict-wrong: verdict line"
+ok "iommu=strict fails the strict profile and names iommu.strict=1"
+
+# The journal entry, through the --journal-fields-to seam.
+verify synthetic-iommu-strict-wrong strict --journal-fields-to "$tmp/fields"
+[ -s "$tmp/fields" ] || fail "no journal fields written"
+for want in MESSAGE_ID=19f1259f607d4e529f18abf3eea27e53 PRIORITY=3 IOMMU_PROFILE=strict IOMMU_MODE_EXPECTED=strict \
+        IOMMU_MODE_OBSERVED=translated IOMMU_GROUPS=12 IOMMU_GROUPS_DMA_FQ=12 IOMMU_GROUPS_IDENTITY=0 \
+        IOMMU_VERDICT=fail IOMMU_FAILED_CHECKS=domain-type,cmdline IOMMU_FIRMWARE=DMAR IOMMU_KERNEL=6.1.0-26-amd64; do
+        grep -qx "$want" "$tmp/fields" || fail "journal field $want missing: $(tr '\n' ' ' <"$tmp/fields")"
+done
+grep -q '^MESSAGE=IOMMU verification fail: profile strict promises strict, the kernel runs translated (12 groups); failed: domain-type,cmdline$' \
+        "$tmp/fields" || fail "journal MESSAGE: $(grep ^MESSAGE= "$tmp/fields")"
+ok "journal entry fields"
+
+verify synthetic-hgx-h100 gpu-sriov --journal-fields-to "$tmp/fields"
+[ "$rc" -eq 0 ] || fail "hgx: exit $rc, want 0"
+grep -qx PRIORITY=6 "$tmp/fields" && grep -qx IOMMU_VERDICT=pass "$tmp/fields" && grep -qx IOMMU_GROUPS=200 "$tmp/fields" \
+        && grep -qx IOMMU_FAILED_CHECKS= "$tmp/fields" || fail "hgx journal fields: $(tr '\n' ' ' <"$tmp/fields")"
+grep -Eq '^  0000:1a:00.0 +15b3:1021 +SR-IOV 8/64 VFs +5 +identity +1$' <<<"$out" || fail "hgx: NIC line"
+[ "$(grep -c 'GPU (3D controller)' <<<"$out")" -eq 8 ] || fail "hgx: 8 GPUs expected"
+grep -Eq '^  nvidia-peermem +works +loaded$' <<<"$out" || fail "hgx: nvidia-peermem"
+ok "HGX host passes gpu-sriov"
+
+# No DMAR: the firmware fix.
+verify synthetic-vtd-disabled gpu-sriov --journal-fields-to "$tmp/fields"
+[ "$rc" -eq 1 ] || fail "vtd-disabled: exit $rc"
+grep -q '^FAIL  firmware .*no ACPI DMAR or IVRS table' <<<"$out" || fail "vtd-disabled: firmware FAIL"
+grep -q 'fix: Enable VT-d' <<<"$out" || fail "vtd-disabled: VT-d fix"
+grep -q '^FAIL  module:vfio_pci .*not available' <<<"$out" || fail "vtd-disabled: vfio_pci lookup through libkmod"
+grep -qx IOMMU_FIRMWARE=none "$tmp/fields" || fail "vtd-disabled: IOMMU_FIRMWARE"
+ok "VT-d disabled in firmware fails with the firmware fix"
+
+# A warning alone keeps exit 0.
+verify synthetic-amd-strict strict
+[ "$rc" -eq 0 ] || fail "amd-strict: exit $rc"
+grep -q "^WARN  boot-entry .*booted entry debian.conf has options" <<<"$out" || fail "amd-strict: boot-entry WARN"
+ok "edited boot entry warns"
+
+# Could not check: exit 2 with why.
+rc=0
+out=$("$IOMMUCTL" verify --no-journal --profile strict --root "$tmp/empty" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] && grep -q 'Cannot check' <<<"$out" || fail "empty root: exit $rc: $out"
+rc=0
+out=$("$IOMMUCTL" verify --no-journal --profile no-such-profile --root "$HOSTS/synthetic-amd-strict/root" 2>&1) || rc=$?
+[ "$rc" -eq 2 ] || fail "unknown profile: exit $rc"
+ok "could-not-check exits 2"
+
+# The profile defaults to Profile= in iommu.conf under the root.
+cp -a "$HOSTS/synthetic-iommu-strict-wrong/root" "$tmp/conf"
+mkdir -p "$tmp/conf/etc/iommu"
+printf '[IOMMU]\nProfile=strict\n' >"$tmp/conf/etc/iommu/iommu.conf"
+rc=0
+out=$("$IOMMUCTL" verify --no-journal --json --root "$tmp/conf") || rc=$?
+[ "$rc" -eq 1 ] && grep -q '"name": "strict"' <<<"$out" || fail "iommu.conf profile: exit $rc"
+ok "profile from iommu.conf"
+
+# As a user who cannot read the ACPI tables: still a verdict, and a note on what was not read.
+if [ "$(id -u)" -eq 0 ]; then
+        command -v setpriv >/dev/null || fail "setpriv (util-linux) missing"
+        cp -a "$HOSTS/synthetic-hgx-h100/root" "$tmp/nonroot"
+        chmod 0400 "$tmp/nonroot/sys/firmware/acpi/tables/DMAR"
+        chmod 0755 "$tmp"
+        rc=0
+        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IOMMUCTL" verify --no-journal --profile gpu-sriov \
+                --root "$tmp/nonroot" 2>&1) || rc=$?
+        [ "$rc" -eq 0 ] || fail "non-root: exit $rc: $out"
+        grep -q 'PASS  firmware .*flags not readable: run as root' <<<"$out" || fail "non-root: firmware line"
+        grep -q 'sys/firmware/acpi/tables/DMAR: Permission denied (run as root to read it)' <<<"$out" || fail "non-root: note"
+        ok "non-root run notes what it could not read"
+fi
+finish
