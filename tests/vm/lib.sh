@@ -8,8 +8,12 @@
 #   vm_initramfs_with_env BASE OUT K=V...     BASE plus /etc/vm-env with K=V lines
 #   vm_boot_x86 VENDOR CMDLINE INITRD LOG [QEMU ARGS...]
 #   vm_boot_arm64 CMDLINE INITRD LOG [QEMU ARGS...]
+#   vm_boot TARGET CMDLINE INITRD LOG         TARGET: intel, amd, none (x86) or arm64
 #   vm_extract LOG NAME OUT                   one ==BEGIN NAME== blob from a console log
 #   vm_extract_tree LOG NAME DIR              same, unpacked as a tar.gz
+#   vm_build_capture_initramfs ARCH OUT [SPEC...]  /init runs tools/iommu-capture-host
+#   vm_capture TARGET CMDLINE INITRD WORKDIR  boot it; tree in WORKDIR/capture
+#   vm_each_parallel JOBS FUNC ITEM...        FUNC ITEM for each item, JOBS at a time
 #
 # Cache: ${IOMMU_VM_CACHE:-<repo>/.vmcache}/<arch>/{kernel,busybox}. /dev/kvm is
 # not usable on the test machines, so QEMU always runs with -accel tcg.
@@ -248,14 +252,26 @@ vm_initramfs_with_env() {
 
 # --- booting ---------------------------------------------------------------
 
+# The words as a shell would need them typed, for people to copy.
+_vm_quote_words() {
+	local w out=
+	for w in "$@"; do
+		if [[ -z $w || $w == *[!A-Za-z0-9_./:,=+@%-]* ]]; then
+			w="'${w//\'/\'\\\'\'}'"
+		fi
+		out+="${out:+ }$w"
+	done
+	printf '%s\n' "$out"
+}
+
 # Run QEMU (argv in "$@") with a hard timeout, console to LOG. A boot counts
 # as good only if the guest printed ==VM-DONE== (vm_guest_done).
 _vm_run_qemu() {
 	local log=$1 rc=0
 	shift
-	VM_LAST_QEMU_CMD="$*"
+	VM_LAST_QEMU_CMD=$(_vm_quote_words "$@")
 	timeout --kill-after=10 "$VM_TIMEOUT" "$@" </dev/null >"$log" 2>&1 || rc=$?
-	if [[ $rc -eq 0 ]] && grep -q '^==VM-DONE==' <(tr -d '\r' <"$log"); then
+	if [[ $rc -eq 0 ]] && grep -q '==VM-DONE==$' <(tr -d '\r' <"$log"); then
 		return 0
 	fi
 	if [[ $rc -eq 124 ]]; then
@@ -316,14 +332,32 @@ vm_boot_arm64() {
 		-append "console=ttyAMA0 quiet${cmdline:+ $cmdline}" "$@"
 }
 
+# vm_boot TARGET CMDLINE INITRD LOG [QEMU ARGS...]
+vm_boot() {
+	local target=$1
+	shift
+	case $target in
+	arm64) vm_boot_arm64 "$@" ;;
+	*) vm_boot_x86 "$target" "$@" ;;
+	esac
+}
+
+vm_target_arch() {
+	case $1 in
+	arm64) echo arm64 ;;
+	*) echo amd64 ;;
+	esac
+}
+
 # --- results ---------------------------------------------------------------
 
 # vm_extract LOG NAME OUT: decode the blob the guest printed with
 # vm_guest_emit_file NAME and check its sha256.
 vm_extract() {
 	local log=$1 name=$2 out=$3 want got
+	# The first marker may share its line with the firmware's escape sequences.
 	tr -d '\r' <"$log" | awk -v b="==BEGIN $name==" -v e="==END $name " '
-		$0 == b { on = 1; next }
+		!on && substr($0, length($0) - length(b) + 1) == b { on = 1; next }
 		on && index($0, e) == 1 { exit }
 		on { print }' | base64 -d >"$out" ||
 		vm_err "cannot decode '$name' from $log" || return
@@ -344,4 +378,55 @@ vm_extract_tree() {
 	fi
 	rm -f "$tgz"
 	return $rc
+}
+
+# --- capturing hosts ---------------------------------------------------------
+
+# What a GPU/RDMA host has loaded (vfio), plus drivers for the test devices:
+# on arm64 a PCI device only gets an IOMMU group once a driver binds it.
+VM_CAPTURE_MODULES_amd64=(e1000e virtio_pci virtio_rng vfio_pci vfio_iommu_type1)
+VM_CAPTURE_MODULES_arm64=(virtio_pci virtio_rng vfio_pci vfio_iommu_type1)
+
+# vm_build_capture_initramfs ARCH OUT [SPEC...]: /init (init-capture.sh) runs
+# tools/iommu-capture-host and sends the tree back as "capture".
+vm_build_capture_initramfs() {
+	local arch=$1 out=$2 m
+	shift 2
+	local -a specs=("file:$VM_REPO/tools/iommu-capture-host:/bin/iommu-capture-host")
+	local -n mods="VM_CAPTURE_MODULES_$arch"
+	for m in "${mods[@]}"; do
+		specs+=("mod:$m")
+	done
+	VM_ARCH=$arch vm_build_initramfs "$out" "$VM_LIB_DIR/init-capture.sh" "${specs[@]}" "$@"
+}
+
+# vm_capture TARGET CMDLINE INITRD WORKDIR: boot and unpack the guest's
+# capture into WORKDIR/capture ({root/,kmsg.txt,ORIGIN}); the console log is
+# WORKDIR/console.log.
+vm_capture() {
+	local target=$1 cmdline=$2 initrd=$3 work=$4
+	mkdir -p "$work" || return
+	vm_boot "$target" "$cmdline" "$initrd" "$work/console.log" &&
+		vm_extract_tree "$work/console.log" capture "$work/capture"
+}
+
+# vm_each_parallel JOBS FUNC ITEM...: run FUNC ITEM in the background for each
+# ITEM, at most JOBS at a time (TCG keeps one host core busy per guest).
+# Fails if any run failed.
+vm_each_parallel() {
+	local jobs=$1 func=$2 item running=0 failed=0
+	shift 2
+	for item in "$@"; do
+		if ((running >= jobs)); then
+			wait -n || failed=1
+			running=$((running - 1))
+		fi
+		"$func" "$item" &
+		running=$((running + 1))
+	done
+	while ((running > 0)); do
+		wait -n || failed=1
+		running=$((running - 1))
+	done
+	return $failed
 }
