@@ -84,28 +84,6 @@ capture_one() {
 	echo "captured $name in $((SECONDS - start))s" >&2
 }
 
-select_cases() {
-	local want c found
-	if [[ $# -eq 0 ]]; then
-		SELECTED=("${CASES[@]}")
-		return
-	fi
-	SELECTED=()
-	for want in "$@"; do
-		found=
-		for c in "${CASES[@]}"; do
-			if [[ ${c%%|*} == "$want" ]]; then
-				SELECTED+=("$c")
-				found=1
-			fi
-		done
-		[[ -n $found ]] || {
-			usage >&2
-			vm_err "no case named $want"
-		}
-	done
-}
-
 main() {
 	local jobs=2 c arch
 	while getopts 'j:h' opt; do
@@ -122,12 +100,12 @@ main() {
 		esac
 	done
 	shift $((OPTIND - 1))
-	select_cases "$@"
+	vm_select_cases CASES "$@"
 
 	SCRATCH=$(mktemp -d)
 	trap 'rm -rf "$SCRATCH"' EXIT
 	local -A archs=()
-	for c in "${SELECTED[@]}"; do
+	for c in "${VM_SELECTED[@]}"; do
 		c=${c#*|}
 		archs[$(vm_target_arch "${c%%|*}")]=1
 	done
@@ -135,7 +113,7 @@ main() {
 		vm_fetch_kernel "$arch"
 		vm_build_capture_initramfs "$arch" "$SCRATCH/initrd-$arch.gz"
 	done
-	vm_each_parallel "$jobs" capture_one "${SELECTED[@]}"
+	vm_each_parallel "$jobs" capture_one "${VM_SELECTED[@]}"
 	du -sh "$FIXTURES" >&2
 }
 

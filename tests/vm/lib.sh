@@ -14,6 +14,7 @@
 #   vm_build_capture_initramfs ARCH OUT [SPEC...]  /init runs tools/iommu-capture-host
 #   vm_capture TARGET CMDLINE INITRD WORKDIR  boot it; tree in WORKDIR/capture
 #   vm_each_parallel JOBS FUNC ITEM...        FUNC ITEM for each item, JOBS at a time
+#   vm_select_cases ARRAY [NAME...]           rows of ARRAY ("name|...") into VM_SELECTED
 #
 # Cache: ${IOMMU_VM_CACHE:-<repo>/.vmcache}/<arch>/{kernel,busybox}. /dev/kvm is
 # not usable on the test machines, so QEMU always runs with -accel tcg.
@@ -429,4 +430,27 @@ vm_each_parallel() {
 		running=$((running - 1))
 	done
 	return $failed
+}
+
+# vm_select_cases ARRAY [NAME...]: the rows of the array named ARRAY (each
+# "name|...") whose name is given, in the order given; all rows without names.
+vm_select_cases() {
+	local -n rows=$1
+	local want row found
+	shift
+	VM_SELECTED=()
+	if [[ $# -eq 0 ]]; then
+		VM_SELECTED=("${rows[@]}")
+		return 0
+	fi
+	for want in "$@"; do
+		found=
+		for row in "${rows[@]}"; do
+			if [[ ${row%%|*} == "$want" ]]; then
+				VM_SELECTED+=("$row")
+				found=1
+			fi
+		done
+		[[ -n $found ]] || vm_err "no case named '$want' (cases: ${rows[*]%%|*})" || return
+	done
 }
