@@ -17,6 +17,8 @@ set -euo pipefail
 FIXTURES=$VM_REPO/tests/fixtures/hosts
 
 # name|target|kernel command line (beyond console= and quiet)
+#   target: intel, amd, none (x86 q35, direct kernel boot), intel-efi (the
+#   same through OVMF and systemd-boot) or arm64 (virt with SMMUv3)
 CASES=(
 	"qemu-intel-passthrough|intel|intel_iommu=on iommu=pt"
 	"qemu-intel-default|intel|"
@@ -29,6 +31,7 @@ CASES=(
 	"qemu-amd-strict|amd|iommu.passthrough=0 iommu.strict=1"
 	"qemu-amd-off|amd|amd_iommu=off iommu=off"
 	"qemu-none|none|"
+	"qemu-intel-efi-passthrough|intel-efi|intel_iommu=on iommu=pt"
 	"qemu-arm64-passthrough|arm64|iommu.passthrough=1"
 	"qemu-arm64-strict|arm64|iommu.passthrough=0 iommu.strict=1"
 )
@@ -43,7 +46,19 @@ usage() {
 # shortened to the file names they stand for.
 portable_qemu_cmd() {
 	sed -e "s|$VM_CACHE/[a-z0-9]*/kernel/boot/|.vmcache/ARCH/kernel/boot/|g" \
-		-e "s|-initrd [^ ]*|-initrd initrd.gz|" <<<"$VM_LAST_QEMU_CMD"
+		-e "s|-initrd [^ ]*|-initrd initrd.gz|" \
+		-E -e "s|${TMPDIR:-/tmp}/tmp\.[A-Za-z0-9]+/||g" <<<"$VM_LAST_QEMU_CMD"
+}
+
+describe_target() {
+	case $1 in
+	intel) echo "Intel VT-d (intel-iommu), q35, direct kernel boot" ;;
+	amd) echo "AMD-Vi (amd-iommu), q35, direct kernel boot" ;;
+	none) echo "no IOMMU, q35, direct kernel boot" ;;
+	intel-efi) echo "Intel VT-d (intel-iommu), q35, OVMF + systemd-boot (ESP entry loader/entries/iommuctl-test.conf)" ;;
+	arm64) echo "Arm SMMUv3, virt, device tree, direct kernel boot" ;;
+	*) echo "$1" ;;
+	esac
 }
 
 write_origin() {
@@ -54,7 +69,7 @@ write_origin() {
 Captured by tests/vm/capture-fixtures.sh: tools/iommu-capture-host ran as /init's
 child inside a QEMU TCG guest with a busybox initramfs; kmsg.txt is the guest's dmesg.
 case: $name
-emulated IOMMU: $target
+machine: $(describe_target "$target")
 kernel package: $(vm_kernel_package "$arch") (Debian 12)
 kernel command line added: ${cmdline:-(nothing)}
 qemu: $("$qemu" --version | head -n 1)

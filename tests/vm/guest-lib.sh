@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Guest-side helpers for the test initramfs, sourced by /init as /lib/vm-guest.sh.
 # Runs under busybox sh inside the guest: POSIX sh only.
 #
@@ -18,6 +19,7 @@ vm_guest_setup() {
 	# the full log is still read back with dmesg.
 	dmesg -n 1
 	if [ -f /etc/vm-env ]; then
+		# shellcheck disable=SC1091 # written by vm_initramfs_with_env
 		. /etc/vm-env
 	fi
 }
@@ -26,15 +28,17 @@ vm_guest_setup() {
 vm_guest_load_modules() {
 	[ -f /etc/vm-modules ] || return 0
 	while read -r ko; do
-		# "File exists" just means a dependency was already loaded.
-		insmod "$ko" 2>/tmp/insmod.err || grep -q 'File exists' /tmp/insmod.err ||
+		# "File exists": a dependency loaded already; "No such device": the
+		# hardware or firmware is not there (efivarfs without EFI).
+		insmod "$ko" 2>/tmp/insmod.err || grep -qE 'File exists|No such device' /tmp/insmod.err ||
 			echo "vm-guest: insmod $ko failed: $(cat /tmp/insmod.err)"
 	done </etc/vm-modules
 	# Let deferred probes (driver binding, group creation) settle.
 	sleep 1
 }
 
-# Mount efivarfs when the kernel booted through EFI (efivarfs is a module on Debian).
+# Mount efivarfs when the kernel booted through EFI (efivarfs is a module on
+# Debian: load it with vm_guest_load_modules first).
 vm_guest_mount_efivars() {
 	[ -d /sys/firmware/efi/efivars ] || return 0
 	mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null || true

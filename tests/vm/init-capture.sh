@@ -6,9 +6,11 @@
 # /etc/vm-env may set VM_PROFILE; then, if /bin/iommuctl is in the initramfs,
 # its verdict for that profile comes back as well (verify-json, verify-rc).
 
+# shellcheck source=tests/vm/guest-lib.sh
 . /lib/vm-guest.sh
 vm_guest_setup
 vm_guest_load_modules
+vm_guest_mount_efivars
 
 iommu-capture-host /tmp/capture
 vm_guest_emit_tree capture /tmp/capture

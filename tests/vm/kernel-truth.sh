@@ -113,11 +113,11 @@ check_expectation() {
 # pass|fail. TO BE WIRED UP: also check the JSON verdict once its schema exists.
 check_verify() {
 	local work=$1 want=$2 rc
-	vm_extract "$work/console.log" verify-json "$work/verify.json" &&
-		vm_extract "$work/console.log" verify-rc "$work/verify.rc" || {
+	if ! vm_extract "$work/console.log" verify-json "$work/verify.json" ||
+		! vm_extract "$work/console.log" verify-rc "$work/verify.rc"; then
 		echo "no iommuctl verify output from the guest"
 		return 1
-	}
+	fi
 	rc=$(<"$work/verify.rc")
 	case $want:$rc in
 	pass:0 | fail:[1-9]*) return 0 ;;
@@ -131,7 +131,7 @@ check_verify() {
 # run_case ROW: boot, check, and leave "PASS|FAIL name (Ns): detail" in
 # $RESULTS/name. Always succeeds, so one bad boot does not stop the others.
 run_case() {
-	local name target cmdline profile verify expects work start why= expect arch
+	local name target cmdline profile verify expects work start why='' expect arch
 	IFS='|' read -r name target cmdline profile verify expects <<<"$1"
 	local -a expectations
 	IFS=';' read -ra expectations <<<"$expects"
@@ -168,7 +168,7 @@ run_case() {
 }
 
 main() {
-	local jobs=2 keep= opt row arch passed=0 failed=0 start
+	local jobs=2 keep='' opt row arch passed=0 failed=0 start
 	while getopts 'j:k:h' opt; do
 		case $opt in
 		j) jobs=$OPTARG ;;

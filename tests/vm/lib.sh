@@ -1,4 +1,7 @@
 # shellcheck shell=bash
+# Commas inside qemu option words are not array separators; the VM_*
+# variables are read by the scripts that source this file.
+# shellcheck disable=SC2054,SC2034
 # Real-kernel boots for tests: Debian 12's own kernel under QEMU TCG with a
 # busybox initramfs. Source this file from a bash script running with
 # `set -euo pipefail`; every function returns non-zero on failure.
@@ -8,7 +11,8 @@
 #   vm_initramfs_with_env BASE OUT K=V...     BASE plus /etc/vm-env with K=V lines
 #   vm_boot_x86 VENDOR CMDLINE INITRD LOG [QEMU ARGS...]
 #   vm_boot_arm64 CMDLINE INITRD LOG [QEMU ARGS...]
-#   vm_boot TARGET CMDLINE INITRD LOG         TARGET: intel, amd, none (x86) or arm64
+#   vm_boot_x86_efi VENDOR CMDLINE INITRD LOG [QEMU ARGS...]  via OVMF + systemd-boot
+#   vm_boot TARGET CMDLINE INITRD LOG         TARGET: intel, amd, none, *-efi or arm64
 #   vm_extract LOG NAME OUT                   one ==BEGIN NAME== blob from a console log
 #   vm_extract_tree LOG NAME DIR              same, unpacked as a tar.gz
 #   vm_build_capture_initramfs ARCH OUT [SPEC...]  /init runs tools/iommu-capture-host
@@ -240,13 +244,14 @@ _vm_populate_initramfs() {
 vm_initramfs_with_env() {
 	local base=$1 out=$2 staging kv
 	shift 2
-	staging=$(mktemp -d)
-	mkdir -p "$staging/etc"
-	for kv in "$@"; do
-		printf '%s=%q\n' "${kv%%=*}" "${kv#*=}" >>"$staging/etc/vm-env"
-	done
-	_vm_pack_cpio "$staging" "$out.tmp" && cat "$base" "$out.tmp" >"$out"
-	local rc=$?
+	staging=$(mktemp -d) || return
+	local rc=0
+	mkdir -p "$staging/etc" &&
+		for kv in "$@"; do
+			printf '%s=%q\n' "${kv%%=*}" "${kv#*=}" >>"$staging/etc/vm-env" || break
+		done &&
+		_vm_pack_cpio "$staging" "$out.tmp" &&
+		cat "$base" "$out.tmp" >"$out" || rc=$?
 	rm -rf "$staging" "$out.tmp"
 	return $rc
 }
@@ -294,23 +299,81 @@ VM_X86_DEVICES=(
 	-device virtio-rng-pci,bus=rp1
 )
 
+# _vm_x86_iommu_args VENDOR ARRAY: the qemu arguments for the emulated IOMMU
+# (interrupt remapping on, as on real servers) into the array named ARRAY.
+_vm_x86_iommu_args() {
+	local -n args=$2
+	case $1 in
+	intel) args=(-device intel-iommu,intremap=on) ;;
+	amd) args=(-device amd-iommu,intremap=on) ;;
+	none) args=() ;;
+	*) vm_err "unknown IOMMU vendor '$1' (intel, amd or none)" ;;
+	esac
+}
+
 # vm_boot_x86 VENDOR(intel|amd|none) CMDLINE INITRD LOG [QEMU ARGS...]
 vm_boot_x86() {
 	local vendor=$1 cmdline=$2 initrd=$3 log=$4 kernel
 	shift 4
 	local -a iommu
-	case $vendor in
-	intel) iommu=(-device intel-iommu,intremap=on) ;;
-	amd) iommu=(-device amd-iommu,intremap=on) ;;
-	none) iommu=() ;;
-	*) vm_err "unknown IOMMU vendor '$vendor' (intel, amd or none)" || return ;;
-	esac
+	_vm_x86_iommu_args "$vendor" iommu || return
 	kernel=$(vm_kernel_image amd64) || return
 	_vm_run_qemu "$log" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
 		-machine q35,kernel-irqchip=split "${iommu[@]}" \
 		-nographic -no-reboot "${VM_X86_DEVICES[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 quiet${cmdline:+ $cmdline}" "$@"
+}
+
+VM_OVMF_CODE=${VM_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}
+VM_OVMF_VARS=${VM_OVMF_VARS:-/usr/share/OVMF/OVMF_VARS_4M.fd}
+VM_SYSTEMD_BOOT=${VM_SYSTEMD_BOOT:-/usr/lib/systemd/boot/efi/systemd-bootx64.efi}
+
+# An EFI system partition image (FAT, built without mounting) with
+# systemd-boot and one Boot Loader Specification entry, iommuctl-test.conf.
+_vm_make_esp() {
+	local esp=$1 kernel=$2 initrd=$3 options=$4 dir
+	dir=$(mktemp -d) || return
+	printf 'default iommuctl-test.conf\ntimeout 0\n' >"$dir/loader.conf"
+	printf 'title iommuctl test\nlinux /vmlinuz\ninitrd /initrd.gz\noptions %s\n' "$options" >"$dir/entry.conf"
+	local rc=0
+	rm -f "$esp"
+	mkfs.vfat -C "$esp" 65536 >/dev/null &&
+		MTOOLS_SKIP_CHECK=1 mmd -i "$esp" ::/EFI ::/EFI/BOOT ::/loader ::/loader/entries &&
+		MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$VM_SYSTEMD_BOOT" ::/EFI/BOOT/BOOTX64.EFI &&
+		MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$kernel" ::/vmlinuz &&
+		MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$initrd" ::/initrd.gz &&
+		MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$dir/loader.conf" ::/loader/loader.conf &&
+		MTOOLS_SKIP_CHECK=1 mcopy -i "$esp" "$dir/entry.conf" ::/loader/entries/iommuctl-test.conf || rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+
+# vm_boot_x86_efi VENDOR CMDLINE INITRD LOG [QEMU ARGS...]: like vm_boot_x86,
+# but through OVMF and systemd-boot, so the guest has /sys/firmware/efi and
+# the boot loader's EFI variables, and /proc/cmdline starts with initrd=.
+# The ESP is an AHCI disk on the ICH9 controller q35 has anyway, so the PCI
+# topology (and the groups) stay those of vm_boot_x86.
+vm_boot_x86_efi() {
+	local vendor=$1 cmdline=$2 initrd=$3 log=$4 kernel scratch rc=0
+	shift 4
+	local -a iommu
+	_vm_x86_iommu_args "$vendor" iommu || return
+	kernel=$(vm_kernel_image amd64) || return
+	scratch=$(mktemp -d) || return
+	if _vm_make_esp "$scratch/esp.img" "$kernel" "$initrd" "console=ttyS0 quiet${cmdline:+ $cmdline}" &&
+		cp "$VM_OVMF_VARS" "$scratch/vars.fd"; then
+		_vm_run_qemu "$log" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
+			-machine q35,kernel-irqchip=split "${iommu[@]}" \
+			-nographic -no-reboot "${VM_X86_DEVICES[@]}" \
+			-drive "if=pflash,format=raw,readonly=on,file=$VM_OVMF_CODE" \
+			-drive "if=pflash,format=raw,file=$scratch/vars.fd" \
+			-drive "if=ide,format=raw,file=$scratch/esp.img" "$@" || rc=$?
+	else
+		rc=1
+	fi
+	rm -rf "$scratch"
+	return $rc
 }
 
 # With device-tree boot a PCI device joins an IOMMU group only once a driver
@@ -334,11 +397,14 @@ vm_boot_arm64() {
 }
 
 # vm_boot TARGET CMDLINE INITRD LOG [QEMU ARGS...]
+#   TARGET: intel, amd or none (x86, direct kernel boot), the same with -efi
+#   (x86 through OVMF and systemd-boot), or arm64.
 vm_boot() {
 	local target=$1
 	shift
 	case $target in
 	arm64) vm_boot_arm64 "$@" ;;
+	*-efi) vm_boot_x86_efi "${target%-efi}" "$@" ;;
 	*) vm_boot_x86 "$target" "$@" ;;
 	esac
 }
@@ -385,7 +451,7 @@ vm_extract_tree() {
 
 # What a GPU/RDMA host has loaded (vfio), plus drivers for the test devices:
 # on arm64 a PCI device only gets an IOMMU group once a driver binds it.
-VM_CAPTURE_MODULES_amd64=(e1000e virtio_pci virtio_rng vfio_pci vfio_iommu_type1)
+VM_CAPTURE_MODULES_amd64=(e1000e virtio_pci virtio_rng vfio_pci vfio_iommu_type1 efivarfs)
 VM_CAPTURE_MODULES_arm64=(virtio_pci virtio_rng vfio_pci vfio_iommu_type1)
 
 # vm_build_capture_initramfs ARCH OUT [SPEC...]: /init (init-capture.sh) runs
