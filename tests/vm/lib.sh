@@ -441,7 +441,7 @@ vm_extract_tree() {
 	vm_extract "$log" "$name" "$tgz" || rc=$?
 	if [[ $rc -eq 0 ]]; then
 		mkdir -p "$dir"
-		tar -C "$dir" --no-same-owner -xzf "$tgz" || rc=$?
+		tar -C "$dir" --no-same-owner -m -xzf "$tgz" || rc=$?
 	fi
 	rm -f "$tgz"
 	return $rc
