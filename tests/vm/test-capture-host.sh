@@ -100,6 +100,28 @@ check_foreign_links() {
 	fi
 }
 
+# QEMU 7.2 emulates no SR-IOV device, so a PF/VF pair is built by hand the
+# way sysfs lays it out: PF virtfn0 -> VF, VF physfn -> PF, counts on the PF.
+check_sriov_links() {
+	local tmp=$1 src=$1/src out=$1/out pf=sys/devices/pci0000:00/0000:00:03.0/0000:3b:00.0
+	local vf=sys/devices/pci0000:00/0000:00:03.0/0000:3b:00.1
+	mkdir -p "$src/$pf" "$src/$vf" "$src/sys/bus/pci/devices"
+	echo 8 >"$src/$pf/sriov_totalvfs"
+	echo 1 >"$src/$pf/sriov_numvfs"
+	ln -s ../0000:3b:00.1 "$src/$pf/virtfn0"
+	ln -s ../0000:3b:00.0 "$src/$vf/physfn"
+	ln -s "../../../${pf#sys/}" "$src/sys/bus/pci/devices/0000:3b:00.0"
+	ln -s "../../../${vf#sys/}" "$src/sys/bus/pci/devices/0000:3b:00.1"
+	busybox sh "$TOOL" --root "$src" "$out" 2>"$tmp/err" || true
+	if [[ $(readlink "$out/root/$pf/virtfn0") == ../0000:3b:00.1 &&
+		$(readlink "$out/root/$vf/physfn") == ../0000:3b:00.0 &&
+		$(cat "$out/root/$pf/sriov_totalvfs" "$out/root/$pf/sriov_numvfs" | paste -sd/) == 8/1 ]]; then
+		report PASS "SR-IOV physfn/virtfn links and VF counts kept"
+	else
+		report FAIL "SR-IOV: $(cd "$out/root" 2>/dev/null && find sys -path '*3b*' | paste -sd' ') $(cat "$tmp/err")"
+	fi
+}
+
 check_refuses_existing() {
 	local out=$1/exists
 	mkdir -p "$out/root"
@@ -125,6 +147,8 @@ main() {
 	done
 	mkdir -p "$tmp/foreign"
 	check_foreign_links "$tmp/foreign"
+	mkdir -p "$tmp/sriov"
+	check_sriov_links "$tmp/sriov"
 	check_refuses_existing "$tmp"
 	echo "$PASSED passed, $FAILED failed"
 	[[ $FAILED -eq 0 ]]
