@@ -1,0 +1,135 @@
+#!/bin/bash
+# Capture tests/fixtures/hosts/qemu-*/ from real boots: Debian 12's kernel
+# under QEMU with an emulated Intel, AMD, Arm or no IOMMU, the kernel command
+# line of each case, and tools/iommu-capture-host run inside the guest.
+#
+#   tests/vm/capture-fixtures.sh [-j JOBS] [NAME...]     (default: every case)
+#
+# Each fixture gets root/ (the captured tree), kmsg.txt (the guest's kernel
+# log) and ORIGIN (how it was made). Needs qemu-system-x86, qemu-system-arm
+# and apt access to Debian's kernel packages (see tests/vm/lib.sh).
+
+set -euo pipefail
+
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+FIXTURES=$VM_REPO/tests/fixtures/hosts
+
+# name|target|kernel command line (beyond console= and quiet)
+#   target: intel, amd, none (x86 q35, direct kernel boot), intel-efi (the
+#   same through OVMF and systemd-boot) or arm64 (virt with SMMUv3)
+CASES=(
+	"qemu-intel-passthrough|intel|intel_iommu=on iommu=pt"
+	"qemu-intel-default|intel|"
+	"qemu-intel-strict|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1"
+	"qemu-intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict"
+	"qemu-intel-off|intel|intel_iommu=off iommu=off"
+	"qemu-intel-generic|intel|intel_iommu=off amd_iommu=off"
+	"qemu-amd-passthrough|amd|iommu=pt"
+	"qemu-amd-on-wrong|amd|amd_iommu=on iommu=pt"
+	"qemu-amd-strict|amd|iommu.passthrough=0 iommu.strict=1"
+	"qemu-amd-off|amd|amd_iommu=off iommu=off"
+	"qemu-none|none|"
+	"qemu-intel-efi-passthrough|intel-efi|intel_iommu=on iommu=pt"
+	"qemu-arm64-passthrough|arm64|iommu.passthrough=1"
+	"qemu-arm64-strict|arm64|iommu.passthrough=0 iommu.strict=1"
+)
+
+usage() {
+	echo "Usage: $0 [-j JOBS] [NAME...]"
+	echo "Cases:"
+	printf '  %s\n' "${CASES[@]%%|*}"
+}
+
+# The qemu command as it can be repeated elsewhere: cache and scratch paths
+# shortened to the file names they stand for.
+portable_qemu_cmd() {
+	sed -e "s|$VM_CACHE/[a-z0-9]*/kernel/boot/|.vmcache/ARCH/kernel/boot/|g" \
+		-e "s|-initrd [^ ]*|-initrd initrd.gz|" \
+		-E -e "s|${TMPDIR:-/tmp}/tmp\.[A-Za-z0-9]+/||g" <<<"$VM_LAST_QEMU_CMD"
+}
+
+describe_target() {
+	case $1 in
+	intel) echo "Intel VT-d (intel-iommu), q35, direct kernel boot" ;;
+	amd) echo "AMD-Vi (amd-iommu), q35, direct kernel boot" ;;
+	none) echo "no IOMMU, q35, direct kernel boot" ;;
+	intel-efi) echo "Intel VT-d (intel-iommu), q35, OVMF + systemd-boot (ESP entry loader/entries/iommuctl-test.conf)" ;;
+	arm64) echo "Arm SMMUv3, virt, device tree, direct kernel boot" ;;
+	*) echo "$1" ;;
+	esac
+}
+
+write_origin() {
+	local name=$1 target=$2 cmdline=$3 tool_origin=$4 arch qemu
+	arch=$(vm_target_arch "$target")
+	qemu=${VM_LAST_QEMU_CMD%% *}
+	cat <<EOF
+Captured by tests/vm/capture-fixtures.sh: tools/iommu-capture-host ran as /init's
+child inside a QEMU TCG guest with a busybox initramfs; kmsg.txt is the guest's dmesg.
+case: $name
+machine: $(describe_target "$target")
+kernel package: $(vm_kernel_package "$arch") (Debian 12)
+kernel command line added: ${cmdline:-(nothing)}
+qemu: $("$qemu" --version | head -n 1)
+qemu command: $(portable_qemu_cmd)
+$(sed 's/^/guest: /' "$tool_origin")
+EOF
+}
+
+capture_one() {
+	local name=${1%%|*} rest=${1#*|} target cmdline work arch fixture start
+	target=${rest%%|*}
+	cmdline=${rest#*|}
+	arch=$(vm_target_arch "$target")
+	work=$SCRATCH/$name
+	fixture=$FIXTURES/$name
+	start=$SECONDS
+	vm_capture "$target" "$cmdline" "$SCRATCH/initrd-$arch.gz" "$work" || {
+		echo "FAIL $name" >&2
+		return 1
+	}
+	write_origin "$name" "$target" "$cmdline" "$work/capture/ORIGIN" >"$work/ORIGIN"
+	rm -rf "$fixture"
+	mkdir -p "$fixture"
+	mv "$work/capture/root" "$fixture/root"
+	mv "$work/capture/kmsg.txt" "$fixture/kmsg.txt"
+	mv "$work/ORIGIN" "$fixture/ORIGIN"
+	echo "captured $name in $((SECONDS - start))s" >&2
+}
+
+main() {
+	local jobs=2 c arch
+	while getopts 'j:h' opt; do
+		case $opt in
+		j) jobs=$OPTARG ;;
+		h)
+			usage
+			return 0
+			;;
+		*)
+			usage >&2
+			return 2
+			;;
+		esac
+	done
+	shift $((OPTIND - 1))
+	vm_select_cases CASES "$@"
+
+	SCRATCH=$(mktemp -d)
+	trap 'rm -rf "$SCRATCH"' EXIT
+	local -A archs=()
+	for c in "${VM_SELECTED[@]}"; do
+		c=${c#*|}
+		archs[$(vm_target_arch "${c%%|*}")]=1
+	done
+	for arch in "${!archs[@]}"; do
+		vm_fetch_kernel "$arch"
+		vm_build_capture_initramfs "$arch" "$SCRATCH/initrd-$arch.gz"
+	done
+	vm_each_parallel "$jobs" capture_one "${VM_SELECTED[@]}"
+	du -sh "$FIXTURES" >&2
+}
+
+main "$@"
