@@ -26,6 +26,11 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
         { "profiles", verb_profiles, "profiles [--json]",
           "List the profiles, where each comes from, and what it promises" },
+        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
+          "[--dry-run] [--no-bootloader-update] [--root DIR] [--json]",
+          "Write the profile into the boot configuration, atomically and recorded for rollback" },
+        { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
+          "Restore the files the last apply changed" },
 };
 
 static void help(const Verb *v) {
@@ -48,6 +53,10 @@ static void help(const Verb *v) {
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
+               "     --backend=LIST    apply: bls, kernel-cmdline, grub (default: detected)\n"
+               "     --entries=SEL     apply: BLS entries to change: all, default or a glob (default: all)\n"
+               "     --dry-run         apply, rollback: print a unified diff, write nothing\n"
+               "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
                "  -q --quiet           Print errors only\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
@@ -61,6 +70,10 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_CHECK,
                 ARG_FULL,
+                ARG_BACKEND,
+                ARG_ENTRIES,
+                ARG_DRY_RUN,
+                ARG_NO_BOOTLOADER_UPDATE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -74,6 +87,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "quiet", no_argument, NULL, 'q' },
+                { "backend", required_argument, NULL, ARG_BACKEND },
+                { "entries", required_argument, NULL, ARG_ENTRIES },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
                 {}
         };
         int c;
@@ -113,6 +130,18 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_FULL:
                         arg.full = true;
+                        break;
+                case ARG_BACKEND:
+                        arg.backends = optarg;
+                        break;
+                case ARG_ENTRIES:
+                        arg.entries = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        arg.dry_run = true;
+                        break;
+                case ARG_NO_BOOTLOADER_UPDATE:
+                        arg.no_bootloader_update = true;
                         break;
                 case 'q':
                         log_set_max_level(LOG_LEVEL_ERROR);

@@ -22,6 +22,11 @@ typedef struct Args {
         bool check;
         bool full;
         bool help;
+        /* apply, rollback */
+        const char *backends;
+        const char *entries;
+        bool dry_run;
+        bool no_bootloader_update;
 } Args;
 
 extern Args arg;
@@ -31,6 +36,8 @@ int verb_plan(int argc, char *argv[]);
 int verb_cmdline(int argc, char *argv[]);
 int verb_lint(int argc, char *argv[]);
 int verb_profiles(int argc, char *argv[]);
+int verb_apply(int argc, char *argv[]);
+int verb_rollback(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);
