@@ -10,8 +10,8 @@
 #include "libiommu/log.h"
 #include "libiommu/strv.h"
 
-static const char *item_action(const ChangeItem *c) {
-        return !c->old ? "created" : !c->new ? "removed" : "modified";
+static const char *item_action(const ChangeItem *c, bool restore) {
+        return !c->old ? "created" : !c->new ? "removed" : restore ? "restored" : "modified";
 }
 
 static void print_result(const ChangeSet *cs, const char *verb, const char *profile, bool dry_run) {
@@ -34,7 +34,7 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 for (size_t i = 0; i < cs->n_items; i++) {
                         json_begin_object(&w);
                         json_field_string(&w, "path", cs->items[i].path);
-                        json_field_string(&w, "action", item_action(&cs->items[i]));
+                        json_field_string(&w, "action", item_action(&cs->items[i], streq(verb, "rollback")));
                         json_field_string(&w, "backend", cs->items[i].backend);
                         json_end_object(&w);
                 }
@@ -48,7 +48,7 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 return;
         }
         for (size_t i = 0; i < cs->n_items; i++)
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i]), cs->items[i].path, cs->items[i].backend);
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
 }
 
 /* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */

@@ -62,6 +62,34 @@ bool changeset_has_backend(const ChangeSet *cs, const char *backend) {
         return false;
 }
 
+/* Removes "." and resolves ".." lexically in an absolute path (which is right for a link
+ * target: the directories named are inside the root, not themselves links we follow). */
+static void path_simplify(char *p) {
+        char *out = p, *in = p;
+
+        while (*in) {
+                while (*in == '/')
+                        in++;
+                if (!*in)
+                        break;
+                size_t l = strcspn(in, "/");
+                if (l == 1 && in[0] == '.')
+                        ;
+                else if (l == 2 && in[0] == '.' && in[1] == '.') {
+                        while (out > p && *--out != '/')
+                                ;
+                } else {
+                        *out++ = '/';
+                        memmove(out, in, l);
+                        out += l;
+                }
+                in += l;
+        }
+        if (out == p)
+                *out++ = '/';
+        *out = '\0';
+}
+
 /* Follows symlinks in the last component of a host path, keeping the result inside the root
  * (an absolute link target in an image names a path of the image, not of this machine). */
 static int resolve_last_symlink(const char *root, const char *path, char **ret) {
@@ -79,6 +107,7 @@ static int resolve_last_symlink(const char *root, const char *path, char **ret) 
                 k = readlink(full, target, sizeof(target) - 1);
                 if (k < 0) {
                         if (errno == EINVAL || errno == ENOENT) {
+                                path_simplify(p);
                                 *ret = TAKE_PTR(p);
                                 return 0;
                         }
