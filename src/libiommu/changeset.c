@@ -156,6 +156,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         ChangeItem *items;
         struct stat st = {};
         size_t old_size;
+        bool existed;
         int r;
 
         r = resolve_last_symlink(cs->root, path, &resolved);
@@ -189,6 +190,9 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         if (!items)
                 return -ENOMEM;
         cs->items = items;
+        /* An existing file keeps its mode and owner. (Decided before the initializer below, whose
+         * TAKE_PTR(old) may be evaluated first.) */
+        existed = old != NULL;
         cs->items[cs->n_items++] = (ChangeItem) {
                 .path = TAKE_PTR(resolved),
                 .full = TAKE_PTR(full),
@@ -196,9 +200,9 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .old_size = old_size,
                 .new = TAKE_PTR(copy),
                 .new_size = new_size,
-                .mode = old ? st.st_mode & 07777 : create_mode,
-                .uid = old ? st.st_uid : (uid_t) -1,
-                .gid = old ? st.st_gid : (gid_t) -1,
+                .mode = existed ? st.st_mode & 07777 : create_mode,
+                .uid = existed ? st.st_uid : (uid_t) -1,
+                .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
         };
         return 1;
@@ -378,6 +382,30 @@ static int item_write_new(const ChangeItem *c) {
         return write_file_atomic(c->full, c->new, c->new_size, c->mode, c->uid, c->gid);
 }
 
+/* A crash between creating a temporary file and renaming it leaves ".#name.XXXXXX" next to the
+ * target; remove those when cleaning up after it. */
+static void remove_stale_temporaries(const char *full) {
+        _cleanup_free_ char *copy = strdup(full), *copy2 = strdup(full), *prefix = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        const char *dir;
+        struct dirent *de;
+
+        if (!copy || !copy2)
+                return;
+        dir = dirname(copy);
+        if (asprintf(&prefix, ".#%s.", basename(copy2)) < 0)
+                return;
+        d = opendir(dir);
+        if (!d)
+                return;
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, "%s/%s", dir, de->d_name) >= 0)
+                                (void) unlink(p);
+                }
+}
+
 /* Puts files [0, n) back into their "old" state where they are not in it. */
 static int items_restore(const ChangeSet *cs, size_t n) {
         int ret = 0;
@@ -389,6 +417,7 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                 size_t cur_size;
                 int r;
 
+                remove_stale_temporaries(c->full);
                 r = read_current(c->full, &cur, &cur_size, &st);
                 if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size))
                         continue;
@@ -644,6 +673,7 @@ int changeset_rollback_commit(ChangeSet *cs) {
         /* Restoring is idempotent (a file already back is skipped), so a rollback interrupted
          * halfway is finished by running it again; no journal of its own is needed. */
         for (size_t k = 0; k < cs->n_items; k++) {
+                remove_stale_temporaries(cs->items[k].full);
                 r = item_write_new(&cs->items[k]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
