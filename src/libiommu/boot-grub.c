@@ -34,6 +34,17 @@ static bool is_blank(char c) {
         return c == ' ' || c == '\t';
 }
 
+/* Whether the word appears on its own ("if a; then b; fi" closes what it opens). */
+static bool line_has_word(const char *s, size_t n, const char *word) {
+        size_t l = strlen(word);
+
+        for (size_t i = 0; i + l <= n; i++)
+                if (strneq(s + i, word, l) && (i == 0 || strchr(" \t;&|", s[i - 1])) &&
+                    (i + l == n || strchr(" \t;&|\n", s[i + l])))
+                        return true;
+        return false;
+}
+
 static bool mentions_grub_var(const char *s, size_t n) {
         return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
 }
@@ -226,7 +237,7 @@ static int parse_assignments(const char *path, const char *s, Assignment **ret, 
                                 opens = opens || (w - q == strlen(opening[k]) && strneq(s + q, opening[k], w - q));
                         for (size_t k = 0; k < ELEMENTSOF(closing); k++)
                                 closes = closes || (w - q == strlen(closing[k]) && strneq(s + q, closing[k], w - q)) ||
-                                         (complex && opens && memmem(s + q, end - q, closing[k], strlen(closing[k])));
+                                         (complex && opens && line_has_word(s + q, end - q, closing[k]));
                         if (opens && !closes)
                                 depth++;
                         else if (closes && !opens)
