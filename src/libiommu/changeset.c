@@ -457,11 +457,13 @@ int changeset_commit(ChangeSet *cs) {
         if (mkdir(dir, 0700) < 0)
                 return log_error_errno(-errno, "Failed to create %s: %m", dir);
         r = fsync_parent_directory(dir);
-        if (r >= 0)
-                r = journal_write(cs, dir);
+        if (r < 0)
+                log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
+        else
+                r = journal_write(cs, dir); /* logs, naming the file */
         if (r < 0) {
-                log_error_errno(r, "Failed to journal the change set in %s: %m; nothing was changed.", dir);
                 (void) remove_tree(dir);
+                log_error("Nothing was changed.");
                 return r;
         }
 
