@@ -24,6 +24,18 @@ typedef struct Assignment {
         bool self_ref;
 } Assignment;
 
+typedef struct AssignmentList {
+        Assignment *items;
+        size_t n;
+} AssignmentList;
+
+static void assignment_list_done(AssignmentList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->items[i].value);
+        free(l->items);
+        *l = (AssignmentList) {};
+}
+
 static bool is_name_start(char c) {
         return c == '_' || isalpha((unsigned char) c);
 }
@@ -167,9 +179,9 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
 
 /* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
  * lines) and collects the assignments of grub_vars. */
-static int parse_assignments(const char *path, const char *s, Assignment **ret, size_t *ret_n) {
-        _cleanup_free_ Assignment *list = NULL;
-        size_t len = strlen(s), p = 0, n = 0;
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        size_t len = strlen(s), p = 0;
         unsigned lineno = 1;
         int depth = 0;
 
@@ -283,24 +295,18 @@ static int parse_assignments(const char *path, const char *s, Assignment **ret, 
                                                        "plain GRUB_CMDLINE_LINUX=\"...\" assignment, or move it out of the "
                                                        "way, and run iommuctl apply again. Nothing was changed.",
                                                        path, start_line, why);
-                        Assignment *t = reallocarray(list, n + 1, sizeof(Assignment));
+                        Assignment *t = reallocarray(l.items, l.n + 1, sizeof(Assignment));
                         if (!t) {
                                 free(a.value);
                                 return log_oom();
                         }
-                        list = t;
-                        list[n++] = a;
+                        l.items = t;
+                        l.items[l.n++] = a;
                 }
         }
-        *ret = TAKE_PTR(list);
-        *ret_n = n;
+        *ret = l;
+        l = (AssignmentList) {};
         return 0;
-}
-
-static void assignments_free(Assignment *a, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                free(a[i].value);
-        free(a);
 }
 
 /* Quotes a decoded value for the shell, as the original was quoted where possible. */
@@ -357,32 +363,30 @@ static int merge_value(const char *value, char * const *owned, const Cmdline *ap
 
 int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append,
                           GrubRewriteResult *ret) {
-        Assignment *list = NULL;
+        _cleanup_(assignment_list_done) AssignmentList l = {};
         _cleanup_free_ char *out = NULL;
-        size_t n = 0, last_linux = SIZE_MAX;
+        size_t last_linux = SIZE_MAX;
         GrubRewriteResult res = {};
         int r;
 
-        r = parse_assignments(path, text, &list, &n);
+        r = parse_assignments(path, text, &l);
         if (r < 0)
                 return r;
         out = strdup(text);
-        if (!out) {
-                assignments_free(list, n);
+        if (!out)
                 return -ENOMEM;
-        }
-        for (size_t i = 0; i < n; i++)
-                if (streq(list[i].name, "GRUB_CMDLINE_LINUX")) {
+        for (size_t i = 0; i < l.n; i++)
+                if (streq(l.items[i].name, "GRUB_CMDLINE_LINUX")) {
                         last_linux = i;
-                        if (!list[i].self_ref) {
+                        if (!l.items[i].self_ref) {
                                 res.sets_linux = true;
-                                res.sets_linux_line = list[i].line;
+                                res.sets_linux_line = l.items[i].line;
                         }
                 }
 
         /* From the last assignment to the first, so earlier offsets stay valid. */
-        for (size_t i = n; i-- > 0;) {
-                Assignment *a = &list[i];
+        for (size_t i = l.n; i-- > 0;) {
+                Assignment *a = &l.items[i];
                 _cleanup_free_ char *merged = NULL, *word = NULL, *t = NULL;
 
                 r = merge_value(a->value, owned, i == last_linux ? append : NULL, &merged);
@@ -412,7 +416,6 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                         out = TAKE_PTR(t);
                 }
         }
-        assignments_free(list, n);
         if (r < 0)
                 return r;
         res.text = TAKE_PTR(out);

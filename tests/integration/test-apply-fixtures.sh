@@ -68,4 +68,15 @@ for dir in "$FIXTURES"/*/; do
         n=$((n + 1))
 done
 [ "$n" -ge 5 ] || fail "only $n fixture trees found"
+
+# --entries GLOB (what a kernel-install plugin passes for the entry it just wrote): only that
+# entry changes (plus /etc/kernel/cmdline).
+root="$TMP/glob"
+fresh systemd-boot-esp "$root"
+"$IOMMUCTL" apply --root "$root" --profile gpu-sriov --vendor portable --entries '*-6.1.0-21-amd64.conf' > "$TMP/out" 2>/dev/null ||
+        fail "apply --entries GLOB failed"
+[ "$(grep -c 'loader/entries' "$TMP/out")" = 1 ] || fail "--entries GLOB changed: $(cat "$TMP/out")"
+e=efi/loader/entries/0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6
+cmp -s "$root/$e-6.1.0-21-amd64.conf" "$FIXTURES/systemd-boot-esp/expected/$e-6.1.0-21-amd64.conf" || fail "GLOB: entry not updated"
+cmp -s "$root/$e-6.1.0-18-amd64.conf" "$FIXTURES/systemd-boot-esp/input/$e-6.1.0-18-amd64.conf" || fail "GLOB: other entry changed"
 echo "OK: $n fixture trees"
