@@ -70,6 +70,9 @@ check "0 7" iommuctl --root "$tmp/root" groups set-type ""
 check "DMA DMA-FQ" iommuctl groups set-type 7 D
 check "" iommuctl groups set-type 7 DMA ""
 check "--no-bootloader-update" iommuctl rollback --no-
+check "--reboot" iommuctl apply --reb
+check "config no yes" iommuctl apply --reboot = ""
+check "site-gpu" iommuctl --root "$tmp/root" apply --reboot config --profile si
 check "--kernel-log" iommuctl verify --k
 check "--journal-fields-to --json" iommuctl verify --j
 # a file name after --kernel-log, and its value is not taken for an argument
