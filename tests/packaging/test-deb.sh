@@ -19,6 +19,9 @@ need_tools dpkg-buildpackage dpkg-deb dpkg dh lintian fakeroot meson ninja pkg-c
 work=${2:-$(mktemp -d)}
 [[ -n ${2:-} ]] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
+# mktemp makes it 0700; the package build's test suite runs some checks as an unprivileged
+# user (tests/integration/test-verify.sh), which must reach the copied tree.
+chmod 755 "$work"
 version=$(project_version "$src")
 
 # --- build -------------------------------------------------------------------------
