@@ -3,10 +3,14 @@
 # Sources shell-completion/bash/iommuctl and drives _iommuctl through COMP_WORDS/COMP_CWORD as
 # bash does, comparing COMPREPLY with what each case expects.
 #
-#   tests/completion/test-bash-completion.sh SRCDIR
+#   tests/completion/test-bash-completion.sh SRCDIR IOMMUCTL
+#
+# With IOMMUCTL (the built binary), also checks that every verb and every option its --help
+# lists is offered, under the verbs the help names for it.
 
 set -u
-src=${1:?usage: $0 SRCDIR}
+src=${1:?usage: $0 SRCDIR IOMMUCTL}
+iommuctl=${2:?usage: $0 SRCDIR IOMMUCTL}
 script=$src/shell-completion/bash/iommuctl
 failed=0 passed=0
 
@@ -31,7 +35,7 @@ check() {
         COMP_POINT=${#COMP_LINE}
         COMPREPLY=()
         _iommuctl iommuctl "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
-        got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | xargs)
+        got=$(printf '%s\n' "${COMPREPLY[@]}" | sort | paste -sd ' ')
         if [[ $got == "$expected" ]]; then
                 passed=$((passed + 1))
         else
@@ -65,6 +69,42 @@ check "set-type" iommuctl groups ""
 check "0 7" iommuctl --root "$tmp/root" groups set-type ""
 check "DMA DMA-FQ" iommuctl groups set-type 7 D
 check "" iommuctl groups set-type 7 DMA ""
+check "--no-bootloader-update" iommuctl rollback --no-
+check "--reboot" iommuctl apply --reb
+check "config no yes" iommuctl apply --reboot = ""
+check "site-gpu" iommuctl --root "$tmp/root" apply --reboot config --profile si
+check "--kernel-log" iommuctl verify --k
+check "--journal-fields-to --json" iommuctl verify --j
+# a file name after --kernel-log, and its value is not taken for an argument
+touch "$tmp/dmesg.txt"
+check "$tmp/dmesg.txt" iommuctl verify --kernel-log "$tmp/dm"
+check "$tmp/dmesg.txt" iommuctl verify --kernel-log = "$tmp/dm"
+check "--no-journal" iommuctl verify --kernel-log "$tmp/dmesg.txt" --no-j
+
+# Everything --help lists. Verbs: the lines under "Verbs:". Options: each "--name" that starts a
+# line of the options list; "plan: ..." or "apply, rollback: ..." after it names the verbs it is
+# for, otherwise it is global and must be offered before any verb.
+help=$("$iommuctl" --help) || { echo "FAIL: $iommuctl --help"; exit 1; }
+help_verbs=$(awk '/^Verbs:/ { v = 1; next } /^$/ { v = 0 } v { print $1 }' <<<"$help" | sort | xargs)
+[[ -n $help_verbs ]] || { echo "FAIL: no verbs in $iommuctl --help"; exit 1; }
+check "$help_verbs" iommuctl ""
+n_opts=0
+while read -r opt rest; do
+        [[ $opt == --* ]] || continue
+        opt=${opt%%=*}
+        n_opts=$((n_opts + 1))
+        # "--journal-fields-to=FILE" has its description on the next line; the verbs come first there
+        [[ -z $rest ]] && read -r rest
+        for_verbs=$(sed -nE 's/^(([a-z-]+, )*[a-z-]+)( [a-z-]+)*: .*/\1/p' <<<"$rest" | tr -d ,)
+        if [[ -z $for_verbs ]]; then
+                check "$opt" iommuctl "$opt"
+        else
+                for v in $for_verbs; do
+                        check "$opt" iommuctl "$v" "$opt"
+                done
+        fi
+done < <(sed -n '/^Options:/,/^$/p' <<<"$help" | sed -E 's/^ *(-[a-zA-Z] )?//')
+[[ $n_opts -ge 19 ]] || { echo "FAIL: only $n_opts options found in $iommuctl --help"; failed=$((failed + 1)); }
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 && $passed -gt 0 ]]

@@ -19,6 +19,9 @@ need_tools dpkg-buildpackage dpkg-deb dpkg dh lintian fakeroot meson ninja pkg-c
 work=${2:-$(mktemp -d)}
 [[ -n ${2:-} ]] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
+# mktemp makes it 0700; the package build's test suite runs some checks as an unprivileged
+# user (tests/integration/test-verify.sh), which must reach the copied tree.
+chmod 755 "$work"
 version=$(project_version "$src")
 
 # --- build -------------------------------------------------------------------------
@@ -102,13 +105,9 @@ out=$(env -u IOMMUCTL_PROFILES_PATH "$root/usr/bin/iommuctl" --root "$root" cmdl
         && [[ $out == "iommu.passthrough=0 iommu.strict=1" ]] \
         && ok "installed profile strict gives '$out' on AMD" || fail "cmdline --profile strict --vendor amd: '$out'"
 
-# Units: iommu-verify.service enabled, iommu-apply.service not.
-if [[ -n $(find "$root" -name iommu-verify.service -path '*/systemd/system/*' ! -path '*/etc/*') ]]; then
-        [[ -n $(find "$root/etc/systemd/system" -path '*.wants/iommu-verify.service' 2>/dev/null) ]] \
-                && ok "iommu-verify.service is enabled" || fail "iommu-verify.service is not enabled after installation"
-else
-        echo "note: the package has no iommu-verify.service yet; not checking that it is enabled"
-fi
+# Units: iommu-verify.service enabled, iommu-apply.service not (the generator pulls it in).
+[[ -n $(find "$root/etc/systemd/system" -path '*.wants/iommu-verify.service' 2>/dev/null) ]] \
+        && ok "iommu-verify.service is enabled" || fail "iommu-verify.service is not enabled after installation"
 [[ -z $(find "$root/etc/systemd/system" -name iommu-apply.service 2>/dev/null) ]] \
         && ok "iommu-apply.service is not enabled" || fail "iommu-apply.service is enabled"
 diff -u "$work/boot.sha256" <(boot_sums) >/dev/null \
@@ -139,11 +138,17 @@ dpkg_root -i "$work/next.deb" >"$work/upgrade.log" 2>&1 || { cat "$work/upgrade.
         || fail "upgrade changed the admin's configuration"
 
 # --- remove, then purge ------------------------------------------------------------
-# State as "iommuctl apply" leaves it.
-mkdir -p "$root/var/lib/iommu/changes"
-echo "change set" >"$root/var/lib/iommu/changes/0001"
+# The admin applies a profile with the installed iommuctl: the state and the boot
+# configuration that removal and purge must leave alone.
+env -u IOMMUCTL_PROFILES_PATH "$root/usr/bin/iommuctl" --root "$root" apply --profile strict --vendor intel \
+        --backend kernel-cmdline >"$work/apply.log" 2>&1 || { cat "$work/apply.log"; die "iommuctl apply in the root failed"; }
+grep -qx 'root=/dev/sda1 ro quiet intel_iommu=on iommu.passthrough=0 iommu.strict=1' "$root/etc/kernel/cmdline" \
+        && [[ -f $root/var/lib/iommu/changesets/00000001/complete ]] \
+        && ok "installed iommuctl applied profile strict, change set 00000001" \
+        || fail "apply did not write /etc/kernel/cmdline and its change set: $(cat "$root/etc/kernel/cmdline")"
+boot_sums >"$work/boot-applied.sha256"
 dpkg_root --remove iommuctl >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; die "dpkg --remove failed"; }
-[[ -f $root/var/lib/iommu/changes/0001 ]] && ok "remove keeps /var/lib/iommu" || fail "remove deleted /var/lib/iommu"
+[[ -f $root/var/lib/iommu/changesets/00000001/complete ]] && ok "remove keeps /var/lib/iommu" || fail "remove deleted /var/lib/iommu"
 grep -q "iommuctl rollback" "$work/remove.log" \
         && ok "remove says how to roll the boot parameters back" || fail "remove printed no rollback hint"
 dpkg_root --purge iommuctl >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; die "dpkg --purge failed"; }
@@ -156,7 +161,7 @@ left=$(dpkg-deb -c "$deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }' \
         && ok "purge left no unit symlinks" || fail "purge left unit symlinks"
 (cd "$root" && sha256sum --quiet -c <(grep -e profiles/ -e iommu.conf.d/ "$work/admin.sha256")) \
         && ok "purge kept the admin's own profiles and drop-ins" || fail "purge removed the admin's own files"
-diff -u "$work/boot.sha256" <(boot_sums) >/dev/null \
+diff -u "$work/boot-applied.sha256" <(boot_sums) >/dev/null \
         && ok "purge did not roll back or change the boot configuration" || fail "purge changed the boot configuration"
 
 # Nothing else is left: the tree is as before, plus the admin's files and dpkg's own state.

@@ -17,6 +17,9 @@ need_tools rpmbuild rpmspec rpm2archive rpm rpmlint meson ninja git tar xz pkg-c
 work=${2:-$(mktemp -d)}
 [[ -n ${2:-} ]] || trap 'rm -rf "$work"' EXIT
 mkdir -p "$work"
+# mktemp makes it 0700; the package build's test suite runs some checks as an unprivileged
+# user (tests/integration/test-verify.sh), which must reach the copied tree.
+chmod 755 "$work"
 version=$(project_version "$src")
 spec=$src/packaging/rpm/iommuctl.spec
 
