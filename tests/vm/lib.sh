@@ -237,6 +237,19 @@ _vm_populate_initramfs() {
 	for spec in "$@"; do
 		_vm_stage_spec "$staging" "$spec" || return
 	done
+	[[ ! -f $staging/etc/vm-modules ]] || _vm_index_modules "$staging"
+}
+
+# modules.dep, modules.alias... for the staged modules, so libkmod in the
+# guest (iommuctl verify, modprobe) finds them as on an installed system.
+_vm_index_modules() {
+	local staging=$1 release src f
+	release=$(vm_kernel_release "$VM_ARCH") || return
+	src=$VM_CACHE/$VM_ARCH/kernel/lib/modules/$release
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		[[ ! -f $src/$f ]] || cp "$src/$f" "$staging/lib/modules/$release/$f" || return
+	done
+	depmod -b "$staging" "$release" || vm_err "depmod -b $staging $release failed"
 }
 
 # The kernel unpacks concatenated compressed cpio archives in order, so a
