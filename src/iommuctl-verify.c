@@ -7,6 +7,7 @@
 #include "libiommu/log.h"
 #include "libiommu/modules.h"
 #include "libiommu/observe.h"
+#include "libiommu/publish.h"
 #include "libiommu/report.h"
 #include "libiommu/strv.h"
 #include "libiommu/verdict.h"
@@ -63,6 +64,25 @@ static int send_journal_entry(const Observation *o, const Profile *p, const Verd
         return 0;
 }
 
+/* Node labels and metrics, where [Publish] in iommu.conf asks for them. A failure to publish is
+ * logged but does not change the verdict. */
+static void publish(const Context *ctx, const Observation *o, const Verdict *v) {
+        NodeState s = {
+                .profile = ctx->profile->name,
+                .expected_mode = ctx->profile->mode,
+                .observed_mode = observation_mode_string(o),
+                .verified = v->result != CHECK_FAIL,
+                .vfio_available = v->matrix[FEATURE_VFIO_PASSTHROUGH].state == FEATURE_WORKS,
+                .firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || o->n_units > 0,
+                .verdict = check_result_to_json_string(v->result),
+        };
+
+        if (!ctx->config.publish_nfd && !ctx->config.publish_prometheus)
+                return;
+        memcpy(s.groups_by_type, o->type_counts, sizeof(s.groups_by_type));
+        (void) publish_node_state(ctx->root, &ctx->config, &s);
+}
+
 int verb_verify(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_(observation_done) Observation o = {};
@@ -87,5 +107,6 @@ int verb_verify(int argc, char *argv[]) {
         else
                 report_verify_text(stdout, &o, ctx.profile, &v);
         (void) send_journal_entry(&o, ctx.profile, &v);
+        publish(&ctx, &o, &v);
         return v.result == CHECK_FAIL ? EXIT_NO : EXIT_OK;
 }

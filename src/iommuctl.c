@@ -32,6 +32,11 @@ static const Verb verbs[] = {
           "Check what the running kernel really did against the profile" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
           "List IOMMU groups and their devices, or change one group's default domain type" },
+        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
+          "[--dry-run] [--no-bootloader-update] [--root DIR] [--json]",
+          "Write the profile into the boot configuration, atomically and recorded for rollback" },
+        { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
+          "Restore the files the last apply changed" },
 };
 
 static void help(const Verb *v) {
@@ -59,6 +64,10 @@ static void help(const Verb *v) {
                "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
                "     --journal-fields-to=FILE\n"
                "                       verify: write the journal entry's fields to FILE\n"
+               "     --backend=LIST    apply: bls, kernel-cmdline, grub (default: detected)\n"
+               "     --entries=SEL     apply: BLS entries to change: all, default or a glob (default: all)\n"
+               "     --dry-run         apply, rollback: print a unified diff, write nothing\n"
+               "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
                "  -q --quiet           Print errors only\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
@@ -76,6 +85,10 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_JOURNAL,
                 ARG_KERNEL_LOG,
                 ARG_JOURNAL_FIELDS_TO,
+                ARG_BACKEND,
+                ARG_ENTRIES,
+                ARG_DRY_RUN,
+                ARG_NO_BOOTLOADER_UPDATE,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -93,6 +106,10 @@ static int parse_argv(int argc, char *argv[]) {
                 { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
                 { "journal-fields-to", required_argument, NULL, ARG_JOURNAL_FIELDS_TO },
                 { "quiet", no_argument, NULL, 'q' },
+                { "backend", required_argument, NULL, ARG_BACKEND },
+                { "entries", required_argument, NULL, ARG_ENTRIES },
+                { "dry-run", no_argument, NULL, ARG_DRY_RUN },
+                { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
                 {}
         };
         int c;
@@ -144,6 +161,18 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_JOURNAL_FIELDS_TO:
                         arg.journal_fields_to = optarg;
+                        break;
+                case ARG_BACKEND:
+                        arg.backends = optarg;
+                        break;
+                case ARG_ENTRIES:
+                        arg.entries = optarg;
+                        break;
+                case ARG_DRY_RUN:
+                        arg.dry_run = true;
+                        break;
+                case ARG_NO_BOOTLOADER_UPDATE:
+                        arg.no_bootloader_update = true;
                         break;
                 case 'q':
                         log_set_max_level(LOG_LEVEL_ERROR);

@@ -26,6 +26,11 @@ typedef struct Args {
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
         const char *journal_fields_to; /* verify: write the journal entry's fields to this file (tests) */
+        /* apply, rollback */
+        const char *backends;
+        const char *entries;
+        bool dry_run;
+        bool no_bootloader_update;
 } Args;
 
 extern Args arg;
@@ -38,6 +43,8 @@ int verb_profiles(int argc, char *argv[]);
 int verb_export(int argc, char *argv[]);
 int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);
+int verb_apply(int argc, char *argv[]);
+int verb_rollback(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -10,14 +10,24 @@ bool root_is_host(const char *root) {
 }
 
 char *root_path(const char *root, const char *path) {
+        size_t lr, lp;
         char *r;
 
         if (root_is_host(root))
                 return strdup(path);
+        /* Plain concatenation, not asprintf(): the generator calls this on every boot. */
+        lr = strlen(root);
+        while (lr > 1 && root[lr - 1] == '/')
+                lr--;
         while (*path == '/')
                 path++;
-        if (asprintf(&r, "%s%s%s", root, endswith(root, "/") ? "" : "/", path) < 0)
+        lp = strlen(path);
+        r = malloc(lr + 1 + lp + 1);
+        if (!r)
                 return NULL;
+        memcpy(r, root, lr);
+        r[lr] = '/';
+        memcpy(r + lr + 1, path, lp + 1);
         return r;
 }
 

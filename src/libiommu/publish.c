@@ -3,7 +3,7 @@
 #include "kubernetes.h"
 #include "log.h"
 #include "publish.h"
-#include "write-file.h"
+#include "atomic-write.h"
 
 /* Both files are for other programs; a size cap only guards against a runaway renderer. NFD
  * ignores feature files over 64 KiB. */
@@ -152,7 +152,9 @@ static int publish_file(const char *root, const char *path, const char *what, co
         p = root_path(root, path);
         if (!p)
                 return log_oom();
-        r = write_file_atomic(p, text, strlen(text), 0644, WRITE_FILE_MKDIR_PARENTS);
+        r = mkdir_parents_of(p, 0755);
+        if (r >= 0)
+                r = write_file_atomic(p, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", p);
         log_debug("Wrote %s.", p);

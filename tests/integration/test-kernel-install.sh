@@ -2,10 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # kernel-install/60-iommu.install, run the way kernel-install runs plugins, in a temporary root.
 #
-# "iommuctl apply" is a stub until the apply verb lands: it records its arguments and does what the
-# kernel-cmdline backend is specified to do (merge the profile's tokens into ROOT/etc/kernel/cmdline,
-# computed by the real "iommuctl cmdline --full"), or nothing with STUB_APPLY=noop, to show that the
-# plugin refuses a kernel that would boot without the tokens. Every other verb is the real iommuctl.
+# iommuctl is the real one behind a wrapper that records its arguments; with STUB_APPLY=noop the
+# wrapper makes "apply" do nothing, to show that the plugin refuses a kernel that would boot without
+# the tokens.
 # For BLS, systemd's own 90-loaderentry.install then writes the entry, and the test reads it.
 # Usage: test-kernel-install.sh IOMMUCTL SRCDIR
 
@@ -34,14 +33,7 @@ cat > "$tmp/bin/iommuctl" << STUB
 #!/bin/bash
 echo "\$*" >> "$tmp/calls"
 args=("\$@")
-root=/
-[[ \$1 == --root ]] && root=\$2
-if [[ " \$* " == *" apply "* ]]; then
-    [[ \${STUB_APPLY:-} == noop ]] && exit 0
-    f=\$root/etc/kernel/cmdline
-    line=\$(cat "\$f" 2> /dev/null || cat "\$root/proc/cmdline")
-    merged=\$("$real_iommuctl" --root "\$root" -q cmdline --full --cmdline "\$line") || exit 2
-    mkdir -p "\${f%/*}" && echo "\$merged" > "\$f"
+if [[ " \$* " == *" apply "* && \${STUB_APPLY:-} == noop ]]; then
     exit 0
 fi
 exec "$real_iommuctl" "\${args[@]}"

@@ -77,6 +77,28 @@ out=$("$IOMMUCTL" verify --no-journal --json --root "$tmp/conf") || rc=$?
 [ "$rc" -eq 1 ] && grep -q '"name": "strict"' <<<"$out" || fail "iommu.conf profile: exit $rc"
 ok "profile from iommu.conf"
 
+# [Publish]: verify writes the node-feature-discovery labels and the node_exporter metrics
+# under the root, and nothing when publishing is off.
+cp -a "$HOSTS/synthetic-hgx-h100/root" "$tmp/pub"
+mkdir -p "$tmp/pub/etc/iommu"
+printf '[IOMMU]\nProfile=gpu-sriov\n' >"$tmp/pub/etc/iommu/iommu.conf"
+"$IOMMUCTL" verify --no-journal --root "$tmp/pub" >/dev/null || fail "publish off: verify failed"
+[ ! -e "$tmp/pub/etc/kubernetes" ] && [ ! -e "$tmp/pub/var/lib/prometheus" ] || fail "published although [Publish] is off"
+printf '[IOMMU]\nProfile=gpu-sriov\n[Publish]\nNodeFeatureDiscovery=yes\nPrometheus=yes\n' >"$tmp/pub/etc/iommu/iommu.conf"
+"$IOMMUCTL" verify --no-journal --root "$tmp/pub" >/dev/null || fail "publish on: verify failed"
+nfd=$tmp/pub/etc/kubernetes/node-feature-discovery/features.d/iommu
+prom=$tmp/pub/var/lib/prometheus/node-exporter/iommu.prom
+grep -qx 'feature.node.kubernetes.io/iommu.mode=passthrough' "$nfd" \
+        && grep -qx 'feature.node.kubernetes.io/iommu.verified=true' "$nfd" \
+        && grep -qx 'feature.node.kubernetes.io/iommu.profile=gpu-sriov' "$nfd" || fail "NFD labels: $(cat "$nfd" 2>&1)"
+grep -q '^iommu_verified 1$' "$prom" && grep -q '^iommu_groups{type="identity"} 200$' "$prom" \
+        || fail "Prometheus metrics: $(cat "$prom" 2>&1)"
+# The strict promise fails on this node: the labels say so.
+"$IOMMUCTL" verify --no-journal --profile strict --root "$tmp/pub" >/dev/null && fail "strict passed on an identity host"
+grep -qx 'feature.node.kubernetes.io/iommu.verified=false' "$nfd" && grep -q '^iommu_verified 0$' "$prom" \
+        || fail "failed verdict not published"
+ok "verify publishes NFD labels and Prometheus metrics as [Publish] asks"
+
 # As a user who cannot read the ACPI tables: still a verdict, and a note on what was not read.
 if [ "$(id -u)" -eq 0 ]; then
         command -v setpriv >/dev/null || fail "setpriv (util-linux) missing"

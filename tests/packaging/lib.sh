@@ -94,7 +94,7 @@ copy_source_tree() {
         mkdir -p "$dst"
         if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
                 (cd "$src" && git ls-files -z --cached --others --exclude-standard \
-                        | while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done \
+                        | while IFS= read -r -d '' f; do [[ -e $f || -L $f ]] && printf '%s\0' "$f"; done \
                         | tar --null -T - -cf -) | tar -C "$dst" -xf -
         else
                 (cd "$src" && tar --exclude='./build*' -cf - .) | tar -C "$dst" -xf -

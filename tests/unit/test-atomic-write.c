@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 
 #include "libiommu/fileio.h"
-#include "libiommu/write-file.h"
+#include "libiommu/atomic-write.h"
 
-static char tmpdir[] = "/tmp/test-write-file.XXXXXX";
+static char tmpdir[] = "/tmp/test-atomic-write.XXXXXX";
 
 static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
         return remove(path);
@@ -62,17 +62,18 @@ static void test_write_replace(void **state) {
         assert_true(asprintf(&dir, "%s/a/b", tmpdir) > 0);
         assert_true(asprintf(&p, "%s/file", dir) > 0);
 
-        /* Without WRITE_FILE_MKDIR_PARENTS a missing directory is an error. */
-        assert_int_equal(write_file_atomic(p, "x", 1, 0644, 0), -ENOENT);
+        /* A missing directory is an error: callers create it with mkdir_parents_of() first. */
+        assert_int_equal(write_file_atomic(p, "x", 1, 0644, -1, -1), -ENOENT);
 
-        assert_int_equal(write_file_atomic(p, "first\n", 6, 0640, WRITE_FILE_MKDIR_PARENTS), 0);
+        assert_int_equal(mkdir_parents_of(p, 0755), 0);
+        assert_int_equal(write_file_atomic(p, "first\n", 6, 0640, -1, -1), 0);
         assert_int_equal(read_full_file(p, 1024, &text, NULL), 0);
         assert_string_equal(text, "first\n");
         assert_int_equal(stat(p, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0640);
         text = mfree(text);
 
-        assert_int_equal(write_file_atomic(p, "second, longer\n", 15, 0644, 0), 0);
+        assert_int_equal(write_file_atomic(p, "second, longer\n", 15, 0644, -1, -1), 0);
         assert_int_equal(read_full_file(p, 1024, &text, NULL), 0);
         assert_string_equal(text, "second, longer\n");
         assert_int_equal(stat(p, &st), 0);
@@ -91,28 +92,28 @@ static void test_write_failures_leave_nothing(void **state) {
 
         /* A parent that is a regular file. */
         assert_true(asprintf(&blocker, "%s/blocker", dir) > 0);
-        assert_int_equal(write_file_atomic(blocker, "", 0, 0644, 0), 0);
+        assert_int_equal(write_file_atomic(blocker, "", 0, 0644, -1, -1), 0);
         assert_true(asprintf(&under, "%s/x/y", blocker) > 0);
-        assert_int_equal(write_file_atomic(under, "z", 1, 0644, WRITE_FILE_MKDIR_PARENTS), -ENOTDIR);
+        assert_int_equal(mkdir_parents_of(under, 0755), -ENOTDIR);
         assert_int_equal(mkdir_parents(under, 0755), -ENOTDIR);
 
         /* The target is a directory: the rename fails after the temporary file was written. */
         assert_true(asprintf(&target, "%s/target", dir) > 0);
         assert_int_equal(mkdir(target, 0755), 0);
-        assert_true(write_file_atomic(target, "z", 1, 0644, 0) < 0);
+        assert_true(write_file_atomic(target, "z", 1, 0644, -1, -1) < 0);
 
         names = list_dir(dir);
         assert_string_equal(names, "blocker target");
 
-        assert_int_equal(write_file_atomic("", "z", 1, 0644, 0), -EINVAL);
-        assert_int_equal(write_file_atomic("/tmp/", "z", 1, 0644, 0), -EINVAL);
+        assert_int_equal(write_file_atomic("", "z", 1, 0644, -1, -1), -EINVAL);
+        assert_int_equal(write_file_atomic("/tmp/", "z", 1, 0644, -1, -1), -EINVAL);
 }
 
 static void test_relative_path(void **state) {
         _cleanup_free_ char *text = NULL;
 
         assert_int_equal(chdir(tmpdir), 0);
-        assert_int_equal(write_file_atomic("relative", "r\n", 2, 0600, 0), 0);
+        assert_int_equal(write_file_atomic("relative", "r\n", 2, 0600, -1, -1), 0);
         assert_int_equal(read_full_file("relative", 1024, &text, NULL), 0);
         assert_string_equal(text, "r\n");
         assert_int_equal(unlink("relative"), 0);

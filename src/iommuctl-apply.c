@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "iommuctl.h"
+#include "libiommu/boot-grub.h"
+#include "libiommu/boot-kernel-cmdline.h"
+#include "libiommu/boot.h"
+#include "libiommu/changeset.h"
+#include "libiommu/fileio.h"
+#include "libiommu/json.h"
+#include "libiommu/lint.h"
+#include "libiommu/log.h"
+#include "libiommu/strv.h"
+
+static const char *item_action(const ChangeItem *c, bool restore) {
+        return !c->old ? "created" : !c->new ? "removed" : restore ? "restored" : "modified";
+}
+
+static void print_result(const ChangeSet *cs, const char *verb, const char *profile, bool dry_run) {
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+
+                json_begin_object(&w);
+                json_field_int(&w, "version", 1);
+                json_field_string(&w, "verb", verb);
+                json_field_string(&w, "profile", profile);
+                json_field_bool(&w, "dry_run", dry_run);
+                json_field_bool(&w, "changed", cs->n_items > 0 && !dry_run);
+                json_key(&w, "changeset");
+                if (cs->id > 0)
+                        json_int(&w, cs->id);
+                else
+                        json_null(&w);
+                json_key(&w, "files");
+                json_begin_array(&w);
+                for (size_t i = 0; i < cs->n_items; i++) {
+                        json_begin_object(&w);
+                        json_field_string(&w, "path", cs->items[i].path);
+                        json_field_string(&w, "action", item_action(&cs->items[i], streq(verb, "rollback")));
+                        json_field_string(&w, "backend", cs->items[i].backend);
+                        json_end_object(&w);
+                }
+                json_end_array(&w);
+                json_end_object(&w);
+                json_finish(&w);
+                return;
+        }
+        if (dry_run) {
+                changeset_print_diff(cs, stdout);
+                return;
+        }
+        for (size_t i = 0; i < cs->n_items; i++)
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
+}
+
+/* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */
+static bool want_regenerate(const ChangeSet *cs, const Config *config) {
+        return changeset_has_backend(cs, "grub") && root_is_host(cs->root) && !arg.no_bootloader_update &&
+               (!config || config->bootloader_update);
+}
+
+static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX]) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        if (arg.backends) {
+                r = strv_split(arg.backends, ",", &names);
+                if (r < 0)
+                        return log_oom();
+        }
+        if (names || ctx->config.backends)
+                return boot_backends_from_list(names ?: ctx->config.backends, backends);
+        if (boot_detect_backends(ctx->root, backends) == 0)
+                return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
+                                       "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
+                                       "Pass --backend to say which to write.", ctx->root);
+        return 0;
+}
+
+static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
+        _cleanup_(lint_report_done) LintReport report = {};
+        const char *bad_token = NULL;
+        char bad = 0;
+        int r;
+
+        r = cmdline_check_safe(wanted, &bad_token, &bad);
+        if (r < 0)
+                return log_error_errno(r, "Profile %s: token '%s' contains '%c', which is unsafe in GRUB and shell files. "
+                                       "Nothing was changed.", ctx->profile->name, strna(bad_token), bad ?: '?');
+        r = lint_cmdline(wanted, ctx->host.arch, &report);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < report.n_findings; i++)
+                if (report.findings[i].severity == SEVERITY_ERROR)
+                        log_error("Profile %s (%s): %s: %s", ctx->profile->name, vendor_to_string(ctx->args_vendor),
+                                  report.findings[i].token, report.findings[i].message);
+        if (lint_report_count(&report, SEVERITY_ERROR) > 0)
+                return log_error_errno(-EINVAL, "Refusing to write tokens the kernel would not accept. Nothing was changed.");
+        return 0;
+}
+
+static int rollback_last(const char *root, bool quiet_if_none, const Config *config);
+
+int verb_apply(int argc, char *argv[]) {
+        _cleanup_(context_done) Context ctx = {};
+        _cleanup_cmdline_ Cmdline *wanted = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+        _cleanup_changeset_ ChangeSet *cs = NULL;
+        _cleanup_close_ int lock_fd = -1;
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        ContextOptions o = args_context_options(true);
+        BootRequest req = {};
+        int r;
+
+        if (argc > 1)
+                return log_error("apply takes no arguments."), EXIT_ERROR;
+
+        /* Everything is validated and computed before the first write. */
+        r = context_load(&o, &ctx);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = profile_kernel_args(ctx.profile, ctx.args_vendor, &wanted);
+        if (r == -ENODATA)
+                return log_error("Profile %s has no kernel arguments for %s.", ctx.profile->name,
+                                 vendor_to_string(ctx.args_vendor)), EXIT_ERROR;
+        if (r < 0 || profile_owned_keys(ctx.profile, &owned) < 0)
+                return log_oom(), EXIT_ERROR;
+        if (validate_tokens(&ctx, wanted) < 0)
+                return EXIT_ERROR;
+
+        req = (BootRequest) {
+                .root = ctx.root,
+                .profile = ctx.profile->name,
+                .owned = owned,
+                .wanted = wanted,
+                .entries = arg.entries ?: ctx.config.entries,
+        };
+        if (select_backends(&ctx, req.backends) < 0)
+                return EXIT_ERROR;
+
+        if (!arg.dry_run) {
+                if (changeset_lock(ctx.root, &lock_fd) < 0)
+                        return EXIT_ERROR;
+                if (changeset_recover(ctx.root) < 0)
+                        return EXIT_ERROR;
+        }
+        if (changeset_new(ctx.root, &cs) < 0)
+                return log_oom(), EXIT_ERROR;
+        if (boot_plan(&req, cs) < 0)
+                return EXIT_ERROR;
+
+        if (cs->n_items == 0) {
+                if (arg.json)
+                        print_result(cs, "apply", ctx.profile->name, arg.dry_run);
+                else
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root,
+                                 ctx.profile->name);
+                return EXIT_OK;
+        }
+        if (arg.dry_run) {
+                print_result(cs, "apply", ctx.profile->name, true);
+                return EXIT_OK;
+        }
+        if (want_regenerate(cs, &ctx.config) && boot_grub_find_regenerate(ctx.root, &grub) < 0)
+                return EXIT_ERROR;
+
+        if (changeset_commit(cs) < 0)
+                return EXIT_ERROR;
+        print_result(cs, "apply", ctx.profile->name, false);
+
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
+                        (void) rollback_last(ctx.root, false, NULL);
+                        return EXIT_ERROR;
+                }
+        } else if (changeset_has_backend(cs, "grub"))
+                log_notice("grub.cfg was not regenerated (%s): run update-grub or grub2-mkconfig in the system before booting it.",
+                           root_is_host(ctx.root) ? "--no-bootloader-update" : "offline root");
+        if (changeset_has_backend(cs, "kernel-cmdline") && boot_count_ukis(ctx.root) > 0)
+                log_notice("Unified kernel images on the ESP embed their command line: rebuild them (kernel-install add) "
+                           "to carry the new one.");
+        log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
+        return EXIT_OK;
+}
+
+static int rollback_last(const char *root, bool quiet_if_none, const Config *config) {
+        _cleanup_changeset_ ChangeSet *cs = NULL;
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        int r;
+
+        r = changeset_load_last_for_rollback(root, &cs);
+        if (r == -ENOENT) {
+                if (!quiet_if_none)
+                        log_info("Nothing to roll back: no change set recorded under %s%s.",
+                                 root_is_host(root) ? "" : root, CHANGESET_DIR);
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        if (arg.dry_run) {
+                print_result(cs, "rollback", NULL, true);
+                return 0;
+        }
+        if (want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
+                return -ENOENT;
+        r = changeset_rollback_commit(cs);
+        if (r < 0)
+                return r;
+        print_result(cs, "rollback", NULL, false);
+        if (grub.tool)
+                r = boot_grub_regenerate(&grub);
+        log_info("Change set %08u rolled back.", cs->id);
+        return r;
+}
+
+int verb_rollback(int argc, char *argv[]) {
+        _cleanup_(config_done) Config config = {};
+        _cleanup_close_ int lock_fd = -1;
+        int r;
+
+        if (argc > 1)
+                return log_error("rollback takes no arguments."), EXIT_ERROR;
+        if (config_load(arg.root, &config) < 0)
+                return EXIT_ERROR;
+        if (!arg.dry_run) {
+                if (changeset_lock(arg.root, &lock_fd) < 0)
+                        return EXIT_ERROR;
+                r = changeset_recover(arg.root);
+                if (r < 0)
+                        return EXIT_ERROR;
+                if (r > 0)
+                        return EXIT_OK; /* the interrupted set was the last one; it is rolled back now */
+        }
+        r = rollback_last(arg.root, false, &config);
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
+}

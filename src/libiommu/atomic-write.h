@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* The only way this project writes a file it cares about (boot files, journals, the files it
+ * publishes for node-feature-discovery and node_exporter): the new contents go to a temporary
+ * dot file (".#NAME.XXXXXX", which directory scanners skip) in the same directory, which is fsynced, renamed over the
+ * target, and then the directory is fsynced. A reader (or a crash) sees the old file or the new
+ * one, never a truncated or half-written one. On failure the temporary file is removed and the
+ * target is untouched.
+ *
+ * mode, uid and gid are applied to the new file before the rename; pass (uid_t) -1 / (gid_t) -1
+ * to keep the writer's. */
+int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid);
+
+/* Removes a file and fsyncs its directory. A missing file is not an error. */
+int unlink_file_durable(const char *path);
+
+/* fsyncs the directory that holds path. */
+int fsync_parent_directory(const char *path);
+
+/* mkdir -p, with mode for the directories it creates; -ENOTDIR when a component is a file. */
+int mkdir_parents(const char *path, mode_t mode);
+/* The same for the directory that holds path, like "mkdir -p $(dirname path)". */
+int mkdir_parents_of(const char *path, mode_t mode);

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "boot-bls.h"
+#include "boot-grub.h"
+#include "fileio.h"
+#include "log.h"
+#include "strv.h"
+
+static const char * const boot_dirs[] = { "/boot", "/efi", "/boot/efi" };
+static const char * const grubenv_paths[] = { "/boot/grub2/grubenv", "/boot/grub/grubenv" };
+
+typedef struct OptionsLine {
+        size_t start, value_start, value_end, end; /* end: after the newline */
+} OptionsLine;
+
+/* "options" lines: the key at the start of a line (after blanks), then blanks, then the value;
+ * trailing blanks are not part of the value. */
+static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n) {
+        _cleanup_free_ OptionsLine *l = NULL;
+        size_t n = 0, len = strlen(text);
+
+        for (size_t p = 0; p < len;) {
+                const char *nl = strchr(text + p, '\n');
+                size_t end = nl ? (size_t) (nl - text) + 1 : len, eol = nl ? end - 1 : len, q = p, v;
+
+                while (q < eol && (text[q] == ' ' || text[q] == '\t'))
+                        q++;
+                if (eol - q >= 7 && strneq(text + q, "options", 7) && (q + 7 == eol || text[q + 7] == ' ' || text[q + 7] == '\t')) {
+                        OptionsLine *t;
+
+                        v = q + 7;
+                        while (v < eol && (text[v] == ' ' || text[v] == '\t'))
+                                v++;
+                        t = reallocarray(l, n + 1, sizeof(OptionsLine));
+                        if (!t)
+                                return -ENOMEM;
+                        l = t;
+                        l[n] = (OptionsLine) { p, v, eol, end };
+                        while (l[n].value_end > v && strchr(" \t\r", text[l[n].value_end - 1]))
+                                l[n].value_end--;
+                        n++;
+                }
+                p = end;
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+int bls_entry_options(const char *text, char **ret) {
+        _cleanup_free_ OptionsLine *l = NULL;
+        _cleanup_free_ char *s = NULL;
+        size_t n, size = 0;
+        FILE *f;
+        int r;
+
+        r = find_options_lines(text, &l, &n);
+        if (r < 0)
+                return r;
+        if (n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        f = open_memstream(&s, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                fprintf(f, "%s%.*s", i > 0 ? " " : "", (int) (l[i].value_end - l[i].value_start), text + l[i].value_start);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+static bool has_token(const Cmdline *c, const char *text) {
+        for (size_t i = 0; i < c->n_tokens; i++)
+                if (streq(c->tokens[i].text, text))
+                        return true;
+        return false;
+}
+
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts) {
+        _cleanup_free_ OptionsLine *l = NULL;
+        _cleanup_free_ char *all = NULL, *out = NULL;
+        _cleanup_cmdline_ Cmdline *joined = NULL;
+        Cmdline empty = {};
+        size_t n, size = 0, pos = 0;
+        bool kernelopts;
+        FILE *f;
+        int r;
+
+        r = find_options_lines(text, &l, &n);
+        if (r < 0)
+                return r;
+        r = bls_entry_options(text, &all);
+        if (r < 0)
+                return r;
+        r = cmdline_parse(all ?: "", &joined);
+        if (r < 0)
+                return r;
+        kernelopts = has_token(joined, "$kernelopts");
+        if (cmdline_in_sync(joined, owned, kernelopts ? &empty : wanted)) {
+                *ret = strdup(text);
+                *ret_kernelopts = kernelopts;
+                return *ret ? 0 : -ENOMEM;
+        }
+
+        f = open_memstream(&out, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *value = strndup(text + l[i].value_start, l[i].value_end - l[i].value_start), *s = NULL;
+                _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+                bool last = i == n - 1;
+                const Cmdline *add = last && !kernelopts ? wanted : &empty;
+
+                fwrite(text + pos, 1, l[i].start - pos, f);
+                pos = l[i].end;
+                if (!value || cmdline_parse(value, &cur) < 0) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                if (cmdline_in_sync(cur, owned, add)) {
+                        fwrite(text + l[i].start, 1, l[i].end - l[i].start, f);
+                        continue;
+                }
+                r = cmdline_merge(cur, owned, add, &merged);
+                if (r < 0) {
+                        fclose(f);
+                        return r;
+                }
+                s = cmdline_to_string(merged);
+                if (!s) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                if (isempty(s))
+                        continue; /* the line held nothing but owned tokens */
+                /* Key and separator as written, the new value, then whatever followed it. */
+                fwrite(text + l[i].start, 1, l[i].value_start - l[i].start, f);
+                fputs(s, f);
+                fwrite(text + l[i].value_end, 1, l[i].end - l[i].value_end, f);
+        }
+        fputs(text + pos, f);
+        if (n == 0 && !kernelopts) {
+                _cleanup_free_ char *s = cmdline_to_string(wanted);
+                if (!s) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                fprintf(f, "%soptions %s\n", isempty(text) || endswith(text, "\n") ? "" : "\n", s);
+        }
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        *ret_kernelopts = kernelopts;
+        return 0;
+}
+
+int grubenv_get(const char *text, const char *key, char **ret) {
+        size_t kl = strlen(key);
+
+        for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+                _cleanup_free_ char *v = NULL;
+                size_t n = 0;
+                const char *e;
+
+                if (!strneq(p, key, kl) || p[kl] != '=')
+                        continue;
+                e = p + kl + 1;
+                v = malloc(strcspn(e, "\n") + 1);
+                if (!v)
+                        return -ENOMEM;
+                /* grub-editenv escapes '\\' and newlines with a backslash. */
+                for (; *e && *e != '\n'; e++) {
+                        if (*e == '\\' && e[1] && e[1] != '\n')
+                                e++;
+                        v[n++] = *e;
+                }
+                v[n] = '\0';
+                *ret = TAKE_PTR(v);
+                return 0;
+        }
+        return -ENOENT;
+}
+
+static int entry_compare(const void *a, const void *b) {
+        const BlsEntry *x = a, *y = b;
+        return strverscmp(y->id, x->id); /* newest first */
+}
+
+void bls_entries_free(BlsEntry *e, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(e[i].path);
+                free(e[i].id);
+        }
+        free(e);
+}
+
+int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
+        BlsEntry *list = NULL;
+        size_t n = 0;
+        dev_t seen_dev[ELEMENTSOF(boot_dirs)];
+        ino_t seen_ino[ELEMENTSOF(boot_dirs)];
+        size_t n_seen = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
+                _cleanup_free_ char *rel = NULL, *full = NULL;
+                _cleanup_(closedirp) DIR *d = NULL;
+                struct dirent *de;
+                struct stat st;
+                bool dup = false;
+
+                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0 || !(full = root_path(root, rel))) {
+                        bls_entries_free(list, n);
+                        return -ENOMEM;
+                }
+                if (stat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+                        continue;
+                /* /boot/efi may be /efi, or the ESP mounted at /boot. */
+                for (size_t k = 0; k < n_seen; k++)
+                        dup = dup || (seen_dev[k] == st.st_dev && seen_ino[k] == st.st_ino);
+                if (dup)
+                        continue;
+                seen_dev[n_seen] = st.st_dev;
+                seen_ino[n_seen++] = st.st_ino;
+                d = opendir(full);
+                if (!d)
+                        continue;
+                while ((de = readdir(d))) {
+                        BlsEntry *t;
+                        char *path, *id;
+
+                        if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
+                                continue;
+                        if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
+                                bls_entries_free(list, n);
+                                return -ENOMEM;
+                        }
+                        id = strndup(de->d_name, strlen(de->d_name) - strlen(".conf"));
+                        t = reallocarray(list, n + 1, sizeof(BlsEntry));
+                        if (!id || !t) {
+                                free(path);
+                                free(id);
+                                free(t ?: list);
+                                return -ENOMEM;
+                        }
+                        list = t;
+                        list[n++] = (BlsEntry) { path, id };
+                }
+        }
+        if (n > 0)
+                qsort(list, n, sizeof(BlsEntry), entry_compare);
+        *ret = list;
+        *ret_n = n;
+        return 0;
+}
+
+bool boot_bls_detect(const char *root) {
+        BlsEntry *e = NULL;
+        size_t n = 0;
+
+        if (bls_find_entries(root, &e, &n) < 0)
+                return false;
+        bls_entries_free(e, n);
+        return n > 0;
+}
+
+static int read_grubenv(const char *root, char **ret_path, char **ret_text, size_t *ret_size) {
+        for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
+                _cleanup_free_ char *full = root_path(root, grubenv_paths[i]);
+                int r;
+
+                if (!full)
+                        return -ENOMEM;
+                r = read_full_file(full, CHANGESET_FILE_MAX, ret_text, ret_size);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read %s: %m", full);
+                *ret_path = strdup(grubenv_paths[i]);
+                return *ret_path ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}
+
+/* The default entry: loader.conf's "default" glob, else GRUB's saved_entry, else the newest. */
+static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *ret) {
+        _cleanup_free_ char *pattern = NULL, *env = NULL, *path = NULL;
+        size_t env_size;
+
+        for (size_t i = 0; i < ELEMENTSOF(boot_dirs) && !pattern; i++) {
+                _cleanup_free_ char *rel = NULL, *text = NULL;
+                if (asprintf(&rel, "%s/loader/loader.conf", boot_dirs[i]) < 0)
+                        return -ENOMEM;
+                if (read_root_file(root, rel, CHANGESET_FILE_MAX, &text, NULL) < 0)
+                        continue;
+                for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                        char *v = strstrip(line);
+                        if (startswith(v, "default") && (v[7] == ' ' || v[7] == '\t')) {
+                                free(pattern);
+                                pattern = strdup(strstrip(v + 7));
+                                if (!pattern)
+                                        return -ENOMEM;
+                        }
+                }
+        }
+        if (!pattern && read_grubenv(root, &path, &env, &env_size) >= 0)
+                (void) grubenv_get(env, "saved_entry", &pattern);
+        if (pattern)
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_free_ char *file = NULL;
+                        if (asprintf(&file, "%s.conf", e[i].id) < 0)
+                                return -ENOMEM;
+                        if (fnmatch(pattern, file, 0) == 0 || fnmatch(pattern, e[i].id, 0) == 0) {
+                                *ret = i;
+                                return 0;
+                        }
+                }
+        *ret = 0;
+        return 0;
+}
+
+/* grub-editenv writes the block in place; run it on a scratch copy and let the change set
+ * replace the real one atomically. */
+static int grubenv_set_with_tool(const char *text, size_t size, const char *key, const char *value, char **ret, size_t *ret_size) {
+        static const char * const tools[] = { "grub2-editenv", "grub-editenv" };
+        _cleanup_free_ char *tool = NULL, *tmpdir = NULL, *copy = NULL, *assignment = NULL;
+        const char *t = getenv("TMPDIR");
+        FILE *f;
+        pid_t pid;
+        int status, r;
+
+        for (size_t i = 0; i < ELEMENTSOF(tools) && !tool; i++)
+                (void) find_executable(tools[i], &tool);
+        if (!tool)
+                return log_error_errno(-ENOENT, "Boot entries use $kernelopts from the GRUB environment block, and neither "
+                                       "grub2-editenv nor grub-editenv is installed to update it. Nothing was changed.");
+        if (asprintf(&tmpdir, "%s/iommuctl-grubenv.XXXXXX", t ?: "/tmp") < 0)
+                return -ENOMEM;
+        if (!mkdtemp(tmpdir))
+                return log_error_errno(-errno, "Failed to create a scratch directory: %m");
+        if (asprintf(&copy, "%s/grubenv", tmpdir) < 0 || asprintf(&assignment, "%s=%s", key, value) < 0)
+                return -ENOMEM;
+        f = fopen(copy, "we");
+        if (!f || fwrite(text, 1, size, f) != size || fclose(f) != 0) {
+                r = -errno ?: -EIO;
+                (void) rmdir(tmpdir);
+                return log_error_errno(r, "Failed to write %s: %m", copy);
+        }
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Failed to fork: %m");
+        if (pid == 0) {
+                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
+                execl(tool, tool, copy, "set", assignment, (char *) NULL);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        r = !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -EPROTO : read_full_file(copy, CHANGESET_FILE_MAX, ret, ret_size);
+        (void) unlink(copy);
+        (void) rmdir(tmpdir);
+        if (r == -EPROTO)
+                return log_error_errno(r, "%s %s set kernelopts=... failed. Nothing was changed.", tool, copy);
+        return r;
+}
+
+static int plan_kernelopts(const char *root, char * const *owned, const Cmdline *wanted, ChangeSet *cs) {
+        _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *new_value = NULL, *new_text = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        size_t size, new_size;
+        int r;
+
+        r = read_grubenv(root, &path, &text, &size);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Boot entries use $kernelopts, but there is no GRUB environment block "
+                                       "(/boot/grub2/grubenv) under %s. Nothing was changed.", root);
+        if (r < 0)
+                return r;
+        r = grubenv_get(text, "kernelopts", &value);
+        if (r == -ENOENT)
+                return log_error_errno(r, "Boot entries use $kernelopts, but %s%s does not set kernelopts. Nothing was changed.",
+                                       root_is_host(root) ? "" : root, path);
+        if (r < 0)
+                return r;
+        r = cmdline_parse(value, &cur);
+        if (r < 0)
+                return r;
+        if (cmdline_in_sync(cur, owned, wanted))
+                return 0;
+        r = cmdline_merge(cur, owned, wanted, &merged);
+        if (r < 0)
+                return log_error_errno(r, "%s: kernelopts would be too long for the kernel.", path);
+        new_value = cmdline_to_string(merged);
+        if (!new_value)
+                return -ENOMEM;
+        r = grubenv_set_with_tool(text, size, "kernelopts", new_value, &new_text, &new_size);
+        if (r < 0)
+                return r;
+        r = changeset_add(cs, path, new_text, new_size, 0644, "grubenv");
+        return r < 0 ? r : 0;
+}
+
+int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+                  char **ret_default_options) {
+        BlsEntry *e = NULL;
+        size_t n = 0, def = 0, matched = 0;
+        bool need_kernelopts = false;
+        _cleanup_free_ char *default_options = NULL;
+        int r;
+
+        r = bls_find_entries(root, &e, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the boot loader entries: %m");
+        if (n > 0)
+                r = default_entry(root, e, n, &def);
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_free_ char *text = NULL, *full = NULL, *new = NULL, *file = NULL;
+                bool kernelopts, selected;
+
+                if (!selector || streq(selector, "all"))
+                        selected = true;
+                else if (streq(selector, "default"))
+                        selected = i == def;
+                else {
+                        if (asprintf(&file, "%s.conf", e[i].id) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        selected = fnmatch(selector, file, 0) == 0 || fnmatch(selector, e[i].id, 0) == 0;
+                }
+                if (!selected)
+                        continue;
+                matched++;
+                full = root_path(root, e[i].path);
+                if (!full) {
+                        r = -ENOMEM;
+                        break;
+                }
+                r = read_full_file(full, CHANGESET_FILE_MAX, &text, NULL);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to read %s: %m", full);
+                        break;
+                }
+                r = bls_entry_rewrite(text, owned, wanted, &new, &kernelopts);
+                if (r == -E2BIG)
+                        log_error_errno(r, "%s: the options would be too long for the kernel.", full);
+                if (r < 0)
+                        break;
+                need_kernelopts = need_kernelopts || kernelopts;
+                if (i == def && !kernelopts)
+                        r = bls_entry_options(new, &default_options);
+                if (r >= 0)
+                        r = changeset_add(cs, e[i].path, new, strlen(new), 0644, "bls");
+        }
+        bls_entries_free(e, n);
+        if (r < 0)
+                return r;
+        if (selector && !streq(selector, "all") && matched == 0)
+                return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root);
+        if (need_kernelopts) {
+                r = plan_kernelopts(root, owned, wanted, cs);
+                if (r < 0)
+                        return r;
+        }
+        if (ret_default_options)
+                *ret_default_options = TAKE_PTR(default_options);
+        return 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "changeset.h"
+#include "cmdline.h"
+
+/* Boot Loader Specification Type #1 entries, $BOOT/loader/entries/ *.conf, with $BOOT found the
+ * way bootctl does (/boot, /efi, /boot/efi), and the GRUB environment block that RHEL 8 style
+ * entries ("options $kernelopts") read their options from. */
+
+typedef struct BlsEntry {
+        char *path; /* host path */
+        char *id;   /* file name without ".conf" */
+} BlsEntry;
+
+/* Pure: rewrites every "options" line of an entry. The lines are concatenated by boot loaders,
+ * so owned tokens are removed from all of them and the wanted ones appended to the last (or a
+ * new "options" line is added). Every other line is kept byte for byte. An entry whose options
+ * name "$kernelopts" gets its wanted tokens from the GRUB environment instead: only owned tokens
+ * written into the entry itself are removed, and *ret_kernelopts is set. */
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts);
+/* Pure: the "options" lines joined by spaces (NULL when there is none). */
+int bls_entry_options(const char *text, char **ret);
+
+/* Every entry under every $BOOT, newest first (by version sort of the id). */
+int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n);
+void bls_entries_free(BlsEntry *e, size_t n);
+bool boot_bls_detect(const char *root);
+
+/* Pure GRUB environment block reading: the value of key, or -ENOENT. */
+int grubenv_get(const char *text, const char *key, char **ret);
+
+/* Adds the changes of the selected entries (selector: NULL or "all", "default", or a glob over
+ * the entry file names) and, for $kernelopts entries, of the GRUB environment block (rewritten by
+ * grub2-editenv/grub-editenv on a scratch copy) to cs. ret_default_options, when not NULL, gets
+ * the resulting options of the default entry (for seeding /etc/kernel/cmdline), or NULL. */
+int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+                  char **ret_default_options);

@@ -1,0 +1,634 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <glob.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "boot-grub.h"
+#include "fileio.h"
+#include "log.h"
+#include "strv.h"
+
+#define SELF_REF '\001' /* stands for "$NAME" (the variable being assigned) in a decoded value */
+
+static const char * const grub_vars[] = { "GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT" };
+
+typedef struct Assignment {
+        const char *name;  /* one of grub_vars */
+        unsigned line;
+        size_t word_start, word_end;
+        char *value;       /* decoded, SELF_REF for "$NAME" */
+        bool single_quoted;
+        bool self_ref;
+} Assignment;
+
+typedef struct AssignmentList {
+        Assignment *items;
+        size_t n;
+} AssignmentList;
+
+static void assignment_list_done(AssignmentList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->items[i].value);
+        free(l->items);
+        *l = (AssignmentList) {};
+}
+
+static bool is_name_start(char c) {
+        return c == '_' || isalpha((unsigned char) c);
+}
+static bool is_name_char(char c) {
+        return c == '_' || isalnum((unsigned char) c);
+}
+static bool is_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+/* Whether the word appears on its own ("if a; then b; fi" closes what it opens). */
+static bool line_has_word(const char *s, size_t n, const char *word) {
+        size_t l = strlen(word);
+
+        for (size_t i = 0; i + l <= n; i++)
+                if (strneq(s + i, word, l) && (i == 0 || strchr(" \t;&|", s[i - 1])) &&
+                    (i + l == n || strchr(" \t;&|\n", s[i + l])))
+                        return true;
+        return false;
+}
+
+static bool mentions_grub_var(const char *s, size_t n) {
+        return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
+}
+
+static int value_push(char **v, size_t *n, char c) {
+        char *t = realloc(*v, *n + 2);
+        if (!t)
+                return -ENOMEM;
+        t[(*n)++] = c;
+        t[*n] = '\0';
+        *v = t;
+        return 0;
+}
+
+/* Reads "$NAME" or "${NAME}" at s[*p] (which is '$'). Only a reference to the variable being
+ * assigned is allowed. Returns 0 and advances *p, or a static reason. */
+static const char *read_var_ref(const char *s, size_t end, size_t *p, const char *self) {
+        size_t q = *p + 1, ns, ne;
+        bool brace = q < end && s[q] == '{';
+
+        if (q < end && s[q] == '(')
+                return "command substitution";
+        if (brace)
+                q++;
+        ns = q;
+        if (q >= end || !is_name_start(s[q]))
+                return "a '$' that is not a plain variable reference";
+        while (q < end && is_name_char(s[q]))
+                q++;
+        ne = q;
+        if (brace) {
+                if (q >= end || s[q] != '}')
+                        return "a parameter expansion other than ${NAME}";
+                q++;
+        }
+        if (ne - ns != strlen(self) || !strneq(s + ns, self, ne - ns))
+                return "a reference to another variable";
+        *p = q;
+        return NULL;
+}
+
+/* Decodes the word of "NAME=word" starting at s[p], up to end (the end of the logical line).
+ * On success sets a->value, a->word_end, a->single_quoted, a->self_ref and returns NULL;
+ * otherwise returns why the word cannot be rewritten. */
+static const char *decode_word(const char *s, size_t p, size_t end, Assignment *a, int *error) {
+        _cleanup_free_ char *v = NULL;
+        size_t n = 0, segments = 0;
+        bool only_squote = true;
+
+        if (value_push(&v, &n, '\0') < 0) /* an empty, allocated value */
+                return *error = -ENOMEM, "";
+        n = 0;
+        while (p < end && !is_blank(s[p]) && s[p] != '\n') {
+                char c = s[p];
+                const char *why;
+
+                segments++;
+                if (c == '\'') {
+                        size_t q = p + 1;
+                        while (q < end && s[q] != '\'')
+                                if (value_push(&v, &n, s[q++]) < 0)
+                                        return *error = -ENOMEM, "";
+                        p = q + 1;
+                        continue;
+                }
+                only_squote = false;
+                if (c == '"') {
+                        p++;
+                        while (p < end && s[p] != '"') {
+                                if (s[p] == '\\' && p + 1 < end && strchr("$`\"\\\n", s[p + 1])) {
+                                        if (s[p + 1] != '\n' && value_push(&v, &n, s[p + 1]) < 0)
+                                                return *error = -ENOMEM, "";
+                                        p += 2;
+                                } else if (s[p] == '`')
+                                        return "command substitution";
+                                else if (s[p] == '$') {
+                                        why = read_var_ref(s, end, &p, a->name);
+                                        if (why)
+                                                return why;
+                                        a->self_ref = true;
+                                        if (value_push(&v, &n, SELF_REF) < 0)
+                                                return *error = -ENOMEM, "";
+                                } else if (value_push(&v, &n, s[p++]) < 0)
+                                        return *error = -ENOMEM, "";
+                        }
+                        p++;
+                } else if (c == '\\') {
+                        if (p + 1 < end && s[p + 1] != '\n' && value_push(&v, &n, s[p + 1]) < 0)
+                                return *error = -ENOMEM, "";
+                        p += 2;
+                } else if (c == '`')
+                        return "command substitution";
+                else if (c == '$') {
+                        why = read_var_ref(s, end, &p, a->name);
+                        if (why)
+                                return why;
+                        a->self_ref = true;
+                        if (value_push(&v, &n, SELF_REF) < 0)
+                                return *error = -ENOMEM, "";
+                } else if (strchr(";&|<>(){}*?[", c))
+                        return "shell syntax other than a plain assignment";
+                else {
+                        if (value_push(&v, &n, c) < 0)
+                                return *error = -ENOMEM, "";
+                        p++;
+                }
+        }
+        /* Only blanks and a comment may follow. */
+        for (size_t q = p; q < end && s[q] != '\n'; q++) {
+                if (s[q] == '#')
+                        break;
+                if (!is_blank(s[q]))
+                        return "more than one word (a command, not a plain assignment)";
+        }
+        a->word_end = p;
+        a->single_quoted = only_squote && segments == 1;
+        a->value = TAKE_PTR(v);
+        return NULL;
+}
+
+/* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
+ * lines) and collects the assignments of grub_vars. */
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        size_t len = strlen(s), p = 0;
+        unsigned lineno = 1;
+        int depth = 0;
+
+        while (p < len) {
+                size_t start = p, q, end;
+                unsigned start_line = lineno;
+                int state = 0; /* 0 unquoted, 1 '...', 2 "..." */
+                bool complex = false;
+                const char *why = NULL;
+
+                for (; p < len; p++) {
+                        char c = s[p];
+                        if (c == '\n')
+                                lineno++;
+                        if (state == 1) {
+                                if (c == '\'')
+                                        state = 0;
+                                continue;
+                        }
+                        if (c == '\\' && p + 1 < len) {
+                                if (s[p + 1] == '\n')
+                                        lineno++;
+                                p++;
+                                continue;
+                        }
+                        if (state == 2) {
+                                if (c == '"')
+                                        state = 0;
+                                continue;
+                        }
+                        if (c == '\n') {
+                                p++;
+                                break;
+                        }
+                        if (c == '\'')
+                                state = 1;
+                        else if (c == '"')
+                                state = 2;
+                        else if (c == '#' && (p == start || is_blank(s[p - 1]) || s[p - 1] == ';')) {
+                                while (p + 1 < len && s[p + 1] != '\n')
+                                        p++;
+                        } else if (strchr(";&|", c))
+                                complex = true;
+                }
+                if (state != 0)
+                        return log_error_errno(-EINVAL, "%s:%u: unterminated quote.", path, start_line);
+                end = p;
+
+                /* The first word: compound commands nest; an assignment inside one may or may
+                 * not run, so it cannot be rewritten. */
+                q = start;
+                while (q < end && is_blank(s[q]))
+                        q++;
+                if (q >= end || s[q] == '#' || s[q] == '\n')
+                        continue;
+                {
+                        static const char * const opening[] = { "if", "case", "for", "while", "until" };
+                        static const char * const closing[] = { "fi", "esac", "done" };
+                        size_t w = q;
+                        bool opens = false, closes = false;
+
+                        while (w < end && is_name_char(s[w]))
+                                w++;
+                        for (size_t k = 0; k < ELEMENTSOF(opening); k++)
+                                opens = opens || (w - q == strlen(opening[k]) && strneq(s + q, opening[k], w - q));
+                        for (size_t k = 0; k < ELEMENTSOF(closing); k++)
+                                closes = closes || (w - q == strlen(closing[k]) && strneq(s + q, closing[k], w - q)) ||
+                                         (complex && opens && line_has_word(s + q, end - q, closing[k]));
+                        if (opens && !closes)
+                                depth++;
+                        else if (closes && !opens)
+                                depth = depth > 0 ? depth - 1 : 0;
+                }
+                if (!mentions_grub_var(s + start, end - start))
+                        continue;
+
+                /* [export ]NAME=word */
+                if (strneq(s + q, "export", 6) && is_blank(s[q + 6])) {
+                        q += 6;
+                        while (q < end && is_blank(s[q]))
+                                q++;
+                }
+                {
+                        Assignment a = { .line = start_line };
+                        size_t ns = q;
+                        int error = 0;
+
+                        while (q < end && is_name_char(s[q]))
+                                q++;
+                        if (q >= end || s[q] != '=' || q == ns)
+                                why = "not a plain assignment";
+                        else if (depth > 0)
+                                why = "an assignment inside if/case/a loop";
+                        else if (complex)
+                                why = "an assignment joined with other commands (';', '&' or '|')";
+                        else {
+                                for (size_t k = 0; k < ELEMENTSOF(grub_vars); k++)
+                                        if (strlen(grub_vars[k]) == q - ns && strneq(s + ns, grub_vars[k], q - ns))
+                                                a.name = grub_vars[k];
+                                if (!a.name) {
+                                        /* Another variable reading GRUB_CMDLINE_LINUX: harmless. */
+                                        continue;
+                                }
+                                a.word_start = q + 1;
+                                why = decode_word(s, q + 1, end, &a, &error);
+                                if (error < 0)
+                                        return log_oom();
+                        }
+                        if (why)
+                                return log_error_errno(-EINVAL, "%s:%u: cannot rewrite this line safely (%s); change it to a "
+                                                       "plain GRUB_CMDLINE_LINUX=\"...\" assignment, or move it out of the "
+                                                       "way, and run iommuctl apply again. Nothing was changed.",
+                                                       path, start_line, why);
+                        Assignment *t = reallocarray(l.items, l.n + 1, sizeof(Assignment));
+                        if (!t) {
+                                free(a.value);
+                                return log_oom();
+                        }
+                        l.items = t;
+                        l.items[l.n++] = a;
+                }
+        }
+        *ret = l;
+        l = (AssignmentList) {};
+        return 0;
+}
+
+/* Quotes a decoded value for the shell, as the original was quoted where possible. */
+static char *encode_word(const char *name, const char *v, bool single_quoted) {
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
+        FILE *f;
+
+        if (single_quoted && !strchr(v, '\'') && !strchr(v, SELF_REF)) {
+                char *r;
+                return asprintf(&r, "'%s'", v) < 0 ? NULL : r;
+        }
+        f = open_memstream(&out, &n);
+        if (!f)
+                return NULL;
+        fputc('"', f);
+        for (const char *p = v; *p; p++) {
+                if (*p == SELF_REF)
+                        fprintf(f, "$%s", name);
+                else {
+                        if (strchr("\"\\`$", *p))
+                                fputc('\\', f);
+                        fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+        if (fclose(f) != 0)
+                return NULL;
+        return TAKE_PTR(out);
+}
+
+static int merge_value(const char *value, char * const *owned, const Cmdline *append, char **ret) {
+        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        Cmdline empty = {};
+        char *s;
+        int r;
+
+        r = cmdline_parse(value, &cur);
+        if (r < 0)
+                return r;
+        r = cmdline_merge(cur, owned, append ?: &empty, &merged);
+        if (r < 0)
+                return r;
+        if (cmdline_in_sync(cur, owned, append ?: &empty)) {
+                /* Keep the value exactly as written (spacing included). */
+                s = strdup(value);
+        } else
+                s = cmdline_to_string(merged);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append,
+                          GrubRewriteResult *ret) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        _cleanup_free_ char *out = NULL;
+        size_t last_linux = SIZE_MAX;
+        GrubRewriteResult res = {};
+        int r;
+
+        r = parse_assignments(path, text, &l);
+        if (r < 0)
+                return r;
+        out = strdup(text);
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < l.n; i++)
+                if (streq(l.items[i].name, "GRUB_CMDLINE_LINUX")) {
+                        last_linux = i;
+                        if (!l.items[i].self_ref) {
+                                res.sets_linux = true;
+                                res.sets_linux_line = l.items[i].line;
+                        }
+                }
+
+        /* From the last assignment to the first, so earlier offsets stay valid. */
+        for (size_t i = l.n; i-- > 0;) {
+                Assignment *a = &l.items[i];
+                _cleanup_free_ char *merged = NULL, *word = NULL, *t = NULL;
+
+                r = merge_value(a->value, owned, i == last_linux ? append : NULL, &merged);
+                if (r == -E2BIG) {
+                        r = log_error_errno(r, "%s:%u: %s would be longer than the kernel accepts.", path, a->line, a->name);
+                        break;
+                }
+                if (r < 0)
+                        break;
+                if (streq(merged, a->value))
+                        continue;
+                word = encode_word(a->name, merged, a->single_quoted);
+                if (!word || asprintf(&t, "%.*s%s%s", (int) a->word_start, out, word, out + a->word_end) < 0) {
+                        r = -ENOMEM;
+                        break;
+                }
+                free(out);
+                out = TAKE_PTR(t);
+        }
+        if (r >= 0 && append && last_linux == SIZE_MAX) {
+                _cleanup_free_ char *tokens = cmdline_to_string(append), *t = NULL;
+                if (!tokens || asprintf(&t, "%s%sGRUB_CMDLINE_LINUX=\"%s\"\n", out,
+                                        isempty(out) || endswith(out, "\n") ? "" : "\n", tokens) < 0)
+                        r = -ENOMEM;
+                else {
+                        free(out);
+                        out = TAKE_PTR(t);
+                }
+        }
+        if (r < 0)
+                return r;
+        res.text = TAKE_PTR(out);
+        *ret = res;
+        return 0;
+}
+
+void grub_rewrite_result_done(GrubRewriteResult *r) {
+        free(r->text);
+        *r = (GrubRewriteResult) {};
+}
+
+int grub_dropin_contents(const char *profile, const Cmdline *wanted, char **ret) {
+        _cleanup_free_ char *tokens = cmdline_to_string(wanted);
+        char *s;
+
+        if (!tokens)
+                return -ENOMEM;
+        if (asprintf(&s,
+                     "# Written by \"iommuctl apply\" for the IOMMU profile %s; \"iommuctl rollback\" removes it.\n"
+                     "# Do not edit: change the profile or /etc/iommu/iommu.conf and run \"iommuctl apply\".\n"
+                     "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX %s\"\n", profile, tokens) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+bool boot_grub_detect(const char *root) {
+        return root_exists(root, GRUB_DEFAULTS);
+}
+
+bool boot_grub_is_debian(const char *root) {
+        return root_exists(root, "/etc/debian_version");
+}
+
+static int rewrite_file(const char *root, const char *path, char * const *owned, const Cmdline *append,
+                        ChangeSet *cs, GrubRewriteResult *ret) {
+        _cleanup_free_ char *text = NULL, *full = root_path(root, path);
+        int r;
+
+        if (!full)
+                return log_oom();
+        r = read_full_file(full, CHANGESET_FILE_MAX, &text, NULL);
+        if (r == -ENOENT && append) {
+                text = strdup("");
+                if (!text)
+                        return log_oom();
+        } else if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", full);
+        r = grub_defaults_rewrite(full, text, owned, append, ret);
+        if (r < 0)
+                return r;
+        r = changeset_add(cs, path, ret->text, strlen(ret->text), 0644, "grub");
+        return r < 0 ? r : 0;
+}
+
+int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
+        _cleanup_free_ char *dir = root_path(root, GRUB_DROPIN_DIR), *dropin = NULL;
+        bool debian = boot_grub_is_debian(root);
+        glob_t g = {};
+        int r;
+
+        if (!dir)
+                return log_oom();
+        {
+                GrubRewriteResult res = {};
+                /* Debian: the drop-in carries the tokens; elsewhere /etc/default/grub itself. */
+                r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, cs, &res);
+                grub_rewrite_result_done(&res);
+                if (r < 0)
+                        return r;
+        }
+        if (!debian)
+                return 0;
+
+        {
+                _cleanup_free_ char *pattern = NULL;
+                if (asprintf(&pattern, "%s/*.cfg", dir) < 0)
+                        return log_oom();
+                r = glob(pattern, 0, NULL, &g);
+                if (r != 0 && r != GLOB_NOMATCH) {
+                        globfree(&g);
+                        return log_error_errno(-EIO, "Failed to list %s.", dir);
+                }
+        }
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                const char *name = strrchr(g.gl_pathv[i], '/') + 1;
+                _cleanup_free_ char *path = NULL;
+                GrubRewriteResult res = {};
+
+                if (streq(name, "60-iommu.cfg"))
+                        continue;
+                if (asprintf(&path, "%s/%s", GRUB_DROPIN_DIR, name) < 0) {
+                        globfree(&g);
+                        return log_oom();
+                }
+                r = rewrite_file(root, path, owned, NULL, cs, &res);
+                if (r >= 0 && res.sets_linux && strcmp(name, "60-iommu.cfg") > 0)
+                        r = log_error_errno(-EINVAL, "%s/%s:%u: sets GRUB_CMDLINE_LINUX after %s and would discard the "
+                                            "profile's tokens; make it append (GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ...\") "
+                                            "and run iommuctl apply again. Nothing was changed.", dir, name,
+                                            res.sets_linux_line, GRUB_DROPIN);
+                grub_rewrite_result_done(&res);
+                if (r < 0) {
+                        globfree(&g);
+                        return r;
+                }
+        }
+        globfree(&g);
+
+        r = grub_dropin_contents(profile, wanted, &dropin);
+        if (r < 0)
+                return log_oom();
+        r = changeset_add(cs, GRUB_DROPIN, dropin, strlen(dropin), 0644, "grub");
+        return r < 0 ? r : 0;
+}
+
+int find_executable(const char *name, char **ret) {
+        const char *path = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        _cleanup_strv_free_ char **dirs = NULL;
+
+        if (strv_split(path, ":", &dirs) < 0)
+                return -ENOMEM;
+        STRV_FOREACH(d, dirs) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", *d, name) < 0)
+                        return -ENOMEM;
+                if (access(p, X_OK) == 0) {
+                        *ret = TAKE_PTR(p);
+                        return 0;
+                }
+        }
+        return -ENOENT;
+}
+
+/* grub.cfg is in /boot/grub2 on Fedora/RHEL, /boot/grub elsewhere; on older EFI installs of
+ * RHEL-likes the real one sits on the ESP (a new-style ESP grub.cfg is a stub that loads
+ * /boot/grub2/grub.cfg and must not be overwritten). */
+static int grub_cfg_path(const char *root, char **ret) {
+        glob_t g = {};
+        _cleanup_free_ char *pattern = root_path(root, "/boot/efi/EFI/*/grub.cfg");
+        const char *p = root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg";
+
+        if (!pattern)
+                return -ENOMEM;
+        if (!root_exists(root, "/boot/grub2/grub.cfg") && glob(pattern, 0, NULL, &g) == 0) {
+                for (size_t i = 0; i < g.gl_pathc; i++) {
+                        _cleanup_free_ char *text = NULL;
+                        if (read_full_file(g.gl_pathv[i], CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
+                                const char *rel = g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(root));
+                                *ret = strdup(rel);
+                                globfree(&g);
+                                return *ret ? 0 : -ENOMEM;
+                        }
+                }
+        }
+        globfree(&g);
+        *ret = strdup(p);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int boot_grub_find_regenerate(const char *root, GrubPlan *ret) {
+        static const char * const tools[] = { "grub2-mkconfig", "grub-mkconfig" };
+        GrubPlan p = { .needed = true };
+        int r;
+
+        if (boot_grub_is_debian(root) && find_executable("update-grub", &p.tool) >= 0) {
+                *ret = p;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(tools) && !p.tool; i++)
+                (void) find_executable(tools[i], &p.tool);
+        if (!p.tool)
+                return log_error_errno(-ENOENT, "Neither update-grub, grub2-mkconfig nor grub-mkconfig is installed: grub.cfg "
+                                       "cannot be regenerated. Install GRUB's tools or pass --no-bootloader-update. "
+                                       "Nothing was changed.");
+        r = grub_cfg_path(root, &p.output);
+        if (r < 0) {
+                grub_plan_done(&p);
+                return log_oom();
+        }
+        *ret = p;
+        return 0;
+}
+
+int boot_grub_regenerate(const GrubPlan *p) {
+        pid_t pid;
+        int status;
+
+        log_info("Regenerating grub.cfg: %s%s%s", p->tool, p->output ? " -o " : "", p->output ?: "");
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Failed to fork: %m");
+        if (pid == 0) {
+                /* stdout is for our own report; the tool's chatter goes to stderr. */
+                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
+                if (p->output)
+                        execl(p->tool, p->tool, "-o", p->output, (char *) NULL);
+                else
+                        execl(p->tool, p->tool, (char *) NULL);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(-errno, "Failed to wait for %s: %m", p->tool);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return log_error_errno(-EPROTO, "%s failed (%s %d).", p->tool, WIFEXITED(status) ? "exit status" : "signal",
+                                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        return 0;
+}
+
+void grub_plan_done(GrubPlan *p) {
+        free(p->tool);
+        free(p->output);
+        *p = (GrubPlan) {};
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <glob.h>
+
+#include "boot-bls.h"
+#include "boot-kernel-cmdline.h"
+#include "fileio.h"
+#include "host.h"
+#include "log.h"
+
+static bool glob_matches(const char *root, const char *pattern) {
+        _cleanup_free_ char *p = root_path(root, pattern);
+        glob_t g = {};
+        bool found;
+
+        if (!p)
+                return false;
+        found = glob(p, 0, NULL, &g) == 0 && g.gl_pathc > 0;
+        globfree(&g);
+        return found;
+}
+
+bool kernel_install_is_used(const char *root) {
+        static const char * const confs[] = { "/etc/kernel/install.conf", "/usr/lib/kernel/install.conf" };
+
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *text = NULL;
+                if (read_root_file(root, confs[i], CHANGESET_FILE_MAX, &text, NULL) < 0)
+                        continue;
+                for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                        const char *v = startswith(strstrip(line), "layout=");
+                        if (v && (streq(v, "bls") || streq(v, "uki")))
+                                return true;
+                }
+        }
+        if (glob_matches(root, "/boot/efi/EFI/systemd/systemd-boot*.efi") || glob_matches(root, "/efi/EFI/systemd/systemd-boot*.efi") ||
+            glob_matches(root, "/boot/EFI/systemd/systemd-boot*.efi"))
+                return true;
+        return root_exists(root, "/usr/lib/kernel/install.d") && boot_bls_detect(root);
+}
+
+bool boot_kernel_cmdline_detect(const char *root) {
+        return root_exists(root, KERNEL_CMDLINE) || kernel_install_is_used(root);
+}
+
+unsigned boot_count_ukis(const char *root) {
+        static const char * const patterns[] = { "/boot/efi/EFI/Linux/*.efi", "/efi/EFI/Linux/*.efi", "/boot/EFI/Linux/*.efi" };
+        unsigned n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
+                _cleanup_free_ char *p = root_path(root, patterns[i]);
+                glob_t g = {};
+                if (p && glob(p, 0, NULL, &g) == 0)
+                        n += g.gl_pathc;
+                globfree(&g);
+        }
+        return n;
+}
+
+/* What kernel-install would use without /etc/kernel/cmdline. */
+static int seed_cmdline(const char *root, const char *fallback, char **ret) {
+        _cleanup_cmdline_ Cmdline *c = NULL, *kept = NULL;
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        r = read_root_file(root, "/usr/lib/kernel/cmdline", CHANGESET_FILE_MAX, &s, NULL);
+        if (r == -ENOENT && root_is_host(root))
+                r = host_read_cmdline(root, &s);
+        if (r == -ENOENT && fallback) {
+                s = strdup(fallback);
+                r = s ? 0 : -ENOMEM;
+        }
+        if (r < 0)
+                return r;
+        r = cmdline_parse(s, &c);
+        if (r < 0)
+                return r;
+        kept = calloc(1, sizeof(Cmdline));
+        if (!kept)
+                return -ENOMEM;
+        /* Boot loaders add these per boot; kernel-install drops them too. */
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                Cmdline one = { .tokens = &c->tokens[i], .n_tokens = 1 };
+                if (streq(c->tokens[i].key, "BOOT_IMAGE") || streq(c->tokens[i].key, "initrd"))
+                        continue;
+                r = cmdline_append(kept, &one);
+                if (r < 0)
+                        return r;
+        }
+        *ret = cmdline_to_string(kept);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *fallback, ChangeSet *cs) {
+        _cleanup_free_ char *text = NULL, *s = NULL, *out = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        int r;
+
+        r = read_root_file(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
+        if (r == -ENOENT) {
+                if (!kernel_install_is_used(root))
+                        return 0;
+                r = seed_cmdline(root, fallback, &text);
+                if (r == -ENOENT) {
+                        log_notice("Not creating %s: no /usr/lib/kernel/cmdline, running kernel or boot entry to start it "
+                                   "from (creating it with the profile's tokens alone would drop root= and the rest).",
+                                   KERNEL_CMDLINE);
+                        return 0;
+                }
+        }
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root);
+        /* kernel-install reads the file as whitespace-separated words, newlines included. */
+        r = cmdline_parse(text, &cur);
+        if (r < 0)
+                return r;
+        if (root_exists(root, KERNEL_CMDLINE) && cmdline_in_sync(cur, owned, wanted))
+                return 0;
+        r = cmdline_merge(cur, owned, wanted, &merged);
+        if (r < 0)
+                return log_error_errno(r, "%s: the command line would be too long for the kernel.", KERNEL_CMDLINE);
+        s = cmdline_to_string(merged);
+        if (!s || asprintf(&out, "%s\n", s) < 0)
+                return -ENOMEM;
+        r = changeset_add(cs, KERNEL_CMDLINE, out, strlen(out), 0644, "kernel-cmdline");
+        return r < 0 ? r : 0;
+}

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "boot-bls.h"
+#include "boot-grub.h"
+#include "boot-kernel-cmdline.h"
+#include "boot.h"
+#include "log.h"
+#include "strv.h"
+
+static const char * const backend_names[_BOOT_BACKEND_MAX] = {
+        [BOOT_BACKEND_BLS] = "bls",
+        [BOOT_BACKEND_KERNEL_CMDLINE] = "kernel-cmdline",
+        [BOOT_BACKEND_GRUB] = "grub",
+};
+
+const char *boot_backend_to_string(BootBackend b) {
+        return b >= 0 && b < _BOOT_BACKEND_MAX ? backend_names[b] : NULL;
+}
+
+BootBackend boot_backend_from_string(const char *s) {
+        for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
+                if (streq(s, backend_names[b]))
+                        return b;
+        return _BOOT_BACKEND_INVALID;
+}
+
+int boot_detect_backends(const char *root, bool ret[_BOOT_BACKEND_MAX]) {
+        ret[BOOT_BACKEND_BLS] = boot_bls_detect(root);
+        ret[BOOT_BACKEND_KERNEL_CMDLINE] = boot_kernel_cmdline_detect(root);
+        ret[BOOT_BACKEND_GRUB] = boot_grub_detect(root);
+        return ret[0] + ret[1] + ret[2];
+}
+
+int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]) {
+        bool b[_BOOT_BACKEND_MAX] = {};
+
+        STRV_FOREACH(n, names) {
+                BootBackend x = boot_backend_from_string(*n);
+                if (x < 0)
+                        return log_error_errno(-EINVAL, "Unknown boot backend '%s'; valid: bls, kernel-cmdline, grub.", *n);
+                b[x] = true;
+        }
+        memcpy(ret, b, sizeof(b));
+        return 0;
+}
+
+int boot_plan(const BootRequest *req, ChangeSet *cs) {
+        _cleanup_free_ char *default_options = NULL;
+        int r;
+
+        if (req->backends[BOOT_BACKEND_BLS]) {
+                r = boot_bls_plan(req->root, req->entries, req->owned, req->wanted, cs, &default_options);
+                if (r < 0)
+                        return r;
+        }
+        if (req->backends[BOOT_BACKEND_KERNEL_CMDLINE]) {
+                r = boot_kernel_cmdline_plan(req->root, req->owned, req->wanted, default_options, cs);
+                if (r < 0)
+                        return r;
+        }
+        if (req->backends[BOOT_BACKEND_GRUB]) {
+                r = boot_grub_plan(req->root, req->owned, req->wanted, req->profile, cs);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "changeset.h"
+#include "cmdline.h"
+
+/* Which boot configuration a machine (or image) really uses, and the changes a profile needs in
+ * each. Several backends may apply at once (RHEL 9: BLS entries and GRUB defaults). */
+
+typedef enum BootBackend {
+        BOOT_BACKEND_BLS,
+        BOOT_BACKEND_KERNEL_CMDLINE,
+        BOOT_BACKEND_GRUB,
+        _BOOT_BACKEND_MAX,
+        _BOOT_BACKEND_INVALID = -EINVAL,
+} BootBackend;
+
+const char *boot_backend_to_string(BootBackend b);
+BootBackend boot_backend_from_string(const char *s);
+
+typedef struct BootRequest {
+        const char *root;
+        const char *profile;     /* name, for the files we write */
+        char * const *owned;     /* keys the profile owns */
+        const Cmdline *wanted;   /* the profile's tokens */
+        const char *entries;     /* all (NULL), default, or a glob over BLS entry file names */
+        bool backends[_BOOT_BACKEND_MAX];
+} BootRequest;
+
+/* Sets backends[] to what is found under root. Returns how many. */
+int boot_detect_backends(const char *root, bool ret[_BOOT_BACKEND_MAX]);
+/* Parses "bls,grub" (or a list of names); errors logged. */
+int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]);
+
+/* Computes every change (nothing is written). Errors are logged. */
+int boot_plan(const BootRequest *req, ChangeSet *cs);

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include "macro.h"
+
+/* The one writer of boot files. Backends compute new contents and add them here; nothing else
+ * opens a boot file for writing.
+ *
+ * Committing a change set first journals the previous (and the new) contents of every file under
+ * ROOT/var/lib/iommu/changesets/<id>/, fsynced, then replaces each file atomically, then marks the
+ * set complete. When a replacement fails, the files already replaced are restored and the set is
+ * marked rolled back, so a run changes all of its files or none. A set found without its
+ * "complete" mark (a crash halfway) is rolled back by the next apply or rollback. "rollback"
+ * restores the newest complete set that was not rolled back yet. */
+
+#define CHANGESET_DIR "/var/lib/iommu/changesets"
+#define CHANGESET_LOCK "/var/lib/iommu/lock"
+/* Boot files are small; refuse to journal anything larger. */
+#define CHANGESET_FILE_MAX (4U * 1024U * 1024U)
+
+typedef struct ChangeItem {
+        char *path;      /* the path on the host, e.g. /boot/loader/entries/x.conf */
+        char *full;      /* the same under the root prefix */
+        char *old;       /* NULL when the file did not exist */
+        size_t old_size;
+        char *new;       /* NULL to remove the file */
+        size_t new_size;
+        mode_t mode;
+        uid_t uid;
+        gid_t gid;
+        char *backend;   /* who asked for the change, for messages */
+} ChangeItem;
+
+typedef struct ChangeSet {
+        char *root;
+        ChangeItem *items;
+        size_t n_items;
+        unsigned id;     /* set by commit */
+} ChangeSet;
+
+int changeset_new(const char *root, ChangeSet **ret);
+ChangeSet *changeset_free(ChangeSet *cs);
+static inline void changeset_freep(ChangeSet **cs) {
+        changeset_free(*cs);
+}
+#define _cleanup_changeset_ _cleanup_(changeset_freep)
+
+/* Reads the current contents of path (under the root, following a symlink in the last component
+ * to the file it names, inside the root) and adds the change if the contents differ. A new file
+ * gets create_mode and the writer's owner; an existing one keeps its mode and owner. Returns 1
+ * when a change was added, 0 when the file already has these contents, -EEXIST when another
+ * backend already changes the same file. new == NULL removes the file. */
+int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend);
+/* The current contents of path as the change set sees them (the pending new contents when the
+ * set already changes it). -ENOENT when there is no such file. */
+const ChangeItem *changeset_find(const ChangeSet *cs, const char *path);
+bool changeset_has_backend(const ChangeSet *cs, const char *backend);
+
+/* Journals and applies every change. Errors are logged, naming the file. */
+int changeset_commit(ChangeSet *cs);
+
+/* Prints a unified diff of every change. */
+void changeset_print_diff(const ChangeSet *cs, FILE *f);
+
+/* Takes ROOT/var/lib/iommu/lock (flock). Waits up to $IOMMUCTL_LOCK_TIMEOUT seconds (default 120)
+ * for another run, saying so once, then fails with -EBUSY (logged). */
+int changeset_lock(const char *root, int *ret_fd);
+
+/* Rolls back every set left incomplete by a crash (logged as a warning). Returns how many. */
+int changeset_recover(const char *root);
+
+/* Loads the newest complete set that was not rolled back, as a change set whose new contents
+ * are the journaled old contents. -ENOENT when there is none. Files changed since the set was
+ * applied are refused (-ESTALE, logged with the file name). */
+int changeset_load_last_for_rollback(const char *root, ChangeSet **ret);
+/* Applies a set loaded by changeset_load_last_for_rollback() and marks it rolled back. */
+int changeset_rollback_commit(ChangeSet *cs);

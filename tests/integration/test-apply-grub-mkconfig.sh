@@ -1,0 +1,117 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# A real grub-mkconfig run. In a private mount namespace (unshare: the host's mounts are never
+# changed), the Debian fixture's /etc/default and a /boot with two kernels are bind-mounted over
+# / , a tmpfs over /var/lib holds the journal, and grub-probe is replaced by a script (it would
+# probe the host's real disks). Then "iommuctl apply" (root /, so it regenerates grub.cfg with
+# update-grub) must leave the profile's tokens on every linux line of the new grub.cfg, and
+# "iommuctl rollback" must regenerate it without them. Also: a missing update-grub/grub-mkconfig
+# and a failing one leave every file as it was.
+. "$(dirname "$0")/apply-lib.sh"
+command -v grub-mkconfig > /dev/null || fail "grub-mkconfig is not installed (grub2-common)"
+command -v unshare > /dev/null || fail "unshare is not installed (util-linux)"
+
+root="$TMP/root"
+fresh debian-grub-dropins "$root"
+for v in 6.1.0-18-amd64 6.1.0-21-amd64; do
+        echo "not a kernel" > "$root/boot/vmlinuz-$v"
+        echo "not an initrd" > "$root/boot/initrd.img-$v"
+done
+rm -f "$root/boot/grub/grub.cfg"
+cp -a "$root" "$TMP/input"
+mkdir -p "$TMP/bin"
+cat > "$TMP/bin/grub-probe" <<'PROBE'
+#!/bin/sh
+# Stands in for grub-probe, which would look at the host's disks.
+for a in "$@"; do case "$a" in --target=*) t=${a#--target=} ;; esac; done
+case "$t" in
+        device) echo /dev/vda1 ;;
+        disk) echo /dev/vda ;;
+        fs) echo ext2 ;;
+        fs_uuid) echo 4e1f6c0a-6d2b-4c4e-9a51-1f0c2b7d3e99 ;;
+        partuuid) echo 0a1b2c3d-01 ;;
+        partmap) echo msdos ;;
+        abstraction|compatibility_hint|hints_string|cryptodisk_uuid) ;;
+        drive) echo '(hd0,msdos1)' ;;
+        *) echo "fake grub-probe: $t" >&2; exit 1 ;;
+esac
+PROBE
+cat > "$TMP/bin/update-grub-fails" <<'FAILS'
+#!/bin/sh
+echo "update-grub: simulated failure" >&2
+exit 1
+FAILS
+chmod +x "$TMP/bin/grub-probe" "$TMP/bin/update-grub-fails"
+
+# Runs $@ with the tree mounted over /etc/default, /boot and a fresh /var/lib.
+in_tree() {
+        unshare -rm --propagation private bash -euc '
+                mount --bind "$1/etc/default" /etc/default
+                mount --bind "$1/boot" /boot
+                mount -t tmpfs tmpfs /var/lib
+                mount --bind "$2/grub-probe" "$(command -v grub-probe)"
+                shift 2
+                "$@"' in_tree "$root" "$TMP/bin" "$@"
+}
+
+linux_lines() {
+        grep -E '^[[:space:]]*linux[[:space:]]' "$root/boot/grub/grub.cfg"
+}
+
+# 1. No tool to regenerate grub.cfg: nothing changes.
+rc=0
+in_tree env PATH=/nonexistent "$IOMMUCTL" apply --profile gpu-sriov --vendor intel --backend grub 2> "$TMP/err" || rc=$?
+[ $rc = 2 ] || fail "apply without grub-mkconfig exited $rc"
+grep -q 'cannot be regenerated' "$TMP/err" || fail "no clear message without grub-mkconfig: $(cat "$TMP/err")"
+same_tree "$TMP/input" "$root" || fail "apply without grub-mkconfig changed files"
+
+# 2. update-grub fails: the change set is rolled back.
+mkdir -p "$TMP/failbin" && cp "$TMP/bin/update-grub-fails" "$TMP/failbin/update-grub"
+rc=0
+in_tree env PATH="$TMP/failbin:/usr/bin:/bin" "$IOMMUCTL" apply --profile gpu-sriov --vendor intel --backend grub 2> "$TMP/err" || rc=$?
+[ $rc = 2 ] || fail "apply with a failing update-grub exited $rc"
+grep -q 'update-grub failed' "$TMP/err" || fail "no clear message for a failing update-grub: $(cat "$TMP/err")"
+same_tree "$TMP/input" "$root" || fail "a failing update-grub left changed files"
+
+# 3. The real thing.
+in_tree "$IOMMUCTL" apply --profile gpu-sriov --vendor intel --backend grub > "$TMP/out" 2> "$TMP/err" ||
+        fail "apply failed: $(cat "$TMP/err")"
+cat "$TMP/out"
+[ -s "$root/boot/grub/grub.cfg" ] || fail "grub.cfg was not generated: $(cat "$TMP/err")"
+n=$(linux_lines | wc -l)
+[ "$n" -ge 4 ] || fail "expected a linux line per kernel and per recovery entry, got $n"
+linux_lines | while read -r line; do
+        case " $line " in
+                *" intel_iommu=on iommu=pt "*) ;;
+                *) fail "linux line without the profile's tokens: $line" ;;
+        esac
+        case " $line " in
+                *intel_iommu=off*|*iommu=soft*|*amd_iommu=off*|*iommu.passthrough=0*) fail "conflicting token left: $line" ;;
+        esac
+done
+echo "grub.cfg: $n linux lines, all with intel_iommu=on iommu=pt"
+linux_lines | head -2
+
+# 4. Nothing to do: grub.cfg is not regenerated either.
+before=$(stamps "$root")
+in_tree "$IOMMUCTL" apply --profile gpu-sriov --vendor intel --backend grub > "$TMP/out" 2>&1 || fail "second apply failed"
+grep -q 'Nothing to change' "$TMP/out" || fail "second apply: $(cat "$TMP/out")"
+[ "$before" = "$(stamps "$root")" ] || fail "second apply touched a file"
+
+# 5. rollback regenerates grub.cfg from the old defaults. (The journal lived on the tmpfs of
+# the first namespace, so roll back with a fresh apply of the journal copy: rerun apply and
+# rollback in one namespace.)
+fresh debian-grub-dropins "$root"
+rm -f "$root/boot/grub/grub.cfg"
+for v in 6.1.0-18-amd64 6.1.0-21-amd64; do
+        echo "not a kernel" > "$root/boot/vmlinuz-$v"
+        echo "not an initrd" > "$root/boot/initrd.img-$v"
+done
+in_tree bash -c '"$0" apply --profile gpu-sriov --vendor intel --backend grub >/dev/null && "$0" rollback' "$IOMMUCTL" > "$TMP/out" 2> "$TMP/err" ||
+        fail "apply + rollback failed: $(cat "$TMP/err")"
+grep -q '^removed  */etc/default/grub.d/60-iommu.cfg' "$TMP/out" || fail "rollback did not remove the drop-in: $(cat "$TMP/out")"
+linux_lines | grep -q 'intel_iommu=on iommu=pt' && fail "grub.cfg still has the tokens after rollback"
+linux_lines | grep -q 'intel_iommu=off' || fail "grub.cfg after rollback lacks the old tokens"
+rm -f "$root/boot/grub/grub.cfg"
+same_tree "$TMP/input" "$root" || fail "rollback did not restore the defaults"
+echo "OK: grub-mkconfig regenerated grub.cfg with and without the profile's tokens"

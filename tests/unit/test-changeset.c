@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <libgen.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "atomic-write.h"
+#include "changeset.h"
+#include "fileio.h"
+#include "log.h"
+
+static char root[] = "/tmp/test-changeset.XXXXXX";
+
+static void put(const char *path, const char *s, mode_t mode) {
+        _cleanup_free_ char *p = root_path(root, path), *copy = strdup(p);
+        assert_int_equal(mkdir_parents(dirname(copy), 0755), 0);
+        assert_int_equal(write_file_atomic(p, s, strlen(s), mode, (uid_t) -1, (gid_t) -1), 0);
+}
+
+static void expect(const char *path, const char *s) {
+        _cleanup_free_ char *c = NULL;
+        int r = read_root_file(root, path, 1 << 20, &c, NULL);
+        if (!s) {
+                assert_int_equal(r, -ENOENT);
+                return;
+        }
+        assert_int_equal(r, 0);
+        assert_string_equal(c, s);
+}
+
+static mode_t mode_of(const char *path) {
+        _cleanup_free_ char *p = root_path(root, path);
+        struct stat st;
+        assert_int_equal(stat(p, &st), 0);
+        return st.st_mode & 07777;
+}
+
+static int setup(void **state) {
+        assert_non_null(mkdtemp(root));
+        put("/boot/a.conf", "old a\n", 0600);
+        put("/etc/gone", "bye\n", 0644);
+        put("/boot/grub2/real", "env\n", 0644);
+        {
+                _cleanup_free_ char *l = root_path(root, "/boot/grub2/grubenv");
+                /* Absolute target: inside the root, not on this machine. */
+                assert_int_equal(symlink("/boot/grub2/real", l), 0);
+        }
+        return 0;
+}
+
+static int teardown(void **state) {
+        char *cmd;
+        assert_true(asprintf(&cmd, "rm -rf '%s'", root) > 0);
+        assert_int_equal(system(cmd), 0);
+        free(cmd);
+        return 0;
+}
+
+static void test_commit_and_rollback(void **state) {
+        _cleanup_changeset_ ChangeSet *cs = NULL, *back = NULL, *none = NULL;
+
+        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_add(cs, "/boot/a.conf", "old a\n", 6, 0644, "t"), 0); /* no change */
+        assert_int_equal(changeset_add(cs, "/boot/a.conf", "new a\n", 6, 0644, "t"), 1);
+        assert_int_equal(changeset_add(cs, "/boot/a.conf", "x", 1, 0644, "t"), -EEXIST);
+        assert_int_equal(changeset_add(cs, "/etc/new/file", "created\n", 8, 0640, "t"), 1);
+        assert_int_equal(changeset_add(cs, "/etc/gone", NULL, 0, 0644, "t"), 1);
+        assert_int_equal(changeset_add(cs, "/boot/grub2/grubenv", "env2\n", 5, 0644, "t"), 1);
+        assert_string_equal(cs->items[3].path, "/boot/grub2/real");
+        assert_int_equal(changeset_commit(cs), 0);
+        assert_int_equal(cs->id, 1u);
+
+        expect("/boot/a.conf", "new a\n");
+        assert_int_equal(mode_of("/boot/a.conf"), 0600);
+        expect("/etc/new/file", "created\n");
+        assert_int_equal(mode_of("/etc/new/file"), 0640);
+        expect("/etc/gone", NULL);
+        expect("/boot/grub2/real", "env2\n");
+        {
+                _cleanup_free_ char *l = root_path(root, "/boot/grub2/grubenv");
+                struct stat st;
+                assert_int_equal(lstat(l, &st), 0);
+                assert_true(S_ISLNK(st.st_mode)); /* the link itself is kept */
+        }
+
+        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(back->n_items, 4u);
+        assert_int_equal(changeset_rollback_commit(back), 0);
+        expect("/boot/a.conf", "old a\n");
+        assert_int_equal(mode_of("/boot/a.conf"), 0600);
+        expect("/etc/new/file", NULL);
+        expect("/etc/gone", "bye\n");
+        expect("/boot/grub2/real", "env\n");
+        assert_int_equal(changeset_load_last_for_rollback(root, &none), -ENOENT);
+}
+
+static void test_recover_interrupted(void **state) {
+        _cleanup_changeset_ ChangeSet *cs = NULL;
+        _cleanup_free_ char *marker = NULL;
+
+        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_add(cs, "/boot/a.conf", "half\n", 5, 0644, "t"), 1);
+        assert_int_equal(changeset_commit(cs), 0);
+        expect("/boot/a.conf", "half\n");
+        /* As if the process had died before marking the set complete. */
+        assert_true(asprintf(&marker, "%s%s/%08u/complete", root, CHANGESET_DIR, cs->id) > 0);
+        assert_int_equal(unlink(marker), 0);
+        assert_int_equal(changeset_recover(root), 1);
+        expect("/boot/a.conf", "old a\n");
+        assert_int_equal(changeset_recover(root), 0);
+}
+
+static void test_stale(void **state) {
+        _cleanup_changeset_ ChangeSet *cs = NULL, *back = NULL;
+
+        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_add(cs, "/boot/a.conf", "mine\n", 5, 0644, "t"), 1);
+        assert_int_equal(changeset_commit(cs), 0);
+        put("/boot/a.conf", "admin edit\n", 0600);
+        assert_int_equal(changeset_load_last_for_rollback(root, &back), -ESTALE);
+        expect("/boot/a.conf", "admin edit\n");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_commit_and_rollback),
+                cmocka_unit_test(test_recover_interrupted),
+                cmocka_unit_test(test_stale),
+        };
+        log_set_max_level(LOG_LEVEL_ERROR - 1);
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
