@@ -322,8 +322,10 @@ check_generator() {
 	msg=$(grep -m1 -o "lacks the IOMMU tokens of profile $profile.*" "$WORK/boot-$n/journal.txt" || true)
 	if [[ $got != "$want" ]]; then
 		fail "boot $n: iommu-generator: expected $want with $profile, saw $got ($(paste -sd' ' "$WORK/boot-$n/generated.txt"))"
+	elif [[ $got == drift && -z $msg ]]; then
+		fail "boot $n: iommu-generator pulled in iommu-apply.service but its notice is not in the journal"
 	elif [[ $got == drift ]]; then
-		ok "boot $n: iommu-generator pulled in iommu-apply.service${msg:+ (\"$msg\")}"
+		ok "boot $n: iommu-generator pulled in iommu-apply.service and logged \"$msg\""
 	else
 		ok "boot $n: iommu-generator left iommu-apply.service out: the command line carries $profile's tokens"
 	fi

@@ -436,9 +436,11 @@ vm_target_arch() {
 vm_extract() {
 	local log=$1 name=$2 out=$3 want got
 	# The first marker may share its line with the firmware's escape sequences.
+	# awk reads to the end: exiting early would kill tr with SIGPIPE on a log
+	# larger than a pipe buffer, and pipefail would call that a failure.
 	tr -d '\r' <"$log" | awk -v b="==BEGIN $name==" -v e="==END $name " '
-		!on && substr($0, length($0) - length(b) + 1) == b { on = 1; next }
-		on && index($0, e) == 1 { exit }
+		!on && !done && substr($0, length($0) - length(b) + 1) == b { on = 1; next }
+		on && index($0, e) == 1 { on = 0; done = 1 }
 		on { print }' | base64 -d >"$out" ||
 		vm_err "cannot decode '$name' from $log" || return
 	want=$(tr -d '\r' <"$log" | sed -n "s/^==END $name \([0-9a-f]\{64\}\)==\$/\1/p" | head -n 1)
