@@ -19,14 +19,14 @@
 #     (virt with SMMUv3; profiles without ARM64= tokens are listed, not booted);
 #   - `iommuctl lint --json` must report an error for the offending token of
 #     every popular-but-wrong line;
-#   - x86 guests run the binary itself (with its shared libraries, the
+#   - every guest runs iommuctl itself, with its shared libraries, the
 #     profiles in /usr/lib/iommu/profiles and the vfio modules indexed by
-#     depmod): `iommuctl verify --json --profile P --kernel-log <dmesg>`, and
-#     the JSON comes back over the serial console;
-#   - arm64 guests run tools/iommu-capture-host (a shell script copying what
-#     verify reads: /proc, /sys/kernel/iommu_groups, /sys/class/iommu, PCI
-#     devices, /sys/module/vfio*), and the host runs the same
-#     `iommuctl verify --json --root <captured tree>` on it.
+#     depmod: `iommuctl verify --json --profile P --kernel-log <dmesg>`, and
+#     the JSON comes back over the serial console. arm64 guests get a binary
+#     cross-compiled from this tree with tests/vm/aarch64-linux-gnu.ini
+#     (Debian's gcc-aarch64-linux-gnu and the :arm64 -dev packages) into
+#     IOMMUCTL_ARM64_BUILD (default <repo>/build-vm-aarch64), or the one
+#     IOMMUCTL_ARM64_BIN names.
 # The verdict and the observed group types in the JSON must be what the case
 # says.
 
@@ -250,22 +250,39 @@ check_verdict() {
 
 # --- running a case -----------------------------------------------------------------
 
-# The verify JSON of an x86 guest from its console; for arm64, verify run here
-# on the captured tree.
+# The guest's verify JSON, exit status and stderr from its console.
 collect_verify() {
-	local work=$1 arch=$2 profile=$3 rc=0
-	if [[ $arch == amd64 ]]; then
-		if ! vm_extract "$work/console.log" verify-json "$work/verify.json" ||
-			! vm_extract "$work/console.log" verify-rc "$work/verify.rc" ||
-			! vm_extract "$work/console.log" verify-err "$work/verify.err"; then
-			echo "no iommuctl verify output from the guest"
-			return 1
-		fi
-	else
-		"$IOMMUCTL_BIN" verify --json --no-journal --profile "$profile" --root "$work/capture/root" \
-			--kernel-log "$work/capture/kmsg.txt" >"$work/verify.json" 2>"$work/verify.err" || rc=$?
-		echo "$rc" >"$work/verify.rc"
+	local work=$1
+	if ! vm_extract "$work/console.log" verify-json "$work/verify.json" ||
+		! vm_extract "$work/console.log" verify-rc "$work/verify.rc" ||
+		! vm_extract "$work/console.log" verify-err "$work/verify.err"; then
+		echo "no iommuctl verify output from the guest"
+		return 1
 	fi
+}
+
+# build_arm64_iommuctl: cross-compile iommuctl for the arm64 guests; prints its path.
+build_arm64_iommuctl() {
+	local dir=${IOMMUCTL_ARM64_BUILD:-$VM_REPO/build-vm-aarch64}
+	if [[ -n ${IOMMUCTL_ARM64_BIN:-} ]]; then
+		printf '%s\n' "$IOMMUCTL_ARM64_BIN"
+		return
+	fi
+	if [[ ! -f $dir/build.ninja ]]; then
+		meson setup "$dir" "$VM_REPO" --cross-file "$VM_LIB_DIR/aarch64-linux-gnu.ini" -Dtests=disabled >"$WORKDIR/arm64-build.log" 2>&1 ||
+			{
+				tail -n 20 "$WORKDIR/arm64-build.log" >&2
+				vm_err "meson setup of the arm64 cross build failed (needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and the :arm64 -dev packages of .ci/packages.txt)"
+				return
+			}
+	fi
+	ninja -C "$dir" src/iommuctl >"$WORKDIR/arm64-build.log" 2>&1 ||
+		{
+			tail -n 20 "$WORKDIR/arm64-build.log" >&2
+			vm_err "cross-compiling iommuctl for arm64 failed"
+			return
+		}
+	printf '%s\n' "$dir/src/iommuctl"
 }
 
 # run_case ROW: boot, check, and leave "PASS|FAIL name (Ns): detail" in
@@ -289,10 +306,10 @@ run_case() {
 		"VM_PROFILE=$profile" "VM_CASE=$name" 2>"$work/boot.err"; then
 		why="cannot build the initramfs"
 	elif ! vm_capture "$target" "$cmdline" "$work/initrd.gz" "$work" 2>"$work/boot.err"; then
-		why="boot failed: $(tail -n 1 "$work/boot.err")"
+		why="boot failed: $(grep -m1 "^vm: " "$work/boot.err" || tail -n 1 "$work/boot.err")"
 	else
 		stage=verify
-		if why=$(collect_verify "$work" "$arch" "$profile"); then
+		if why=$(collect_verify "$work"); then
 			why=$(check_verdict "$work" "$profile" "$verdict") || true
 		fi
 		if [[ -z $why ]]; then
@@ -361,9 +378,9 @@ main() {
 	rm -rf "$RESULTS"
 	mkdir -p "$RESULTS"
 
-	local -a guest_files=("bin:$IOMMUCTL_BIN:/bin/iommuctl") conf
+	local -a profile_files=() conf
 	for conf in "$PROFILES_DIR"/*.conf; do
-		guest_files+=("file:$conf:/usr/lib/iommu/profiles/$(basename "$conf")")
+		profile_files+=("file:$conf:/usr/lib/iommu/profiles/$(basename "$conf")")
 	done
 	local -A archs=()
 	for row in "${VM_SELECTED[@]}"; do
@@ -372,11 +389,9 @@ main() {
 	done
 	for arch in "${!archs[@]}"; do
 		vm_fetch_kernel "$arch"
-		if [[ $arch == amd64 ]]; then
-			vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz" "${guest_files[@]}"
-		else
-			vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz"
-		fi
+		local bin=$IOMMUCTL_BIN
+		[[ $arch == amd64 ]] || bin=$(build_arm64_iommuctl)
+		vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz" "bin:$bin:/bin/iommuctl" "${profile_files[@]}"
 	done
 
 	vm_each_parallel "$jobs" run_case "${VM_SELECTED[@]}"
