@@ -49,8 +49,10 @@ ENTRY_OPTIONS="console=ttyS0 rdinit=/sbin/init quiet"
 MESSAGE_ID=19f1259f607d4e529f18abf3eea27e53
 
 FAILURES=0
+# Set per boot: "boot N (Intel VT-d, OVMF + systemd-boot, Profile=P)", for failures.
+BOOT_DESC=
 fail() {
-	echo "FAIL $*"
+	echo "FAIL $*${BOOT_DESC:+ [$BOOT_DESC]}"
 	FAILURES=$((FAILURES + 1))
 	return 0
 }
@@ -375,6 +377,7 @@ main() {
 	# Boot 1: drift.
 	n=1
 	set_overlay gpu-sriov $n
+	BOOT_DESC="boot $n: Intel VT-d, OVMF + systemd-boot, Profile=gpu-sriov, entry without its tokens"
 	if boot $n && fetch $n "${blobs[@]}"; then
 		check_cmdline $n ""
 		check_generator $n drift gpu-sriov
@@ -387,6 +390,7 @@ main() {
 	# Boot 2: gpu-sriov in force; then switch to strict.
 	n=2
 	set_overlay gpu-sriov $n strict
+	BOOT_DESC="boot $n: Intel VT-d, OVMF + systemd-boot, Profile=gpu-sriov, then apply of strict"
 	if boot $n && fetch $n "${blobs[@]}" apply.log apply.rc; then
 		check_cmdline $n "$sriov"
 		check_generator $n sync gpu-sriov
@@ -405,6 +409,7 @@ main() {
 	# Boot 3: strict in force.
 	n=3
 	set_overlay strict $n
+	BOOT_DESC="boot $n: Intel VT-d, OVMF + systemd-boot, Profile=strict"
 	if boot $n && fetch $n "${blobs[@]}"; then
 		check_cmdline $n "$strict"
 		check_generator $n sync strict
