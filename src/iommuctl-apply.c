@@ -3,6 +3,7 @@
 #include "libiommu/boot-grub.h"
 #include "libiommu/boot-kernel-cmdline.h"
 #include "libiommu/boot.h"
+#include "libiommu/atomic-write.h"
 #include "libiommu/changeset.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
@@ -99,6 +100,49 @@ static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
 
 static int rollback_last(const char *root, bool quiet_if_none, const Config *config);
 
+#define REBOOT_STAMP "/var/lib/iommu/reboot-requested"
+
+/* Reboots the live host into the change just committed, once per command line: if the previous
+ * boot already rebooted for the same tokens and they are still not on the running command line,
+ * the boot loader does not read what was written, and another reboot would only loop. */
+static int reboot_into(const Context *ctx, const Cmdline *wanted) {
+        _cleanup_free_ char *tokens = cmdline_to_string(wanted), *stamp = NULL, *previous = NULL, *line = NULL;
+        const char *cmd;
+        int r;
+
+        if (!tokens)
+                return log_oom();
+        /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
+        cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
+        if (!root_is_host(ctx->root) && !cmd)
+                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root);
+        stamp = root_path(ctx->root, REBOOT_STAMP);
+        if (!stamp)
+                return log_oom();
+        if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
+                _cleanup_cmdline_ Cmdline *running = NULL;
+                _cleanup_strv_free_ char **owned = NULL;
+
+                if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
+                    profile_owned_keys(ctx->profile, &owned) >= 0 && !cmdline_in_sync(running, owned, wanted))
+                        return log_error_errno(-ELOOP, "Not rebooting: the previous boot already rebooted to get '%s', and "
+                                               "the kernel still runs without it. The boot loader does not use the files "
+                                               "written above; check which entry it boots ('iommuctl verify').", tokens);
+        }
+        r = mkdir_parents_of(stamp, 0755);
+        if (r >= 0)
+                r = write_file_atomic(stamp, tokens, strlen(tokens), 0644, (uid_t) -1, (gid_t) -1);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
+
+        cmd = cmd ?: "systemctl reboot";
+        log_notice("Rebooting into the new kernel command line (%s).", cmd);
+        r = system(cmd);
+        if (r != 0)
+                return log_error_errno(-EIO, "'%s' failed (status %d).", cmd, r);
+        return 0;
+}
+
 int verb_apply(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *wanted = NULL;
@@ -180,6 +224,9 @@ int verb_apply(int argc, char *argv[]) {
                 log_notice("Unified kernel images on the ESP embed their command line: rebuild them (kernel-install add) "
                            "to carry the new one.");
         log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
+
+        if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot))
+                return reboot_into(&ctx, wanted) < 0 ? EXIT_ERROR : EXIT_OK;
         return EXIT_OK;
 }
 

@@ -33,7 +33,7 @@ static const Verb verbs[] = {
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
           "List IOMMU groups and their devices, or change one group's default domain type" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
-          "[--dry-run] [--no-bootloader-update] [--root DIR] [--json]",
+          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
@@ -68,6 +68,8 @@ static void help(const Verb *v) {
                "     --entries=SEL     apply: BLS entries to change: all, default or a glob (default: all)\n"
                "     --dry-run         apply, rollback: print a unified diff, write nothing\n"
                "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
+               "     --reboot=no|yes|config  apply: reboot into a committed change (config: as\n"
+               "                       [Apply] Reboot= says; iommu-apply.service uses it)\n"
                "  -q --quiet           Print errors only\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
@@ -89,6 +91,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_ENTRIES,
                 ARG_DRY_RUN,
                 ARG_NO_BOOTLOADER_UPDATE,
+                ARG_REBOOT,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -110,6 +113,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "entries", required_argument, NULL, ARG_ENTRIES },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
+                { "reboot", required_argument, NULL, ARG_REBOOT },
                 {}
         };
         int c;
@@ -173,6 +177,14 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_BOOTLOADER_UPDATE:
                         arg.no_bootloader_update = true;
+                        break;
+                case ARG_REBOOT:
+                        if (streq(optarg, "config"))
+                                arg.reboot = -1;
+                        else if (streq(optarg, "yes") || streq(optarg, "no"))
+                                arg.reboot = streq(optarg, "yes");
+                        else
+                                return log_error_errno(-EINVAL, "--reboot=%s: valid: no, yes, config", optarg);
                         break;
                 case 'q':
                         log_set_max_level(LOG_LEVEL_ERROR);

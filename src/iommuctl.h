@@ -31,6 +31,7 @@ typedef struct Args {
         const char *entries;
         bool dry_run;
         bool no_bootloader_update;
+        int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
 } Args;
 
 extern Args arg;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "export.h"
+#include "json.h"
 #include "kubernetes.h"
 #include "log.h"
 
@@ -55,29 +56,7 @@ char *export_quote(const char *s) {
         f = open_memstream(&buf, &size);
         if (!f)
                 return NULL;
-        fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-                switch (*p) {
-                case '"':
-                        fputs("\\\"", f);
-                        break;
-                case '\\':
-                        fputs("\\\\", f);
-                        break;
-                case '\n':
-                        fputs("\\n", f);
-                        break;
-                case '\t':
-                        fputs("\\t", f);
-                        break;
-                default:
-                        /* \uXXXX means the same in YAML, TOML and JSON; bytes >= 0x80 pass as UTF-8. */
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
-                        else
-                                fputc(*p, f);
-                }
-        fputc('"', f);
+        json_write_quoted(f, s);
         if (fclose(f) != 0) {
                 free(buf);
                 return NULL;

@@ -51,7 +51,7 @@ void json_end_array(JsonWriter *w) {
         close_container(w, ']');
 }
 
-static void write_escaped(FILE *f, const char *s) {
+void json_write_quoted(FILE *f, const char *s) {
         fputc('"', f);
         for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
                 switch (*p) {
@@ -71,6 +71,7 @@ static void write_escaped(FILE *f, const char *s) {
                         fputs("\\r", f);
                         break;
                 default:
+                        /* \uXXXX means the same in JSON, YAML and TOML; bytes >= 0x80 pass as UTF-8. */
                         if (*p < 0x20 || *p == 0x7f)
                                 fprintf(f, "\\u%04x", *p);
                         else
@@ -82,7 +83,7 @@ static void write_escaped(FILE *f, const char *s) {
 
 void json_key(JsonWriter *w, const char *key) {
         before_item(w);
-        write_escaped(w->f, key);
+        json_write_quoted(w->f, key);
         fputs(": ", w->f);
         w->after_key = true;
         w->need_comma = true;
@@ -92,7 +93,7 @@ void json_string(JsonWriter *w, const char *s) {
         if (!s)
                 return json_null(w);
         before_item(w);
-        write_escaped(w->f, s);
+        json_write_quoted(w->f, s);
         w->need_comma = true;
 }
 

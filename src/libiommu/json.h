@@ -22,6 +22,8 @@ void json_string(JsonWriter *w, const char *s); /* NULL writes null */
 void json_int(JsonWriter *w, long long i);
 void json_bool(JsonWriter *w, bool b);
 void json_null(JsonWriter *w);
+/* A double-quoted string with JSON escapes, which YAML and TOML basic strings read the same way. */
+void json_write_quoted(FILE *f, const char *s);
 /* Ends the document with a newline. */
 void json_finish(JsonWriter *w);
 

@@ -57,8 +57,8 @@ static char *why_removed(const CmdlineToken *t, const Cmdline *wanted, Vendor ve
         } else if (replacement) {
                 if (asprintf(&s, "replaced by %s (profile %s)", replacement->text, profile) < 0)
                         s = NULL;
-        } else if (asprintf(&s, "profile %s owns %s= and does not set it for %s", profile, t->key,
-                            vendor_to_string(vendor)) < 0)
+        } else if (asprintf(&s, "not in profile %s for %s: it %s", profile, vendor_to_string(vendor),
+                            param_describe(t->key, t->value)) < 0)
                 s = NULL;
         lint_report_done(&report);
         return s;
