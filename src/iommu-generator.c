@@ -11,6 +11,7 @@
  * "iommuctl.apply=0" on the kernel command line turns it off for one boot.
  * IOMMU_GENERATOR_ROOT moves the root it reads from, for tests. */
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include "config.h"
@@ -129,6 +130,31 @@ static int run(const char *normal_dir) {
         return add_apply_wants(normal_dir);
 }
 
+/* systemd runs generators with stderr on /dev/null (PID 1 hands its own stdio to /dev/null), so
+ * messages written there are lost: seen in tests/vm/apply-loop.sh, where the drift notice reached
+ * neither the console nor the journal. Like systemd's own generators (log_setup_generator()), write
+ * to the kernel log then, where the journal picks the lines up. Line buffered: one record per line.
+ * Only under the service manager (SYSTEMD_SCOPE is set), so a manual run with 2>/dev/null stays
+ * silent. */
+static void log_open_kmsg_if_silenced(void) {
+        struct stat st, null;
+        int fd;
+
+        if (!getenv("SYSTEMD_SCOPE"))
+                return;
+        if (fstat(STDERR_FILENO, &st) >= 0 &&
+            (stat("/dev/null", &null) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null.st_rdev))
+                return;
+        fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return;
+        if (fd != STDERR_FILENO) {
+                (void) dup2(fd, STDERR_FILENO);
+                (void) close(fd);
+        }
+        (void) setvbuf(stderr, NULL, _IOLBF, 0);
+}
+
 int main(int argc, char *argv[]) {
         const char *e;
 
@@ -136,6 +162,7 @@ int main(int argc, char *argv[]) {
                 fprintf(stderr, "This program takes three or no arguments.\n");
                 return EXIT_FAILURE;
         }
+        log_open_kmsg_if_silenced();
         log_set_kmsg_prefix(!isatty(STDERR_FILENO));
         log_set_max_level(LOG_LEVEL_NOTICE);
         e = getenv("SYSTEMD_LOG_LEVEL");

@@ -4,7 +4,9 @@
 # capture with tools/iommu-capture-host, send the tree back over the console.
 #
 # /etc/vm-env may set VM_PROFILE; then, if /bin/iommuctl is in the initramfs,
-# its verdict for that profile comes back as well (verify-json, verify-rc).
+# its verdict for that profile comes back as well (verify-json, verify-err,
+# verify-rc), judged with this boot's kernel log. The profiles are expected in
+# /usr/lib/iommu/profiles.
 
 # shellcheck source=tests/vm/guest-lib.sh
 . /lib/vm-guest.sh
@@ -18,7 +20,7 @@ vm_guest_emit_tree capture /tmp/capture
 if [ -x /bin/iommuctl ] && [ -n "${VM_PROFILE:-}" ]; then
 	rc=0
 	iommuctl verify --root / --json --no-journal --profile "$VM_PROFILE" \
-		>/tmp/verify.json 2>/tmp/verify.err || rc=$?
+		--kernel-log /tmp/capture/kmsg.txt >/tmp/verify.json 2>/tmp/verify.err || rc=$?
 	echo "$rc" >/tmp/verify.rc
 	vm_guest_emit_file verify-json /tmp/verify.json
 	vm_guest_emit_file verify-err /tmp/verify.err

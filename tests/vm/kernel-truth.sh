@@ -1,57 +1,127 @@
 #!/bin/bash
-# What the kernel really does with the IOMMU command lines people write.
+# What the kernel really does with the shipped profiles and with the IOMMU
+# command lines people write, and whether iommuctl says so.
 #
 # Boots Debian 12's kernel under QEMU (TCG) once per case, captures the
 # guest's sysfs and kernel log with tools/iommu-capture-host and checks them
 # against the case's expectations. Prints one line per case, then
 # "N passed, N failed"; exits non-zero if any case failed.
 #
-#   tests/vm/kernel-truth.sh [-j JOBS] [-k DIR] [NAME...]
+#   tests/vm/kernel-truth.sh [-j JOBS] [-k DIR] [-l] [NAME...]
 #     -j JOBS   boots at a time (default 2)
-#     -k DIR    keep console logs and captured trees in DIR/<case>/
+#     -k DIR    keep console logs, captured trees and verify JSON in DIR/<case>/
+#     -l        list the cases and exit
 #
-# IOMMUCTL_BIN=path/to/iommuctl: the binary and its libraries go into the
-# initramfs and the guest also runs
-#   iommuctl verify --root / --json --no-journal --profile PROFILE
-# whose exit status must match the case's verify column; its JSON is kept
-# with -k. TO BE WIRED UP: the verify column is what the profile is meant to
-# conclude, and the JSON is not inspected yet; both need revisiting once
-# `iommuctl verify` exists.
+# IOMMUCTL_BIN (default <repo>/build/src/iommuctl) is the iommuctl under test:
+#   - the command line of every profile case is `iommuctl cmdline --profile P
+#     --vendor V`, for each shipped profile (profiles/*.conf) and each of
+#     intel, amd (q35 with intel-iommu or amd-iommu, intremap=on) and arm64
+#     (virt with SMMUv3; profiles without ARM64= tokens are listed, not booted);
+#   - `iommuctl lint --json` must report an error for the offending token of
+#     every popular-but-wrong line;
+#   - every guest runs iommuctl itself, with its shared libraries, the
+#     profiles in /usr/lib/iommu/profiles and the vfio modules indexed by
+#     depmod: `iommuctl verify --json --profile P --kernel-log <dmesg>`, and
+#     the JSON comes back over the serial console. arm64 guests get a binary
+#     cross-compiled from this tree with tests/vm/aarch64-linux-gnu.ini
+#     (Debian's gcc-aarch64-linux-gnu and the :arm64 -dev packages) into
+#     IOMMUCTL_ARM64_BUILD (default <repo>/build-vm-aarch64), or the one
+#     IOMMUCTL_ARM64_BIN names.
+# The verdict and the observed group types in the JSON must be what the case
+# says.
 
 set -euo pipefail
+PATH=$PATH:/usr/sbin:/sbin
 
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-# name|target|kernel command line|profile|verify|expectations
-#   target: intel, amd, none (x86 q35) or arm64 (virt, SMMUv3)
-#   expectations, ";"-separated, all must hold:
-#     type=T     at least one IOMMU group, and every group's type is T
-#     groups=0   no IOMMU group and no IOMMU unit in /sys/class/iommu
-#     log=TEXT   the kernel log contains TEXT
-CASES=(
-	# Wrong but popular spellings.
-	"intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict|strict|fail|type=DMA-FQ;log=DMA domain TLB invalidation policy: lazy mode"
-	"amd-on-wrong|amd|amd_iommu=on iommu=pt|gpu-sriov|pass|type=identity;log=AMD-Vi: Unknown option - 'on'"
-	"iommu-on-wrong|intel|intel_iommu=off amd_iommu=off iommu=on|gpu-sriov|fail|groups=0;log=DMAR: IOMMU disabled"
-	"arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA"
-	# The command lines the shipped profiles write.
-	"gpu-sriov-intel|intel|intel_iommu=on iommu=pt|gpu-sriov|pass|type=identity;log=Default domain type: Passthrough (set via kernel command line)"
-	"gpu-sriov-amd|amd|iommu=pt|gpu-sriov|pass|type=identity;log=Default domain type: Passthrough (set via kernel command line)"
-	"gpu-sriov-arm64|arm64|iommu.passthrough=1|gpu-sriov|pass|type=identity"
-	"strict-intel|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|strict|pass|type=DMA;log=strict mode (set via kernel command line)"
-	"strict-amd|amd|iommu.passthrough=0 iommu.strict=1|strict|pass|type=DMA;log=strict mode (set via kernel command line)"
-	"strict-arm64|arm64|iommu.passthrough=0 iommu.strict=1|strict|pass|type=DMA"
-	"bare-metal-intel|intel|intel_iommu=off iommu=off|bare-metal|pass|groups=0"
-	"bare-metal-amd|amd|amd_iommu=off iommu=off|bare-metal|pass|groups=0"
-	"generic-intel|intel|intel_iommu=off amd_iommu=off|generic|pass|groups=0"
-	"generic-amd|amd|intel_iommu=off amd_iommu=off|generic|pass|groups=0"
+IOMMUCTL_BIN=${IOMMUCTL_BIN:-$VM_REPO/build/src/iommuctl}
+PROFILES_DIR=${IOMMU_PROFILES_DIR:-$VM_REPO/profiles}
+export IOMMUCTL_PROFILES_PATH=$PROFILES_DIR
+
+# What each shipped profile promises about the default domains: a group type
+# (every group has it), or "none" (no IOMMU group at all). A profile missing
+# here fails the run: a new profile needs its promise proven.
+declare -A PROMISE=(
+	[gpu-sriov]=identity
+	[strict]=DMA
+	[bare-metal]=none
+	[generic]=none
+)
+# Kernel log lines a profile's x86 boot must show (the setting was taken from
+# the command line, not from the Kconfig default).
+declare -A PROFILE_LOG_X86=(
+	[gpu-sriov]="Default domain type: Passthrough (set via kernel command line)"
+	[strict]="strict mode (set via kernel command line)"
 )
 
+# Rows: name|target|kernel command line|profile|verdict|expectations
+#   target: intel, amd (x86 q35, direct kernel boot) or arm64 (virt, SMMUv3)
+#   verdict: what `iommuctl verify --profile PROFILE` must conclude
+#   expectations, ";"-separated, all must hold:
+#     type=T       at least one IOMMU group, every group's type is T (in the
+#                  captured sysfs and in verify's observed.groups)
+#     groups=0     no IOMMU group, no IOMMU unit in /sys/class/iommu, and
+#                  verify observed mode "off"
+#     log=TEXT     the kernel log contains TEXT
+#     lint=TOKEN   `iommuctl lint` reports an error for TOKEN on this line
+#     check=ID=R   verify's check ID has result R
+#     promise=T    verify's profile.domain_type is T ("none": profile.groups false)
+# The popular but wrong spellings, with what the kernel really does. With
+# amd_iommu=on the domains are identity as gpu-sriov wants, but verify still
+# fails the boot: amd_iommu= is a token the profile owns and the running line
+# differs from the profile's (drift), and the kernel log check warns about
+# "Unknown option".
+WRONG_CASES=(
+	"intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict|strict|fail|type=DMA-FQ;log=DMA domain TLB invalidation policy: lazy mode;lint=iommu=strict;check=domain-type=fail"
+	"amd-on-wrong|amd|amd_iommu=on iommu=pt|gpu-sriov|fail|type=identity;log=AMD-Vi: Unknown option - 'on';lint=amd_iommu=on;check=kernel-log=warn;check=cmdline=fail"
+	"iommu-on-wrong|intel|intel_iommu=off amd_iommu=off iommu=on|gpu-sriov|fail|groups=0;log=DMAR: IOMMU disabled;lint=iommu=on;check=groups=fail"
+	"arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA;lint=iommu=pt;check=domain-type=fail"
+)
+
+# profile_cases: one row per shipped profile and target into CASES, the
+# command line computed by iommuctl; NOTES gets the profiles not booted.
+profile_cases() {
+	local conf profile target vendor cmdline expects err
+	for conf in "$PROFILES_DIR"/*.conf; do
+		profile=$(basename "$conf" .conf)
+		[[ -n ${PROMISE[$profile]:-} ]] ||
+			vm_err "profile $profile ($conf) has no promise in kernel-truth.sh's PROMISE table" || return
+		for target in intel amd arm64; do
+			vendor=$target
+			if ! cmdline=$("$IOMMUCTL_BIN" cmdline --profile "$profile" --vendor "$vendor" 2>"$WORKDIR/cmdline.err"); then
+				err=$(<"$WORKDIR/cmdline.err")
+				if [[ $target == arm64 && $err == *"no kernel arguments for arm64"* ]]; then
+					NOTES+=("$profile-arm64: not booted: $err")
+					continue
+				fi
+				vm_err "iommuctl cmdline --profile $profile --vendor $vendor: $err" || return
+			fi
+			if [[ ${PROMISE[$profile]} == none ]]; then
+				expects="groups=0;promise=none"
+			else
+				expects="type=${PROMISE[$profile]};promise=${PROMISE[$profile]}"
+			fi
+			if [[ $target != arm64 && -n ${PROFILE_LOG_X86[$profile]:-} ]]; then
+				expects+=";log=${PROFILE_LOG_X86[$profile]}"
+			fi
+			CASES+=("$profile-$target|$target|$cmdline|$profile|pass|$expects")
+		done
+	done
+}
+
 usage() {
-	echo "Usage: $0 [-j JOBS] [-k DIR] [NAME...]"
-	echo "Cases:"
-	printf '  %s\n' "${CASES[@]%%|*}"
+	echo "Usage: $0 [-j JOBS] [-k DIR] [-l] [NAME...]"
+}
+
+describe_target() {
+	case $1 in
+	intel) echo "Intel VT-d, q35, direct kernel boot" ;;
+	amd) echo "AMD-Vi, q35, direct kernel boot" ;;
+	arm64) echo "Arm SMMUv3, virt, direct kernel boot" ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # --- reading a captured tree -------------------------------------------------------
@@ -78,20 +148,35 @@ describe_tree() {
 	printf '%s groups%s, units: %s' "$(group_types "$root" | wc -l)" "${types:+ ($types)}" "${units:-none}"
 }
 
-# check_expectation ROOT KMSG EXPECTATION: succeed or print what was wrong.
+# json FILE EXPR: the Python expression EXPR over the JSON document d.
+json() {
+	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); v = eval(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
+}
+
+# check_expectation WORK EXPECTATION: succeed or print what was wrong.
 check_expectation() {
-	local root=$1 kmsg=$2 expect=$3 want
+	local work=$1 expect=$2 want root=$1/capture/root kmsg=$1/capture/kmsg.txt vj=$1/verify.json got
 	case $expect in
 	type=*)
 		want=${expect#type=}
 		if [[ -z $(group_types "$root") ]] || group_types "$root" | grep -qvxF "$want"; then
-			echo "expected every group $want, saw $(describe_tree "$root")"
+			echo "sysfs: expected every group $want, saw $(describe_tree "$root")"
+			return 1
+		fi
+		got=$(json "$vj" "[d['observed']['groups']['total'], d['observed']['groups'].get('$want')]")
+		if [[ $got != "[$(group_types "$root" | wc -l), $(group_types "$root" | wc -l)]" ]]; then
+			echo "verify: observed.groups [total, $want] is $got, sysfs says $(describe_tree "$root")"
 			return 1
 		fi
 		;;
 	groups=0)
 		if [[ -n $(group_types "$root") || -n $(iommu_units "$root") ]]; then
-			echo "expected no groups and no IOMMU unit, saw $(describe_tree "$root")"
+			echo "sysfs: expected no groups and no IOMMU unit, saw $(describe_tree "$root")"
+			return 1
+		fi
+		got=$(json "$vj" "[d['observed']['groups']['total'], d['observed']['mode']]")
+		if [[ $got != '[0, "off"]' ]]; then
+			echo "verify: observed [groups.total, mode] is $got, expected [0, \"off\"]"
 			return 1
 		fi
 		;;
@@ -102,6 +187,34 @@ check_expectation() {
 			return 1
 		fi
 		;;
+	lint=*)
+		want=${expect#lint=}
+		got=$(json "$work/lint.json" "[f['token'] for f in d['findings'] if f['severity'] == 'error']")
+		if [[ $(<"$work/lint.rc") != 1 ]] || ! json "$work/lint.json" "'$want' in $got" | grep -qx true; then
+			echo "lint: expected an error for $want (exit 1), got exit $(<"$work/lint.rc") and errors for $got"
+			return 1
+		fi
+		;;
+	check=*)
+		want=${expect#check=}
+		got=$(json "$vj" "[c['result'] for c in d['checks'] if c['id'] == '${want%=*}']")
+		if [[ $got != "[\"${want#*=}\"]" ]]; then
+			echo "verify: check ${want%=*} is $got, expected ${want#*=}"
+			return 1
+		fi
+		;;
+	promise=*)
+		want=${expect#promise=}
+		if [[ $want == none ]]; then
+			got=$(json "$vj" "[d['profile']['groups'], d['profile']['domain_type']]")
+			[[ $got == '[false, null]' ]] && return 0
+		else
+			got=$(json "$vj" "[d['profile']['groups'], d['profile']['domain_type']]")
+			[[ $got == "[true, \"$want\"]" ]] && return 0
+		fi
+		echo "verify: the profile's [groups, domain_type] is $got, kernel-truth.sh promises $want"
+		return 1
+		;;
 	*)
 		echo "unknown expectation '$expect'"
 		return 1
@@ -109,30 +222,74 @@ check_expectation() {
 	esac
 }
 
-# check_verify WORK WANT: the guest's `iommuctl verify` exit status against
-# pass|fail. TO BE WIRED UP: also check the JSON verdict once its schema exists.
-check_verify() {
-	local work=$1 want=$2 rc
-	if ! vm_extract "$work/console.log" verify-json "$work/verify.json" ||
-		! vm_extract "$work/console.log" verify-rc "$work/verify.rc"; then
-		echo "no iommuctl verify output from the guest"
+# check_verdict WORK PROFILE WANT: verify's exit status and JSON verdict.
+check_verdict() {
+	local work=$1 profile=$2 want=$3 rc verdict others
+	rc=$(<"$work/verify.rc")
+	if ! verdict=$(json "$work/verify.json" "d['verdict']" 2>/dev/null); then
+		echo "verify: exit $rc, no JSON ($(head -c 300 "$work/verify.err" 2>/dev/null))"
 		return 1
 	fi
-	rc=$(<"$work/verify.rc")
+	others=$(json "$work/verify.json" "', '.join(c['id'] + '=' + c['result'] for c in d['checks'] if c['result'] != 'pass') or 'all checks pass'")
+	if [[ $verdict != "$want" ]]; then
+		echo "verify: verdict $verdict, expected $want ($others)"
+		return 1
+	fi
 	case $want:$rc in
-	pass:0 | fail:[1-9]*) return 0 ;;
+	pass:0 | warn:0 | fail:1) ;;
+	*)
+		echo "verify: verdict $verdict but exit status $rc"
+		return 1
+		;;
 	esac
-	echo "iommuctl verify exited $rc, expected $want"
-	return 1
+	if [[ $(json "$work/verify.json" "d['profile']['name']") != "$profile" ]]; then
+		echo "verify: judged profile $(json "$work/verify.json" "d['profile']['name']"), expected $profile"
+		return 1
+	fi
 }
 
 # --- running a case -----------------------------------------------------------------
 
+# The guest's verify JSON, exit status and stderr from its console.
+collect_verify() {
+	local work=$1
+	if ! vm_extract "$work/console.log" verify-json "$work/verify.json" ||
+		! vm_extract "$work/console.log" verify-rc "$work/verify.rc" ||
+		! vm_extract "$work/console.log" verify-err "$work/verify.err"; then
+		echo "no iommuctl verify output from the guest"
+		return 1
+	fi
+}
+
+# build_arm64_iommuctl: cross-compile iommuctl for the arm64 guests; prints its path.
+build_arm64_iommuctl() {
+	local dir=${IOMMUCTL_ARM64_BUILD:-$VM_REPO/build-vm-aarch64}
+	if [[ -n ${IOMMUCTL_ARM64_BIN:-} ]]; then
+		printf '%s\n' "$IOMMUCTL_ARM64_BIN"
+		return
+	fi
+	if [[ ! -f $dir/build.ninja ]]; then
+		meson setup "$dir" "$VM_REPO" --cross-file "$VM_LIB_DIR/aarch64-linux-gnu.ini" -Dtests=disabled >"$WORKDIR/arm64-build.log" 2>&1 ||
+			{
+				tail -n 20 "$WORKDIR/arm64-build.log" >&2
+				vm_err "meson setup of the arm64 cross build failed (needs gcc-aarch64-linux-gnu, libc6-dev-arm64-cross and the :arm64 -dev packages of .ci/packages.txt)"
+				return
+			}
+	fi
+	ninja -C "$dir" src/iommuctl >"$WORKDIR/arm64-build.log" 2>&1 ||
+		{
+			tail -n 20 "$WORKDIR/arm64-build.log" >&2
+			vm_err "cross-compiling iommuctl for arm64 failed"
+			return
+		}
+	printf '%s\n' "$dir/src/iommuctl"
+}
+
 # run_case ROW: boot, check, and leave "PASS|FAIL name (Ns): detail" in
 # $RESULTS/name. Always succeeds, so one bad boot does not stop the others.
 run_case() {
-	local name target cmdline profile verify expects work start why='' expect arch
-	IFS='|' read -r name target cmdline profile verify expects <<<"$1"
+	local name target cmdline profile verdict expects work start why='' expect arch stage=boot
+	IFS='|' read -r name target cmdline profile verdict expects <<<"$1"
 	local -a expectations
 	IFS=';' read -ra expectations <<<"$expects"
 	arch=$(vm_target_arch "$target")
@@ -140,39 +297,52 @@ run_case() {
 	rm -rf "$work"
 	mkdir -p "$work"
 	start=$EPOCHREALTIME
+	local lint_arch=x86_64
+	[[ $arch == amd64 ]] || lint_arch=aarch64
+	local rc=0
+	"$IOMMUCTL_BIN" --json lint --arch "$lint_arch" --cmdline "$cmdline" >"$work/lint.json" 2>&1 || rc=$?
+	echo "$rc" >"$work/lint.rc"
 	if ! vm_initramfs_with_env "$WORKDIR/initrd-$arch.gz" "$work/initrd.gz" \
 		"VM_PROFILE=$profile" "VM_CASE=$name" 2>"$work/boot.err"; then
 		why="cannot build the initramfs"
 	elif ! vm_capture "$target" "$cmdline" "$work/initrd.gz" "$work" 2>"$work/boot.err"; then
-		why="boot failed: $(tail -n 1 "$work/boot.err")"
+		why="boot failed: $(grep -m1 "^vm: " "$work/boot.err" || tail -n 1 "$work/boot.err")"
 	else
-		for expect in "${expectations[@]}"; do
-			why=$(check_expectation "$work/capture/root" "$work/capture/kmsg.txt" "$expect") || break
-			why=
-		done
-		# iommuctl is built for this machine, so only amd64 guests run it.
-		if [[ -z $why && -n ${IOMMUCTL_BIN:-} && $arch == amd64 ]]; then
-			why=$(check_verify "$work" "$verify") || true
+		stage=verify
+		if why=$(collect_verify "$work"); then
+			why=$(check_verdict "$work" "$profile" "$verdict") || true
+		fi
+		if [[ -z $why ]]; then
+			stage=check
+			for expect in "${expectations[@]}"; do
+				why=$(check_expectation "$work" "$expect" 2>&1) || break
+				why=
+			done
 		fi
 	fi
 	local secs
 	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
 	if [[ -z $why ]]; then
-		echo "PASS $name (${secs}s): ${cmdline:-(empty)} -> $(describe_tree "$work/capture/root")" >"$RESULTS/$name"
+		echo "PASS $name (${secs}s): ${cmdline:-(empty)} -> $(describe_tree "$work/capture/root"), verify $verdict" >"$RESULTS/$name"
 	else
-		echo "FAIL $name (${secs}s): ${cmdline:-(empty)}: $why" >"$RESULTS/$name"
-		[[ -s $work/boot.err ]] && sed 's/^/    /' "$work/boot.err" >&2
+		{
+			echo "FAIL $name (${secs}s): profile $profile, $(describe_target "$target"), command line '${cmdline}': $why"
+			if [[ $stage == boot && -s $work/boot.err ]]; then
+				sed 's/^/    /' "$work/boot.err"
+			fi
+		} >"$RESULTS/$name"
 	fi
 	rm -f "$work/initrd.gz"
 	return 0
 }
 
 main() {
-	local jobs=2 keep='' opt row arch passed=0 failed=0 start
-	while getopts 'j:k:h' opt; do
+	local jobs=2 keep='' list='' opt row arch passed=0 failed=0 start
+	while getopts 'j:k:lh' opt; do
 		case $opt in
 		j) jobs=$OPTARG ;;
 		k) keep=$OPTARG ;;
+		l) list=1 ;;
 		h)
 			usage
 			return 0
@@ -184,7 +354,7 @@ main() {
 		esac
 	done
 	shift $((OPTIND - 1))
-	vm_select_cases CASES "$@"
+	[[ -x $IOMMUCTL_BIN ]] || vm_err "IOMMUCTL_BIN=$IOMMUCTL_BIN is not an executable (build first)" || return 2
 
 	start=$EPOCHREALTIME
 	if [[ -n $keep ]]; then
@@ -194,14 +364,24 @@ main() {
 		WORKDIR=$(mktemp -d)
 		trap 'rm -rf "$WORKDIR"' EXIT
 	fi
+	CASES=()
+	NOTES=()
+	profile_cases
+	CASES+=("${WRONG_CASES[@]}")
+	if [[ -n $list ]]; then
+		printf '%s\n' "${CASES[@]}"
+		printf '# %s\n' "${NOTES[@]}"
+		return 0
+	fi
+	vm_select_cases CASES "$@"
 	RESULTS=$WORKDIR/.results
 	rm -rf "$RESULTS"
 	mkdir -p "$RESULTS"
 
-	local -a extra=()
-	if [[ -n ${IOMMUCTL_BIN:-} ]]; then
-		extra=("bin:$IOMMUCTL_BIN:/bin/iommuctl")
-	fi
+	local -a profile_files=() conf
+	for conf in "$PROFILES_DIR"/*.conf; do
+		profile_files+=("file:$conf:/usr/lib/iommu/profiles/$(basename "$conf")")
+	done
 	local -A archs=()
 	for row in "${VM_SELECTED[@]}"; do
 		row=${row#*|}
@@ -209,11 +389,9 @@ main() {
 	done
 	for arch in "${!archs[@]}"; do
 		vm_fetch_kernel "$arch"
-		if [[ $arch == amd64 ]]; then
-			vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz" "${extra[@]}"
-		else
-			vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz"
-		fi
+		local bin=$IOMMUCTL_BIN
+		[[ $arch == amd64 ]] || bin=$(build_arm64_iommuctl)
+		vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz" "bin:$bin:/bin/iommuctl" "${profile_files[@]}"
 	done
 
 	vm_each_parallel "$jobs" run_case "${VM_SELECTED[@]}"
@@ -227,7 +405,8 @@ main() {
 		*) failed=$((failed + 1)) ;;
 		esac
 	done
-	echo "# wall time $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s for ${#VM_SELECTED[@]} boots, $jobs at a time"
+	[[ $# -gt 0 ]] || printf 'NOTE %s\n' "${NOTES[@]}"
+	echo "# wall time $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s for ${#VM_SELECTED[@]} boots, $jobs at a time, load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "$passed passed, $failed failed"
 	[[ $failed -eq 0 ]]
 }

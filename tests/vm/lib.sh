@@ -163,14 +163,61 @@ _vm_stage_module() {
 		printf '%s\n' "$rel" >>"$staging/etc/vm-modules"
 }
 
-# Copy a host executable and, for a dynamic ELF, every library ldd lists
-# (the dynamic loader included) to the same absolute paths in STAGING.
+# Debian's multiarch triplet of a guest architecture.
+_vm_triplet() {
+	case $1 in
+	amd64) echo x86_64-linux-gnu ;;
+	arm64) echo aarch64-linux-gnu ;;
+	esac
+}
+
+# Libraries of a foreign-architecture ELF (arm64 on this amd64 machine): ldd
+# cannot run it, so follow DT_NEEDED with readelf through Debian's multiarch
+# directories (the :arm64 library packages) and the cross toolchain's libc.
+# Each goes to /lib/TRIPLET in STAGING, on the guest loader's default path.
+_vm_stage_foreign_libs() {
+	local staging=$1 elf=$2 triplet=$3 lib dir found
+	for lib in $(readelf -d "$elf" | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
+		[[ ! -e $staging/lib/$triplet/$lib ]] || continue
+		found=
+		for dir in "/lib/$triplet" "/usr/lib/$triplet" "/usr/$triplet/lib"; do
+			if [[ -e $dir/$lib ]]; then
+				found=$dir/$lib
+				break
+			fi
+		done
+		[[ -n $found ]] || vm_err "$elf needs $lib, which is in none of /lib/$triplet, /usr/lib/$triplet, /usr/$triplet/lib" || return
+		mkdir -p "$staging/lib/$triplet" && cp -L "$found" "$staging/lib/$triplet/$lib" || return
+		_vm_stage_foreign_libs "$staging" "$found" "$triplet" || return
+	done
+}
+
+# A dynamic ELF for VM_ARCH other than this machine's: its program
+# interpreter and libraries.
+_vm_stage_foreign_binary() {
+	local staging=$1 src=$2 triplet interp
+	triplet=$(_vm_triplet "$VM_ARCH")
+	interp=$(readelf -l "$src" | sed -n 's/.*Requesting program interpreter: \(.*\)\]$/\1/p')
+	if [[ -n $interp ]]; then
+		local from=$interp
+		[[ -e $from ]] || from=/usr/$triplet/lib/$(basename "$interp")
+		mkdir -p "$staging$(dirname "$interp")" && cp -L "$from" "$staging$interp" || return
+	fi
+	_vm_stage_foreign_libs "$staging" "$src" "$triplet"
+}
+
+# Copy an executable and, for a dynamic ELF, every library it needs (the
+# dynamic loader included) into STAGING: for amd64 what ldd lists, at the same
+# absolute paths; for arm64 (a cross-compiled binary) see above.
 _vm_stage_binary() {
 	local staging=$1 src=$2 dest=$3 lib
-	[[ $VM_ARCH == amd64 ]] || vm_err "bin:$src: host binaries only run in an amd64 guest" || return
 	mkdir -p "$staging$(dirname "$dest")" &&
 		cp -L "$src" "$staging$dest" &&
 		chmod 755 "$staging$dest" || return
+	if [[ $VM_ARCH != amd64 ]]; then
+		_vm_stage_foreign_binary "$staging" "$src"
+		return
+	fi
 	# Static binaries and scripts make ldd fail; they need nothing more.
 	for lib in $(ldd "$src" 2>/dev/null | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }'); do
 		mkdir -p "$staging$(dirname "$lib")" &&
@@ -211,7 +258,8 @@ _vm_pack_cpio() {
 # vm_build_initramfs OUT INIT [SPEC...]
 #   INIT becomes /init (a busybox sh script; /lib/vm-guest.sh is there to source).
 #   file:SRC:DEST      copy a host file to DEST
-#   bin:SRC[:DEST]     copy a host executable and its shared libraries (default /bin/NAME)
+#   bin:SRC[:DEST]     copy an executable and its shared libraries (default /bin/NAME);
+#                      for arm64 a cross-compiled one (libraries from the :arm64 packages)
 #   mod:NAME           copy kernel module NAME (+ dependencies) of VM_ARCH's kernel;
 #                      vm_guest_load_modules loads them in order
 vm_build_initramfs() {
@@ -237,6 +285,19 @@ _vm_populate_initramfs() {
 	for spec in "$@"; do
 		_vm_stage_spec "$staging" "$spec" || return
 	done
+	[[ ! -f $staging/etc/vm-modules ]] || _vm_index_modules "$staging"
+}
+
+# modules.dep, modules.alias... for the staged modules, so libkmod in the
+# guest (iommuctl verify, modprobe) finds them as on an installed system.
+_vm_index_modules() {
+	local staging=$1 release src f
+	release=$(vm_kernel_release "$VM_ARCH") || return
+	src=$VM_CACHE/$VM_ARCH/kernel/lib/modules/$release
+	for f in modules.builtin modules.builtin.modinfo modules.order; do
+		[[ ! -f $src/$f ]] || cp "$src/$f" "$staging/lib/modules/$release/$f" || return
+	done
+	depmod -b "$staging" "$release" || vm_err "depmod -b $staging $release failed"
 }
 
 # The kernel unpacks concatenated compressed cpio archives in order, so a
@@ -423,9 +484,11 @@ vm_target_arch() {
 vm_extract() {
 	local log=$1 name=$2 out=$3 want got
 	# The first marker may share its line with the firmware's escape sequences.
+	# awk reads to the end: exiting early would kill tr with SIGPIPE on a log
+	# larger than a pipe buffer, and pipefail would call that a failure.
 	tr -d '\r' <"$log" | awk -v b="==BEGIN $name==" -v e="==END $name " '
-		!on && substr($0, length($0) - length(b) + 1) == b { on = 1; next }
-		on && index($0, e) == 1 { exit }
+		!on && !done && substr($0, length($0) - length(b) + 1) == b { on = 1; next }
+		on && index($0, e) == 1 { on = 0; done = 1 }
 		on { print }' | base64 -d >"$out" ||
 		vm_err "cannot decode '$name' from $log" || return
 	want=$(tr -d '\r' <"$log" | sed -n "s/^==END $name \([0-9a-f]\{64\}\)==\$/\1/p" | head -n 1)
