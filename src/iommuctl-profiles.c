@@ -1,8 +1,25 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
 #include "libiommu/strv.h"
+
+/* "profiles --selected": for units and scripts that should do nothing on a host without a profile
+ * (iommu-verify.service's ExecCondition=, the kernel-install plugin). */
+static int print_selected(void) {
+        _cleanup_(config_done) Config c = {};
+
+        if (config_load(arg.root, &c) < 0)
+                return EXIT_ERROR;
+        if (!c.profile) {
+                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_is_host(arg.root) ? "" : arg.root,
+                         CONFIG_FILE);
+                return EXIT_NO;
+        }
+        puts(c.profile);
+        return EXIT_OK;
+}
 
 int verb_profiles(int argc, char *argv[]) {
         ProfileListEntry *l = NULL;
@@ -12,6 +29,8 @@ int verb_profiles(int argc, char *argv[]) {
 
         if (argc > 1)
                 return log_error("profiles takes no arguments."), EXIT_ERROR;
+        if (arg.selected)
+                return print_selected();
         r = profile_list(arg.root, &l, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list profiles: %m"), EXIT_ERROR;

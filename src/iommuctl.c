@@ -24,7 +24,7 @@ static const Verb verbs[] = {
           "Print only the profile's tokens (--full: the whole merged line), for scripts" },
         { "lint", verb_lint, "lint [--arch A] [--cmdline LINE | FILE...]",
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
-        { "profiles", verb_profiles, "profiles [--json]",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected",
           "List the profiles, where each comes from, and what it promises" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE]",
           "Print the profile's tokens for OpenShift, bootc, dracut or kernel-install" },
@@ -59,6 +59,7 @@ static void help(const Verb *v) {
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
+               "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
                "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
@@ -83,6 +84,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JSON,
                 ARG_CHECK,
                 ARG_FULL,
+                ARG_SELECTED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
                 ARG_KERNEL_LOG,
@@ -104,6 +106,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
+                { "selected", no_argument, NULL, ARG_SELECTED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
                 { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
@@ -153,6 +156,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_FULL:
                         arg.full = true;
+                        break;
+                case ARG_SELECTED:
+                        arg.selected = true;
                         break;
                 case ARG_ROLE:
                         arg.role = optarg;

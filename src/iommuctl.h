@@ -23,6 +23,7 @@ typedef struct Args {
         bool check;
         bool full;
         bool help;
+        bool selected;              /* profiles: print only the profile iommu.conf selects */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
         const char *journal_fields_to; /* verify: write the journal entry's fields to this file (tests) */

@@ -13,7 +13,7 @@ for l in Type=oneshot RemainAfterExit=yes WantedBy=multi-user.target; do
         grep -qx "$l" "$UNIT" || fail "unit lacks $l"
 done
 grep -q '^After=.*systemd-modules-load.service' "$UNIT" && grep -q '^After=.*local-fs.target' "$UNIT" || fail "unit ordering"
-sed "s|^ExecStart=[^ ]*|ExecStart=$IOMMUCTL|" "$UNIT" >"$tmp/iommu-verify.service"
+sed "s|^\(Exec[A-Za-z]*=\)[^ ]*|\1$IOMMUCTL|" "$UNIT" >"$tmp/iommu-verify.service"
 if out=$(systemd-analyze verify --man=no "$tmp/iommu-verify.service" 2>&1) && [ -z "$out" ]; then
         ok "systemd-analyze verify is clean"
 else
