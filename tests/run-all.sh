@@ -1,7 +1,8 @@
 #!/bin/bash
 # The README's second command, and what CI runs (.ci/run): installs what the build and the tests
 # need, builds, and runs the whole test suite (unit, integration, fuzz, packaging, real-kernel
-# VM boots), then the unit, fuzz and integration suites again under ASan and UBSan.
+# VM boots), then every suite that runs our binaries directly again under ASan and UBSan (not
+# packaging, vm, dracut and bench: they rebuild, boot guests or count instructions).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +27,9 @@ else
 fi
 ninja -C "$asan"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-        meson test -C "$asan" --print-errorlogs --num-processes 2 --suite unit --suite fuzz --suite integration || status=1
+        meson test -C "$asan" --print-errorlogs --num-processes 2 \
+        --suite unit --suite fuzz --suite integration --suite verify --suite apply --suite generator \
+        --suite kernel-install || status=1
 
 # One closing line over both runs, counted from meson's own logs.
 python3 - "$build" "$asan" <<'PY'
