@@ -50,7 +50,3 @@ int verb_rollback(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);
-/* Maps a negative errno from a library call to the exit code. */
-static inline int exit_code_from_error(int r) {
-        return r < 0 ? EXIT_ERROR : EXIT_OK;
-}

@@ -149,11 +149,6 @@ static const ParamInfo table[] = {
           "let VFIO assign devices without interrupt remapping (unsafe)", "drivers/vfio/vfio_iommu_type1.c" },
 };
 
-const ParamInfo *param_table(size_t *ret_n) {
-        *ret_n = ELEMENTSOF(table);
-        return table;
-}
-
 const ParamInfo *param_lookup(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (cmdline_key_equal(table[i].key, key))

@@ -59,7 +59,6 @@ typedef struct ParamInfo {
 extern char * const iommu_owned_keys[];
 
 const ParamInfo *param_lookup(const char *key);
-const ParamInfo *param_table(size_t *ret_n);
 
 /* Looks one item (one element of a comma list, or the whole value) up in the entry. NULL when the
  * kernel does not know it (then info->unknown_verdict applies). For SYNTAX_BOOL the value is
