@@ -98,6 +98,19 @@ static const char *read_var_ref(const char *s, size_t end, size_t *p, const char
         return NULL;
 }
 
+/* A "$NAME" reference to the variable being assigned, quoted or not: kept in the value as a
+ * SELF_REF marker. Returns NULL, or why the reference cannot be rewritten. */
+static const char *take_self_ref(const char *s, size_t end, size_t *p, Assignment *a, char **v, size_t *n, int *error) {
+        const char *why = read_var_ref(s, end, p, a->name);
+
+        if (why)
+                return why;
+        a->self_ref = true;
+        if (value_push(v, n, SELF_REF) < 0)
+                return *error = -ENOMEM, "";
+        return NULL;
+}
+
 /* Decodes the word of "NAME=word" starting at s[p], up to end (the end of the logical line).
  * On success sets a->value, a->word_end, a->single_quoted, a->self_ref and returns NULL;
  * otherwise returns why the word cannot be rewritten. */
@@ -133,12 +146,9 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
                                 } else if (s[p] == '`')
                                         return "command substitution";
                                 else if (s[p] == '$') {
-                                        why = read_var_ref(s, end, &p, a->name);
+                                        why = take_self_ref(s, end, &p, a, &v, &n, error);
                                         if (why)
                                                 return why;
-                                        a->self_ref = true;
-                                        if (value_push(&v, &n, SELF_REF) < 0)
-                                                return *error = -ENOMEM, "";
                                 } else if (value_push(&v, &n, s[p++]) < 0)
                                         return *error = -ENOMEM, "";
                         }
@@ -150,12 +160,9 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
                 } else if (c == '`')
                         return "command substitution";
                 else if (c == '$') {
-                        why = read_var_ref(s, end, &p, a->name);
+                        why = take_self_ref(s, end, &p, a, &v, &n, error);
                         if (why)
                                 return why;
-                        a->self_ref = true;
-                        if (value_push(&v, &n, SELF_REF) < 0)
-                                return *error = -ENOMEM, "";
                 } else if (strchr(";&|<>(){}*?[", c))
                         return "shell syntax other than a plain assignment";
                 else {
