@@ -32,6 +32,8 @@ static const Verb verbs[] = {
           "Check what the running kernel really did against the profile" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
           "List IOMMU groups and their devices, or change one group's default domain type" },
+        { "config", verb_config, "config [SECTION.KEY...]",
+          "Print the effective settings of iommu.conf and its drop-ins (or only the values asked for)" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },

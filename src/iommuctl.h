@@ -42,6 +42,7 @@ int verb_plan(int argc, char *argv[]);
 int verb_cmdline(int argc, char *argv[]);
 int verb_lint(int argc, char *argv[]);
 int verb_profiles(int argc, char *argv[]);
+int verb_config(int argc, char *argv[]);
 int verb_export(int argc, char *argv[]);
 int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);

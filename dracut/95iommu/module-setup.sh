@@ -16,25 +16,15 @@ iommu_ctl() {
     iommuctl --root "$(iommu_root)" "$@"
 }
 
-# The value of KEY in [SECTION] of iommu.conf and its drop-ins (later wins); empty when unset.
+# The value of SECTION.KEY in iommu.conf and its drop-ins, as iommuctl itself reads them.
 iommu_conf_get() {
-    local _f _files=()
-    local _root
-    _root=$(iommu_root)
-    for _f in "$_root/etc/iommu/iommu.conf" "$_root"/etc/iommu/iommu.conf.d/*.conf; do
-        [[ -f $_f ]] && _files+=("$_f")
-    done
-    ((${#_files[@]})) || return 0
-    awk -v sect="$1" -v key="$2" '
-        /^[ \t]*\[/ { s = $0; gsub(/[ \t\[\]]/, "", s); next }
-        s == sect && $0 ~ "^[ \t]*" key "[ \t]*=" { v = $0; sub(/^[^=]*=[ \t]*/, "", v); sub(/[ \t]*$/, "", v) }
-        END { print v }' "${_files[@]}"
+    iommu_ctl -q config "$1.$2"
 }
 
 # Included whenever iommuctl is installed and a profile is configured.
 check() {
     require_binaries iommuctl || return 1
-    [[ -n $(iommu_conf_get IOMMU Profile) ]] || return 255
+    iommu_ctl -q profiles --selected > /dev/null || return 255
     return 0
 }
 
@@ -74,11 +64,10 @@ install() {
     fi
 
     # What the early check compares the running command line with.
-    _enforce=$(iommu_conf_get Boot Enforce)
-    case $_enforce in
-        yes | true | on | 1) _enforce=yes ;;
-        *) _enforce=no ;;
-    esac
+    if ! _enforce=$(iommu_conf_get Boot Enforce); then
+        dfatal "iommu: cannot read [Boot] Enforce= from iommu.conf"
+        return 1
+    fi
     mkdir -p "$initdir/etc/iommu"
     {
         echo "IOMMU_TOKENS='$_tokens'"

@@ -44,7 +44,7 @@ check() {
         fi
 }
 
-check "apply cmdline export groups lint plan profiles rollback verify" iommuctl ""
+check "apply cmdline config export groups lint plan profiles rollback verify" iommuctl ""
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
 check "bare-metal generic gpu-sriov strict" iommuctl --profile ""

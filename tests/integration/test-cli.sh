@@ -89,6 +89,15 @@ check "profiles --selected" 0 "$IOMMUCTL" profiles --selected --root "$root"
 [ "$out" = "strict" ] && ok "profiles --selected prints the name" || not_ok "profiles --selected: $out"
 check "profile from iommu.conf" 0 "$IOMMUCTL" cmdline --root "$root"
 [ "$out" = "intel_iommu=on iommu.passthrough=0 iommu.strict=1" ] && ok "iommu.conf selects strict" || not_ok "iommu.conf: $out"
+check "config" 0 "$IOMMUCTL" config --root "$root"
+contains "config lists the profile" "$out" "IOMMU.Profile=strict"
+contains "config lists defaults" "$out" "Apply.BootloaderUpdate=yes"
+printf '[IOMMU]\nProfile=strict ; inline comment\n[Boot]\nEnforce=yes\n' >"$tmp/enforce.conf"
+mkdir -p "$root/etc/iommu/iommu.conf.d" && cp "$tmp/enforce.conf" "$root/etc/iommu/iommu.conf.d/50-x.conf"
+check "config values" 0 "$IOMMUCTL" config --root "$root" Boot.Enforce IOMMU.Profile
+[ "$out" = "$(printf 'yes\nstrict')" ] && ok "config values from the drop-in, inline comment removed" || not_ok "config values: $out"
+rm -r "$root/etc/iommu/iommu.conf.d"
+check "config unknown setting" 2 "$IOMMUCTL" config --root "$root" Boot.Nope
 printf '[IOMMU]\nProfile=strict\nBogus=1\n' >"$root/etc/iommu/iommu.conf"
 check "broken iommu.conf" 2 "$IOMMUCTL" plan --root "$root"
 check "profiles --selected, broken iommu.conf" 2 "$IOMMUCTL" profiles --selected --root "$root"
@@ -104,7 +113,7 @@ check "unknown verb" 2 "$IOMMUCTL" frobnicate
 check "bad vendor" 2 "$IOMMUCTL" plan --vendor via
 check "--version" 0 "$IOMMUCTL" --version
 contains "version string" "$out" "iommuctl "
-for v in plan cmdline lint profiles; do
+for v in plan cmdline lint profiles config; do
         check "$v --help" 0 "$IOMMUCTL" "$v" --help
         contains "$v usage" "$out" "Usage: iommuctl $v"
 done
