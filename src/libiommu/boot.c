@@ -13,14 +13,11 @@ static const char * const backend_names[_BOOT_BACKEND_MAX] = {
 };
 
 const char *boot_backend_to_string(BootBackend b) {
-        return b >= 0 && b < _BOOT_BACKEND_MAX ? backend_names[b] : NULL;
+        return STRING_TABLE_TO_STRING(backend_names, b);
 }
 
 BootBackend boot_backend_from_string(const char *s) {
-        for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
-                if (streq(s, backend_names[b]))
-                        return b;
-        return _BOOT_BACKEND_INVALID;
+        return string_table_lookup(backend_names, ELEMENTSOF(backend_names), s);
 }
 
 int boot_detect_backends(const char *root, bool ret[_BOOT_BACKEND_MAX]) {

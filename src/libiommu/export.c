@@ -19,14 +19,11 @@ static const char * const export_format_destinations[_EXPORT_FORMAT_MAX] = {
 };
 
 const char *export_format_to_string(ExportFormat f) {
-        return f >= 0 && f < _EXPORT_FORMAT_MAX ? export_format_names[f] : NULL;
+        return STRING_TABLE_TO_STRING(export_format_names, f);
 }
 
 ExportFormat export_format_from_string(const char *s) {
-        for (ExportFormat f = 0; s && f < _EXPORT_FORMAT_MAX; f++)
-                if (streq(s, export_format_names[f]))
-                        return f;
-        return _EXPORT_FORMAT_INVALID;
+        return string_table_lookup(export_format_names, ELEMENTSOF(export_format_names), s);
 }
 
 const char *export_format_destination(ExportFormat f) {

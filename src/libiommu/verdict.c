@@ -37,7 +37,7 @@ static const char * const feature_state_names[_FEATURE_STATE_MAX] = {
 };
 
 const char *check_result_to_string(CheckResult r) {
-        return r >= 0 && r < _CHECK_RESULT_MAX ? result_names[r] : NULL;
+        return STRING_TABLE_TO_STRING(result_names, r);
 }
 
 const char *check_result_to_json_string(CheckResult r) {
@@ -53,7 +53,7 @@ const char *feature_title(Feature f) {
 }
 
 const char *feature_state_to_string(FeatureState s) {
-        return s < _FEATURE_STATE_MAX ? feature_state_names[s] : NULL;
+        return STRING_TABLE_TO_STRING(feature_state_names, s);
 }
 
 /* Adds a check; evidence is formatted, fix is copied (NULL for none). */
