@@ -105,7 +105,7 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
 /* Reboots the live host into the change just committed, once per command line: if the previous
  * boot already rebooted for the same tokens and they are still not on the running command line,
  * the boot loader does not read what was written, and another reboot would only loop. */
-static int reboot_into(const Context *ctx, const Cmdline *wanted) {
+static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *wanted) {
         _cleanup_free_ char *tokens = cmdline_to_string(wanted), *stamp = NULL, *previous = NULL, *line = NULL;
         const char *cmd;
         int r;
@@ -121,10 +121,9 @@ static int reboot_into(const Context *ctx, const Cmdline *wanted) {
                 return log_oom();
         if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
                 _cleanup_cmdline_ Cmdline *running = NULL;
-                _cleanup_strv_free_ char **owned = NULL;
 
                 if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
-                    profile_owned_keys(ctx->profile, &owned) >= 0 && !cmdline_in_sync(running, owned, wanted))
+                    !cmdline_in_sync(running, owned, wanted))
                         return log_error_errno(-ELOOP, "Not rebooting: the previous boot already rebooted to get '%s', and "
                                                "the kernel still runs without it. The boot loader does not use the files "
                                                "written above; check which entry it boots ('iommuctl verify').", tokens);
@@ -226,7 +225,7 @@ int verb_apply(int argc, char *argv[]) {
         log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
 
         if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot))
-                return reboot_into(&ctx, wanted) < 0 ? EXIT_ERROR : EXIT_OK;
+                return reboot_into(&ctx, owned, wanted) < 0 ? EXIT_ERROR : EXIT_OK;
         return EXIT_OK;
 }
 
