@@ -106,7 +106,15 @@ int profile_search_path(const char *root, char ***ret) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(rooted); i++) {
-                r = strv_consume(&l, root_path(root, rooted[i]));
+                char *d = root_path(root, rooted[i]);
+                if (!d) {
+                        /* A root that is missing, or a search directory that does not resolve
+                         * (a symlink loop, a file in the way): nothing to find there. */
+                        if (errno == ENOMEM)
+                                return -ENOMEM;
+                        continue;
+                }
+                r = strv_consume(&l, d);
                 if (r < 0)
                         return r;
         }
