@@ -95,9 +95,15 @@ static int lint_file(LintTotals *t, const char *path) {
         unsigned line = 0;
         int r;
 
-        r = read_full_file(path, 4 * 1024 * 1024, &data, NULL);
+        size_t size = 0, nul;
+
+        /* A regular file of bounded size (a FIFO or a device is refused, not waited on), and text:
+         * a NUL byte would hide the rest of the file from the parsers. */
+        r = read_full_file(path, 4 * 1024 * 1024, &data, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", path);
+        if (data_check_nul(data, size, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not a text file.", path, nul);
 
         if (is_profile_text(data)) {
                 _cleanup_profile_ Profile *p = NULL;

@@ -140,8 +140,11 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 }
                 if (isempty(s))
                         continue; /* the line held nothing but owned tokens */
-                /* Key and separator as written, the new value, then whatever followed it. */
+                /* Key and separator as written, the new value, then whatever followed it. A bare
+                 * "options" key has no separator: give it one, or the key and the value merge. */
                 fwrite(text + l[i].start, 1, l[i].value_start - l[i].start, f);
+                if (l[i].value_start > 0 && text[l[i].value_start - 1] != ' ' && text[l[i].value_start - 1] != '\t')
+                        fputc(' ', f);
                 fputs(s, f);
                 fwrite(text + l[i].value_end, 1, l[i].end - l[i].value_end, f);
         }
@@ -209,17 +212,18 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
         size_t n_seen = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
-                _cleanup_free_ char *rel = NULL, *full = NULL;
+                _cleanup_free_ char *rel = NULL;
                 _cleanup_(closedirp) DIR *d = NULL;
                 struct dirent *de;
                 struct stat st;
                 bool dup = false;
 
-                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0 || !(full = root_path(root, rel))) {
+                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0) {
                         bls_entries_free(list, n);
                         return -ENOMEM;
                 }
-                if (stat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+                /* Opened inside the root: a boot, loader or entries symlink resolves in the image. */
+                if (root_opendir(root, rel, &d) < 0 || fstat(dirfd(d), &st) < 0)
                         continue;
                 /* /boot/efi may be /efi, or the ESP mounted at /boot. */
                 for (size_t k = 0; k < n_seen; k++)
@@ -228,9 +232,6 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
                         continue;
                 seen_dev[n_seen] = st.st_dev;
                 seen_ino[n_seen++] = st.st_ino;
-                d = opendir(full);
-                if (!d)
-                        continue;
                 while ((de = readdir(d))) {
                         BlsEntry *t;
                         char *path, *id;
@@ -272,16 +273,11 @@ bool boot_bls_detect(const char *root) {
 
 static int read_grubenv(const char *root, char **ret_path, char **ret_text, size_t *ret_size) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
-                _cleanup_free_ char *full = root_path(root, grubenv_paths[i]);
-                int r;
-
-                if (!full)
-                        return -ENOMEM;
-                r = read_full_file(full, CHANGESET_FILE_MAX, ret_text, ret_size);
+                int r = read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read %s: %m", full);
+                        return r;
                 *ret_path = strdup(grubenv_paths[i]);
                 return *ret_path ? 0 : -ENOMEM;
         }
@@ -438,26 +434,35 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
                 if (!selected)
                         continue;
                 matched++;
-                full = root_path(root, e[i].path);
+                full = root_display(root, e[i].path);
                 if (!full) {
                         r = -ENOMEM;
                         break;
                 }
-                r = read_full_file(full, CHANGESET_FILE_MAX, &text, NULL);
+                r = read_root_text_and_warn(root, e[i].path, CHANGESET_FILE_MAX, &text, NULL);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to read %s: %m", full);
+                        if (r == -ENOENT)
+                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
                         break;
                 }
                 r = bls_entry_rewrite(text, owned, wanted, &new, &kernelopts);
                 if (r == -E2BIG)
-                        log_error_errno(r, "%s: the options would be too long for the kernel.", full);
+                        log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
+                else if (r == -EBADMSG)
+                        log_error_errno(r, "%s: the options line has an unterminated quote; nothing was changed.", full);
+                else if (r < 0)
+                        log_error_errno(r, "Failed to rewrite %s: %m; nothing was changed.", full);
                 if (r < 0)
                         break;
                 need_kernelopts = need_kernelopts || kernelopts;
                 if (i == def && !kernelopts)
                         r = bls_entry_options(new, &default_options);
-                if (r >= 0)
+                if (r >= 0) {
                         r = changeset_add(cs, e[i].path, new, strlen(new), 0644, "bls");
+                        if (r == -EEXIST)
+                                log_error_errno(r, "%s resolves to the same file as another boot loader entry; refusing to "
+                                                "write it twice, nothing was changed.", full);
+                }
         }
         bls_entries_free(e, n);
         if (r < 0)

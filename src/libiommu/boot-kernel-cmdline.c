@@ -95,7 +95,9 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         int r;
 
-        r = read_root_file(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
+        r = read_root_text_and_warn(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
         if (r == -ENOENT) {
                 if (!kernel_install_is_used(root))
                         return 0;
@@ -111,13 +113,21 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
                 return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root);
         /* kernel-install reads the file as whitespace-separated words, newlines included. */
         r = cmdline_parse(text, &cur);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (root_exists(root, KERNEL_CMDLINE) && cmdline_in_sync(cur, owned, wanted))
                 return 0;
         r = cmdline_merge(cur, owned, wanted, &merged);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (r < 0)
-                return log_error_errno(r, "%s: the command line would be too long for the kernel.", KERNEL_CMDLINE);
+                return log_error_errno(r, "%s%s: the command line would be too long for the kernel; nothing was changed.",
+                                       root_is_host(root) ? "" : root, KERNEL_CMDLINE);
         s = cmdline_to_string(merged);
         if (!s || asprintf(&out, "%s\n", s) < 0)
                 return -ENOMEM;

@@ -8,6 +8,7 @@
 
 #include "atomic-write.h"
 #include "fileio.h"
+#include "log.h"
 
 #define CHASE_MAX_LINKS 40
 
@@ -73,9 +74,13 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
 
         if (!todo || !rel)
                 return -ENOMEM;
-        fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
-        if (fd < 0)
-                return -errno;
+        if (root_fd < 0)
+                missing = true;
+        else {
+                fd = fcntl(root_fd, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return -errno;
+        }
 
         p = todo;
         for (;;) {
@@ -212,9 +217,14 @@ int chase_root(const char *root, const char *path, ChaseFlags flags, char **ret_
                         return r;
                 root_fd = open_root_fd(root);
         }
-        if (root_fd < 0)
+        if (root_fd == -ENOENT && (flags & CHASE_NONEXISTENT)) {
+                /* No root, so nothing under it: the path as written, ".." clamped (root_fd -1:
+                 * every component is missing). */
+                r = chase_walk(-1, path, flags, &rel, NULL);
+        } else if (root_fd < 0)
                 return root_fd;
-        r = chase_walk(root_fd, path, flags, &rel, NULL);
+        else
+                r = chase_walk(root_fd, path, flags, &rel, NULL);
         if (r < 0)
                 return r;
         if (ret_host) {
@@ -431,6 +441,40 @@ int data_check_nul(const char *data, size_t size, size_t *ret_offset) {
         if (ret_offset)
                 *ret_offset = (size_t) (z - data);
         return -EBADMSG;
+}
+
+char *root_display(const char *root, const char *path) {
+        char *s;
+
+        if (root_is_host(root))
+                return strdup(path);
+        if (asprintf(&s, "%s%s%s", root, endswith(root, "/") || path[0] == '/' ? "" : "/", path) < 0)
+                return NULL;
+        return s;
+}
+
+int read_root_text_and_warn(const char *root, const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *text = NULL, *name = NULL;
+        size_t size = 0, nul;
+        int r;
+
+        r = read_root_file(root, path, max, &text, &size);
+        if (r == -ENOENT)
+                return r;
+        name = root_display(root, path);
+        if (!name)
+                return log_oom();
+        if (r == -EFBIG)
+                return log_error_errno(r, "Failed to read %s: larger than %zu bytes; nothing was changed.", name, max);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", name);
+        if (data_check_nul(text, size, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; refusing to parse it, nothing was changed.",
+                                       name, nul);
+        *ret = TAKE_PTR(text);
+        if (ret_size)
+                *ret_size = size;
+        return 0;
 }
 
 static bool ascii_space(char c) {

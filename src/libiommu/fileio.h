@@ -58,5 +58,13 @@ bool root_exists(const char *root, const char *path);
  * length-delimited, never a C string: a parser that works on C strings must check first. */
 int data_check_nul(const char *data, size_t size, size_t *ret_offset);
 
+/* read_root_file() for a text file that a parser reads: logs, naming the file (ROOT/path), every
+ * error but -ENOENT (returned quietly: a missing file is the caller's to judge), and refuses a NUL
+ * byte (-EBADMSG, with its offset) so that no byte of the file is lost to a C string. */
+int read_root_text_and_warn(const char *root, const char *path, size_t max, char **ret, size_t *ret_size);
+
+/* The name of ROOT/path for messages ("/srv/img/etc/default/grub"; "/etc/default/grub" on the host). */
+char *root_display(const char *root, const char *path);
+
 /* Strips leading and trailing whitespace in place. */
 char *strstrip(char *s);

@@ -103,12 +103,15 @@ static int read_attr_uint(Observation *o, const char *path, unsigned *ret) {
 
 /* The last component of a symlink's target under the root, NULL when there is no link. */
 static int read_link_basename(const char *root, const char *path, char **ret) {
-        _cleanup_free_ char *p = root_path(root, path);
+        _cleanup_free_ char *p = NULL;
         char buf[4096];
         ssize_t n;
 
-        if (!p)
-                return -ENOMEM;
+        /* The link itself, its directories resolved inside the root. */
+        if (chase_root(root, path, CHASE_NOFOLLOW, &p, NULL) < 0) {
+                *ret = NULL;
+                return 0;
+        }
         n = readlink(p, buf, sizeof(buf) - 1);
         if (n < 0) {
                 *ret = NULL;
@@ -124,21 +127,18 @@ static int read_link_basename(const char *root, const char *path, char **ret) {
 
 /* Entry names of ROOT/path, sorted, without dot files. A missing directory is an empty list. */
 static int list_dir(const char *root, const char *path, char ***ret) {
-        _cleanup_free_ char *p = root_path(root, path);
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **l = NULL;
         struct dirent *de;
         int r;
 
-        if (!p)
-                return -ENOMEM;
-        d = opendir(p);
-        if (!d) {
-                if (errno == ENOENT || errno == ENOTDIR) {
+        r = root_opendir(root, path, &d);
+        if (r < 0) {
+                if (r == -ENOENT || r == -ENOTDIR) {
                         *ret = NULL;
                         return 0;
                 }
-                return -errno;
+                return r;
         }
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.') {
