@@ -271,9 +271,15 @@ bool boot_bls_detect(const char *root) {
         return n > 0;
 }
 
-static int read_grubenv(const char *root, char **ret_path, char **ret_text, size_t *ret_size) {
+/* quiet: for a look at saved_entry, where an unreadable block only means no saved default. */
+static int read_grubenv(const char *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
-                int r = read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
+                int r = quiet ? read_root_file(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size)
+                              : read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
+                if (r >= 0 && quiet && data_check_nul(*ret_text, *ret_size, NULL) < 0) {
+                        *ret_text = mfree(*ret_text);
+                        r = -EBADMSG;
+                }
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
@@ -305,7 +311,7 @@ static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *
                         }
                 }
         }
-        if (!pattern && read_grubenv(root, &path, &env, &env_size) >= 0)
+        if (!pattern && read_grubenv(root, true, &path, &env, &env_size) >= 0)
                 (void) grubenv_get(env, "saved_entry", &pattern);
         if (pattern)
                 for (size_t i = 0; i < n; i++) {
@@ -373,7 +379,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         size_t size, new_size;
         int r;
 
-        r = read_grubenv(root, &path, &text, &size);
+        r = read_grubenv(root, false, &path, &text, &size);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but there is no GRUB environment block "
                                        "(/boot/grub2/grubenv) under %s. Nothing was changed.", root);
