@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -249,10 +250,18 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         p++;
                         } else if (strchr(";&|", c))
                                 complex = true;
-                        else if ((c == '{' || c == '(') && !(p > 0 && s[p - 1] == '$'))
-                                blocks++; /* a block, a function body or a subshell */
-                        else if (c == '}' || c == ')')
+                        else if (c == '(' && !(p > 0 && s[p - 1] == '$'))
+                                blocks++; /* a subshell, or a function's "()" */
+                        else if (c == ')')
                                 blocks = blocks > 0 ? blocks - 1 : 0;
+                        else if ((c == '{' || c == '}') && (p == start || is_blank(s[p - 1]) || strchr(";&|()", s[p - 1])) &&
+                                 (p + 1 >= len || is_blank(s[p + 1]) || strchr(";\n", s[p + 1]))) {
+                                /* "{" and "}" as words: a block or a function body. */
+                                if (c == '{')
+                                        blocks++;
+                                else
+                                        blocks = blocks > 0 ? blocks - 1 : 0;
+                        }
                 }
                 if (state != 0)
                         return log_error_errno(-EINVAL, "%s:%u: unterminated quote; nothing was changed.", path, start_line);
@@ -381,6 +390,9 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         l.items[l.n++] = a;
                 }
         }
+        if ((depth > 0 || blocks > 0) && override_line == 0)
+                /* Ends inside an open block: a line appended at the end would be inside it. */
+                override_line = UINT_MAX;
         *ret = l;
         l = (AssignmentList) {};
         *ret_override_line = override_line;
@@ -459,7 +471,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         r = parse_assignments(path, text, &l, &override_line);
         if (r < 0)
                 return r;
-        if (override_line > 0 && (l.n > 0 || append))
+        if (override_line > 0 && override_line != UINT_MAX && (l.n > 0 || append))
                 return log_error_errno(-EINVAL, "%s:%u: sources another file or runs eval, which can override "
                                        "GRUB_CMDLINE_LINUX after the lines iommuctl rewrites; cannot rewrite it safely. "
                                        "Nothing was changed.", path, override_line);
@@ -505,6 +517,9 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 free(out);
                 out = TAKE_PTR(t);
         }
+        if (r >= 0 && append && last_linux == SIZE_MAX && override_line == UINT_MAX)
+                return log_error_errno(-EINVAL, "%s: ends inside an unclosed block (if/case/loop, { } or a subshell); cannot "
+                                       "append GRUB_CMDLINE_LINUX safely. Nothing was changed.", path);
         if (r >= 0 && append && last_linux == SIZE_MAX) {
                 _cleanup_free_ char *tokens = cmdline_to_string(append), *t = NULL;
                 /* After a line that ends in a continuation, an empty line first, or the new
