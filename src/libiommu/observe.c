@@ -60,7 +60,9 @@ const char *pci_class_name(unsigned class) {
 int observation_note_unreadable(Observation *o, const char *what, int error) {
         char *s;
 
-        if (asprintf(&s, "%s: %s%s", what, strerror(error < 0 ? -error : error),
+        if (asprintf(&s, "%s: %s%s", what,
+                     error == -EBADMSG ? "unexpected contents" :
+                     error == -EBADFD ? "not a regular file" : strerror(error < 0 ? -error : error),
                      error == -EACCES || error == -EPERM ? " (run as root to read it)" : "") < 0)
                 return -ENOMEM;
         return strv_consume(&o->unreadable, s);
@@ -225,6 +227,7 @@ static int group_compare(const void *a, const void *b) {
 
 static int observe_groups(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
+        size_t n_missing_type = 0;
         int r;
 
         r = list_dir(o->root, IOMMU_GROUPS_DIR, &names);
@@ -258,7 +261,11 @@ static int observe_groups(Observation *o) {
                 if (type) {
                         DomainType t = domain_type_from_string(type);
                         g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
-                }
+                        /* Not a type the kernel writes: say so, never count it silently. */
+                        if (t < 0 && (r = observation_note_unreadable(o, p, -EBADMSG)) < 0)
+                                return r;
+                } else
+                        n_missing_type++;
                 free(p);
                 if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", *n) < 0)
                         return -ENOMEM;
@@ -272,6 +279,10 @@ static int observe_groups(Observation *o) {
                 }
                 o->type_counts[g->type]++;
         }
+        /* Groups without a type file at all: a tree that lost them, not a kernel's answer. */
+        if (o->n_groups > 0 && n_missing_type == o->n_groups &&
+            (r = observation_note_unreadable(o, IOMMU_GROUPS_DIR "/*/type", -ENOENT)) < 0)
+                return r;
         qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
         return 0;
 }
