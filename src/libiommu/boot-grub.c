@@ -201,7 +201,8 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
 
 /* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
  * lines) and collects the assignments of grub_vars. */
-static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line) {
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
+                             bool *ret_unclosed) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         size_t len = strlen(s), p = 0;
         unsigned lineno = 1, override_line = 0;
@@ -336,9 +337,8 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                 depth = depth > 0 ? depth - 1 : 0;
                         /* ". file", "source file" and eval can set anything after us. */
                         if (((w == q && s[q] == '.' && q + 1 < end && is_blank(s[q + 1])) ||
-                             (w - q == 6 && strneq(s + q, "source", 6)) || (w - q == 4 && strneq(s + q, "eval", 4))) &&
-                            override_line == 0)
-                                override_line = start_line;
+                             (w - q == 6 && strneq(s + q, "source", 6)) || (w - q == 4 && strneq(s + q, "eval", 4))))
+                                override_line = start_line; /* the last one */
                 }
                 if (!mentions_grub_var(s + start, end - start))
                         continue;
@@ -390,9 +390,8 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         l.items[l.n++] = a;
                 }
         }
-        if ((depth > 0 || blocks > 0) && override_line == 0)
-                /* Ends inside an open block: a line appended at the end would be inside it. */
-                override_line = UINT_MAX;
+        /* Ends inside an open block: a line appended at the end would be inside it. */
+        *ret_unclosed = depth > 0 || blocks > 0;
         *ret = l;
         l = (AssignmentList) {};
         *ret_override_line = override_line;
@@ -465,13 +464,16 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         _cleanup_free_ char *out = NULL;
         size_t last_linux = SIZE_MAX;
         unsigned override_line = 0;
+        bool unclosed = false;
         GrubRewriteResult res = {};
         int r;
 
-        r = parse_assignments(path, text, &l, &override_line);
+        r = parse_assignments(path, text, &l, &override_line, &unclosed);
         if (r < 0)
                 return r;
-        if (override_line > 0 && override_line != UINT_MAX && (l.n > 0 || append))
+        /* What runs after the last assignment (". file", source, eval) can set it again. A new
+         * assignment appended at the end comes after all of them. */
+        if (override_line > 0 && l.n > 0 && override_line > l.items[l.n - 1].line)
                 return log_error_errno(-EINVAL, "%s:%u: sources another file or runs eval, which can override "
                                        "GRUB_CMDLINE_LINUX after the lines iommuctl rewrites; cannot rewrite it safely. "
                                        "Nothing was changed.", path, override_line);
@@ -517,7 +519,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 free(out);
                 out = TAKE_PTR(t);
         }
-        if (r >= 0 && append && last_linux == SIZE_MAX && override_line == UINT_MAX)
+        if (r >= 0 && append && last_linux == SIZE_MAX && unclosed)
                 return log_error_errno(-EINVAL, "%s: ends inside an unclosed block (if/case/loop, { } or a subshell); cannot "
                                        "append GRUB_CMDLINE_LINUX safely. Nothing was changed.", path);
         if (r >= 0 && append && last_linux == SIZE_MAX) {
