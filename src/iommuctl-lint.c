@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/boot-bls.h"
+#include "libiommu/boot-grub.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
 #include "libiommu/profile.h"
+#include "libiommu/strv.h"
 
 typedef struct LintTotals {
         size_t errors, warnings;
@@ -59,32 +62,6 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         return 0;
 }
 
-/* The value of a GRUB_CMDLINE_LINUX[_DEFAULT]= line, with simple shell quoting removed. Lines
- * that need a shell to evaluate are linted as written. */
-static char *grub_value(const char *s) {
-        const char *v = strchr(s, '=') + 1;
-        char *r = malloc(strlen(v) + 1), *p = r;
-        char quote = 0;
-
-        if (!r)
-                return NULL;
-        for (; *v; v++) {
-                if (!quote && (*v == '"' || *v == '\'')) {
-                        quote = *v;
-                        continue;
-                }
-                if (quote && *v == quote) {
-                        quote = 0;
-                        continue;
-                }
-                if (!quote && *v == '#')
-                        break;
-                *p++ = *v;
-        }
-        *p = '\0';
-        return r;
-}
-
 static bool is_profile_text(const char *s) {
         return strstr(s, "[KernelArgs]") || strstr(s, "[Profile]");
 }
@@ -115,6 +92,28 @@ static int lint_file(LintTotals *t, const char *path) {
 
         bls = strstr(data, "\noptions") || startswith(data, "options");
         grub = strstr(data, "GRUB_CMDLINE_LINUX");
+        if (bls || grub) {
+                /* The readers apply uses (boot-bls.c, boot-grub.c): lint judges the lines apply
+                 * rewrites, continued GRUB lines included. */
+                _cleanup_strv_free_ char **values = NULL;
+                _cleanup_free_ unsigned *lines = NULL;
+                size_t n = 0;
+
+                r = bls ? bls_entry_options_lines(data, &values, &lines, &n)
+                        : grub_defaults_values(path, data, &values, &lines, &n);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0) {
+                        t->errors++; /* logged with file:line */
+                        return 0;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        r = lint_line(t, path, lines[i], values[i]);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
         for (char *s = data, *next; s && *s; s = next) {
                 char *l;
 
@@ -125,22 +124,7 @@ static int lint_file(LintTotals *t, const char *path) {
                 l = strstrip(s);
                 if (isempty(l) || l[0] == '#')
                         continue;
-                if (bls) {
-                        const char *o = startswith(l, "options");
-                        if (o && (*o == ' ' || *o == '\t'))
-                                r = lint_line(t, path, line, o);
-                        else
-                                continue;
-                } else if (grub) {
-                        _cleanup_free_ char *v = NULL;
-                        if (!startswith(l, "GRUB_CMDLINE_LINUX") || !strchr(l, '='))
-                                continue;
-                        v = grub_value(l);
-                        if (!v)
-                                return log_oom();
-                        r = lint_line(t, path, line, v);
-                } else
-                        r = lint_line(t, path, line, l);
+                r = lint_line(t, path, line, l);
                 if (r < 0)
                         return r;
         }

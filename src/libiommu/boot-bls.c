@@ -51,6 +51,33 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
         return 0;
 }
 
+int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n) {
+        _cleanup_free_ OptionsLine *l = NULL;
+        _cleanup_strv_free_ char **values = NULL;
+        _cleanup_free_ unsigned *lines = NULL;
+        size_t n;
+        int r;
+
+        r = find_options_lines(text, &l, &n);
+        if (r < 0)
+                return r;
+        lines = calloc(n ?: 1, sizeof(unsigned));
+        if (!lines)
+                return -ENOMEM;
+        for (size_t i = 0, pos = 0, line = 1; i < n; i++) {
+                for (; pos < l[i].start; pos++)
+                        line += text[pos] == '\n';
+                lines[i] = (unsigned) line;
+                r = strv_consume(&values, strndup(text + l[i].value_start, l[i].value_end - l[i].value_start));
+                if (r < 0)
+                        return r;
+        }
+        *ret_values = TAKE_PTR(values);
+        *ret_lines = TAKE_PTR(lines);
+        *ret_n = n;
+        return 0;
+}
+
 int bls_entry_options(const char *text, char **ret) {
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *s = NULL;

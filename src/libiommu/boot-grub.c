@@ -544,6 +544,47 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         return 0;
 }
 
+int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        _cleanup_strv_free_ char **values = NULL;
+        _cleanup_free_ unsigned *lines = NULL;
+        unsigned override_line = 0;
+        bool unclosed = false;
+        int r;
+
+        r = parse_assignments(path, text, &l, &override_line, &unclosed);
+        if (r < 0)
+                return r;
+        lines = calloc(l.n ?: 1, sizeof(unsigned));
+        if (!lines)
+                return -ENOMEM;
+        for (size_t i = 0; i < l.n; i++) {
+                _cleanup_free_ char *v = malloc(strlen(l.items[i].value) + 1);
+                size_t k = 0;
+
+                if (!v)
+                        return -ENOMEM;
+                for (const char *p = l.items[i].value; *p; p++) {
+                        if (*p == ESC && p[1] == SELF_REF) {
+                                p++;
+                                continue; /* "$NAME": what came before, not a token */
+                        }
+                        if (*p == ESC && p[1] == ESC)
+                                p++;
+                        v[k++] = *p;
+                }
+                v[k] = '\0';
+                lines[i] = l.items[i].line;
+                r = strv_consume(&values, TAKE_PTR(v));
+                if (r < 0)
+                        return r;
+        }
+        *ret_values = TAKE_PTR(values);
+        *ret_lines = TAKE_PTR(lines);
+        *ret_n = l.n;
+        return 0;
+}
+
 void grub_rewrite_result_done(GrubRewriteResult *r) {
         free(r->text);
         *r = (GrubRewriteResult) {};

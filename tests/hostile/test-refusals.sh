@@ -74,4 +74,12 @@ fresh rhel8-kernelopts "$root"
 printf 'X\0Y\n' >> "$root/boot/grub2/grubenv"
 refuse "NUL in grubenv" amd "grubenv: NUL byte at offset"
 
+# One parser per format: lint reads a continued GRUB line as apply does.
+printf 'GRUB_CMDLINE_LINUX="quiet \\\n    intel_iommu=strict"\n' > "$TMP/grub-continued"
+out=$("$IOMMUCTL" lint "$TMP/grub-continued" 2>&1) || true
+grep -q "grub-continued:1: warning: intel_iommu=strict is deprecated" <<< "$out" || fail "lint missed a token on a continued GRUB line: $out"
+printf 'title t\noptions  root=/dev/sda1\n  options intel_iommu=strict \n' > "$TMP/entry.conf"
+out=$("$IOMMUCTL" lint "$TMP/entry.conf" 2>&1) || true
+grep -q "entry.conf:3: warning: intel_iommu=strict" <<< "$out" || fail "lint missed an indented BLS options line: $out"
+
 echo "$n refusal classes checked"
