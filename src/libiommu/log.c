@@ -40,7 +40,11 @@ int log_internal(int level, int error, const char *fmt, ...) {
                                 } else
                                         f[n++] = *s;
                         f[n] = '\0';
+                        /* fmt with one %m replaced by text: the same arguments, checked at the call. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
                         vfprintf(stderr, f, ap);
+#pragma GCC diagnostic pop
                 } else
                         vfprintf(stderr, fmt, ap);
                 va_end(ap);
