@@ -120,7 +120,8 @@ static int read_link_basename(const char *root, const char *path, char **ret) {
                 return 0;
         }
         buf[n] = '\0';
-        char *t = strdup(basename(buf));
+        /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
+        char *t = name_escape_control(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -144,7 +145,8 @@ static int list_dir(const char *root, const char *path, char ***ret) {
         }
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.') {
-                        r = strv_extend(&l, de->d_name);
+                        /* Names are printed: control bytes of a crafted tree are escaped. */
+                        r = strv_consume(&l, name_escape_control(de->d_name));
                         if (r < 0)
                                 return r;
                 }

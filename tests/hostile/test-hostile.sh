@@ -368,4 +368,14 @@ run "$IOMMUCTL" verify --no-journal --root "$root"
 run "$IOMMUCTL" groups --root "$root"
 ok "verify and groups with /proc symlinked out and a FIFO as a group's type: no hang, decoy untouched"
 
+# groups prints sysfs names: terminal control bytes in a crafted tree come out escaped.
+rm -rf "$root"
+cp -a "$HOSTS/synthetic-hgx-h100/root" "$root"
+d=$(ls "$root/sys/kernel/iommu_groups/4/devices" | head -1)
+mv "$root/sys/kernel/iommu_groups/4/devices/$d" "$root/sys/kernel/iommu_groups/4/devices/$(printf 'evil\033[2J\033]0;x\007')"
+run "$IOMMUCTL" groups --root "$root"
+! grep -q "$(printf '\033')" "$TMP/out" || fail "groups printed a raw ESC byte"
+grep -qF 'evil\x1b[2J\x1b]0;x\x07' "$TMP/out" || fail "groups: escaped name missing: $(cat -v "$TMP/out" | grep evil)"
+ok "groups escapes terminal control bytes in sysfs names"
+
 echo "$n_ok hostile checks passed"
