@@ -207,6 +207,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
         size_t len = strlen(s), p = 0;
         unsigned lineno = 1, override_line = 0;
         int depth = 0, blocks = 0;
+        bool heredoc_open = false; /* a here-document not closed by the end of the file */
 
         while (p < len) {
                 size_t start = p, q, end;
@@ -288,6 +289,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         d++;
                                 }
                                 delim[dl] = '\0';
+                                heredoc_open = dl > 0;
                                 while (dl > 0 && p < len) {
                                         size_t e = p;
                                         const char *b;
@@ -300,6 +302,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         if ((size_t) (s + e - b) == dl && strneq(b, delim, dl)) {
                                                 p = e < len ? e + 1 : e;
                                                 lineno++;
+                                                heredoc_open = false;
                                                 break;
                                         }
                                         if (mentions_grub_var(s + p, e - p))
@@ -391,7 +394,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                 }
         }
         /* Ends inside an open block: a line appended at the end would be inside it. */
-        *ret_unclosed = depth > 0 || blocks > 0;
+        *ret_unclosed = depth > 0 || blocks > 0 || heredoc_open;
         *ret = l;
         l = (AssignmentList) {};
         *ret_override_line = override_line;
@@ -520,7 +523,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 out = TAKE_PTR(t);
         }
         if (r >= 0 && append && last_linux == SIZE_MAX && unclosed)
-                return log_error_errno(-EINVAL, "%s: ends inside an unclosed block (if/case/loop, { } or a subshell); cannot "
+                return log_error_errno(-EINVAL, "%s: ends inside an unclosed block (if/case/loop, { }, a subshell or a here-document); cannot "
                                        "append GRUB_CMDLINE_LINUX safely. Nothing was changed.", path);
         if (r >= 0 && append && last_linux == SIZE_MAX) {
                 _cleanup_free_ char *tokens = cmdline_to_string(append), *t = NULL;
