@@ -10,7 +10,8 @@
 #include "log.h"
 #include "strv.h"
 
-static const char * const boot_dirs[] = { "/boot", "/efi", "/boot/efi" };
+const char * const boot_partition_dirs[3] = { "/boot", "/efi", "/boot/efi" };
+#define boot_dirs boot_partition_dirs
 static const char * const grubenv_paths[] = { "/boot/grub2/grubenv", "/boot/grub/grubenv" };
 
 typedef struct OptionsLine {

@@ -25,6 +25,10 @@ int bls_entry_options(const char *text, char **ret);
  * file:line (lint). The one reader of the key: apply, verify and lint all see the same lines. */
 int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
 
+/* Where $BOOT and the ESP can be mounted, in the order every reader searches them ("/boot",
+ * "/efi", "/boot/efi"): the one list, for entries, loader.conf, UKIs and systemd-boot. */
+extern const char * const boot_partition_dirs[3];
+
 /* Every entry under every $BOOT, newest first (by version sort of the id). */
 int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n);
 void bls_entries_free(BlsEntry *e, size_t n);

@@ -32,9 +32,13 @@ bool kernel_install_is_used(const char *root) {
                                 return true;
                 }
         }
-        if (glob_matches(root, "/boot/efi/EFI/systemd/systemd-boot*.efi") || glob_matches(root, "/efi/EFI/systemd/systemd-boot*.efi") ||
-            glob_matches(root, "/boot/EFI/systemd/systemd-boot*.efi"))
-                return true;
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/EFI/systemd/systemd-boot*.efi", boot_partition_dirs[i]) < 0)
+                        return false;
+                if (glob_matches(root, p))
+                        return true;
+        }
         return root_exists(root, "/usr/lib/kernel/install.d") && boot_bls_detect(root);
 }
 
@@ -43,12 +47,14 @@ bool boot_kernel_cmdline_detect(const char *root) {
 }
 
 unsigned boot_count_ukis(const char *root) {
-        static const char * const patterns[] = { "/boot/efi/EFI/Linux/*.efi", "/efi/EFI/Linux/*.efi", "/boot/EFI/Linux/*.efi" };
         unsigned n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
-                _cleanup_free_ char *p = root_path(root, patterns[i]);
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
+                _cleanup_free_ char *pattern = NULL, *p = NULL;
                 glob_t g = {};
+                if (asprintf(&pattern, "%s/EFI/Linux/*.efi", boot_partition_dirs[i]) < 0)
+                        break;
+                p = root_path(root, pattern);
                 if (p && glob(p, 0, NULL, &g) == 0)
                         n += g.gl_pathc;
                 globfree(&g);

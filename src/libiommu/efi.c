@@ -67,16 +67,15 @@ int efi_read_variable(const char *root, const char *guid, const char *name, uint
 }
 
 static int efi_find_entry(Observation *o) {
-        static const char * const dirs[] = { "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries" };
         const char *id = o->efi.loader_entry;
         int r;
 
         if (strchr(id, '/') || streq(id, "..") || streq(id, "."))
                 return 0;
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
 
-                if (asprintf(&path, "%s/%s%s", dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
+                if (asprintf(&path, "%s/loader/entries/%s%s", boot_partition_dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
                         return -ENOMEM;
                 r = read_root_file(o->root, path, 64 * 1024, &text, NULL);
                 if (r == -ENOMEM)
