@@ -136,7 +136,8 @@ static int run(const char *normal_dir) {
         }
 
         _cleanup_free_ char *w = cmdline_to_string(wanted);
-        log_notice("Kernel command line does not do what profile %s promises (%s): starting %s on this boot.",
+        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do: "
+                   "starting %s on this boot.",
                    profile->name, strna(w), APPLY_UNIT);
         return add_apply_wants(normal_dir);
 }

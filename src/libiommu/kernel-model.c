@@ -206,7 +206,8 @@ enum {
 };
 
 typedef struct State {
-        bool driver_on;
+        bool driver_on;         /* the vendor driver: build default, intel_iommu=on/off, amd_iommu=off */
+        bool no_iommu;          /* iommu=off (arch/x86/kernel/pci-dma.c: no_iommu): wins over intel_iommu=on */
         bool passthrough;
         int strict;
         int intremap;
@@ -259,6 +260,22 @@ static bool list_has(const char *value, const char *item, bool prefix) {
         return false;
 }
 
+/* Whether the comma list has an item other than the ones given (NULL-terminated). */
+static bool list_has_other(const char *value, const char * const *known) {
+        for (const char *p = value ?: ""; *p;) {
+                size_t n = strcspn(p, ",");
+                bool found = false;
+                for (const char * const *k = known; *k; k++)
+                        if (n == strlen(*k) && strneq(p, *k, n))
+                                found = true;
+                if (!found && n > 0)
+                        return true;
+                p += n;
+                p += strspn(p, ",");
+        }
+        return false;
+}
+
 /* Applies one token; returns the facets it sets (0: none). */
 static unsigned state_apply(State *s, const KernelInfo *k, Vendor vendor, const CmdlineToken *t) {
         bool x86 = vendor != VENDOR_ARM64;
@@ -267,8 +284,7 @@ static unsigned state_apply(State *s, const KernelInfo *k, Vendor vendor, const 
 
         if (x86 && cmdline_key_equal(t->key, "iommu")) {
                 if (list_has(t->value, "off", true)) {
-                        s->driver_on = false;
-                        s->driver_reason = "iommu=off";
+                        s->no_iommu = true;
                         facets |= FACET_DRIVER;
                 }
                 if (list_has(t->value, "pt", true)) {
@@ -284,6 +300,8 @@ static unsigned state_apply(State *s, const KernelInfo *k, Vendor vendor, const 
         } else if (x86 && cmdline_key_equal(t->key, "intel_iommu")) {
                 if (vendor != VENDOR_INTEL)
                         return 0;
+                if (list_has_other(t->value, (const char * const[]) { "on", "off", "strict", NULL }))
+                        facets |= FACET_OTHER;
                 if (list_has(t->value, "on", false)) {
                         s->driver_on = true;
                         s->driver_reason = "intel_iommu=on";
@@ -302,6 +320,8 @@ static unsigned state_apply(State *s, const KernelInfo *k, Vendor vendor, const 
         } else if (x86 && cmdline_key_equal(t->key, "amd_iommu")) {
                 if (vendor != VENDOR_AMD)
                         return 0;
+                if (list_has_other(t->value, (const char * const[]) { "off", "fullflush", "on", NULL }))
+                        facets |= FACET_OTHER;
                 if (list_has(t->value, "off", false)) {
                         s->driver_on = false;
                         s->driver_reason = "amd_iommu=off";
@@ -356,10 +376,11 @@ static void state_effect(const State *s, const KernelInfo *k, Vendor vendor, Eff
                         *strict_reason = "AMD-Vi inside a VM (\"Using strict mode due to virtualization\")";
         } else if (strict_reason)
                 *strict_reason = s->strict_reason;
-        if (!s->driver_on) {
+        /* The vendor drivers check no_iommu first (intel_iommu_init(), amd_iommu_detect()). */
+        if (!s->driver_on || s->no_iommu) {
                 *e = (Effect) { .groups = false, .domain = DOMAIN_NONE, .strict = -1, .intremap = s->intremap };
                 if (reason)
-                        *reason = s->driver_reason;
+                        *reason = s->no_iommu ? "iommu=off" : s->driver_reason;
                 return;
         }
         *e = (Effect) {
@@ -369,9 +390,9 @@ static void state_effect(const State *s, const KernelInfo *k, Vendor vendor, Eff
                 .strict = s->passthrough ? -1 : strict,
                 .intremap = s->intremap,
         };
+        /* Translated: what decided DMA or DMA-FQ is the invalidation policy. */
         if (reason)
-                *reason = s->passthrough ? s->domain_reason
-                          : strict ? (strict_reason ? *strict_reason : s->strict_reason) : s->domain_reason;
+                *reason = s->passthrough ? s->domain_reason : strict_reason ? *strict_reason : s->strict_reason;
 }
 
 static bool effect_equal(const Effect *a, const Effect *b) {
@@ -470,11 +491,11 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
                 return -ENOMEM;
         if (all_bad && v == VALUE_REJECTED) {
                 tp->effect = TOKEN_UNKNOWN;
-                return set_why(tp, "%s %s", t->text, meaning ?: "is not a value the kernel knows (it logs \"Unknown option\")");
+                return set_why(tp, "%s%s%s", t->text, meaning && !startswith(meaning, "is ") ? ": " : " ", meaning ?: "is not a value the kernel knows (it logs \"Unknown option\")");
         }
         if (all_bad && v == VALUE_IGNORED) {
                 tp->effect = TOKEN_IGNORED;
-                return set_why(tp, "%s %s", t->text, meaning ?: "is ignored by the kernel without a word");
+                return set_why(tp, "%s%s%s", t->text, meaning && !startswith(meaning, "is ") ? ": " : " ", meaning ?: "is ignored by the kernel without a word");
         }
 
         state_defaults(k, vendor, &s);
@@ -484,13 +505,13 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
              !cmdline_key_equal(t->key, "iommu.strict"))) {
                 /* Something the model does not follow (igfx_off, sm_on, forcedac...): trust the table. */
                 tp->effect = v == VALUE_DEPRECATED ? TOKEN_DEPRECATED : TOKEN_EFFECTIVE;
-                return set_why(tp, "%s %s", t->text, meaning ?: param_describe(t->key, t->value));
+                return set_why(tp, "%s%s%s", t->text, meaning && !startswith(meaning, "is ") ? ": " : " ", meaning ?: param_describe(t->key, t->value));
         }
 
         effect_of(k, vendor, c, i, SIZE_MAX, &without);
         if (!effect_equal(&without, full)) {
                 tp->effect = v == VALUE_DEPRECATED ? TOKEN_DEPRECATED : TOKEN_EFFECTIVE;
-                return set_why(tp, "%s %s", t->text, meaning ?: param_describe(t->key, t->value));
+                return set_why(tp, "%s%s%s", t->text, meaning && !startswith(meaning, "is ") ? ": " : " ", meaning ?: param_describe(t->key, t->value));
         }
 
         free(tp->fix);

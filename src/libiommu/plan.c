@@ -116,6 +116,10 @@ static void judge_note_dropped(const Cmdline *current, char * const *owned_keys,
 static bool judge_by_effect(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, void *userdata) {
         SyncState s;
 
+        /* Clearing a fragment (a GRUB variable other than the one the tokens go to): its owned tokens
+         * go, whatever they do on their own; only whole lines are judged by effect. */
+        if (wanted->n_tokens == 0)
+                return false;
         if (plan_sync_state(judge.kernel, judge.vendor, current, owned_keys, wanted, &s) >= 0 && s == SYNC_IN_SYNC)
                 return true;
         judge_note_dropped(current, owned_keys, wanted);
