@@ -545,7 +545,7 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
                 effect_of(k, vendor, &one, 0, SIZE_MAX, &none);
                 tp->effect = TOKEN_REDUNDANT;
                 if (effect_equal(&alone, &none))
-                        return set_why(tp, "%s is already what this kernel does by default (%s)", t->text, build_default_why(k, vendor, facets));
+                        return set_why(tp, "%s is already what this kernel does by default: %s", t->text, build_default_why(k, vendor, facets));
                 return set_why(tp, "%s changes nothing: other tokens on the line already do the same", t->text);
         }
 }

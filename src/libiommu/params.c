@@ -154,7 +154,7 @@ static const ParamInfo table[] = {
 static const ParamRule param_rules[] = {
         /* drivers/iommu/amd/init.c:parse_amd_iommu_options(): 5.10 has no "Unknown option" branch. */
         { "amd_iommu", "on", ARCH_MASK_X86, 0, KERNEL_VERSION(6, 1), VALUE_IGNORED,
-          "is not an amd_iommu= option: this kernel ignores it without a word (5.10, measured)",
+          "not an amd_iommu= option, and 5.10 ignores it without a word (measured; 6.1 on log \"Unknown option\")",
           "remove it: AMD-Vi is on whenever the firmware publishes an IVRS table",
           "drivers/iommu/amd/init.c: parse_amd_iommu_options() (5.10: silent; 6.1 on: \"Unknown option\")" },
         /* Before 5.15 iommu.strict= is documented [ARM64] only: the x86 drivers keep their own flag
