@@ -255,6 +255,35 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
                 json_null(&w);
         json_end_object(&w);
 
+        /* The kernel model's prediction for the running command line, for comparison with observed. */
+        json_key(&w, "prediction");
+        if (o->cmdline) {
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                json_begin_object(&w);
+                json_field_bool(&w, "groups", v->predicted.groups);
+                json_field_string(&w, "domain_type", v->predicted.groups ? domain_type_to_string(v->predicted.domain) : NULL);
+                json_field_string(&w, "invalidation", v->predicted.strict == 1 ? "strict" : v->predicted.strict == 0 ? "lazy" : NULL);
+                json_field_bool(&w, "invalidation_observable", v->predicted.strict_observable);
+                json_field_string(&w, "reason", v->predicted.reason);
+                json_key(&w, "tokens");
+                json_begin_array(&w);
+                if (cmdline_parse(o->cmdline, &c) >= 0)
+                        for (size_t i = 0; i < v->predicted.n_tokens; i++) {
+                                const TokenPrediction *t = &v->predicted.tokens[i];
+                                if (t->index >= c->n_tokens)
+                                        continue;
+                                json_begin_object(&w);
+                                json_field_string(&w, "token", c->tokens[t->index].text);
+                                json_field_string(&w, "effect", token_effect_to_string(t->effect));
+                                json_field_string(&w, "why", t->why);
+                                json_end_object(&w);
+                        }
+                json_end_array(&w);
+                json_end_object(&w);
+        } else
+                json_null(&w);
+
         json_key(&w, "checks");
         json_begin_array(&w);
         for (size_t i = 0; i < v->n_checks; i++) {
