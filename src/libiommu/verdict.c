@@ -325,6 +325,7 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
 
 /* The exact fix for a token that changes nothing: "Remove X ..." or "Replace X with Y." */
 static char *token_fix(const char *text, const char *replacement) {
+        _cleanup_free_ char *inner = NULL;
         const char *rest;
         char *s;
 
@@ -336,6 +337,13 @@ static char *token_fix(const char *text, const char *replacement) {
                 if (asprintf(&s, "Replace %s with %s on the kernel command line.", text, replacement) < 0)
                         return NULL;
                 return s;
+        }
+        /* "remove it (use X)": the parenthesis is ours to write. */
+        if (rest && rest[0] == '(' && endswith(rest, ")")) {
+                inner = strndup(rest + 1, strlen(rest) - 2);
+                if (!inner)
+                        return NULL;
+                rest = inner;
         }
         if (asprintf(&s, "Remove %s from the kernel command line%s%s%s", text, !isempty(rest) ? " (" : "", !isempty(rest) ? rest : "",
                      !isempty(rest) ? ")." : ".") < 0)

@@ -121,6 +121,7 @@ capture_one() {
 	release=$(vm_kernel_release "$arch")
 	mkdir -p "$fixture/root/boot"
 	trimmed_config "$(vm_kernel_config "$arch")" >"$fixture/root/boot/config-$release"
+	echo "root/boot/config-$release: the kernel package's build configuration, trimmed to the CONFIG_IOMMU*/INTEL_IOMMU*/AMD_IOMMU*/IRQ_REMAP/ARM_SMMU*/VFIO* lines (the full file is about 250 KiB; the kernel model reads only these)" >>"$fixture/ORIGIN"
 	echo "captured $name in $((SECONDS - start))s" >&2
 }
 
