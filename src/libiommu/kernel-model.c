@@ -47,38 +47,49 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         };
 }
 
-/* "CONFIG_X=y" 1, "# CONFIG_X is not set" 0, absent: unchanged. */
-static void config_bool(const char *text, const char *name, int *v) {
-        size_t l = strlen(name);
-
-        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-                if (strneq(p, name, l) && p[l] == '=')
-                        *v = p[l + 1] == 'y' || p[l + 1] == 'm';
-                else if (startswith(p, "# ") && strneq(p + 2, name, l) && startswith(p + 2 + l, " is not set"))
-                        *v = 0;
-        }
-}
-
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
-        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1;
+        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0;
+        const struct {
+                const char *name;
+                int *v;
+        } symbols[] = {
+                { "CONFIG_INTEL_IOMMU", &intel },
+                { "CONFIG_AMD_IOMMU", &amd },
+                { "CONFIG_INTEL_IOMMU_DEFAULT_ON", &on },
+                { "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF", &intgpu },
+                { "CONFIG_INTEL_IOMMU_DEFAULT_OFF", &off },
+                { "CONFIG_IOMMU_DEFAULT_PASSTHROUGH", &pt },
+                { "CONFIG_IOMMU_DEFAULT_DMA_LAZY", &lazy },
+                { "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict },
+        };
 
         kernel_config_defaults(arch, version, ret);
         if (!text)
                 return;
-        /* A build that does not mention a symbol does not have it (its driver is not built). */
-        ret->intel_iommu = ret->amd_iommu = 0;
-        config_bool(text, "CONFIG_INTEL_IOMMU", &ret->intel_iommu);
-        config_bool(text, "CONFIG_AMD_IOMMU", &ret->amd_iommu);
-        config_bool(text, "CONFIG_INTEL_IOMMU_DEFAULT_ON", &on);
-        config_bool(text, "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF", &intgpu);
-        config_bool(text, "CONFIG_INTEL_IOMMU_DEFAULT_OFF", &off);
+        /* One pass over the lines: "CONFIG_X=y" (or =m) sets 1, "# CONFIG_X is not set" 0. A build
+         * that does not mention a driver does not have it. */
+        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+                const char *name = startswith(p, "# ") ?: p;
+                size_t n;
+
+                if (!startswith(name, "CONFIG_") || (name[7] != 'I' && name[7] != 'A'))
+                        continue;
+                n = strcspn(name, "= \n");
+                for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
+                        if (strlen(symbols[i].name) != n || !strneq(name, symbols[i].name, n))
+                                continue;
+                        if (name == p && name[n] == '=')
+                                *symbols[i].v = name[n + 1] == 'y' || name[n + 1] == 'm';
+                        else if (name != p && startswith(name + n, " is not set"))
+                                *symbols[i].v = 0;
+                }
+        }
+        ret->intel_iommu = intel;
+        ret->amd_iommu = amd;
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;
-        ret->default_passthrough = 0;
-        config_bool(text, "CONFIG_IOMMU_DEFAULT_PASSTHROUGH", &ret->default_passthrough);
-        config_bool(text, "CONFIG_IOMMU_DEFAULT_DMA_LAZY", &lazy);
-        config_bool(text, "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict);
+        ret->default_passthrough = pt;
         ret->default_strict = strict == 1 ? 1 : lazy == 1 ? 0 : -1;
         if (ret->default_strict < 0 && kernel_fact_holds(KERNEL_FACT_DMA_MODE_CONFIG, version) && ret->default_passthrough != 1)
                 ret->default_strict = arch == ARCH_X86_64 ? 0 : 1;

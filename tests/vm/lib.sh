@@ -116,13 +116,14 @@ _vm_kernel_package_name() {
 }
 
 # From 7.x Debian splits the image: linux-image-RELEASE depends on
-# linux-binary-RELEASE (vmlinuz in usr/lib/modules/RELEASE) and
-# linux-modules-RELEASE. The packages to unpack for PKG, PKG first.
+# linux-binary-RELEASE (vmlinuz and modules in usr/lib/modules/RELEASE) and
+# linux-base-RELEASE (the config); linux-modules-RELEASE where it exists.
+# The packages to unpack for PKG, PKG first.
 _vm_kernel_package_set() {
 	local pkg=$1 arch=$2
 	printf '%s\n' "$pkg"
 	_vm_apt apt-cache depends "$pkg:$arch" 2>/dev/null |
-		awk '$1 == "Depends:" && $2 ~ /^linux-(binary|modules)-[0-9]/ { sub(/:.*/, "", $2); print $2 }' | sort -u
+		awk '$1 == "Depends:" && $2 ~ /^linux-(binary|modules|base)-[0-9]/ { sub(/:.*/, "", $2); print $2 }' | sort -u
 }
 
 # apt-get download PKG:ARCH and unpack it into DEST. DEST/.stamp (package,
