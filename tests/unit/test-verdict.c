@@ -133,6 +133,36 @@ static void test_off_but_groups(void **state) {
         assert_null(verdict_find_check(&v, "domain-type"));
 }
 
+/* Before 5.15 lazy reads DMA: observed says only "translated", strict/lazy is inferred (issue 11). */
+static void test_strict_not_observable_before_5_15(void **state) {
+        _cleanup_profile_ Profile *p = load("strict");
+        Observation o = observation(DOMAIN_DMA, 4, "ro quiet");
+        _cleanup_(verdict_done) Verdict v = {}, w = {}, x = {};
+
+        o.release = (char *) "5.10.0-32-amd64";
+        assert_int_equal(verdict_compute(&o, p, VENDOR_INTEL, &v), 0);
+        assert_string_equal(v.facts.mode, "translated");
+        assert_true(v.facts.strict_inferred);
+        assert_int_equal(v.facts.strict, 0);
+        assert_int_equal(check(&v, "domain-type")->result, CHECK_FAIL);
+        assert_non_null(strstr(check(&v, "domain-type")->fix, "intel_iommu=strict"));
+        assert_int_equal(v.result, CHECK_FAIL);
+
+        /* intel_iommu=strict is what 5.10 honours: inferred strict, the promise holds. */
+        o.cmdline = (char *) "ro intel_iommu=on iommu.passthrough=0 intel_iommu=strict";
+        assert_int_equal(verdict_compute(&o, p, VENDOR_INTEL, &w), 0);
+        assert_int_equal(w.facts.strict, 1);
+        assert_int_equal(check(&w, "domain-type")->result, CHECK_PASS);
+
+        /* From 5.15 DMA is observed strict. */
+        o.release = (char *) "6.1.0-26-amd64";
+        o.cmdline = (char *) "ro quiet";
+        assert_int_equal(verdict_compute(&o, p, VENDOR_INTEL, &x), 0);
+        assert_string_equal(x.facts.mode, "strict");
+        assert_false(x.facts.strict_inferred);
+        assert_int_equal(check(&x, "domain-type")->result, CHECK_PASS);
+}
+
 /* amd_iommu=on changes nothing ("Unknown option"): the kernel kept the promise, a WARN names the token (issue 11). */
 static void test_amd_on_warns(void **state) {
         _cleanup_profile_ Profile *p = load("gpu-sriov");
@@ -204,6 +234,7 @@ int main(void) {
                 cmocka_unit_test(test_no_firmware),
                 cmocka_unit_test(test_off_but_groups),
                 cmocka_unit_test(test_amd_on_warns),
+                cmocka_unit_test(test_strict_not_observable_before_5_15),
                 cmocka_unit_test(test_no_interrupt_remapping),
                 cmocka_unit_test(test_log_alone_proves_nothing),
                 cmocka_unit_test(test_mixed),
