@@ -54,6 +54,7 @@ usage() {
 # shortened to the file names they stand for.
 portable_qemu_cmd() {
 	sed -e "s|$VM_CACHE/[a-z0-9]*/kernel/boot/|.vmcache/ARCH/kernel/boot/|g" \
+		-e "s|$VM_CACHE/suites/|.vmcache/suites/|g" \
 		-e "s|-initrd [^ ]*|-initrd initrd.gz|" \
 		-E -e "s|${TMPDIR:-/tmp}/tmp\.[A-Za-z0-9]+/||g" <<<"$VM_LAST_QEMU_CMD"
 }
