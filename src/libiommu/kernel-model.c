@@ -66,21 +66,29 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
         kernel_config_defaults(arch, version, ret);
         if (!text)
                 return;
-        /* One pass over the lines: "CONFIG_X=y" (or =m) sets 1, "# CONFIG_X is not set" 0. A build
-         * that does not mention a driver does not have it. */
-        for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
-                const char *name = startswith(p, "# ") ?: p;
+        /* Every symbol read has "IOMMU" in its name: visit only the lines that do (a distribution's
+         * config is ~10000 lines, some 40 of them match; the generator reads this at every boot).
+         * "CONFIG_X=y" (or =m) sets 1, "# CONFIG_X is not set" 0. A build that does not mention a
+         * driver does not have it. */
+        for (const char *hit = strstr(text, "IOMMU"), *last = NULL; hit; hit = strstr(hit + 5, "IOMMU")) {
+                const char *p = hit, *name;
                 size_t n;
 
-                if (!startswith(name, "CONFIG_") || (name[7] != 'I' && name[7] != 'A'))
+                while (p > text && p[-1] != '\n')
+                        p--;
+                if (p == last)
+                        continue;
+                last = p;
+                name = p[0] == '#' && p[1] == ' ' ? p + 2 : p;
+                if (memcmp(name, "CONFIG_", 7) != 0)
                         continue;
                 n = strcspn(name, "= \n");
                 for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-                        if (strlen(symbols[i].name) != n || !strneq(name, symbols[i].name, n))
+                        if (strlen(symbols[i].name) != n || memcmp(name, symbols[i].name, n) != 0)
                                 continue;
                         if (name == p && name[n] == '=')
                                 *symbols[i].v = name[n + 1] == 'y' || name[n + 1] == 'm';
-                        else if (name != p && startswith(name + n, " is not set"))
+                        else if (name != p && strneq(name + n, " is not set", 11))
                                 *symbols[i].v = 0;
                 }
         }
@@ -561,7 +569,7 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
         }
 }
 
-int kernel_predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelPrediction *ret) {
+static int predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, bool tokens, KernelPrediction *ret) {
         _cleanup_(kernel_prediction_done) KernelPrediction p = {};
         KernelInfo def;
         Effect e;
@@ -585,7 +593,7 @@ int kernel_predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelP
         p.strict_observable = kernel_fact_holds(KERNEL_FACT_DMA_FQ, k->version);
         p.interrupt_remapping = e.intremap;
 
-        for (size_t i = 0; i < c->n_tokens; i++) {
+        for (size_t i = 0; tokens && i < c->n_tokens; i++) {
                 TokenPrediction *n;
 
                 if (!param_lookup(c->tokens[i].key) || !c->tokens[i].value)
@@ -602,6 +610,14 @@ int kernel_predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelP
         *ret = p;
         p = (KernelPrediction) {};
         return 0;
+}
+
+int kernel_predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelPrediction *ret) {
+        return predict(k, vendor, c, true, ret);
+}
+
+int kernel_predict_effect(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelPrediction *ret) {
+        return predict(k, vendor, c, false, ret);
 }
 
 void kernel_prediction_done(KernelPrediction *p) {

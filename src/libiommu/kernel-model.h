@@ -92,6 +92,8 @@ typedef struct KernelPrediction {
 /* vendor: VENDOR_INTEL, VENDOR_AMD or VENDOR_ARM64 (VENDOR_PORTABLE is read as Intel: call it for
  * AMD too). k NULL: kernel_info_default(). Only -ENOMEM fails. */
 int kernel_predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelPrediction *ret);
+/* Same without the per-token verdicts (tokens stays empty): what sync decisions need, cheaply. */
+int kernel_predict_effect(const KernelInfo *k, Vendor vendor, const Cmdline *c, KernelPrediction *ret);
 void kernel_prediction_done(KernelPrediction *p);
 /* Groups, domain type and (for translated domains) strictness are the same. */
 bool kernel_prediction_same_effect(const KernelPrediction *a, const KernelPrediction *b);

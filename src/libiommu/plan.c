@@ -59,9 +59,9 @@ static int same_effect(const KernelInfo *k, Vendor vendor, const Cmdline *a, con
         }
         for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
                 _cleanup_(kernel_prediction_done) KernelPrediction pa = {}, pb = {};
-                int r = kernel_predict(k, check[i], a, &pa);
+                int r = kernel_predict_effect(k, check[i], a, &pa);
                 if (r >= 0)
-                        r = kernel_predict(k, check[i], b, &pb);
+                        r = kernel_predict_effect(k, check[i], b, &pb);
                 if (r < 0)
                         return r;
                 if (!kernel_prediction_same_effect(&pa, &pb))
