@@ -194,8 +194,9 @@ char *kernel_info_describe(const KernelInfo *k) {
         char v[16];
         char *s;
 
-        if (asprintf(&s, "%s%s%s %s%s", k->release ?: "release unknown, assumed ", k->release ? "" : kernel_version_string(k->version, v),
-                     k->release ? "" : "", k->config_source ? "with the build configuration in " : "with mainline defaults (no build configuration found)",
+        if (asprintf(&s, "%s%s %s%s", k->release ? "" : "release unknown, assumed ",
+                     k->release ?: kernel_version_string(k->version, v),
+                     k->config_source ? "with the build configuration in " : "with mainline defaults (no build configuration found)",
                      k->config_source ?: "") < 0)
                 return NULL;
         return s;
