@@ -22,6 +22,21 @@ static Arch lint_arch(void) {
         return arch_native();
 }
 
+/* The kernel the lines are checked for: --kernel/--config, else the running one under --root. */
+static const KernelInfo *lint_kernel(void) {
+        static KernelInfo k;
+        static bool loaded = false;
+
+        if (!loaded) {
+                if (kernel_info_load(arg.root, lint_arch(), arg.kernel_release, arg.kernel_config, &k) < 0) {
+                        log_warning("Cannot read the kernel configuration %s; using mainline defaults.", strna(arg.kernel_config));
+                        kernel_info_default(lint_arch(), &k);
+                }
+                loaded = true;
+        }
+        return &k;
+}
+
 /* Lints one command line; file may be NULL. */
 static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
         _cleanup_cmdline_ Cmdline *c = NULL;
@@ -31,7 +46,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         r = cmdline_parse(text, &c);
         if (r < 0)
                 return log_oom();
-        r = lint_cmdline(c, lint_arch(), &report);
+        r = lint_cmdline_for_kernel(c, lint_kernel(), arg.vendor, &report);
         if (r < 0)
                 return log_oom();
         for (size_t i = 0; i < report.n_findings; i++) {
@@ -140,6 +155,10 @@ int verb_lint(int argc, char *argv[]) {
                 json_begin_object(&w);
                 json_field_int(&w, "version", 1);
                 json_field_string(&w, "arch", arch_to_string(lint_arch()));
+                {
+                        _cleanup_free_ char *kd = kernel_info_describe(lint_kernel());
+                        json_field_string(&w, "kernel", kd);
+                }
                 json_key(&w, "findings");
                 json_begin_array(&w);
         }

@@ -6,7 +6,7 @@
 #include "ini-file.h"
 #include "lint.h"
 #include "log.h"
-#include "predict.h"
+#include "kernel-model.h"
 #include "profile.h"
 #include "strv.h"
 
@@ -367,9 +367,12 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
-                KernelPrediction k;
+                _cleanup_(kernel_prediction_done) KernelPrediction k = {};
 
-                kernel_predict(c, check[i], &k);
+                /* Judged on the newest kernel the model knows, with mainline defaults. */
+                r = kernel_predict(NULL, check[i], c, &k);
+                if (r < 0)
+                        return r;
                 if (p->mode == MODE_OFF ? !k.groups : profile_mode_accepts(p->mode, k.domain))
                         continue;
                 log_error("%s:%u: %s=%s: on %s the kernel would end up with %s (%s), but Mode=%s promises %s",
