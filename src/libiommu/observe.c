@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <libgen.h>
 
 #include "fileio.h"
@@ -66,6 +67,10 @@ int observation_note_unreadable(Observation *o, const char *what, int error) {
         return strv_consume(&o->unreadable, s);
 }
 
+static int str_compare_ptr(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
 /* Reads a sysfs attribute under the root: a stripped copy, or NULL when it is absent. Other errors
  * are noted. */
 static int read_attr(Observation *o, const char *path, char **ret) {
@@ -90,26 +95,127 @@ static int read_attr(Observation *o, const char *path, char **ret) {
         return 0;
 }
 
-static int read_attr_uint(Observation *o, const char *path, unsigned *ret) {
-        _cleanup_free_ char *s = NULL;
-        int r;
-
-        r = read_attr(o, path, &s);
-        if (r < 0)
-                return r;
-        *ret = s ? (unsigned) strtoul(s, NULL, 0) : 0;
-        return 0;
-}
-
-/* The last component of a symlink's target under the root, NULL when there is no link. */
-static int read_link_basename(const char *root, const char *path, char **ret) {
+/* Opens the directory ROOT/path; -ENOENT when it is missing. */
+static int open_root_dir(const char *root, const char *path, int *ret_fd) {
         _cleanup_free_ char *p = root_path(root, path);
-        char buf[4096];
-        ssize_t n;
+        int fd;
 
         if (!p)
                 return -ENOMEM;
-        n = readlink(p, buf, sizeof(buf) - 1);
+        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted, without
+ * dot files, and how many. A missing directory is an empty list. The list keeps its length as it
+ * grows (no recount per entry): listing 16384 groups is linear, plus the sort. */
+static int list_dir_at(int dir_fd, const char *name, char ***ret, size_t *ret_n) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+        int fd, r;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR) {
+                        *ret = NULL;
+                        if (ret_n)
+                                *ret_n = 0;
+                        return 0;
+                }
+                return -errno;
+        }
+        d = fdopendir(fd);
+        if (!d) {
+                r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.') {
+                        r = strv_consume_n(&l, &n, &allocated, strdup(de->d_name));
+                        if (r < 0)
+                                return r;
+                }
+        if (l)
+                qsort(l, n, sizeof(char *), str_compare_ptr);
+        *ret = TAKE_PTR(l);
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
+static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+        _cleanup_free_ char *p = root_path(root, path);
+
+        if (!p)
+                return -ENOMEM;
+        return list_dir_at(AT_FDCWD, p, ret, ret_n);
+}
+
+/* Reads the attribute name of the sysfs directory dir_fd into buf, cut at the first newline and
+ * stripped: one read(), since sysfs hands out an attribute whole (at most a page) on the first
+ * one, so there is no second read to see EOF. O_NOFOLLOW: an attribute is never a symlink, and a
+ * tree's symlink must not lead the read out of it; O_NONBLOCK: a FIFO does not hang us. Returns
+ * the length, -ENOENT when absent. */
+static int read_attr_at(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        do
+                n = read(fd, buf, size - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        char *t = strstrip(buf);
+        n = strlen(t);
+        memmove(buf, t, n + 1);
+        return (int) n;
+}
+
+/* The same for an observation: absent is ret_len 0 with buf "", other errors are noted, naming
+ * dir/name. Only -ENOMEM is returned. */
+static int read_observed_attr(Observation *o, int dir_fd, const char *dir, const char *name, char *buf, size_t size) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        r = read_attr_at(dir_fd, name, buf, size);
+        if (r >= 0)
+                return 0;
+        buf[0] = '\0';
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (asprintf(&p, "%s/%s", dir, name) < 0)
+                return -ENOMEM;
+        return observation_note_unreadable(o, p, r);
+}
+
+static int read_device_attr_uint(Observation *o, int dir_fd, const char *dir, const char *attr, unsigned *ret) {
+        char buf[64];
+        int r;
+
+        r = read_observed_attr(o, dir_fd, dir, attr, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        *ret = buf[0] ? (unsigned) strtoul(buf, NULL, 0) : 0;
+        return 0;
+}
+
+/* The last component of the target of the symlink name in dir_fd, NULL when there is no link. */
+static int read_device_link(int dir_fd, const char *name, char **ret) {
+        char buf[4096];
+        ssize_t n;
+
+        n = readlinkat(dir_fd, name, buf, sizeof(buf) - 1);
         if (n < 0) {
                 *ret = NULL;
                 return 0;
@@ -122,60 +228,59 @@ static int read_link_basename(const char *root, const char *path, char **ret) {
         return 0;
 }
 
-/* Entry names of ROOT/path, sorted, without dot files. A missing directory is an empty list. */
-static int list_dir(const char *root, const char *path, char ***ret) {
-        _cleanup_free_ char *p = root_path(root, path);
-        _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
+static int observe_device(Observation *o, int devices_fd, const char *name, PciDevice *d) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -1;
+        char group[32];
+        ssize_t n;
         int r;
 
-        if (!p)
+        *d = (PciDevice) { .group = -1 };
+        d->bdf = strdup(name);
+        if (!d->bdf || asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
                 return -ENOMEM;
-        d = opendir(p);
-        if (!d) {
-                if (errno == ENOENT || errno == ENOTDIR) {
-                        *ret = NULL;
-                        return 0;
-                }
-                return -errno;
+        /* Every file of the device relative to its directory: one path walk per device, not one
+         * per attribute. */
+        fd = openat(devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : observation_note_unreadable(o, dir, -errno);
+        r = read_device_attr_uint(o, fd, dir, "vendor", &d->vendor);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, dir, "device", &d->device);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, dir, "class", &d->class);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, dir, "sriov_totalvfs", &d->sriov_totalvfs);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, dir, "sriov_numvfs", &d->sriov_numvfs);
+        if (r >= 0)
+                r = read_device_link(fd, "driver", &d->driver);
+        if (r >= 0)
+                r = read_device_link(fd, "physfn", &d->physfn);
+        if (r < 0)
+                return r;
+        n = readlinkat(fd, "iommu_group", group, sizeof(group) - 1);
+        if (n > 0) {
+                group[n] = '\0';
+                d->group = atoi(basename(group));
         }
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.') {
-                        r = strv_extend(&l, de->d_name);
-                        if (r < 0)
-                                return r;
-                }
-        if (l) {
-                r = strv_sort(l);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
+        d->is_gpu = pci_device_is_gpu(d->vendor, d->class);
         return 0;
-}
-
-static int read_device_attr_uint(Observation *o, const char *dir, const char *attr, unsigned *ret) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/%s", dir, attr) < 0)
-                return -ENOMEM;
-        return read_attr_uint(o, p, ret);
-}
-
-static int read_device_link(Observation *o, const char *dir, const char *attr, char **ret) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/%s", dir, attr) < 0)
-                return -ENOMEM;
-        return read_link_basename(o->root, p, ret);
 }
 
 static int observe_devices(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n_names;
         int r;
 
-        r = list_dir(o->root, PCI_DEVICES_DIR, &names);
+        r = open_root_dir(o->root, PCI_DEVICES_DIR, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                r = list_dir_at(fd, ".", &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -183,37 +288,14 @@ static int observe_devices(Observation *o) {
         if (!names)
                 return 0;
 
-        o->devices = calloc(strv_length(names), sizeof(PciDevice));
+        /* In the order of their names, which observation_find_device() relies on. */
+        o->devices = calloc(n_names, sizeof(PciDevice));
         if (!o->devices)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
-                PciDevice *d = &o->devices[o->n_devices++];
-                _cleanup_free_ char *dir = NULL, *group = NULL;
-
-                *d = (PciDevice) { .group = -1 };
-                d->bdf = strdup(*n);
-                if (!d->bdf || asprintf(&dir, PCI_DEVICES_DIR "/%s", *n) < 0)
-                        return -ENOMEM;
-                r = read_device_attr_uint(o, dir, "vendor", &d->vendor);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "device", &d->device);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "class", &d->class);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "sriov_totalvfs", &d->sriov_totalvfs);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "sriov_numvfs", &d->sriov_numvfs);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "driver", &d->driver);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "physfn", &d->physfn);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "iommu_group", &group);
+                r = observe_device(o, fd, *n, &o->devices[o->n_devices++]);
                 if (r < 0)
                         return r;
-                if (group)
-                        d->group = atoi(group);
-                d->is_gpu = pci_device_is_gpu(d->vendor, d->class);
         }
         return 0;
 }
@@ -223,11 +305,52 @@ static int group_compare(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int observe_groups(Observation *o) {
-        _cleanup_strv_free_ char **names = NULL;
+static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -1;
+        char type[64];
         int r;
 
-        r = list_dir(o->root, IOMMU_GROUPS_DIR, &names);
+        if (asprintf(&dir, IOMMU_GROUPS_DIR "/%s", name) < 0)
+                return -ENOMEM;
+        fd = openat(groups_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                        return 0;
+                return observation_note_unreadable(o, dir, -errno);
+        }
+        r = read_observed_attr(o, fd, dir, "type", type, sizeof(type));
+        if (r < 0)
+                return r;
+        if (type[0]) {
+                DomainType t = domain_type_from_string(type);
+                g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
+        }
+        r = list_dir_at(fd, "devices", &g->devices, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/devices", dir) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, p, r);
+        }
+        return 0;
+}
+
+static int observe_groups(Observation *o) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n_names;
+        int r;
+
+        r = open_root_dir(o->root, IOMMU_GROUPS_DIR, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                r = list_dir_at(fd, ".", &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -235,11 +358,10 @@ static int observe_groups(Observation *o) {
         if (!names)
                 return 0;
 
-        o->groups = calloc(strv_length(names), sizeof(IommuGroup));
+        o->groups = calloc(n_names, sizeof(IommuGroup));
         if (!o->groups)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
-                _cleanup_free_ char *type = NULL, *p = NULL;
                 IommuGroup *g;
                 char *end;
                 unsigned long id;
@@ -250,28 +372,12 @@ static int observe_groups(Observation *o) {
                         continue;
                 g = &o->groups[o->n_groups++];
                 *g = (IommuGroup) { .id = id, .type = DOMAIN_UNKNOWN };
-                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/type", *n) < 0)
-                        return -ENOMEM;
-                r = read_attr(o, p, &type);
+                r = observe_group(o, fd, *n, g);
                 if (r < 0)
                         return r;
-                if (type) {
-                        DomainType t = domain_type_from_string(type);
-                        g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
-                }
-                free(p);
-                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", *n) < 0)
-                        return -ENOMEM;
-                r = list_dir(o->root, p, &g->devices);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        r = observation_note_unreadable(o, p, r);
-                        if (r < 0)
-                                return r;
-                }
                 o->type_counts[g->type]++;
         }
+        /* By number, which observation_find_group() relies on. */
         qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
         return 0;
 }
@@ -284,16 +390,17 @@ static int observe_units(Observation *o) {
                 { "intel-iommu", "intel-iommu" },
                 { "amd-iommu", "amd-iommu" },
         };
+        size_t n_names;
         int r;
 
-        r = list_dir(o->root, IOMMU_CLASS_DIR, &names);
+        r = list_dir(o->root, IOMMU_CLASS_DIR, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return observation_note_unreadable(o, IOMMU_CLASS_DIR, r);
         if (!names)
                 return 0;
-        o->units = calloc(strv_length(names), sizeof(IommuUnit));
+        o->units = calloc(n_names, sizeof(IommuUnit));
         if (!o->units)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
@@ -442,17 +549,33 @@ void observation_done(Observation *o) {
         *o = (Observation) {};
 }
 
+static int device_compare_bdf(const void *key, const void *d) {
+        return strcmp(key, ((const PciDevice *) d)->bdf);
+}
+
+/* Binary searches: observe_devices() keeps the devices in the order of their names, observe_groups()
+ * the groups by number. verdict and report look a device up per group member, so a linear scan
+ * here made verify quadratic in the number of groups. */
 const PciDevice *observation_find_device(const Observation *o, const char *bdf) {
-        for (size_t i = 0; i < o->n_devices; i++)
-                if (streq(o->devices[i].bdf, bdf))
-                        return &o->devices[i];
-        return NULL;
+        if (o->n_devices == 0)
+                return NULL;
+        return bsearch(bdf, o->devices, o->n_devices, sizeof(PciDevice), device_compare_bdf);
 }
 
 const IommuGroup *observation_find_group(const Observation *o, int id) {
-        for (size_t i = 0; id >= 0 && i < o->n_groups; i++)
-                if (o->groups[i].id == (unsigned) id)
-                        return &o->groups[i];
+        size_t lo = 0, hi = o->n_groups;
+
+        if (id < 0)
+                return NULL;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (o->groups[mid].id == (unsigned) id)
+                        return &o->groups[mid];
+                if (o->groups[mid].id < (unsigned) id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 
