@@ -109,10 +109,10 @@ static int open_root_dir(const char *root, const char *path, int *ret_fd) {
         return 0;
 }
 
-/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted, without
- * dot files, and how many. A missing directory is an empty list. The list keeps its length as it
+/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted when asked,
+ * without dot files, and how many. A missing directory is an empty list. The list keeps its length as it
  * grows (no recount per entry): listing 16384 groups is linear, plus the sort. */
-static int list_dir_at(int dir_fd, const char *name, char ***ret, size_t *ret_n) {
+static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, size_t *ret_n) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **l = NULL;
         size_t n = 0, allocated = 0;
@@ -141,7 +141,7 @@ static int list_dir_at(int dir_fd, const char *name, char ***ret, size_t *ret_n)
                         if (r < 0)
                                 return r;
                 }
-        if (l)
+        if (l && sort)
                 qsort(l, n, sizeof(char *), str_compare_ptr);
         *ret = TAKE_PTR(l);
         if (ret_n)
@@ -154,7 +154,7 @@ static int list_dir(const char *root, const char *path, char ***ret, size_t *ret
 
         if (!p)
                 return -ENOMEM;
-        return list_dir_at(AT_FDCWD, p, ret, ret_n);
+        return list_dir_at(AT_FDCWD, p, true, ret, ret_n);
 }
 
 /* Reads the attribute name of the sysfs directory dir_fd into buf, cut at the first newline and
@@ -182,9 +182,10 @@ static int read_attr_at(int dir_fd, const char *name, char *buf, size_t size) {
         return (int) n;
 }
 
-/* The same for an observation: absent is ret_len 0 with buf "", other errors are noted, naming
- * dir/name. Only -ENOMEM is returned. */
-static int read_observed_attr(Observation *o, int dir_fd, const char *dir, const char *name, char *buf, size_t size) {
+/* The same for an observation: absent is buf "", other errors are noted, naming
+ * parent/dir/name (the path is only formatted then). Only -ENOMEM is returned. */
+static int read_observed_attr(Observation *o, int dir_fd, const char *parent, const char *dir, const char *name,
+                              char *buf, size_t size) {
         _cleanup_free_ char *p = NULL;
         int r;
 
@@ -194,16 +195,16 @@ static int read_observed_attr(Observation *o, int dir_fd, const char *dir, const
         buf[0] = '\0';
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
-        if (asprintf(&p, "%s/%s", dir, name) < 0)
+        if (asprintf(&p, "%s/%s/%s", parent, dir, name) < 0)
                 return -ENOMEM;
         return observation_note_unreadable(o, p, r);
 }
 
-static int read_device_attr_uint(Observation *o, int dir_fd, const char *dir, const char *attr, unsigned *ret) {
+static int read_device_attr_uint(Observation *o, int dir_fd, const char *bdf, const char *attr, unsigned *ret) {
         char buf[64];
         int r;
 
-        r = read_observed_attr(o, dir_fd, dir, attr, buf, sizeof(buf));
+        r = read_observed_attr(o, dir_fd, PCI_DEVICES_DIR, bdf, attr, buf, sizeof(buf));
         if (r < 0)
                 return r;
         *ret = buf[0] ? (unsigned) strtoul(buf, NULL, 0) : 0;
@@ -228,31 +229,35 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         return 0;
 }
 
-static int observe_device(Observation *o, int devices_fd, const char *name, PciDevice *d) {
-        _cleanup_free_ char *dir = NULL;
+/* Fills d for the device name, taking ownership of name. */
+static int observe_device(Observation *o, int devices_fd, char *name, PciDevice *d) {
         _cleanup_close_ int fd = -1;
         char group[32];
         ssize_t n;
         int r;
 
-        *d = (PciDevice) { .group = -1 };
-        d->bdf = strdup(name);
-        if (!d->bdf || asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
-                return -ENOMEM;
+        *d = (PciDevice) { .group = -1, .bdf = name };
         /* Every file of the device relative to its directory: one path walk per device, not one
          * per attribute. */
         fd = openat(devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return errno == ENOENT || errno == ENOTDIR ? 0 : observation_note_unreadable(o, dir, -errno);
-        r = read_device_attr_uint(o, fd, dir, "vendor", &d->vendor);
+        if (fd < 0) {
+                _cleanup_free_ char *dir = NULL;
+                if (errno == ENOENT || errno == ENOTDIR)
+                        return 0;
+                r = -errno;
+                if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, dir, r);
+        }
+        r = read_device_attr_uint(o, fd, name, "vendor", &d->vendor);
         if (r >= 0)
-                r = read_device_attr_uint(o, fd, dir, "device", &d->device);
+                r = read_device_attr_uint(o, fd, name, "device", &d->device);
         if (r >= 0)
-                r = read_device_attr_uint(o, fd, dir, "class", &d->class);
+                r = read_device_attr_uint(o, fd, name, "class", &d->class);
         if (r >= 0)
-                r = read_device_attr_uint(o, fd, dir, "sriov_totalvfs", &d->sriov_totalvfs);
+                r = read_device_attr_uint(o, fd, name, "sriov_totalvfs", &d->sriov_totalvfs);
         if (r >= 0)
-                r = read_device_attr_uint(o, fd, dir, "sriov_numvfs", &d->sriov_numvfs);
+                r = read_device_attr_uint(o, fd, name, "sriov_numvfs", &d->sriov_numvfs);
         if (r >= 0)
                 r = read_device_link(fd, "driver", &d->driver);
         if (r >= 0)
@@ -280,7 +285,7 @@ static int observe_devices(Observation *o) {
         if (r == -ENOMEM)
                 return r;
         if (r >= 0)
-                r = list_dir_at(fd, ".", &names, &n_names);
+                r = list_dir_at(fd, ".", true, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -292,11 +297,21 @@ static int observe_devices(Observation *o) {
         o->devices = calloc(n_names, sizeof(PciDevice));
         if (!o->devices)
                 return -ENOMEM;
-        STRV_FOREACH(n, names) {
-                r = observe_device(o, fd, *n, &o->devices[o->n_devices++]);
-                if (r < 0)
+        /* Each name moves into its device (no copy); on an error the names not moved yet are
+         * freed here, as strv_free() would stop at the first moved one. */
+        for (size_t i = 0; i < n_names; i++) {
+                char *name = names[i];
+
+                names[i] = NULL;
+                r = observe_device(o, fd, name, &o->devices[o->n_devices++]);
+                if (r < 0) {
+                        for (size_t j = i + 1; j < n_names; j++)
+                                free(names[j]);
+                        names = mfree(names);
                         return r;
+                }
         }
+        names = mfree(names);
         return 0;
 }
 
@@ -306,32 +321,33 @@ static int group_compare(const void *a, const void *b) {
 }
 
 static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g) {
-        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
         char type[64];
         int r;
 
-        if (asprintf(&dir, IOMMU_GROUPS_DIR "/%s", name) < 0)
-                return -ENOMEM;
         fd = openat(groups_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
+                _cleanup_free_ char *dir = NULL;
                 if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
                         return 0;
-                return observation_note_unreadable(o, dir, -errno);
+                r = -errno;
+                if (asprintf(&dir, IOMMU_GROUPS_DIR "/%s", name) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, dir, r);
         }
-        r = read_observed_attr(o, fd, dir, "type", type, sizeof(type));
+        r = read_observed_attr(o, fd, IOMMU_GROUPS_DIR, name, "type", type, sizeof(type));
         if (r < 0)
                 return r;
         if (type[0]) {
                 DomainType t = domain_type_from_string(type);
                 g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
         }
-        r = list_dir_at(fd, "devices", &g->devices, NULL);
+        r = list_dir_at(fd, "devices", true, &g->devices, NULL);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
                 _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/devices", dir) < 0)
+                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", name) < 0)
                         return -ENOMEM;
                 return observation_note_unreadable(o, p, r);
         }
@@ -349,8 +365,9 @@ static int observe_groups(Observation *o) {
                 return 0;
         if (r == -ENOMEM)
                 return r;
+        /* Not sorted by name: the groups are sorted by number below. */
         if (r >= 0)
-                r = list_dir_at(fd, ".", &names, &n_names);
+                r = list_dir_at(fd, ".", false, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
