@@ -15,7 +15,7 @@ callgrind_count() {
         local n
         n=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin IOMMUCTL_PROFILES_PATH="$src/profiles" \
                 valgrind --tool=callgrind --callgrind-out-file=/dev/null ${CALLGRIND_ARGS:-} "$@" 2>&1 > /dev/null \
-                | awk '/^==[0-9]*== Collected : [0-9]*$/ { n += $NF; seen = 1 } END { if (seen) print n }')
+                | awk '/^==[0-9]*== Collected : [0-9]*$/ { n += $NF; seen = 1 } END { if (seen) printf "%.0f\n", n }')
         [[ -n $n ]] || { echo "callgrind did not report a count for $*" >&2; exit 2; }
         echo "$n"
 }
@@ -25,7 +25,7 @@ fsync_count() {
         command -v strace > /dev/null || { echo "strace is missing (apt-get install strace)" >&2; exit 2; }
         env IOMMUCTL_PROFILES_PATH="$src/profiles" strace -f -c -e trace=fsync,fdatasync -o "$tmp/strace" "$@" > /dev/null 2>&1 \
                 || { echo "failed under strace: $*" >&2; exit 2; }
-        awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' "$tmp/strace"
+        awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { printf "%.0f\n", n }' "$tmp/strace"
 }
 
 # peak_rss_kib COMMAND...: the maximum resident set size of COMMAND, in KiB (GNU time).
