@@ -113,11 +113,15 @@ static int open_root_dir(const char *root, const char *path, int *ret_fd) {
  * without dot files, and how many. A missing directory is an empty list. The list keeps its length as it
  * grows (no recount per entry): listing 16384 groups is linear, plus the sort. */
 static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, size_t *ret_n) {
-        _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **l = NULL;
+        _cleanup_close_ int fd = -1;
         size_t n = 0, allocated = 0;
-        struct dirent *de;
-        int fd, r;
+        /* getdents64() into the stack, not readdir(): a DIR is a 32 KiB allocation, once per group. */
+        union {
+                struct dirent64 de;
+                char buf[8192];
+        } u;
+        int r;
 
         fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
@@ -129,18 +133,27 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                 }
                 return -errno;
         }
-        d = fdopendir(fd);
-        if (!d) {
-                r = -errno;
-                close(fd);
-                return r;
-        }
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.') {
+        for (;;) {
+                ssize_t k = getdents64(fd, u.buf, sizeof(u.buf));
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                for (ssize_t off = 0; off < k;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (u.buf + off);
+
+                        off += de->d_reclen;
+                        if (de->d_name[0] == '.')
+                                continue;
                         r = strv_consume_n(&l, &n, &allocated, strdup(de->d_name));
                         if (r < 0)
                                 return r;
                 }
+        }
         if (l && sort)
                 qsort(l, n, sizeof(char *), str_compare_ptr);
         *ret = TAKE_PTR(l);
