@@ -61,7 +61,9 @@ const char *pci_class_name(unsigned class) {
 int observation_note_unreadable(Observation *o, const char *what, int error) {
         char *s;
 
-        if (asprintf(&s, "%s: %s%s", what, strerror(error < 0 ? -error : error),
+        if (asprintf(&s, "%s: %s%s", what,
+                     error == -EBADMSG ? "unexpected contents" :
+                     error == -EBADFD ? "not a regular file" : strerror(error < 0 ? -error : error),
                      error == -EACCES || error == -EPERM ? " (run as root to read it)" : "") < 0)
                 return -ENOMEM;
         return strv_consume(&o->unreadable, s);
@@ -97,16 +99,8 @@ static int read_attr(Observation *o, const char *path, char **ret) {
 
 /* Opens the directory ROOT/path; -ENOENT when it is missing. */
 static int open_root_dir(const char *root, const char *path, int *ret_fd) {
-        _cleanup_free_ char *p = root_path(root, path);
-        int fd;
-
-        if (!p)
-                return -ENOMEM;
-        fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
-        *ret_fd = fd;
-        return 0;
+        /* Resolved inside the root (fileio's confined resolver). */
+        return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
 
 /* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted when asked,
@@ -123,9 +117,11 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         } u;
         int r;
 
-        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        /* O_NOFOLLOW: name is one component of a directory resolved inside the root (or "."),
+         * and a symlink there must not lead out of it. */
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
-                if (errno == ENOENT || errno == ENOTDIR) {
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
                         *ret = NULL;
                         if (ret_n)
                                 *ret_n = 0;
@@ -149,7 +145,8 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                         off += de->d_reclen;
                         if (de->d_name[0] == '.')
                                 continue;
-                        r = strv_consume_n(&l, &n, &allocated, strdup(de->d_name));
+                        /* Names are printed: control bytes of a crafted tree are escaped. */
+                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -163,11 +160,19 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
 }
 
 static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
-        _cleanup_free_ char *p = root_path(root, path);
+        _cleanup_close_ int fd = -1;
+        int r;
 
-        if (!p)
-                return -ENOMEM;
-        return list_dir_at(AT_FDCWD, p, true, ret, ret_n);
+        r = open_root_dir(root, path, &fd);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                *ret = NULL;
+                if (ret_n)
+                        *ret_n = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return list_dir_at(fd, ".", true, ret, ret_n);
 }
 
 /* Reads the attribute name of the sysfs directory dir_fd into buf, cut at the first newline and
@@ -262,7 +267,8 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
                 return 0;
         }
         buf[n] = '\0';
-        char *t = strdup(basename(buf));
+        /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
+        char *t = name_escape_control(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -270,25 +276,24 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
 }
 
 /* Fills d for the device name, taking ownership of name. */
-static int observe_device(Observation *o, int devices_fd, char *name, PciDevice *d) {
+static int observe_device(Observation *o, char *name, PciDevice *d) {
+        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
         char group[32];
         ssize_t n;
         int r;
 
         *d = (PciDevice) { .group = -1, .bdf = name };
-        /* Every file of the device relative to its directory: one path walk per device, not one
-         * per attribute. */
-        fd = openat(devices_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0) {
-                _cleanup_free_ char *dir = NULL;
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 0;
-                r = -errno;
-                if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
-                        return -ENOMEM;
+        /* Every file of the device relative to its directory: one confined resolution per device
+         * (the entry is a symlink into /sys/devices, followed inside the root), not one per
+         * attribute; the attributes are then single components opened with O_NOFOLLOW. */
+        if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
+                return -ENOMEM;
+        r = root_open(o->root, dir, O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r < 0)
                 return observation_note_unreadable(o, dir, r);
-        }
         r = read_device_attr_uint(o, fd, name, "vendor", &d->vendor);
         if (r >= 0)
                 r = read_device_attr_uint(o, fd, name, "device", &d->device);
@@ -343,7 +348,7 @@ static int observe_devices(Observation *o) {
                 char *name = names[i];
 
                 names[i] = NULL;
-                r = observe_device(o, fd, name, &o->devices[o->n_devices++]);
+                r = observe_device(o, name, &o->devices[o->n_devices++]);
                 if (r < 0) {
                         for (size_t j = i + 1; j < n_names; j++)
                                 free(names[j]);
@@ -360,7 +365,7 @@ static int group_compare(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g) {
+static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g, size_t *n_missing_type) {
         _cleanup_close_ int fd = -1;
         char type[64];
         int r;
@@ -381,7 +386,17 @@ static int observe_group(Observation *o, int groups_fd, const char *name, IommuG
         if (type[0]) {
                 DomainType t = domain_type_from_string(type);
                 g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
-        }
+                /* Not a type the kernel writes: say so, never count it silently. */
+                if (t < 0) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/type", name) < 0)
+                                return -ENOMEM;
+                        r = observation_note_unreadable(o, p, -EBADMSG);
+                        if (r < 0)
+                                return r;
+                }
+        } else
+                (*n_missing_type)++;
         r = list_dir_at(fd, "devices", true, &g->devices, NULL);
         if (r == -ENOMEM)
                 return r;
@@ -397,7 +412,7 @@ static int observe_group(Observation *o, int groups_fd, const char *name, IommuG
 static int observe_groups(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_close_ int fd = -1;
-        size_t n_names;
+        size_t n_names, n_missing_type = 0;
         int r;
 
         r = open_root_dir(o->root, IOMMU_GROUPS_DIR, &fd);
@@ -429,11 +444,15 @@ static int observe_groups(Observation *o) {
                         continue;
                 g = &o->groups[o->n_groups++];
                 *g = (IommuGroup) { .id = id, .type = DOMAIN_UNKNOWN };
-                r = observe_group(o, fd, *n, g);
+                r = observe_group(o, fd, *n, g, &n_missing_type);
                 if (r < 0)
                         return r;
                 o->type_counts[g->type]++;
         }
+        /* Groups without a type file at all: a tree that lost them, not a kernel's answer. */
+        if (o->n_groups > 0 && n_missing_type == o->n_groups &&
+            (r = observation_note_unreadable(o, IOMMU_GROUPS_DIR "/*/type", -ENOENT)) < 0)
+                return r;
         /* By number, which observation_find_group() relies on. */
         qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
         return 0;
