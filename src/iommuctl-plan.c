@@ -137,7 +137,7 @@ int verb_plan(int argc, char *argv[]) {
                 return EXIT_ERROR;
         if (arg.json)
                 print_json(&ctx, &plan);
-        else
+        else if (!arg.quiet)
                 print_text(&ctx, &plan);
         if (arg.check && plan.current && !plan.in_sync)
                 return EXIT_NO;

@@ -23,6 +23,9 @@ typedef struct Args {
         bool check;
         bool full;
         bool help;
+        bool quiet;                 /* -q: errors only; verbs whose answer is the exit code print nothing */
+        bool no_legend;             /* --no-legend: no column headers or summary lines */
+        bool boot_check;            /* verify: this is iommu-verify.service's run (the boot check's MESSAGE_ID) */
         bool selected;              /* profiles: print only the profile iommu.conf selects */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
