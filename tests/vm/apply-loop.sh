@@ -267,8 +267,11 @@ check_journal() {
 		e = entries[0]
 		want = {"MESSAGE_ID": mid, "_SYSTEMD_UNIT": "iommu-verify.service", "IOMMU_PROFILE": profile,
 		        "IOMMU_VERDICT": verdict, "IOMMU_MODE_OBSERVED": mode, "IOMMU_FIRMWARE": "DMAR",
-		        "PRIORITY": {"pass": "6", "warn": "4", "fail": "3"}[verdict]}
+		        "IOMMU_RUN": "boot-check", "PRIORITY": {"pass": "6", "warn": "4", "fail": "3"}[verdict]}
 		bad = [f"{k}={e.get(k)!r} (expected {v!r})" for k, v in want.items() if e.get(k) != v]
+		# The hardened unit still reads the ACPI DMAR table (IOMMU_FIRMWARE above) and the efivars.
+		if e.get("IOMMU_EFI") in (None, "no"):
+		    bad.append(f"IOMMU_EFI={e.get('IOMMU_EFI')!r} (expected the EFI state read under OVMF)")
 		total = int(e.get("IOMMU_GROUPS", "0"))
 		field = "IOMMU_GROUPS_" + gtype.upper().replace("-", "_")
 		if total == 0 or e.get(field) != str(total):
@@ -280,6 +283,7 @@ check_journal() {
 		if bad:
 		    sys.exit("; ".join(bad))
 		print(f"IOMMU_PROFILE={profile} IOMMU_VERDICT={verdict} IOMMU_MODE_OBSERVED={mode} "
+		      f"IOMMU_FIRMWARE={e.get('IOMMU_FIRMWARE')} IOMMU_EFI={e.get('IOMMU_EFI')} "
 		      f"IOMMU_GROUPS={total} {field}={total} IOMMU_FAILED_CHECKS={e.get('IOMMU_FAILED_CHECKS')!r}")
 	EOF
 	); then
