@@ -26,8 +26,8 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
         { "profiles", verb_profiles, "profiles [--json] | profiles --selected",
           "List the profiles, where each comes from, and what it promises" },
-        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE]",
-          "Print the profile's tokens for OpenShift, bootc, dracut or kernel-install" },
+        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
+          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
         { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--kernel-log FILE]",
           "Check what the running kernel really did against the profile" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
@@ -58,6 +58,7 @@ static void help(const Verb *v) {
                "     --vendor=V        intel, amd, arm64 or portable (default: detected)\n"
                "     --arch=A          x86_64 or aarch64 (default: detected)\n"
                "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
+               "                       (export kernel-cmdline: instead of ROOT/etc/kernel/cmdline)\n"
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
