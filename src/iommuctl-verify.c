@@ -25,6 +25,9 @@ static int verify_observe(const Context *ctx, char * const *modules, Observation
         if (!o.sysfs)
                 return log_error_errno(-ENOMEDIUM, "Cannot check: %s has no /sys/kernel or /sys/bus/pci, so no running kernel's "
                                        "state to read (pass the root of a running system or of a captured tree).", ctx->root);
+        /* A virtual machine's IOMMU is the hypervisor's to give: the fixes say so. */
+        o.virtualization = ctx->host.virtualization;
+        o.virtualization_evidence = ctx->host.virtualization_evidence;
         r = modules_observe(&o, modules);
         if (r >= 0)
                 r = efi_observe(&o);
@@ -130,6 +133,10 @@ int verb_verify(int argc, char *argv[]) {
         r = context_load(&opts, &ctx);
         if (r < 0)
                 return EXIT_ERROR;
+        r = host_probe_virtualization(ctx.root, &ctx.host);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/proc/cpuinfo: %m", root_is_host(ctx.root) ? "" : ctx.root),
+                       EXIT_ERROR;
         r = verify_observe(&ctx, ctx.profile->expect_modules, &o);
         if (r < 0)
                 return EXIT_ERROR;

@@ -69,6 +69,21 @@ grep -q '^FAIL  module:vfio_pci .*not available' <<<"$out" || fail "vtd-disabled
 grep -qx IOMMU_FIRMWARE=none "$tmp/fields" || fail "vtd-disabled: IOMMU_FIRMWARE"
 ok "VT-d disabled in firmware fails with the firmware fix"
 
+# The same host as a KVM guest without a virtual IOMMU: the fix is the hypervisor's, not a firmware setup.
+cp -a "$HOSTS/synthetic-vtd-disabled/root" "$tmp/vm"
+mkdir -p "$tmp/vm/sys/class/dmi/id"
+echo QEMU >"$tmp/vm/sys/class/dmi/id/sys_vendor"
+echo "Standard PC (Q35 + ICH9, 2009)" >"$tmp/vm/sys/class/dmi/id/product_name"
+rc=0; out=$("$IOMMUCTL" verify --no-journal --profile gpu-sriov --root "$tmp/vm" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "vm without vIOMMU: exit $rc"
+grep -q '^FAIL  firmware .*this virtual machine (qemu: DMI sys_vendor) has no virtual IOMMU' <<<"$out" || fail "vm: firmware evidence: $out"
+grep -q 'fix: This is a virtual machine.*-device intel-iommu,intremap=on.*instance type' <<<"$out" || fail "vm: the fix names no virtual IOMMU"
+if grep -q 'Enable VT-d' <<<"$out"; then fail "vm: still tells a VM's owner to enable VT-d in the firmware"; fi
+out=$("$IOMMUCTL" verify --json --no-journal --profile gpu-sriov --root "$tmp/vm" 2>/dev/null) || true
+grep -q '"virtualization": "qemu"' <<<"$out" && grep -q '"virtualization_evidence": "DMI sys_vendor"' <<<"$out" \
+        || fail "vm: verify --json lacks the virtualization"
+ok "a VM without a virtual IOMMU gets the hypervisor's fix"
+
 # A warning alone keeps exit 0.
 verify synthetic-amd-strict strict
 [ "$rc" -eq 0 ] || fail "amd-strict: exit $rc"
