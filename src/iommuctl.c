@@ -37,6 +37,8 @@ static const Verb verbs[] = {
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
+        { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
+          "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
 };

@@ -24,7 +24,7 @@ static char *cpuinfo_field(const char *cpuinfo, const char *key) {
 }
 
 /* Whether the "flags" line of /proc/cpuinfo holds flag as a whole word. */
-static bool cpuinfo_has_flag(const char *cpuinfo, const char *flag) {
+bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag) {
         _cleanup_free_ char *flags = cpuinfo_field(cpuinfo, "flags");
         size_t l = strlen(flag);
 
@@ -111,7 +111,7 @@ int host_probe_virtualization(const char *root, HostInfo *h) {
         (void) read_root_file(root, "/sys/class/dmi/id/product_name", 4096, &product, NULL);
         (void) read_root_file(root, "/sys/hypervisor/type", 4096, &type, NULL);
         (void) read_root_file(root, "/proc/xen/capabilities", 4096, &caps, NULL);
-        h->virtualization = host_virtualization_from_facts(cpuinfo && cpuinfo_has_flag(cpuinfo, "hypervisor"),
+        h->virtualization = host_virtualization_from_facts(cpuinfo && host_cpuinfo_has_flag(cpuinfo, "hypervisor"),
                                                            vendor ? strstrip(vendor) : NULL,
                                                            product ? strstrip(product) : NULL,
                                                            type ? strstrip(type) : NULL,

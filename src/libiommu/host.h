@@ -34,5 +34,8 @@ int host_probe_virtualization(const char *root, HostInfo *h);
 /* The [KernelArgs] entry a profile is read with on this host: "portable" on arm64 means ARM64. */
 Vendor host_args_vendor(const HostInfo *h);
 
+/* Whether the first "flags" line of /proc/cpuinfo text holds flag as a whole word. Pure. */
+bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag);
+
 /* ROOT/proc/cmdline with its newline removed; -ENOENT for offline roots. */
 int host_read_cmdline(const char *root, char **ret);

@@ -44,7 +44,9 @@ check() {
         fi
 }
 
-check "apply cmdline config export groups lint plan profiles rollback verify" iommuctl ""
+check "apply cmdline config export groups lint plan profiles recommend rollback verify" iommuctl ""
+check "recommend rollback" iommuctl r
+check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
 check "bare-metal generic gpu-sriov strict" iommuctl --profile ""
