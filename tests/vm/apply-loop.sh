@@ -139,7 +139,8 @@ build_system_initrd() {
 	depmod -b "$root" "$release" || return
 
 	echo iommu-loop >"$root/etc/hostname"
-	echo 'LABEL=ESP /boot vfat defaults 0 2' >"$root/etc/fstab"
+	# TCG on a loaded host: the ESP's device can take minutes to appear (90 s is systemd's default).
+	echo 'LABEL=ESP /boot vfat defaults,x-systemd.device-timeout=900 0 2' >"$root/etc/fstab"
 	printf 'vfio_pci\nvfio_iommu_type1\n' >"$root/etc/modules-load.d/vfio.conf"
 	mkdir -p "$root/usr/lib/iommu-loop"
 	install -m 755 "$VM_LIB_DIR/guest-loop-report.sh" "$root/usr/lib/iommu-loop/report"
