@@ -94,17 +94,16 @@ static int gather_pci(const char *root, const Observation *o, RecommendFacts *f)
 }
 
 static int gather_thunderbolt(const char *root, RecommendFacts *f) {
-        _cleanup_free_ char *dir = root_path(root, "/sys/bus/thunderbolt/devices");
         _cleanup_strv_free_ char **names = NULL;
         DIR *d;
         struct dirent *de;
         int r = 0;
 
-        if (!dir)
-                return -ENOMEM;
-        d = opendir(dir);
-        if (!d)
-                return 0;
+        r = root_opendir(root, "/sys/bus/thunderbolt/devices", &d);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0; /* no Thunderbolt controller (or not readable): no evidence */
         while ((de = readdir(d)) && r >= 0)
                 if (de->d_name[0] != '.')
                         r = strv_extend(&names, de->d_name);
