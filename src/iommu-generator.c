@@ -148,7 +148,8 @@ static int run(const char *normal_dir) {
  * neither the console nor the journal. Like systemd's own generators (log_setup_generator()), write
  * to the kernel log then, where the journal picks the lines up. Line buffered: one record per line.
  * Only under the service manager (SYSTEMD_SCOPE is set), so a manual run with 2>/dev/null stays
- * silent. */
+ * silent. Containers have no /dev/kmsg; there the lines go to /dev/console, which the container
+ * manager shows (systemd-nspawn's terminal, "docker logs"). */
 static void log_open_kmsg_if_silenced(void) {
         struct stat st, null;
         int fd;
@@ -159,6 +160,8 @@ static void log_open_kmsg_if_silenced(void) {
             (stat("/dev/null", &null) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null.st_rdev))
                 return;
         fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) /* containers have no /dev/kmsg: the console is what their manager shows */
+                fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
                 return;
         if (fd != STDERR_FILENO) {
@@ -179,8 +182,8 @@ int main(int argc, char *argv[]) {
         log_set_kmsg_prefix(!isatty(STDERR_FILENO));
         log_set_max_level(LOG_LEVEL_NOTICE);
         e = getenv("SYSTEMD_LOG_LEVEL");
-        if (e && streq(e, "debug"))
-                log_set_max_level(LOG_LEVEL_DEBUG);
+        if (e && log_level_from_string(e) >= 0)
+                log_set_max_level(log_level_from_string(e));
 
         umask(0022);
         (void) run(argc > 1 ? argv[1] : "/tmp");
