@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
 #include "libiommu/fileio.h"
+#include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
@@ -89,8 +90,37 @@ static bool is_profile_text(const char *s) {
         return strstr(s, "[KernelArgs]") || strstr(s, "[Profile]");
 }
 
+/* MachineConfig, PerformanceProfile, Butane, Ignition, Talos, bootc kargs.d: see foreign-kargs.h. */
+static int lint_foreign(LintTotals *t, const char *path, ForeignSyntax syntax, const char *data) {
+        ForeignKargs k = {};
+        ForeignReport report = {};
+        int r;
+
+        r = foreign_kargs_parse(syntax, data, strlen(data), &k);
+        if (r == -ENOMSG) {
+                t->errors++;
+                log_error("%s: no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document in it", path);
+                return 0;
+        }
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "%s: this iommuctl is built without TOML support (toml++)", path);
+        if (r < 0)
+                return log_oom();
+        r = foreign_kargs_lint(&k, lint_arch(), &report);
+        if (r >= 0) {
+                if (t->json)
+                        foreign_report_write_json(&report, &k, path, t->json, &t->errors, &t->warnings);
+                else
+                        foreign_report_write_text(&report, &k, path, stdout, &t->errors, &t->warnings);
+        }
+        foreign_report_done(&report);
+        foreign_kargs_done(&k);
+        return r < 0 ? log_oom() : 0;
+}
+
 static int lint_file(LintTotals *t, const char *path) {
         _cleanup_free_ char *data = NULL;
+        ForeignSyntax foreign;
         bool bls, grub;
         unsigned line = 0;
         int r;
@@ -98,6 +128,10 @@ static int lint_file(LintTotals *t, const char *path) {
         r = read_full_file(path, 4 * 1024 * 1024, &data, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", path);
+
+        foreign = foreign_kargs_sniff(path, data);
+        if (foreign != FOREIGN_SYNTAX_NONE)
+                return lint_foreign(t, path, foreign, data);
 
         if (is_profile_text(data)) {
                 _cleanup_profile_ Profile *p = NULL;
