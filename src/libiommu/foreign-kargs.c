@@ -573,6 +573,14 @@ int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret) {
         ForeignReport report = {};
         int r;
 
+        /* A file of other kinds only (a MachineConfigPool, a CRD): say so, but it is not wrong, so
+         * that lint can run over a whole directory of manifests. */
+        if (k->n_documents == 0 && k->n_problems == 0) {
+                r = report_addf(&report, FOREIGN_FINDING_PROBLEM, SEVERITY_WARNING, NULL, NULL, 1, 1, -1, false,
+                                "no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document: nothing linted");
+                if (r < 0)
+                        goto fail;
+        }
         for (size_t i = 0; i < k->n_problems; i++) {
                 r = report_addf(&report, FOREIGN_FINDING_PROBLEM, SEVERITY_ERROR, NULL, NULL, k->problems[i].line,
                                 k->problems[i].column, -1, false, "%s", k->problems[i].message);

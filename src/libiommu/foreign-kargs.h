@@ -78,7 +78,7 @@ void foreign_kargs_done(ForeignKargs *k);
 
 typedef enum ForeignFindingKind {
         FOREIGN_FINDING_LINT,    /* from lint_cmdline(): severity, message, fix as lint wrote them */
-        FOREIGN_FINDING_PROBLEM, /* the file itself is wrong (always an error) */
+        FOREIGN_FINDING_PROBLEM, /* about the file itself: what the tool would refuse (an error), nothing of ours in it */
         FOREIGN_FINDING_NOTE,    /* not linted, and why (another architecture); never counted */
 } ForeignFindingKind;
 
@@ -95,7 +95,8 @@ typedef struct ForeignReport {
         size_t n_findings;
 } ForeignReport;
 
-/* Lints every document for arch: what it adds through lint_cmdline(), what it removes against
+/* Lints every document for arch (an empty k, as parsing a file with no document of ours leaves
+ * it, gives one warning): what it adds through lint_cmdline(), what it removes against
  * what it adds (a removal is not on the command line, so it is not linted as if it were). */
 int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret);
 void foreign_report_done(ForeignReport *r);

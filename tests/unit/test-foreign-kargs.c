@@ -283,6 +283,14 @@ static void test_lint(void **state) {
         foreign_report_done(&r);
         foreign_kargs_done(&k);
 
+        /* Nothing of ours in a file (parsing said -ENOMSG): one warning, no error. */
+        assert_int_equal(foreign_kargs_lint(&k, ARCH_X86_64, &r), 0);
+        assert_int_equal(r.n_findings, 1);
+        assert_int_equal(r.findings[0].lint.severity, SEVERITY_WARNING);
+        assert_int_equal(r.findings[0].document, -1);
+        assert_non_null(strstr(r.findings[0].lint.message, "nothing linted"));
+        foreign_report_done(&r);
+
 #if HAVE_TOML
         /* bootc: another architecture's file is said, not linted. */
         parse_ok(FOREIGN_SYNTAX_TOML, "kargs = [\"iommu=strict\"]\nmatch-architectures = [\"aarch64\"]\n", &k);
