@@ -151,7 +151,9 @@ int foreign_kargs_add_problem(ForeignKargs *k, unsigned line, unsigned column, c
                 return -ENOMEM;
         }
         k->problems = n;
-        k->problems[k->n_problems++] = (ForeignProblem) { .message = m, .line = line, .column = column };
+        k->problems[k->n_problems++] = (ForeignProblem) {
+                .message = m, .line = line, .column = column, .document = (ssize_t) k->n_documents - 1,
+        };
         return 0;
 }
 
@@ -319,7 +321,7 @@ static void yaml_parser_deletep(yaml_parser_t *p) {
 
 int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
         _cleanup_(yaml_parser_deletep) yaml_parser_t parser = {};
-        ForeignKargs k = {};
+        _cleanup_(foreign_kargs_done) ForeignKargs k = {};
         int r = 0;
 
         if (!yaml_parser_initialize(&parser))
@@ -338,6 +340,8 @@ int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
                                                               (unsigned) parser.problem_mark.column + 1, "%s%s%s",
                                                               strna(parser.problem), parser.context ? " " : "",
                                                               parser.context ?: "");
+                        if (r >= 0) /* the syntax, not the document before it */
+                                k.problems[k.n_problems - 1].document = -1;
                         break;
                 }
                 root = yaml_document_get_root_node(&doc);
@@ -350,27 +354,25 @@ int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
                 if (r < 0)
                         break;
         }
-        if (r < 0) {
-                foreign_kargs_done(&k);
+        if (r < 0)
                 return r;
-        }
         if (k.n_documents == 0 && k.n_problems == 0)
                 return -ENOMSG;
         *ret = k;
+        k = (ForeignKargs) {};
         return 0;
 }
 
 int foreign_kargs_parse_toml(const char *data, size_t size, ForeignKargs *ret) {
 #if HAVE_TOML
-        ForeignKargs k = {};
+        _cleanup_(foreign_kargs_done) ForeignKargs k = {};
         int r;
 
         r = foreign_kargs_read_toml(data, size, &k);
-        if (r < 0) {
-                foreign_kargs_done(&k);
+        if (r < 0)
                 return r;
-        }
         *ret = k;
+        k = (ForeignKargs) {};
         return 0;
 #else
         return -EOPNOTSUPP;
@@ -474,7 +476,7 @@ static void document_tokens_done(DocumentTokens *t) {
 }
 
 static int document_tokens(const ForeignKargs *k, size_t document, bool removal, DocumentTokens *ret) {
-        DocumentTokens t = {};
+        _cleanup_(document_tokens_done) DocumentTokens t = {};
         int r;
 
         r = cmdline_parse("", &t.cmdline);
@@ -491,21 +493,17 @@ static int document_tokens(const ForeignKargs *k, size_t document, bool removal,
                 if (r >= 0)
                         r = cmdline_append(t.cmdline, c);
                 if (r < 0)
-                        goto fail;
+                        return r;
                 o = realloc(t.origin, sizeof(*o) * (t.cmdline->n_tokens ?: 1));
-                if (!o) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
+                if (!o)
+                        return -ENOMEM;
                 t.origin = o;
                 for (size_t j = t.cmdline->n_tokens - c->n_tokens; j < t.cmdline->n_tokens; j++)
                         t.origin[j] = a;
         }
         *ret = t;
+        t = (DocumentTokens) {};
         return 0;
-fail:
-        document_tokens_done(&t);
-        return r;
 }
 
 static const ForeignKarg *origin_of(const DocumentTokens *t, const char *token) {
@@ -570,7 +568,7 @@ static int lint_document(const ForeignKargs *k, size_t index, Arch arch, Foreign
 }
 
 int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret) {
-        ForeignReport report = {};
+        _cleanup_(foreign_report_done) ForeignReport report = {};
         int r;
 
         /* A file of other kinds only (a MachineConfigPool, a CRD): say so, but it is not wrong, so
@@ -579,24 +577,22 @@ int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret) {
                 r = report_addf(&report, FOREIGN_FINDING_PROBLEM, SEVERITY_WARNING, NULL, NULL, 1, 1, -1, false,
                                 "no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document: nothing linted");
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
         for (size_t i = 0; i < k->n_problems; i++) {
                 r = report_addf(&report, FOREIGN_FINDING_PROBLEM, SEVERITY_ERROR, NULL, NULL, k->problems[i].line,
-                                k->problems[i].column, -1, false, "%s", k->problems[i].message);
+                                k->problems[i].column, k->problems[i].document, false, "%s", k->problems[i].message);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
         for (size_t i = 0; i < k->n_documents; i++) {
                 r = lint_document(k, i, arch, &report);
                 if (r < 0)
-                        goto fail;
+                        return r;
         }
         *ret = report;
+        report = (ForeignReport) {};
         return 0;
-fail:
-        foreign_report_done(&report);
-        return r;
 }
 
 static void count(const ForeignFinding *f, size_t *errors, size_t *warnings) {

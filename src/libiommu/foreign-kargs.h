@@ -52,6 +52,7 @@ typedef struct ForeignDocument {
 typedef struct ForeignProblem {
         char *message;
         unsigned line, column;
+        ssize_t document; /* the document it is in; -1 for a syntax error */
 } ForeignProblem;
 
 typedef struct ForeignKargs {

@@ -72,14 +72,14 @@ if [ "$HAVE_TOML" = 1 ]; then
         contains "arm64 fix" "$out" "use: iommu.passthrough=1"
         printf 'kargs = ["iommu=pt",\n  42]\n' >"$tmp/bad.toml"
         lint "bootc, not a string" 1 "$tmp/bad.toml"
-        contains "bootc type error position" "$out" "bad.toml:2:3: error: kargs must hold strings"
+        contains "bootc type error position" "$out" "bad.toml:2:3: error: bootc-kargs: kargs must hold strings"
 else
         lint "bootc kargs.d without toml++" 2 "$F/10-iommu.toml"
         contains "says what is missing" "$err" "built without TOML support"
 fi
 
 lint "kernelArguments not a list" 1 "$F/broken-mc.yaml"
-contains "what the MCO would refuse" "$out" "broken-mc.yaml:6:20: error: spec.kernelArguments must be a list of strings"
+contains "what the MCO would refuse" "$out" "broken-mc.yaml:6:20: error: MachineConfig 99-worker-broken: spec.kernelArguments must be a list of strings"
 printf 'kind: MachineConfig\nspec:\n  kernelArguments: [a\n' >"$tmp/syntax.yaml"
 lint "YAML syntax error" 1 "$tmp/syntax.yaml"
 contains "syntax error position" "$out" "syntax.yaml:4:1: error:"

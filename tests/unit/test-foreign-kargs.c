@@ -209,6 +209,7 @@ static void test_problems(void **state) {
         assert_int_equal(k.problems[0].line, 4);
         assert_int_equal(k.problems[0].column, 20);
         assert_string_equal(k.problems[0].message, "spec.kernelArguments must be a list of strings");
+        assert_int_equal(k.problems[0].document, 0);
         foreign_kargs_done(&k);
 
         /* A null list is an empty one; a nested list is refused where it is. */
@@ -220,9 +221,11 @@ static void test_problems(void **state) {
         foreign_kargs_done(&k);
 
         /* A syntax error is a problem with libyaml's position. */
-        parse_ok(FOREIGN_SYNTAX_YAML, "kind: MachineConfig\nspec:\n  kernelArguments: [a\n", &k);
+        parse_ok(FOREIGN_SYNTAX_YAML, "variant: fcos\nversion: 1.4.0\n---\nkind: MachineConfig\nspec:\n  kernelArguments: [a\n", &k);
+        assert_int_equal(k.n_documents, 1);
         assert_int_equal(k.n_problems, 1);
-        assert_true(k.problems[0].line >= 3);
+        assert_int_equal(k.problems[0].line, 7);
+        assert_int_equal(k.problems[0].document, -1);
         foreign_kargs_done(&k);
 
         /* Parses, but nothing of ours in it. */
