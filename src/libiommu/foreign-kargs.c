@@ -227,8 +227,6 @@ static int walk_list(const YamlWalk *w, const yaml_node_t *root, const char * co
 
 #define PATH(...) ((const char * const[]) { __VA_ARGS__, NULL })
 
-static int walk_kubernetes(const YamlWalk *w, const yaml_node_t *m, bool in_list);
-
 static int walk_object(const YamlWalk *w, const yaml_node_t *m, ForeignFormat format) {
         const char *name = scalar(map_get_path(w, m, PATH("metadata", "name")));
         int r;
