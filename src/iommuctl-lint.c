@@ -100,7 +100,7 @@ static int lint_foreign(LintTotals *t, const char *path, ForeignSyntax syntax, c
         if (r == -EOPNOTSUPP)
                 return log_error_errno(r, "%s: this iommuctl is built without TOML support (toml++)", path);
         if (r < 0 && r != -ENOMSG) /* -ENOMSG: nothing of ours in it, which lint says */
-                return log_oom();
+                return log_error_errno(r, "Failed to parse %s: %m", path);
         r = foreign_kargs_lint(&k, lint_arch(), &report);
         if (r >= 0) {
                 if (t->json)
