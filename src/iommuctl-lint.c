@@ -97,8 +97,11 @@ static int lint_foreign(LintTotals *t, const char *path, ForeignSyntax syntax, c
         int r;
 
         r = foreign_kargs_parse(syntax, data, strlen(data), &k);
-        if (r == -EOPNOTSUPP)
+        if (r == -EPROTONOSUPPORT)
                 return log_error_errno(r, "%s: this iommuctl is built without TOML support (toml++)", path);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "%s: cannot load the %s parser: %s", path,
+                                       syntax == FOREIGN_SYNTAX_TOML ? "TOML" : "YAML", strna(foreign_kargs_dl_error()));
         if (r < 0 && r != -ENOMSG) /* -ENOMSG: nothing of ours in it, which lint says */
                 return log_error_errno(r, "Failed to parse %s: %m", path);
         r = foreign_kargs_lint(&k, lint_arch(), &report);

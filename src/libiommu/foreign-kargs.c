@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <yaml.h>
 
@@ -88,7 +89,7 @@ void foreign_kargs_done(ForeignKargs *k) {
 
 /* The record builders, shared by the YAML walker and the TOML reader (foreign-kargs-toml.h). */
 
-int foreign_kargs_add_document(ForeignKargs *k, int format, unsigned line, unsigned column) {
+static int foreign_kargs_add_document(ForeignKargs *k, int format, unsigned line, unsigned column) {
         ForeignDocument *n = realloc(k->documents, sizeof(ForeignDocument) * (k->n_documents + 1));
 
         if (!n)
@@ -98,7 +99,7 @@ int foreign_kargs_add_document(ForeignKargs *k, int format, unsigned line, unsig
         return 0;
 }
 
-int foreign_kargs_add_karg(ForeignKargs *k, const char *text, unsigned line, unsigned column, bool removal) {
+static int foreign_kargs_add_karg(ForeignKargs *k, const char *text, unsigned line, unsigned column, bool removal) {
         ForeignKarg *n;
         char *t;
 
@@ -118,7 +119,7 @@ int foreign_kargs_add_karg(ForeignKargs *k, const char *text, unsigned line, uns
         return 0;
 }
 
-int foreign_kargs_add_architecture(ForeignKargs *k, const char *arch, unsigned line, unsigned column) {
+static int foreign_kargs_add_architecture(ForeignKargs *k, const char *arch, unsigned line, unsigned column) {
         ForeignDocument *d;
 
         assert(k->n_documents > 0);
@@ -134,7 +135,9 @@ int foreign_kargs_add_architecture(ForeignKargs *k, const char *arch, unsigned l
         return arch ? strv_extend(&d->architectures, arch) : 0;
 }
 
-int foreign_kargs_add_problem(ForeignKargs *k, unsigned line, unsigned column, const char *fmt, ...) {
+static int foreign_kargs_add_problem(ForeignKargs *k, unsigned line, unsigned column, const char *fmt, ...)
+        _printf_(4, 5);
+static int foreign_kargs_add_problem(ForeignKargs *k, unsigned line, unsigned column, const char *fmt, ...) {
         ForeignProblem *n;
         char *m;
         va_list ap;
@@ -154,6 +157,85 @@ int foreign_kargs_add_problem(ForeignKargs *k, unsigned line, unsigned column, c
         k->problems[k->n_problems++] = (ForeignProblem) {
                 .message = m, .line = line, .column = column, .document = (ssize_t) k->n_documents - 1,
         };
+        return 0;
+}
+
+/* libyaml is dlopen()ed when a YAML or JSON file is linted: every other run of iommuctl (verify
+ * on each boot, plan, apply) does not map it. Its soname is that of Debian's libyaml-0-2. */
+#define LIBYAML_SONAME "libyaml-0.so.2"
+
+static struct {
+        void *handle;
+        int (*parser_initialize)(yaml_parser_t *p);
+        void (*parser_set_input_string)(yaml_parser_t *p, const unsigned char *input, size_t size);
+        int (*parser_load)(yaml_parser_t *p, yaml_document_t *d);
+        void (*parser_delete)(yaml_parser_t *p);
+        yaml_node_t *(*document_get_root_node)(yaml_document_t *d);
+        yaml_node_t *(*document_get_node)(yaml_document_t *d, int index);
+        void (*document_delete)(yaml_document_t *d);
+} libyaml;
+
+static char *dl_error; /* what dlopen() or dlsym() said, for the caller's message */
+
+static void set_dl_error(void) {
+        const char *e = dlerror();
+
+        free(dl_error);
+        dl_error = e ? strdup(e) : NULL;
+}
+
+const char *foreign_kargs_dl_error(void) {
+        return dl_error;
+}
+
+static int dlsym_many(void *handle, ...) {
+        va_list ap;
+        int r = 0;
+
+        va_start(ap, handle);
+        for (;;) {
+                void **fn = va_arg(ap, void **);
+                const char *name;
+
+                if (!fn)
+                        break;
+                name = va_arg(ap, const char *);
+                *fn = dlsym(handle, name);
+                if (!*fn) {
+                        set_dl_error();
+                        r = -EOPNOTSUPP;
+                        break;
+                }
+        }
+        va_end(ap);
+        return r;
+}
+
+static int libyaml_load(void) {
+        void *h;
+        int r;
+
+        if (libyaml.handle)
+                return 0;
+        h = dlopen(LIBYAML_SONAME, RTLD_NOW | RTLD_LOCAL);
+        if (!h) {
+                set_dl_error();
+                return -EOPNOTSUPP;
+        }
+        r = dlsym_many(h,
+                       (void **) &libyaml.parser_initialize, "yaml_parser_initialize",
+                       (void **) &libyaml.parser_set_input_string, "yaml_parser_set_input_string",
+                       (void **) &libyaml.parser_load, "yaml_parser_load",
+                       (void **) &libyaml.parser_delete, "yaml_parser_delete",
+                       (void **) &libyaml.document_get_root_node, "yaml_document_get_root_node",
+                       (void **) &libyaml.document_get_node, "yaml_document_get_node",
+                       (void **) &libyaml.document_delete, "yaml_document_delete",
+                       NULL);
+        if (r < 0) {
+                dlclose(h);
+                return r;
+        }
+        libyaml.handle = h;
         return 0;
 }
 
@@ -185,9 +267,9 @@ static yaml_node_t *map_get(const YamlWalk *w, const yaml_node_t *m, const char 
         if (!m || m->type != YAML_MAPPING_NODE)
                 return NULL;
         for (yaml_node_pair_t *p = m->data.mapping.pairs.start; p < m->data.mapping.pairs.top; p++) {
-                const char *s = scalar(yaml_document_get_node(w->doc, p->key));
+                const char *s = scalar(libyaml.document_get_node(w->doc, p->key));
                 if (s && streq(s, key))
-                        found = yaml_document_get_node(w->doc, p->value); /* the last one wins */
+                        found = libyaml.document_get_node(w->doc, p->value); /* the last one wins */
         }
         return found;
 }
@@ -210,7 +292,7 @@ static int walk_list(const YamlWalk *w, const yaml_node_t *root, const char * co
         if (l->type != YAML_SEQUENCE_NODE)
                 return foreign_kargs_add_problem(w->k, MARK_LINE(l), MARK_COLUMN(l), "%s must be a list of strings", name);
         for (yaml_node_item_t *i = l->data.sequence.items.start; i < l->data.sequence.items.top; i++) {
-                const yaml_node_t *n = yaml_document_get_node(w->doc, *i);
+                const yaml_node_t *n = libyaml.document_get_node(w->doc, *i);
                 const char *s = scalar(n);
 
                 if (!s || is_null(n))
@@ -282,7 +364,7 @@ static int walk_kubernetes(const YamlWalk *w, const yaml_node_t *m, bool in_list
                 if (!items || items->type != YAML_SEQUENCE_NODE)
                         return 0;
                 for (yaml_node_item_t *i = items->data.sequence.items.start; i < items->data.sequence.items.top; i++) {
-                        const yaml_node_t *n = yaml_document_get_node(w->doc, *i);
+                        const yaml_node_t *n = libyaml.document_get_node(w->doc, *i);
                         if (n && n->type == YAML_MAPPING_NODE) {
                                 int r = walk_kubernetes(w, n, true);
                                 if (r < 0)
@@ -313,24 +395,30 @@ static int walk_document(const YamlWalk *w, const yaml_node_t *root) {
         return 0;
 }
 
-static void yaml_parser_deletep(yaml_parser_t *p) {
-        yaml_parser_delete(p);
+static void yaml_parser_deletep(yaml_parser_t **p) {
+        if (*p)
+                libyaml.parser_delete(*p);
 }
 
 int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
-        _cleanup_(yaml_parser_deletep) yaml_parser_t parser = {};
+        yaml_parser_t parser = {};
+        _cleanup_(yaml_parser_deletep) yaml_parser_t *initialized = NULL;
         _cleanup_(foreign_kargs_done) ForeignKargs k = {};
-        int r = 0;
+        int r;
 
-        if (!yaml_parser_initialize(&parser))
+        r = libyaml_load();
+        if (r < 0)
+                return r;
+        if (!libyaml.parser_initialize(&parser))
                 return -ENOMEM;
-        yaml_parser_set_input_string(&parser, (const unsigned char *) data, size);
+        initialized = &parser;
+        libyaml.parser_set_input_string(&parser, (const unsigned char *) data, size);
         for (;;) {
                 yaml_document_t doc;
                 YamlWalk w = { .doc = &doc, .k = &k };
                 yaml_node_t *root;
 
-                if (!yaml_parser_load(&parser, &doc)) {
+                if (!libyaml.parser_load(&parser, &doc)) {
                         if (parser.error == YAML_MEMORY_ERROR)
                                 r = -ENOMEM;
                         else
@@ -342,13 +430,13 @@ int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
                                 k.problems[k.n_problems - 1].document = -1;
                         break;
                 }
-                root = yaml_document_get_root_node(&doc);
+                root = libyaml.document_get_root_node(&doc);
                 if (!root) { /* the end of the stream */
-                        yaml_document_delete(&doc);
+                        libyaml.document_delete(&doc);
                         break;
                 }
                 r = walk_document(&w, root);
-                yaml_document_delete(&doc);
+                libyaml.document_delete(&doc);
                 if (r < 0)
                         break;
         }
@@ -361,20 +449,42 @@ int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret) {
         return 0;
 }
 
+const char *foreign_kargs_toml_module(void) {
+        /* Tests and uninstalled builds point at the module in the build tree. */
+        return secure_getenv("IOMMUCTL_TOML_MODULE") ?: IOMMU_TOML_MODULE;
+}
+
 int foreign_kargs_parse_toml(const char *data, size_t size, ForeignKargs *ret) {
-#if HAVE_TOML
+        static const ForeignTomlBuilders builders = {
+                .add_document = foreign_kargs_add_document,
+                .add_karg = foreign_kargs_add_karg,
+                .add_architecture = foreign_kargs_add_architecture,
+                .add_problem = foreign_kargs_add_problem,
+        };
+        static ForeignTomlRead read_toml;
         _cleanup_(foreign_kargs_done) ForeignKargs k = {};
         int r;
 
-        r = foreign_kargs_read_toml(data, size, &k);
+        if (!HAVE_TOML)
+                return -EPROTONOSUPPORT;
+        if (!read_toml) {
+                void *h = dlopen(foreign_kargs_toml_module(), RTLD_NOW | RTLD_LOCAL);
+                if (!h) {
+                        set_dl_error();
+                        return -EOPNOTSUPP;
+                }
+                r = dlsym_many(h, (void **) &read_toml, FOREIGN_TOML_ENTRY, NULL);
+                if (r < 0) {
+                        dlclose(h);
+                        return r;
+                }
+        }
+        r = read_toml(data, size, &k, &builders);
         if (r < 0)
                 return r;
         *ret = k;
         k = (ForeignKargs) {};
         return 0;
-#else
-        return -EOPNOTSUPP;
-#endif
 }
 
 int foreign_kargs_parse(ForeignSyntax syntax, const char *data, size_t size, ForeignKargs *ret) {

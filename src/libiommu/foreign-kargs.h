@@ -71,11 +71,16 @@ ForeignSyntax foreign_kargs_sniff(const char *path, const char *data);
 
 /* Parse a whole file. Returns 0 with documents, kargs and problems filled (a syntax error is a
  * problem with its line and column), -ENOMSG when the text parses but holds no document of a
- * known kind, -ENOMEM, or -EOPNOTSUPP for TOML in a build without toml++. */
+ * known kind, -ENOMEM, -EPROTONOSUPPORT for TOML in a build without toml++, or -EOPNOTSUPP when
+ * the library cannot be loaded: libyaml (LIBYAML_SONAME) or the TOML module
+ * (foreign_kargs_toml_module()); foreign_kargs_dl_error() then says why. Both are dlopen()ed on
+ * first use, so a run of iommuctl that lints no such file maps neither. */
 int foreign_kargs_parse(ForeignSyntax syntax, const char *data, size_t size, ForeignKargs *ret);
 int foreign_kargs_parse_yaml(const char *data, size_t size, ForeignKargs *ret);
 int foreign_kargs_parse_toml(const char *data, size_t size, ForeignKargs *ret);
 void foreign_kargs_done(ForeignKargs *k);
+const char *foreign_kargs_toml_module(void);
+const char *foreign_kargs_dl_error(void);
 
 typedef enum ForeignFindingKind {
         FOREIGN_FINDING_LINT,    /* from lint_cmdline(): severity, message, fix as lint wrote them */

@@ -73,6 +73,10 @@ if [ "$HAVE_TOML" = 1 ]; then
         printf 'kargs = ["iommu=pt",\n  42]\n' >"$tmp/bad.toml"
         lint "bootc, not a string" 1 "$tmp/bad.toml"
         contains "bootc type error position" "$out" "bad.toml:2:3: error: bootc-kargs: kargs must hold strings"
+        # The toml++ reader is a module loaded for kargs.d files only: missing, lint names it.
+        IOMMUCTL_TOML_MODULE=$tmp/missing/libiommu-toml.so lint "TOML module missing" 2 "$F/10-iommu.toml"
+        contains "names the missing module" "$err" "cannot load the TOML parser: $tmp/missing/libiommu-toml.so"
+        IOMMUCTL_TOML_MODULE=$tmp/missing/libiommu-toml.so lint "YAML needs no TOML module" 1 "$F/kargs.ign"
 else
         lint "bootc kargs.d without toml++" 2 "$F/10-iommu.toml"
         contains "says what is missing" "$err" "built without TOML support"
