@@ -113,6 +113,23 @@ assert (f[1]["line"], f[1]["column"]) == (9, 7), f[1]
 EOF
 then ok "--json findings"; else not_ok "--json findings: $out"; fi
 
+# What iommuctl exports for those tools lints clean: the same rules on both sides.
+if [ -n "${IOMMUCTL_PROFILES_PATH:-}" ]; then
+        for v in intel amd arm64; do
+                a=x86_64; [ "$v" = arm64 ] && a=aarch64
+                "$IOMMUCTL" export machineconfig --profile gpu-sriov --vendor "$v" --role gpu-worker >"$tmp/mc-$v.yaml"
+                ARCH=$a lint "exported MachineConfig ($v) lints clean" 0 "$tmp/mc-$v.yaml"
+                contains "exported MachineConfig ($v) was read" "$out" "0 errors, 0 warnings"
+                if [ "$HAVE_TOML" = 1 ]; then
+                        "$IOMMUCTL" export bootc --profile gpu-sriov --vendor "$v" >"$tmp/kargs-$v.toml"
+                        ARCH=$a lint "exported kargs.d ($v) lints clean" 0 "$tmp/kargs-$v.toml"
+                        contains "exported kargs.d ($v) was read" "$out" "0 errors, 0 warnings"
+                fi
+        done
+else
+        not_ok "IOMMUCTL_PROFILES_PATH is not set"
+fi
+
 # What lint read before is unchanged: a kernel command line file is not taken for YAML.
 printf 'intel_iommu=on iommu=strict\n' >"$tmp/cmdline"
 lint "plain command line file" 1 "$tmp/cmdline"
