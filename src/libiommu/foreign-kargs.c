@@ -623,8 +623,10 @@ static const ForeignKarg *origin_of(const DocumentTokens *t, const char *token) 
         return NULL;
 }
 
-static int lint_document(const ForeignKargs *k, size_t index, Arch arch, ForeignReport *ret) {
+static int lint_document(const ForeignKargs *k, size_t index, const KernelInfo *kernel, Vendor vendor,
+                         ForeignReport *ret) {
         const ForeignDocument *d = &k->documents[index];
+        Arch arch = kernel->arch;
         _cleanup_(document_tokens_done) DocumentTokens add = {}, del = {};
         LintReport report = {};
         int r;
@@ -645,7 +647,7 @@ static int lint_document(const ForeignKargs *k, size_t index, Arch arch, Foreign
         if (r < 0)
                 return r;
 
-        r = lint_cmdline(add.cmdline, arch, &report);
+        r = lint_cmdline_for_kernel(add.cmdline, kernel, vendor, &report);
         for (size_t i = 0; r >= 0 && i < report.n_findings; i++) {
                 const ForeignKarg *o = origin_of(&add, report.findings[i].token);
                 r = report_add(ret, FOREIGN_FINDING_LINT, &report.findings[i], o ? o->line : d->line,
@@ -675,7 +677,7 @@ static int lint_document(const ForeignKargs *k, size_t index, Arch arch, Foreign
         return 0;
 }
 
-int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret) {
+int foreign_kargs_lint(const ForeignKargs *k, const KernelInfo *kernel, Vendor vendor, ForeignReport *ret) {
         _cleanup_(foreign_report_done) ForeignReport report = {};
         int r;
 
@@ -694,7 +696,7 @@ int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret) {
                         return r;
         }
         for (size_t i = 0; i < k->n_documents; i++) {
-                r = lint_document(k, i, arch, &report);
+                r = lint_document(k, i, kernel, vendor, &report);
                 if (r < 0)
                         return r;
         }

@@ -11,8 +11,8 @@
  * bootc kargs.d TOML (kargs, match-architectures).
  *
  * Parsing turns a file into records (string, line, column, removal?) and knows nothing about the
- * kernel; linting hands the strings each document adds to lint_cmdline(), the same rules every
- * other lint input goes through, and maps each finding back to where its token was written.
+ * kernel; linting hands the strings each document adds to lint_cmdline_for_kernel(), the same
+ * rules (and kernel model) every other lint input goes through, and maps each finding back to where its token was written.
  * YAML (and JSON, which libyaml reads as YAML flow) is parsed by libyaml, TOML by toml++: no
  * hand-written parser. Pure code: the caller reads the file. */
 
@@ -101,10 +101,12 @@ typedef struct ForeignReport {
         size_t n_findings;
 } ForeignReport;
 
-/* Lints every document for arch (an empty k, as parsing a file with no document of ours leaves
- * it, gives one warning): what it adds through lint_cmdline(), what it removes against
- * what it adds (a removal is not on the command line, so it is not linted as if it were). */
-int foreign_kargs_lint(const ForeignKargs *k, Arch arch, ForeignReport *ret);
+/* Lints every document for one kernel (its architecture, release and build configuration; vendor
+ * may be _VENDOR_INVALID) as lint does a command line: what it adds through
+ * lint_cmdline_for_kernel(), what it removes against what it adds (a removal is not on the command
+ * line, so it is not linted as if it were). An empty k, as parsing a file with no document of
+ * ours leaves it, gives one warning. */
+int foreign_kargs_lint(const ForeignKargs *k, const KernelInfo *kernel, Vendor vendor, ForeignReport *ret);
 void foreign_report_done(ForeignReport *r);
 const char *foreign_finding_severity(const ForeignFinding *f);
 

@@ -20,6 +20,7 @@ static void check(const ForeignKargs *k, const char *text, size_t size) {
                     k->kargs[i].document >= k->n_documents)
                         abort();
         for (Arch a = 0; a < _ARCH_MAX; a++) {
+                KernelInfo kernel;
                 ForeignReport r = {};
                 size_t errors = 0, warnings = 0;
                 FILE *null = fopen("/dev/null", "we");
@@ -27,7 +28,8 @@ static void check(const ForeignKargs *k, const char *text, size_t size) {
 
                 if (!null)
                         abort();
-                if (foreign_kargs_lint(k, a, &r) < 0)
+                kernel_info_default(a, &kernel);
+                if (foreign_kargs_lint(k, &kernel, _VENDOR_INVALID, &r) < 0)
                         abort();
                 for (size_t i = 0; i < r.n_findings; i++)
                         if (r.findings[i].line < 1 || !r.findings[i].lint.message)
@@ -38,6 +40,7 @@ static void check(const ForeignKargs *k, const char *text, size_t size) {
                 json_end_array(&w);
                 foreign_report_done(&r);
                 fclose(null);
+                kernel_info_done(&kernel);
         }
 }
 
