@@ -3,6 +3,7 @@
 #include "libiommu/boot-bls.h"
 #include "libiommu/boot-grub.h"
 #include "libiommu/fileio.h"
+#include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
@@ -118,8 +119,50 @@ static void capture_log(int level, const char *message, void *userdata) {
         json_end_object(c->totals->json);
 }
 
+/* Other tools' files configure other machines (a cluster's nodes, an image), not the one lint runs
+ * on: judged for --kernel/--config when given, else for the newest kernel the model knows. */
+static const KernelInfo *foreign_kernel(void) {
+        static KernelInfo k;
+        static bool loaded = false;
+
+        if (arg.kernel_release || arg.kernel_config)
+                return lint_kernel();
+        if (!loaded) {
+                kernel_info_default(lint_arch(), &k);
+                loaded = true;
+        }
+        return &k;
+}
+
+/* MachineConfig, PerformanceProfile, Butane, Ignition, Talos, bootc kargs.d: see foreign-kargs.h. */
+static int lint_foreign(LintTotals *t, const char *path, ForeignSyntax syntax, const char *data) {
+        ForeignKargs k = {};
+        ForeignReport report = {};
+        int r;
+
+        r = foreign_kargs_parse(syntax, data, strlen(data), &k);
+        if (r == -EPROTONOSUPPORT)
+                return log_error_errno(r, "%s: this iommuctl is built without TOML support (toml++)", path);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "%s: cannot load the %s parser: %s", path,
+                                       syntax == FOREIGN_SYNTAX_TOML ? "TOML" : "YAML", strna(foreign_kargs_dl_error()));
+        if (r < 0 && r != -ENOMSG) /* -ENOMSG: nothing of ours in it, which lint says */
+                return log_error_errno(r, "Failed to parse %s: %m", path);
+        r = foreign_kargs_lint(&k, foreign_kernel(), arg.vendor, &report);
+        if (r >= 0) {
+                if (t->json)
+                        foreign_report_write_json(&report, &k, path, t->json, &t->errors, &t->warnings);
+                else
+                        foreign_report_write_text(&report, &k, path, stdout, &t->errors, &t->warnings);
+        }
+        foreign_report_done(&report);
+        foreign_kargs_done(&k);
+        return r < 0 ? log_oom() : 0;
+}
+
 static int lint_file(LintTotals *t, const char *path) {
         _cleanup_free_ char *data = NULL;
+        ForeignSyntax foreign;
         bool bls, grub;
         unsigned line = 0;
         int r;
@@ -141,6 +184,10 @@ static int lint_file(LintTotals *t, const char *path) {
                 t->errors += c.errors;
                 return r;
         }
+
+        foreign = foreign_kargs_sniff(path, data);
+        if (foreign != FOREIGN_SYNTAX_NONE)
+                return lint_foreign(t, path, foreign, data);
 
         if (is_profile_text(data)) {
                 _cleanup_profile_ Profile *p = NULL;

@@ -57,6 +57,9 @@ check "bare-metal generic gpu-sriov site-gpu strict" iommuctl --root "$tmp/root"
 check "site-gpu" iommuctl --root = "$tmp/root" apply --profile = si
 check "amd arm64 intel portable" iommuctl --vendor ""
 check "x86_64" iommuctl lint --arch x
+# lint takes other tools' files too (MachineConfig YAML, Ignition JSON, bootc TOML): file names.
+mkdir -p "$tmp/kargs" && touch "$tmp/kargs/99-mc.yaml" "$tmp/kargs/10-iommu.toml" "$tmp/kargs/kargs.ign"
+check "$tmp/kargs/10-iommu.toml $tmp/kargs/99-mc.yaml $tmp/kargs/kargs.ign" iommuctl lint "$tmp/kargs/"
 check "--check" iommuctl plan --ch
 check "--full" iommuctl cmdline --fu
 check "--dry-run" iommuctl rollback --d
