@@ -22,6 +22,46 @@ static void change_item_done(ChangeItem *i) {
         free(i->old);
         free(i->new);
         free(i->backend);
+        free(i->created_dir);
+}
+
+/* The topmost ancestor of path (a host path) missing under root, or NULL when its directory exists. */
+static int missing_ancestor(const char *root, const char *path, char **ret) {
+        _cleanup_free_ char *p = strdup(path);
+        char *top = NULL, *slash;
+
+        if (!p)
+                return -ENOMEM;
+        while ((slash = strrchr(p, '/')) && slash != p) {
+                *slash = '\0';
+                if (root_exists(root, p))
+                        break;
+                free(top);
+                top = strdup(p);
+                if (!top)
+                        return -ENOMEM;
+        }
+        *ret = top;
+        return 0;
+}
+
+/* After removing a file commit created: removes the directories it created for it, while empty. */
+static void remove_created_dirs(const char *root, const ChangeItem *c) {
+        _cleanup_free_ char *p = NULL;
+        char *slash;
+
+        if (!c->created_dir || !(p = strdup(c->path)))
+                return;
+        while ((slash = strrchr(p, '/')) && slash != p) {
+                _cleanup_free_ char *full = NULL;
+
+                *slash = '\0';
+                if (strlen(p) < strlen(c->created_dir))
+                        break;
+                full = root_path(root, p);
+                if (!full || rmdir(full) < 0)
+                        break;
+        }
 }
 
 int changeset_new(const char *root, ChangeSet **ret) {
@@ -152,7 +192,7 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
 }
 
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
-        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL;
+        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL;
         ChangeItem *items;
         struct stat st = {};
         size_t old_size;
@@ -193,6 +233,11 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         /* An existing file keeps its mode and owner. (Decided before the initializer below, whose
          * TAKE_PTR(old) may be evaluated first.) */
         existed = old != NULL;
+        if (!existed && new) {
+                r = missing_ancestor(cs->root, resolved, &created_dir);
+                if (r < 0)
+                        return r;
+        }
         cs->items[cs->n_items++] = (ChangeItem) {
                 .path = TAKE_PTR(resolved),
                 .full = TAKE_PTR(full),
@@ -204,6 +249,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .uid = existed ? st.st_uid : (uid_t) -1,
                 .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
+                .created_dir = TAKE_PTR(created_dir),
         };
         return 1;
 }
@@ -336,6 +382,14 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
                         if (r < 0)
                                 return log_error_errno(r, "Failed to write the journal file %s: %m", p);
                 }
+                if (c->created_dir) {
+                        _cleanup_free_ char *p = journal_file(dir, "dir", k);
+                        if (!p)
+                                return -ENOMEM;
+                        r = write_file_atomic(p, c->created_dir, strlen(c->created_dir), 0600, (uid_t) -1, (gid_t) -1);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to write the journal file %s: %m", p);
+                }
         }
         /* The manifest last: a journal directory without one never got to touch a boot file. */
         mpath = journal_file(dir, "manifest", SIZE_MAX);
@@ -419,12 +473,18 @@ static int items_restore(const ChangeSet *cs, size_t n) {
 
                 remove_stale_temporaries(c->full);
                 r = read_current(c->full, &cur, &cur_size, &st);
-                if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size))
+                if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size)) {
+                        if (!c->old) /* the write failed after creating the directories */
+                                remove_created_dirs(cs->root, c);
                         continue;
+                }
                 if (c->old)
                         r = write_file_atomic(c->full, c->old, c->old_size, c->mode, c->uid, c->gid);
-                else
+                else {
                         r = unlink_file_durable(c->full);
+                        if (r >= 0)
+                                remove_created_dirs(cs->root, c);
+                }
                 if (r < 0) {
                         log_error_errno(r, "Failed to restore %s: %m", c->full);
                         if (ret == 0)
@@ -549,6 +609,18 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
                         _cleanup_free_ char *p = journal_file(dir, "new", k);
                         r = p ? read_full_file(p, CHANGESET_FILE_MAX, &item.new, &item.new_size) : -ENOMEM;
                 }
+                if (r >= 0 && !existed) {
+                        /* Journals written before this file existed lack it. Only a directory above
+                         * the path counts. */
+                        _cleanup_free_ char *p = journal_file(dir, "dir", k);
+                        const char *rest;
+                        r = p ? read_full_file(p, PATH_MAX, &item.created_dir, NULL) : -ENOMEM;
+                        if (r == -ENOENT)
+                                r = 0;
+                        else if (r >= 0 && (!(rest = startswith(item.path, item.created_dir)) || rest[0] != '/' ||
+                                            item.created_dir[0] != '/'))
+                                item.created_dir = mfree(item.created_dir);
+                }
                 if (r < 0) {
                         change_item_done(&item);
                         return log_error_errno(r, "Failed to read the journal of change set %s: %m", dir);
@@ -658,6 +730,7 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                                 .uid = j->uid,
                                 .gid = j->gid,
                                 .backend = TAKE_PTR(j->backend),
+                                .created_dir = TAKE_PTR(j->created_dir),
                         };
                 }
                 *ret = TAKE_PTR(cs);
@@ -680,6 +753,8 @@ int changeset_rollback_commit(ChangeSet *cs) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
                                                "is fixed.", cs->items[k].full);
+                if (!cs->items[k].new)
+                        remove_created_dirs(cs->root, &cs->items[k]);
         }
         r = journal_mark(dir, "rolled-back");
         if (r < 0)
@@ -699,12 +774,20 @@ int changeset_lock(const char *root, int *ret_fd) {
         r = mkdir_parents(dirname(copy), 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create the directory of %s: %m", p);
+reopen:
         fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", p);
         for (long waited = 0;; waited += 100) {
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0) {
+                        struct stat a, b;
+                        /* The holder removed the file (changeset_unlock() under a root): lock the new one. */
+                        if (fstat(fd, &a) >= 0 && (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+                                close(TAKE_FD(fd));
+                                goto reopen;
+                        }
                         break;
+                }
                 if (errno != EWOULDBLOCK)
                         return log_error_errno(-errno, "Failed to lock %s: %m", p);
                 if (waited == 0)
@@ -716,4 +799,16 @@ int changeset_lock(const char *root, int *ret_fd) {
         }
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+void changeset_unlock(const char *root, int fd) {
+        /* An image or another root must not keep the lock file: remove it while still holding it
+         * (changeset_lock() notices and locks the new file). The live host keeps it. */
+        if (fd >= 0 && !root_is_host(root)) {
+                _cleanup_free_ char *p = root_path(root, CHANGESET_LOCK);
+                if (p)
+                        (void) unlink(p);
+        }
+        if (fd >= 0)
+                close(fd);
 }
