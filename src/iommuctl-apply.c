@@ -9,6 +9,7 @@
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
+#include "libiommu/status.h"
 #include "libiommu/strv.h"
 
 static const char *item_action(const ChangeItem *c, bool restore) {
@@ -209,6 +210,36 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
         return 0;
 }
 
+/* The GRUB defaults already carry the profile, but grub.cfg may not: an earlier apply ran with
+ * --no-bootloader-update, or offline. Regenerate it where apply would have, else say so. */
+static int regenerate_stale_grub_cfg(const Context *ctx) {
+        _cleanup_free_ char *cfg = NULL, *newer = NULL;
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        bool regenerate = root_is_host(ctx->root) && !arg.no_bootloader_update && ctx->config.bootloader_update;
+        int r;
+
+        r = status_grub_cfg_stale(ctx->root, &cfg, &newer);
+        if (r < 0)
+                return log_oom();
+        if (!newer || arg.dry_run || !regenerate) {
+                if (arg.json)
+                        print_result(&(ChangeSet) { .root = (char *) ctx->root }, "apply", ctx->profile->name, arg.dry_run);
+                else
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root,
+                                 ctx->profile->name);
+                if (newer)
+                        log_notice("But %s is older than %s, which it is generated from: %s.", cfg, newer,
+                                   arg.dry_run ? "apply would regenerate it"
+                                               : "run update-grub or grub2-mkconfig in the system before booting it");
+                return 0;
+        }
+        log_notice("%s is older than %s, which it is generated from: regenerating it.", cfg, newer);
+        r = boot_grub_find_regenerate(ctx->root, &grub);
+        if (r < 0)
+                return r;
+        return boot_grub_regenerate(&grub);
+}
+
 int verb_apply(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *wanted = NULL;
@@ -264,6 +295,8 @@ int verb_apply(int argc, char *argv[]) {
         selection_changed = r > 0;
 
         if (cs->n_items == 0) {
+                if (req.backends[BOOT_BACKEND_GRUB])
+                        return regenerate_stale_grub_cfg(&ctx) < 0 ? EXIT_ERROR : EXIT_OK;
                 if (arg.json)
                         print_result(cs, "apply", ctx.profile->name, arg.dry_run);
                 else

@@ -37,6 +37,8 @@ static const Verb verbs[] = {
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
+        { "status", verb_status, "status [--profile NAME] [--vendor V] [--root DIR] [--check] [--json]",
+          "Show every boot entry and file iommuctl writes, which boots next, and whether it carries the profile" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
 };
@@ -59,7 +61,8 @@ static void help(const Verb *v) {
                "     --arch=A          x86_64 or aarch64 (default: detected)\n"
                "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
-               "     --check           plan: exit 1 when the command line is not in sync\n"
+               "     --check           plan: exit 1 when the command line is not in sync;\n"
+               "                       status: exit 1 when the next boot lacks the profile\n"
                "     --full            cmdline: print the whole merged command line\n"
                "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"

@@ -48,6 +48,7 @@ int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);
 int verb_apply(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);
