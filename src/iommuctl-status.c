@@ -102,6 +102,35 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
         }
 }
 
+static int read_efi_hints(const char *root, char **ret_oneshot, char **ret_default) {
+        if (read_loader_variable(root, "LoaderEntryOneShot", ret_oneshot) < 0 ||
+            read_loader_variable(root, "LoaderEntryDefault", ret_default) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+int status_next_boot_options(const char *root, char **ret_options, char **ret_what) {
+        _cleanup_(status_done) Status s = {};
+        _cleanup_free_ char *oneshot = NULL, *efi_default = NULL;
+        const StatusEntry *e;
+        int r;
+
+        *ret_options = *ret_what = NULL;
+        r = read_efi_hints(root, &oneshot, &efi_default);
+        if (r < 0)
+                return r;
+        r = status_collect(root, &(NextBootHints) { .oneshot = oneshot, .efi_default = efi_default }, NULL, NULL, NULL, &s);
+        if (r < 0)
+                return r;
+        if (s.next == SIZE_MAX || !s.entries[s.next].options)
+                return 0;
+        e = &s.entries[s.next];
+        if (asprintf(ret_what, "%s %s (%s)", status_kind_to_string(e->kind), e->id ?: e->path, s.next_source) < 0)
+                return log_oom();
+        *ret_options = strdup(e->options);
+        return *ret_options ? 1 : log_oom();
+}
+
 int verb_status(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_(status_done) Status s = {};
@@ -123,8 +152,7 @@ int verb_status(int argc, char *argv[]) {
         if (r < 0 || profile_owned_keys(ctx.profile, &owned) < 0)
                 return log_oom(), EXIT_ERROR;
 
-        if (read_loader_variable(ctx.root, "LoaderEntryOneShot", &oneshot) < 0 ||
-            read_loader_variable(ctx.root, "LoaderEntryDefault", &efi_default) < 0)
+        if (read_efi_hints(ctx.root, &oneshot, &efi_default) < 0)
                 return EXIT_ERROR;
         efi = (NextBootHints) { .oneshot = oneshot, .efi_default = efi_default };
         if (status_collect(ctx.root, &efi, ctx.profile->name, owned, wanted, &s) < 0)

@@ -188,6 +188,15 @@ static char *linux_args(const char *rest) {
         return out;
 }
 
+/* A line that opens a block ends with '{' ("${1}" in a line does not). */
+static bool opens_block(const char *s) {
+        size_t l = strlen(s);
+
+        while (l > 0 && isspace((unsigned char) s[l - 1]))
+                l--;
+        return l > 0 && s[l - 1] == '{' && s[0] != '#';
+}
+
 int grub_cfg_parse(const char *text, GrubMenuEntry **ret, size_t *ret_n) {
         _cleanup_free_ char *copy = strdup(text ?: "");
         GrubMenuEntry *list = NULL, cur = {};
@@ -205,7 +214,7 @@ int grub_cfg_parse(const char *text, GrubMenuEntry **ret, size_t *ret_n) {
                         bool sub = startswith(s, "submenu ");
                         if (depth == 0)
                                 top++;
-                        if (strchr(s, '{'))
+                        if (opens_block(s))
                                 depth++;
                         if (sub)
                                 continue;
@@ -228,7 +237,7 @@ int grub_cfg_parse(const char *text, GrubMenuEntry **ret, size_t *ret_n) {
                                 goto oom;
                         continue;
                 }
-                if (strchr(s, '{') && !startswith(s, "#"))
+                if (opens_block(s))
                         depth++;
                 if (s[0] == '}' && depth > 0) {
                         if (in_entry && depth == entry_depth) {
@@ -270,7 +279,7 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
         StatusEntry *t;
         StatusEntry e = { .kind = kind };
 
-        if (options && cmdline_parse(options, &c) >= 0)
+        if (options && wanted && cmdline_parse(options, &c) >= 0)
                 e.carries = cmdline_in_sync(c, owned, wanted);
         e.path = strdup(path);
         e.id = id ? strdup(id) : NULL;
@@ -562,7 +571,7 @@ int status_collect(const char *root, const NextBootHints *efi, const char *profi
         }
 
         /* The files the next entries are generated from. */
-        if (root_exists(root, GRUB_DEFAULTS)) {
+        if (root_exists(root, GRUB_DEFAULTS) && wanted) {
                 _cleanup_changeset_ ChangeSet *scratch = NULL;
                 StatusEntry *e;
                 if (changeset_new(root, &scratch) < 0)

@@ -70,7 +70,8 @@ typedef struct GrubMenuEntry {
 int grub_cfg_parse(const char *text, GrubMenuEntry **ret, size_t *ret_n);
 void grub_menu_entries_free(GrubMenuEntry *e, size_t n);
 
-/* Reads everything under root and judges each entry with cmdline_in_sync(). */
+/* Reads everything under root and judges each entry with cmdline_in_sync(). wanted may be NULL to
+ * only find the entries and the next one (nothing carries anything then). */
 int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
                    Status *ret);
 void status_done(Status *s);
