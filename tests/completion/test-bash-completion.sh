@@ -44,7 +44,7 @@ check() {
         fi
 }
 
-check "apply cmdline config export groups lint plan profiles rollback verify" iommuctl ""
+check "apply cmdline config export groups lint plan profiles rollback status verify" iommuctl ""
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
 check "bare-metal generic gpu-sriov strict" iommuctl --profile ""
@@ -56,6 +56,9 @@ check "site-gpu" iommuctl --root = "$tmp/root" apply --profile = si
 check "amd arm64 intel portable" iommuctl --vendor ""
 check "x86_64" iommuctl lint --arch x
 check "--check" iommuctl plan --ch
+check "--check" iommuctl status --ch
+check "status" iommuctl --root /tmp st
+check "gpu-sriov" iommuctl status --profile gpu
 check "--full" iommuctl cmdline --fu
 check "--dry-run" iommuctl rollback --d
 check "--no-journal" iommuctl verify --no-
