@@ -332,6 +332,9 @@ int verb_apply(int argc, char *argv[]) {
                            "to carry the new one.");
         log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
 
+        /* A change of the selection alone changes nothing the kernel reads. */
+        if (selection_changed && cs->n_items == 1)
+                return EXIT_OK;
         if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot))
                 return reboot_into(&ctx, owned, wanted) < 0 ? EXIT_ERROR : EXIT_OK;
         return EXIT_OK;
