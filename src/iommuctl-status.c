@@ -163,8 +163,10 @@ int verb_status(int argc, char *argv[]) {
         else
                 print_text(&ctx, wanted, &s);
         if (s.next == SIZE_MAX) {
-                log_error("Cannot tell which entry boots next under %s.", ctx.root);
-                return arg.check ? EXIT_ERROR : EXIT_OK;
+                if (!arg.check)
+                        return EXIT_OK; /* printed above */
+                return log_error_errno(-ENOENT, "Cannot tell which entry boots next under %s, so not whether it carries "
+                                       "profile %s.", ctx.root, ctx.profile->name), EXIT_ERROR;
         }
         if (arg.check && !s.entries[s.next].carries)
                 return EXIT_NO;

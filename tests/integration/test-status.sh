@@ -86,7 +86,33 @@ sed 's/6\.1\.0-21/6.1.0-25/g; /^options *intel_iommu/d' "$e-6.1.0-21-amd64.conf"
 status "$IMG" --check
 expect_rc 1 "a kernel installed after apply, without the tokens"
 grep -q '6.1.0-25-amd64 (loader.conf default): does NOT' <<< "$out" || fail "new kernel: $out"
-echo "ok: systemd-boot: LoaderEntryOneShot, LoaderEntryDefault, loader.conf default, a new kernel"
+rm "$e-6.1.0-25-amd64.conf"
+
+# A unified kernel image: its .cmdline section is read (a minimal PE image with that section).
+mkdir -p "$IMG/efi/EFI/Linux"
+python3 - "$IMG/efi/EFI/Linux/debian-6.1.0-30-amd64.efi" <<'PY'
+import struct, sys
+cmdline = b"root=UUID=4e1f ro quiet amd_iommu=off\n\0"
+dos = b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40)
+coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 0, 0)
+section = b".cmdline" + struct.pack("<IIIIIIHHI", len(cmdline), 0x1000, len(cmdline), 0x100, 0, 0, 0, 0, 0x40000040)
+head = dos + coff + section
+open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline)
+PY
+status "$IMG" --json
+python3 - "$out" <<'PY' || fail "UKI: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+uki = [e for e in d["entries"] if e["kind"] == "uki"]
+assert len(uki) == 1 and uki[0]["id"] == "debian-6.1.0-30-amd64.efi", uki
+assert uki[0]["options"] == "root=UUID=4e1f ro quiet amd_iommu=off" and uki[0]["carries_profile"] is False, uki
+PY
+efivar "$IMG" LoaderEntryOneShot debian-6.1.0-30-amd64.efi
+status "$IMG" --check
+expect_rc 1 "LoaderEntryOneShot naming a UKI without the profile"
+grep -q 'Next boot: uki debian-6.1.0-30-amd64.efi (EFI variable LoaderEntryOneShot): does NOT' <<< "$out" || fail "UKI next: $out"
+rm -rf "$IMG/sys" "$IMG/efi/EFI/Linux"
+echo "ok: systemd-boot: LoaderEntryOneShot, LoaderEntryDefault, loader.conf default, a new kernel, a UKI"
 
 ## GRUB with BLS entries (RHEL 9): grubenv saved_entry; GRUB defaults listed too.
 R="$TMP/rhel9"
