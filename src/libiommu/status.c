@@ -384,14 +384,24 @@ static uint32_t le32(const uint8_t *p) {
 }
 
 /* The .cmdline section of a PE image (a UKI). -ENODATA when it has none. */
-static int uki_read_cmdline(const char *full, char **ret) {
-        _cleanup_close_ int fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+static int uki_read_cmdline(const char *root, const char *path, char **ret) {
+        _cleanup_free_ char *full = root_path(root, path);
+        _cleanup_close_ int fd = -1;
         uint8_t dos[64], pe[24], sec[40];
         uint32_t off;
         unsigned n_sections, opt_size;
+        struct stat st;
 
+        if (!full)
+                return -ENOMEM;
+        /* Image trees are untrusted: a symlink or a FIFO in place of a UKI is not opened. */
+        fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
         if (read_at(fd, dos, sizeof(dos), 0) < 0 || dos[0] != 'M' || dos[1] != 'Z')
                 return -EBADMSG;
         off = le32(dos + 0x3c);
@@ -424,6 +434,11 @@ static int uki_read_cmdline(const char *full, char **ret) {
         return -ENODATA;
 }
 
+static char *strjoin_dropin(const char *name) {
+        char *p;
+        return asprintf(&p, "%s/%s", GRUB_DROPIN_DIR, name) < 0 ? NULL : p;
+}
+
 int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
         _cleanup_strv_free_ char **defaults = NULL;
         _cleanup_free_ char *dropins = NULL;
@@ -449,7 +464,7 @@ int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
                 return -ENOMEM;
         if (glob(dropins, 0, NULL, &g) == 0)
                 for (size_t i = 0; i < g.gl_pathc; i++)
-                        if (strv_extend(&defaults, g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(root))) < 0) {
+                        if (strv_consume(&defaults, strjoin_dropin(strrchr(g.gl_pathv[i], '/') + 1)) < 0) {
                                 globfree(&g);
                                 return -ENOMEM;
                         }
@@ -480,10 +495,17 @@ static int collect_ukis(const char *root, char * const *owned, const Cmdline *wa
                 if (glob(p, 0, NULL, &g) != 0)
                         continue;
                 for (size_t k = g.gl_pathc; k-- > 0;) { /* newest (highest version) first */
-                        _cleanup_free_ char *options = NULL;
-                        const char *host = g.gl_pathv[k] + (root_is_host(root) ? 0 : strlen(root));
-                        int r = uki_read_cmdline(g.gl_pathv[k], &options);
-                        if (r == -ENOMEM || add_entry(s, STATUS_UKI, host, strrchr(host, '/') + 1, options, owned, wanted) < 0) {
+                        _cleanup_free_ char *options = NULL, *host = NULL;
+                        const char *name = strrchr(g.gl_pathv[k], '/') + 1;
+                        int r;
+                        /* The path inside the root: the pattern's directory and the file's name. */
+                        if (asprintf(&host, "%.*s/%s", (int) (strrchr(uki_patterns[i], '/') - uki_patterns[i]), uki_patterns[i],
+                                     name) < 0) {
+                                globfree(&g);
+                                return -ENOMEM;
+                        }
+                        r = uki_read_cmdline(root, host, &options);
+                        if (r == -ENOMEM || add_entry(s, STATUS_UKI, host, name, options, owned, wanted) < 0) {
                                 globfree(&g);
                                 return -ENOMEM;
                         }
