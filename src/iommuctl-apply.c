@@ -10,6 +10,7 @@
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
 #include "libiommu/plan.h"
+#include "libiommu/status.h"
 #include "libiommu/strv.h"
 
 static const char *item_action(const ChangeItem *c, bool restore) {
@@ -59,8 +60,17 @@ static bool want_regenerate(const ChangeSet *cs, const Config *config) {
                (!config || config->bootloader_update);
 }
 
+/* What each backend looks for, for the error when one asked for is not there. */
+static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
+        [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
+        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        [BOOT_BACKEND_GRUB] = "/etc/default/grub",
+};
+
 static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX]) {
         _cleanup_strv_free_ char **names = NULL;
+        bool found[_BOOT_BACKEND_MAX];
         int r;
 
         if (arg.backends) {
@@ -68,8 +78,21 @@ static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX])
                 if (r < 0)
                         return log_oom();
         }
-        if (names || ctx->config.backends)
-                return boot_backends_from_list(names ?: ctx->config.backends, backends);
+        if (names || ctx->config.backends) {
+                r = boot_backends_from_list(names ?: ctx->config.backends, backends);
+                if (r < 0)
+                        return r;
+                /* A backend asked for and not there would write nothing, which is not success. */
+                (void) boot_detect_backends(ctx->root, found);
+                for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
+                        if (backends[b] && !found[b])
+                                return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
+                                                       "kind under %s: looked for %s. Nothing was changed.",
+                                                       boot_backend_to_string(b),
+                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root,
+                                                       backend_looked_for[b]);
+                return 0;
+        }
         if (boot_detect_backends(ctx->root, backends) == 0)
                 return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
                                        "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
@@ -100,6 +123,51 @@ static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
 }
 
 static int rollback_last(const char *root, bool quiet_if_none, const Config *config);
+
+/* The selection the command line made (--profile, --vendor) is recorded in CONFIG_SELECTION_FILE,
+ * in the same change set as the boot files, so the generator enforces what was applied and
+ * rollback restores the previous selection. Without either option apply follows the configuration
+ * and records nothing. Returns 1 when the selection changes. */
+static int plan_selection(const Context *ctx, ChangeSet *cs) {
+        _cleanup_free_ char *text = NULL;
+        Vendor vendor = _VENDOR_INVALID;
+        int r;
+
+        if (!arg.profile && arg.vendor < 0)
+                return 0;
+        if (arg.vendor >= 0)
+                vendor = arg.vendor;
+        else if (ctx->config.vendor_from && endswith(ctx->config.vendor_from, CONFIG_SELECTION_FILE))
+                vendor = ctx->config.vendor; /* keep the vendor recorded before */
+        r = config_selection_contents(ctx->profile->name, vendor, &text);
+        if (r < 0)
+                return log_oom();
+        r = changeset_add(cs, CONFIG_SELECTION_FILE, text, strlen(text), 0644, "selection");
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan %s: %m", CONFIG_SELECTION_FILE);
+        return r;
+}
+
+static void log_selection(const Context *ctx) {
+        const char *new = ctx->profile->name, *old = ctx->config.profile;
+
+        if (!old)
+                log_info("Selected profile %s (none was selected), recorded in %s.", new, CONFIG_SELECTION_FILE);
+        else if (!streq(old, new))
+                log_info("Selected profile %s (was %s, from %s), recorded in %s.", new, old, ctx->config.profile_from,
+                         CONFIG_SELECTION_FILE);
+        else
+                log_info("Selected profile %s (unchanged; vendor %s), recorded in %s.", new,
+                         arg.vendor >= 0 ? vendor_to_string(arg.vendor) : "as before", CONFIG_SELECTION_FILE);
+        if (ctx->config.profile_overridden && !streq(ctx->config.profile_overridden, new))
+                log_notice("Profile=%s in %s no longer applies: the recorded selection wins over it "
+                           "(remove %s to let the configuration decide).", ctx->config.profile_overridden,
+                           ctx->config.profile_overridden_from, CONFIG_SELECTION_FILE);
+        else if (old && !streq(old, new) && !endswith(ctx->config.profile_from, CONFIG_SELECTION_FILE))
+                log_notice("Profile=%s in %s no longer applies: the recorded selection wins over it "
+                           "(remove %s to let the configuration decide).", old, ctx->config.profile_from,
+                           CONFIG_SELECTION_FILE);
+}
 
 #define REBOOT_STAMP "/var/lib/iommu/reboot-requested"
 
@@ -143,15 +211,46 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
         return 0;
 }
 
+/* The GRUB defaults already carry the profile, but grub.cfg may not: an earlier apply ran with
+ * --no-bootloader-update, or offline. Regenerate it where apply would have, else say so. */
+static int regenerate_stale_grub_cfg(const Context *ctx) {
+        _cleanup_free_ char *cfg = NULL, *newer = NULL;
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        bool regenerate = root_is_host(ctx->root) && !arg.no_bootloader_update && ctx->config.bootloader_update;
+        int r;
+
+        r = status_grub_cfg_stale(ctx->root, &cfg, &newer);
+        if (r < 0)
+                return log_oom();
+        if (!newer || arg.dry_run || !regenerate) {
+                if (arg.json)
+                        print_result(&(ChangeSet) { .root = (char *) ctx->root }, "apply", ctx->profile->name, arg.dry_run);
+                else
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root,
+                                 ctx->profile->name);
+                if (newer)
+                        log_notice("But %s is older than %s, which it is generated from: %s.", cfg, newer,
+                                   arg.dry_run ? "apply would regenerate it"
+                                               : "run update-grub or grub2-mkconfig in the system before booting it");
+                return 0;
+        }
+        log_notice("%s is older than %s, which it is generated from: regenerating it.", cfg, newer);
+        r = boot_grub_find_regenerate(ctx->root, &grub);
+        if (r < 0)
+                return r;
+        return boot_grub_regenerate(&grub);
+}
+
 int verb_apply(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *wanted = NULL;
         _cleanup_strv_free_ char **owned = NULL;
         _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_close_ int lock_fd = -1;
+        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         ContextOptions o = args_context_options(true);
         BootRequest req = {};
+        bool selection_changed;
         int r;
 
         if (argc > 1)
@@ -181,7 +280,8 @@ int verb_apply(int argc, char *argv[]) {
                 return EXIT_ERROR;
 
         if (!arg.dry_run) {
-                if (changeset_lock(ctx.root, &lock_fd) < 0)
+                lock.root = ctx.root;
+                if (changeset_lock(ctx.root, &lock.fd) < 0)
                         return EXIT_ERROR;
                 if (changeset_recover(ctx.root) < 0)
                         return EXIT_ERROR;
@@ -199,8 +299,14 @@ int verb_apply(int argc, char *argv[]) {
         plan_uninstall_sync_judge();
         if (r < 0)
                 return EXIT_ERROR;
+        r = plan_selection(&ctx, cs);
+        if (r < 0)
+                return EXIT_ERROR;
+        selection_changed = r > 0;
 
         if (cs->n_items == 0) {
+                if (req.backends[BOOT_BACKEND_GRUB])
+                        return regenerate_stale_grub_cfg(&ctx) < 0 ? EXIT_ERROR : EXIT_OK;
                 if (arg.json)
                         print_result(cs, "apply", ctx.profile->name, arg.dry_run);
                 else
@@ -218,6 +324,8 @@ int verb_apply(int argc, char *argv[]) {
         if (changeset_commit(cs) < 0)
                 return EXIT_ERROR;
         print_result(cs, "apply", ctx.profile->name, false);
+        if (selection_changed)
+                log_selection(&ctx);
 
         if (grub.tool) {
                 r = boot_grub_regenerate(&grub);
@@ -234,6 +342,9 @@ int verb_apply(int argc, char *argv[]) {
                            "to carry the new one.");
         log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
 
+        /* A change of the selection alone changes nothing the kernel reads. */
+        if (selection_changed && cs->n_items == 1)
+                return EXIT_OK;
         if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot)) {
                 plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
                 r = reboot_into(&ctx, owned, wanted);
@@ -275,7 +386,7 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
 
 int verb_rollback(int argc, char *argv[]) {
         _cleanup_(config_done) Config config = {};
-        _cleanup_close_ int lock_fd = -1;
+        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         int r;
 
         if (argc > 1)
@@ -283,7 +394,8 @@ int verb_rollback(int argc, char *argv[]) {
         if (config_load(arg.root, &config) < 0)
                 return EXIT_ERROR;
         if (!arg.dry_run) {
-                if (changeset_lock(arg.root, &lock_fd) < 0)
+                lock.root = arg.root;
+                if (changeset_lock(arg.root, &lock.fd) < 0)
                         return EXIT_ERROR;
                 r = changeset_recover(arg.root);
                 if (r < 0)

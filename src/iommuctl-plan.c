@@ -16,7 +16,14 @@ static int current_cmdline(const char *root, char **ret) {
         }
         r = host_read_cmdline(root, ret);
         if (r == -ENOENT) {
-                *ret = NULL;
+                /* An offline image: compare with the entry it boots next (see "iommuctl status"). */
+                _cleanup_free_ char *what = NULL;
+                r = status_next_boot_options(root, ret, &what);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        log_info("No %s/proc/cmdline: comparing with the entry that boots next, %s.",
+                                 root_is_host(root) ? "" : root, what);
                 return 0;
         }
         if (r < 0)

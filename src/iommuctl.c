@@ -40,6 +40,8 @@ static const Verb verbs[] = {
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
         { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
           "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing" },
+        { "status", verb_status, "status [--profile NAME] [--vendor V] [--root DIR] [--check] [--json]",
+          "Show every boot entry and file iommuctl writes, which boots next, and whether it carries the profile" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
 };
@@ -65,7 +67,8 @@ static void help(const Verb *v) {
                "     --kernel=RELEASE  Model this kernel release instead of ROOT/proc/sys/kernel/osrelease\n"
                "     --config=FILE     The kernel's build configuration (default: ROOT/boot/config-RELEASE...)\n"
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
-               "     --check           plan: exit 1 when the command line is not in sync\n"
+               "     --check           plan: exit 1 when the command line is not in sync;\n"
+               "                       status: exit 1 when the next boot lacks the profile\n"
                "     --full            cmdline: print the whole merged command line\n"
                "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"

@@ -54,6 +54,11 @@ int verb_groups(int argc, char *argv[]);
 int verb_apply(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
 int verb_recommend(int argc, char *argv[]);
+int verb_status(int argc, char *argv[]);
+
+/* status: the command line of the entry that boots next under root, and which one it is.
+ * Returns 0 (both NULL) when none can be told. */
+int status_next_boot_options(const char *root, char **ret_options, char **ret_what);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -29,6 +29,46 @@ static void change_item_done(ChangeItem *i) {
         free(i->old);
         free(i->new);
         free(i->backend);
+        free(i->created_dir);
+}
+
+/* The topmost ancestor of path (a host path) missing under root, or NULL when its directory exists. */
+static int missing_ancestor(const char *root, const char *path, char **ret) {
+        _cleanup_free_ char *p = strdup(path);
+        char *top = NULL, *slash;
+
+        if (!p)
+                return -ENOMEM;
+        while ((slash = strrchr(p, '/')) && slash != p) {
+                *slash = '\0';
+                if (root_exists(root, p))
+                        break;
+                free(top);
+                top = strdup(p);
+                if (!top)
+                        return -ENOMEM;
+        }
+        *ret = top;
+        return 0;
+}
+
+/* After removing a file commit created: removes the directories it created for it, while empty. */
+static void remove_created_dirs(const char *root, const ChangeItem *c) {
+        _cleanup_free_ char *p = NULL;
+        char *slash;
+
+        if (!c->created_dir || !(p = strdup(c->path)))
+                return;
+        while ((slash = strrchr(p, '/')) && slash != p) {
+                _cleanup_free_ char *full = NULL;
+
+                *slash = '\0';
+                if (strlen(p) < strlen(c->created_dir))
+                        break;
+                full = root_path(root, p);
+                if (!full || rmdir(full) < 0)
+                        break;
+        }
 }
 
 int changeset_new(const char *root, ChangeSet **ret) {
@@ -210,7 +250,7 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
 }
 
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
-        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL;
+        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL;
         ChangeItem item;
         struct stat st = {};
         size_t old_size;
@@ -246,6 +286,11 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         /* An existing file keeps its mode and owner. (Decided before the initializer below, whose
          * TAKE_PTR(old) may be evaluated first.) */
         existed = old != NULL;
+        if (!existed && new) {
+                r = missing_ancestor(cs->root, resolved, &created_dir);
+                if (r < 0)
+                        return r;
+        }
         item = (ChangeItem) {
                 .path = TAKE_PTR(resolved),
                 .full = TAKE_PTR(full),
@@ -257,6 +302,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .uid = existed ? st.st_uid : (uid_t) -1,
                 .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
+                .created_dir = TAKE_PTR(created_dir),
         };
         r = changeset_append(cs, &item);
         if (r < 0) {
@@ -377,6 +423,39 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
         return 0;
 }
 
+/* How many directories above c->path writing it created (c->created_dir and those below it): the
+ * journal keeps the count, from which the loader derives the directory again. */
+static unsigned created_levels(const ChangeItem *c) {
+        const char *rest = c->created_dir ? startswith(c->path, c->created_dir) : NULL;
+        unsigned n = 0;
+
+        for (; rest && *rest; rest++)
+                n += *rest == '/';
+        return n;
+}
+
+/* The inverse of created_levels(): path without its last levels components (NULL for 0); an error
+ * when that would leave no directory under the root. */
+static int created_dir_from_levels(const char *path, unsigned levels, char **ret) {
+        _cleanup_free_ char *p = NULL;
+        char *slash;
+
+        *ret = NULL;
+        if (levels == 0)
+                return 0;
+        p = strdup(path);
+        if (!p)
+                return -ENOMEM;
+        for (unsigned k = 0; k < levels; k++) {
+                slash = strrchr(p, '/');
+                if (!slash || slash == p)
+                        return -EBADMSG;
+                *slash = '\0';
+        }
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
 /* The whole journal in one file: "iommuctl-changeset 2", one manifest line per item (number,
  * existed, has new contents, mode, uid, gid, old size, new size, backend, path; tab-separated),
  * an empty line, then each item's old and new contents back to back. Written atomically and
@@ -395,10 +474,10 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
         fprintf(m, "%s\n", JOURNAL_MAGIC);
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
+                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
                         c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
                         c->gid == (gid_t) -1 ? -1LL : (long long) c->gid,
-                        c->old ? c->old_size : 0, c->new ? c->new_size : 0, c->backend, c->path);
+                        c->old ? c->old_size : 0, c->new ? c->new_size : 0, created_levels(c), c->backend, c->path);
         }
         fputc('\n', m);
         for (size_t k = 0; k < cs->n_items; k++) {
@@ -584,12 +663,18 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                 int r;
 
                 r = read_current(c->full, &cur, &cur_size, &st);
-                if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size))
+                if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size)) {
+                        if (!c->old) /* the write failed after creating the directories */
+                                remove_created_dirs(cs->root, c);
                         continue;
+                }
                 if (c->old)
                         r = write_file_atomic(c->full, c->old, c->old_size, c->mode, c->uid, c->gid);
-                else
+                else {
                         r = unlink_file_durable(c->full);
+                        if (r >= 0)
+                                remove_created_dirs(cs->root, c);
+                }
                 if (r < 0) {
                         log_error_errno(r, "Failed to restore %s: %m", c->full);
                         if (ret == 0)
@@ -721,6 +806,7 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                 unsigned mode;
                 long long uid, gid;
                 size_t k, old_size, new_size, l = strcspn(p, "\n");
+                unsigned levels;
                 ChangeItem item;
 
                 lineno++;
@@ -730,14 +816,20 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                         return log_error_errno(-EBADMSG, "%s:%u: line too long.", path, lineno);
                 memcpy(line, p, l);
                 line[l] = '\0';
-                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid, &gid,
-                           &old_size, &new_size, backend, &n) != 9 || n == 0 || k != cs->n_items || line[n] != '/' ||
+                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid,
+                           &gid, &old_size, &new_size, &levels, backend, &n) != 10 || n == 0 || k != cs->n_items || line[n] != '/' ||
+                    (existed && levels > 0) ||
                     old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
                     (size_t) (journal + size - data) < old_size + new_size)
                         return log_error_errno(-EBADMSG, "%s:%u: malformed line.", path, lineno);
                 r = item_init(&item, root, line + n, backend, mode, uid, gid);
                 if (r < 0)
                         return r;
+                r = created_dir_from_levels(item.path, levels, &item.created_dir);
+                if (r < 0) {
+                        change_item_done(&item);
+                        return log_error_errno(r, "%s:%u: malformed line.", path, lineno);
+                }
                 if (existed)
                         r = copy_contents(data, old_size, &item.old);
                 item.old_size = existed ? old_size : 0;
@@ -933,6 +1025,7 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                                 .uid = j->uid,
                                 .gid = j->gid,
                                 .backend = TAKE_PTR(j->backend),
+                                .created_dir = TAKE_PTR(j->created_dir),
                         };
                         r = changeset_append(cs, &item);
                         if (r < 0) {
@@ -960,6 +1053,8 @@ int changeset_rollback_commit(ChangeSet *cs) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
                                                "is fixed.", cs->items[k].full);
+                if (!cs->items[k].new)
+                        remove_created_dirs(cs->root, &cs->items[k]);
         }
         r = items_sync_directories(cs, cs->n_items);
         if (r < 0)
@@ -986,6 +1081,7 @@ int changeset_lock(const char *root, int *ret_fd) {
         r = chase_root(root, CHANGESET_LOCK, CHASE_NONEXISTENT, &p, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to resolve %s under %s: %m", CHANGESET_LOCK, root);
+reopen:
         /* The lock is ours: a symlink or a FIFO in its place is refused, not followed or opened. */
         fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
         if (fd < 0)
@@ -995,8 +1091,15 @@ int changeset_lock(const char *root, int *ret_fd) {
         if (!S_ISREG(st.st_mode))
                 return log_error_errno(-EBADFD, "Refusing to lock %s: not a regular file.", p);
         for (long waited = 0;; waited += 100) {
-                if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
+                if (flock(fd, LOCK_EX | LOCK_NB) >= 0) {
+                        struct stat a, b;
+                        /* The holder removed the file (changeset_unlock() under a root): lock the new one. */
+                        if (fstat(fd, &a) >= 0 && (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+                                close(TAKE_FD(fd));
+                                goto reopen;
+                        }
                         break;
+                }
                 if (errno != EWOULDBLOCK)
                         return log_error_errno(-errno, "Failed to lock %s: %m", p);
                 if (waited == 0)
@@ -1008,4 +1111,16 @@ int changeset_lock(const char *root, int *ret_fd) {
         }
         *ret_fd = TAKE_FD(fd);
         return 0;
+}
+
+void changeset_unlock(const char *root, int fd) {
+        /* An image or another root must not keep the lock file: remove it while still holding it
+         * (changeset_lock() notices and locks the new file). The live host keeps it. */
+        if (fd >= 0 && !root_is_host(root)) {
+                _cleanup_free_ char *p = root_path(root, CHANGESET_LOCK);
+                if (p)
+                        (void) unlink(p);
+        }
+        if (fd >= 0)
+                close(fd);
 }

@@ -33,6 +33,8 @@ typedef struct ChangeItem {
         uid_t uid;
         gid_t gid;
         char *backend;   /* who asked for the change, for messages */
+        char *created_dir; /* the topmost directory writing a new file creates (host path), so
+                            * undoing it leaves no empty directory behind; NULL when none */
 } ChangeItem;
 
 typedef struct ChangeSet {
@@ -72,6 +74,16 @@ void changeset_print_diff(const ChangeSet *cs, FILE *f);
 /* Takes ROOT/var/lib/iommu/lock (flock). Waits up to $IOMMUCTL_LOCK_TIMEOUT seconds (default 120)
  * for another run, saying so once, then fails with -EBUSY (logged). */
 int changeset_lock(const char *root, int *ret_fd);
+/* Releases it; under a root other than "/" the lock file is removed, so an image is not left
+ * with it. */
+void changeset_unlock(const char *root, int fd);
+typedef struct ChangeSetLock {
+        const char *root;
+        int fd;
+} ChangeSetLock;
+static inline void changeset_lock_release(ChangeSetLock *l) {
+        changeset_unlock(l->root, l->fd);
+}
 
 /* Rolls back every set left incomplete by a crash (logged as a warning). Returns how many. */
 int changeset_recover(const char *root);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <dirent.h>
 
 #include "config.h"
@@ -11,6 +12,7 @@
 typedef struct ConfigContext {
         Config *config;
         IniFile ini;
+        bool selection; /* the file iommuctl apply writes: [IOMMU] Profile= and Vendor= only */
 } ConfigContext;
 
 static int parse_bool_setting(const char *v) {
@@ -40,15 +42,26 @@ static int handler(void *user, const char *section, const char *name, const char
         ConfigContext *ctx = user;
         Config *c = ctx->config;
 
+        if (ctx->selection && !streq(section, "IOMMU")) {
+                ini_file_section_error(&ctx->ini, section, "[IOMMU] (this file is written by 'iommuctl apply')");
+                return 1;
+        }
         if (streq(section, "IOMMU")) {
                 if (streq(name, "Profile")) {
                         if (!isempty(value) && !profile_name_is_valid(value)) {
                                 ini_file_error(&ctx->ini, "Profile=%s is not a valid profile name (letters, digits, '.', '_', '-')", value);
                                 return 1;
                         }
+                        if (ctx->selection && c->profile && !streq(c->profile, value)) {
+                                free(c->profile_overridden);
+                                c->profile_overridden = TAKE_PTR(c->profile);
+                                c->profile_overridden_from = c->profile_from;
+                        }
+                        c->profile_from = isempty(value) ? NULL : ctx->ini.path;
                         return set_string(ctx, &c->profile, value);
                 }
                 if (streq(name, "Vendor")) {
+                        c->vendor_from = isempty(value) || streq(value, "auto") ? NULL : ctx->ini.path;
                         if (isempty(value) || streq(value, "auto")) {
                                 c->vendor = _VENDOR_INVALID;
                                 return 1;
@@ -93,16 +106,41 @@ static int handler(void *user, const char *section, const char *name, const char
         return 1;
 }
 
-static int config_parse_file(Config *c, const char *path) {
-        ConfigContext ctx = { .config = c, .ini.path = path };
+/* Profile_from and vendor_from point into c->files, so the path is added there first. */
+static int config_parse_file(Config *c, const char *path, bool selection) {
+        ConfigContext ctx = { .config = c, .selection = selection };
+        size_t n = strv_length(c->files);
         int r;
 
-        r = ini_file_parse(&ctx.ini, handler, &ctx);
-        if (r == -ENOENT)
-                return 0;
+        r = strv_extend(&c->files, path);
         if (r < 0)
                 return r;
-        return strv_extend(&c->files, path);
+        ctx.ini.path = c->files[n];
+        r = ini_file_parse(&ctx.ini, handler, &ctx);
+        if (r == -ENOENT) {
+                c->files[n] = mfree(c->files[n]);
+                return 0;
+        }
+        return r;
+}
+
+int config_selection_contents(const char *profile, Vendor vendor, char **ret) {
+        char *s;
+
+        assert(profile);
+        if (asprintf(&s,
+                     "# Written by 'iommuctl apply': the profile this node boots with. Read after iommu.conf\n"
+                     "# and iommu.conf.d/, so it wins over Profile= and Vendor= there; 'iommuctl rollback'\n"
+                     "# restores the previous selection, and removing this file lets iommu.conf decide.\n"
+                     "# See iommu.conf(5).\n"
+                     "[IOMMU]\n"
+                     "Profile=%s\n"
+                     "%s%s%s",
+                     profile, vendor >= 0 ? "Vendor=" : "", vendor >= 0 ? vendor_to_string(vendor) : "",
+                     vendor >= 0 ? "\n" : "") < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
 }
 
 static int dropin_compare(const void *a, const void *b) {
@@ -110,7 +148,7 @@ static int dropin_compare(const void *a, const void *b) {
 }
 
 int config_load(const char *root, Config *ret) {
-        _cleanup_free_ char *main_file = NULL, *dir = NULL;
+        _cleanup_free_ char *main_file = NULL, *dir = NULL, *selection = NULL;
         _cleanup_strv_free_ char **dropins = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         Config c = {
@@ -122,10 +160,11 @@ int config_load(const char *root, Config *ret) {
 
         main_file = root_path(root, CONFIG_FILE);
         dir = root_path(root, CONFIG_DROPIN_DIR);
-        if (!main_file || !dir)
+        selection = root_path(root, CONFIG_SELECTION_FILE);
+        if (!main_file || !dir || !selection)
                 return log_oom();
 
-        r = config_parse_file(&c, main_file);
+        r = config_parse_file(&c, main_file, false);
         if (r < 0)
                 goto fail;
 
@@ -143,11 +182,16 @@ int config_load(const char *root, Config *ret) {
                 if (dropins)
                         qsort(dropins, strv_length(dropins), sizeof(char *), dropin_compare);
                 STRV_FOREACH(f, dropins) {
-                        r = config_parse_file(&c, *f);
+                        r = config_parse_file(&c, *f, false);
                         if (r < 0)
                                 goto fail;
                 }
         }
+        r = config_parse_file(&c, selection, true);
+        if (r < 0)
+                goto fail;
+        if (c.profile_overridden && c.profile && streq(c.profile_overridden, c.profile))
+                c.profile_overridden = mfree(c.profile_overridden);
         *ret = c;
         return 0;
 fail:
@@ -162,5 +206,6 @@ void config_done(Config *c) {
         free(c->nfd_path);
         free(c->prometheus_path);
         strv_free(c->files);
+        free(c->profile_overridden);
         *c = (Config) {};
 }

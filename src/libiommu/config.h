@@ -20,14 +20,26 @@ typedef struct Config {
         bool publish_prometheus;/* [Publish] Prometheus= */
         char *prometheus_path;
         char **files;           /* files read */
+        /* Where Profile= and Vendor= came from (a path in files, or NULL for the default). */
+        const char *profile_from;
+        const char *vendor_from;
+        /* The Profile= the files other than the selection set, when the selection overrides it. */
+        char *profile_overridden;
+        const char *profile_overridden_from;
 } Config;
 
 #define CONFIG_FILE "/etc/iommu/iommu.conf"
 #define CONFIG_DROPIN_DIR "/etc/iommu/iommu.conf.d"
+/* The selection "iommuctl apply" records: [IOMMU] Profile= and Vendor= only, read after every
+ * drop-in (so it wins over them), written through the change set (so rollback restores it). */
+#define CONFIG_SELECTION_FILE "/etc/iommu/selection"
 #define NFD_FEATURES_FILE_DEFAULT "/etc/kubernetes/node-feature-discovery/features.d/iommu"
 #define PROMETHEUS_FILE_DEFAULT "/var/lib/prometheus/node-exporter/iommu.prom"
 
 /* A missing iommu.conf is not an error: the defaults apply. Errors in a file are logged with
  * file:line and returned as -EINVAL. */
 int config_load(const char *root, Config *ret);
+/* Pure: the contents of the selection file for profile (vendor: _VENDOR_INVALID to leave Vendor=
+ * out, so the vendor is detected at boot). */
+int config_selection_contents(const char *profile, Vendor vendor, char **ret);
 void config_done(Config *c);

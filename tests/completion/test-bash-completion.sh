@@ -44,7 +44,7 @@ check() {
         fi
 }
 
-check "apply cmdline config export groups lint plan profiles recommend rollback verify" iommuctl ""
+check "apply cmdline config export groups lint plan profiles recommend rollback status verify" iommuctl ""
 check "recommend rollback" iommuctl r
 check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
@@ -61,6 +61,9 @@ check "x86_64" iommuctl lint --arch x
 mkdir -p "$tmp/kargs" && touch "$tmp/kargs/99-mc.yaml" "$tmp/kargs/10-iommu.toml" "$tmp/kargs/kargs.ign"
 check "$tmp/kargs/10-iommu.toml $tmp/kargs/99-mc.yaml $tmp/kargs/kargs.ign" iommuctl lint "$tmp/kargs/"
 check "--check" iommuctl plan --ch
+check "--check" iommuctl status --ch
+check "status" iommuctl --root /tmp st
+check "gpu-sriov" iommuctl status --profile gpu
 check "--full" iommuctl cmdline --fu
 check "--dry-run" iommuctl rollback --d
 check "--no-journal --no-legend --no-pager" iommuctl verify --no-

@@ -43,9 +43,14 @@ exit 1
 FAILS
 chmod +x "$TMP/bin/grub-probe" "$TMP/bin/update-grub-fails"
 
-# Runs $@ with the tree mounted over /etc/default, /boot and a fresh /var/lib.
+# Runs $@ with the tree mounted over /etc/default, /boot and a fresh /var/lib, and every other
+# write to /etc (apply --profile records the selection in /etc/iommu) going to an overlay whose
+# upper directory is in $TMP (kept across calls, like the host's /etc).
+host_selection=$(stat -c '%i %Y' /etc/iommu/selection 2> /dev/null || echo none)
 in_tree() {
         unshare -rm --propagation private bash -euc '
+                mkdir -p "$2/etc-upper" "$2/etc-work"
+                mount -t overlay overlay -o "lowerdir=/etc,upperdir=$2/etc-upper,workdir=$2/etc-work" /etc
                 mount --bind "$1/etc/default" /etc/default
                 mount --bind "$1/boot" /boot
                 mount -t tmpfs tmpfs /var/lib
@@ -102,7 +107,7 @@ grep -q 'Nothing to change' "$TMP/out" || fail "second apply: $(cat "$TMP/out")"
 # the first namespace, so roll back with a fresh apply of the journal copy: rerun apply and
 # rollback in one namespace.)
 fresh debian-grub-dropins "$root"
-rm -f "$root/boot/grub/grub.cfg"
+rm -rf "$root/boot/grub/grub.cfg" "$TMP/bin/etc-upper"
 for v in 6.1.0-18-amd64 6.1.0-21-amd64; do
         echo "not a kernel" > "$root/boot/vmlinuz-$v"
         echo "not an initrd" > "$root/boot/initrd.img-$v"
@@ -114,4 +119,34 @@ linux_lines | grep -q 'intel_iommu=on iommu=pt' && fail "grub.cfg still has the 
 linux_lines | grep -q 'intel_iommu=off' || fail "grub.cfg after rollback lacks the old tokens"
 rm -f "$root/boot/grub/grub.cfg"
 same_tree "$TMP/input" "$root" || fail "rollback did not restore the defaults"
+# 6. After apply --no-bootloader-update, grub.cfg is older than the defaults: status --check says
+# the next boot lacks the profile, and the next apply regenerates grub.cfg instead of saying
+# "Nothing to change".
+fresh debian-grub-dropins "$root"
+rm -rf "$TMP/bin/etc-upper"
+for v in 6.1.0-18-amd64 6.1.0-21-amd64; do
+        echo "not a kernel" > "$root/boot/vmlinuz-$v"
+        echo "not an initrd" > "$root/boot/initrd.img-$v"
+done
+in_tree bash -c '
+        set -e
+        a="--vendor intel --backend grub"
+        "$0" apply --profile bare-metal $a > /dev/null 2>&1
+        "$0" apply --profile gpu-sriov $a --no-bootloader-update > /dev/null 2>&1
+        rc=0; "$0" status --check --vendor intel > status1.out 2>&1 || rc=$?; echo "status1 $rc"
+        "$0" apply --vendor intel --backend grub 2>&1
+        rc=0; "$0" status --check --vendor intel > status2.out 2>&1 || rc=$?; echo "status2 $rc"' "$IOMMUCTL" > "$TMP/out" 2> "$TMP/err" ||
+        fail "stale grub.cfg case: $(cat "$TMP/out" "$TMP/err")"
+cat "$TMP/out"
+grep -qx 'status1 1' "$TMP/out" || fail "status --check with a stale grub.cfg did not exit 1: $(cat status1.out)"
+grep -q 'grub.cfg is older than /etc/default/grub' status1.out || fail "status did not say grub.cfg is stale: $(cat status1.out)"
+grep -q "Next boot: grub.cfg .*does NOT carry the profile" status1.out || fail "status: $(cat status1.out)"
+grep -q 'regenerating it' "$TMP/out" || fail "the apply after --no-bootloader-update did not regenerate grub.cfg"
+! grep -q 'Nothing to change' "$TMP/out" || fail "apply said Nothing to change with a stale grub.cfg"
+grep -qx 'status2 0' "$TMP/out" || fail "status --check after regenerating: $(cat status2.out)"
+linux_lines | grep -q 'intel_iommu=on iommu=pt' || fail "grub.cfg was not regenerated with the profile"
+rm -f status1.out status2.out
+
+[ "$host_selection" = "$(stat -c '%i %Y' /etc/iommu/selection 2> /dev/null || echo none)" ] ||
+        fail "the test changed the host's /etc/iommu/selection"
 echo "OK: grub-mkconfig regenerated grub.cfg with and without the profile's tokens"

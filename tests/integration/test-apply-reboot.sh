@@ -31,6 +31,14 @@ rm "$TMP/rebooted"
 "$IOMMUCTL" apply --root "$root" "${args[@]}" --reboot=config > /dev/null 2>&1 || fail "second apply failed"
 rebooted && fail "rebooted although nothing changed"
 
+# Only the recorded selection changes (gpu-sriov's portable line is its Intel line): no reboot.
+"$IOMMUCTL" apply --root "$root" --profile gpu-sriov --vendor portable --backend bls --reboot=config > "$TMP/out" 2>&1 ||
+        fail "selection-only apply failed: $(cat "$TMP/out")"
+grep -q '^modified /etc/iommu/selection (selection)' "$TMP/out" || fail "selection-only apply: $(cat "$TMP/out")"
+[ "$(grep -c '^modified\|^created' "$TMP/out")" = 1 ] || fail "selection-only apply changed more: $(cat "$TMP/out")"
+rebooted && fail "rebooted for a change of the selection alone"
+"$IOMMUCTL" rollback --root "$root" > /dev/null 2>&1 || fail "rollback of the selection failed"
+
 # The "next boot" still runs without the tokens and the files were reverted behind our back: the
 # change is written again, but there is no second reboot for the same tokens.
 "$IOMMUCTL" rollback --root "$root" > /dev/null 2>&1 || fail "rollback failed"

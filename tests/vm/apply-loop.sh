@@ -24,6 +24,9 @@
 #   boot 2  the rewritten entry: identity domains, verify entry PASS; then
 #           Profile=strict and `iommuctl apply` in the guest
 #   boot 3  the strict entry: DMA domains, verify entry PASS, apply not started
+#   boot 4  an image built offline with `iommuctl apply --root IMG --vendor
+#           portable --profile gpu-sriov` (only its /etc/iommu/selection in the
+#           overlay): no drift, verify entry PASS with gpu-sriov
 #
 # Results come back over a second serial port (ttyS1) from
 # iommu-loop-report.service (tests/vm/guest-loop-report.sh), ordered after
@@ -192,6 +195,18 @@ set_overlay() {
 	printf '[IOMMU]\nProfile=%s\n' "$profile" >"$dir/etc/iommu/iommu.conf"
 	printf 'BOOT=%s\nNEXT_PROFILE=%s\n' "$boot" "$next" >"$dir/etc/iommu-loop.env"
 	_vm_pack_cpio "$dir" "$WORK/overlay.gz" &&
+		mt mcopy -o -i "$WORK/esp.img" "$WORK/overlay.gz" ::/overlay.gz
+}
+
+# set_overlay_selection IMAGE BOOT: the overlay carries only what an offline
+# `iommuctl apply --root IMAGE` wrote under IMAGE/etc/iommu (no Profile= in iommu.conf).
+set_overlay_selection() {
+	local img=$1 boot=$2 dir=$WORK/overlay
+	rm -rf "$dir"
+	mkdir -p "$dir/etc"
+	cp -a "$img/etc/iommu" "$dir/etc/" &&
+		printf 'BOOT=%s\nNEXT_PROFILE=\n' "$boot" >"$dir/etc/iommu-loop.env" &&
+		_vm_pack_cpio "$dir" "$WORK/overlay.gz" &&
 		mt mcopy -o -i "$WORK/esp.img" "$WORK/overlay.gz" ::/overlay.gz
 }
 
@@ -421,6 +436,32 @@ main() {
 		check_unit $n iommu-apply.service inactive/success/0
 		check_unit $n iommu-verify.service active/success/0
 		check_journal $n strict pass strict DMA
+	fi
+
+	# Boot 4: an image built offline, `apply --root IMG --vendor portable --profile gpu-sriov`
+	# on the entry without tokens: the booted image knows its profile and that its line is
+	# portable (no drift on this Intel machine), and iommu-verify runs with it.
+	n=4
+	local img=$WORK/image-root portable
+	portable=$("$WORK/rootfs/usr/bin/iommuctl" --root "$WORK/rootfs" cmdline --profile gpu-sriov --vendor portable)
+	rm -rf "$img" && mkdir -p "$img/boot/loader/entries" "$img/etc" && cp "$WORK/entry-0.conf" "$img/boot/loader/entries/$ENTRY"
+	BOOT_DESC="boot $n: Intel VT-d, OVMF + systemd-boot, image from apply --root --vendor portable --profile gpu-sriov"
+	if IOMMUCTL_PROFILES_PATH=$WORK/rootfs/usr/lib/iommu/profiles "$WORK/rootfs/usr/bin/iommuctl" --root "$img" \
+		apply --vendor portable --profile gpu-sriov --backend bls >"$WORK/image-apply.log" 2>&1 &&
+		grep -qx 'Vendor=portable' "$img/etc/iommu/selection" && [[ ! -e $img/var/lib/iommu/lock ]] &&
+		mt mcopy -o -i "$WORK/esp.img" "$img/boot/loader/entries/$ENTRY" "::/loader/entries/$ENTRY" &&
+		set_overlay_selection "$img" $n; then
+		ok "boot $n: apply --root IMG recorded Profile=gpu-sriov Vendor=portable, no lock file left"
+		if boot $n && fetch $n "${blobs[@]}"; then
+			check_cmdline $n "$portable"
+			check_generator $n sync gpu-sriov
+			check_unit $n iommu-apply.service inactive/success/0
+			check_unit $n iommu-verify.service active/success/0
+			check_journal $n gpu-sriov pass passthrough identity
+		fi
+	else
+		fail "boot $n: building the image with apply --root failed"
+		sed 's/^/  | /' "$WORK/image-apply.log"
 	fi
 
 	echo "# image ${prep}s, boots ${BOOT_SECS[*]}s, total $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')s, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,0 +1,147 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# iommuctl status: the entry that boots next and whether it carries the profile, offline under
+# --root. status --check is the gate before a reboot: 1 when the next boot lacks the profile's
+# effect, 0 after apply. The next entry follows systemd-boot's EFI variables and loader.conf and
+# GRUB's environment block; a kernel installed after apply is caught. plan --check on an image
+# compares with the same entry. Needs IOMMUCTL and SRCDIR.
+. "$(dirname "$0")/apply-lib.sh"
+EFIVARS=sys/firmware/efi/efivars
+LOADER_GUID=4a67b082-0a4c-41cf-b6c7-440b29bb8c4f
+
+# status ROOT ARGS...: sets $rc and $out (stdout and stderr).
+status() {
+        local r=$1
+        shift
+        rc=0
+        out=$("$IOMMUCTL" status --root "$r" "$@" 2>&1) || rc=$?
+}
+expect_rc() {
+        [ "$rc" = "$1" ] || fail "$2: exit $rc, expected $1: $out"
+}
+# efivar ROOT NAME VALUE: an EFI variable as efivarfs shows it (attributes, UTF-16LE, NUL).
+efivar() {
+        mkdir -p "$1/$EFIVARS"
+        { printf '\x07\x00\x00\x00'; printf '%s' "$3" | iconv -f ascii -t utf-16le; printf '\x00\x00'; } > "$1/$EFIVARS/$2-$LOADER_GUID"
+}
+
+## The acceptance: an image whose default entry lacks the selected profile's tokens.
+IMG="$TMP/img"
+fresh systemd-boot-esp "$IMG"
+mkdir -p "$IMG/etc/iommu"
+printf '[IOMMU]\nProfile=gpu-sriov\nVendor=portable\n' > "$IMG/etc/iommu/iommu.conf"
+status "$IMG" --check
+expect_rc 1 "status --check on an image without the profile"
+grep -q 'Next boot: bls 0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6-6.1.0-21-amd64 (loader.conf default): does NOT carry the profile' <<< "$out" ||
+        fail "status does not name the next entry: $out"
+rc=0
+"$IOMMUCTL" plan --root "$IMG" --check > "$TMP/plan" 2>&1 || rc=$?
+[ $rc = 1 ] || fail "plan --root IMG --check exited $rc on an image whose next entry lacks the profile: $(cat "$TMP/plan")"
+grep -q 'comparing with the entry that boots next, bls 0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6-6.1.0-21-amd64' "$TMP/plan" ||
+        fail "plan does not say what it compared with: $(cat "$TMP/plan")"
+"$IOMMUCTL" apply --root "$IMG" > /dev/null 2>&1 || fail "apply --root IMG failed"
+status "$IMG" --check
+expect_rc 0 "status --check after apply --root IMG"
+grep -q 'carries the profile' <<< "$out" || fail "status after apply: $out"
+"$IOMMUCTL" plan --root "$IMG" --check > "$TMP/plan" 2>&1 || fail "plan --check after apply: $(cat "$TMP/plan")"
+echo "ok: status --root IMG --check: 1 before apply, 0 after"
+
+# Every entry and file is listed, with whether it carries the profile (JSON for programs).
+status "$IMG" --json
+expect_rc 0 "status --json"
+python3 - "$out" <<'PY' || fail "status --json: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["version"] == 1 and d["profile"]["name"] == "gpu-sriov" and d["profile"]["kernel_args_for"] == "portable"
+assert d["profile"]["kernel_args"] == ["intel_iommu=on", "iommu=pt"]
+nb = d["next_boot"]
+assert nb["kind"] == "bls" and nb["id"].endswith("6.1.0-21-amd64") and nb["source"] == "loader.conf default", nb
+assert nb["carries_profile"] is True
+kinds = sorted((e["kind"], e["path"]) for e in d["entries"])
+assert [k for k, _ in kinds] == ["bls", "bls", "kernel-cmdline"], kinds
+assert all(e["carries_profile"] for e in d["entries"]), d["entries"]
+assert sum(e["next"] for e in d["entries"]) == 1
+assert d["grub_cfg"] is None
+PY
+
+## systemd-boot's EFI variables decide before loader.conf: only the newest entry carries the profile.
+fresh systemd-boot-esp "$IMG"
+"$IOMMUCTL" apply --root "$IMG" --profile gpu-sriov --vendor portable --entries '*-6.1.0-21-amd64.conf' > /dev/null 2>&1 ||
+        fail "apply --entries failed"
+status "$IMG" --check
+expect_rc 0 "status --check, the default entry updated"
+efivar "$IMG" LoaderEntryDefault 0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6-6.1.0-18-amd64.conf
+status "$IMG" --check
+expect_rc 1 "LoaderEntryDefault naming the old entry"
+grep -q '6.1.0-18-amd64 (EFI variable LoaderEntryDefault): does NOT' <<< "$out" || fail "LoaderEntryDefault: $out"
+efivar "$IMG" LoaderEntryOneShot 0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6-6.1.0-21-amd64.conf
+status "$IMG" --check
+expect_rc 0 "LoaderEntryOneShot naming the updated entry"
+grep -q '6.1.0-21-amd64 (EFI variable LoaderEntryOneShot): carries' <<< "$out" || fail "LoaderEntryOneShot: $out"
+rm -rf "$IMG/sys"
+
+# A kernel installed after apply (its entry from an old /etc/kernel/cmdline) is the next boot.
+e=$IMG/efi/loader/entries/0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6
+sed 's/6\.1\.0-21/6.1.0-25/g; /^options *intel_iommu/d' "$e-6.1.0-21-amd64.conf" > "$e-6.1.0-25-amd64.conf"
+status "$IMG" --check
+expect_rc 1 "a kernel installed after apply, without the tokens"
+grep -q '6.1.0-25-amd64 (loader.conf default): does NOT' <<< "$out" || fail "new kernel: $out"
+rm "$e-6.1.0-25-amd64.conf"
+
+# A unified kernel image: its .cmdline section is read (a minimal PE image with that section).
+mkdir -p "$IMG/efi/EFI/Linux"
+python3 - "$IMG/efi/EFI/Linux/debian-6.1.0-30-amd64.efi" <<'PY'
+import struct, sys
+cmdline = b"root=UUID=4e1f ro quiet amd_iommu=off\n\0"
+dos = b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40)
+coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 0, 0)
+section = b".cmdline" + struct.pack("<IIIIIIHHI", len(cmdline), 0x1000, len(cmdline), 0x100, 0, 0, 0, 0, 0x40000040)
+head = dos + coff + section
+open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline)
+PY
+status "$IMG" --json
+python3 - "$out" <<'PY' || fail "UKI: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+uki = [e for e in d["entries"] if e["kind"] == "uki"]
+assert len(uki) == 1 and uki[0]["id"] == "debian-6.1.0-30-amd64.efi", uki
+assert uki[0]["options"] == "root=UUID=4e1f ro quiet amd_iommu=off" and uki[0]["carries_profile"] is False, uki
+PY
+efivar "$IMG" LoaderEntryOneShot debian-6.1.0-30-amd64.efi
+status "$IMG" --check
+expect_rc 1 "LoaderEntryOneShot naming a UKI without the profile"
+grep -q 'Next boot: uki debian-6.1.0-30-amd64.efi (EFI variable LoaderEntryOneShot): does NOT' <<< "$out" || fail "UKI next: $out"
+rm -rf "$IMG/sys" "$IMG/efi/EFI/Linux"
+echo "ok: systemd-boot: LoaderEntryOneShot, LoaderEntryDefault, loader.conf default, a new kernel, a UKI"
+
+## GRUB with BLS entries (RHEL 9): grubenv saved_entry; GRUB defaults listed too.
+R="$TMP/rhel9"
+fresh rhel9-bls-grub "$R"
+status "$R" --profile gpu-sriov --vendor intel --check
+expect_rc 1 "RHEL 9 before apply"
+grep -q '5.14.0-427.13.1.el9_4.x86_64 (grubenv saved_entry): does NOT' <<< "$out" || fail "RHEL 9 saved_entry: $out"
+grep -Eq '^ +no +grub +/etc/default/grub$' <<< "$out" || fail "RHEL 9: GRUB defaults not listed as lacking the profile: $out"
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > /dev/null 2>&1 || fail "RHEL 9 apply"
+status "$R" --check
+expect_rc 0 "RHEL 9 after apply"
+grep -Eq '^ +yes +grub +/etc/default/grub$' <<< "$out" || fail "RHEL 9: GRUB defaults after apply: $out"
+
+## RHEL 8: entries read "$kernelopts" from grubenv.
+R="$TMP/rhel8"
+fresh rhel8-kernelopts "$R"
+status "$R" --profile gpu-sriov --vendor amd --check
+expect_rc 1 "RHEL 8 before apply"
+command -v grub-editenv > /dev/null || command -v grub2-editenv > /dev/null || fail "grub-editenv is not installed (grub2-common)"
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor amd > /dev/null 2>&1 || fail "RHEL 8 apply"
+status "$R" --check --json
+expect_rc 0 "RHEL 8 after apply (tokens in \$kernelopts)"
+grep -q '"options": "[^"]*iommu=pt' <<< "$out" || fail "RHEL 8: \$kernelopts not expanded: $out"
+
+## No boot entry at all: --check cannot say yes.
+E="$TMP/empty"
+mkdir -p "$E/etc"
+status "$E" --profile gpu-sriov --vendor intel --check
+expect_rc 2 "status --check with nothing to boot"
+grep -q 'Cannot tell which entry boots next' <<< "$out" || fail "empty tree: $out"
+echo "ok: GRUB saved_entry, \$kernelopts, GRUB defaults, nothing to boot"
+echo OK
