@@ -1053,12 +1053,14 @@ int changeset_rollback_commit(ChangeSet *cs) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
                                                "is fixed.", cs->items[k].full);
-                if (!cs->items[k].new)
-                        remove_created_dirs(cs->root, &cs->items[k]);
         }
         r = items_sync_directories(cs, cs->n_items);
         if (r < 0)
                 return log_error("Run 'iommuctl rollback' again once the cause is fixed."), r;
+        /* After the directories are synced: an emptied directory the set created goes last. */
+        for (size_t k = 0; k < cs->n_items; k++)
+                if (!cs->items[k].new)
+                        remove_created_dirs(cs->root, &cs->items[k]);
         r = journal_mark(dir, "rolled-back");
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
