@@ -269,7 +269,12 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 return -EEXIST;
         r = read_current(full, &old, &old_size, &st);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", full);
+                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
+        /* In an image, a boot file with a second name may be a hard link to a file of the build
+         * host: its contents would be journaled and rewritten into the image. */
+        if (old && st.st_nlink > 1 && !root_is_host(cs->root))
+                return log_error_errno(-EMLINK, "Refusing to rewrite %s: it has %ju hard links (a file outside the tree "
+                                       "may share it); nothing was changed.", full, (uintmax_t) st.st_nlink);
         if (contents_equal(old, old_size, new, new_size))
                 return 0;
 

@@ -155,6 +155,18 @@ for kind in abs rel; do
 done
 ok "symlinks to a host file (absolute and relative): never read, never copied into the image"
 
+# A hard link to a host file (same file system) in place of a boot file: refused, not copied in.
+new_decoy
+fresh rhel9-bls-grub "$root"
+rm -f "$root/etc/kernel/cmdline"
+ln "$decoy/shadow" "$root/etc/kernel/cmdline"
+decoy_before=$(decoy_sum)
+apply --profile gpu-sriov --vendor intel
+expect_refused "etc/kernel/cmdline hard-linked to a host file" "etc/kernel/cmdline: it has 2 hard links"
+expect_clean "hard-linked boot file"
+[ "$(find "$root/var" -type f -exec grep -l SECRET-HASH {} + 2> /dev/null)" = "" ] || fail "hard-linked host file journaled"
+ok "a boot file hard-linked to a host file is refused, nothing journaled"
+
 # ---------------------------------------------------------------------------------------------
 # 3. Change-set directories and manifests.
 new_decoy

@@ -61,8 +61,10 @@ static void test_append(void **state) {
 static void test_sets_linux(void **state) {
         bool sets = true;
         _cleanup_free_ char *a = rewrite("GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX x\"\n", NULL, &sets);
+        assert_non_null(a);
         assert_false(sets);
         _cleanup_free_ char *b = rewrite("GRUB_CMDLINE_LINUX=\"x\"\n", NULL, &sets);
+        assert_non_null(b);
         assert_true(sets);
 }
 
