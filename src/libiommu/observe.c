@@ -276,7 +276,50 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
 }
 
 /* Fills d for the device name, taking ownership of name. */
-static int observe_device(Observation *o, char *name, PciDevice *d) {
+/* Opens the directory the entry name of /sys/bus/pci/devices links to. The kernel's links are
+ * "../../../devices/<path>", real directories all the way: those are walked from /sys/devices
+ * (resolved once, inside the root) one component at a time with O_NOFOLLOW, which cannot leave
+ * it. Any other link, or a component that is not a plain directory, goes through the resolver
+ * (root_open(), one resolution of the whole path, clamped at the root). */
+static int open_device_dir(Observation *o, int devices_fd, int sys_devices_fd, const char *name, const char *dir, int *ret_fd) {
+        char target[PATH_MAX];
+        const char *p;
+        ssize_t n;
+
+        n = sys_devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
+        if (n > 0) {
+                _cleanup_close_ int fd = -1;
+
+                target[n] = '\0';
+                p = startswith(target, "../../../devices/");
+                if (p && *p)
+                        fd = fcntl(sys_devices_fd, F_DUPFD_CLOEXEC, 3);
+                while (fd >= 0 && *p) {
+                        size_t l = strcspn(p, "/");
+                        char c[NAME_MAX + 1];
+                        int child;
+
+                        if (l == 0 || l > NAME_MAX || (l == 1 && p[0] == '.') || (l == 2 && p[0] == '.' && p[1] == '.'))
+                                break;
+                        memcpy(c, p, l);
+                        c[l] = '\0';
+                        child = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (child < 0)
+                                break;
+                        close(fd);
+                        fd = child;
+                        p += l;
+                        p += strspn(p, "/");
+                }
+                if (fd >= 0 && !*p) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+        }
+        return root_open(o->root, dir, O_RDONLY | O_DIRECTORY, ret_fd);
+}
+
+static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, char *name, PciDevice *d) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
         char group[32];
@@ -289,7 +332,7 @@ static int observe_device(Observation *o, char *name, PciDevice *d) {
          * attribute; the attributes are then single components opened with O_NOFOLLOW. */
         if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
                 return -ENOMEM;
-        r = root_open(o->root, dir, O_RDONLY | O_DIRECTORY, &fd);
+        r = open_device_dir(o, devices_fd, sys_devices_fd, name, dir, &fd);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
         if (r < 0)
@@ -322,6 +365,7 @@ static int observe_devices(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
         _cleanup_close_ int fd = -1;
         size_t n_names;
+        _cleanup_close_ int sys_devices_fd = -1;
         int r;
 
         r = open_root_dir(o->root, PCI_DEVICES_DIR, &fd);
@@ -338,6 +382,8 @@ static int observe_devices(Observation *o) {
         if (!names)
                 return 0;
 
+        if (root_open(o->root, "/sys/devices", O_RDONLY | O_DIRECTORY, &sys_devices_fd) < 0)
+                sys_devices_fd = -1;
         /* In the order of their names, which observation_find_device() relies on. */
         o->devices = calloc(n_names, sizeof(PciDevice));
         if (!o->devices)
@@ -348,7 +394,7 @@ static int observe_devices(Observation *o) {
                 char *name = names[i];
 
                 names[i] = NULL;
-                r = observe_device(o, name, &o->devices[o->n_devices++]);
+                r = observe_device(o, fd, sys_devices_fd, name, &o->devices[o->n_devices++]);
                 if (r < 0) {
                         for (size_t j = i + 1; j < n_names; j++)
                                 free(names[j]);

@@ -412,7 +412,8 @@ static int profile_finish(ParseContext *ctx) {
                 if (!p->args[v].set)
                         continue;
                 any = true;
-                if (check_args_match_mode(p, v) < 0)
+                /* Also a check for people (lint, apply, plan), skipped at boot like the lint. */
+                if (!(ctx->flags & PROFILE_LOAD_NO_LINT) && check_args_match_mode(p, v) < 0)
                         r = -EINVAL;
         }
         if (!any)

@@ -66,8 +66,8 @@ bool profile_name_is_valid(const char *name);
  * profile (also logged). */
 int profile_load(const char *root, const char *name, Profile **ret);
 typedef enum ProfileLoadFlags {
-        /* Do not lint the KernelArgs tokens (the generator at boot; lint, apply and plan do):
-         * unsafe tokens are still refused. */
+        /* Do not lint the KernelArgs tokens nor check that they give the declared Mode (the
+         * generator at boot; lint, apply and plan do): unsafe tokens are still refused. */
         PROFILE_LOAD_NO_LINT = 1 << 0,
 } ProfileLoadFlags;
 int profile_load_full(const char *root, const char *name, ProfileLoadFlags flags, Profile **ret);
