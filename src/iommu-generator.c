@@ -123,6 +123,11 @@ static int run(const char *normal_dir) {
         if (r < 0)
                 return log_oom();
 
+        /* The line apply writes: in sync on any kernel, without reading its build configuration. */
+        if (plan_line_carries_profile(current, owned, wanted)) {
+                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+                return 0;
+        }
         /* Drift is a different predicted effect, not a different token order: another writer's order,
          * or an extra token that changes nothing, never starts the apply service. */
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);

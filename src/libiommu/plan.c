@@ -70,12 +70,30 @@ static int same_effect(const KernelInfo *k, Vendor vendor, const Cmdline *a, con
         return 1;
 }
 
+bool plan_line_carries_profile(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+        size_t w = 0;
+
+        for (size_t i = 0; i < current->n_tokens; i++) {
+                const CmdlineToken *t = &current->tokens[i];
+                if (!key_owned(owned_keys, t->key))
+                        continue;
+                if (w >= wanted->n_tokens || !streq(t->text, wanted->tokens[w].text))
+                        return false;
+                w++;
+        }
+        return w == wanted->n_tokens;
+}
+
 int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned_keys,
                     const Cmdline *wanted, SyncState *ret) {
         _cleanup_cmdline_ Cmdline *target = NULL;
         bool all = true;
         int r;
 
+        if (plan_line_carries_profile(current, owned_keys, wanted)) {
+                *ret = SYNC_IN_SYNC;
+                return 0;
+        }
         r = line_with_profile(current, owned_keys, wanted, &target);
         if (r < 0)
                 return r;

@@ -30,6 +30,11 @@ typedef enum SyncState {
 
 const char *sync_state_to_string(SyncState s); /* "in-sync", "same-effect", "drift" */
 
+/* True when the owned tokens of current are exactly wanted's tokens, in wanted's order: writing the
+ * profile would give the same line, so it is in sync on every kernel. Needs no kernel model, which
+ * lets the generator skip reading the kernel's build configuration on a node in sync. */
+bool plan_line_carries_profile(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
+
 /* Compares current with wanted by effect, on kernel k (NULL: kernel_info_default()) for vendor
  * (VENDOR_PORTABLE: Intel and AMD both). Pure; only -ENOMEM fails. */
 int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned_keys,

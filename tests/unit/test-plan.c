@@ -84,6 +84,36 @@ static void test_inert_extra_token(void **state) {
         assert_non_null(strstr(drift.changes[0].why, "changes nothing"));
 }
 
+/* The line apply writes is in sync without a kernel model (the generator's fast path); another
+ * order, an extra owned token or a missing one is left to the model. */
+static void test_line_carries_profile(void **state) {
+        _cleanup_profile_ Profile *p = load("gpu-sriov");
+        _cleanup_strv_free_ char **owned = NULL;
+        _cleanup_cmdline_ Cmdline *wanted = NULL;
+        const struct { const char *line; bool carries; } cases[] = {
+                { "ro quiet intel_iommu=on iommu=pt", true },
+                { "intel_iommu=on ro iommu=pt quiet", true },
+                { "ro iommu=pt intel_iommu=on", false },
+                { "ro intel_iommu=on iommu=pt iommu=on", false },
+                { "ro intel_iommu=on", false },
+                { "ro", false },
+        };
+
+        assert_int_equal(profile_kernel_args(p, VENDOR_INTEL, &wanted), 0);
+        assert_int_equal(profile_owned_keys(p, &owned), 0);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_cmdline_ Cmdline *cur = NULL;
+                SyncState st;
+
+                assert_int_equal(cmdline_parse(cases[i].line, &cur), 0);
+                assert_int_equal(plan_line_carries_profile(cur, owned, wanted), cases[i].carries);
+                /* Never a different answer than the model's. */
+                assert_int_equal(plan_sync_state(NULL, VENDOR_INTEL, cur, owned, wanted, &st), 0);
+                if (cases[i].carries)
+                        assert_int_equal(st, SYNC_IN_SYNC);
+        }
+}
+
 /* Same effect without the profile's own tokens: not drift, but plan still has something to add. */
 static void test_same_effect(void **state) {
         _cleanup_profile_ Profile *p = load("gpu-sriov");
@@ -185,6 +215,7 @@ int main(void) {
                 cmocka_unit_test(test_acceptance),
                 cmocka_unit_test(test_any_order),
                 cmocka_unit_test(test_inert_extra_token),
+                cmocka_unit_test(test_line_carries_profile),
                 cmocka_unit_test(test_same_effect),
                 cmocka_unit_test(test_judge),
                 cmocka_unit_test(test_offline),
