@@ -114,6 +114,9 @@ chroot_ensure() {
                         _chroot_build "$suite" "$dir/root" || exit 1
                         _chroot_key "$suite" >"$dir/stamp"
                 fi
+                # apt may need the network below: this machine's resolver, not the one of the
+                # machine that made the cache.
+                cp /etc/resolv.conf "$dir/root/etc/resolv.conf" 2>/dev/null || true
                 # The Build-Depends of this tree: dpkg-checkbuilddeps reads them offline; only
                 # when something is missing does apt go to the network.
                 rm -rf "$dir/root/tmp/iommuctl-control" && mkdir -p "$dir/root/tmp/iommuctl-control/debian"

@@ -30,6 +30,9 @@ need_tools debootstrap unshare chroot flock tar sha256sum dpkg-deb
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Killed (a meson timeout): still the EXIT trap. The mounts live in the commands' own
+# namespaces and are gone with them.
+trap 'exit 143' INT TERM HUP
 version=$(project_version "$src")
 check=${IOMMU_PKG_CHROOT_CHECK:-0}
 t0=$SECONDS

@@ -17,6 +17,9 @@ need_tools debootstrap unshare chroot flock tar
 [[ $(id -u) -eq 0 ]] || die "needs root (debootstrap, chroot, mount namespaces)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# Killed (a meson timeout): still the EXIT trap. The mounts live in the commands' own
+# namespaces and are gone with them.
+trap 'exit 143' INT TERM HUP
 
 chroot_ensure "$suite" nocheck rpm rpmlint git xz-utils || die "no $suite chroot"
 chroot_session "$suite" "$work/session" || die "no $suite session"
