@@ -30,17 +30,22 @@ need_tools() {
 }
 
 # The directories expected-files.txt names as @NAME@. pkg_dirs_from_pkgconfig [CMD...] reads
-# them from systemd's pkg-config file, run through CMD (e.g. chroot_run: the build system's
-# own systemd.pc); a missing systemd.pc is an error, not a guess. The RPM sets them itself.
-PKG_DIR_NAMES=(systemdsystemunitdir systemdsystemgeneratordir systemdsystempresetdir)
+# them on the build system, through CMD (e.g. chroot_run): the systemd ones from systemd's
+# pkg-config file (a missing systemd.pc is an error, not a guess), @libdir@ (for a private
+# library under @libdir@/iommuctl/) from dpkg-architecture. The RPM sets them itself.
+PKG_DIR_NAMES=(systemdsystemunitdir systemdsystemgeneratordir systemdsystempresetdir libdir)
 declare -A PKG_DIRS=()
 pkg_dirs_from_pkgconfig() {
         local n v
         for n in "${PKG_DIR_NAMES[@]}"; do
+                [[ $n == libdir ]] && continue
                 v=$("$@" pkg-config --variable="$n" systemd 2>/dev/null) || v=
                 [[ $v == /* ]] || die "pkg-config --variable=$n systemd${1:+ (through $1)} gave '$v': no systemd.pc (Debian 13: systemd-dev; Debian 12: systemd)"
                 PKG_DIRS[$n]=$v
         done
+        v=$("$@" dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null) || v=
+        [[ -n $v ]] || die "dpkg-architecture -qDEB_HOST_MULTIARCH${1:+ (through $1)} failed"
+        PKG_DIRS[libdir]=/usr/lib/$v
 }
 
 # The expected file list, comments and blank lines removed, @NAME@ replaced, sorted.
@@ -91,6 +96,8 @@ check_placement() {
                                 [[ $dir == /usr/lib/kernel/install.d ]] || fail "$f: kernel-install plugins belong in /usr/lib/kernel/install.d" ;;
                         */dracut/*)
                                 [[ $f =~ ^/usr/lib/dracut/modules.d/[0-9][0-9][a-z0-9-]+/ ]] || fail "$f: dracut modules belong in /usr/lib/dracut/modules.d/NNname/" ;;
+                        "${PKG_DIRS[libdir]}"/iommuctl/*)
+                                ;;
                         */profiles/*.conf)
                                 [[ $dir == /usr/lib/iommu/profiles ]] || fail "$f: shipped profiles belong in /usr/lib/iommu/profiles" ;;
                         /etc/*)

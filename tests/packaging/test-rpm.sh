@@ -33,6 +33,7 @@ rpm_dir() {
 PKG_DIRS[systemdsystemunitdir]=$(rpm_dir _unitdir /usr/lib/systemd/system)
 PKG_DIRS[systemdsystemgeneratordir]=$(rpm_dir _systemdgeneratordir /usr/lib/systemd/system-generators)
 PKG_DIRS[systemdsystempresetdir]=$(rpm_dir _presetdir /usr/lib/systemd/system-preset)
+PKG_DIRS[libdir]=$(rpm --eval '%{_libdir}')
 
 spec_version=$(rpmspec -q --srpm --qf '%{VERSION}' "$spec" 2>/dev/null)
 [[ $spec_version == "$version" ]] || fail "iommuctl.spec says Version $spec_version, meson.build says $version"
