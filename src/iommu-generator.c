@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "host.h"
 #include "log.h"
+#include "plan.h"
 #include "profile.h"
 #include "strv.h"
 
@@ -58,6 +59,8 @@ static int run(const char *normal_dir) {
         _cleanup_profile_ Profile *profile = NULL;
         _cleanup_(config_done) Config config = {};
         _cleanup_(host_info_done) HostInfo host = {};
+        _cleanup_(kernel_info_done) KernelInfo kernel = {};
+        SyncState sync;
         const CmdlineToken *t;
         const char *root;
         Vendor vendor;
@@ -119,13 +122,22 @@ static int run(const char *normal_dir) {
         if (r < 0)
                 return log_oom();
 
-        if (cmdline_in_sync(current, owned, wanted)) {
-                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+        /* Drift is a different predicted effect, not a different token order: another writer's order,
+         * or an extra token that changes nothing, never starts the apply service. */
+        r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to read the running kernel's release and configuration: %m");
+        r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
+        if (r < 0)
+                return log_oom();
+        if (sync != SYNC_DRIFT) {
+                log_debug("Kernel command line does what profile %s promises (%s).", profile->name, sync_state_to_string(sync));
                 return 0;
         }
 
         _cleanup_free_ char *w = cmdline_to_string(wanted);
-        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s): starting %s on this boot.",
+        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do: "
+                   "starting %s on this boot.",
                    profile->name, strna(w), APPLY_UNIT);
         return add_apply_wants(normal_dir);
 }

@@ -9,6 +9,7 @@
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
+#include "libiommu/plan.h"
 #include "libiommu/strv.h"
 
 static const char *item_action(const ChangeItem *c, bool restore) {
@@ -187,7 +188,16 @@ int verb_apply(int argc, char *argv[]) {
         }
         if (changeset_new(ctx.root, &cs) < 0)
                 return log_oom(), EXIT_ERROR;
-        if (boot_plan(&req, cs) < 0)
+        /* Lines that already do what the profile does, in any order, are left byte for byte alone. */
+        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
+        r = boot_plan(&req, cs);
+        if (r >= 0 && plan_sync_judge_dropped()) {
+                _cleanup_free_ char *d = strv_join((char **) plan_sync_judge_dropped(), " ");
+                log_notice("Dropping %s from the lines rewritten: %s nothing on this kernel.", strna(d),
+                           strv_length((char **) plan_sync_judge_dropped()) == 1 ? "it changes" : "they change");
+        }
+        plan_uninstall_sync_judge();
+        if (r < 0)
                 return EXIT_ERROR;
 
         if (cs->n_items == 0) {
@@ -224,8 +234,12 @@ int verb_apply(int argc, char *argv[]) {
                            "to carry the new one.");
         log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
 
-        if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot))
-                return reboot_into(&ctx, owned, wanted) < 0 ? EXIT_ERROR : EXIT_OK;
+        if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot)) {
+                plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
+                r = reboot_into(&ctx, owned, wanted);
+                plan_uninstall_sync_judge();
+                return r < 0 ? EXIT_ERROR : EXIT_OK;
+        }
         return EXIT_OK;
 }
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "iommuctl.h"
 #include "libiommu/fileio.h"
@@ -54,15 +55,25 @@ static int kernel_release_at_least(const char *release, unsigned major, unsigned
 }
 
 static int write_group_type(const char *root, unsigned id, const char *value) {
-        _cleanup_free_ char *rel = NULL, *path = NULL;
+        _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -1;
+        struct stat st;
         size_t n = strlen(value);
+        int r;
 
-        if (asprintf(&rel, "/sys/kernel/iommu_groups/%u/type", id) < 0 || !(path = root_path(root, rel)))
+        if (asprintf(&rel, "/sys/kernel/iommu_groups/%u/type", id) < 0)
                 return -ENOMEM;
-        /* O_TRUNC matters for trees on ordinary file systems; sysfs ignores it. */
-        fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
+        /* Resolved inside the root, and never through a symlink in place of the file (sysfs has
+         * none there): a symlinked "type" in a tree must not make us truncate what it names. */
+        r = root_open(root, rel, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        /* Truncating matters for trees on ordinary file systems; sysfs ignores it. */
+        if (ftruncate(fd, 0) < 0 && errno != EINVAL && errno != EPERM)
                 return -errno;
         if (write(fd, value, n) != (ssize_t) n)
                 return errno > 0 ? -errno : -EIO;

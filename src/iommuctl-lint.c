@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/boot-bls.h"
+#include "libiommu/boot-grub.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
 #include "libiommu/profile.h"
+#include "libiommu/strv.h"
 
 typedef struct LintTotals {
         size_t errors, warnings;
@@ -19,6 +22,21 @@ static Arch lint_arch(void) {
         return arch_native();
 }
 
+/* The kernel the lines are checked for: --kernel/--config, else the running one under --root. */
+static const KernelInfo *lint_kernel(void) {
+        static KernelInfo k;
+        static bool loaded = false;
+
+        if (!loaded) {
+                if (kernel_info_load(arg.root, lint_arch(), arg.kernel_release, arg.kernel_config, &k) < 0) {
+                        log_warning("Cannot read the kernel configuration %s; using mainline defaults.", strna(arg.kernel_config));
+                        kernel_info_default(lint_arch(), &k);
+                }
+                loaded = true;
+        }
+        return &k;
+}
+
 /* Lints one command line; file may be NULL. */
 static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
         _cleanup_cmdline_ Cmdline *c = NULL;
@@ -28,7 +46,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         r = cmdline_parse(text, &c);
         if (r < 0)
                 return log_oom();
-        r = lint_cmdline(c, lint_arch(), &report);
+        r = lint_cmdline_for_kernel(c, lint_kernel(), arg.vendor, &report);
         if (r < 0)
                 return log_oom();
         for (size_t i = 0; i < report.n_findings; i++) {
@@ -59,32 +77,6 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         return 0;
 }
 
-/* The value of a GRUB_CMDLINE_LINUX[_DEFAULT]= line, with simple shell quoting removed. Lines
- * that need a shell to evaluate are linted as written. */
-static char *grub_value(const char *s) {
-        const char *v = strchr(s, '=') + 1;
-        char *r = malloc(strlen(v) + 1), *p = r;
-        char quote = 0;
-
-        if (!r)
-                return NULL;
-        for (; *v; v++) {
-                if (!quote && (*v == '"' || *v == '\'')) {
-                        quote = *v;
-                        continue;
-                }
-                if (quote && *v == quote) {
-                        quote = 0;
-                        continue;
-                }
-                if (!quote && *v == '#')
-                        break;
-                *p++ = *v;
-        }
-        *p = '\0';
-        return r;
-}
-
 static bool is_profile_text(const char *s) {
         return strstr(s, "[KernelArgs]") || strstr(s, "[Profile]");
 }
@@ -95,9 +87,15 @@ static int lint_file(LintTotals *t, const char *path) {
         unsigned line = 0;
         int r;
 
-        r = read_full_file(path, 4 * 1024 * 1024, &data, NULL);
+        size_t size = 0, nul;
+
+        /* A regular file of bounded size (a FIFO or a device is refused, not waited on), and text:
+         * a NUL byte would hide the rest of the file from the parsers. */
+        r = read_full_file(path, 4 * 1024 * 1024, &data, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", path);
+        if (data_check_nul(data, size, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not a text file.", path, nul);
 
         if (is_profile_text(data)) {
                 _cleanup_profile_ Profile *p = NULL;
@@ -109,6 +107,28 @@ static int lint_file(LintTotals *t, const char *path) {
 
         bls = strstr(data, "\noptions") || startswith(data, "options");
         grub = strstr(data, "GRUB_CMDLINE_LINUX");
+        if (bls || grub) {
+                /* The readers apply uses (boot-bls.c, boot-grub.c): lint judges the lines apply
+                 * rewrites, continued GRUB lines included. */
+                _cleanup_strv_free_ char **values = NULL;
+                _cleanup_free_ unsigned *lines = NULL;
+                size_t n = 0;
+
+                r = bls ? bls_entry_options_lines(data, &values, &lines, &n)
+                        : grub_defaults_values(path, data, &values, &lines, &n);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0) {
+                        t->errors++; /* logged with file:line */
+                        return 0;
+                }
+                for (size_t i = 0; i < n; i++) {
+                        r = lint_line(t, path, lines[i], values[i]);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
+        }
         for (char *s = data, *next; s && *s; s = next) {
                 char *l;
 
@@ -119,22 +139,7 @@ static int lint_file(LintTotals *t, const char *path) {
                 l = strstrip(s);
                 if (isempty(l) || l[0] == '#')
                         continue;
-                if (bls) {
-                        const char *o = startswith(l, "options");
-                        if (o && (*o == ' ' || *o == '\t'))
-                                r = lint_line(t, path, line, o);
-                        else
-                                continue;
-                } else if (grub) {
-                        _cleanup_free_ char *v = NULL;
-                        if (!startswith(l, "GRUB_CMDLINE_LINUX") || !strchr(l, '='))
-                                continue;
-                        v = grub_value(l);
-                        if (!v)
-                                return log_oom();
-                        r = lint_line(t, path, line, v);
-                } else
-                        r = lint_line(t, path, line, l);
+                r = lint_line(t, path, line, l);
                 if (r < 0)
                         return r;
         }
@@ -150,6 +155,10 @@ int verb_lint(int argc, char *argv[]) {
                 json_begin_object(&w);
                 json_field_int(&w, "version", 1);
                 json_field_string(&w, "arch", arch_to_string(lint_arch()));
+                {
+                        _cleanup_free_ char *kd = kernel_info_describe(lint_kernel());
+                        json_field_string(&w, "kernel", kd);
+                }
                 json_key(&w, "findings");
                 json_begin_array(&w);
         }

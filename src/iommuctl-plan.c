@@ -4,6 +4,7 @@
 #include "libiommu/json.h"
 #include "libiommu/log.h"
 #include "libiommu/plan.h"
+#include "libiommu/strv.h"
 
 /* The current command line: --cmdline, else ROOT/proc/cmdline, else none (offline image). */
 static int current_cmdline(const char *root, char **ret) {
@@ -34,13 +35,14 @@ static int load_plan(Context *ctx, Plan *plan) {
         r = current_cmdline(ctx->root, &current);
         if (r < 0)
                 return r;
-        return plan_compute(ctx->profile, ctx->args_vendor, current, plan);
+        return plan_compute(ctx->profile, ctx->args_vendor, &ctx->kernel, current, plan);
 }
 
 static void print_json(const Context *ctx, const Plan *plan) {
         JsonWriter w = { .f = stdout };
         _cleanup_free_ char *cur = plan->current ? cmdline_to_string(plan->current) : NULL;
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
+        _cleanup_free_ char *kernel = kernel_info_describe(&ctx->kernel);
 
         json_begin_object(&w);
         json_field_int(&w, "version", 1);
@@ -66,6 +68,12 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_field_string(&w, "current", cur);
         json_field_string(&w, "planned", res);
         json_field_bool(&w, "in_sync", plan->current && plan->in_sync);
+        json_field_string(&w, "sync", plan->current ? sync_state_to_string(plan->sync) : NULL);
+        json_key(&w, "drop");
+        json_begin_array(&w);
+        STRV_FOREACH(d, plan->dropped)
+                json_string(&w, *d);
+        json_end_array(&w);
         json_key(&w, "changes");
         json_begin_array(&w);
         for (size_t i = 0; i < plan->n_changes; i++) {
@@ -80,7 +88,9 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_begin_object(&w);
         json_field_bool(&w, "groups", plan->predicted.groups);
         json_field_string(&w, "domain_type", domain_type_to_string(plan->predicted.domain));
+        json_field_string(&w, "invalidation", plan->predicted.strict == 1 ? "strict" : plan->predicted.strict == 0 ? "lazy" : NULL);
         json_field_string(&w, "reason", plan->predicted.reason);
+        json_field_string(&w, "kernel", kernel);
         json_end_object(&w);
         json_end_object(&w);
         json_finish(&w);
@@ -89,7 +99,9 @@ static void print_json(const Context *ctx, const Plan *plan) {
 static void print_text(const Context *ctx, const Plan *plan) {
         _cleanup_free_ char *cur = plan->current ? cmdline_to_string(plan->current) : NULL;
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
+        _cleanup_free_ char *kernel = kernel_info_describe(&ctx->kernel);
         size_t width = 0, removed = 0, added = 0;
+        char e[32];
 
         printf("Profile:  %s (%s)\n", ctx->profile->name, ctx->profile->path);
         if (ctx->profile->description)
@@ -98,8 +110,9 @@ static void print_text(const Context *ctx, const Plan *plan) {
                ctx->host.vendor_source);
         printf("Current:  %s\n", cur ?: "(none: offline root, showing the profile's tokens only)");
         printf("Planned:  %s\n", res);
+        printf("Kernel:   %s\n", strna(kernel));
         if (plan->predicted.groups)
-                printf("Expect:   IOMMU groups with %s domains (%s)\n", domain_type_to_string(plan->predicted.domain),
+                printf("Expect:   IOMMU groups with %s domains (%s)\n", kernel_prediction_effect_string(&plan->predicted, e),
                        plan->predicted.reason);
         else
                 printf("Expect:   no IOMMU groups (%s)\n", plan->predicted.reason);
@@ -119,10 +132,16 @@ static void print_text(const Context *ctx, const Plan *plan) {
         if (!plan->current)
                 printf("Status:   no current command line to compare with\n");
         else if (plan->in_sync)
-                printf("Status:   in sync, nothing to change\n");
+                printf("Status:   in sync, nothing to change (the profile's tokens are there; order does not matter)\n");
+        else if (plan->sync == SYNC_SAME_EFFECT)
+                printf("Status:   same effect: the kernel already does what the profile promises, %zu to remove, %zu to add "
+                       "to carry the profile's own tokens\n", removed, added);
         else
-                printf("Status:   not in sync: %zu to remove, %zu to add%s\n", removed, added,
-                       removed + added == 0 ? " (tokens to reorder)" : "");
+                printf("Status:   not in sync: %zu to remove, %zu to add\n", removed, added);
+        if (plan->dropped) {
+                _cleanup_free_ char *d = strv_join(plan->dropped, " ");
+                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", strna(d));
+        }
 }
 
 int verb_plan(int argc, char *argv[]) {
@@ -139,6 +158,8 @@ int verb_plan(int argc, char *argv[]) {
                 print_json(&ctx, &plan);
         else
                 print_text(&ctx, &plan);
+        /* Exit 1 when apply would write something: a line in sync in another order, or with owned tokens
+         * that change nothing, is left alone. (The generator acts only on SYNC_DRIFT.) */
         if (arg.check && plan.current && !plan.in_sync)
                 return EXIT_NO;
         return EXIT_OK;

@@ -70,10 +70,10 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
         NodeState s = {
                 .profile = ctx->profile->name,
                 .expected_mode = ctx->profile->mode,
-                .observed_mode = observation_mode_string(o),
+                .observed_mode = v->facts.mode,
                 .verified = v->result != CHECK_FAIL,
-                .vfio_available = v->matrix[FEATURE_VFIO_PASSTHROUGH].state == FEATURE_WORKS,
-                .firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || o->n_units > 0,
+                .vfio_available = v->facts.vfio_usable,
+                .firmware_iommu = v->facts.firmware_iommu,
                 .verdict = check_result_to_json_string(v->result),
         };
 
@@ -98,7 +98,7 @@ int verb_verify(int argc, char *argv[]) {
         r = verify_observe(&ctx, ctx.profile->expect_modules, &o);
         if (r < 0)
                 return EXIT_ERROR;
-        r = verdict_compute(&o, ctx.profile, ctx.args_vendor, &v);
+        r = verdict_compute_for(&o, ctx.profile, ctx.args_vendor, &ctx.kernel, &v);
         if (r < 0)
                 return log_oom(), EXIT_ERROR;
 

@@ -2,6 +2,7 @@
 #include <getopt.h>
 
 #include "iommuctl.h"
+#include "libiommu/kernel-model.h"
 #include "libiommu/log.h"
 
 Args arg = {
@@ -58,6 +59,8 @@ static void help(const Verb *v) {
                "     --vendor=V        intel, amd, arm64 or portable (default: detected)\n"
                "     --arch=A          x86_64 or aarch64 (default: detected)\n"
                "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
+               "     --kernel=RELEASE  Model this kernel release instead of ROOT/proc/sys/kernel/osrelease\n"
+               "     --config=FILE     The kernel's build configuration (default: ROOT/boot/config-RELEASE...)\n"
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
                "     --check           plan: exit 1 when the command line is not in sync\n"
                "     --full            cmdline: print the whole merged command line\n"
@@ -83,6 +86,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_VENDOR,
                 ARG_ARCH,
                 ARG_CMDLINE,
+                ARG_KERNEL,
+                ARG_KERNEL_CONFIG,
                 ARG_JSON,
                 ARG_CHECK,
                 ARG_FULL,
@@ -105,6 +110,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "vendor", required_argument, NULL, ARG_VENDOR },
                 { "arch", required_argument, NULL, ARG_ARCH },
                 { "cmdline", required_argument, NULL, ARG_CMDLINE },
+                { "kernel", required_argument, NULL, ARG_KERNEL },
+                { "config", required_argument, NULL, ARG_KERNEL_CONFIG },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
@@ -149,6 +156,16 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_CMDLINE:
                         arg.cmdline = optarg;
+                        break;
+                case ARG_KERNEL: {
+                        unsigned v;
+                        if (kernel_release_parse(optarg, &v) < 0)
+                                return log_error_errno(-EINVAL, "--kernel=%s: not a kernel release (e.g. 6.1.0-56-amd64 or 5.10)", optarg);
+                        arg.kernel_release = optarg;
+                        break;
+                }
+                case ARG_KERNEL_CONFIG:
+                        arg.kernel_config = optarg;
                         break;
                 case ARG_JSON:
                         arg.json = true;
@@ -211,6 +228,8 @@ ContextOptions args_context_options(bool need_vendor) {
                 .profile = arg.profile,
                 .vendor = arg.vendor,
                 .arch = arg.arch,
+                .kernel_release = arg.kernel_release,
+                .kernel_config = arg.kernel_config,
                 .need_vendor = need_vendor,
         };
 }

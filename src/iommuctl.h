@@ -18,6 +18,8 @@ typedef struct Args {
         Vendor vendor;
         Arch arch;
         const char *cmdline;
+        const char *kernel_release; /* --kernel: the release to model instead of ROOT/proc/sys/kernel/osrelease */
+        const char *kernel_config;  /* --config: the kernel's build configuration file */
         const char *role; /* export machineconfig: MachineConfigPool role */
         bool json;
         bool check;

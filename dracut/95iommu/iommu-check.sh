@@ -1,44 +1,37 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# initrd cmdline hook: does the running kernel command line carry the IOMMU profile's tokens? With
-# [Boot] Enforce=yes a command line without them stops the boot before the root file system is
+# initrd cmdline hook: does the running kernel command line do what the IOMMU profile asks? With
+# [Boot] Enforce=yes a command line that does not stops the boot before the root file system is
 # mounted; otherwise it is a warning (and iommu-generator repairs the boot configuration later).
 # "rd.iommuctl.enforce=0" turns enforcement off for one boot.
+#
+# The decision is iommuctl's own ("plan --check", which judges by the kernel's behaviour, as verify,
+# apply and the generator do): this hook never compares tokens itself, so it cannot disagree with
+# them (a shell copy accepted "intel_iommu=on iommu=pt iommu.passthrough=0", which boots translated).
 
 type getarg > /dev/null 2>&1 || . /lib/dracut-lib.sh
 
 [ -r /etc/iommu/initrd-check.conf ] || return 0
 . /etc/iommu/initrd-check.conf
 
-# Parameter names treat '-' and '_' alike; the last occurrence of a key wins.
-iommu_norm() {
-    _k=${1%%=*}
-    _v=
-    [ "$_k" = "$1" ] || _v="=${1#*=}"
-    printf '%s%s\n' "$(printf '%s' "$_k" | tr '-' '_')" "$_v"
-}
+iommu_cmdline=$(cat /proc/cmdline)
+iommu_plan=$(iommuctl -q plan --check --profile "$IOMMU_PROFILE" ${IOMMU_VENDOR:+--vendor "$IOMMU_VENDOR"} \
+    --cmdline "$iommu_cmdline" 2>&1)
+iommu_rc=$?
 
-iommu_missing=
-for _want in $IOMMU_TOKENS; do
-    _want=$(iommu_norm "$_want")
-    _key=${_want%%=*}
-    _last=
-    for _have in $(cat /proc/cmdline); do
-        _have=$(iommu_norm "$_have")
-        [ "${_have%%=*}" = "$_key" ] && _last=$_have
-    done
-    [ "$_last" = "$_want" ] || iommu_missing="$iommu_missing $_want"
-done
-
-if [ -n "$iommu_missing" ]; then
+if [ "$iommu_rc" = 1 ]; then
     if [ "$IOMMU_ENFORCE" = yes ] && getargbool 1 rd.iommuctl.enforce; then
-        warn "iommu: the kernel command line lacks the IOMMU profile's tokens:$iommu_missing"
+        warn "iommu: the kernel command line does not do what the IOMMU profile $IOMMU_PROFILE asks ('$IOMMU_TOKENS'):"
+        printf '%s\n' "$iommu_plan" | while IFS= read -r _l; do warn "iommu: $_l"; done
         warn "iommu: [Boot] Enforce=yes in /etc/iommu/iommu.conf: refusing to mount the root file system."
         warn "iommu: add '$IOMMU_TOKENS' to the boot entry (or boot once with rd.iommuctl.enforce=0)."
-        die "IOMMU command line does not match the profile (missing:$iommu_missing)"
+        die "IOMMU command line does not match the profile (wanted: $IOMMU_TOKENS)"
     else
-        warn "iommu: the kernel command line lacks the IOMMU profile's tokens:$iommu_missing (iommu-apply.service will fix the boot configuration)"
+        warn "iommu: the kernel command line does not do what the IOMMU profile asks ('$IOMMU_TOKENS'); iommu-apply.service will fix the boot configuration"
     fi
+elif [ "$iommu_rc" != 0 ]; then
+    # Could not decide (no iommuctl, a broken profile): say so, never stop the boot on a guess.
+    warn "iommu: cannot check the kernel command line (iommuctl plan --check: exit $iommu_rc): $iommu_plan"
 fi
-unset iommu_missing _want _key _last _have _k _v
+unset iommu_cmdline iommu_plan iommu_rc _l

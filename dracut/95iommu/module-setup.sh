@@ -38,7 +38,7 @@ cmdline() {
 }
 
 install() {
-    local _tokens _merged _enforce
+    local _tokens _merged _enforce _profile _vendor _pfile
 
     if ! _tokens=$(iommu_ctl cmdline) || [[ -z $_tokens ]]; then
         dfatal "iommu: cannot compute the IOMMU profile's kernel command line (see above)"
@@ -68,10 +68,27 @@ install() {
         dfatal "iommu: cannot read [Boot] Enforce= from iommu.conf"
         return 1
     fi
-    mkdir -p "$initdir/etc/iommu"
+    # The check is iommuctl's own "plan --check": the binary and the selected profile go in.
+    if ! _profile=$(iommu_ctl -q profiles --selected); then
+        dfatal "iommu: cannot tell which IOMMU profile is selected"
+        return 1
+    fi
+    _vendor=$(iommu_conf_get IOMMU Vendor) || _vendor=
+    # "profiles --json" prints one key per line; the path follows the name.
+    _pfile=$(iommu_ctl -q profiles --json | sed -n "/^ *\"name\": \"$_profile\",\$/{n;s/^ *\"path\": \"\(.*\)\",\$/\1/p;}")
+    if [[ -z $_pfile || ! -f $_pfile ]]; then
+        dfatal "iommu: cannot find the file of the IOMMU profile $_profile"
+        return 1
+    fi
+    # At /usr/bin, on the initrd's PATH, wherever the build host has it.
+    inst_binary "$(command -v iommuctl)" /usr/bin/iommuctl || return 1
+    mkdir -p "$initdir/etc/iommu/profiles"
+    inst_simple "$_pfile" "/etc/iommu/profiles/$_profile.conf" || return 1
     {
         echo "IOMMU_TOKENS='$_tokens'"
         echo "IOMMU_ENFORCE=$_enforce"
+        echo "IOMMU_PROFILE='$_profile'"
+        echo "IOMMU_VENDOR='$_vendor'"
     } > "$initdir/etc/iommu/initrd-check.conf"
     inst_hook cmdline 95 "$moddir/iommu-check.sh"
 }

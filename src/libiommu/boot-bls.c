@@ -10,7 +10,8 @@
 #include "log.h"
 #include "strv.h"
 
-static const char * const boot_dirs[] = { "/boot", "/efi", "/boot/efi" };
+const char * const boot_partition_dirs[3] = { "/boot", "/efi", "/boot/efi" };
+#define boot_dirs boot_partition_dirs
 static const char * const grubenv_paths[] = { "/boot/grub2/grubenv", "/boot/grub/grubenv" };
 
 typedef struct OptionsLine {
@@ -47,6 +48,33 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
                 p = end;
         }
         *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
+}
+
+int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n) {
+        _cleanup_free_ OptionsLine *l = NULL;
+        _cleanup_strv_free_ char **values = NULL;
+        _cleanup_free_ unsigned *lines = NULL;
+        size_t n;
+        int r;
+
+        r = find_options_lines(text, &l, &n);
+        if (r < 0)
+                return r;
+        lines = calloc(n ?: 1, sizeof(unsigned));
+        if (!lines)
+                return -ENOMEM;
+        for (size_t i = 0, pos = 0, line = 1; i < n; i++) {
+                for (; pos < l[i].start; pos++)
+                        line += text[pos] == '\n';
+                lines[i] = (unsigned) line;
+                r = strv_consume(&values, strndup(text + l[i].value_start, l[i].value_end - l[i].value_start));
+                if (r < 0)
+                        return r;
+        }
+        *ret_values = TAKE_PTR(values);
+        *ret_lines = TAKE_PTR(lines);
         *ret_n = n;
         return 0;
 }
@@ -140,8 +168,11 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 }
                 if (isempty(s))
                         continue; /* the line held nothing but owned tokens */
-                /* Key and separator as written, the new value, then whatever followed it. */
+                /* Key and separator as written, the new value, then whatever followed it. A bare
+                 * "options" key has no separator: give it one, or the key and the value merge. */
                 fwrite(text + l[i].start, 1, l[i].value_start - l[i].start, f);
+                if (l[i].value_start > 0 && text[l[i].value_start - 1] != ' ' && text[l[i].value_start - 1] != '\t')
+                        fputc(' ', f);
                 fputs(s, f);
                 fwrite(text + l[i].value_end, 1, l[i].end - l[i].value_end, f);
         }
@@ -209,17 +240,18 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
         size_t n_seen = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
-                _cleanup_free_ char *rel = NULL, *full = NULL;
+                _cleanup_free_ char *rel = NULL;
                 _cleanup_(closedirp) DIR *d = NULL;
                 struct dirent *de;
                 struct stat st;
                 bool dup = false;
 
-                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0 || !(full = root_path(root, rel))) {
+                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0) {
                         bls_entries_free(list, n);
                         return -ENOMEM;
                 }
-                if (stat(full, &st) < 0 || !S_ISDIR(st.st_mode))
+                /* Opened inside the root: a boot, loader or entries symlink resolves in the image. */
+                if (root_opendir(root, rel, &d) < 0 || fstat(dirfd(d), &st) < 0)
                         continue;
                 /* /boot/efi may be /efi, or the ESP mounted at /boot. */
                 for (size_t k = 0; k < n_seen; k++)
@@ -228,9 +260,6 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
                         continue;
                 seen_dev[n_seen] = st.st_dev;
                 seen_ino[n_seen++] = st.st_ino;
-                d = opendir(full);
-                if (!d)
-                        continue;
                 while ((de = readdir(d))) {
                         BlsEntry *t;
                         char *path, *id;
@@ -270,18 +299,19 @@ bool boot_bls_detect(const char *root) {
         return n > 0;
 }
 
-static int read_grubenv(const char *root, char **ret_path, char **ret_text, size_t *ret_size) {
+/* quiet: for a look at saved_entry, where an unreadable block only means no saved default. */
+static int read_grubenv(const char *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
-                _cleanup_free_ char *full = root_path(root, grubenv_paths[i]);
-                int r;
-
-                if (!full)
-                        return -ENOMEM;
-                r = read_full_file(full, CHANGESET_FILE_MAX, ret_text, ret_size);
+                int r = quiet ? read_root_file(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size)
+                              : read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
+                if (r >= 0 && quiet && data_check_nul(*ret_text, *ret_size, NULL) < 0) {
+                        *ret_text = mfree(*ret_text);
+                        r = -EBADMSG;
+                }
                 if (r == -ENOENT)
                         continue;
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read %s: %m", full);
+                        return r;
                 *ret_path = strdup(grubenv_paths[i]);
                 return *ret_path ? 0 : -ENOMEM;
         }
@@ -309,7 +339,7 @@ static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *
                         }
                 }
         }
-        if (!pattern && read_grubenv(root, &path, &env, &env_size) >= 0)
+        if (!pattern && read_grubenv(root, true, &path, &env, &env_size) >= 0)
                 (void) grubenv_get(env, "saved_entry", &pattern);
         if (pattern)
                 for (size_t i = 0; i < n; i++) {
@@ -377,7 +407,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         size_t size, new_size;
         int r;
 
-        r = read_grubenv(root, &path, &text, &size);
+        r = read_grubenv(root, false, &path, &text, &size);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but there is no GRUB environment block "
                                        "(/boot/grub2/grubenv) under %s. Nothing was changed.", root);
@@ -438,26 +468,35 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
                 if (!selected)
                         continue;
                 matched++;
-                full = root_path(root, e[i].path);
+                full = root_display(root, e[i].path);
                 if (!full) {
                         r = -ENOMEM;
                         break;
                 }
-                r = read_full_file(full, CHANGESET_FILE_MAX, &text, NULL);
+                r = read_root_text_and_warn(root, e[i].path, CHANGESET_FILE_MAX, &text, NULL);
                 if (r < 0) {
-                        log_error_errno(r, "Failed to read %s: %m", full);
+                        if (r == -ENOENT)
+                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
                         break;
                 }
                 r = bls_entry_rewrite(text, owned, wanted, &new, &kernelopts);
                 if (r == -E2BIG)
-                        log_error_errno(r, "%s: the options would be too long for the kernel.", full);
+                        log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
+                else if (r == -EBADMSG)
+                        log_error_errno(r, "%s: the options line has an unterminated quote; nothing was changed.", full);
+                else if (r < 0)
+                        log_error_errno(r, "Failed to rewrite %s: %m; nothing was changed.", full);
                 if (r < 0)
                         break;
                 need_kernelopts = need_kernelopts || kernelopts;
                 if (i == def && !kernelopts)
                         r = bls_entry_options(new, &default_options);
-                if (r >= 0)
+                if (r >= 0) {
                         r = changeset_add(cs, e[i].path, new, strlen(new), 0644, "bls");
+                        if (r == -EEXIST)
+                                log_error_errno(r, "%s resolves to the same file as another boot loader entry; refusing to "
+                                                "write it twice, nothing was changed.", full);
+                }
         }
         bls_entries_free(e, n);
         if (r < 0)

@@ -21,6 +21,13 @@ typedef struct BlsEntry {
 int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts);
 /* Pure: the "options" lines joined by spaces (NULL when there is none). */
 int bls_entry_options(const char *text, char **ret);
+/* Pure: each "options" line's value and its line number (1-based), for readers that report
+ * file:line (lint). The one reader of the key: apply, verify and lint all see the same lines. */
+int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
+
+/* Where $BOOT and the ESP can be mounted, in the order every reader searches them ("/boot",
+ * "/efi", "/boot/efi"): the one list, for entries, loader.conf, UKIs and systemd-boot. */
+extern const char * const boot_partition_dirs[3];
 
 /* Every entry under every $BOOT, newest first (by version sort of the id). */
 int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n);

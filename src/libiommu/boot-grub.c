@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <glob.h>
+#include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -11,7 +12,12 @@
 #include "log.h"
 #include "strv.h"
 
-#define SELF_REF '\001' /* stands for "$NAME" (the variable being assigned) in a decoded value */
+/* In a decoded value, ESC starts a two-byte sequence: ESC 'S' stands for "$NAME" (the variable
+ * being assigned) and ESC ESC for a literal ESC byte in the file, so no byte of the file can be
+ * mistaken for the reference. */
+#define ESC '\001'
+#define SELF_REF 'S'
+
 
 static const char * const grub_vars[] = { "GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT" };
 
@@ -61,7 +67,7 @@ static bool mentions_grub_var(const char *s, size_t n) {
         return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
 }
 
-static int value_push(char **v, size_t *n, char c) {
+static int value_push_raw(char **v, size_t *n, char c) {
         char *t = realloc(*v, *n + 2);
         if (!t)
                 return -ENOMEM;
@@ -69,6 +75,13 @@ static int value_push(char **v, size_t *n, char c) {
         t[*n] = '\0';
         *v = t;
         return 0;
+}
+
+/* A byte of the file. */
+static int value_push(char **v, size_t *n, char c) {
+        if (c == ESC && value_push_raw(v, n, ESC) < 0)
+                return -ENOMEM;
+        return value_push_raw(v, n, c);
 }
 
 /* Reads "$NAME" or "${NAME}" at s[*p] (which is '$'). Only a reference to the variable being
@@ -106,7 +119,7 @@ static const char *take_self_ref(const char *s, size_t end, size_t *p, Assignmen
         if (why)
                 return why;
         a->self_ref = true;
-        if (value_push(v, n, SELF_REF) < 0)
+        if (value_push_raw(v, n, ESC) < 0 || value_push_raw(v, n, SELF_REF) < 0)
                 return *error = -ENOMEM, "";
         return NULL;
 }
@@ -154,7 +167,9 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
                         }
                         p++;
                 } else if (c == '\\') {
-                        if (p + 1 < end && s[p + 1] != '\n' && value_push(&v, &n, s[p + 1]) < 0)
+                        if (p + 1 >= end)
+                                return "a backslash at the end of the file, with no newline after it";
+                        if (s[p + 1] != '\n' && value_push(&v, &n, s[p + 1]) < 0)
                                 return *error = -ENOMEM, "";
                         p += 2;
                 } else if (c == '`')
@@ -186,11 +201,13 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
 
 /* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
  * lines) and collects the assignments of grub_vars. */
-static int parse_assignments(const char *path, const char *s, AssignmentList *ret) {
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
+                             bool *ret_unclosed) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         size_t len = strlen(s), p = 0;
-        unsigned lineno = 1;
-        int depth = 0;
+        unsigned lineno = 1, override_line = 0;
+        int depth = 0, blocks = 0;
+        bool heredoc_open = false; /* a here-document not closed by the end of the file */
 
         while (p < len) {
                 size_t start = p, q, end;
@@ -208,7 +225,10 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         state = 0;
                                 continue;
                         }
-                        if (c == '\\' && p + 1 < len) {
+                        if (c == '\\') {
+                                if (p + 1 >= len)
+                                        return log_error_errno(-EINVAL, "%s:%u: ends in a backslash with no newline after it; "
+                                                               "nothing was changed.", path, lineno);
                                 if (s[p + 1] == '\n')
                                         lineno++;
                                 p++;
@@ -232,10 +252,67 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         p++;
                         } else if (strchr(";&|", c))
                                 complex = true;
+                        else if (c == '(' && !(p > 0 && s[p - 1] == '$'))
+                                blocks++; /* a subshell, or a function's "()" */
+                        else if (c == ')')
+                                blocks = blocks > 0 ? blocks - 1 : 0;
+                        else if ((c == '{' || c == '}') && (p == start || is_blank(s[p - 1]) || strchr(";&|()", s[p - 1])) &&
+                                 (p + 1 >= len || is_blank(s[p + 1]) || strchr(";\n", s[p + 1]))) {
+                                /* "{" and "}" as words: a block or a function body. */
+                                if (c == '{')
+                                        blocks++;
+                                else
+                                        blocks = blocks > 0 ? blocks - 1 : 0;
+                        }
                 }
                 if (state != 0)
-                        return log_error_errno(-EINVAL, "%s:%u: unterminated quote.", path, start_line);
+                        return log_error_errno(-EINVAL, "%s:%u: unterminated quote; nothing was changed.", path, start_line);
                 end = p;
+
+                /* A here-document: its lines are data, not assignments; one that names the
+                 * variables is refused, since what reads it may run it. */
+                {
+                        const char *h = memmem(s + start, end - start, "<<", 2);
+                        if (h) {
+                                const char *d = h + 2;
+                                char delim[128];
+                                size_t dl = 0;
+                                bool strip_tabs = *d == '-';
+
+                                if (strip_tabs)
+                                        d++;
+                                while (d < s + end && is_blank(*d))
+                                        d++;
+                                while (d < s + end && dl < sizeof(delim) - 1 && !is_blank(*d) && *d != '\n' && !strchr(";&|<>", *d)) {
+                                        if (!strchr("'\"\\", *d))
+                                                delim[dl++] = *d;
+                                        d++;
+                                }
+                                delim[dl] = '\0';
+                                heredoc_open = dl > 0;
+                                while (dl > 0 && p < len) {
+                                        size_t e = p;
+                                        const char *b;
+                                        while (e < len && s[e] != '\n')
+                                                e++;
+                                        b = s + p;
+                                        if (strip_tabs)
+                                                while (b < s + e && *b == '\t')
+                                                        b++;
+                                        if ((size_t) (s + e - b) == dl && strneq(b, delim, dl)) {
+                                                p = e < len ? e + 1 : e;
+                                                lineno++;
+                                                heredoc_open = false;
+                                                break;
+                                        }
+                                        if (mentions_grub_var(s + p, e - p))
+                                                return log_error_errno(-EINVAL, "%s:%u: GRUB_CMDLINE_LINUX inside a here-document; "
+                                                                       "cannot rewrite it safely. Nothing was changed.", path, lineno);
+                                        p = e < len ? e + 1 : e;
+                                        lineno++;
+                                }
+                        }
+                }
 
                 /* The first word: compound commands nest; an assignment inside one may or may
                  * not run, so it cannot be rewritten. */
@@ -261,6 +338,10 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                 depth++;
                         else if (closes && !opens)
                                 depth = depth > 0 ? depth - 1 : 0;
+                        /* ". file", "source file" and eval can set anything after us. */
+                        if (((w == q && s[q] == '.' && q + 1 < end && is_blank(s[q + 1])) ||
+                             (w - q == 6 && strneq(s + q, "source", 6)) || (w - q == 4 && strneq(s + q, "eval", 4))))
+                                override_line = start_line; /* the last one */
                 }
                 if (!mentions_grub_var(s + start, end - start))
                         continue;
@@ -280,8 +361,9 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                 q++;
                         if (q >= end || s[q] != '=' || q == ns)
                                 why = "not a plain assignment";
-                        else if (depth > 0)
-                                why = "an assignment inside if/case/a loop";
+                        else if (depth > 0 || blocks > 0 || (q > 0 && memchr(s + start, '{', q - start)) ||
+                                 (q > 0 && memchr(s + start, '(', q - start)))
+                                why = "an assignment inside if/case/a loop, a function, a { } block or a subshell, which may not run";
                         else if (complex)
                                 why = "an assignment joined with other commands (';', '&' or '|')";
                         else {
@@ -311,8 +393,11 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         l.items[l.n++] = a;
                 }
         }
+        /* Ends inside an open block: a line appended at the end would be inside it. */
+        *ret_unclosed = depth > 0 || blocks > 0 || heredoc_open;
         *ret = l;
         l = (AssignmentList) {};
+        *ret_override_line = override_line;
         return 0;
 }
 
@@ -322,7 +407,7 @@ static char *encode_word(const char *name, const char *v, bool single_quoted) {
         size_t n = 0;
         FILE *f;
 
-        if (single_quoted && !strchr(v, '\'') && !strchr(v, SELF_REF)) {
+        if (single_quoted && !strchr(v, '\'') && !strchr(v, ESC)) {
                 char *r;
                 return asprintf(&r, "'%s'", v) < 0 ? NULL : r;
         }
@@ -331,9 +416,17 @@ static char *encode_word(const char *name, const char *v, bool single_quoted) {
                 return NULL;
         fputc('"', f);
         for (const char *p = v; *p; p++) {
-                if (*p == SELF_REF)
-                        fprintf(f, "$%s", name);
-                else {
+                if (*p == ESC && p[1] == SELF_REF) {
+                        /* Braced when a name character follows, or it would name another variable. */
+                        p++;
+                        if (is_name_char(p[1]))
+                                fprintf(f, "${%s}", name);
+                        else
+                                fprintf(f, "$%s", name);
+                } else if (*p == ESC && p[1] == ESC) {
+                        p++;
+                        fputc(ESC, f);
+                } else {
                         if (strchr("\"\\`$", *p))
                                 fputc('\\', f);
                         fputc(*p, f);
@@ -373,12 +466,20 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         _cleanup_(assignment_list_done) AssignmentList l = {};
         _cleanup_free_ char *out = NULL;
         size_t last_linux = SIZE_MAX;
+        unsigned override_line = 0;
+        bool unclosed = false;
         GrubRewriteResult res = {};
         int r;
 
-        r = parse_assignments(path, text, &l);
+        r = parse_assignments(path, text, &l, &override_line, &unclosed);
         if (r < 0)
                 return r;
+        /* What runs after the last assignment (". file", source, eval) can set it again. A new
+         * assignment appended at the end comes after all of them. */
+        if (override_line > 0 && l.n > 0 && override_line > l.items[l.n - 1].line)
+                return log_error_errno(-EINVAL, "%s:%u: sources another file or runs eval, which can override "
+                                       "GRUB_CMDLINE_LINUX after the lines iommuctl rewrites; cannot rewrite it safely. "
+                                       "Nothing was changed.", path, override_line);
         out = strdup(text);
         if (!out)
                 return -ENOMEM;
@@ -398,11 +499,19 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
 
                 r = merge_value(a->value, owned, i == last_linux ? append : NULL, &merged);
                 if (r == -E2BIG) {
-                        r = log_error_errno(r, "%s:%u: %s would be longer than the kernel accepts.", path, a->line, a->name);
+                        r = log_error_errno(r, "%s:%u: %s would be longer than the kernel accepts; nothing was changed.",
+                                            path, a->line, a->name);
                         break;
                 }
-                if (r < 0)
+                if (r == -EBADMSG) {
+                        r = log_error_errno(r, "%s:%u: %s has an unterminated quote inside its value; nothing was changed.",
+                                            path, a->line, a->name);
                         break;
+                }
+                if (r < 0) {
+                        r = log_error_errno(r, "%s:%u: failed to rewrite %s: %m; nothing was changed.", path, a->line, a->name);
+                        break;
+                }
                 if (streq(merged, a->value))
                         continue;
                 word = encode_word(a->name, merged, a->single_quoted);
@@ -413,10 +522,18 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 free(out);
                 out = TAKE_PTR(t);
         }
+        if (r >= 0 && append && last_linux == SIZE_MAX && unclosed)
+                return log_error_errno(-EINVAL, "%s: ends inside an unclosed block (if/case/loop, { }, a subshell or a here-document); cannot "
+                                       "append GRUB_CMDLINE_LINUX safely. Nothing was changed.", path);
         if (r >= 0 && append && last_linux == SIZE_MAX) {
                 _cleanup_free_ char *tokens = cmdline_to_string(append), *t = NULL;
+                /* After a line that ends in a continuation, an empty line first, or the new
+                 * assignment would become part of it. */
+                size_t ol = strlen(out), bs = 0;
+                while (ol >= 2 + bs && out[ol - 2 - bs] == '\\')
+                        bs++;
                 if (!tokens || asprintf(&t, "%s%sGRUB_CMDLINE_LINUX=\"%s\"\n", out,
-                                        isempty(out) || endswith(out, "\n") ? "" : "\n", tokens) < 0)
+                                        isempty(out) ? "" : !endswith(out, "\n") ? "\n" : bs % 2 == 1 ? "\n" : "", tokens) < 0)
                         r = -ENOMEM;
                 else {
                         free(out);
@@ -427,6 +544,47 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 return r;
         res.text = TAKE_PTR(out);
         *ret = res;
+        return 0;
+}
+
+int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        _cleanup_strv_free_ char **values = NULL;
+        _cleanup_free_ unsigned *lines = NULL;
+        unsigned override_line = 0;
+        bool unclosed = false;
+        int r;
+
+        r = parse_assignments(path, text, &l, &override_line, &unclosed);
+        if (r < 0)
+                return r;
+        lines = calloc(l.n ?: 1, sizeof(unsigned));
+        if (!lines)
+                return -ENOMEM;
+        for (size_t i = 0; i < l.n; i++) {
+                _cleanup_free_ char *v = malloc(strlen(l.items[i].value) + 1);
+                size_t k = 0;
+
+                if (!v)
+                        return -ENOMEM;
+                for (const char *p = l.items[i].value; *p; p++) {
+                        if (*p == ESC && p[1] == SELF_REF) {
+                                p++;
+                                continue; /* "$NAME": what came before, not a token */
+                        }
+                        if (*p == ESC && p[1] == ESC)
+                                p++;
+                        v[k++] = *p;
+                }
+                v[k] = '\0';
+                lines[i] = l.items[i].line;
+                r = strv_consume(&values, TAKE_PTR(v));
+                if (r < 0)
+                        return r;
+        }
+        *ret_values = TAKE_PTR(values);
+        *ret_lines = TAKE_PTR(lines);
+        *ret_n = l.n;
         return 0;
 }
 
@@ -460,18 +618,20 @@ bool boot_grub_is_debian(const char *root) {
 
 static int rewrite_file(const char *root, const char *path, char * const *owned, const Cmdline *append,
                         ChangeSet *cs, GrubRewriteResult *ret) {
-        _cleanup_free_ char *text = NULL, *full = root_path(root, path);
+        _cleanup_free_ char *text = NULL, *full = root_display(root, path);
         int r;
 
         if (!full)
                 return log_oom();
-        r = read_full_file(full, CHANGESET_FILE_MAX, &text, NULL);
+        r = read_root_text_and_warn(root, path, CHANGESET_FILE_MAX, &text, NULL);
         if (r == -ENOENT && append) {
                 text = strdup("");
                 if (!text)
                         return log_oom();
-        } else if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", full);
+        } else if (r == -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
+        else if (r < 0)
+                return r;
         r = grub_defaults_rewrite(full, text, owned, append, ret);
         if (r < 0)
                 return r;
@@ -571,8 +731,8 @@ static int grub_cfg_path(const char *root, char **ret) {
         if (!root_exists(root, "/boot/grub2/grub.cfg") && glob(pattern, 0, NULL, &g) == 0) {
                 for (size_t i = 0; i < g.gl_pathc; i++) {
                         _cleanup_free_ char *text = NULL;
-                        if (read_full_file(g.gl_pathv[i], CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
-                                const char *rel = g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(root));
+                        const char *rel = g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(pattern) - strlen("/boot/efi/EFI/*/grub.cfg"));
+                        if (read_root_file(root, rel, CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
                                 *ret = strdup(rel);
                                 globfree(&g);
                                 return *ret ? 0 : -ENOMEM;

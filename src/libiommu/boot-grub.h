@@ -29,6 +29,11 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                           GrubRewriteResult *ret);
 void grub_rewrite_result_done(GrubRewriteResult *r);
 
+/* Pure: the decoded values of the GRUB_CMDLINE_LINUX[_DEFAULT] assignments (the self-reference
+ * dropped) with their line numbers, by the same lexer apply uses, so lint reads what apply
+ * rewrites (continued lines included). Errors are logged with path:line. */
+int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
+
 /* The drop-in written on Debian-family systems. */
 int grub_dropin_contents(const char *profile, const Cmdline *wanted, char **ret);
 

@@ -32,9 +32,13 @@ bool kernel_install_is_used(const char *root) {
                                 return true;
                 }
         }
-        if (glob_matches(root, "/boot/efi/EFI/systemd/systemd-boot*.efi") || glob_matches(root, "/efi/EFI/systemd/systemd-boot*.efi") ||
-            glob_matches(root, "/boot/EFI/systemd/systemd-boot*.efi"))
-                return true;
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/EFI/systemd/systemd-boot*.efi", boot_partition_dirs[i]) < 0)
+                        return false;
+                if (glob_matches(root, p))
+                        return true;
+        }
         return root_exists(root, "/usr/lib/kernel/install.d") && boot_bls_detect(root);
 }
 
@@ -43,12 +47,14 @@ bool boot_kernel_cmdline_detect(const char *root) {
 }
 
 unsigned boot_count_ukis(const char *root) {
-        static const char * const patterns[] = { "/boot/efi/EFI/Linux/*.efi", "/efi/EFI/Linux/*.efi", "/boot/EFI/Linux/*.efi" };
         unsigned n = 0;
 
-        for (size_t i = 0; i < ELEMENTSOF(patterns); i++) {
-                _cleanup_free_ char *p = root_path(root, patterns[i]);
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
+                _cleanup_free_ char *pattern = NULL, *p = NULL;
                 glob_t g = {};
+                if (asprintf(&pattern, "%s/EFI/Linux/*.efi", boot_partition_dirs[i]) < 0)
+                        break;
+                p = root_path(root, pattern);
                 if (p && glob(p, 0, NULL, &g) == 0)
                         n += g.gl_pathc;
                 globfree(&g);
@@ -95,7 +101,9 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         int r;
 
-        r = read_root_file(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
+        r = read_root_text_and_warn(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
         if (r == -ENOENT) {
                 if (!kernel_install_is_used(root))
                         return 0;
@@ -111,13 +119,21 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
                 return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root);
         /* kernel-install reads the file as whitespace-separated words, newlines included. */
         r = cmdline_parse(text, &cur);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (root_exists(root, KERNEL_CMDLINE) && cmdline_in_sync(cur, owned, wanted))
                 return 0;
         r = cmdline_merge(cur, owned, wanted, &merged);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                                       KERNEL_CMDLINE);
         if (r < 0)
-                return log_error_errno(r, "%s: the command line would be too long for the kernel.", KERNEL_CMDLINE);
+                return log_error_errno(r, "%s%s: the command line would be too long for the kernel; nothing was changed.",
+                                       root_is_host(root) ? "" : root, KERNEL_CMDLINE);
         s = cmdline_to_string(merged);
         if (!s || asprintf(&out, "%s\n", s) < 0)
                 return -ENOMEM;

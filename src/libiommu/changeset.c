@@ -62,71 +62,29 @@ bool changeset_has_backend(const ChangeSet *cs, const char *backend) {
         return false;
 }
 
-/* Removes "." and resolves ".." lexically in an absolute path (which is right for a link
- * target: the directories named are inside the root, not themselves links we follow). */
-static void path_simplify(char *p) {
-        char *out = p, *in = p;
-
-        while (*in) {
-                while (*in == '/')
-                        in++;
-                if (!*in)
-                        break;
-                size_t l = strcspn(in, "/");
-                if (l == 1 && in[0] == '.')
-                        ;
-                else if (l == 2 && in[0] == '.' && in[1] == '.') {
-                        while (out > p && *--out != '/')
-                                ;
-                } else {
-                        *out++ = '/';
-                        memmove(out, in, l);
-                        out += l;
-                }
-                in += l;
+/* A path recorded in a manifest names a file inside the root: absolute, normalized, no "." or
+ * ".." component, no empty one. It is checked before any use, so a manifest cannot name a file
+ * outside the root (the resolver would clamp it anyway; this makes a forged one an error). */
+static bool manifest_path_valid(const char *p) {
+        if (p[0] != '/' || p[1] == '\0')
+                return false;
+        for (const char *c = p + 1;;) {
+                size_t l = strcspn(c, "/");
+                if (l == 0 || (l == 1 && c[0] == '.') || (l == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                if (c[l] == '\0')
+                        return true;
+                c += l + 1;
         }
-        if (out == p)
-                *out++ = '/';
-        *out = '\0';
 }
 
-/* Follows symlinks in the last component of a host path, keeping the result inside the root
- * (an absolute link target in an image names a path of the image, not of this machine). */
-static int resolve_last_symlink(const char *root, const char *path, char **ret) {
-        _cleanup_free_ char *p = strdup(path);
+/* Reads a resolved host path (no symlink in it: a symlink there now is refused, not followed). */
+static int read_nofollow(const char *full, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
 
-        if (!p)
-                return -ENOMEM;
-        for (unsigned n = 0; n < 16; n++) {
-                _cleanup_free_ char *full = root_path(root, p);
-                char target[PATH_MAX];
-                ssize_t k;
-
-                if (!full)
-                        return -ENOMEM;
-                k = readlink(full, target, sizeof(target) - 1);
-                if (k < 0) {
-                        if (errno == EINVAL || errno == ENOENT) {
-                                path_simplify(p);
-                                *ret = TAKE_PTR(p);
-                                return 0;
-                        }
-                        return -errno;
-                }
-                target[k] = '\0';
-                if (target[0] != '/') {
-                        _cleanup_free_ char *copy = strdup(p);
-                        char *q;
-                        if (!copy)
-                                return -ENOMEM;
-                        if (asprintf(&q, "%s/%s", dirname(copy), target) < 0)
-                                return -ENOMEM;
-                        free(p);
-                        p = q;
-                } else if (free_and_strdup(&p, target) < 0)
-                        return -ENOMEM;
-        }
-        return -ELOOP;
+        if (fd < 0)
+                return -errno;
+        return read_fd_full(fd, max, ret, ret_size);
 }
 
 static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
@@ -138,16 +96,18 @@ static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
 static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
         int r;
 
-        if (stat(full, ret_st) < 0) {
+        if (lstat(full, ret_st) < 0) {
                 if (errno != ENOENT)
                         return -errno;
                 *ret = NULL;
                 *ret_size = 0;
                 return 0;
         }
-        if (!S_ISREG(ret_st->st_mode))
+        if (S_ISDIR(ret_st->st_mode))
                 return -EISDIR;
-        r = read_full_file(full, CHANGESET_FILE_MAX, ret, ret_size);
+        if (!S_ISREG(ret_st->st_mode))
+                return -EBADFD;
+        r = read_nofollow(full, CHANGESET_FILE_MAX, ret, ret_size);
         return r;
 }
 
@@ -159,17 +119,16 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         bool existed;
         int r;
 
-        r = resolve_last_symlink(cs->root, path, &resolved);
+        /* Resolved inside the root, symlinks at any level included: an entry that is a symlink is
+         * rewritten where it points inside the root, never on this machine. */
+        r = chase_root(cs->root, path, CHASE_NONEXISTENT, &full, &resolved);
         if (r < 0)
-                return log_error_errno(r, "Failed to resolve %s: %m", path);
+                return log_error_errno(r, "Failed to resolve %s under %s: %m; nothing was changed.", path, cs->root);
         /* The journal's manifest is line and tab separated. */
         if (strpbrk(resolved, "\t\n"))
                 return log_error_errno(-EINVAL, "Refusing to change %s: tab or newline in the path.", resolved);
         if (changeset_find(cs, resolved))
                 return -EEXIST;
-        full = root_path(cs->root, resolved);
-        if (!full)
-                return -ENOMEM;
         r = read_current(full, &old, &old_size, &st);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m", full);
@@ -224,7 +183,7 @@ void changeset_print_diff(const ChangeSet *cs, FILE *f) {
 
 /* Journal paths. */
 static char *journal_dir(const char *root, unsigned id) {
-        _cleanup_free_ char *d = root_path(root, CHANGESET_DIR);
+        _cleanup_free_ char *d = root_path(root, CHANGESET_DIR); /* confined: symlinks resolve inside the root */
         char *p;
 
         if (!d || asprintf(&p, "%s/%08u", d, id) < 0)
@@ -242,7 +201,8 @@ static char *journal_file(const char *dir, const char *name, size_t k) {
 
 static bool journal_has(const char *dir, const char *name) {
         _cleanup_free_ char *p = journal_file(dir, name, SIZE_MAX);
-        return p && access(p, F_OK) == 0;
+        struct stat st;
+        return p && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 static int journal_mark(const char *dir, const char *name) {
@@ -257,21 +217,25 @@ static int journal_mark(const char *dir, const char *name) {
 }
 
 /* The ids of the journaled sets, ascending. */
-static int journal_list(const char *root, unsigned **ret, size_t *ret_n) {
+static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
         _cleanup_free_ char *d = root_path(root, CHANGESET_DIR);
         _cleanup_(closedirp) DIR *dir = NULL;
         _cleanup_free_ unsigned *ids = NULL;
+        unsigned max = 0;
         size_t n = 0;
         struct dirent *de;
+        int r;
 
         if (!d)
-                return -ENOMEM;
-        dir = opendir(d);
-        if (!dir) {
-                if (errno != ENOENT)
-                        return -errno;
+                return -errno;
+        r = root_opendir(root, CHANGESET_DIR, &dir);
+        if (r < 0) {
+                if (r != -ENOENT)
+                        return r;
                 *ret = NULL;
                 *ret_n = 0;
+                if (ret_max)
+                        *ret_max = 0;
                 return 0;
         }
         while ((de = readdir(dir))) {
@@ -282,6 +246,17 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n) {
                 if (strlen(de->d_name) != 8 || strspn(de->d_name, "0123456789") != 8)
                         continue;
                 v = strtoul(de->d_name, &end, 10);
+                if (v > max)
+                        max = (unsigned) v;
+                {
+                        /* Only a real directory is a change set: a symlink named like one (to a
+                         * directory outside the root, say) is never read, recovered or removed. */
+                        struct stat st;
+                        if (fstatat(dirfd(dir), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode)) {
+                                log_warning("Ignoring %s/%s: not a directory.", d, de->d_name);
+                                continue;
+                        }
+                }
                 t = reallocarray(ids, n + 1, sizeof(unsigned));
                 if (!t)
                         return -ENOMEM;
@@ -296,6 +271,8 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n) {
                 }
         *ret = TAKE_PTR(ids);
         *ret_n = n;
+        if (ret_max)
+                *ret_max = max;
         return 0;
 }
 
@@ -347,19 +324,25 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
         return 0;
 }
 
+/* Removes a journal directory and the files in it, never following a symlink: the directory is
+ * opened O_NOFOLLOW and its entries are unlinked relative to it. */
 static int remove_tree(const char *dir) {
-        _cleanup_(closedirp) DIR *d = opendir(dir);
+        _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
+        int fd;
 
-        if (!d)
+        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return -errno;
+        }
         while ((de = readdir(d))) {
-                _cleanup_free_ char *p = NULL;
                 if (streq(de->d_name, ".") || streq(de->d_name, ".."))
                         continue;
-                if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
-                        return -ENOMEM;
-                (void) unlink(p);
+                (void) unlinkat(dirfd(d), de->d_name, 0);
         }
         if (rmdir(dir) < 0)
                 return -errno;
@@ -367,18 +350,27 @@ static int remove_tree(const char *dir) {
 }
 
 /* Puts one file into its "new" state: contents, or removal. */
-static int item_write_new(const ChangeItem *c) {
-        _cleanup_free_ char *copy = NULL;
+static int item_write_new(const ChangeSet *cs, const ChangeItem *c) {
+        _cleanup_free_ char *copy = NULL, *dir = NULL;
         int r;
 
         if (!c->new)
                 return unlink_file_durable(c->full);
-        copy = strdup(c->full);
+        copy = strdup(c->path);
         if (!copy)
                 return -ENOMEM;
-        r = mkdir_parents(dirname(copy), 0755);
+        /* Missing directories are made inside the root, and the target is written where the path
+         * resolves now: a directory that became a symlink since the plan cannot take it outside. */
+        r = chase_root(cs->root, dirname(copy), CHASE_MKDIR, &dir, NULL);
         if (r < 0)
                 return r;
+        {
+                _cleanup_free_ char *copy2 = strdup(c->full);
+                if (!copy2)
+                        return -ENOMEM;
+                if (!streq(dirname(copy2), dir))
+                        return -EXDEV;
+        }
         return write_file_atomic(c->full, c->new, c->new_size, c->mode, c->uid, c->gid);
 }
 
@@ -395,15 +387,19 @@ static void remove_stale_temporaries(const char *full) {
         dir = dirname(copy);
         if (asprintf(&prefix, ".#%s.", basename(copy2)) < 0)
                 return;
-        d = opendir(dir);
-        if (!d)
-                return;
-        while ((de = readdir(d)))
-                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6) {
-                        _cleanup_free_ char *p = NULL;
-                        if (asprintf(&p, "%s/%s", dir, de->d_name) >= 0)
-                                (void) unlink(p);
+        {
+                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return;
+                d = fdopendir(fd);
+                if (!d) {
+                        close(fd);
+                        return;
                 }
+        }
+        while ((de = readdir(d)))
+                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6)
+                        (void) unlinkat(dirfd(d), de->d_name, 0);
 }
 
 /* Puts files [0, n) back into their "old" state where they are not in it. */
@@ -437,23 +433,24 @@ static int items_restore(const ChangeSet *cs, size_t n) {
 int changeset_commit(ChangeSet *cs) {
         _cleanup_free_ unsigned *ids = NULL;
         _cleanup_free_ char *dir = NULL, *base = NULL;
+        unsigned max_id = 0;
         size_t n_ids;
         int r;
 
         if (cs->n_items == 0)
                 return 0;
 
-        r = journal_list(cs->root, &ids, &n_ids);
+        r = journal_list(cs->root, &ids, &n_ids, &max_id);
         if (r < 0)
-                return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, cs->root);
-        cs->id = n_ids > 0 ? ids[n_ids - 1] + 1 : 1;
+                return log_error_errno(r, "Failed to list %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root);
+        cs->id = max_id + 1;
+        r = chase_root(cs->root, CHANGESET_DIR, CHASE_MKDIR, &base, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root);
+        (void) chmod(base, 0700);
         dir = journal_dir(cs->root, cs->id);
-        base = root_path(cs->root, CHANGESET_DIR);
-        if (!dir || !base)
+        if (!dir)
                 return log_oom();
-        r = mkdir_parents(base, 0700);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create %s: %m", base);
         if (mkdir(dir, 0700) < 0)
                 return log_error_errno(-errno, "Failed to create %s: %m", dir);
         r = fsync_parent_directory(dir);
@@ -468,7 +465,7 @@ int changeset_commit(ChangeSet *cs) {
         }
 
         for (size_t k = 0; k < cs->n_items; k++) {
-                r = item_write_new(&cs->items[k]);
+                r = item_write_new(cs, &cs->items[k]);
                 if (r < 0) {
                         log_error_errno(r, "Failed to write %s: %m", cs->items[k].full);
                         if (items_restore(cs, k + 1) < 0) {
@@ -498,6 +495,7 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
         _cleanup_free_ char *dir = journal_dir(root, id), *mpath = NULL, *manifest = NULL;
         char *line, *save = NULL;
         unsigned lineno = 0;
+        size_t msize = 0, nul = 0;
         int r;
 
         if (!dir)
@@ -505,9 +503,11 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
         mpath = journal_file(dir, "manifest", SIZE_MAX);
         if (!mpath)
                 return -ENOMEM;
-        r = read_full_file(mpath, 1024 * 1024, &manifest, NULL);
+        r = read_nofollow(mpath, 1024 * 1024, &manifest, &msize);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "Failed to read %s: %m", mpath);
+        if (data_check_nul(manifest, msize, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not an iommuctl change set manifest.", mpath, nul);
         r = changeset_new(root, &cs);
         if (r < 0)
                 return r;
@@ -530,8 +530,15 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
                            backend, &n) != 7 || n == 0 || k != cs->n_items || strlen(line + n) >= sizeof(path))
                         return log_error_errno(-EBADMSG, "%s:%u: malformed line.", mpath, lineno);
                 strcpy(path, line + n);
+                if (!manifest_path_valid(path))
+                        return log_error_errno(-EBADMSG, "%s:%u: %s is not a normalized absolute path inside the root; "
+                                               "not using this change set.", mpath, lineno, path);
                 item.path = strdup(path);
-                item.full = root_path(root, path);
+                r = chase_root(root, path, CHASE_NONEXISTENT, &item.full, NULL);
+                if (r < 0) {
+                        change_item_done(&item);
+                        return log_error_errno(r, "%s:%u: failed to resolve %s under %s: %m", mpath, lineno, path, root);
+                }
                 item.backend = strdup(backend);
                 item.mode = mode;
                 item.uid = uid < 0 ? (uid_t) -1 : (uid_t) uid;
@@ -543,11 +550,11 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
                 r = 0;
                 if (existed) {
                         _cleanup_free_ char *p = journal_file(dir, "old", k);
-                        r = p ? read_full_file(p, CHANGESET_FILE_MAX, &item.old, &item.old_size) : -ENOMEM;
+                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.old, &item.old_size) : -ENOMEM;
                 }
                 if (r >= 0 && has_new) {
                         _cleanup_free_ char *p = journal_file(dir, "new", k);
-                        r = p ? read_full_file(p, CHANGESET_FILE_MAX, &item.new, &item.new_size) : -ENOMEM;
+                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.new, &item.new_size) : -ENOMEM;
                 }
                 if (r < 0) {
                         change_item_done(&item);
@@ -572,7 +579,7 @@ int changeset_recover(const char *root) {
         size_t n_ids;
         int r, n = 0;
 
-        r = journal_list(root, &ids, &n_ids);
+        r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root);
         for (size_t i = 0; i < n_ids; i++) {
@@ -608,7 +615,7 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
         size_t n_ids;
         int r;
 
-        r = journal_list(root, &ids, &n_ids);
+        r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root);
         for (size_t i = n_ids; i-- > 0;) {
@@ -676,7 +683,7 @@ int changeset_rollback_commit(ChangeSet *cs) {
          * halfway is finished by running it again; no journal of its own is needed. */
         for (size_t k = 0; k < cs->n_items; k++) {
                 remove_stale_temporaries(cs->items[k].full);
-                r = item_write_new(&cs->items[k]);
+                r = item_write_new(cs, &cs->items[k]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
                                                "is fixed.", cs->items[k].full);
@@ -688,20 +695,29 @@ int changeset_rollback_commit(ChangeSet *cs) {
 }
 
 int changeset_lock(const char *root, int *ret_fd) {
-        _cleanup_free_ char *p = root_path(root, CHANGESET_LOCK), *copy = NULL;
+        _cleanup_free_ char *p = NULL, *copy = NULL;
         _cleanup_close_ int fd = -1;
+        struct stat st;
         const char *e = getenv("IOMMUCTL_LOCK_TIMEOUT");
         long timeout_ms = (e ? strtol(e, NULL, 10) : 120) * 1000;
         int r;
 
-        if (!p || !(copy = strdup(p)))
+        if (!(copy = strdup(CHANGESET_LOCK)))
                 return log_oom();
-        r = mkdir_parents(dirname(copy), 0755);
+        r = chase_root(root, dirname(copy), CHASE_MKDIR, NULL, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the directory of %s: %m", p);
-        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+                return log_error_errno(r, "Failed to create the directory of %s under %s: %m", CHANGESET_LOCK, root);
+        r = chase_root(root, CHANGESET_LOCK, CHASE_NONEXISTENT, &p, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve %s under %s: %m", CHANGESET_LOCK, root);
+        /* The lock is ours: a symlink or a FIFO in its place is refused, not followed or opened. */
+        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", p);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(-errno, "Failed to stat %s: %m", p);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(-EBADFD, "Refusing to lock %s: not a regular file.", p);
         for (long waited = 0;; waited += 100) {
                 if (flock(fd, LOCK_EX | LOCK_NB) >= 0)
                         break;

@@ -47,9 +47,18 @@ bool cmdline_has_key(const Cmdline *c, const char *key);
 /* Appends a copy of every token of src (init arguments are not touched). */
 int cmdline_append(Cmdline *c, const Cmdline *src);
 
-/* Whether the tokens of current whose keys are in owned_keys are, in order, exactly the tokens of
- * wanted (same keys, same values; spelling of '-' and '_' may differ). */
+bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t);
+
+/* Whether current already carries wanted: the owned tokens of current and the tokens of wanted
+ * are the same set (same key, same value; '-' and '_' alike; in any order). When they differ, an
+ * installed judge decides (owned tokens that change nothing are fine); without one they are not
+ * in sync. */
 bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
+
+/* Says whether current, with owned tokens wanted lacks, does what wanted does. plan.h installs the
+ * kernel model's judgement (plan_install_sync_judge()); cmdline.c stays free of it. */
+typedef bool (*CmdlineSyncJudge)(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, void *userdata);
+void cmdline_set_sync_judge(CmdlineSyncJudge judge, void *userdata);
 
 /* The first token with an unbalanced double quote (the kernel reads it to the end of the line). */
 const CmdlineToken *cmdline_find_unterminated(const Cmdline *c);

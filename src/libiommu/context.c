@@ -32,6 +32,12 @@ int context_load(const ContextOptions *o, Context *ret) {
                                        "or portable.", c.host.vendor_source, c.root);
         c.args_vendor = host_args_vendor(&c.host);
 
+        r = kernel_info_load(c.root, c.host.arch, o->kernel_release, o->kernel_config, &c.kernel);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the kernel's build configuration %s: %m", o->kernel_config ?: "");
+
         *ret = c;
         c = (Context) {};
         return 0;
@@ -41,5 +47,6 @@ void context_done(Context *c) {
         config_done(&c->config);
         profile_free(c->profile);
         host_info_done(&c->host);
+        kernel_info_done(&c->kernel);
         *c = (Context) {};
 }

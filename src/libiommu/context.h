@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "host.h"
+#include "kernel-model.h"
 #include "profile.h"
 
 /* What most verbs start from: the configuration, the selected profile and the host, all read
@@ -13,6 +14,7 @@ typedef struct Context {
         Profile *profile;
         HostInfo host;
         Vendor args_vendor; /* the [KernelArgs] entry to use */
+        KernelInfo kernel;  /* the kernel the command line is for (release, build configuration) */
 } Context;
 
 typedef struct ContextOptions {
@@ -20,6 +22,8 @@ typedef struct ContextOptions {
         const char *profile; /* overrides Profile= in iommu.conf */
         Vendor vendor;       /* overrides Vendor= and detection; _VENDOR_INVALID: auto */
         Arch arch;           /* _ARCH_INVALID: detect */
+        const char *kernel_release; /* NULL: ROOT/proc/sys/kernel/osrelease */
+        const char *kernel_config;  /* NULL: searched under the root */
         bool need_vendor;    /* fail when the vendor cannot be told */
 } ContextOptions;
 

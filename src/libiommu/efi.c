@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <efivar.h>
 
+#include "boot-bls.h"
 #include "efi.h"
 #include "fileio.h"
 #include "strv.h"
@@ -65,46 +66,28 @@ int efi_read_variable(const char *root, const char *guid, const char *name, uint
         return efi_read_variable_file(root, guid, name, ret, ret_size);
 }
 
-/* The "options" lines of a BLS entry, joined with spaces as systemd-boot does. */
-static int bls_entry_options(const char *text, char **ret) {
-        _cleanup_strv_free_ char **lines = NULL, **options = NULL;
-        int r;
-
-        r = strv_split(text, "\n", &lines);
-        if (r < 0)
-                return r;
-        STRV_FOREACH(l, lines) {
-                const char *v = startswith(*l, "options");
-                if (!v || (*v != ' ' && *v != '\t'))
-                        continue;
-                r = strv_extend(&options, strstrip((char *) v));
-                if (r < 0)
-                        return r;
-        }
-        *ret = options ? strv_join(options, " ") : strdup("");
-        return *ret ? 0 : -ENOMEM;
-}
-
 static int efi_find_entry(Observation *o) {
-        static const char * const dirs[] = { "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries" };
         const char *id = o->efi.loader_entry;
         int r;
 
         if (strchr(id, '/') || streq(id, "..") || streq(id, "."))
                 return 0;
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
+        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
 
-                if (asprintf(&path, "%s/%s%s", dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
+                if (asprintf(&path, "%s/loader/entries/%s%s", boot_partition_dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
                         return -ENOMEM;
                 r = read_root_file(o->root, path, 64 * 1024, &text, NULL);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
                         continue;
+                /* The one BLS reader (boot-bls.c): the lines apply rewrites are the lines judged here. */
                 r = bls_entry_options(text, &o->efi.entry_options);
                 if (r < 0)
                         return r;
+                if (!o->efi.entry_options && !(o->efi.entry_options = strdup("")))
+                        return -ENOMEM;
                 o->efi.entry_path = TAKE_PTR(path);
                 return 0;
         }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 
+#define INI_FILE_MAX (1024U * 1024U)
+
+#include "fileio.h"
 #include "ini-file.h"
 #include "log.h"
 
@@ -51,14 +54,30 @@ static char *counting_reader(char *str, int num, void *stream) {
 
 int ini_file_parse(IniFile *ini, ini_handler handler, void *user) {
         _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0, nul;
         int r;
 
-        f = fopen(ini->path, "re");
-        if (!f) {
-                if (errno == ENOENT)
-                        return -ENOENT;
-                return log_error_errno(-errno, "Failed to open %s: %m", ini->path);
+        /* Read whole, as a regular file of bounded size (a FIFO or /dev/zero in place of a
+         * configuration file must not hang or exhaust us), then parsed from memory. */
+        r = read_full_file(ini->path, INI_FILE_MAX, &text, &size);
+        if (r == -ENOENT)
+                return -ENOENT;
+        if (r == -EFBIG)
+                return log_error_errno(r, "Failed to read %s: larger than %u bytes.", ini->path, INI_FILE_MAX);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m", ini->path);
+        if (data_check_nul(text, size, &nul) < 0) {
+                unsigned line = 1;
+                for (size_t i = 0; i < nul; i++)
+                        line += text[i] == '\n';
+                return log_error_errno(-EBADMSG, "%s:%u: NUL byte (offset %zu); not a text file.", ini->path, line, nul);
         }
+        if (size == 0)
+                return ini->error; /* nothing to parse */
+        f = fmemopen(text, size, "r");
+        if (!f)
+                return log_error_errno(-errno, "Failed to open %s: %m", ini->path);
         ini->f = f;
         ini->line = 0;
         r = ini_parse_stream(counting_reader, ini, handler, user);

@@ -66,8 +66,9 @@ static const char *aarch64_replacement(const CmdlineToken *t) {
         return "remove it; arm64 knows only iommu.passthrough= and iommu.strict=";
 }
 
-static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t, const char *item) {
-        const ParamValue *v = param_lookup_value(info, item);
+static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t, const char *item, Arch arch, unsigned version) {
+        ParamValue buf;
+        const ParamValue *v = param_lookup_value_for(info, item, arch, version, &buf);
 
         if (!v) {
                 if (info->syntax == SYNTAX_BOOL)
@@ -95,7 +96,7 @@ static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t
         return 0;
 }
 
-static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch) {
+static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch, unsigned version) {
         const ParamInfo *info = param_lookup(t->key);
         _cleanup_strv_free_ char **items = NULL;
         int k;
@@ -111,13 +112,13 @@ static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch) {
         if (isempty(t->value))
                 return add_finding(r, SEVERITY_ERROR, t->text, NULL, "%s= needs a value", info->key);
         if (info->syntax != SYNTAX_LIST)
-                return lint_item(r, info, t, t->value);
+                return lint_item(r, info, t, t->value, arch, version);
 
         k = strv_split(t->value, ",", &items);
         if (k < 0)
                 return k;
         STRV_FOREACH(i, items) {
-                k = lint_item(r, info, t, *i);
+                k = lint_item(r, info, t, *i, arch, version);
                 if (k < 0)
                         return k;
         }
@@ -204,11 +205,11 @@ static int lint_conflicts(LintReport *r, const Cmdline *c, Arch arch) {
         return 0;
 }
 
-int lint_cmdline(const Cmdline *c, Arch arch, LintReport *report) {
+static int lint_cmdline_version(const Cmdline *c, Arch arch, unsigned version, LintReport *report) {
         int k;
 
         for (size_t i = 0; i < c->n_tokens; i++) {
-                k = lint_token(report, &c->tokens[i], arch);
+                k = lint_token(report, &c->tokens[i], arch, version);
                 if (k < 0)
                         return k;
         }
@@ -216,4 +217,54 @@ int lint_cmdline(const Cmdline *c, Arch arch, LintReport *report) {
         if (k < 0)
                 return k;
         return lint_conflicts(report, c, arch);
+}
+
+int lint_cmdline(const Cmdline *c, Arch arch, LintReport *report) {
+        return lint_cmdline_version(c, arch, 0, report);
+}
+
+/* Tokens the kernel model says change nothing on this kernel beyond what the table already says:
+ * the build default, or overridden by a later token. For x86 without a vendor, only when it holds
+ * for Intel and AMD alike. */
+static int lint_model(const Cmdline *c, const KernelInfo *k, Vendor vendor, LintReport *report) {
+        Vendor check[2] = { vendor, _VENDOR_INVALID };
+        KernelPrediction p[2] = {};
+        int r = 0;
+
+        if (k->arch == ARCH_AARCH64)
+                check[0] = VENDOR_ARM64;
+        else if (vendor < 0 || vendor == VENDOR_PORTABLE || vendor == VENDOR_ARM64) {
+                check[0] = VENDOR_INTEL;
+                check[1] = VENDOR_AMD;
+        }
+        for (size_t v = 0; v < 2 && check[v] >= 0; v++) {
+                r = kernel_predict(k, check[v], c, &p[v]);
+                if (r < 0)
+                        goto finish;
+        }
+        for (size_t i = 0; i < p[0].n_tokens; i++) {
+                const TokenPrediction *a = &p[0].tokens[i], *b = check[1] >= 0 ? kernel_prediction_find_token(&p[1], a->index) : NULL;
+
+                if (a->effect != TOKEN_REDUNDANT && a->effect != TOKEN_OVERRIDDEN)
+                        continue;
+                if (check[1] >= 0 && (!b || (b->effect != TOKEN_REDUNDANT && b->effect != TOKEN_OVERRIDDEN)))
+                        continue;
+                r = add_finding(report, SEVERITY_WARNING, c->tokens[a->index].text, "remove it",
+                                "%s (on %s)", a->why, k->release ?: "the kernel modelled");
+                if (r < 0)
+                        goto finish;
+        }
+finish:
+        kernel_prediction_done(&p[0]);
+        kernel_prediction_done(&p[1]);
+        return r;
+}
+
+int lint_cmdline_for_kernel(const Cmdline *c, const KernelInfo *k, Vendor vendor, LintReport *report) {
+        int r;
+
+        r = lint_cmdline_version(c, k->arch, k->version, report);
+        if (r < 0)
+                return r;
+        return lint_model(c, k, vendor, report);
 }

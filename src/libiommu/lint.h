@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "kernel-model.h"
 #include "params.h"
 
 /* Checks a command line against the parameter table: values the kernel ignores or rejects,
@@ -24,7 +25,12 @@ typedef struct LintReport {
         size_t n_findings;
 } LintReport;
 
+/* For the newest release the model knows. */
 int lint_cmdline(const Cmdline *c, Arch arch, LintReport *report);
+/* For one kernel (release, build configuration): release-dependent verdicts (amd_iommu=on silent
+ * on 5.10, iommu.strict= arm64-only before 5.15) and warnings for tokens that are already this
+ * build's default or overridden. vendor may be _VENDOR_INVALID (x86: Intel and AMD both). */
+int lint_cmdline_for_kernel(const Cmdline *c, const KernelInfo *k, Vendor vendor, LintReport *report);
 void lint_report_done(LintReport *r);
 size_t lint_report_count(const LintReport *r, Severity s);
 const char *severity_to_string(Severity s);

@@ -28,7 +28,25 @@ int log_internal(int level, int error, const char *fmt, ...) {
                         fprintf(stderr, "<%d>%s: ", level, program_invocation_short_name);
                 errno = saved;
                 va_start(ap, fmt);
-                vfprintf(stderr, fmt, ap);
+                if (saved == EBADFD && strstr(fmt, "%m")) {
+                        /* fileio's refusal of a FIFO, socket or device: strerror() would say "File
+                         * descriptor in bad state", which explains nothing. */
+                        char f[1024];
+                        size_t n = 0;
+                        for (const char *s = fmt; *s && n < sizeof(f) - 64; s++)
+                                if (s[0] == '%' && s[1] == 'm') {
+                                        n += (size_t) snprintf(f + n, sizeof(f) - n, "not a regular file (a FIFO, socket or device), refusing to read it");
+                                        s++;
+                                } else
+                                        f[n++] = *s;
+                        f[n] = '\0';
+                        /* fmt with one %m replaced by text: the same arguments, checked at the call. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+                        vfprintf(stderr, f, ap);
+#pragma GCC diagnostic pop
+                } else
+                        vfprintf(stderr, fmt, ap);
                 va_end(ap);
                 fputc('\n', stderr);
         }

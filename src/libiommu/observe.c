@@ -60,7 +60,9 @@ const char *pci_class_name(unsigned class) {
 int observation_note_unreadable(Observation *o, const char *what, int error) {
         char *s;
 
-        if (asprintf(&s, "%s: %s%s", what, strerror(error < 0 ? -error : error),
+        if (asprintf(&s, "%s: %s%s", what,
+                     error == -EBADMSG ? "unexpected contents" :
+                     error == -EBADFD ? "not a regular file" : strerror(error < 0 ? -error : error),
                      error == -EACCES || error == -EPERM ? " (run as root to read it)" : "") < 0)
                 return -ENOMEM;
         return strv_consume(&o->unreadable, s);
@@ -103,19 +105,23 @@ static int read_attr_uint(Observation *o, const char *path, unsigned *ret) {
 
 /* The last component of a symlink's target under the root, NULL when there is no link. */
 static int read_link_basename(const char *root, const char *path, char **ret) {
-        _cleanup_free_ char *p = root_path(root, path);
+        _cleanup_free_ char *p = NULL;
         char buf[4096];
         ssize_t n;
 
-        if (!p)
-                return -ENOMEM;
+        /* The link itself, its directories resolved inside the root. */
+        if (chase_root(root, path, CHASE_NOFOLLOW, &p, NULL) < 0) {
+                *ret = NULL;
+                return 0;
+        }
         n = readlink(p, buf, sizeof(buf) - 1);
         if (n < 0) {
                 *ret = NULL;
                 return 0;
         }
         buf[n] = '\0';
-        char *t = strdup(basename(buf));
+        /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
+        char *t = name_escape_control(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -124,25 +130,23 @@ static int read_link_basename(const char *root, const char *path, char **ret) {
 
 /* Entry names of ROOT/path, sorted, without dot files. A missing directory is an empty list. */
 static int list_dir(const char *root, const char *path, char ***ret) {
-        _cleanup_free_ char *p = root_path(root, path);
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_strv_free_ char **l = NULL;
         struct dirent *de;
         int r;
 
-        if (!p)
-                return -ENOMEM;
-        d = opendir(p);
-        if (!d) {
-                if (errno == ENOENT || errno == ENOTDIR) {
+        r = root_opendir(root, path, &d);
+        if (r < 0) {
+                if (r == -ENOENT || r == -ENOTDIR) {
                         *ret = NULL;
                         return 0;
                 }
-                return -errno;
+                return r;
         }
         while ((de = readdir(d)))
                 if (de->d_name[0] != '.') {
-                        r = strv_extend(&l, de->d_name);
+                        /* Names are printed: control bytes of a crafted tree are escaped. */
+                        r = strv_consume(&l, name_escape_control(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -225,6 +229,7 @@ static int group_compare(const void *a, const void *b) {
 
 static int observe_groups(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
+        size_t n_missing_type = 0;
         int r;
 
         r = list_dir(o->root, IOMMU_GROUPS_DIR, &names);
@@ -258,7 +263,11 @@ static int observe_groups(Observation *o) {
                 if (type) {
                         DomainType t = domain_type_from_string(type);
                         g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
-                }
+                        /* Not a type the kernel writes: say so, never count it silently. */
+                        if (t < 0 && (r = observation_note_unreadable(o, p, -EBADMSG)) < 0)
+                                return r;
+                } else
+                        n_missing_type++;
                 free(p);
                 if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", *n) < 0)
                         return -ENOMEM;
@@ -272,6 +281,10 @@ static int observe_groups(Observation *o) {
                 }
                 o->type_counts[g->type]++;
         }
+        /* Groups without a type file at all: a tree that lost them, not a kernel's answer. */
+        if (o->n_groups > 0 && n_missing_type == o->n_groups &&
+            (r = observation_note_unreadable(o, IOMMU_GROUPS_DIR "/*/type", -ENOENT)) < 0)
+                return r;
         qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
         return 0;
 }

@@ -149,6 +149,54 @@ static const ParamInfo table[] = {
           "let VFIO assign devices without interrupt remapping (unsafe)", "drivers/vfio/vfio_iommu_type1.c" },
 };
 
+/* Release-dependent exceptions. Measured on Debian's 5.10, 6.1, 6.12 and 7.2 kernels (tests/vm/kernel-truth.sh),
+ * read from the sources otherwise. */
+static const ParamRule param_rules[] = {
+        /* drivers/iommu/amd/init.c:parse_amd_iommu_options(): 5.10 has no "Unknown option" branch. */
+        { "amd_iommu", "on", ARCH_MASK_X86, 0, KERNEL_VERSION(6, 1), VALUE_IGNORED,
+          "not an amd_iommu= option, and 5.10 ignores it without a word (measured; 6.1 on log \"Unknown option\")",
+          "remove it: AMD-Vi is on whenever the firmware publishes an IVRS table",
+          "drivers/iommu/amd/init.c: parse_amd_iommu_options() (5.10: silent; 6.1 on: \"Unknown option\")" },
+        /* Before 5.15 iommu.strict= is documented [ARM64] only: the x86 drivers keep their own flag
+         * (intel_iommu_strict, amd_iommu_unmap_flush), set by intel_iommu=strict and amd_iommu=fullflush. */
+        { "iommu.strict", NULL, ARCH_MASK_X86, 0, KERNEL_VERSION(5, 15), VALUE_IGNORED,
+          "has no effect on x86 before 5.15: the Intel and AMD drivers use their own strict flag",
+          "intel_iommu=strict on Intel, amd_iommu=fullflush on AMD (before 5.15)",
+          "drivers/iommu/iommu.c, Documentation/admin-guide/kernel-parameters.txt: iommu.strict= [ARM64] until 5.15" },
+        { "intel_iommu", "strict", ARCH_MASK_X86, 0, KERNEL_VERSION(5, 15), VALUE_OK,
+          "strict IOTLB invalidation (the only way to ask for it on Intel before 5.15)", NULL,
+          "drivers/iommu/intel/iommu.c: intel_iommu_setup(), deprecated in 5.15" },
+        { "amd_iommu", "fullflush", ARCH_MASK_X86, 0, KERNEL_VERSION(5, 15), VALUE_OK,
+          "strict IOTLB invalidation (the only way to ask for it on AMD before 5.15)", NULL,
+          "drivers/iommu/amd/init.c: parse_amd_iommu_options(), deprecated in 5.15" },
+};
+
+static const KernelFactInfo kernel_facts[_KERNEL_FACT_MAX] = {
+        [KERNEL_FACT_DMA_FQ] = { KERNEL_VERSION(5, 15),
+                "lazy domains read DMA-FQ in /sys/kernel/iommu_groups/*/type and the log names the invalidation policy; "
+                "before, lazy and strict both read DMA",
+                "drivers/iommu/iommu.c: IOMMU_DOMAIN_DMA_FQ (5.15); measured: 5.10 reads DMA for lazy" },
+        [KERNEL_FACT_DMA_MODE_CONFIG] = { KERNEL_VERSION(5, 15),
+                "CONFIG_IOMMU_DEFAULT_DMA_STRICT / CONFIG_IOMMU_DEFAULT_DMA_LAZY choose the default; before, x86 is lazy "
+                "and arm64 strict unless asked",
+                "drivers/iommu/Kconfig (5.15)" },
+        [KERNEL_FACT_X86_IOMMU_STRICT] = { KERNEL_VERSION(5, 15),
+                "iommu.strict= is honoured on x86",
+                "drivers/iommu/iommu.c: iommu_set_dma_strict() (5.15)" },
+        [KERNEL_FACT_AMD_VM_STRICT] = { KERNEL_VERSION(5, 15),
+                "AMD-Vi uses strict invalidation inside a VM (\"Using strict mode due to virtualization\")",
+                "drivers/iommu/amd/iommu.c: amd_iommu_init_dma_ops() (measured on 6.1, 6.12 and 7.2 under QEMU)" },
+};
+
+const KernelFactInfo *kernel_fact_info(KernelFact f) {
+        return f >= 0 && f < _KERNEL_FACT_MAX ? &kernel_facts[f] : NULL;
+}
+
+bool kernel_fact_holds(KernelFact f, unsigned version) {
+        const KernelFactInfo *i = kernel_fact_info(f);
+        return i && (version == 0 || version >= i->since);
+}
+
 const ParamInfo *param_lookup(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(table); i++)
                 if (cmdline_key_equal(table[i].key, key))
@@ -192,6 +240,35 @@ const ParamValue *param_lookup_value(const ParamInfo *info, const char *item) {
                         return v;
         }
         return NULL;
+}
+
+const ParamRule *param_rule_lookup(const char *key, const char *item, Arch arch, unsigned version) {
+        if (version == 0)
+                version = KERNEL_VERSION_NEWEST;
+        for (size_t i = 0; i < ELEMENTSOF(param_rules); i++) {
+                const ParamRule *r = &param_rules[i];
+                if (!cmdline_key_equal(r->key, key) || (arch >= 0 && !(r->arch_mask & ARCH_MASK(arch))))
+                        continue;
+                if (r->since && version < r->since)
+                        continue;
+                if (r->until && version >= r->until)
+                        continue;
+                if (r->value && (!item || !streq(r->value, item)))
+                        continue;
+                return r;
+        }
+        return NULL;
+}
+
+const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                         ParamValue *buf) {
+        const ParamRule *r = param_rule_lookup(info->key, item, arch, version);
+
+        if (r) {
+                *buf = (ParamValue) { .value = item, .verdict = r->verdict, .meaning = r->meaning, .replacement = r->replacement };
+                return buf;
+        }
+        return param_lookup_value(info, item);
 }
 
 const char *param_describe(const char *key, const char *value) {

@@ -65,6 +65,51 @@ const ParamInfo *param_lookup(const char *key);
  * matched the way kstrtobool() reads it. */
 const ParamValue *param_lookup_value(const ParamInfo *info, const char *item);
 
+/* Kernel releases as MAJOR.MINOR, compared as numbers. */
+#define KERNEL_VERSION(major, minor) (((unsigned) (major) << 8) | (unsigned) (minor))
+#define KERNEL_VERSION_MAJOR(v) ((v) >> 8)
+#define KERNEL_VERSION_MINOR(v) ((v) & 0xffu)
+/* The newest release the model was checked against (tests/vm boots it): assumed when unknown. */
+#define KERNEL_VERSION_NEWEST KERNEL_VERSION(7, 2)
+
+/* A release-dependent exception to the table above: for [since, until) on arch_mask, key=value
+ * (one item; value NULL: any value) has this verdict instead. */
+typedef struct ParamRule {
+        const char *key;
+        const char *value;
+        unsigned arch_mask;
+        unsigned since, until;   /* KERNEL_VERSION(); 0: open */
+        ValueVerdict verdict;
+        const char *meaning;
+        const char *replacement;
+        const char *source;      /* the kernel source and how it was established */
+} ParamRule;
+
+/* Like param_lookup_value(), for one release and architecture: a matching ParamRule wins (it is
+ * copied into *buf, which the result then points to). version 0: the newest. */
+const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                         ParamValue *buf);
+const ParamRule *param_rule_lookup(const char *key, const char *item, Arch arch, unsigned version);
+
+/* Behaviour that depends on the release, not on one parameter. */
+typedef enum KernelFact {
+        KERNEL_FACT_DMA_FQ,          /* lazy domains read DMA-FQ in sysfs, the log names the policy */
+        KERNEL_FACT_DMA_MODE_CONFIG, /* CONFIG_IOMMU_DEFAULT_DMA_STRICT / _DMA_LAZY exist */
+        KERNEL_FACT_X86_IOMMU_STRICT, /* iommu.strict= is honoured on x86 (before: arm64 only) */
+        KERNEL_FACT_AMD_VM_STRICT,   /* AMD-Vi uses strict invalidation inside a VM */
+        _KERNEL_FACT_MAX,
+} KernelFact;
+
+typedef struct KernelFactInfo {
+        unsigned since;
+        const char *what;
+        const char *source;
+} KernelFactInfo;
+
+const KernelFactInfo *kernel_fact_info(KernelFact f);
+/* version 0: the newest. */
+bool kernel_fact_holds(KernelFact f, unsigned version);
+
 /* kstrtobool(): 1 true, 0 false, -EINVAL unparsable. */
 int parse_kernel_bool(const char *s);
 

@@ -9,16 +9,153 @@ const char *plan_action_to_string(PlanAction a) {
         return names[a];
 }
 
+static const char * const sync_state_names[_SYNC_STATE_MAX] = {
+        [SYNC_IN_SYNC] = "in-sync",
+        [SYNC_SAME_EFFECT] = "same-effect",
+        [SYNC_DRIFT] = "drift",
+};
+
+const char *sync_state_to_string(SyncState s) {
+        return STRING_TABLE_TO_STRING(sync_state_names, s);
+}
+
+static bool key_owned(char * const *owned, const char *key) {
+        STRV_FOREACH(k, owned)
+                if (cmdline_key_equal(*k, key))
+                        return true;
+        return false;
+}
+
+/* current without its owned tokens, then wanted: what writing the profile gives. */
+static int line_with_profile(const Cmdline *current, char * const *owned, const Cmdline *wanted, Cmdline **ret) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        _cleanup_strv_free_ char **keep = NULL;
+        _cleanup_free_ char *s = NULL;
+        int r;
+
+        for (size_t i = 0; i < current->n_tokens; i++)
+                if (!key_owned(owned, current->tokens[i].key) && (r = strv_extend(&keep, current->tokens[i].text)) < 0)
+                        return r;
+        s = keep ? strv_join(keep, " ") : strdup("");
+        if (!s)
+                return -ENOMEM;
+        r = cmdline_parse(s, &c);
+        if (r < 0)
+                return r;
+        r = cmdline_append(c, wanted);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* 1 same effect on every vendor the line is for, 0 not. */
+static int same_effect(const KernelInfo *k, Vendor vendor, const Cmdline *a, const Cmdline *b) {
+        Vendor check[2] = { vendor, _VENDOR_INVALID };
+
+        if (vendor == VENDOR_PORTABLE) {
+                check[0] = VENDOR_INTEL;
+                check[1] = VENDOR_AMD;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
+                _cleanup_(kernel_prediction_done) KernelPrediction pa = {}, pb = {};
+                int r = kernel_predict_effect(k, check[i], a, &pa);
+                if (r >= 0)
+                        r = kernel_predict_effect(k, check[i], b, &pb);
+                if (r < 0)
+                        return r;
+                if (!kernel_prediction_same_effect(&pa, &pb))
+                        return 0;
+        }
+        return 1;
+}
+
+int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned_keys,
+                    const Cmdline *wanted, SyncState *ret) {
+        _cleanup_cmdline_ Cmdline *target = NULL;
+        bool all = true;
+        int r;
+
+        r = line_with_profile(current, owned_keys, wanted, &target);
+        if (r < 0)
+                return r;
+        r = same_effect(k, vendor, current, target);
+        if (r < 0)
+                return r;
+        if (r == 0) {
+                *ret = SYNC_DRIFT;
+                return 0;
+        }
+        for (size_t i = 0; i < wanted->n_tokens; i++)
+                if (!cmdline_contains_token(current, &wanted->tokens[i]))
+                        all = false;
+        *ret = all ? SYNC_IN_SYNC : SYNC_SAME_EFFECT;
+        return 0;
+}
+
+static struct {
+        const KernelInfo *kernel;
+        Vendor vendor;
+        char **dropped;
+} judge;
+
+/* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */
+static void judge_note_dropped(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+        _cleanup_(kernel_prediction_done) KernelPrediction p = {};
+
+        if (kernel_predict(judge.kernel, judge.vendor == VENDOR_PORTABLE ? VENDOR_INTEL : judge.vendor, current, &p) < 0)
+                return;
+        for (size_t i = 0; i < p.n_tokens; i++) {
+                const CmdlineToken *t = &current->tokens[p.tokens[i].index];
+                if (token_effect_is_inert(p.tokens[i].effect) && key_owned(owned_keys, t->key) &&
+                    !cmdline_contains_token(wanted, t) && !strv_contains(judge.dropped, t->text))
+                        (void) strv_extend(&judge.dropped, t->text);
+        }
+}
+
+static bool judge_by_effect(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, void *userdata) {
+        SyncState s;
+
+        /* Clearing a fragment (a GRUB variable other than the one the tokens go to): its owned tokens
+         * go, whatever they do on their own; only whole lines are judged by effect. */
+        if (wanted->n_tokens == 0)
+                return false;
+        if (plan_sync_state(judge.kernel, judge.vendor, current, owned_keys, wanted, &s) >= 0 && s == SYNC_IN_SYNC)
+                return true;
+        judge_note_dropped(current, owned_keys, wanted);
+        return false;
+}
+
+void plan_install_sync_judge(const KernelInfo *k, Vendor vendor) {
+        judge.kernel = k;
+        judge.vendor = vendor;
+        judge.dropped = strv_free(judge.dropped);
+        cmdline_set_sync_judge(judge_by_effect, NULL);
+}
+
+char * const *plan_sync_judge_dropped(void) {
+        return judge.dropped;
+}
+
+void plan_uninstall_sync_judge(void) {
+        cmdline_set_sync_judge(NULL, NULL);
+        judge.kernel = NULL;
+        judge.dropped = strv_free(judge.dropped);
+}
+
 void plan_done(Plan *plan) {
         cmdline_free(plan->wanted);
         cmdline_free(plan->current);
         cmdline_free(plan->result);
         strv_free(plan->owned_keys);
+        strv_free(plan->dropped);
         for (size_t i = 0; i < plan->n_changes; i++) {
                 free(plan->changes[i].token);
                 free(plan->changes[i].why);
         }
         free(plan->changes);
+        kernel_prediction_done(&plan->predicted);
+        kernel_prediction_done(&plan->predicted_current);
         *plan = (Plan) {};
 }
 
@@ -42,37 +179,29 @@ static int add_change(Plan *plan, PlanAction action, const char *token, char *wh
         return 0;
 }
 
-static char *why_removed(const CmdlineToken *t, const Cmdline *wanted, Vendor vendor, const char *profile) {
-        const CmdlineToken *replacement = cmdline_find_last(wanted, t->key);
-        _cleanup_cmdline_ Cmdline *one = NULL;
-        LintReport report = {};
+static char *why_removed(const Plan *plan, size_t index, const char *profile) {
+        const CmdlineToken *t = &plan->current->tokens[index];
+        const CmdlineToken *replacement = cmdline_find_last(plan->wanted, t->key);
+        const TokenPrediction *tp = kernel_prediction_find_token(&plan->predicted_current, index);
         char *s = NULL;
 
-        /* Say what was wrong with it when lint knows, else just that the profile owns the key. */
-        if (cmdline_parse(t->text, &one) >= 0 && lint_cmdline(one, vendor_arch(vendor), &report) >= 0 &&
-            report.n_findings > 0) {
-                const LintFinding *f = &report.findings[0];
-                if (asprintf(&s, "%s%s%s", f->message, f->fix ? "; use: " : "", f->fix ?: "") < 0)
+        /* What the kernel does with it on this line, when the model says it changes nothing. */
+        if (tp && token_effect_is_inert(tp->effect)) {
+                if (asprintf(&s, "changes nothing (%s): %s%s%s", token_effect_to_string(tp->effect), tp->why,
+                             tp->fix ? "; use: " : "", tp->fix ?: "") < 0)
                         s = NULL;
         } else if (replacement) {
                 if (asprintf(&s, "replaced by %s (profile %s)", replacement->text, profile) < 0)
                         s = NULL;
-        } else if (asprintf(&s, "not in profile %s for %s: it %s", profile, vendor_to_string(vendor),
+        } else if (asprintf(&s, "not in profile %s for %s: it %s", profile, vendor_to_string(plan->vendor),
                             param_describe(t->key, t->value)) < 0)
                 s = NULL;
-        lint_report_done(&report);
         return s;
 }
 
-static bool cmdline_contains(const Cmdline *c, const CmdlineToken *t) {
-        for (size_t i = 0; i < c->n_tokens; i++)
-                if (cmdline_token_equal(&c->tokens[i], t))
-                        return true;
-        return false;
-}
-
-int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret) {
+int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret) {
         _cleanup_(plan_done) Plan plan = { .vendor = vendor };
+        Vendor pv = vendor == VENDOR_PORTABLE ? VENDOR_INTEL : vendor;
         int r;
 
         r = profile_kernel_args(p, vendor, &plan.wanted);
@@ -91,17 +220,25 @@ int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret
                 r = cmdline_parse(current, &plan.current);
                 if (r < 0)
                         return log_oom();
-                r = cmdline_merge(plan.current, plan.owned_keys, plan.wanted, &plan.result);
-                if (r == -EBADMSG)
-                        return log_error_errno(r, "The current command line has an unterminated quote in '%s': "
+                if (cmdline_find_unterminated(plan.current))
+                        return log_error_errno(-EBADMSG, "The current command line has an unterminated quote in '%s': "
                                                "refusing to edit it (the kernel reads the quote to the end of the line).",
                                                cmdline_find_unterminated(plan.current)->text);
+                r = plan_sync_state(k, vendor, plan.current, plan.owned_keys, plan.wanted, &plan.sync);
+                if (r < 0)
+                        return log_oom();
+                plan.in_sync = plan.sync == SYNC_IN_SYNC;
+                if (kernel_predict(k, pv, plan.current, &plan.predicted_current) < 0)
+                        return log_oom();
+                /* The merge leaves an in-sync line byte for byte alone. */
+                plan_install_sync_judge(k, vendor);
+                r = cmdline_merge(plan.current, plan.owned_keys, plan.wanted, &plan.result);
+                plan_uninstall_sync_judge();
                 if (r == -E2BIG)
                         return log_error_errno(r, "The resulting command line would be longer than the kernel's limit of %d bytes.",
                                                COMMAND_LINE_MAX);
                 if (r < 0)
                         return log_oom();
-                plan.in_sync = cmdline_in_sync(plan.current, plan.owned_keys, plan.wanted);
         } else {
                 r = cmdline_parse("", &plan.result);
                 if (r < 0 || cmdline_append(plan.result, plan.wanted) < 0)
@@ -112,27 +249,28 @@ int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret
         if (plan.current && !plan.in_sync)
                 for (size_t i = 0; i < plan.current->n_tokens; i++) {
                         const CmdlineToken *t = &plan.current->tokens[i];
-                        bool owned = false;
+                        const TokenPrediction *tp;
 
-                        STRV_FOREACH(k, plan.owned_keys)
-                                if (cmdline_key_equal(*k, t->key))
-                                        owned = true;
-                        if (!owned || cmdline_contains(plan.wanted, t))
+                        if (!key_owned(plan.owned_keys, t->key) || cmdline_contains_token(plan.wanted, t))
                                 continue;
-                        r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(t, plan.wanted, vendor, p->name));
+                        r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(&plan, i, p->name));
                         if (r < 0)
+                                return log_oom();
+                        tp = kernel_prediction_find_token(&plan.predicted_current, i);
+                        if (tp && token_effect_is_inert(tp->effect) && strv_extend(&plan.dropped, t->text) < 0)
                                 return log_oom();
                 }
         for (size_t i = 0; i < plan.wanted->n_tokens; i++) {
                 const CmdlineToken *t = &plan.wanted->tokens[i];
-                bool present = plan.current && cmdline_contains(plan.current, t);
+                bool present = plan.current && cmdline_contains_token(plan.current, t);
 
                 r = add_change(&plan, present ? PLAN_KEEP : PLAN_ADD, t->text, strdup(param_describe(t->key, t->value)));
                 if (r < 0)
                         return log_oom();
         }
 
-        kernel_predict(plan.result, vendor, &plan.predicted);
+        if (kernel_predict(k, pv, plan.result, &plan.predicted) < 0)
+                return log_oom();
         *ret = plan;
         plan = (Plan) {};
         return 0;

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
-#include "predict.h"
+#include "kernel-model.h"
 #include "profile.h"
 
 /* The command line a profile asks for, computed from the current one. Pure code. */
@@ -19,20 +19,46 @@ typedef struct PlanChange {
         char *why;
 } PlanChange;
 
+/* Whether a command line already carries a profile: the decision plan --check, apply, the generator
+ * and status share. */
+typedef enum SyncState {
+        SYNC_IN_SYNC,      /* the profile's tokens are there (any order), and any other owned token changes nothing */
+        SYNC_SAME_EFFECT,  /* the kernel does what the profile's tokens do, but the line lacks some of them */
+        SYNC_DRIFT,        /* the kernel would do something else than the profile's tokens do */
+        _SYNC_STATE_MAX,
+} SyncState;
+
+const char *sync_state_to_string(SyncState s); /* "in-sync", "same-effect", "drift" */
+
+/* Compares current with wanted by effect, on kernel k (NULL: kernel_info_default()) for vendor
+ * (VENDOR_PORTABLE: Intel and AMD both). Pure; only -ENOMEM fails. */
+int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned_keys,
+                    const Cmdline *wanted, SyncState *ret);
+
+/* Makes cmdline_in_sync() (and so every boot backend's merge) judge extra owned tokens by effect on
+ * kernel k for vendor. k must stay valid until plan_uninstall_sync_judge(). */
+void plan_install_sync_judge(const KernelInfo *k, Vendor vendor);
+void plan_uninstall_sync_judge(void);
+/* The owned tokens that change nothing on the lines the judge saw rewritten since it was installed. */
+char * const *plan_sync_judge_dropped(void);
+
 typedef struct Plan {
         Vendor vendor;     /* the [KernelArgs] entry used */
         Cmdline *wanted;   /* the profile's tokens */
         Cmdline *current;  /* NULL when there is no current command line (offline image) */
         Cmdline *result;   /* current merged with wanted; wanted alone without a current line */
         char **owned_keys;
-        bool in_sync;
+        bool in_sync;              /* sync == SYNC_IN_SYNC */
+        SyncState sync;
         PlanChange *changes;
         size_t n_changes;
-        KernelPrediction predicted; /* for the result */
+        KernelPrediction predicted;         /* for the result */
+        KernelPrediction predicted_current; /* for the current line (empty without one) */
+        char **dropped;            /* owned tokens of the current line the result drops because they change nothing */
 } Plan;
 
-/* current may be NULL. -ENODATA (logged) when the profile has nothing for the vendor, -E2BIG
+/* k: the kernel the line is for (NULL: kernel_info_default()). current may be NULL. -ENODATA (logged) when the profile has nothing for the vendor, -E2BIG
  * (logged) when the result would be too long for the kernel. */
-int plan_compute(const Profile *p, Vendor vendor, const char *current, Plan *ret);
+int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret);
 void plan_done(Plan *plan);
 const char *plan_action_to_string(PlanAction a);

@@ -6,7 +6,7 @@
 #include "ini-file.h"
 #include "lint.h"
 #include "log.h"
-#include "predict.h"
+#include "kernel-model.h"
 #include "profile.h"
 #include "strv.h"
 
@@ -106,7 +106,15 @@ int profile_search_path(const char *root, char ***ret) {
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(rooted); i++) {
-                r = strv_consume(&l, root_path(root, rooted[i]));
+                char *d = root_path(root, rooted[i]);
+                if (!d) {
+                        /* A root that is missing, or a search directory that does not resolve
+                         * (a symlink loop, a file in the way): nothing to find there. */
+                        if (errno == ENOMEM)
+                                return -ENOMEM;
+                        continue;
+                }
+                r = strv_consume(&l, d);
                 if (r < 0)
                         return r;
         }
@@ -359,9 +367,12 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
         if (r < 0)
                 return r;
         for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
-                KernelPrediction k;
+                _cleanup_(kernel_prediction_done) KernelPrediction k = {};
 
-                kernel_predict(c, check[i], &k);
+                /* Judged on the newest kernel the model knows, with mainline defaults. */
+                r = kernel_predict(NULL, check[i], c, &k);
+                if (r < 0)
+                        return r;
                 if (p->mode == MODE_OFF ? !k.groups : profile_mode_accepts(p->mode, k.domain))
                         continue;
                 log_error("%s:%u: %s=%s: on %s the kernel would end up with %s (%s), but Mode=%s promises %s",

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <libgen.h>
 #include "fileio.h"
 #include "kubernetes.h"
 #include "log.h"
@@ -149,12 +150,19 @@ static int publish_file(const char *root, const char *path, const char *what, co
         r = render(s, &text);
         if (r < 0)
                 return log_error_errno(r, "Failed to format the %s file: %m", what);
-        p = root_path(root, path);
-        if (!p)
-                return log_oom();
-        r = mkdir_parents_of(p, 0755);
+        /* The path comes from the tree's own iommu.conf: it is resolved inside the root like every
+         * other path, so it cannot name a file of the machine that runs verify --root. */
+        {
+                _cleanup_free_ char *copy = strdup(path);
+                if (!copy)
+                        return log_oom();
+                r = chase_root(root, dirname(copy), CHASE_MKDIR, NULL, NULL);
+        }
         if (r >= 0)
-                r = write_file_atomic(p, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+                r = chase_root(root, path, CHASE_NONEXISTENT, &p, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to resolve %s under %s: %m", path, root ?: "/");
+        r = write_file_atomic(p, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", p);
         log_debug("Wrote %s.", p);

@@ -58,8 +58,12 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 }
         {
                 _cleanup_free_ char *j = types ? strv_join(types, ", ") : NULL;
-                fprintf(f, "Observed:  %s (%zu groups%s%s)\n", observation_mode_string(o), o->n_groups, j ? ": " : "", j ?: "");
+                fprintf(f, "Observed:  %s (%zu groups%s%s)\n", v->facts.mode, o->n_groups, j ? ": " : "", j ?: "");
         }
+        if (v->facts.strict_inferred)
+                fprintf(f, "Inferred:  %s invalidation, not observable on this kernel: %s\n",
+                        v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown", v->facts.strict_evidence);
+        fprintf(f, "Model:     %s\n", strna(v->facts.kernel));
         if (o->efi.booted)
                 fprintf(f, "EFI:       booted in EFI mode, Secure Boot %s%s%s\n", tristate(o->efi.secure_boot, "on", "off", "unknown"),
                         o->efi.loader_entry ? ", entry " : "", o->efi.loader_entry ?: "");
@@ -156,7 +160,14 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
 
         json_key(&w, "observed");
         json_begin_object(&w);
-        json_field_string(&w, "mode", observation_mode_string(o));
+        json_field_string(&w, "mode", v->facts.mode);
+        json_key(&w, "invalidation");
+        json_begin_object(&w);
+        json_field_string(&w, "value", v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : NULL);
+        json_field_bool(&w, "inferred", v->facts.strict_inferred);
+        json_field_string(&w, "evidence", v->facts.strict_evidence);
+        json_end_object(&w);
+        json_field_string(&w, "model", v->facts.kernel);
         json_field_string(&w, "kernel", o->release);
         json_field_string(&w, "cmdline", o->cmdline);
         json_field_string(&w, "arch", arch_to_string(o->arch));
@@ -182,8 +193,7 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
 
         json_key(&w, "firmware");
         json_begin_object(&w);
-        json_field_bool(&w, "present", o->acpi.dmar.present || o->acpi.ivrs.present ||
-                                       (o->arch == ARCH_AARCH64 && o->n_units > 0));
+        json_field_bool(&w, "present", v->facts.firmware_iommu);
         json_key(&w, "dmar");
         json_begin_object(&w);
         json_field_bool(&w, "present", o->acpi.dmar.present);
@@ -224,12 +234,8 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
                 json_end_object(&w);
         }
         json_end_array(&w);
-        {
-                const ModuleState *a = observation_find_module(o, "vfio_pci"), *b = observation_find_module(o, "vfio_iommu_type1");
-                int va = !a || !b ? -1 : (a->loaded || a->available > 0) && (b->loaded || b->available > 0) ? 1
-                                       : a->available == 0 || b->available == 0 ? 0 : -1;
-                json_field_tristate(&w, "vfio_available", va);
-        }
+        json_field_tristate(&w, "vfio_available", v->facts.vfio_modules);
+        json_field_bool(&w, "vfio_usable", v->facts.vfio_usable);
         json_field_tristate(&w, "allow_unsafe_interrupts", o->modules.allow_unsafe_interrupts);
 
         json_key(&w, "devices");
@@ -248,6 +254,35 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         } else
                 json_null(&w);
         json_end_object(&w);
+
+        /* The kernel model's prediction for the running command line, for comparison with observed. */
+        json_key(&w, "prediction");
+        if (o->cmdline) {
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                json_begin_object(&w);
+                json_field_bool(&w, "groups", v->predicted.groups);
+                json_field_string(&w, "domain_type", v->predicted.groups ? domain_type_to_string(v->predicted.domain) : NULL);
+                json_field_string(&w, "invalidation", v->predicted.strict == 1 ? "strict" : v->predicted.strict == 0 ? "lazy" : NULL);
+                json_field_bool(&w, "invalidation_observable", v->predicted.strict_observable);
+                json_field_string(&w, "reason", v->predicted.reason);
+                json_key(&w, "tokens");
+                json_begin_array(&w);
+                if (cmdline_parse(o->cmdline, &c) >= 0)
+                        for (size_t i = 0; i < v->predicted.n_tokens; i++) {
+                                const TokenPrediction *t = &v->predicted.tokens[i];
+                                if (t->index >= c->n_tokens)
+                                        continue;
+                                json_begin_object(&w);
+                                json_field_string(&w, "token", c->tokens[t->index].text);
+                                json_field_string(&w, "effect", token_effect_to_string(t->effect));
+                                json_field_string(&w, "why", t->why);
+                                json_end_object(&w);
+                        }
+                json_end_array(&w);
+                json_end_object(&w);
+        } else
+                json_null(&w);
 
         json_key(&w, "checks");
         json_begin_array(&w);
@@ -370,11 +405,13 @@ int report_journal_fields(const Observation *o, const Profile *p, const Verdict 
         ADD("MESSAGE_ID=%s", IOMMU_VERIFY_MESSAGE_ID);
         ADD("PRIORITY=%d", report_priority(v->result));
         ADD("MESSAGE=IOMMU verification %s: profile %s promises %s, the kernel runs %s (%zu groups)%s%s",
-            verdict, p->name, profile_mode_to_string(p->mode), observation_mode_string(o), o->n_groups,
+            verdict, p->name, profile_mode_to_string(p->mode), v->facts.mode, o->n_groups,
             *failed ? "; failed: " : "", failed);
         ADD("IOMMU_PROFILE=%s", p->name);
         ADD("IOMMU_MODE_EXPECTED=%s", profile_mode_to_string(p->mode));
-        ADD("IOMMU_MODE_OBSERVED=%s", observation_mode_string(o));
+        ADD("IOMMU_MODE_OBSERVED=%s", v->facts.mode);
+        if (v->facts.strict >= 0)
+                ADD("IOMMU_INVALIDATION=%s%s", v->facts.strict ? "strict" : "lazy", v->facts.strict_inferred ? " (inferred)" : "");
         ADD("IOMMU_GROUPS=%zu", o->n_groups);
         for (DomainType t = DOMAIN_IDENTITY; t <= DOMAIN_BLOCKED; t++) {
                 char key[32];

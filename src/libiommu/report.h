@@ -8,7 +8,7 @@
 /* Output of "verify" and "groups": aligned text for people, the versioned JSON object documented
  * in doc/verify-json.md for programs, and the journal fields. Never parse the text. */
 
-#define VERIFY_JSON_VERSION 1
+#define VERIFY_JSON_VERSION 2
 #define GROUPS_JSON_VERSION 1
 
 /* The MESSAGE_ID of the entry "verify" logs; catalog/iommu.catalog explains it. */

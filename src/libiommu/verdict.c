@@ -2,7 +2,7 @@
 #include <stdarg.h>
 
 #include "cmdline.h"
-#include "predict.h"
+#include "plan.h"
 #include "strv.h"
 #include "verdict.h"
 
@@ -177,19 +177,16 @@ static int check_firmware(Verdict *v, const Observation *o, const Profile *p) {
 }
 
 /* What on the running command line keeps the IOMMU off, for fixes. */
-static const char *cmdline_disabler(const Observation *o, Vendor vendor) {
-        _cleanup_cmdline_ Cmdline *c = NULL;
-        KernelPrediction k;
-
-        if (!o->cmdline || vendor < 0 || cmdline_parse(o->cmdline, &c) < 0 || kernel_predict(c, vendor, &k) < 0)
+static const char *cmdline_disabler(const Verdict *v, const Observation *o) {
+        if (!o->cmdline || v->args_vendor < 0 || v->predicted.groups)
                 return NULL;
-        return k.groups ? NULL : k.reason;
+        return v->predicted.reason;
 }
 
-static int check_driver_and_groups(Verdict *v, const Observation *o, const Profile *p, Vendor vendor) {
+static int check_driver_and_groups(Verdict *v, const Observation *o, const Profile *p) {
         _cleanup_free_ char *units = NULL, *types = NULL, *fix = NULL;
         _cleanup_strv_free_ char **names = NULL;
-        const char *disabler = cmdline_disabler(o, vendor);
+        const char *disabler = cmdline_disabler(v, o);
         bool firmware = o->acpi.dmar.present || o->acpi.ivrs.present || o->arch == ARCH_AARCH64;
         int r;
 
@@ -279,6 +276,21 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                         wrong += o->type_counts[t];
                         seen = t;
                 }
+        /* Before 5.15 lazy domains read DMA too: strict is only known from the model. */
+        if (wrong == 0 && p->mode == MODE_STRICT && v->facts.strict_inferred) {
+                if (v->facts.strict == 1)
+                        return check_add(v, "domain-type", CHECK_PASS, NULL,
+                                         "every default domain is DMA (%s); strict invalidation is not observable on this kernel, "
+                                         "inferred strict: %s", types, v->facts.strict_evidence);
+                return check_add(v, "domain-type", CHECK_FAIL,
+                                 o->arch == ARCH_X86_64
+                                 ? "Before 5.15 x86 kernels are lazy unless asked, and iommu.strict= does not reach the x86 drivers: "
+                                   "boot with intel_iommu=strict (Intel) or amd_iommu=fullflush (AMD) in addition to the profile's "
+                                   "tokens, or a kernel from 5.15 on."
+                                 : "Boot with the profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.",
+                                 "every default domain reads DMA (%s), but this kernel cannot show strict versus lazy in sysfs and "
+                                 "the model infers lazy: %s; Mode=strict is not in effect", types, v->facts.strict_evidence);
+        }
         if (wrong == 0)
                 return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises",
                                  want, types, profile_mode_to_string(p->mode));
@@ -311,87 +323,127 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                          wrong, n, want, types, profile_mode_to_string(p->mode));
 }
 
-/* Notes on tokens the kernel ignores, rejects or deprecates, from the parameter table. */
-static int cmdline_token_notes(const Observation *o, const Cmdline *c, char ***notes) {
-        for (size_t i = 0; i < c->n_tokens; i++) {
-                const ParamInfo *info = param_lookup(c->tokens[i].key);
-                _cleanup_strv_free_ char **items = NULL;
-                int r;
+/* The exact fix for a token that changes nothing: "Remove X ..." or "Replace X with Y." */
+static char *token_fix(const char *text, const char *replacement) {
+        _cleanup_free_ char *inner = NULL;
+        const char *rest;
+        char *s;
 
-                if (!info || !c->tokens[i].value || !(info->arch_mask & ARCH_MASK(o->arch)))
+        if (!replacement)
+                rest = NULL;
+        else if ((rest = startswith(replacement, "remove it")))
+                rest = rest[0] == ':' || rest[0] == ' ' ? rest + strspn(rest, ": ") : rest;
+        else {
+                if (asprintf(&s, "Replace %s with %s on the kernel command line.", text, replacement) < 0)
+                        return NULL;
+                return s;
+        }
+        /* "remove it (use X)": the parenthesis is ours to write. */
+        if (rest && rest[0] == '(' && endswith(rest, ")")) {
+                inner = strndup(rest + 1, strlen(rest) - 2);
+                if (!inner)
+                        return NULL;
+                rest = inner;
+        }
+        if (asprintf(&s, "Remove %s from the kernel command line%s%s%s", text, !isempty(rest) ? " (" : "", !isempty(rest) ? rest : "",
+                     !isempty(rest) ? ")." : ".") < 0)
+                return NULL;
+        return s;
+}
+
+/* One WARN per owned token of the running line that changes nothing, unless the profile asks for it. */
+static int check_inert_tokens(Verdict *v, const Cmdline *current, const Cmdline *wanted) {
+        int r;
+
+        for (size_t i = 0; i < v->predicted.n_tokens; i++) {
+                const TokenPrediction *tp = &v->predicted.tokens[i];
+                const CmdlineToken *t = &current->tokens[tp->index];
+                _cleanup_free_ char *id = NULL, *fix = NULL;
+                Check *c;
+
+                if (!token_effect_is_inert(tp->effect) || (wanted && cmdline_contains_token(wanted, t)))
                         continue;
-                if (info->syntax == SYNTAX_LIST)
-                        r = strv_split(c->tokens[i].value, ",", &items);
-                else
-                        r = strv_extend(&items, c->tokens[i].value);
+                if (asprintf(&id, "token:%s", t->text) < 0)
+                        return -ENOMEM;
+                fix = token_fix(t->text, tp->fix);
+                if (!fix)
+                        return -ENOMEM;
+                r = check_add(v, id, CHECK_WARN, fix, "%s changes nothing on this kernel (%s): %s", t->text,
+                              token_effect_to_string(tp->effect), tp->why);
                 if (r < 0)
                         return r;
-                STRV_FOREACH(item, items) {
-                        const ParamValue *pv = param_lookup_value(info, *item);
-                        ValueVerdict vv = pv ? pv->verdict : info->unknown_verdict;
-                        char *s;
-
-                        if (vv == VALUE_OK)
-                                continue;
-                        if (asprintf(&s, "%s=%s %s%s%s%s", info->key, *item,
-                                     vv == VALUE_DEPRECATED ? "is deprecated" : vv == VALUE_IGNORED ? "is ignored by the kernel" : "is rejected by the kernel",
-                                     pv && pv->replacement ? " (use " : "", pv && pv->replacement ? pv->replacement : "",
-                                     pv && pv->replacement ? ")" : "") < 0)
-                                return -ENOMEM;
-                        r = strv_consume(notes, s);
-                        if (r < 0)
-                                return r;
-                }
+                c = &v->checks[v->n_checks - 1];
+                c->id_owned = TAKE_PTR(id);
+                c->id = c->id_owned;
         }
         return 0;
 }
 
-static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, Vendor vendor) {
+static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, const KernelInfo *k, Vendor vendor) {
         _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
-        _cleanup_strv_free_ char **owned = NULL, **notes = NULL, **have = NULL;
-        _cleanup_free_ char *wanted_s = NULL, *have_s = NULL, *notes_s = NULL;
+        _cleanup_strv_free_ char **owned = NULL, **have = NULL, **missing = NULL;
+        _cleanup_free_ char *wanted_s = NULL, *have_s = NULL, *missing_s = NULL;
+        char e1[32];
+        SyncState sync;
         int r;
 
         if (!o->cmdline)
                 return check_add(v, "cmdline", CHECK_WARN, "Run as a user who can read /proc/cmdline.",
                                  "could not read /proc/cmdline");
-        if (vendor < 0)
-                return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
-                                 "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
-        r = profile_kernel_args(p, vendor, &wanted);
-        if (r == -ENODATA)
-                return check_add(v, "cmdline", CHECK_WARN, "Add a line for this vendor to the profile's [KernelArgs].",
-                                 "profile %s has no [KernelArgs] entry for %s", p->name, vendor_to_string(vendor));
-        if (r < 0)
-                return r;
         r = cmdline_parse(o->cmdline, &current);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return check_add(v, "cmdline", CHECK_WARN, NULL, "could not parse /proc/cmdline");
+        if (vendor < 0)
+                return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
+                                 "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
+        r = profile_kernel_args(p, vendor, &wanted);
+        if (r == -ENODATA) {
+                r = check_inert_tokens(v, current, NULL);
+                if (r < 0)
+                        return r;
+                return check_add(v, "cmdline", CHECK_WARN, "Add a line for this vendor to the profile's [KernelArgs].",
+                                 "profile %s has no [KernelArgs] entry for %s", p->name, vendor_to_string(vendor));
+        }
+        if (r < 0)
+                return r;
         r = profile_owned_keys(p, &owned);
         if (r < 0)
                 return r;
-        r = cmdline_token_notes(o, current, &notes);
+        r = plan_sync_state(k, vendor, current, owned, wanted, &sync);
+        if (r < 0)
+                return r;
+        r = check_inert_tokens(v, current, wanted);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < current->n_tokens; i++)
                 if (strv_contains(owned, current->tokens[i].key) && (r = strv_extend(&have, current->tokens[i].text)) < 0)
                         return r;
+        for (size_t i = 0; i < wanted->n_tokens; i++)
+                if (!cmdline_contains_token(current, &wanted->tokens[i]) && (r = strv_extend(&missing, wanted->tokens[i].text)) < 0)
+                        return r;
         wanted_s = cmdline_to_string(wanted);
         have_s = have ? strv_join(have, " ") : strdup("(none)");
-        notes_s = notes ? strv_join(notes, "; ") : strdup("");
-        if (!wanted_s || !have_s || !notes_s)
+        missing_s = missing ? strv_join(missing, " ") : strdup("");
+        if (!wanted_s || !have_s || !missing_s)
                 return -ENOMEM;
 
-        if (cmdline_in_sync(current, owned, wanted))
-                return check_add(v, "cmdline", CHECK_PASS, NULL, "the running command line carries the profile's tokens for %s: %s",
-                                 vendor_to_string(vendor), wanted_s);
+        if (sync == SYNC_IN_SYNC)
+                return check_add(v, "cmdline", CHECK_PASS, NULL,
+                                 "the running command line carries the profile's tokens for %s (%s; in any order), "
+                                 "the model predicts %s", vendor_to_string(vendor), wanted_s,
+                                 kernel_prediction_effect_string(&v->predicted, e1));
+        if (sync == SYNC_SAME_EFFECT)
+                return check_add(v, "cmdline", CHECK_PASS, NULL,
+                                 "the running command line '%s' does what the profile's tokens for %s do (%s), without %s",
+                                 have_s, vendor_to_string(vendor), kernel_prediction_effect_string(&v->predicted, e1), missing_s);
         return check_add(v, "cmdline", CHECK_FAIL,
                          "Run 'iommuctl plan' to see the change, 'iommuctl apply' to write it to the boot entries, then reboot.",
-                         "the running command line has '%s' where the profile wants '%s' for %s%s%s",
-                         have_s, wanted_s, vendor_to_string(vendor), notes ? ": " : "", notes_s);
+                         "the running command line has '%s', which the model predicts gives %s (%s), where the profile's "
+                         "tokens for %s ('%s') give something else", have_s, kernel_prediction_effect_string(&v->predicted, e1),
+                         strna(v->predicted.reason), vendor_to_string(vendor), wanted_s);
 }
 
 /* The command line without the "initrd=" tokens systemd-boot adds in front of an entry's options. */
@@ -607,6 +659,10 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
         bool translated = mode == MODE_STRICT || mode == MODE_TRANSLATED || mode < 0;
         int r;
 
+        /* Strict or lazy as far as it is known (inferred before 5.15, where both read DMA). */
+        if (v->facts.strict_inferred)
+                mode = v->facts.strict == 1 ? MODE_STRICT : MODE_TRANSLATED;
+
         for (size_t i = 0; i < o->n_devices; i++) {
                 nvidia += o->devices[i].is_gpu && o->devices[i].vendor == 0x10de;
                 sriov += device_is_sriov_pf(&o->devices[i]);
@@ -664,7 +720,8 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_WORKS, "none for host DMA: identity domains");
         else if (mode == MODE_TRANSLATED)
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
-                               "lazy translation (DMA-FQ): every mapping is translated, IOTLB flushes are batched");
+                               "lazy translation%s: every mapping is translated, IOTLB flushes are batched",
+                               v->facts.strict_inferred ? " (inferred)" : " (DMA-FQ)");
         else if (mode == MODE_STRICT)
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
                                "strict translation (DMA): every unmap flushes the IOTLB; expect lower DMA throughput "
@@ -691,7 +748,7 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
 
         if (pm && pm->loaded)
                 r = translated ? matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_DEGRADED, "loaded, but DMA is translated (mode %s)",
-                                            observation_mode_string(o))
+                                            v->facts.mode)
                                : matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_WORKS, "loaded");
         else if (nvidia == 0)
                 r = matrix_set(v, FEATURE_NVIDIA_PEERMEM, FEATURE_NOT_APPLICABLE, "no NVIDIA GPU on this node");
@@ -705,18 +762,75 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
         return r;
 }
 
-int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, Verdict *ret) {
+/* The vendor the model predicts for: the host's IOMMU, else the [KernelArgs] entry's. */
+static Vendor model_vendor(const Observation *o, Vendor args_vendor) {
+        if (o->arch == ARCH_AARCH64)
+                return VENDOR_ARM64;
+        if (o->vendor == VENDOR_INTEL || o->vendor == VENDOR_AMD)
+                return o->vendor;
+        return args_vendor == VENDOR_AMD ? VENDOR_AMD : VENDOR_INTEL;
+}
+
+static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) {
+        const ModuleState *a = observation_find_module(o, "vfio_pci"), *b = observation_find_module(o, "vfio_iommu_type1");
+        int mode = observation_mode(o);
+        NodeFacts *f = &v->facts;
+        char ver[16];
+
+        f->firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || (o->arch == ARCH_AARCH64 && o->n_units > 0);
+        f->vfio_modules = !a || !b ? -1
+                          : (a->loaded || a->available > 0) && (b->loaded || b->available > 0) ? 1
+                          : a->available == 0 || b->available == 0 ? 0 : -1;
+        f->kernel = kernel_info_describe(k);
+        if (!f->kernel)
+                return -ENOMEM;
+        f->mode = mode >= 0 ? profile_mode_to_string(mode) : "mixed";
+        f->strict = -1;
+        if (mode == MODE_STRICT && !kernel_fact_holds(KERNEL_FACT_DMA_FQ, k->version)) {
+                /* DMA reads the same for strict and lazy before 5.15: only "translated" is observed. */
+                f->mode = profile_mode_to_string(MODE_TRANSLATED);
+                f->strict_inferred = true;
+                f->strict = o->cmdline ? v->predicted.strict : -1;
+                if (asprintf(&f->strict_evidence, "%s before 5.15 (kernel %s) reads DMA for lazy and strict alike; %s%s from %s (%s)",
+                             "/sys/kernel/iommu_groups/*/type", kernel_version_string(k->version, ver),
+                             "inferred ", f->strict == 1 ? "strict" : f->strict == 0 ? "lazy" : "unknown",
+                             o->cmdline ? strna(v->predicted.strict_reason) : "nothing (no command line)", f->kernel) < 0)
+                        return -ENOMEM;
+        } else if (mode == MODE_STRICT || mode == MODE_TRANSLATED) {
+                f->strict = mode == MODE_STRICT;
+                if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vendor, const KernelInfo *k, Verdict *ret) {
         _cleanup_(verdict_done) Verdict v = { .result = CHECK_PASS, .args_vendor = args_vendor };
+        _cleanup_cmdline_ Cmdline *running = NULL;
+        KernelInfo def;
         unsigned shared = 0;
         int r;
 
-        r = check_firmware(&v, o, p);
+        if (!k) {
+                kernel_info_default(o->arch, &def);
+                if (o->release && kernel_release_parse(o->release, &def.version) >= 0)
+                        kernel_config_defaults(o->arch, def.version, &def.config);
+                k = &def;
+        }
+        if (o->cmdline && cmdline_parse(o->cmdline, &running) >= 0) {
+                r = kernel_predict(k, model_vendor(o, args_vendor), running, &v.predicted);
+                if (r < 0)
+                        return r;
+        }
+        r = compute_facts(&v, o, k);
         if (r >= 0)
-                r = check_driver_and_groups(&v, o, p, args_vendor);
+                r = check_firmware(&v, o, p);
+        if (r >= 0)
+                r = check_driver_and_groups(&v, o, p);
         if (r >= 0)
                 r = check_domain_type(&v, o, p);
         if (r >= 0)
-                r = check_cmdline(&v, o, p, args_vendor);
+                r = check_cmdline(&v, o, p, k, args_vendor);
         if (r >= 0)
                 r = check_boot_entry(&v, o);
         if (r >= 0)
@@ -731,9 +845,14 @@ int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, 
                 r = compute_matrix(&v, o, shared);
         if (r < 0)
                 return r;
+        v.facts.vfio_usable = v.matrix[FEATURE_VFIO_PASSTHROUGH].state == FEATURE_WORKS;
         *ret = v;
         v = (Verdict) {};
         return 0;
+}
+
+int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, Verdict *ret) {
+        return verdict_compute_for(o, p, args_vendor, NULL, ret);
 }
 
 void verdict_done(Verdict *v) {
@@ -745,6 +864,9 @@ void verdict_done(Verdict *v) {
         free(v->checks);
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 free(v->matrix[f].reason);
+        free(v->facts.strict_evidence);
+        free(v->facts.kernel);
+        kernel_prediction_done(&v->predicted);
         *v = (Verdict) {};
 }
 

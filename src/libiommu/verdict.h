@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "kernel-model.h"
 #include "observe.h"
 #include "profile.h"
 
@@ -47,12 +48,27 @@ typedef struct MatrixRow {
         char *reason;
 } MatrixRow;
 
+/* Facts derived from the observation, computed once here; the text, the JSON, node labels, metrics
+ * and the journal entry all read them from the Verdict. */
+typedef struct NodeFacts {
+        bool firmware_iommu;     /* the firmware describes an IOMMU: ACPI DMAR/IVRS, or an SMMU registered (arm64) */
+        int vfio_modules;        /* vfio_pci and vfio_iommu_type1 are loaded or loadable: 1, 0, -1 unknown */
+        bool vfio_usable;        /* VFIO device assignment can work (groups, modules, interrupt remapping) */
+        const char *mode;        /* what can be observed: "passthrough", "strict", "translated", "off", "mixed" */
+        int strict;              /* translated domains: 1 strict, 0 lazy, -1 not applicable or unknown */
+        bool strict_inferred;    /* strict comes from the model (command line, build), not from sysfs */
+        char *strict_evidence;   /* how strict/lazy is known */
+        char *kernel;            /* the kernel the model used, for people */
+} NodeFacts;
+
 typedef struct Verdict {
         Check *checks;
         size_t n_checks;
         MatrixRow matrix[_FEATURE_MAX];
         CheckResult result; /* the worst check */
         Vendor args_vendor; /* the [KernelArgs] entry the command line was compared with */
+        NodeFacts facts;
+        KernelPrediction predicted; /* the model's prediction for the running command line (empty without one) */
 } Verdict;
 
 const char *check_result_to_string(CheckResult r);        /* "PASS", "WARN", "FAIL" */
@@ -64,6 +80,9 @@ const char *feature_state_to_string(FeatureState s);      /* "works", "degraded"
 /* args_vendor: the [KernelArgs] entry for this host (host_args_vendor()), or _VENDOR_INVALID when
  * it cannot be told. Only -ENOMEM fails. */
 int verdict_compute(const Observation *o, const Profile *p, Vendor args_vendor, Verdict *ret);
+/* Same, for the kernel k (release, build configuration: kernel_info_load()); NULL: the release in
+ * the observation with mainline defaults. */
+int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vendor, const KernelInfo *k, Verdict *ret);
 void verdict_done(Verdict *v);
 
 const Check *verdict_find_check(const Verdict *v, const char *id);

@@ -73,7 +73,7 @@ check "--no-bootloader-update" iommuctl rollback --no-
 check "--reboot" iommuctl apply --reb
 check "config no yes" iommuctl apply --reboot = ""
 check "site-gpu" iommuctl --root "$tmp/root" apply --reboot config --profile si
-check "--kernel-log" iommuctl verify --k
+check "--kernel --kernel-log" iommuctl verify --k
 check "--journal-fields-to --json" iommuctl verify --j
 # a file name after --kernel-log, and its value is not taken for an argument
 touch "$tmp/dmesg.txt"

@@ -4,7 +4,7 @@
 
 #include "cmdline.h"
 #include "lint.h"
-#include "predict.h"
+#include "kernel-model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -12,7 +12,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_free_ char *s = strndup((const char *) data, size);
         _cleanup_cmdline_ Cmdline *c = NULL, *w = NULL, *m = NULL, *m2 = NULL;
         LintReport report = {};
-        KernelPrediction k;
+        KernelPrediction k = {};
+        KernelInfo old;
 
         if (!s || cmdline_parse(s, &c) < 0)
                 return 0;
@@ -20,8 +21,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         lint_report_done(&report);
         (void) lint_cmdline(c, ARCH_AARCH64, &report);
         lint_report_done(&report);
-        kernel_predict(c, VENDOR_INTEL, &k);
-        kernel_predict(c, VENDOR_ARM64, &k);
+        kernel_info_default(ARCH_X86_64, &old);
+        old.version = KERNEL_VERSION(5, 10);
+        (void) kernel_predict(NULL, VENDOR_INTEL, c, &k);
+        kernel_prediction_done(&k);
+        (void) kernel_predict(&old, VENDOR_AMD, c, &k);
+        kernel_prediction_done(&k);
+        (void) kernel_predict(NULL, VENDOR_ARM64, c, &k);
+        kernel_prediction_done(&k);
 
         if (cmdline_parse("intel_iommu=on iommu=pt", &w) < 0)
                 abort();

@@ -105,9 +105,16 @@ if [ "$(id -u)" -eq 0 ]; then
         cp -a "$HOSTS/synthetic-hgx-h100/root" "$tmp/nonroot"
         chmod 0400 "$tmp/nonroot/sys/firmware/acpi/tables/DMAR"
         chmod 0755 "$tmp"
+        # nobody may not reach the checkout (CI clones wherever it likes, maybe under a 0700
+        # directory): what it runs and reads is copied into the 0755 temporary directory.
+        mkdir -p "$tmp/nobody-bin"
+        cp "$IOMMUCTL" "$tmp/nobody-bin/iommuctl"
+        cp -r "$IOMMUCTL_PROFILES_PATH" "$tmp/nobody-profiles"
+        chmod -R a+rX "$tmp/nobody-bin" "$tmp/nobody-profiles" "$tmp/nonroot"
+        chmod 0400 "$tmp/nonroot/sys/firmware/acpi/tables/DMAR"
         rc=0
-        out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$IOMMUCTL" verify --no-journal --profile gpu-sriov \
-                --root "$tmp/nonroot" 2>&1) || rc=$?
+        out=$(cd / && IOMMUCTL_PROFILES_PATH="$tmp/nobody-profiles" setpriv --reuid=65534 --regid=65534 --clear-groups \
+                "$tmp/nobody-bin/iommuctl" verify --no-journal --profile gpu-sriov --root "$tmp/nonroot" 2>&1) || rc=$?
         [ "$rc" -eq 0 ] || fail "non-root: exit $rc: $out"
         grep -q 'PASS  firmware .*flags not readable: run as root' <<<"$out" || fail "non-root: firmware line"
         grep -q 'sys/firmware/acpi/tables/DMAR: Permission denied (run as root to read it)' <<<"$out" || fail "non-root: note"

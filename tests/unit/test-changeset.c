@@ -79,8 +79,9 @@ static void test_commit_and_rollback(void **state) {
         expect("/etc/gone", NULL);
         expect("/boot/grub2/real", "env2\n");
         {
-                _cleanup_free_ char *l = root_path(root, "/boot/grub2/grubenv");
+                _cleanup_free_ char *l = NULL;
                 struct stat st;
+                assert_true(asprintf(&l, "%s/boot/grub2/grubenv", root) > 0);
                 assert_int_equal(lstat(l, &st), 0);
                 assert_true(S_ISLNK(st.st_mode)); /* the link itself is kept */
         }

@@ -100,8 +100,45 @@ static void test_values_and_conflicts(void **state) {
                 check(&cases[i]);
 }
 
+/* lint --kernel: what this kernel does with the line. */
+static void test_for_kernel(void **state) {
+        _cleanup_cmdline_ Cmdline *c = NULL, *d = NULL;
+        LintReport r = {};
+        KernelInfo k;
+
+        kernel_info_default(ARCH_X86_64, &k);
+        k.version = KERNEL_VERSION(5, 10);
+        kernel_config_defaults(ARCH_X86_64, k.version, &k.config);
+        assert_int_equal(cmdline_parse("amd_iommu=on iommu=pt", &c), 0);
+        assert_int_equal(lint_cmdline_for_kernel(c, &k, VENDOR_AMD, &r), 0);
+        assert_int_equal(r.n_findings, 1);
+        assert_non_null(strstr(r.findings[0].message, "5.10 ignores it without a word"));
+        lint_report_done(&r);
+
+        k.version = KERNEL_VERSION(6, 12);
+        kernel_config_defaults(ARCH_X86_64, k.version, &k.config);
+        assert_int_equal(lint_cmdline_for_kernel(c, &k, VENDOR_AMD, &r), 0);
+        assert_int_equal(r.n_findings, 1);
+        assert_non_null(strstr(r.findings[0].message, "Unknown option"));
+        lint_report_done(&r);
+
+        /* Already the build default: a warning, for Intel and AMD alike. */
+        assert_int_equal(cmdline_parse("iommu.strict=0", &d), 0);
+        assert_int_equal(lint_cmdline_for_kernel(d, &k, _VENDOR_INVALID, &r), 0);
+        assert_int_equal(r.n_findings, 1);
+        assert_int_equal(r.findings[0].severity, SEVERITY_WARNING);
+        assert_non_null(strstr(r.findings[0].message, "CONFIG_IOMMU_DEFAULT_DMA_LAZY"));
+        lint_report_done(&r);
+        /* A build that defaults to strict makes it a real choice. */
+        k.config.default_strict = 1;
+        assert_int_equal(lint_cmdline_for_kernel(d, &k, _VENDOR_INVALID, &r), 0);
+        assert_int_equal(r.n_findings, 0);
+        lint_report_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_for_kernel),
                 cmocka_unit_test(test_clean_lines),
                 cmocka_unit_test(test_popular_mistakes),
                 cmocka_unit_test(test_deprecated),

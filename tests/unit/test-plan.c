@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "plan.h"
+#include "strv.h"
 #include "test-util.h"
 
 static Profile *load(const char *name) {
@@ -19,7 +20,7 @@ static void test_acceptance(void **state) {
         _cleanup_(plan_done) Plan plan = {}, again = {};
         _cleanup_free_ char *s = NULL, *s2 = NULL;
 
-        assert_int_equal(plan_compute(p, VENDOR_INTEL,
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL,
                                       "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=off iommu=strict -- single", &plan), 0);
         s = cmdline_to_string(plan.result);
         assert_string_equal(s, "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single");
@@ -35,7 +36,7 @@ static void test_acceptance(void **state) {
         assert_int_equal(plan.predicted.domain, DOMAIN_IDENTITY);
 
         /* The engine on its own output changes nothing. */
-        assert_int_equal(plan_compute(p, VENDOR_INTEL, s, &again), 0);
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL, s, &again), 0);
         s2 = cmdline_to_string(again.result);
         assert_string_equal(s2, s);
         assert_true(again.in_sync);
@@ -43,12 +44,95 @@ static void test_acceptance(void **state) {
                 assert_int_equal(again.changes[i].action, PLAN_KEEP);
 }
 
+/* Issue 11's acceptance line: the profile's tokens in another order are in sync. */
+static void test_any_order(void **state) {
+        _cleanup_profile_ Profile *p = load("strict");
+        _cleanup_(plan_done) Plan plan = {};
+        _cleanup_free_ char *s = NULL;
+        const char *line = "root=/dev/sda iommu.strict=1 iommu.passthrough=0 intel_iommu=on";
+
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL, line, &plan), 0);
+        assert_true(plan.in_sync);
+        assert_int_equal(plan.sync, SYNC_IN_SYNC);
+        s = cmdline_to_string(plan.result);
+        assert_string_equal(s, line);
+        assert_null(plan.dropped);
+        for (size_t i = 0; i < plan.n_changes; i++)
+                assert_int_equal(plan.changes[i].action, PLAN_KEEP);
+}
+
+/* An owned token that changes nothing does not break the sync; one that changes the effect does. */
+static void test_inert_extra_token(void **state) {
+        _cleanup_profile_ Profile *p = load("generic");
+        _cleanup_(plan_done) Plan plan = {}, drift = {};
+        _cleanup_free_ char *s = NULL;
+        const char *line = "ro amd_iommu=off iommu=on intel_iommu=off";
+
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL, line, &plan), 0);
+        assert_int_equal(plan.sync, SYNC_IN_SYNC);
+        s = cmdline_to_string(plan.result);
+        assert_string_equal(s, line);
+
+        /* A line that leaves the IOMMU on is drift; the rewrite drops iommu=on (ignored) and intel_iommu=on
+         * (VT-d is on by default in this build), both changing nothing. */
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL, "ro iommu=on intel_iommu=on", &drift), 0);
+        assert_int_equal(drift.sync, SYNC_DRIFT);
+        assert_non_null(drift.dropped);
+        assert_string_equal(drift.dropped[0], "iommu=on");
+        assert_string_equal(drift.dropped[1], "intel_iommu=on");
+        assert_null(drift.dropped[2]);
+        assert_non_null(strstr(drift.changes[0].why, "changes nothing"));
+}
+
+/* Same effect without the profile's own tokens: not drift, but plan still has something to add. */
+static void test_same_effect(void **state) {
+        _cleanup_profile_ Profile *p = load("gpu-sriov");
+        _cleanup_(plan_done) Plan plan = {};
+        KernelInfo k;
+        SyncState st;
+        _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+
+        /* VT-d is on by default in this build: iommu=pt alone does what intel_iommu=on iommu=pt does. */
+        assert_int_equal(plan_compute(p, VENDOR_INTEL, NULL, "ro iommu=pt", &plan), 0);
+        assert_int_equal(plan.sync, SYNC_SAME_EFFECT);
+        assert_false(plan.in_sync);
+
+        /* On a build with VT-d off by default it is drift. */
+        kernel_info_default(ARCH_X86_64, &k);
+        k.config.intel_default_on = 0;
+        assert_int_equal(cmdline_parse("ro iommu=pt", &cur), 0);
+        assert_int_equal(profile_kernel_args(p, VENDOR_INTEL, &wanted), 0);
+        assert_int_equal(profile_owned_keys(p, &owned), 0);
+        assert_int_equal(plan_sync_state(&k, VENDOR_INTEL, cur, owned, wanted, &st), 0);
+        assert_int_equal(st, SYNC_DRIFT);
+}
+
+/* With the judge installed, every backend's merge leaves such a line alone; without, it rewrites. */
+static void test_judge(void **state) {
+        _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL, *m1 = NULL, *m2 = NULL;
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL;
+
+        assert_int_equal(cmdline_parse("ro iommu=pt amd_iommu=on", &cur), 0);
+        assert_int_equal(cmdline_parse("iommu=pt", &wanted), 0);
+        assert_int_equal(cmdline_merge(cur, iommu_owned_keys, wanted, &m1), 0);
+        s1 = cmdline_to_string(m1);
+        assert_string_equal(s1, "ro iommu=pt");
+
+        plan_install_sync_judge(NULL, VENDOR_AMD);
+        assert_int_equal(cmdline_merge(cur, iommu_owned_keys, wanted, &m2), 0);
+        assert_null(plan_sync_judge_dropped());
+        plan_uninstall_sync_judge();
+        s2 = cmdline_to_string(m2);
+        assert_string_equal(s2, "ro iommu=pt amd_iommu=on");
+}
+
 static void test_offline(void **state) {
         _cleanup_profile_ Profile *p = load("strict");
         _cleanup_(plan_done) Plan plan = {};
         _cleanup_free_ char *s = NULL;
 
-        assert_int_equal(plan_compute(p, VENDOR_PORTABLE, NULL, &plan), 0);
+        assert_int_equal(plan_compute(p, VENDOR_PORTABLE, NULL, NULL, &plan), 0);
         assert_null(plan.current);
         s = cmdline_to_string(plan.result);
         assert_string_equal(s, "intel_iommu=on iommu.passthrough=0 iommu.strict=1");
@@ -61,7 +145,7 @@ static void test_no_args_for_vendor(void **state) {
         _cleanup_free_ char *log = NULL;
 
         capture_stderr_begin();
-        assert_int_equal(plan_compute(p, VENDOR_ARM64, "ro", &plan), -ENODATA);
+        assert_int_equal(plan_compute(p, VENDOR_ARM64, NULL, "ro", &plan), -ENODATA);
         log = capture_stderr_end();
         assert_non_null(strstr(log, "no kernel arguments for arm64"));
 }
@@ -99,6 +183,10 @@ static void test_host_probe(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_acceptance),
+                cmocka_unit_test(test_any_order),
+                cmocka_unit_test(test_inert_extra_token),
+                cmocka_unit_test(test_same_effect),
+                cmocka_unit_test(test_judge),
                 cmocka_unit_test(test_offline),
                 cmocka_unit_test(test_no_args_for_vendor),
                 cmocka_unit_test(test_host_probe),

@@ -34,6 +34,14 @@ CASES=(
 	"qemu-intel-efi-passthrough|intel-efi|intel_iommu=on iommu=pt"
 	"qemu-arm64-passthrough|arm64|iommu.passthrough=1"
 	"qemu-arm64-strict|arm64|iommu.passthrough=0 iommu.strict=1"
+	# Issue 11: the profiles' tokens in another writer's order, an ignored token, and other releases
+	# (a fourth field names the Debian suite whose kernel boots; tests/vm/lib.sh VM_SUITE).
+	"qemu-intel-off-reordered|intel|iommu=off intel_iommu=off"
+	"qemu-intel-iommu-on-ignored|intel|intel_iommu=off amd_iommu=off iommu=on"
+	"qemu-5.10-intel-default|intel||bullseye"
+	"qemu-5.10-intel-strict|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|bullseye"
+	"qemu-6.12-intel-default|intel||trixie"
+	"qemu-6.12-amd-on-wrong|amd|amd_iommu=on iommu=pt|trixie"
 )
 
 usage() {
@@ -46,6 +54,7 @@ usage() {
 # shortened to the file names they stand for.
 portable_qemu_cmd() {
 	sed -e "s|$VM_CACHE/[a-z0-9]*/kernel/boot/|.vmcache/ARCH/kernel/boot/|g" \
+		-e "s|$VM_CACHE/suites/|.vmcache/suites/|g" \
 		-e "s|-initrd [^ ]*|-initrd initrd.gz|" \
 		-E -e "s|${TMPDIR:-/tmp}/tmp\.[A-Za-z0-9]+/||g" <<<"$VM_LAST_QEMU_CMD"
 }
@@ -62,15 +71,16 @@ describe_target() {
 }
 
 write_origin() {
-	local name=$1 target=$2 cmdline=$3 tool_origin=$4 arch qemu
+	local name=$1 target=$2 cmdline=$3 tool_origin=$4 arch qemu suite="Debian 12, this machine's apt"
 	arch=$(vm_target_arch "$target")
+	[[ -z $VM_SUITE ]] || suite="Debian $VM_SUITE, through the private apt configuration of tests/vm/lib.sh"
 	qemu=${VM_LAST_QEMU_CMD%% *}
 	cat <<EOF
 Captured by tests/vm/capture-fixtures.sh: tools/iommu-capture-host ran as /init's
 child inside a QEMU TCG guest with a busybox initramfs; kmsg.txt is the guest's dmesg.
 case: $name
 machine: $(describe_target "$target")
-kernel package: $(vm_kernel_package "$arch") (Debian 12)
+kernel package: $(vm_kernel_package "$arch") ($suite)
 kernel command line added: ${cmdline:-(nothing)}
 qemu: $("$qemu" --version | head -n 1)
 qemu command: $(portable_qemu_cmd)
@@ -78,15 +88,27 @@ $(sed 's/^/guest: /' "$tool_origin")
 EOF
 }
 
+# The kernel's build configuration, trimmed to what the kernel model reads
+# (the full file is about 250 KiB).
+trimmed_config() {
+	echo "# Trimmed by tests/vm/capture-fixtures.sh from $(basename "$1"): only the IOMMU lines the kernel model reads."
+	grep -E '^(# )?CONFIG_(IOMMU_|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
+}
+
 capture_one() {
 	local name=${1%%|*} rest=${1#*|} target cmdline work arch fixture start
 	target=${rest%%|*}
 	cmdline=${rest#*|}
+	local VM_SUITE=
+	if [[ $cmdline == *"|"* ]]; then
+		VM_SUITE=${cmdline##*|}
+		cmdline=${cmdline%|*}
+	fi
 	arch=$(vm_target_arch "$target")
 	work=$SCRATCH/$name
 	fixture=$FIXTURES/$name
 	start=$SECONDS
-	vm_capture "$target" "$cmdline" "$SCRATCH/initrd-$arch.gz" "$work" || {
+	vm_capture "$target" "$cmdline" "$SCRATCH/initrd-${VM_SUITE:-default}-$arch.gz" "$work" || {
 		echo "FAIL $name" >&2
 		return 1
 	}
@@ -96,6 +118,11 @@ capture_one() {
 	mv "$work/capture/root" "$fixture/root"
 	mv "$work/capture/kmsg.txt" "$fixture/kmsg.txt"
 	mv "$work/ORIGIN" "$fixture/ORIGIN"
+	local release
+	release=$(vm_kernel_release "$arch")
+	mkdir -p "$fixture/root/boot"
+	trimmed_config "$(vm_kernel_config "$arch")" >"$fixture/root/boot/config-$release"
+	echo "root/boot/config-$release: the kernel package's build configuration, trimmed to the CONFIG_IOMMU*/INTEL_IOMMU*/AMD_IOMMU*/IRQ_REMAP/ARM_SMMU*/VFIO* lines (the full file is about 250 KiB; the kernel model reads only these)" >>"$fixture/ORIGIN"
 	echo "captured $name in $((SECONDS - start))s" >&2
 }
 
@@ -120,13 +147,18 @@ main() {
 	SCRATCH=$(mktemp -d)
 	trap 'rm -rf "$SCRATCH"' EXIT
 	local -A archs=()
+	local suite key
 	for c in "${VM_SELECTED[@]}"; do
-		c=${c#*|}
-		archs[$(vm_target_arch "${c%%|*}")]=1
+		suite=
+		IFS='|' read -r _ c _ suite <<<"$c"
+		archs[${suite:-default}:$(vm_target_arch "$c")]=1
 	done
-	for arch in "${!archs[@]}"; do
-		vm_fetch_kernel "$arch"
-		vm_build_capture_initramfs "$arch" "$SCRATCH/initrd-$arch.gz"
+	for key in "${!archs[@]}"; do
+		suite=${key%%:*}
+		arch=${key#*:}
+		[[ $suite != default ]] || suite=
+		VM_SUITE=$suite vm_fetch_kernel "$arch"
+		VM_SUITE=$suite vm_build_capture_initramfs "$arch" "$SCRATCH/initrd-${suite:-default}-$arch.gz"
 	done
 	vm_each_parallel "$jobs" capture_one "${VM_SELECTED[@]}"
 	du -sh "$FIXTURES" >&2

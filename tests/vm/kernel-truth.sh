@@ -2,10 +2,18 @@
 # What the kernel really does with the shipped profiles and with the IOMMU
 # command lines people write, and whether iommuctl says so.
 #
-# Boots Debian 12's kernel under QEMU (TCG) once per case, captures the
-# guest's sysfs and kernel log with tools/iommu-capture-host and checks them
-# against the case's expectations. Prints one line per case, then
-# "N passed, N failed"; exits non-zero if any case failed.
+# Boots Debian's kernels under QEMU (TCG) once per case and release,
+# captures the guest's sysfs and kernel log with tools/iommu-capture-host and
+# checks them against the case's expectations and against the kernel model's
+# prediction. Prints one line per case (release, vendor, case, prediction,
+# observation), then "N passed, N failed"; exits non-zero if any case failed.
+#
+# Releases (KERNEL_TRUTH_SUITES, default "bookworm bullseye trixie sid"): the
+# kernel each Debian suite's linux-image-<arch> depends on, resolved at run
+# time; bookworm (6.1) through this machine's apt, the others through the
+# private apt configuration of lib.sh (VM_SUITE). arm64 boots from 6.1 on
+# (KERNEL_TRUTH_ARM64_5_10=1 adds bullseye's arm64 5.10, not part of the
+# default matrix).
 #
 #   tests/vm/kernel-truth.sh [-j JOBS] [-k DIR] [-l] [NAME...]
 #     -j JOBS   boots at a time (default 2)
@@ -68,45 +76,101 @@ declare -A PROFILE_LOG_X86=(
 #     lint=TOKEN   `iommuctl lint` reports an error for TOKEN on this line
 #     check=ID=R   verify's check ID has result R
 #     promise=T    verify's profile.domain_type is T ("none": profile.groups false)
-# The popular but wrong spellings, with what the kernel really does. With
-# amd_iommu=on the domains are identity as gpu-sriov wants, but verify still
-# fails the boot: amd_iommu= is a token the profile owns and the running line
-# differs from the profile's (drift), and the kernel log check warns about
-# "Unknown option".
-WRONG_CASES=(
-	"intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict|strict|fail|type=DMA-FQ;log=DMA domain TLB invalidation policy: lazy mode;lint=iommu=strict;check=domain-type=fail"
-	"amd-on-wrong|amd|amd_iommu=on iommu=pt|gpu-sriov|fail|type=identity;log=AMD-Vi: Unknown option - 'on';lint=amd_iommu=on;check=kernel-log=warn;check=cmdline=fail"
-	"iommu-on-wrong|intel|intel_iommu=off amd_iommu=off iommu=on|gpu-sriov|fail|groups=0;log=DMAR: IOMMU disabled;lint=iommu=on;check=groups=fail"
-	"arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA;lint=iommu=pt;check=domain-type=fail"
-)
+#     inferred=V   verify's observed.invalidation is V, marked inferred, and
+#                  observed.mode "translated" (kernels before 5.15)
+#     nolog=TEXT   the kernel log does not contain TEXT
+#     model        (every case) the model's prediction in verify's JSON, made in
+#                  the guest from the kernel's own config, matches sysfs
+# Rows: name|target|cmdline|profile|verdict|expectations|suite.
+# The popular but wrong spellings, with what each release really does (added
+# per release by release_cases). amd_iommu=on changes nothing (identity, as
+# gpu-sriov wants): verify warns about the token and, on 6.x, the kernel
+# log's "Unknown option"; 5.10 ignores it silently. The profiles' own tokens
+# in another order (off-reordered) pass.
 
-# profile_cases: one row per shipped profile and target into CASES, the
-# command line computed by iommuctl; NOTES gets the profiles not booted.
+# The kernel release of SUITE for ARCH as MAJOR*256+MINOR, for the rules
+# below that depend on it (the kernel model's own table is params.c).
+suite_version() {
+	local rel
+	rel=$(VM_SUITE=$(suite_var "$1") vm_kernel_release "$2") || return
+	awk -F'[.-]' '{ print $1 * 256 + $2 }' <<<"$rel"
+}
+
+# "bookworm" is this machine's own apt (VM_SUITE empty): its kernel is cached already.
+suite_var() {
+	[[ $1 == bookworm ]] || printf '%s' "$1"
+}
+
+# release_cases SUITE: the profile rows and the wrong spellings for one release.
+release_cases() {
+	local suite=$1 v x86 arm=''
+	x86=$(suite_version "$suite" amd64) || return
+	if [[ $suite != bullseye || -n ${KERNEL_TRUTH_ARM64_5_10:-} ]]; then
+		arm=$(suite_version "$suite" arm64) || return
+	else
+		NOTES+=("$suite-*-arm64: not booted (arm64 5.10 is not in the default matrix; KERNEL_TRUTH_ARM64_5_10=1 adds it)")
+	fi
+	profile_cases "$suite" "$x86" "$arm"
+	v=$x86
+	if ((v >= 5 * 256 + 15)); then
+		CASES+=("$suite-intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict|strict|fail|type=DMA-FQ;log=DMA domain TLB invalidation policy: lazy mode;lint=iommu=strict;check=domain-type=fail;check=token:iommu=strict=warn|$suite")
+	else
+		CASES+=("$suite-intel-iommu-strict-wrong|intel|intel_iommu=on iommu=strict|strict|fail|type=DMA;inferred=lazy;lint=iommu=strict;check=domain-type=fail;check=token:iommu=strict=warn|$suite")
+	fi
+	if ((v >= 6 * 256 + 1)); then
+		CASES+=("$suite-amd-on-wrong|amd|amd_iommu=on iommu=pt|gpu-sriov|warn|type=identity;log=AMD-Vi: Unknown option - 'on';lint=amd_iommu=on;check=kernel-log=warn;check=cmdline=pass;check=token:amd_iommu=on=warn|$suite")
+	else
+		CASES+=("$suite-amd-on-wrong|amd|amd_iommu=on iommu=pt|gpu-sriov|warn|type=identity;nolog=Unknown option;lint=amd_iommu=on;check=cmdline=pass;check=token:amd_iommu=on=warn|$suite")
+	fi
+	CASES+=("$suite-iommu-on-wrong|intel|intel_iommu=off amd_iommu=off iommu=on|gpu-sriov|fail|groups=0;log=DMAR: IOMMU disabled;lint=iommu=on;check=groups=fail;check=token:iommu=on=warn|$suite")
+	CASES+=("$suite-iommu-on-generic|intel|intel_iommu=off amd_iommu=off iommu=on|generic|warn|groups=0;check=cmdline=pass;check=token:iommu=on=warn|$suite")
+	CASES+=("$suite-off-reordered|intel|iommu=off intel_iommu=off|bare-metal|pass|groups=0;check=cmdline=pass|$suite")
+	if [[ -n $arm ]]; then
+		CASES+=("$suite-arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA;lint=iommu=pt;check=domain-type=fail;check=token:iommu=pt=warn|$suite")
+	fi
+}
+
+# profile_cases SUITE X86_VERSION ARM64_VERSION: one row per shipped profile and
+# target into CASES, the command line computed by iommuctl; NOTES gets the
+# profiles not booted. ARM64_VERSION empty: no arm64 rows.
 profile_cases() {
-	local conf profile target vendor cmdline expects err
+	local suite=$1 x86=$2 arm=$3 conf profile target vendor cmdline expects err verdict v
 	for conf in "$PROFILES_DIR"/*.conf; do
 		profile=$(basename "$conf" .conf)
 		[[ -n ${PROMISE[$profile]:-} ]] ||
 			vm_err "profile $profile ($conf) has no promise in kernel-truth.sh's PROMISE table" || return
 		for target in intel amd arm64; do
 			vendor=$target
+			v=$x86
+			if [[ $target == arm64 ]]; then
+				[[ -n $arm ]] || continue
+				v=$arm
+			fi
 			if ! cmdline=$("$IOMMUCTL_BIN" cmdline --profile "$profile" --vendor "$vendor" 2>"$WORKDIR/cmdline.err"); then
 				err=$(<"$WORKDIR/cmdline.err")
 				if [[ $target == arm64 && $err == *"no kernel arguments for arm64"* ]]; then
-					NOTES+=("$profile-arm64: not booted: $err")
+					NOTES+=("$suite-$profile-arm64: not booted: $err")
 					continue
 				fi
 				vm_err "iommuctl cmdline --profile $profile --vendor $vendor: $err" || return
 			fi
+			verdict=pass
 			if [[ ${PROMISE[$profile]} == none ]]; then
 				expects="groups=0;promise=none"
 			else
 				expects="type=${PROMISE[$profile]};promise=${PROMISE[$profile]}"
 			fi
-			if [[ $target != arm64 && -n ${PROFILE_LOG_X86[$profile]:-} ]]; then
+			# Before 5.15 iommu.strict= does not reach the x86 drivers and lazy reads DMA
+			# too: the model infers lazy, and verify fails Mode=strict on what it cannot see.
+			if [[ $profile == strict && $target != arm64 ]] && ((v < 5 * 256 + 15)); then
+				verdict=fail
+				expects+=";inferred=lazy;check=domain-type=fail"
+			elif [[ $target != arm64 && -n ${PROFILE_LOG_X86[$profile]:-} ]] &&
+				{ [[ $profile != strict ]] || ((v >= 5 * 256 + 15)); }; then
+				# 5.10 does not log the invalidation policy.
 				expects+=";log=${PROFILE_LOG_X86[$profile]}"
 			fi
-			CASES+=("$profile-$target|$target|$cmdline|$profile|pass|$expects")
+			CASES+=("$suite-$profile-$target|$target|$cmdline|$profile|$verdict|$expects|$suite")
 		done
 	done
 }
@@ -148,6 +212,11 @@ describe_tree() {
 	printf '%s groups%s, units: %s' "$(group_types "$root" | wc -l)" "${types:+ ($types)}" "${units:-none}"
 }
 
+# "DMA-FQ (lazy)", "DMA (lazy, inferred)", "no groups": the model's prediction in verify's JSON.
+describe_prediction() {
+	json "$1" "'n/a' if not d.get('prediction') else 'no groups' if not d['prediction']['groups'] else d['prediction']['domain_type'] + ('' if not d['prediction']['invalidation'] else ' (' + d['prediction']['invalidation'] + ('' if d['prediction']['invalidation_observable'] else ', not observable') + ')')" 2>/dev/null || echo "n/a"
+}
+
 # json FILE EXPR: the Python expression EXPR over the JSON document d.
 json() {
 	python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); v = eval(sys.argv[2]); print(json.dumps(v) if not isinstance(v, str) else v)' "$1" "$2"
@@ -180,6 +249,34 @@ check_expectation() {
 			return 1
 		fi
 		;;
+	model)
+		# The kernel model's prediction (made in the guest, on the kernel's own config) against sysfs.
+		local pg pt n
+		pg=$(json "$vj" "d['prediction']['groups']") || { echo "verify JSON has no prediction"; return 1; }
+		pt=$(json "$vj" "d['prediction']['domain_type']")
+		n=$(group_types "$root" | wc -l)
+		if [[ $pg == false ]]; then
+			[[ $n -eq 0 ]] || { echo "model: predicted no groups, sysfs has $(describe_tree "$root")"; return 1; }
+		elif [[ $n -eq 0 ]] || group_types "$root" | grep -qvxF "$pt"; then
+			echo "model: predicted $pt groups, sysfs has $(describe_tree "$root")"
+			return 1
+		fi
+		;;
+	inferred=*)
+		want=${expect#inferred=}
+		got=$(json "$vj" "[d['observed']['invalidation']['value'], d['observed']['invalidation']['inferred'], d['observed']['mode']]")
+		if [[ $got != "[\"$want\", true, \"translated\"]" ]]; then
+			echo "verify: observed [invalidation, inferred, mode] is $got, expected [\"$want\", true, \"translated\"]"
+			return 1
+		fi
+		;;
+	nolog=*)
+		want=${expect#nolog=}
+		if grep -qF -- "$want" "$kmsg"; then
+			echo "kernel log has \"$want\", which this release does not print"
+			return 1
+		fi
+		;;
 	log=*)
 		want=${expect#log=}
 		if ! grep -qF -- "$want" "$kmsg"; then
@@ -198,8 +295,8 @@ check_expectation() {
 	check=*)
 		want=${expect#check=}
 		got=$(json "$vj" "[c['result'] for c in d['checks'] if c['id'] == '${want%=*}']")
-		if [[ $got != "[\"${want#*=}\"]" ]]; then
-			echo "verify: check ${want%=*} is $got, expected ${want#*=}"
+		if [[ $got != "[\"${want##*=}\"]" ]]; then
+			echo "verify: check ${want%=*} is $got, expected ${want##*=}"
 			return 1
 		fi
 		;;
@@ -288,8 +385,11 @@ build_arm64_iommuctl() {
 # run_case ROW: boot, check, and leave "PASS|FAIL name (Ns): detail" in
 # $RESULTS/name. Always succeeds, so one bad boot does not stop the others.
 run_case() {
-	local name target cmdline profile verdict expects work start why='' expect arch stage=boot
-	IFS='|' read -r name target cmdline profile verdict expects <<<"$1"
+	local name target cmdline profile verdict expects work start why='' expect arch stage=boot suite
+	IFS='|' read -r name target cmdline profile verdict expects suite <<<"$1"
+	local VM_SUITE
+	VM_SUITE=$(suite_var "$suite")
+	expects+=";model"
 	local -a expectations
 	IFS=';' read -ra expectations <<<"$expects"
 	arch=$(vm_target_arch "$target")
@@ -300,9 +400,10 @@ run_case() {
 	local lint_arch=x86_64
 	[[ $arch == amd64 ]] || lint_arch=aarch64
 	local rc=0
-	"$IOMMUCTL_BIN" --json lint --arch "$lint_arch" --cmdline "$cmdline" >"$work/lint.json" 2>&1 || rc=$?
+	"$IOMMUCTL_BIN" --json lint --arch "$lint_arch" --kernel "$(vm_kernel_release "$arch")" --config "$(vm_kernel_config "$arch")" \
+		--cmdline "$cmdline" >"$work/lint.json" 2>&1 || rc=$?
 	echo "$rc" >"$work/lint.rc"
-	if ! vm_initramfs_with_env "$WORKDIR/initrd-$arch.gz" "$work/initrd.gz" \
+	if ! vm_initramfs_with_env "$WORKDIR/initrd-$suite-$arch.gz" "$work/initrd.gz" \
 		"VM_PROFILE=$profile" "VM_CASE=$name" 2>"$work/boot.err"; then
 		why="cannot build the initramfs"
 	elif ! vm_capture "$target" "$cmdline" "$work/initrd.gz" "$work" 2>"$work/boot.err"; then
@@ -322,11 +423,13 @@ run_case() {
 	fi
 	local secs
 	secs=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+	local side
+	side="$(vm_kernel_release "$arch") $target ${name#"$suite"-} | predicted $(describe_prediction "$work/verify.json") | observed $(describe_tree "$work/capture/root" 2>/dev/null)"
 	if [[ -z $why ]]; then
-		echo "PASS $name (${secs}s): ${cmdline:-(empty)} -> $(describe_tree "$work/capture/root"), verify $verdict" >"$RESULTS/$name"
+		echo "PASS $side | verify $verdict (${secs}s) | ${cmdline:-(empty)}" >"$RESULTS/$name"
 	else
 		{
-			echo "FAIL $name (${secs}s): profile $profile, $(describe_target "$target"), command line '${cmdline}': $why"
+			echo "FAIL $side (${secs}s): profile $profile, $(describe_target "$target"), command line '${cmdline}': $why"
 			if [[ $stage == boot && -s $work/boot.err ]]; then
 				sed 's/^/    /' "$work/boot.err"
 			fi
@@ -366,8 +469,14 @@ main() {
 	fi
 	CASES=()
 	NOTES=()
-	profile_cases
-	CASES+=("${WRONG_CASES[@]}")
+	local suite
+	for suite in ${KERNEL_TRUTH_SUITES:-bookworm bullseye trixie sid}; do
+		VM_SUITE=$(suite_var "$suite") vm_fetch_kernel amd64
+		if [[ $suite != bullseye || -n ${KERNEL_TRUTH_ARM64_5_10:-} ]]; then
+			VM_SUITE=$(suite_var "$suite") vm_fetch_kernel arm64
+		fi
+		release_cases "$suite"
+	done
 	if [[ -n $list ]]; then
 		printf '%s\n' "${CASES[@]}"
 		printf '# %s\n' "${NOTES[@]}"
@@ -383,15 +492,23 @@ main() {
 		profile_files+=("file:$conf:/usr/lib/iommu/profiles/$(basename "$conf")")
 	done
 	local -A archs=()
+	local target key arm64_bin=''
 	for row in "${VM_SELECTED[@]}"; do
-		row=${row#*|}
-		archs[$(vm_target_arch "${row%%|*}")]=1
+		IFS='|' read -r _ target _ _ _ _ suite <<<"$row"
+		archs[$suite:$(vm_target_arch "$target")]=1
 	done
-	for arch in "${!archs[@]}"; do
-		vm_fetch_kernel "$arch"
+	for key in "${!archs[@]}"; do
+		suite=${key%%:*}
+		arch=${key#*:}
 		local bin=$IOMMUCTL_BIN
-		[[ $arch == amd64 ]] || bin=$(build_arm64_iommuctl)
-		vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$arch.gz" "bin:$bin:/bin/iommuctl" "${profile_files[@]}"
+		if [[ $arch != amd64 ]]; then
+			[[ -n $arm64_bin ]] || arm64_bin=$(build_arm64_iommuctl)
+			bin=$arm64_bin
+		fi
+		# The guest's verify reads the kernel's real build configuration, as on an installed system.
+		VM_SUITE=$(suite_var "$suite") vm_build_capture_initramfs "$arch" "$WORKDIR/initrd-$suite-$arch.gz" \
+			"bin:$bin:/bin/iommuctl" "${profile_files[@]}" \
+			"file:$(VM_SUITE=$(suite_var "$suite") vm_kernel_config "$arch"):/boot/config-$(VM_SUITE=$(suite_var "$suite") vm_kernel_release "$arch")"
 	done
 
 	vm_each_parallel "$jobs" run_case "${VM_SELECTED[@]}"

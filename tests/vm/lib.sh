@@ -22,6 +22,14 @@
 #
 # Cache: ${IOMMU_VM_CACHE:-<repo>/.vmcache}/<arch>/{kernel,busybox}. /dev/kvm is
 # not usable on the test machines, so QEMU always runs with -accel tcg.
+#
+# Other Debian releases: with VM_SUITE=bullseye|bookworm|trixie|sid the kernel
+# is the one that suite's linux-image-<arch> depends on, downloaded through a
+# private apt configuration in <cache>/apt/<suite> (its own sources list,
+# lists and package cache; the machine's apt sources are never touched) into
+# <cache>/suites/<suite>/<arch>/kernel. Empty VM_SUITE: this machine's apt.
+#   vm_kernel_release ARCH / vm_kernel_image ARCH / vm_kernel_config ARCH
+#   work on the kernel of the current VM_SUITE.
 
 VM_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_REPO=$(cd "$VM_LIB_DIR/../.." && pwd)
@@ -31,6 +39,9 @@ VM_TIMEOUT=${VM_TIMEOUT:-120}
 VM_ARCH=${VM_ARCH:-amd64}
 # The qemu command of the last vm_boot_* call, for ORIGIN files and reports.
 VM_LAST_QEMU_CMD=
+VM_SUITE=${VM_SUITE:-}
+VM_DEBIAN_MIRROR=${VM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+VM_DEBIAN_KEYRING=${VM_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
 
 vm_log() {
 	printf 'vm: %s\n' "$*" >&2
@@ -48,71 +59,160 @@ _vm_check_arch() {
 	esac
 }
 
+# Where the kernel of ARCH (for VM_SUITE) is unpacked.
+_vm_kdir() {
+	if [[ -n $VM_SUITE ]]; then
+		printf '%s\n' "$VM_CACHE/suites/$VM_SUITE/$1/kernel"
+	else
+		printf '%s\n' "$VM_CACHE/$1/kernel"
+	fi
+}
+
+# _vm_apt TOOL ARGS...: apt-get or apt-cache, for VM_SUITE through the
+# suite's private configuration, else as the machine has it.
+_vm_apt() {
+	local tool=$1
+	shift
+	if [[ -z $VM_SUITE ]]; then
+		"$tool" "$@"
+		return
+	fi
+	local dir=$VM_CACHE/apt/$VM_SUITE
+	"$tool" -o Dir::Etc::sourcelist="$dir/sources.list" -o Dir::Etc::sourceparts=- \
+		-o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
+		-o APT::Architectures::=amd64 -o APT::Architectures::=arm64 "$@"
+}
+
+# The private apt configuration of VM_SUITE, its lists refreshed once a day.
+_vm_apt_suite_setup() {
+	local dir=$VM_CACHE/apt/$VM_SUITE
+	[[ -n $VM_SUITE ]] || return 0
+	case $VM_SUITE in
+	bullseye | bookworm | trixie | forky | sid) ;;
+	*) vm_err "unknown Debian suite '$VM_SUITE' (bullseye, bookworm, trixie, forky or sid)" || return ;;
+	esac
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial" || return
+	printf 'deb [signed-by=%s] %s %s main\n' "$VM_DEBIAN_KEYRING" "$VM_DEBIAN_MIRROR" "$VM_SUITE" >"$dir/sources.list.new" &&
+		mv "$dir/sources.list.new" "$dir/sources.list" || return
+	if [[ -z $(find "$dir/.updated" -mmin -1440 2>/dev/null) ]]; then
+		vm_log "apt-get update for $VM_SUITE (private configuration in $dir)"
+		_vm_apt apt-get -q update >"$dir/update.log" 2>&1 ||
+			{
+				tail -n 20 "$dir/update.log" >&2
+				vm_err "apt-get update for $VM_SUITE failed"
+				return
+			}
+		touch "$dir/.updated"
+	fi
+}
+
 # Name of the versioned kernel package the linux-image-ARCH metapackage pulls in.
 _vm_kernel_package_name() {
 	local arch=$1 name
-	name=$(apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
+	name=$(_vm_apt apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-[0-9]/ { sub(/:.*/, "", $2); print $2; exit }')
-	[[ -n $name ]] || vm_err "cannot resolve linux-image-$arch:$arch (for arm64: dpkg --add-architecture arm64 && apt-get update)" || return
+	[[ -n $name ]] || vm_err "cannot resolve linux-image-$arch:$arch${VM_SUITE:+ in $VM_SUITE} (for arm64: dpkg --add-architecture arm64 && apt-get update)" || return
 	printf '%s\n' "$name"
+}
+
+# From 7.x Debian splits the image: linux-image-RELEASE depends on
+# linux-binary-RELEASE (vmlinuz and modules in usr/lib/modules/RELEASE) and
+# linux-base-RELEASE (the config); linux-modules-RELEASE where it exists.
+# The packages to unpack for PKG, PKG first.
+_vm_kernel_package_set() {
+	local pkg=$1 arch=$2
+	printf '%s\n' "$pkg"
+	_vm_apt apt-cache depends "$pkg:$arch" 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-(binary|modules|base)-[0-9]/ { sub(/:.*/, "", $2); print $2 }' | sort -u
 }
 
 # apt-get download PKG:ARCH and unpack it into DEST. DEST/.stamp (package,
 # version, architecture) is written last, so an interrupted unpack is redone.
+# More than one PKG (separated by spaces) are unpacked into the same DEST; the
+# stamp names the first.
 _vm_fetch_deb() {
-	local pkg=$1 arch=$2 dest=$3 tmp deb
+	local pkgs=$1 arch=$2 dest=$3 tmp deb p
 	if [[ -f $dest/.stamp ]]; then
 		return 0
 	fi
 	tmp=$(mktemp -d "$VM_CACHE/.download.XXXXXX") || return
-	vm_log "downloading $pkg:$arch"
-	if ! (cd "$tmp" && apt-get download -q "$pkg:$arch" >/dev/null 2>"$tmp/apt.err"); then
-		cat "$tmp/apt.err" >&2
-		rm -rf "$tmp"
-		vm_err "apt-get download $pkg:$arch failed"
-		return
-	fi
-	deb=$(echo "$tmp"/*.deb)
+	for p in $pkgs; do
+		vm_log "downloading $p:$arch${VM_SUITE:+ ($VM_SUITE)}"
+		if ! (cd "$tmp" && _vm_apt apt-get download -q "$p:$arch" >/dev/null 2>"$tmp/apt.err"); then
+			cat "$tmp/apt.err" >&2
+			rm -rf "$tmp"
+			vm_err "apt-get download $p:$arch${VM_SUITE:+ ($VM_SUITE)} failed"
+			return
+		fi
+	done
 	local rc=0
-	rm -rf "$dest" &&
-		mkdir -p "$dest" &&
-		dpkg -x "$deb" "$dest" &&
-		dpkg-deb -f "$deb" Package Version Architecture >"$tmp/stamp" &&
-		mv "$tmp/stamp" "$dest/.stamp" || rc=$?
+	rm -rf "$dest" && mkdir -p "$dest" || rc=$?
+	for deb in "$tmp"/*.deb; do
+		[[ $rc -ne 0 ]] || dpkg -x "$deb" "$dest" || rc=$?
+	done
+	deb=$(ls "$tmp"/"${pkgs%% *}"_*.deb)
+	[[ $rc -ne 0 ]] || { dpkg-deb -f "$deb" Package Version Architecture >"$tmp/stamp" &&
+		mv "$tmp/stamp" "$dest/.stamp"; } || rc=$?
 	rm -rf "$tmp"
 	return $rc
 }
 
 vm_fetch_kernel() {
-	local arch=$1 pkg
+	local arch=$1 pkg kdir
 	_vm_check_arch "$arch" || return
+	kdir=$(_vm_kdir "$arch")
 	mkdir -p "$VM_CACHE/$arch" || return
-	if [[ ! -f $VM_CACHE/$arch/kernel/.stamp ]]; then
+	if [[ ! -f $kdir/.stamp ]]; then
+		_vm_apt_suite_setup || return
 		pkg=$(_vm_kernel_package_name "$arch") || return
-		_vm_fetch_deb "$pkg" "$arch" "$VM_CACHE/$arch/kernel" || return
+		_vm_fetch_deb "$(_vm_kernel_package_set "$pkg" "$arch" | paste -sd' ')" "$arch" "$kdir" || return
 	fi
-	_vm_fetch_deb busybox-static "$arch" "$VM_CACHE/$arch/busybox" || return
+	# busybox-static comes from this machine's apt: any release's kernel runs it.
+	VM_SUITE= _vm_fetch_deb busybox-static "$arch" "$VM_CACHE/$arch/busybox" || return
 	vm_kernel_image "$arch" >/dev/null
 }
 
-vm_kernel_image() {
-	local img
-	img=$(echo "$VM_CACHE/$1"/kernel/boot/vmlinuz-*)
-	[[ -f $img ]] || vm_err "no kernel for $1 in $VM_CACHE (run vm_fetch_kernel $1)" || return
-	printf '%s\n' "$img"
+# The modules directory of the kernel: lib/modules/RELEASE or, with
+# merged /usr (6.12 and later packages), usr/lib/modules/RELEASE.
+vm_kernel_moddir() {
+	local kdir dir
+	kdir=$(_vm_kdir "$1")
+	for dir in "$kdir"/lib/modules/* "$kdir"/usr/lib/modules/*; do
+		[[ -d $dir/kernel ]] && printf '%s\n' "$dir" && return 0
+	done
+	vm_err "no modules for $1${VM_SUITE:+ ($VM_SUITE)} in $kdir"
 }
 
-# Kernel release, e.g. 6.1.0-56-amd64: the only directory under lib/modules.
+vm_kernel_image() {
+	local kdir img
+	kdir=$(_vm_kdir "$1")
+	for img in "$kdir"/boot/vmlinuz-* "$kdir"/usr/lib/modules/*/vmlinuz; do
+		[[ -f $img ]] && printf '%s\n' "$img" && return 0
+	done
+	vm_err "no kernel for $1${VM_SUITE:+ ($VM_SUITE)} in $kdir (run vm_fetch_kernel $1)"
+}
+
+# The kernel's build configuration (boot/config-RELEASE, or next to the
+# modules from 7.x).
+vm_kernel_config() {
+	local kdir f
+	kdir=$(_vm_kdir "$1")
+	for f in "$kdir"/boot/config-* "$kdir"/usr/lib/modules/*/config "$kdir"/lib/modules/*/config; do
+		[[ -f $f ]] && printf '%s\n' "$f" && return 0
+	done
+	vm_err "no kernel config for $1${VM_SUITE:+ ($VM_SUITE)} in $kdir"
+}
+
+# Kernel release, e.g. 6.1.0-56-amd64: the modules directory's name.
 vm_kernel_release() {
 	local dir
-	dir=$(echo "$VM_CACHE/$1"/kernel/lib/modules/*)
-	[[ -d $dir ]] || vm_err "no modules for $1 in $VM_CACHE" || return
+	dir=$(vm_kernel_moddir "$1") || return
 	basename "$dir"
 }
 
 # "linux-image-6.1.0-56-amd64 6.1.192-2 amd64", for ORIGIN files.
 vm_kernel_package() {
-	awk -F': ' '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' "$VM_CACHE/$1/kernel/.stamp"
+	awk -F': ' '{ printf "%s%s", sep, $2; sep = " " } END { print "" }' "$(_vm_kdir "$1")/.stamp"
 }
 
 vm_busybox() {
@@ -127,20 +227,24 @@ vm_busybox() {
 # .modinfo section (what modinfo prints); the Debian package ships no
 # modules.dep and depmod may not be installed.
 _vm_module_depends() {
-	tr '\0' '\n' <"$1" | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '
+	# 6.12 and later packages ship xz-compressed modules (.ko.xz).
+	case $1 in
+	*.xz) xz -dc "$1" ;;
+	*) cat "$1" ;;
+	esac | tr '\0' '\n' | sed -n 's/^depends=//p' | head -n 1 | tr ',' ' '
 }
 
 # Path of module NAME below MODDIR ("-" and "_" are the same in module names),
 # empty if it is built in, failure if it does not exist.
 _vm_module_path() {
 	local moddir=$1 name=${2//-/_} path
-	path=$(find "$moddir/kernel" -name '*.ko' | awk -v want="$name" '{
-		base = $0; sub(/.*\//, "", base); sub(/\.ko$/, "", base); gsub(/-/, "_", base)
+	path=$(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz' | awk -v want="$name" '{
+		base = $0; sub(/.*\//, "", base); sub(/\.ko(\.xz)?$/, "", base); gsub(/-/, "_", base)
 		if (base == want) { print; exit }
 	}')
 	if [[ -n $path ]]; then
 		printf '%s\n' "$path"
-	elif grep -q "/${name//_/[-_]}\.ko\$" "$moddir/modules.builtin"; then
+	elif grep -q "/${name//_/[-_]}\.ko\(\.xz\)\?\$" "$moddir/modules.builtin"; then
 		return 0
 	else
 		vm_err "kernel module $name not found in $moddir"
@@ -153,13 +257,20 @@ _vm_stage_module() {
 	local staging=$1 moddir=$2 name=$3 path rel dep
 	path=$(_vm_module_path "$moddir" "$name") || return
 	[[ -n $path ]] || return 0
-	rel=${path#"$VM_CACHE/$VM_ARCH/kernel"}
+	rel=${path#"$(_vm_kdir "$VM_ARCH")"}
+	# Merged-/usr packages: the guest's modules live in /lib/modules all the same.
+	rel=${rel#/usr}
+	# busybox insmod loads plain .ko files: decompress.
+	rel=${rel%.xz}
 	grep -qxF "$rel" "$staging/etc/vm-modules" 2>/dev/null && return 0
 	for dep in $(_vm_module_depends "$path"); do
 		_vm_stage_module "$staging" "$moddir" "$dep" || return
 	done
 	mkdir -p "$staging$(dirname "$rel")" &&
-		cp "$path" "$staging$rel" &&
+		case $path in
+		*.xz) xz -dc "$path" >"$staging$rel" ;;
+		*) cp "$path" "$staging$rel" ;;
+		esac &&
 		printf '%s\n' "$rel" >>"$staging/etc/vm-modules"
 }
 
@@ -241,7 +352,7 @@ _vm_stage_spec() {
 		_vm_stage_binary "$staging" "$src" "${dest:-/bin/$(basename "$src")}"
 		;;
 	mod)
-		_vm_stage_module "$staging" "$VM_CACHE/$VM_ARCH/kernel/lib/modules/$(vm_kernel_release "$VM_ARCH")" "$src"
+		_vm_stage_module "$staging" "$(vm_kernel_moddir "$VM_ARCH")" "$src"
 		;;
 	*)
 		vm_err "unknown initramfs spec '$spec' (file:SRC:DEST, bin:SRC[:DEST], mod:NAME)"
@@ -293,7 +404,7 @@ _vm_populate_initramfs() {
 _vm_index_modules() {
 	local staging=$1 release src f
 	release=$(vm_kernel_release "$VM_ARCH") || return
-	src=$VM_CACHE/$VM_ARCH/kernel/lib/modules/$release
+	src=$(vm_kernel_moddir "$VM_ARCH") || return
 	for f in modules.builtin modules.builtin.modinfo modules.order; do
 		[[ ! -f $src/$f ]] || cp "$src/$f" "$staging/lib/modules/$release/$f" || return
 	done
@@ -383,7 +494,16 @@ vm_boot_x86() {
 		-machine q35,kernel-irqchip=split "${iommu[@]}" \
 		-nographic -no-reboot "${VM_X86_DEVICES[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \
-		-append "console=ttyS0 quiet${cmdline:+ $cmdline}" "$@"
+		-append "console=ttyS0 quiet$(_vm_x86_quirks)${cmdline:+ $cmdline}" "$@"
+}
+
+# Under TCG on a loaded machine (seen with 5.10 and 6.1 at load 20 on 2
+# cores) check_timer() finds the emulated timer too slow and panics: "timer
+# doesn't work through Interrupt-remapped IO-APIC". no_timer_check skips that
+# probe and nothing else; VM_X86_QUIRKS= turns it off.
+VM_X86_QUIRKS=${VM_X86_QUIRKS- no_timer_check}
+_vm_x86_quirks() {
+	printf '%s' "$VM_X86_QUIRKS"
 }
 
 VM_OVMF_CODE=${VM_OVMF_CODE:-/usr/share/OVMF/OVMF_CODE_4M.fd}

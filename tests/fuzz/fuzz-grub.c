@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* GRUB defaults (the sh-assignment subset): rewrite arbitrary text, appending and not; a second
+ * rewrite of the result changes nothing. */
+#include <stdint.h>
+
+#include "boot-grub.h"
+#include "log.h"
+#include "params.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        _cleanup_free_ char *s = NULL;
+        _cleanup_cmdline_ Cmdline *w = NULL;
+
+        log_set_max_level(LOG_LEVEL_ERROR - 1);
+        if (memchr(data, 0, size))
+                return 0; /* refused by the reader */
+        s = strndup((const char *) data, size);
+        if (!s || cmdline_parse("intel_iommu=on iommu=pt", &w) < 0)
+                abort();
+        for (int append = 0; append < 2; append++) {
+                GrubRewriteResult a = {}, b = {};
+                if (grub_defaults_rewrite("fuzz", s, iommu_owned_keys, append ? w : NULL, &a) >= 0) {
+                        if (grub_defaults_rewrite("fuzz", a.text, iommu_owned_keys, append ? w : NULL, &b) < 0 ||
+                            strcmp(a.text, b.text) != 0)
+                                abort(); /* the result must be accepted again, unchanged */
+                }
+                grub_rewrite_result_done(&a);
+                grub_rewrite_result_done(&b);
+        }
+        return 0;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The confined resolver and the safe reads, with openat2() and with the component walk. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <cmocka.h>
+
+#include "fileio.h"
+
+static char base[] = "/tmp/test-fileio.XXXXXX";
+static char *root, *outside;
+
+static void mk(const char *rel) {
+        _cleanup_free_ char *p = NULL;
+        assert_true(asprintf(&p, "%s%s", root, rel) > 0);
+        assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void put(const char *dir, const char *rel, const char *s) {
+        _cleanup_free_ char *p = NULL;
+        FILE *f;
+        assert_true(asprintf(&p, "%s%s", dir, rel) > 0);
+        assert_non_null(f = fopen(p, "we"));
+        assert_int_equal(fwrite(s, 1, strlen(s), f), strlen(s));
+        fclose(f);
+}
+
+static void link_at(const char *target, const char *rel) {
+        _cleanup_free_ char *p = NULL;
+        assert_true(asprintf(&p, "%s%s", root, rel) > 0);
+        assert_int_equal(symlink(target, p), 0);
+}
+
+static int setup(void **state) {
+        _cleanup_free_ char *abs_out = NULL, *fifo = NULL;
+
+        assert_non_null(mkdtemp(base));
+        assert_true(asprintf(&root, "%s/root", base) > 0);
+        assert_true(asprintf(&outside, "%s/outside", base) > 0);
+        assert_int_equal(mkdir(root, 0755), 0);
+        assert_int_equal(mkdir(outside, 0755), 0);
+        put(outside, "/secret", "host secret\n");
+        mk("/etc");
+        mk("/boot");
+        put(root, "/etc/secret", "image file\n");
+        {
+                _cleanup_free_ char *p = NULL;
+                FILE *f;
+                assert_true(asprintf(&p, "%s/etc/nul", root) > 0);
+                assert_non_null(f = fopen(p, "we"));
+                assert_int_equal(fwrite("a\0b", 1, 3, f), 3u);
+                fclose(f);
+        }
+        /* Out of the root in every way a tree can try. */
+        assert_true(asprintf(&abs_out, "%s/secret", outside) > 0);
+        link_at(abs_out, "/boot/abs");                    /* absolute, to a host path */
+        link_at("../../../../../../../../etc/secret", "/boot/rel"); /* relative, climbing past the root */
+        link_at("/etc", "/boot/etcdir");                  /* absolute, to a directory of the image */
+        link_at("loop2", "/boot/loop1");
+        link_at("loop1", "/boot/loop2");
+        link_at(outside, "/boot/outdir");                 /* a directory outside */
+        assert_true(asprintf(&fifo, "%s/etc/fifo", root) > 0);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        return 0;
+}
+
+static int teardown(void **state) {
+        _cleanup_free_ char *cmd = NULL;
+        assert_true(asprintf(&cmd, "rm -rf '%s'", base) > 0);
+        assert_int_equal(system(cmd), 0);
+        free(root);
+        free(outside);
+        return 0;
+}
+
+static void check_resolution(void) {
+        _cleanup_free_ char *h = NULL, *r = NULL, *t = NULL;
+
+        /* An absolute link names a path of the image: /tmp/.../outside/secret inside the root. */
+        assert_int_equal(chase_root(root, "/boot/abs", CHASE_NONEXISTENT, &h, &r), 0);
+        assert_true(startswith(h, root) != NULL);
+        assert_true(startswith(r, outside) != NULL);
+        h = mfree(h);
+        r = mfree(r);
+        assert_int_equal(chase_root(root, "/boot/abs", 0, NULL, NULL), -ENOENT);
+        /* A relative one stops climbing at the root. */
+        assert_int_equal(chase_root(root, "/boot/rel", 0, NULL, &r), 0);
+        assert_string_equal(r, "/etc/secret");
+        r = mfree(r);
+        assert_int_equal(chase_root(root, "/../../boot/etcdir/../etc/./secret", 0, NULL, &r), 0);
+        assert_string_equal(r, "/etc/secret");
+        r = mfree(r);
+        assert_int_equal(chase_root(root, "/boot/loop1", 0, NULL, NULL), -ELOOP);
+        assert_int_equal(chase_root(root, "/etc/secret/x", 0, NULL, NULL), -ENOTDIR);
+        /* NOFOLLOW keeps the link itself. */
+        assert_int_equal(chase_root(root, "/boot/abs", CHASE_NOFOLLOW, NULL, &r), 0);
+        assert_string_equal(r, "/boot/abs");
+        r = mfree(r);
+        /* Directories made inside the root, through a link to an outside directory too. */
+        assert_int_equal(chase_root(root, "/boot/outdir/new/dir", CHASE_MKDIR, &h, NULL), 0);
+        assert_true(startswith(h, root) != NULL);
+        {
+                struct stat st;
+                _cleanup_free_ char *o = NULL;
+                assert_true(asprintf(&o, "%s/new", outside) > 0);
+                assert_int_equal(stat(o, &st), -1);
+        }
+        /* The host is the same path with "/". */
+        assert_int_equal(chase_root("/", "/proc/self/../self/cmdline", 0, NULL, &t), 0);
+        assert_true(startswith(t, "/proc/") != NULL);
+}
+
+static void check_reads(void) {
+        _cleanup_free_ char *c = NULL;
+        size_t n;
+
+        assert_int_equal(read_root_file(root, "/boot/rel", 1024, &c, &n), 0);
+        assert_string_equal(c, "image file\n");
+        c = mfree(c);
+        assert_int_equal(read_root_file(root, "/boot/abs", 1024, &c, &n), -ENOENT);
+        assert_int_equal(read_root_file(root, "/boot/outdir/secret", 1024, &c, &n), -ENOENT);
+        assert_int_equal(read_root_file(root, "/etc/fifo", 1024, &c, &n), -EBADFD); /* no hang */
+        assert_int_equal(read_root_file(root, "/etc", 1024, &c, &n), -EISDIR);
+        assert_int_equal(read_root_file(root, "/etc/secret", 4, &c, &n), -EFBIG);
+        assert_int_equal(read_root_text_and_warn(root, "/etc/nul", 1024, &c, &n), -EBADMSG);
+        assert_int_equal(read_root_file(root, "/etc/nul", 1024, &c, &n), 0);
+        assert_int_equal(n, 3u); /* length-delimited: the bytes after the NUL are there */
+        {
+                size_t off;
+                assert_int_equal(data_check_nul(c, n, &off), -EBADMSG);
+                assert_int_equal(off, 1u);
+        }
+        assert_true(root_exists(root, "/boot/etcdir/secret"));
+        assert_false(root_exists(root, "/boot/abs"));
+        {
+                DIR *d = NULL;
+                /* The outside directory's name, inside the root (made by check_resolution). */
+                assert_false(root_exists(root, "/boot/outdir/secret"));
+                assert_int_equal(root_opendir(root, "/boot/etcdir", &d), 0);
+                closedir(d);
+        }
+        {
+                int fd = -1;
+                assert_int_equal(root_open(root, "/boot/rel", O_RDONLY | O_NOFOLLOW, &fd), -ELOOP);
+        }
+}
+
+static void test_openat2(void **state) {
+        unsetenv("IOMMUCTL_NO_OPENAT2");
+        check_resolution();
+        check_reads();
+}
+
+static void test_walk(void **state) {
+        setenv("IOMMUCTL_NO_OPENAT2", "1", 1);
+        check_resolution();
+        check_reads();
+        unsetenv("IOMMUCTL_NO_OPENAT2");
+}
+
+static void test_missing_root(void **state) {
+        _cleanup_free_ char *h = NULL;
+        assert_int_equal(chase_root("/nonexistent-root-for-test", "/a/../../b", CHASE_NONEXISTENT, &h, NULL), 0);
+        assert_string_equal(h, "/nonexistent-root-for-test/b");
+        assert_false(root_exists("/nonexistent-root-for-test", "/b"));
+}
+
+static void test_strstrip(void **state) {
+        char s[] = " \t voil\xc3\xa0\xa0 \n";
+        /* ASCII blanks only: 0xA0 is a byte of a UTF-8 character, kept. */
+        assert_string_equal(strstrip(s), "voil\xc3\xa0\xa0");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_openat2),
+                cmocka_unit_test(test_walk),
+                cmocka_unit_test(test_missing_root),
+                cmocka_unit_test(test_strstrip),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

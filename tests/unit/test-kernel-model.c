@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "kernel-model.h"
+#include "test-util.h"
+
+static KernelInfo kernel(Arch arch, unsigned major, unsigned minor) {
+        KernelInfo k;
+
+        kernel_info_default(arch, &k);
+        k.version = KERNEL_VERSION(major, minor);
+        kernel_config_defaults(arch, k.version, &k.config);
+        return k;
+}
+
+/* Predicts line for vendor on k; the caller frees with kernel_prediction_done(). */
+static KernelPrediction predict(const KernelInfo *k, Vendor vendor, const char *line) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        KernelPrediction p;
+
+        assert_int_equal(cmdline_parse(line, &c), 0);
+        assert_int_equal(kernel_predict(k, vendor, c, &p), 0);
+        return p;
+}
+
+static TokenEffect effect_of_token(const KernelPrediction *p, size_t index) {
+        const TokenPrediction *t = kernel_prediction_find_token(p, index);
+        assert_non_null(t);
+        return t->effect;
+}
+
+static void test_release_parse(void **state) {
+        unsigned v;
+
+        assert_int_equal(kernel_release_parse("5.10.0-32-amd64", &v), 0);
+        assert_int_equal(v, KERNEL_VERSION(5, 10));
+        assert_int_equal(kernel_release_parse("6.12.117+deb13-amd64", &v), 0);
+        assert_int_equal(v, KERNEL_VERSION(6, 12));
+        assert_int_equal(kernel_release_parse("7.2.13+deb14-arm64", &v), 0);
+        assert_int_equal(v, KERNEL_VERSION(7, 2));
+        assert_int_equal(kernel_release_parse("5.14.0-427.el9.x86_64", &v), 0);
+        assert_int_equal(v, KERNEL_VERSION(5, 14));
+        assert_int_equal(kernel_release_parse("linux", &v), -EINVAL);
+        assert_int_equal(kernel_release_parse("6", &v), -EINVAL);
+        assert_int_equal(kernel_release_parse("", &v), -EINVAL);
+}
+
+static void test_config_parse(void **state) {
+        KernelConfig c;
+        /* Debian 11's build (measured): the INTGPU_OFF choice, no DMA_* choice before 5.15. */
+        const char *bullseye = "CONFIG_AMD_IOMMU=y\nCONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n"
+                               "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\n# CONFIG_IOMMU_DEFAULT_PASSTHROUGH is not set\n";
+
+        kernel_config_parse(bullseye, ARCH_X86_64, KERNEL_VERSION(5, 10), &c);
+        assert_int_equal(c.intel_iommu, 1);
+        assert_int_equal(c.intel_default_on, 1);
+        assert_int_equal(c.intel_intgpu_off, 1);
+        assert_int_equal(c.default_passthrough, 0);
+        assert_int_equal(c.default_strict, -1);
+
+        kernel_config_parse("CONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\nCONFIG_IOMMU_DEFAULT_DMA_STRICT=y\n",
+                            ARCH_X86_64, KERNEL_VERSION(6, 1), &c);
+        assert_int_equal(c.intel_default_on, 0);
+        assert_int_equal(c.default_strict, 1);
+        assert_int_equal(c.amd_iommu, 0);
+
+        kernel_config_parse("CONFIG_IOMMU_DEFAULT_PASSTHROUGH=y\n", ARCH_X86_64, KERNEL_VERSION(6, 12), &c);
+        assert_int_equal(c.default_passthrough, 1);
+}
+
+/* The measured table of /work KERNEL-TRUTH: no parameter. */
+static void test_defaults_by_release(void **state) {
+        KernelInfo k510 = kernel(ARCH_X86_64, 5, 10), k61 = kernel(ARCH_X86_64, 6, 1), a61 = kernel(ARCH_AARCH64, 6, 1);
+        KernelPrediction p;
+
+        p = predict(&k510, VENDOR_INTEL, "ro");
+        assert_true(p.groups);
+        assert_int_equal(p.domain, DOMAIN_DMA);   /* lazy, but reads DMA */
+        assert_int_equal(p.strict, 0);
+        assert_false(p.strict_observable);
+        kernel_prediction_done(&p);
+
+        p = predict(&k61, VENDOR_INTEL, "ro");
+        assert_int_equal(p.domain, DOMAIN_DMA_FQ);
+        assert_true(p.strict_observable);
+        kernel_prediction_done(&p);
+
+        p = predict(&a61, VENDOR_ARM64, "ro");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        assert_int_equal(p.strict, 1);
+        kernel_prediction_done(&p);
+
+        /* AMD-Vi goes strict inside a VM (6.1 on, measured under QEMU). */
+        k61.virtualized = 1;
+        p = predict(&k61, VENDOR_AMD, "ro");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        assert_int_equal(p.strict, 1);
+        kernel_prediction_done(&p);
+        k61.virtualized = 0;
+        p = predict(&k61, VENDOR_AMD, "ro");
+        assert_int_equal(p.domain, DOMAIN_DMA_FQ);
+        kernel_prediction_done(&p);
+
+        /* A build with VT-d off by default needs intel_iommu=on. */
+        k61.config.intel_default_on = 0;
+        p = predict(&k61, VENDOR_INTEL, "iommu=pt");
+        assert_false(p.groups);
+        kernel_prediction_done(&p);
+        p = predict(&k61, VENDOR_INTEL, "intel_iommu=on iommu=pt");
+        assert_int_equal(p.domain, DOMAIN_IDENTITY);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        kernel_prediction_done(&p);
+}
+
+static void test_token_effects(void **state) {
+        KernelInfo k510 = kernel(ARCH_X86_64, 5, 10), k612 = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        /* iommu=strict is not an x86 iommu= value: ignored, lazy stays. */
+        p = predict(&k612, VENDOR_INTEL, "intel_iommu=on iommu=strict");
+        assert_int_equal(p.domain, DOMAIN_DMA_FQ);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_REDUNDANT); /* VT-d on by default in this build */
+        assert_int_equal(effect_of_token(&p, 1), TOKEN_IGNORED);
+        assert_string_equal(kernel_prediction_find_token(&p, 1)->fix, "iommu.strict=1");
+        kernel_prediction_done(&p);
+
+        /* amd_iommu=on: "Unknown option" on 6.x, silently ignored on 5.10; changes nothing on either. */
+        p = predict(&k612, VENDOR_AMD, "amd_iommu=on iommu=pt");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_UNKNOWN);
+        assert_int_equal(effect_of_token(&p, 1), TOKEN_EFFECTIVE);
+        assert_int_equal(p.domain, DOMAIN_IDENTITY);
+        kernel_prediction_done(&p);
+        p = predict(&k510, VENDOR_AMD, "amd_iommu=on iommu=pt");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_IGNORED);
+        kernel_prediction_done(&p);
+
+        /* iommu=on beside the drivers switched off: ignored, no groups. */
+        p = predict(&k612, VENDOR_INTEL, "intel_iommu=off amd_iommu=off iommu=on");
+        assert_false(p.groups);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        assert_int_equal(effect_of_token(&p, 1), TOKEN_REDUNDANT); /* not for VT-d */
+        assert_int_equal(effect_of_token(&p, 2), TOKEN_IGNORED);
+        kernel_prediction_done(&p);
+
+        /* A later token wins. */
+        p = predict(&k612, VENDOR_INTEL, "iommu.passthrough=1 iommu.passthrough=0");
+        assert_int_equal(p.domain, DOMAIN_DMA_FQ);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_OVERRIDDEN);
+        assert_non_null(strstr(kernel_prediction_find_token(&p, 0)->why, "iommu.passthrough=0"));
+        kernel_prediction_done(&p);
+
+        /* Already the build default. */
+        p = predict(&k612, VENDOR_INTEL, "iommu.strict=0");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_REDUNDANT);
+        kernel_prediction_done(&p);
+
+        /* Deprecated from 5.15, the only way before. */
+        p = predict(&k612, VENDOR_INTEL, "intel_iommu=strict");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_DEPRECATED);
+        kernel_prediction_done(&p);
+        p = predict(&k510, VENDOR_INTEL, "intel_iommu=strict");
+        assert_int_equal(p.strict, 1);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        kernel_prediction_done(&p);
+
+        /* iommu.strict= does not reach the x86 drivers before 5.15. */
+        p = predict(&k510, VENDOR_INTEL, "intel_iommu=on iommu.passthrough=0 iommu.strict=1");
+        assert_int_equal(p.strict, 0);
+        assert_int_equal(effect_of_token(&p, 2), TOKEN_IGNORED);
+        kernel_prediction_done(&p);
+
+        /* Options the model does not follow are taken as effective. */
+        p = predict(&k612, VENDOR_INTEL, "intel_iommu=igfx_off");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        kernel_prediction_done(&p);
+
+        /* arm64 has no iommu=. */
+        {
+                KernelInfo a = kernel(ARCH_AARCH64, 6, 12);
+                p = predict(&a, VENDOR_ARM64, "iommu=pt");
+                assert_int_equal(effect_of_token(&p, 0), TOKEN_UNKNOWN);
+                assert_int_equal(p.domain, DOMAIN_DMA);
+                kernel_prediction_done(&p);
+        }
+}
+
+static void test_info_load(void **state) {
+        char *root = test_mkroot();
+        KernelInfo k;
+        _cleanup_free_ char *d = NULL;
+
+        /* Nothing there: say so, assume the newest release with mainline defaults. */
+        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_null(k.release);
+        assert_string_equal(k.release_source, "assumed");
+        assert_null(k.config_source);
+        assert_int_equal(k.version, KERNEL_VERSION_NEWEST);
+        kernel_info_done(&k);
+
+        test_write(root, "/proc/sys/kernel/osrelease", "5.10.0-32-amd64\n");
+        test_write(root, "/boot/config-5.10.0-32-amd64", "CONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n");
+        test_write(root, "/proc/cpuinfo", "flags\t\t: fpu vme hypervisor lahf_lm\n");
+        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_string_equal(k.release, "5.10.0-32-amd64");
+        assert_int_equal(k.version, KERNEL_VERSION(5, 10));
+        assert_string_equal(k.config_source, "/boot/config-5.10.0-32-amd64");
+        assert_int_equal(k.config.intel_default_on, 0);
+        assert_int_equal(k.virtualized, 1);
+        d = kernel_info_describe(&k);
+        assert_non_null(strstr(d, "5.10.0-32-amd64"));
+        kernel_info_done(&k);
+
+        /* --kernel: a release with no config under the root. */
+        assert_int_equal(kernel_info_load(root, ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
+        assert_string_equal(k.release_source, "--kernel");
+        assert_null(k.config_source);
+        kernel_info_done(&k);
+        test_rmroot(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_release_parse),
+                cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_defaults_by_release),
+                cmocka_unit_test(test_token_effects),
+                cmocka_unit_test(test_info_load),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
