@@ -99,7 +99,8 @@ static int run(const char *normal_dir) {
                 log_debug("No Profile= in %s, nothing to do.", CONFIG_FILE);
                 return 0;
         }
-        r = profile_load(root, config.profile, &profile);
+        /* Not linted here: "iommuctl lint" and apply did that; the boot only needs the tokens. */
+        r = profile_load_full(root, config.profile, PROFILE_LOAD_NO_LINT, &profile);
         if (r < 0)
                 return log_warning_errno(r, "Cannot load profile %s; %s is not started on this boot.",
                                          config.profile, APPLY_UNIT);
@@ -147,7 +148,8 @@ static int run(const char *normal_dir) {
  * neither the console nor the journal. Like systemd's own generators (log_setup_generator()), write
  * to the kernel log then, where the journal picks the lines up. Line buffered: one record per line.
  * Only under the service manager (SYSTEMD_SCOPE is set), so a manual run with 2>/dev/null stays
- * silent. */
+ * silent. Containers have no /dev/kmsg; there the lines go to /dev/console, which the container
+ * manager shows (systemd-nspawn's terminal, "docker logs"). */
 static void log_open_kmsg_if_silenced(void) {
         struct stat st, null;
         int fd;
@@ -158,6 +160,8 @@ static void log_open_kmsg_if_silenced(void) {
             (stat("/dev/null", &null) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != null.st_rdev))
                 return;
         fd = open("/dev/kmsg", O_WRONLY | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0) /* containers have no /dev/kmsg: the console is what their manager shows */
+                fd = open("/dev/console", O_WRONLY | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
                 return;
         if (fd != STDERR_FILENO) {
@@ -178,8 +182,8 @@ int main(int argc, char *argv[]) {
         log_set_kmsg_prefix(!isatty(STDERR_FILENO));
         log_set_max_level(LOG_LEVEL_NOTICE);
         e = getenv("SYSTEMD_LOG_LEVEL");
-        if (e && streq(e, "debug"))
-                log_set_max_level(LOG_LEVEL_DEBUG);
+        if (e && log_level_from_string(e) >= 0)
+                log_set_max_level(log_level_from_string(e));
 
         umask(0022);
         (void) run(argc > 1 ? argv[1] : "/tmp");

@@ -3,6 +3,7 @@
  * every verb uses, so that shell integrations (the dracut module) need no INI parser of their own. */
 #include "iommuctl.h"
 #include "libiommu/fileio.h"
+#include "libiommu/json.h"
 #include "libiommu/log.h"
 #include "libiommu/strv.h"
 
@@ -13,6 +14,38 @@ typedef struct Setting {
 
 static const char *yes_no(bool b) {
         return b ? "yes" : "no";
+}
+
+/* {"IOMMU": {"Profile": "..."}, "Apply": {...}, ...}: the settings (all, or those marked wanted)
+ * grouped by section, in the order of the table, whose entries are sorted by section already. */
+static void print_json(const Setting *settings, size_t n, const bool *wanted) {
+        JsonWriter w = { .f = stdout };
+        const char *section = NULL;
+        size_t section_len = 0;
+
+        json_begin_object(&w);
+        for (size_t i = 0; i < n; i++) {
+                const char *dot = strchr(settings[i].name, '.');
+                _cleanup_free_ char *sec = NULL;
+
+                if (wanted && !wanted[i])
+                        continue;
+                if (!section || (size_t) (dot - settings[i].name) != section_len ||
+                    strncmp(section, settings[i].name, section_len) != 0) {
+                        if (section)
+                                json_end_object(&w);
+                        section = settings[i].name;
+                        section_len = dot - settings[i].name;
+                        sec = strndup(section, section_len);
+                        json_key(&w, sec ?: "");
+                        json_begin_object(&w);
+                }
+                json_field_string(&w, dot + 1, settings[i].value);
+        }
+        if (section)
+                json_end_object(&w);
+        json_end_object(&w);
+        json_finish(&w);
 }
 
 int verb_config(int argc, char *argv[]) {
@@ -29,7 +62,7 @@ int verb_config(int argc, char *argv[]) {
                 return log_oom(), EXIT_ERROR;
 
 #define SET(n_, v_) settings[n++] = (Setting) { .name = (n_), .value = (char *) (v_) }
-        SET("IOMMU.Profile", c.profile ?: "");
+        SET("IOMMU.Profile", c.profile); /* NULL: none selected ("" in text, null in JSON) */
         SET("IOMMU.Vendor", c.vendor >= 0 ? vendor_to_string(c.vendor) : "auto");
         SET("Apply.Entries", c.entries ?: "all");
         SET("Apply.Backends", backends);
@@ -43,24 +76,34 @@ int verb_config(int argc, char *argv[]) {
         SET("Publish.PrometheusPath", c.prometheus_path ?: PROMETHEUS_FILE_DEFAULT);
 #undef SET
 
+        if (argc <= 1 && arg.json) {
+                print_json(settings, n, NULL);
+                return EXIT_OK;
+        }
         if (argc <= 1) {
                 for (size_t i = 0; i < n; i++)
-                        printf("%s=%s\n", settings[i].name, settings[i].value);
+                        printf("%s=%s\n", settings[i].name, settings[i].value ?: "");
                 return EXIT_OK;
         }
         /* "config Boot.Enforce ...": only the values, one a line, for scripts. */
+        bool wanted[ELEMENTSOF(settings)] = {};
         for (int a = 1; a < argc; a++) {
                 const Setting *s = NULL;
 
                 for (size_t i = 0; i < n; i++)
-                        if (streq(settings[i].name, argv[a]))
+                        if (streq(settings[i].name, argv[a])) {
                                 s = &settings[i];
+                                wanted[i] = true;
+                        }
                 if (!s) {
                         log_error("Unknown setting '%s'; 'iommuctl config' lists them (Section.Key).", argv[a]);
                         ret = EXIT_ERROR;
                         continue;
                 }
-                puts(s->value);
+                if (!arg.json)
+                        puts(s->value ?: "");
         }
+        if (arg.json && ret == EXIT_OK)
+                print_json(settings, n, wanted);
         return ret;
 }

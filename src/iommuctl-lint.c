@@ -3,6 +3,7 @@
 #include "libiommu/boot-bls.h"
 #include "libiommu/boot-grub.h"
 #include "libiommu/fileio.h"
+#include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
@@ -81,27 +82,121 @@ static bool is_profile_text(const char *s) {
         return strstr(s, "[KernelArgs]") || strstr(s, "[Profile]");
 }
 
+/* A problem a loader logged ("FILE:LINE: message" or "message") while linting path: counted, and in
+ * JSON a finding of its own, so that "lint --json" on a broken profile does not say "findings": []. */
+typedef struct LogCapture {
+        LintTotals *totals;
+        const char *path;
+        size_t errors;
+} LogCapture;
+
+static void capture_log(int level, const char *message, void *userdata) {
+        LogCapture *c = userdata;
+        const char *rest = startswith(message, c->path);
+        unsigned line = 0;
+        int n = 0;
+
+        if (level > LOG_LEVEL_WARNING)
+                return;
+        if (level <= LOG_LEVEL_ERROR)
+                c->errors++;
+        else
+                c->totals->warnings++;
+        if (!c->totals->json)
+                return;
+        if (rest && rest[0] == ':' && sscanf(rest, ":%u: %n", &line, &n) == 1 && n > 0)
+                message = rest + n;
+        else if (rest && startswith(rest, ": "))
+                message = rest + 2;
+        json_begin_object(c->totals->json);
+        json_field_string(c->totals->json, "file", c->path);
+        if (line > 0)
+                json_field_int(c->totals->json, "line", line);
+        json_field_string(c->totals->json, "severity", level <= LOG_LEVEL_ERROR ? "error" : "warning");
+        json_field_string(c->totals->json, "token", NULL);
+        json_field_string(c->totals->json, "message", message);
+        json_field_string(c->totals->json, "fix", NULL);
+        json_end_object(c->totals->json);
+}
+
+/* Other tools' files configure other machines (a cluster's nodes, an image), not the one lint runs
+ * on: judged for --kernel/--config when given, else for the newest kernel the model knows. */
+static const KernelInfo *foreign_kernel(void) {
+        static KernelInfo k;
+        static bool loaded = false;
+
+        if (arg.kernel_release || arg.kernel_config)
+                return lint_kernel();
+        if (!loaded) {
+                kernel_info_default(lint_arch(), &k);
+                loaded = true;
+        }
+        return &k;
+}
+
+/* MachineConfig, PerformanceProfile, Butane, Ignition, Talos, bootc kargs.d: see foreign-kargs.h. */
+static int lint_foreign(LintTotals *t, const char *path, ForeignSyntax syntax, const char *data) {
+        ForeignKargs k = {};
+        ForeignReport report = {};
+        int r;
+
+        r = foreign_kargs_parse(syntax, data, strlen(data), &k);
+        if (r == -EPROTONOSUPPORT)
+                return log_error_errno(r, "%s: this iommuctl is built without TOML support (toml++)", path);
+        if (r == -EOPNOTSUPP)
+                return log_error_errno(r, "%s: cannot load the %s parser: %s", path,
+                                       syntax == FOREIGN_SYNTAX_TOML ? "TOML" : "YAML", strna(foreign_kargs_dl_error()));
+        if (r < 0 && r != -ENOMSG) /* -ENOMSG: nothing of ours in it, which lint says */
+                return log_error_errno(r, "Failed to parse %s: %m", path);
+        r = foreign_kargs_lint(&k, foreign_kernel(), arg.vendor, &report);
+        if (r >= 0) {
+                if (t->json)
+                        foreign_report_write_json(&report, &k, path, t->json, &t->errors, &t->warnings);
+                else
+                        foreign_report_write_text(&report, &k, path, stdout, &t->errors, &t->warnings);
+        }
+        foreign_report_done(&report);
+        foreign_kargs_done(&k);
+        return r < 0 ? log_oom() : 0;
+}
+
 static int lint_file(LintTotals *t, const char *path) {
         _cleanup_free_ char *data = NULL;
+        ForeignSyntax foreign;
         bool bls, grub;
         unsigned line = 0;
         int r;
 
         size_t size = 0, nul;
+        LogCapture c = { .totals = t, .path = path };
 
         /* A regular file of bounded size (a FIFO or a device is refused, not waited on), and text:
-         * a NUL byte would hide the rest of the file from the parsers. */
+         * a NUL byte would hide the rest of the file from the parsers. A file that cannot be read
+         * is a finding too (lint --json). */
         r = read_full_file(path, 4 * 1024 * 1024, &data, &size);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", path);
-        if (data_check_nul(data, size, &nul) < 0)
-                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not a text file.", path, nul);
+        if (r < 0 || data_check_nul(data, size, &nul) < 0) {
+                log_set_hook(capture_log, &c);
+                if (r < 0)
+                        r = log_error_errno(r, "Failed to read %s: %m", path);
+                else
+                        r = log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not a text file.", path, nul);
+                log_set_hook(NULL, NULL);
+                t->errors += c.errors;
+                return r;
+        }
+
+        foreign = foreign_kargs_sniff(path, data);
+        if (foreign != FOREIGN_SYNTAX_NONE)
+                return lint_foreign(t, path, foreign, data);
 
         if (is_profile_text(data)) {
                 _cleanup_profile_ Profile *p = NULL;
-                /* The profile loader reports every problem with file:line itself. */
-                if (profile_load_file(arg.root, path, &p) < 0)
-                        t->errors++;
+
+                /* The profile loader reports every problem with file:line itself; each is a finding. */
+                log_set_hook(capture_log, &c);
+                r = profile_load_file(arg.root, path, &p);
+                log_set_hook(NULL, NULL);
+                t->errors += r < 0 && c.errors == 0 ? 1 : c.errors;
                 return 0;
         }
 
@@ -114,12 +209,14 @@ static int lint_file(LintTotals *t, const char *path) {
                 _cleanup_free_ unsigned *lines = NULL;
                 size_t n = 0;
 
+                log_set_hook(capture_log, &c);
                 r = bls ? bls_entry_options_lines(data, &values, &lines, &n)
                         : grub_defaults_values(path, data, &values, &lines, &n);
+                log_set_hook(NULL, NULL);
                 if (r == -ENOMEM)
                         return log_oom();
                 if (r < 0) {
-                        t->errors++; /* logged with file:line */
+                        t->errors += c.errors == 0 ? 1 : c.errors; /* logged with file:line, findings in JSON */
                         return 0;
                 }
                 for (size_t i = 0; i < n; i++) {
@@ -181,7 +278,7 @@ int verb_lint(int argc, char *argv[]) {
                 json_field_int(&w, "warnings", t.warnings);
                 json_end_object(&w);
                 json_finish(&w);
-        } else if (r >= 0 && log_get_max_level() >= LOG_LEVEL_INFO)
+        } else if (r >= 0 && !arg.no_legend && log_get_max_level() >= LOG_LEVEL_INFO)
                 printf("%zu error%s, %zu warning%s\n", t.errors, t.errors == 1 ? "" : "s", t.warnings,
                        t.warnings == 1 ? "" : "s");
         if (r < 0)

@@ -156,7 +156,7 @@ int verb_plan(int argc, char *argv[]) {
                 return EXIT_ERROR;
         if (arg.json)
                 print_json(&ctx, &plan);
-        else
+        else if (!arg.quiet)
                 print_text(&ctx, &plan);
         /* Exit 1 when apply would write something: a line in sync in another order, or with owned tokens
          * that change nothing, is left alone. (The generator acts only on SYNC_DRIFT.) */

@@ -46,7 +46,7 @@ int verb_profiles(int argc, char *argv[]) {
                 if (profile_search_path(arg.root, &path) >= 0)
                         joined = strv_join(path, " ");
                 printf("No profiles found in %s\n", strna(joined));
-        } else
+        } else if (!arg.no_legend)
                 printf("%-16s %-12s %-44s %s\n", "PROFILE", "MODE", "FILE", "DESCRIPTION");
 
         for (size_t i = 0; i < n; i++) {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <syslog.h>
+
 #include "iommuctl.h"
 #include "libiommu/efi.h"
 #include "libiommu/fileio.h"
@@ -23,6 +25,9 @@ static int verify_observe(const Context *ctx, char * const *modules, Observation
         if (!o.sysfs)
                 return log_error_errno(-ENOMEDIUM, "Cannot check: %s has no /sys/kernel or /sys/bus/pci, so no running kernel's "
                                        "state to read (pass the root of a running system or of a captured tree).", ctx->root);
+        /* A virtual machine's IOMMU is the hypervisor's to give: the fixes say so. */
+        o.virtualization = ctx->host.virtualization;
+        o.virtualization_evidence = ctx->host.virtualization_evidence;
         r = modules_observe(&o, modules);
         if (r >= 0)
                 r = efi_observe(&o);
@@ -40,14 +45,47 @@ static int verify_observe(const Context *ctx, char * const *modules, Observation
         return 0;
 }
 
+/* Only iommu-verify.service's run (--boot-check) is the boot check that alerts key on: a run by hand
+ * logs under its own MESSAGE_ID, at warning priority at most, so that a failed manual check is not
+ * taken for a failed boot. Both name what was read: the firmware's IOMMU table and the EFI state. */
+static int adjust_journal_fields(const Observation *o, char **fields, char ***ret_extra) {
+        _cleanup_strv_free_ char **extra = NULL;
+        char *s;
+
+        for (char **f = fields; f && *f; f++) {
+                const char *prio = startswith(*f, "PRIORITY=");
+
+                if (!arg.boot_check && startswith(*f, "MESSAGE_ID=")) {
+                        free(*f);
+                        if (!(*f = strdup("MESSAGE_ID=" IOMMU_VERIFY_MANUAL_MESSAGE_ID)))
+                                return -ENOMEM;
+                } else if (!arg.boot_check && prio && atoi(prio) < LOG_WARNING) {
+                        free(*f);
+                        if (asprintf(f, "PRIORITY=%d", LOG_WARNING) < 0)
+                                return *f = NULL, -ENOMEM;
+                }
+        }
+        if (asprintf(&s, "IOMMU_RUN=%s", arg.boot_check ? "boot-check" : "manual") < 0 || strv_consume(&extra, s) < 0)
+                return -ENOMEM;
+        if (asprintf(&s, "IOMMU_EFI=%s", !o->efi.booted ? "no" : o->efi.secure_boot > 0 ? "secure-boot" :
+                     o->efi.secure_boot == 0 ? "booted" : "booted-secure-boot-unknown") < 0 || strv_consume(&extra, s) < 0)
+                return -ENOMEM;
+        *ret_extra = TAKE_PTR(extra);
+        return 0;
+}
+
 static int send_journal_entry(const Observation *o, const Profile *p, const Verdict *v) {
-        _cleanup_strv_free_ char **fields = NULL;
+        _cleanup_strv_free_ char **fields = NULL, **extra = NULL;
         _cleanup_fclose_ FILE *f = NULL;
         int r;
 
         if (!arg.journal_fields_to && (arg.no_journal || !root_is_host(o->root)))
                 return 0;
         r = report_journal_fields(o, p, v, &fields);
+        if (r >= 0)
+                r = adjust_journal_fields(o, fields, &extra);
+        if (r >= 0)
+                r = strv_extend_strv(&fields, extra);
         if (r < 0)
                 return log_oom();
         if (arg.journal_fields_to) {
@@ -95,6 +133,10 @@ int verb_verify(int argc, char *argv[]) {
         r = context_load(&opts, &ctx);
         if (r < 0)
                 return EXIT_ERROR;
+        r = host_probe_virtualization(ctx.root, &ctx.host);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s/proc/cpuinfo: %m", root_is_host(ctx.root) ? "" : ctx.root),
+                       EXIT_ERROR;
         r = verify_observe(&ctx, ctx.profile->expect_modules, &o);
         if (r < 0)
                 return EXIT_ERROR;
@@ -104,7 +146,7 @@ int verb_verify(int argc, char *argv[]) {
 
         if (arg.json)
                 report_verify_json(stdout, &o, ctx.profile, &v);
-        else
+        else if (!arg.quiet)
                 report_verify_text(stdout, &o, ctx.profile, &v);
         (void) send_journal_entry(&o, ctx.profile, &v);
         publish(&ctx, &o, &v);

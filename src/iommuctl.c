@@ -27,17 +27,19 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
         { "profiles", verb_profiles, "profiles [--json] | profiles --selected",
           "List the profiles, where each comes from, and what it promises" },
-        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE]",
-          "Print the profile's tokens for OpenShift, bootc, dracut or kernel-install" },
-        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--kernel-log FILE]",
+        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
+          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
+        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--kernel-log FILE]",
           "Check what the running kernel really did against the profile" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
           "List IOMMU groups and their devices, or change one group's default domain type" },
-        { "config", verb_config, "config [SECTION.KEY...]",
+        { "config", verb_config, "config [--json] [SECTION.KEY...]",
           "Print the effective settings of iommu.conf and its drop-ins (or only the values asked for)" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
+        { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
+          "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
 };
@@ -59,6 +61,7 @@ static void help(const Verb *v) {
                "     --vendor=V        intel, amd, arm64 or portable (default: detected)\n"
                "     --arch=A          x86_64 or aarch64 (default: detected)\n"
                "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
+               "                       (export kernel-cmdline: instead of ROOT/etc/kernel/cmdline)\n"
                "     --kernel=RELEASE  Model this kernel release instead of ROOT/proc/sys/kernel/osrelease\n"
                "     --config=FILE     The kernel's build configuration (default: ROOT/boot/config-RELEASE...)\n"
                "     --json            Print JSON for programs (schema in iommuctl(8))\n"
@@ -68,6 +71,7 @@ static void help(const Verb *v) {
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
                "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
+               "     --boot-check      verify: log the verdict as this boot's check (iommu-verify.service)\n"
                "     --journal-fields-to=FILE\n"
                "                       verify: write the journal entry's fields to FILE\n"
                "     --backend=LIST    apply: bls, kernel-cmdline, grub (default: detected)\n"
@@ -76,7 +80,9 @@ static void help(const Verb *v) {
                "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
                "     --reboot=no|yes|config  apply: reboot into a committed change (config: as\n"
                "                       [Apply] Reboot= says; iommu-apply.service uses it)\n"
-               "  -q --quiet           Print errors only\n"
+               "  -q --quiet           Print errors only (plan --check, verify: only the exit status)\n"
+               "     --no-pager        Accepted for systemd compatibility (iommuctl never pages)\n"
+               "     --no-legend       Print no column headers or summary lines\n"
                "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
 }
 
@@ -101,6 +107,9 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_DRY_RUN,
                 ARG_NO_BOOTLOADER_UPDATE,
                 ARG_REBOOT,
+                ARG_NO_PAGER,
+                ARG_NO_LEGEND,
+                ARG_BOOT_CHECK,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -126,6 +135,9 @@ static int parse_argv(int argc, char *argv[]) {
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
                 { "reboot", required_argument, NULL, ARG_REBOOT },
+                { "no-pager", no_argument, NULL, ARG_NO_PAGER },
+                { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
+                { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
                 {}
         };
         int c;
@@ -212,7 +224,17 @@ static int parse_argv(int argc, char *argv[]) {
                                 return log_error_errno(-EINVAL, "--reboot=%s: valid: no, yes, config", optarg);
                         break;
                 case 'q':
+                        arg.quiet = true;
                         log_set_max_level(LOG_LEVEL_ERROR);
+                        break;
+                case ARG_NO_PAGER:
+                        /* Nothing iommuctl prints is long enough to page. */
+                        break;
+                case ARG_NO_LEGEND:
+                        arg.no_legend = true;
+                        break;
+                case ARG_BOOT_CHECK:
+                        arg.boot_check = true;
                         break;
                 case '?':
                         return -EINVAL;
@@ -251,9 +273,15 @@ int main(int argc, char *argv[]) {
                         return EXIT_ERROR;
                 }
         }
-        if (arg.help || !verb) {
+        if (arg.help) {
                 help(verb);
-                return arg.help ? EXIT_OK : EXIT_ERROR;
+                return EXIT_OK;
+        }
+        if (!verb) {
+                /* As systemd's tools without a default verb: a usage error, on stderr, exit status 2. */
+                fprintf(stderr, "Usage: iommuctl [OPTIONS...] VERB [ARGS...]\n"
+                                "A verb is required; 'iommuctl --help' lists them.\n");
+                return EXIT_ERROR;
         }
         return verb->run(argc - optind, argv + optind);
 }

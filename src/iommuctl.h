@@ -25,6 +25,9 @@ typedef struct Args {
         bool check;
         bool full;
         bool help;
+        bool quiet;                 /* -q: errors only; verbs whose answer is the exit code print nothing */
+        bool no_legend;             /* --no-legend: no column headers or summary lines */
+        bool boot_check;            /* verify: this is iommu-verify.service's run (the boot check's MESSAGE_ID) */
         bool selected;              /* profiles: print only the profile iommu.conf selects */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
@@ -50,6 +53,7 @@ int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);
 int verb_apply(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
+int verb_recommend(int argc, char *argv[]);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

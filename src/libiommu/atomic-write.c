@@ -62,6 +62,11 @@ static void unlink_tempp(char **p) {
 }
 
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid) {
+        return write_file_atomic_full(path, data, size, mode, uid, gid, 0);
+}
+
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                           WriteAtomicFlags flags) {
         _cleanup_(unlink_tempp) char *tmp = NULL;
         _cleanup_free_ char *copy = NULL;
         _cleanup_close_ int fd = -1;
@@ -99,13 +104,15 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
                 return -errno;
         if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 return -errno;
-        if (fsync(fd) < 0)
+        if (!(flags & WRITE_ATOMIC_NO_DATA_SYNC) && fsync(fd) < 0)
                 return -errno;
         if (close(TAKE_FD(fd)) < 0)
                 return -errno;
         if (rename(tmp, path) < 0)
                 return -errno;
         tmp = mfree(tmp);
+        if (flags & WRITE_ATOMIC_NO_DIR_SYNC)
+                return 0;
         return fsync_parent_directory(path);
 }
 

@@ -16,6 +16,18 @@
  * to keep the writer's. */
 int write_file_atomic(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid);
 
+typedef enum WriteAtomicFlags {
+        /* The caller fsyncs the directory itself, once after renaming all the files it holds
+         * (the change set writer: one directory fsync per directory, not per file). The new file
+         * is not durable before that. */
+        WRITE_ATOMIC_NO_DIR_SYNC = 1 << 0,
+        /* The contents need not survive a crash, only the name (a marker file whose presence is
+         * what counts): no fsync of the file itself. */
+        WRITE_ATOMIC_NO_DATA_SYNC = 1 << 1,
+} WriteAtomicFlags;
+int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                           WriteAtomicFlags flags);
+
 /* Removes a file and fsyncs its directory. A missing file is not an error. */
 int unlink_file_durable(const char *path);
 

@@ -13,8 +13,15 @@
 #include "diff.h"
 #include "fileio.h"
 #include "log.h"
+#include "strv.h"
 
+/* Version 1 (a manifest plus an "old-K" and a "new-K" file per item, each fsynced on its own) is
+ * still read, for sets journaled before version 2: one "journal" file, the manifest followed by
+ * the contents, written and synced once. */
 #define MANIFEST_MAGIC "iommuctl-changeset 1"
+#define JOURNAL_MAGIC "iommuctl-changeset 2"
+/* A set of 2000 boot files of 4 MiB each would be 16 GiB: far more than any boot partition. */
+#define JOURNAL_MAX (256U * 1024U * 1024U)
 
 static void change_item_done(ChangeItem *i) {
         free(i->path);
@@ -44,15 +51,66 @@ ChangeSet *changeset_free(ChangeSet *cs) {
         for (size_t i = 0; i < cs->n_items; i++)
                 change_item_done(&cs->items[i]);
         free(cs->items);
+        free(cs->index);
         free(cs->root);
         return mfree(cs);
 }
 
+/* FNV-1a: the index only has to spread paths, not resist anyone (paths come from our backends). */
+static size_t path_hash(const char *s) {
+        uint64_t h = 14695981039346656037ULL;
+
+        for (; *s; s++)
+                h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+        return (size_t) h;
+}
+
+static void index_insert(size_t *index, size_t size, const char *path, size_t item) {
+        for (size_t i = path_hash(path) & (size - 1);; i = (i + 1) & (size - 1))
+                if (index[i] == 0) {
+                        index[i] = item + 1;
+                        return;
+                }
+}
+
+/* Appends an item (taking its members) and indexes its path: adding N files is O(N), where a
+ * linear changeset_find() per add made it O(N^2). */
+static int changeset_append(ChangeSet *cs, ChangeItem *item) {
+        if (cs->n_items == cs->n_allocated) {
+                size_t m = cs->n_allocated ? cs->n_allocated * 2 : 8;
+                ChangeItem *t = reallocarray(cs->items, m, sizeof(ChangeItem));
+                if (!t)
+                        return -ENOMEM;
+                cs->items = t;
+                cs->n_allocated = m;
+        }
+        if ((cs->n_items + 1) * 2 >= cs->index_size) {
+                size_t m = cs->index_size ? cs->index_size * 2 : 16;
+                size_t *t = calloc(m, sizeof(size_t));
+                if (!t)
+                        return -ENOMEM;
+                for (size_t k = 0; k < cs->n_items; k++)
+                        index_insert(t, m, cs->items[k].path, k);
+                free(cs->index);
+                cs->index = t;
+                cs->index_size = m;
+        }
+        index_insert(cs->index, cs->index_size, item->path, cs->n_items);
+        cs->items[cs->n_items++] = *item;
+        *item = (ChangeItem) {};
+        return 0;
+}
+
 const ChangeItem *changeset_find(const ChangeSet *cs, const char *path) {
-        for (size_t i = 0; i < cs->n_items; i++)
-                if (streq(cs->items[i].path, path))
-                        return &cs->items[i];
-        return NULL;
+        if (cs->index_size == 0)
+                return NULL;
+        for (size_t i = path_hash(path) & (cs->index_size - 1);; i = (i + 1) & (cs->index_size - 1)) {
+                size_t k = cs->index[i];
+                if (k == 0)
+                        return NULL;
+                if (streq(cs->items[k - 1].path, path))
+                        return &cs->items[k - 1];
+        }
 }
 
 bool changeset_has_backend(const ChangeSet *cs, const char *backend) {
@@ -93,8 +151,12 @@ static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
         return na == nb && memcmp(a, b, na) == 0;
 }
 
+/* The current contents of a boot file, in a buffer of its size (a set of 2000 entries keeps
+ * 2000 of these; read_full_file()'s page-sized steps made that 8 KiB each). */
 static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
-        int r;
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        size_t n = 0;
 
         if (lstat(full, ret_st) < 0) {
                 if (errno != ENOENT)
@@ -107,13 +169,49 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
                 return -EISDIR;
         if (!S_ISREG(ret_st->st_mode))
                 return -EBADFD;
-        r = read_nofollow(full, CHANGESET_FILE_MAX, ret, ret_size);
-        return r;
+        fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, ret_st) < 0)
+                return -errno;
+        if (!S_ISREG(ret_st->st_mode))
+                return -EBADFD;
+        if ((uint64_t) ret_st->st_size > CHANGESET_FILE_MAX)
+                return -EFBIG;
+        buf = malloc((size_t) ret_st->st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (n < (size_t) ret_st->st_size) {
+                ssize_t k = read(fd, buf + n, (size_t) ret_st->st_size - n);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                n += k;
+        }
+        if (n == (size_t) ret_st->st_size) {
+                /* A file that grew since fstat(): read it the general way. */
+                char c;
+                ssize_t k = read(fd, &c, 1);
+                if (k < 0)
+                        return -errno;
+                if (k > 0) {
+                        buf = mfree(buf);
+                        return read_nofollow(full, CHANGESET_FILE_MAX, ret, ret_size);
+                }
+        }
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
 }
 
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
         _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL;
-        ChangeItem *items;
+        ChangeItem item;
         struct stat st = {};
         size_t old_size;
         bool existed;
@@ -145,14 +243,10 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
         b = strdup(backend);
         if (!b)
                 return -ENOMEM;
-        items = reallocarray(cs->items, cs->n_items + 1, sizeof(ChangeItem));
-        if (!items)
-                return -ENOMEM;
-        cs->items = items;
         /* An existing file keeps its mode and owner. (Decided before the initializer below, whose
          * TAKE_PTR(old) may be evaluated first.) */
         existed = old != NULL;
-        cs->items[cs->n_items++] = (ChangeItem) {
+        item = (ChangeItem) {
                 .path = TAKE_PTR(resolved),
                 .full = TAKE_PTR(full),
                 .old = TAKE_PTR(old),
@@ -164,6 +258,11 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
         };
+        r = changeset_append(cs, &item);
+        if (r < 0) {
+                change_item_done(&item);
+                return r;
+        }
         return 1;
 }
 
@@ -213,7 +312,9 @@ static int journal_mark(const char *dir, const char *name) {
         if (!p)
                 return -ENOMEM;
         n = snprintf(stamp, sizeof(stamp), "%lld\n", (long long) time(NULL));
-        return write_file_atomic(p, stamp, n, 0600, (uid_t) -1, (gid_t) -1);
+        /* What counts is that the mark exists (its name, made durable by the directory fsync),
+         * not the time stamp in it: no fsync of the file itself. */
+        return write_file_atomic_full(p, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
 /* The ids of the journaled sets, ascending. */
@@ -276,51 +377,46 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
         return 0;
 }
 
+/* The whole journal in one file: "iommuctl-changeset 2", one manifest line per item (number,
+ * existed, has new contents, mode, uid, gid, old size, new size, backend, path; tab-separated),
+ * an empty line, then each item's old and new contents back to back. Written atomically and
+ * fsynced with its directory; the caller then fsyncs CHANGESET_DIR so that the set's directory
+ * itself is durable. One write and sync per set, where version 1 made 3N+1 files with two
+ * fsyncs each. */
 static int journal_write(const ChangeSet *cs, const char *dir) {
-        _cleanup_free_ char *manifest = NULL, *mpath = NULL;
-        size_t msize = 0;
+        _cleanup_free_ char *journal = NULL, *path = NULL;
+        size_t size = 0;
         FILE *m;
         int r;
 
-        m = open_memstream(&manifest, &msize);
+        m = open_memstream(&journal, &size);
         if (!m)
                 return -ENOMEM;
-        fprintf(m, "%s\n", MANIFEST_MAGIC);
+        fprintf(m, "%s\n", JOURNAL_MAGIC);
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
+                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
                         c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
-                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid, c->backend, c->path);
+                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid,
+                        c->old ? c->old_size : 0, c->new ? c->new_size : 0, c->backend, c->path);
+        }
+        fputc('\n', m);
+        for (size_t k = 0; k < cs->n_items; k++) {
+                const ChangeItem *c = &cs->items[k];
+                if (c->old)
+                        fwrite(c->old, 1, c->old_size, m);
+                if (c->new)
+                        fwrite(c->new, 1, c->new_size, m);
         }
         if (fclose(m) != 0)
                 return -ENOMEM;
 
-        for (size_t k = 0; k < cs->n_items; k++) {
-                const ChangeItem *c = &cs->items[k];
-                if (c->old) {
-                        _cleanup_free_ char *p = journal_file(dir, "old", k);
-                        if (!p)
-                                return -ENOMEM;
-                        r = write_file_atomic(p, c->old, c->old_size, 0600, (uid_t) -1, (gid_t) -1);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to write the journal file %s: %m", p);
-                }
-                if (c->new) {
-                        _cleanup_free_ char *p = journal_file(dir, "new", k);
-                        if (!p)
-                                return -ENOMEM;
-                        r = write_file_atomic(p, c->new, c->new_size, 0600, (uid_t) -1, (gid_t) -1);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to write the journal file %s: %m", p);
-                }
-        }
-        /* The manifest last: a journal directory without one never got to touch a boot file. */
-        mpath = journal_file(dir, "manifest", SIZE_MAX);
-        if (!mpath)
+        path = journal_file(dir, "journal", SIZE_MAX);
+        if (!path)
                 return -ENOMEM;
-        r = write_file_atomic(mpath, manifest, msize, 0600, (uid_t) -1, (gid_t) -1);
+        r = write_file_atomic(path, journal, size, 0600, (uid_t) -1, (gid_t) -1);
         if (r < 0)
-                return log_error_errno(r, "Failed to write the journal file %s: %m", mpath);
+                return log_error_errno(r, "Failed to write the journal file %s: %m", path);
         return 0;
 }
 
@@ -349,13 +445,14 @@ static int remove_tree(const char *dir) {
         return fsync_parent_directory(dir);
 }
 
-/* Puts one file into its "new" state: contents, or removal. */
+/* Puts one file into its "new" state: contents, or removal. Its directory is not fsynced here:
+ * items_sync_directories() does that once per directory after all of them. */
 static int item_write_new(const ChangeSet *cs, const ChangeItem *c) {
         _cleanup_free_ char *copy = NULL, *dir = NULL;
         int r;
 
         if (!c->new)
-                return unlink_file_durable(c->full);
+                return unlink(c->full) < 0 && errno != ENOENT ? -errno : 0;
         copy = strdup(c->path);
         if (!copy)
                 return -ENOMEM;
@@ -371,41 +468,114 @@ static int item_write_new(const ChangeSet *cs, const ChangeItem *c) {
                 if (!streq(dirname(copy2), dir))
                         return -EXDEV;
         }
-        return write_file_atomic(c->full, c->new, c->new_size, c->mode, c->uid, c->gid);
+        return write_file_atomic_full(c->full, c->new, c->new_size, c->mode, c->uid, c->gid, WRITE_ATOMIC_NO_DIR_SYNC);
+}
+
+static int str_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* The directories that hold items [0, n), sorted, each once (NULL-terminated). */
+static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
+        _cleanup_free_ char **dirs = calloc(n + 1, sizeof(char *));
+        size_t m = 0;
+
+        if (!dirs)
+                return -ENOMEM;
+        for (size_t k = 0; k < n; k++) {
+                const char *slash = strrchr(cs->items[k].full, '/');
+                size_t l = slash && slash != cs->items[k].full ? (size_t) (slash - cs->items[k].full) : 1;
+                dirs[k] = strndup(cs->items[k].full, l);
+                if (!dirs[k]) {
+                        for (size_t j = 0; j < k; j++)
+                                free(dirs[j]);
+                        return -ENOMEM;
+                }
+        }
+        qsort(dirs, n, sizeof(char *), str_compare);
+        for (size_t k = 0; k < n; k++) {
+                if (m > 0 && streq(dirs[m - 1], dirs[k])) {
+                        free(dirs[k]);
+                        continue;
+                }
+                dirs[m++] = dirs[k];
+        }
+        dirs[m] = NULL;
+        *ret = TAKE_PTR(dirs);
+        return 0;
+}
+
+/* fsyncs each directory that holds one of items [0, n) once: the renames (and removals) in it
+ * are durable after that. Logs, naming the directory. */
+static int items_sync_directories(const ChangeSet *cs, size_t n) {
+        _cleanup_strv_free_ char **dirs = NULL;
+        int r;
+
+        r = items_directories(cs, n, &dirs);
+        if (r < 0)
+                return log_oom();
+        STRV_FOREACH(d, dirs) {
+                _cleanup_close_ int fd = open(*d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0 || fsync(fd) < 0)
+                        return log_error_errno(-errno, "Failed to fsync the directory %s: %m", *d);
+        }
+        return 0;
 }
 
 /* A crash between creating a temporary file and renaming it leaves ".#name.XXXXXX" next to the
- * target; remove those when cleaning up after it. */
-static void remove_stale_temporaries(const char *full) {
-        _cleanup_free_ char *copy = strdup(full), *copy2 = strdup(full), *prefix = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
-        const char *dir;
-        struct dirent *de;
+ * target; remove those of items [0, n) when cleaning up after it. One scan per directory (the
+ * names of the directory's items sorted, each entry looked up by binary search), where a scan per
+ * file made restoring N files in one directory O(N^2). */
+static void remove_stale_temporaries(const ChangeSet *cs, size_t n) {
+        _cleanup_strv_free_ char **dirs = NULL;
 
-        if (!copy || !copy2)
+        if (items_directories(cs, n, &dirs) < 0)
                 return;
-        dir = dirname(copy);
-        if (asprintf(&prefix, ".#%s.", basename(copy2)) < 0)
-                return;
-        {
-                int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0)
+        STRV_FOREACH(dir, dirs) {
+                _cleanup_free_ const char **names = calloc(n, sizeof(char *));
+                _cleanup_(closedirp) DIR *d = NULL;
+                size_t l = strlen(*dir), m = 0;
+                struct dirent *de;
+
+                if (!names)
                         return;
-                d = fdopendir(fd);
-                if (!d) {
-                        close(fd);
-                        return;
+                for (size_t k = 0; k < n; k++) {
+                        const char *f = cs->items[k].full;
+                        if (strneq(f, *dir, l) && f[l == 1 ? 0 : l] == '/' && !strchr(f + l + (l > 1), '/'))
+                                names[m++] = f + l + (l > 1);
+                }
+                qsort(names, m, sizeof(char *), str_compare);
+                {
+                        int fd = open(*dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                continue;
+                        d = fdopendir(fd);
+                        if (!d) {
+                                close(fd);
+                                continue;
+                        }
+                }
+                while ((de = readdir(d))) {
+                        size_t dl = strlen(de->d_name);
+                        char base[NAME_MAX + 1];
+                        const char *key = base;
+
+                        /* ".#" NAME "." and six characters of mkostemp(). */
+                        if (!startswith(de->d_name, ".#") || dl < 2 + 1 + 1 + 6 || de->d_name[dl - 7] != '.')
+                                continue;
+                        memcpy(base, de->d_name + 2, dl - 9);
+                        base[dl - 9] = '\0';
+                        if (bsearch(&key, names, m, sizeof(char *), str_compare))
+                                (void) unlinkat(dirfd(d), de->d_name, 0);
                 }
         }
-        while ((de = readdir(d)))
-                if (startswith(de->d_name, prefix) && strlen(de->d_name) == strlen(prefix) + 6)
-                        (void) unlinkat(dirfd(d), de->d_name, 0);
 }
 
-/* Puts files [0, n) back into their "old" state where they are not in it. */
+/* Puts files [0, n) back into their "old" state where they are not in it, durably. */
 static int items_restore(const ChangeSet *cs, size_t n) {
         int ret = 0;
 
+        remove_stale_temporaries(cs, n);
         for (size_t k = n; k-- > 0;) {
                 const ChangeItem *c = &cs->items[k];
                 _cleanup_free_ char *cur = NULL;
@@ -413,7 +583,6 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                 size_t cur_size;
                 int r;
 
-                remove_stale_temporaries(c->full);
                 r = read_current(c->full, &cur, &cur_size, &st);
                 if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size))
                         continue;
@@ -453,11 +622,14 @@ int changeset_commit(ChangeSet *cs) {
                 return log_oom();
         if (mkdir(dir, 0700) < 0)
                 return log_error_errno(-errno, "Failed to create %s: %m", dir);
-        r = fsync_parent_directory(dir);
-        if (r < 0)
-                log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
-        else
-                r = journal_write(cs, dir); /* logs, naming the file */
+        /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
+         * before the first boot file is touched. */
+        r = journal_write(cs, dir); /* logs, naming the file */
+        if (r >= 0) {
+                r = fsync_parent_directory(dir);
+                if (r < 0)
+                        log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
+        }
         if (r < 0) {
                 (void) remove_tree(dir);
                 log_error("Nothing was changed.");
@@ -466,8 +638,11 @@ int changeset_commit(ChangeSet *cs) {
 
         for (size_t k = 0; k < cs->n_items; k++) {
                 r = item_write_new(cs, &cs->items[k]);
-                if (r < 0) {
+                if (r < 0)
                         log_error_errno(r, "Failed to write %s: %m", cs->items[k].full);
+                else if (k + 1 == cs->n_items)
+                        r = items_sync_directories(cs, cs->n_items); /* logs */
+                if (r < 0) {
                         if (items_restore(cs, k + 1) < 0) {
                                 log_error("Some files could not be restored; the journal %s is kept: run 'iommuctl rollback' "
                                           "once the cause is fixed.", dir);
@@ -488,6 +663,102 @@ int changeset_commit(ChangeSet *cs) {
         return 0;
 }
 
+static int item_init(ChangeItem *item, const char *root, const char *path, const char *backend, unsigned mode, long long uid,
+                     long long gid) {
+        *item = (ChangeItem) {
+                .path = strdup(path),
+                .full = root_path(root, path),
+                .backend = strdup(backend),
+                .mode = mode,
+                .uid = uid < 0 ? (uid_t) -1 : (uid_t) uid,
+                .gid = gid < 0 ? (gid_t) -1 : (gid_t) gid,
+        };
+        if (!item->path || !item->full || !item->backend) {
+                change_item_done(item);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static int copy_contents(const char *data, size_t size, char **ret) {
+        char *p = malloc(size + 1);
+
+        if (!p)
+                return -ENOMEM;
+        memcpy(p, data, size);
+        p[size] = '\0';
+        *ret = p;
+        return 0;
+}
+
+/* Reads a version 2 journal (see journal_write()). Each item's contents are copied out in a
+ * buffer of their size and the journal is freed before returning. */
+static int journal_load_v2(const char *root, unsigned id, const char *dir, ChangeSet **ret) {
+        _cleanup_changeset_ ChangeSet *cs = NULL;
+        _cleanup_free_ char *path = NULL, *journal = NULL;
+        size_t size;
+        const char *p, *end, *data;
+        unsigned lineno = 0;
+        int r;
+
+        path = journal_file(dir, "journal", SIZE_MAX);
+        if (!path)
+                return -ENOMEM;
+        r = read_nofollow(path, JOURNAL_MAX, &journal, &size);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the journal %s: %m", path);
+        end = memmem(journal, size, "\n\n", 2);
+        if (!end || !startswith(journal, JOURNAL_MAGIC "\n"))
+                return log_error_errno(-EBADMSG, "%s: not an iommuctl change set journal.", path);
+        data = end + 2;
+        r = changeset_new(root, &cs);
+        if (r < 0)
+                return r;
+        cs->id = id;
+        for (p = journal; p <= end; p = strchr(p, '\n') + 1) {
+                char backend[64], line[PATH_MAX + 256];
+                int existed, has_new, n = 0;
+                unsigned mode;
+                long long uid, gid;
+                size_t k, old_size, new_size, l = strcspn(p, "\n");
+                ChangeItem item;
+
+                lineno++;
+                if (lineno == 1)
+                        continue;
+                if (l >= sizeof(line))
+                        return log_error_errno(-EBADMSG, "%s:%u: line too long.", path, lineno);
+                memcpy(line, p, l);
+                line[l] = '\0';
+                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid, &gid,
+                           &old_size, &new_size, backend, &n) != 9 || n == 0 || k != cs->n_items || line[n] != '/' ||
+                    old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
+                    (size_t) (journal + size - data) < old_size + new_size)
+                        return log_error_errno(-EBADMSG, "%s:%u: malformed line.", path, lineno);
+                r = item_init(&item, root, line + n, backend, mode, uid, gid);
+                if (r < 0)
+                        return r;
+                if (existed)
+                        r = copy_contents(data, old_size, &item.old);
+                item.old_size = existed ? old_size : 0;
+                data += old_size;
+                if (r >= 0 && has_new)
+                        r = copy_contents(data, new_size, &item.new);
+                item.new_size = has_new ? new_size : 0;
+                data += new_size;
+                if (r >= 0)
+                        r = changeset_append(cs, &item);
+                if (r < 0) {
+                        change_item_done(&item);
+                        return r;
+                }
+        }
+        if (data != journal + size)
+                return log_error_errno(-EBADMSG, "%s: the contents do not add up to the journal's size.", path);
+        *ret = TAKE_PTR(cs);
+        return 0;
+}
+
 /* Reads a journaled set. ret->items[k].new holds the contents written by the set (NULL for a
  * removal), .old the contents before it (NULL when the file did not exist). */
 static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
@@ -500,6 +771,8 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
 
         if (!dir)
                 return -ENOMEM;
+        if (journal_has(dir, "journal"))
+                return journal_load_v2(root, id, dir, ret);
         mpath = journal_file(dir, "manifest", SIZE_MAX);
         if (!mpath)
                 return -ENOMEM;
@@ -518,7 +791,7 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
                 unsigned mode;
                 long long uid, gid;
                 size_t k;
-                ChangeItem *items, item = {};
+                ChangeItem item = {};
 
                 lineno++;
                 if (lineno == 1) {
@@ -560,13 +833,11 @@ static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
                         change_item_done(&item);
                         return log_error_errno(r, "Failed to read the journal of change set %s: %m", dir);
                 }
-                items = reallocarray(cs->items, cs->n_items + 1, sizeof(ChangeItem));
-                if (!items) {
+                r = changeset_append(cs, &item);
+                if (r < 0) {
                         change_item_done(&item);
-                        return -ENOMEM;
+                        return r;
                 }
-                cs->items = items;
-                cs->items[cs->n_items++] = item;
         }
         if (lineno == 0)
                 return log_error_errno(-EBADMSG, "%s is empty.", mpath);
@@ -590,7 +861,7 @@ int changeset_recover(const char *root) {
                         return log_oom();
                 if (journal_has(dir, "complete") || journal_has(dir, "rolled-back"))
                         continue;
-                if (!journal_has(dir, "manifest")) {
+                if (!journal_has(dir, "journal") && !journal_has(dir, "manifest")) {
                         /* Interrupted while journaling: no boot file was touched yet. */
                         (void) remove_tree(dir);
                         continue;
@@ -624,7 +895,7 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
 
                 if (!dir)
                         return log_oom();
-                if (!journal_has(dir, "manifest") || journal_has(dir, "rolled-back"))
+                if ((!journal_has(dir, "journal") && !journal_has(dir, "manifest")) || journal_has(dir, "rolled-back"))
                         continue;
                 r = journal_load(root, ids[i], &journal);
                 if (r < 0)
@@ -636,11 +907,10 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                 /* Invert it: what is there now (the set's new contents, or already the old ones
                  * after an interrupted rollback) becomes "old", the journaled old contents "new". */
                 for (size_t k = 0; k < journal->n_items; k++) {
-                        ChangeItem *j = &journal->items[k];
+                        ChangeItem *j = &journal->items[k], item;
                         _cleanup_free_ char *cur = NULL;
                         struct stat st;
                         size_t cur_size;
-                        ChangeItem *items;
 
                         r = read_current(j->full, &cur, &cur_size, &st);
                         if (r < 0)
@@ -650,15 +920,13 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                         if (!contents_equal(cur, cur_size, j->new, j->new_size))
                                 return log_error_errno(-ESTALE, "%s was changed after change set %08u wrote it; not rolling back "
                                                        "(the journal is in %s).", j->full, ids[i], dir);
-                        items = reallocarray(cs->items, cs->n_items + 1, sizeof(ChangeItem));
-                        if (!items)
-                                return log_oom();
-                        cs->items = items;
-                        cs->items[cs->n_items++] = (ChangeItem) {
+                        /* What is there is the set's new contents: keep the journal's copy, not a
+                         * second one. */
+                        item = (ChangeItem) {
                                 .path = TAKE_PTR(j->path),
                                 .full = TAKE_PTR(j->full),
-                                .old = TAKE_PTR(cur),
-                                .old_size = cur_size,
+                                .old = TAKE_PTR(j->new),
+                                .old_size = j->new_size,
                                 .new = TAKE_PTR(j->old),
                                 .new_size = j->old_size,
                                 .mode = j->mode,
@@ -666,6 +934,11 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                                 .gid = j->gid,
                                 .backend = TAKE_PTR(j->backend),
                         };
+                        r = changeset_append(cs, &item);
+                        if (r < 0) {
+                                change_item_done(&item);
+                                return log_oom();
+                        }
                 }
                 *ret = TAKE_PTR(cs);
                 return 0;
@@ -681,13 +954,16 @@ int changeset_rollback_commit(ChangeSet *cs) {
                 return log_oom();
         /* Restoring is idempotent (a file already back is skipped), so a rollback interrupted
          * halfway is finished by running it again; no journal of its own is needed. */
+        remove_stale_temporaries(cs, cs->n_items);
         for (size_t k = 0; k < cs->n_items; k++) {
-                remove_stale_temporaries(cs->items[k].full);
                 r = item_write_new(cs, &cs->items[k]);
                 if (r < 0)
                         return log_error_errno(r, "Failed to restore %s: %m; run 'iommuctl rollback' again once the cause "
                                                "is fixed.", cs->items[k].full);
         }
+        r = items_sync_directories(cs, cs->n_items);
+        if (r < 0)
+                return log_error("Run 'iommuctl rollback' again once the cause is fixed."), r;
         r = journal_mark(dir, "rolled-back");
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);

@@ -8,9 +8,11 @@
 /* The one writer of boot files. Backends compute new contents and add them here; nothing else
  * opens a boot file for writing.
  *
- * Committing a change set first journals the previous (and the new) contents of every file under
- * ROOT/var/lib/iommu/changesets/<id>/, fsynced, then replaces each file atomically, then marks the
- * set complete. When a replacement fails, the files already replaced are restored and the set is
+ * Committing a change set first journals the previous (and the new) contents of every file in one
+ * file, ROOT/var/lib/iommu/changesets/<id>/journal, made durable before any boot file is touched,
+ * then replaces each file atomically (temporary file fsynced and renamed over it; each directory
+ * fsynced once, after its files), then marks the set complete: N + 4 + (directories) fsyncs for
+ * N files. When a replacement fails, the files already replaced are restored and the set is
  * marked rolled back, so a run changes all of its files or none. A set found without its
  * "complete" mark (a crash halfway) is rolled back by the next apply or rollback. "rollback"
  * restores the newest complete set that was not rolled back yet. */
@@ -37,6 +39,9 @@ typedef struct ChangeSet {
         char *root;
         ChangeItem *items;
         size_t n_items;
+        size_t n_allocated;
+        size_t *index;      /* hash of the items' paths (open addressing): item number + 1, 0 free */
+        size_t index_size;  /* a power of two, more than twice n_items; 0 before the first item */
         unsigned id;     /* set by commit */
 } ChangeSet;
 

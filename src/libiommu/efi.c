@@ -2,8 +2,10 @@
 #include <efivar.h>
 
 #include "boot-bls.h"
+#include "dlfcn-util.h"
 #include "efi.h"
 #include "fileio.h"
+#include "log.h"
 #include "strv.h"
 
 char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
@@ -43,17 +45,34 @@ static int efi_read_variable_file(const char *root, const char *guid, const char
         return 0;
 }
 
+/* libefivar is loaded to read the live host's variables only; a tree's are plain files. */
+static void *efivar_dl;
+static typeof(efi_str_to_guid) *sym_efi_str_to_guid;
+static typeof(efi_variables_supported) *sym_efi_variables_supported;
+static typeof(efi_get_variable) *sym_efi_get_variable;
+
+static int dlopen_libefivar(void) {
+        return dlopen_many_sym_or_warn(&efivar_dl, "libefivar.so.1", LOG_LEVEL_WARNING,
+                                       DLSYM_ARG(efi_str_to_guid),
+                                       DLSYM_ARG(efi_variables_supported),
+                                       DLSYM_ARG(efi_get_variable));
+}
+
 static int efi_read_variable_live(const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         efi_guid_t g;
         uint8_t *data = NULL;
         size_t size = 0;
         uint32_t attributes;
+        int r;
 
-        if (efi_str_to_guid(guid, &g) < 0)
+        r = dlopen_libefivar();
+        if (r < 0)
+                return r;
+        if (sym_efi_str_to_guid(guid, &g) < 0)
                 return -EINVAL;
-        if (!efi_variables_supported())
+        if (!sym_efi_variables_supported())
                 return -EOPNOTSUPP;
-        if (efi_get_variable(g, name, &data, &size, &attributes) < 0)
+        if (sym_efi_get_variable(g, name, &data, &size, &attributes) < 0)
                 return errno > 0 ? -errno : -EIO;
         *ret = data;
         *ret_size = size;

@@ -23,6 +23,103 @@ static char *cpuinfo_field(const char *cpuinfo, const char *key) {
         return NULL;
 }
 
+/* Whether the "flags" line of /proc/cpuinfo holds flag as a whole word. */
+bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag) {
+        _cleanup_free_ char *flags = cpuinfo_field(cpuinfo, "flags");
+        size_t l = strlen(flag);
+
+        for (const char *p = flags; p && (p = strstr(p, flag)); p += l)
+                if ((p == flags || p[-1] == ' ') && (p[l] == ' ' || p[l] == '\0'))
+                        return true;
+        return false;
+}
+
+/* DMI strings of virtual machines, matched at the start of sys_vendor or product_name (as
+ * systemd's src/basic/virt.c does). */
+static const struct {
+        const char *prefix;
+        const char *name;
+} dmi_vms[] = {
+        { "KVM", "kvm" },
+        { "OpenStack", "kvm" },
+        { "KubeVirt", "kvm" },
+        { "Amazon EC2", "amazon" },
+        { "QEMU", "qemu" },
+        { "VMware", "vmware" },
+        { "VMW", "vmware" },
+        { "innotek GmbH", "oracle" },
+        { "VirtualBox", "oracle" },
+        { "Oracle Corporation", "oracle" },
+        { "Xen", "xen" },
+        { "Bochs", "bochs" },
+        { "Parallels", "parallels" },
+        { "BHYVE", "bhyve" },
+        { "Hyper-V", "microsoft" },
+        { "Google Compute Engine", "google" },
+        { "Apple Virtualization", "apple" },
+        { "Firecracker", "firecracker" },
+};
+
+const char *host_virtualization_from_facts(bool cpu_hypervisor_flag, const char *sys_vendor, const char *product_name,
+                                           const char *hypervisor_type, bool xen_control_domain,
+                                           const char **ret_evidence) {
+        const char *dmi[] = { sys_vendor, product_name };
+        const char *evidence = NULL, *name = NULL;
+
+        for (size_t d = 0; !name && d < ELEMENTSOF(dmi); d++)
+                for (size_t i = 0; dmi[d] && i < ELEMENTSOF(dmi_vms); i++)
+                        if (startswith(dmi[d], dmi_vms[i].prefix)) {
+                                name = dmi_vms[i].name;
+                                evidence = d == 0 ? "DMI sys_vendor" : "DMI product_name";
+                                break;
+                        }
+        /* Hyper-V guests: "Microsoft Corporation" / "Virtual Machine" (Surface laptops share the vendor). */
+        if (!name && sys_vendor && startswith(sys_vendor, "Microsoft Corporation") && product_name &&
+            startswith(product_name, "Virtual Machine")) {
+                name = "microsoft";
+                evidence = "DMI sys_vendor and product_name";
+        }
+        /* EC2 bare-metal instances say "Amazon EC2" too, but run no hypervisor. */
+        if (name && streq(name, "amazon") && !cpu_hypervisor_flag)
+                name = NULL;
+        if (!name && hypervisor_type && startswith(hypervisor_type, "xen") && !xen_control_domain) {
+                name = "xen";
+                evidence = "/sys/hypervisor/type";
+        }
+        if (name && cpu_hypervisor_flag)
+                evidence = streq(evidence, "/sys/hypervisor/type") ? "CPU hypervisor flag, /sys/hypervisor/type" :
+                           streq(evidence, "DMI sys_vendor") ? "CPU hypervisor flag, DMI sys_vendor" :
+                           streq(evidence, "DMI product_name") ? "CPU hypervisor flag, DMI product_name" :
+                           "CPU hypervisor flag, DMI sys_vendor and product_name";
+        if (!name && cpu_hypervisor_flag) {
+                name = "vm";
+                evidence = "CPU hypervisor flag (no DMI naming the hypervisor)";
+        }
+        if (ret_evidence)
+                *ret_evidence = name ? evidence : NULL;
+        return name;
+}
+
+int host_probe_virtualization(const char *root, HostInfo *h) {
+        _cleanup_free_ char *cpuinfo = NULL, *vendor = NULL, *product = NULL, *type = NULL, *caps = NULL;
+        int r;
+
+        r = read_root_file(root, "/proc/cpuinfo", 16 * 1024 * 1024, &cpuinfo, NULL);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        (void) read_root_file(root, "/sys/class/dmi/id/sys_vendor", 4096, &vendor, NULL);
+        (void) read_root_file(root, "/sys/class/dmi/id/product_name", 4096, &product, NULL);
+        (void) read_root_file(root, "/sys/hypervisor/type", 4096, &type, NULL);
+        (void) read_root_file(root, "/proc/xen/capabilities", 4096, &caps, NULL);
+        h->virtualization = host_virtualization_from_facts(cpuinfo && host_cpuinfo_has_flag(cpuinfo, "hypervisor"),
+                                                           vendor ? strstrip(vendor) : NULL,
+                                                           product ? strstrip(product) : NULL,
+                                                           type ? strstrip(type) : NULL,
+                                                           caps && strstr(caps, "control_d"),
+                                                           &h->virtualization_evidence);
+        return 0;
+}
+
 int host_probe(const char *root, Arch arch_override, Vendor vendor_override, HostInfo *ret) {
         _cleanup_free_ char *cpuinfo = NULL;
         HostInfo h = {

@@ -3,6 +3,7 @@
 #include <systemd/sd-journal.h>
 
 #include "fileio.h"
+#include "journal.h"
 #include "kernel-log.h"
 #include "log.h"
 #include "strv.h"
@@ -64,31 +65,30 @@ int kernel_log_read_file(Observation *o, const char *path) {
 }
 
 int kernel_log_read_journal(Observation *o) {
-        _cleanup_(sd_journal_closep) sd_journal *j = NULL;
+        _cleanup_(journal_closep) sd_journal *j = NULL;
         char match[sizeof("_BOOT_ID=") + SD_ID128_STRING_MAX];
-        sd_id128_t boot;
         int r;
 
-        r = sd_id128_get_boot(&boot);
+        /* Through journal.c, which loads libsystemd only now. */
+        r = journal_boot_id_match(match, sizeof(match));
         if (r >= 0)
-                r = sd_journal_open(&j, SD_JOURNAL_LOCAL_ONLY);
+                r = journal_open_local(&j);
         if (r >= 0)
-                r = sd_journal_add_match(j, "_TRANSPORT=kernel", 0);
-        if (r >= 0) {
-                char id[SD_ID128_STRING_MAX];
-                snprintf(match, sizeof(match), "_BOOT_ID=%s", sd_id128_to_string(boot, id));
-                r = sd_journal_add_match(j, match, 0);
-        }
+                r = journal_add_match(j, "_TRANSPORT=kernel");
+        if (r >= 0)
+                r = journal_add_match(j, match);
+        if (r >= 0)
+                r = journal_seek_head(j);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
                 return observation_note_unreadable(o, "kernel log (journal)", r);
 
-        SD_JOURNAL_FOREACH(j) {
+        while (journal_next(j) > 0) {
                 const void *d;
                 size_t l;
 
-                if (sd_journal_get_data(j, "MESSAGE", &d, &l) < 0 || l <= strlen("MESSAGE="))
+                if (journal_get_data(j, "MESSAGE", &d, &l) < 0 || l <= strlen("MESSAGE="))
                         continue;
                 _cleanup_free_ char *m = strndup((const char *) d + strlen("MESSAGE="), l - strlen("MESSAGE="));
                 if (!m)

@@ -159,8 +159,10 @@ int kernel_info_load(const char *root, Arch arch, const char *release, const cha
                 k.release = TAKE_PTR(osrelease);
                 k.release_source = "osrelease";
         }
+        /* A release that does not start with MAJOR.MINOR (an odd build, a hostile image) is modelled
+         * as the newest release the model knows; it is kept for messages. */
         if (k.release && kernel_release_parse(k.release, &k.version) < 0)
-                return -EINVAL;
+                k.version = KERNEL_VERSION_NEWEST;
 
         if (config_file) {
                 r = read_full_file(config_file, KERNEL_CONFIG_MAX, &text, NULL);

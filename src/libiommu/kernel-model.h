@@ -43,7 +43,8 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret);
 
 /* A kernel known only by architecture: the newest release the model knows, mainline defaults. */
 void kernel_info_default(Arch arch, KernelInfo *ret);
-/* The kernel under root: release from --kernel (release != NULL) or ROOT/proc/sys/kernel/osrelease,
+/* The kernel under root: release from --kernel (release != NULL) or ROOT/proc/sys/kernel/osrelease
+ * (one that does not parse is modelled as the newest release),
  * configuration from config_file (read as given, not under root) or the first of
  * ROOT/boot/config-RELEASE, ROOT/usr/lib/modules/RELEASE/config, ROOT/lib/modules/RELEASE/config,
  * ROOT/proc/config.gz. What is not found is recorded (release_source "assumed", config_source

@@ -5,6 +5,13 @@
 
 static int max_level = LOG_LEVEL_INFO;
 static bool kmsg_prefix = false;
+static LogHook hook = NULL;
+static void *hook_userdata = NULL;
+
+void log_set_hook(LogHook h, void *userdata) {
+        hook = h;
+        hook_userdata = userdata;
+}
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -14,6 +21,17 @@ int log_get_max_level(void) {
         return max_level;
 }
 
+int log_level_from_string(const char *s) {
+        static const char * const names[] = { "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug" };
+
+        if (s && s[0] >= '0' && s[0] <= '7' && s[1] == '\0')
+                return s[0] - '0';
+        for (int i = 0; s && i < (int) ELEMENTSOF(names); i++)
+                if (streq(s, names[i]))
+                        return i;
+        return -EINVAL;
+}
+
 void log_set_kmsg_prefix(bool on) {
         kmsg_prefix = on;
 }
@@ -21,6 +39,17 @@ void log_set_kmsg_prefix(bool on) {
 int log_internal(int level, int error, const char *fmt, ...) {
         int saved = error < 0 ? -error : error;
 
+        if (hook) {
+                _cleanup_free_ char *m = NULL;
+                va_list ap;
+
+                errno = saved;
+                va_start(ap, fmt);
+                if (vasprintf(&m, fmt, ap) < 0)
+                        m = NULL;
+                va_end(ap);
+                hook(level, m ?: "out of memory", hook_userdata);
+        }
         if (level <= max_level) {
                 va_list ap;
 

@@ -11,9 +11,15 @@ enum { LOG_LEVEL_ERROR = 3, LOG_LEVEL_WARNING = 4, LOG_LEVEL_NOTICE = 5, LOG_LEV
 
 void log_set_max_level(int level);
 int log_get_max_level(void);
+/* SYSTEMD_LOG_LEVEL's syntax, as systemd reads it: 0-7 or emerg...debug. -EINVAL otherwise. */
+int log_level_from_string(const char *s);
 /* Prefix every line with "<N>" (the kernel log's priority syntax), for generators whose stderr goes
  * to /dev/kmsg. */
 void log_set_kmsg_prefix(bool on);
+/* Also hands every message, whatever the maximum level, to hook (NULL: none), for callers that
+ * report problems in their own output (lint --json). Messages still go to stderr as usual. */
+typedef void (*LogHook)(int level, const char *message, void *userdata);
+void log_set_hook(LogHook hook, void *userdata);
 int log_internal(int level, int error, const char *fmt, ...) _printf_(3, 4);
 
 #define log_error(...) log_internal(LOG_LEVEL_ERROR, 0, __VA_ARGS__)

@@ -1,20 +1,45 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <libkmod.h>
 
+#include "dlfcn-util.h"
 #include "fileio.h"
+#include "log.h"
 #include "modules.h"
 #include "strv.h"
 
 const char * const modules_always[] = { "vfio_pci", "vfio_iommu_type1", "nvidia_peermem", NULL };
 
+/* libkmod is loaded when there is a module directory to look into, not at start-up. */
+static void *kmod_dl;
+static typeof(kmod_new) *sym_kmod_new;
+static typeof(kmod_unref) *sym_kmod_unref;
+static typeof(kmod_set_log_priority) *sym_kmod_set_log_priority;
+static typeof(kmod_module_new_from_lookup) *sym_kmod_module_new_from_lookup;
+static typeof(kmod_module_get_module) *sym_kmod_module_get_module;
+static typeof(kmod_module_get_path) *sym_kmod_module_get_path;
+static typeof(kmod_module_unref) *sym_kmod_module_unref;
+static typeof(kmod_module_unref_list) *sym_kmod_module_unref_list;
+
+static int dlopen_libkmod(void) {
+        return dlopen_many_sym_or_warn(&kmod_dl, "libkmod.so.2", LOG_LEVEL_WARNING,
+                                       DLSYM_ARG(kmod_new),
+                                       DLSYM_ARG(kmod_unref),
+                                       DLSYM_ARG(kmod_set_log_priority),
+                                       DLSYM_ARG(kmod_module_new_from_lookup),
+                                       DLSYM_ARG(kmod_module_get_module),
+                                       DLSYM_ARG(kmod_module_get_path),
+                                       DLSYM_ARG(kmod_module_unref),
+                                       DLSYM_ARG(kmod_module_unref_list));
+}
+
 static inline void kmod_unrefp(struct kmod_ctx **c) {
         if (*c)
-                kmod_unref(*c);
+                sym_kmod_unref(*c);
 }
 
 static inline void kmod_module_unref_listp(struct kmod_list **l) {
         if (*l)
-                kmod_module_unref_list(*l);
+                sym_kmod_module_unref_list(*l);
 }
 
 bool proc_modules_has(const char *text, const char *name) {
@@ -32,15 +57,15 @@ static int module_lookup(struct kmod_ctx *ctx, const char *name, bool *ret_built
         struct kmod_module *m;
         int r;
 
-        r = kmod_module_new_from_lookup(ctx, name, &list);
+        r = sym_kmod_module_new_from_lookup(ctx, name, &list);
         if (r < 0)
                 return -1;
         if (!list)
                 return 0;
-        m = kmod_module_get_module(list);
+        m = sym_kmod_module_get_module(list);
         /* Built-in modules have no file: modules.builtin lists them. */
-        *ret_builtin = !kmod_module_get_path(m);
-        kmod_module_unref(m);
+        *ret_builtin = !sym_kmod_module_get_path(m);
+        sym_kmod_module_unref(m);
         return 1;
 }
 
@@ -91,14 +116,15 @@ int modules_observe(Observation *o, char * const *names) {
         r = find_module_dir(o, &o->modules.directory);
         if (r < 0)
                 return r;
-        if (o->modules.directory) {
+        /* Without libkmod (logged, naming it) availability stays unknown, as without a directory. */
+        if (o->modules.directory && dlopen_libkmod() >= 0) {
                 _cleanup_free_ char *full = root_path(o->root, o->modules.directory);
                 if (!full)
                         return -ENOMEM;
-                ctx = kmod_new(full, NULL);
+                ctx = sym_kmod_new(full, NULL);
                 /* libkmod logs to stderr by default; the verdict says what matters. */
                 if (ctx)
-                        kmod_set_log_priority(ctx, 0);
+                        sym_kmod_set_log_priority(ctx, 0);
         }
 
         o->modules.modules = calloc(strv_length(all), sizeof(ModuleState));

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
+#include <fcntl.h>
 #include <libgen.h>
 
 #include "fileio.h"
@@ -68,6 +69,10 @@ int observation_note_unreadable(Observation *o, const char *what, int error) {
         return strv_consume(&o->unreadable, s);
 }
 
+static int str_compare_ptr(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
 /* Reads a sysfs attribute under the root: a stripped copy, or NULL when it is absent. Other errors
  * are noted. */
 static int read_attr(Observation *o, const char *path, char **ret) {
@@ -92,29 +97,171 @@ static int read_attr(Observation *o, const char *path, char **ret) {
         return 0;
 }
 
-static int read_attr_uint(Observation *o, const char *path, unsigned *ret) {
-        _cleanup_free_ char *s = NULL;
+/* Opens the directory ROOT/path; -ENOENT when it is missing. */
+static int open_root_dir(const char *root, const char *path, int *ret_fd) {
+        /* Resolved inside the root (fileio's confined resolver). */
+        return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
+}
+
+/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted when asked,
+ * without dot files, and how many. A missing directory is an empty list. The list keeps its length as it
+ * grows (no recount per entry): listing 16384 groups is linear, plus the sort. */
+static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, size_t *ret_n) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n = 0, allocated = 0;
+        /* getdents64() into the stack, not readdir(): a DIR is a 32 KiB allocation, once per group. */
+        union {
+                struct dirent64 de;
+                char buf[8192];
+        } u;
         int r;
 
-        r = read_attr(o, path, &s);
-        if (r < 0)
-                return r;
-        *ret = s ? (unsigned) strtoul(s, NULL, 0) : 0;
+        /* O_NOFOLLOW: name is one component of a directory resolved inside the root (or "."),
+         * and a symlink there must not lead out of it. */
+        fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
+                        *ret = NULL;
+                        if (ret_n)
+                                *ret_n = 0;
+                        return 0;
+                }
+                return -errno;
+        }
+        for (;;) {
+                ssize_t k = getdents64(fd, u.buf, sizeof(u.buf));
+
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                for (ssize_t off = 0; off < k;) {
+                        const struct dirent64 *de = (const struct dirent64 *) (u.buf + off);
+
+                        off += de->d_reclen;
+                        if (de->d_name[0] == '.')
+                                continue;
+                        /* Names are printed: control bytes of a crafted tree are escaped. */
+                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (l && sort)
+                qsort(l, n, sizeof(char *), str_compare_ptr);
+        *ret = TAKE_PTR(l);
+        if (ret_n)
+                *ret_n = n;
         return 0;
 }
 
-/* The last component of a symlink's target under the root, NULL when there is no link. */
-static int read_link_basename(const char *root, const char *path, char **ret) {
+static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = open_root_dir(root, path, &fd);
+        if (r == -ENOENT || r == -ENOTDIR) {
+                *ret = NULL;
+                if (ret_n)
+                        *ret_n = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return list_dir_at(fd, ".", true, ret, ret_n);
+}
+
+/* Reads the attribute name of the sysfs directory dir_fd into buf, cut at the first newline and
+ * stripped: one read(), since sysfs hands out an attribute whole (at most a page) on the first
+ * one, so there is no second read to see EOF. O_NOFOLLOW: an attribute is never a symlink, and a
+ * tree's symlink must not lead the read out of it; O_NONBLOCK: a FIFO does not hang us. Returns
+ * the length, -ENOENT when absent. */
+static int read_attr_at(int dir_fd, const char *name, char *buf, size_t size) {
+        _cleanup_close_ int fd = -1;
+        ssize_t n;
+
+        fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                return -errno;
+        do
+                n = read(fd, buf, size - 1);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        buf[strcspn(buf, "\n")] = '\0';
+        char *t = strstrip(buf);
+        n = strlen(t);
+        memmove(buf, t, n + 1);
+        return (int) n;
+}
+
+/* The same for an observation: absent is buf "", other errors are noted, naming
+ * parent/dir/name (the path is only formatted then). Only -ENOMEM is returned. */
+static int read_observed_attr(Observation *o, int dir_fd, const char *parent, const char *dir, const char *name,
+                              char *buf, size_t size) {
         _cleanup_free_ char *p = NULL;
+        int r;
+
+        r = read_attr_at(dir_fd, name, buf, size);
+        if (r >= 0)
+                return 0;
+        buf[0] = '\0';
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (asprintf(&p, "%s/%s/%s", parent, dir, name) < 0)
+                return -ENOMEM;
+        return observation_note_unreadable(o, p, r);
+}
+
+/* strtoul(s, NULL, 0) for what sysfs writes ("0x10de", "64"), without its locale and base
+ * machinery: it was a tenth of verify on a host with thousands of devices. Anything else goes
+ * to strtoul(). */
+static unsigned parse_attr_uint(const char *s) {
+        unsigned v = 0;
+
+        if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) {
+                for (const char *p = s + 2; *p; p++) {
+                        unsigned d = *p >= '0' && *p <= '9' ? (unsigned) (*p - '0') :
+                                     (*p | 0x20) >= 'a' && (*p | 0x20) <= 'f' ? (unsigned) ((*p | 0x20) - 'a' + 10) : 16;
+                        if (d == 16 || v > 0x0fffffffU)
+                                return (unsigned) strtoul(s, NULL, 0);
+                        v = v * 16 + d;
+                }
+                return v;
+        }
+        if (s[0] >= '1' && s[0] <= '9') {
+                for (const char *p = s; *p; p++) {
+                        if (*p < '0' || *p > '9' || v > 429496728U)
+                                return (unsigned) strtoul(s, NULL, 0);
+                        v = v * 10 + (unsigned) (*p - '0');
+                }
+                return v;
+        }
+        return (unsigned) strtoul(s, NULL, 0);
+}
+
+static int read_device_attr_uint(Observation *o, int dir_fd, const char *bdf, const char *attr, unsigned *ret) {
+        char buf[64];
+        int r;
+
+        r = read_observed_attr(o, dir_fd, PCI_DEVICES_DIR, bdf, attr, buf, sizeof(buf));
+        if (r < 0)
+                return r;
+        *ret = buf[0] ? parse_attr_uint(buf) : 0;
+        return 0;
+}
+
+/* The last component of the target of the symlink name in dir_fd, NULL when there is no link. */
+static int read_device_link(int dir_fd, const char *name, char **ret) {
         char buf[4096];
         ssize_t n;
 
-        /* The link itself, its directories resolved inside the root. */
-        if (chase_root(root, path, CHASE_NOFOLLOW, &p, NULL) < 0) {
-                *ret = NULL;
-                return 0;
-        }
-        n = readlink(p, buf, sizeof(buf) - 1);
+        n = readlinkat(dir_fd, name, buf, sizeof(buf) - 1);
         if (n < 0) {
                 *ret = NULL;
                 return 0;
@@ -128,58 +275,62 @@ static int read_link_basename(const char *root, const char *path, char **ret) {
         return 0;
 }
 
-/* Entry names of ROOT/path, sorted, without dot files. A missing directory is an empty list. */
-static int list_dir(const char *root, const char *path, char ***ret) {
-        _cleanup_(closedirp) DIR *d = NULL;
-        _cleanup_strv_free_ char **l = NULL;
-        struct dirent *de;
+/* Fills d for the device name, taking ownership of name. */
+static int observe_device(Observation *o, char *name, PciDevice *d) {
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int fd = -1;
+        char group[32];
+        ssize_t n;
         int r;
 
-        r = root_opendir(root, path, &d);
-        if (r < 0) {
-                if (r == -ENOENT || r == -ENOTDIR) {
-                        *ret = NULL;
-                        return 0;
-                }
+        *d = (PciDevice) { .group = -1, .bdf = name };
+        /* Every file of the device relative to its directory: one confined resolution per device
+         * (the entry is a symlink into /sys/devices, followed inside the root), not one per
+         * attribute; the attributes are then single components opened with O_NOFOLLOW. */
+        if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
+                return -ENOMEM;
+        r = root_open(o->root, dir, O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r < 0)
+                return observation_note_unreadable(o, dir, r);
+        r = read_device_attr_uint(o, fd, name, "vendor", &d->vendor);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, name, "device", &d->device);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, name, "class", &d->class);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, name, "sriov_totalvfs", &d->sriov_totalvfs);
+        if (r >= 0)
+                r = read_device_attr_uint(o, fd, name, "sriov_numvfs", &d->sriov_numvfs);
+        if (r >= 0)
+                r = read_device_link(fd, "driver", &d->driver);
+        if (r >= 0)
+                r = read_device_link(fd, "physfn", &d->physfn);
+        if (r < 0)
                 return r;
+        n = readlinkat(fd, "iommu_group", group, sizeof(group) - 1);
+        if (n > 0) {
+                group[n] = '\0';
+                d->group = atoi(basename(group));
         }
-        while ((de = readdir(d)))
-                if (de->d_name[0] != '.') {
-                        /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume(&l, name_escape_control(de->d_name));
-                        if (r < 0)
-                                return r;
-                }
-        if (l) {
-                r = strv_sort(l);
-                if (r < 0)
-                        return r;
-        }
-        *ret = TAKE_PTR(l);
+        d->is_gpu = pci_device_is_gpu(d->vendor, d->class);
         return 0;
-}
-
-static int read_device_attr_uint(Observation *o, const char *dir, const char *attr, unsigned *ret) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/%s", dir, attr) < 0)
-                return -ENOMEM;
-        return read_attr_uint(o, p, ret);
-}
-
-static int read_device_link(Observation *o, const char *dir, const char *attr, char **ret) {
-        _cleanup_free_ char *p = NULL;
-
-        if (asprintf(&p, "%s/%s", dir, attr) < 0)
-                return -ENOMEM;
-        return read_link_basename(o->root, p, ret);
 }
 
 static int observe_devices(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n_names;
         int r;
 
-        r = list_dir(o->root, PCI_DEVICES_DIR, &names);
+        r = open_root_dir(o->root, PCI_DEVICES_DIR, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0)
+                r = list_dir_at(fd, ".", true, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -187,38 +338,25 @@ static int observe_devices(Observation *o) {
         if (!names)
                 return 0;
 
-        o->devices = calloc(strv_length(names), sizeof(PciDevice));
+        /* In the order of their names, which observation_find_device() relies on. */
+        o->devices = calloc(n_names, sizeof(PciDevice));
         if (!o->devices)
                 return -ENOMEM;
-        STRV_FOREACH(n, names) {
-                PciDevice *d = &o->devices[o->n_devices++];
-                _cleanup_free_ char *dir = NULL, *group = NULL;
+        /* Each name moves into its device (no copy); on an error the names not moved yet are
+         * freed here, as strv_free() would stop at the first moved one. */
+        for (size_t i = 0; i < n_names; i++) {
+                char *name = names[i];
 
-                *d = (PciDevice) { .group = -1 };
-                d->bdf = strdup(*n);
-                if (!d->bdf || asprintf(&dir, PCI_DEVICES_DIR "/%s", *n) < 0)
-                        return -ENOMEM;
-                r = read_device_attr_uint(o, dir, "vendor", &d->vendor);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "device", &d->device);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "class", &d->class);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "sriov_totalvfs", &d->sriov_totalvfs);
-                if (r >= 0)
-                        r = read_device_attr_uint(o, dir, "sriov_numvfs", &d->sriov_numvfs);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "driver", &d->driver);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "physfn", &d->physfn);
-                if (r >= 0)
-                        r = read_device_link(o, dir, "iommu_group", &group);
-                if (r < 0)
+                names[i] = NULL;
+                r = observe_device(o, name, &o->devices[o->n_devices++]);
+                if (r < 0) {
+                        for (size_t j = i + 1; j < n_names; j++)
+                                free(names[j]);
+                        names = mfree(names);
                         return r;
-                if (group)
-                        d->group = atoi(group);
-                d->is_gpu = pci_device_is_gpu(d->vendor, d->class);
+                }
         }
+        names = mfree(names);
         return 0;
 }
 
@@ -227,12 +365,64 @@ static int group_compare(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static int observe_groups(Observation *o) {
-        _cleanup_strv_free_ char **names = NULL;
-        size_t n_missing_type = 0;
+static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g, size_t *n_missing_type) {
+        _cleanup_close_ int fd = -1;
+        char type[64];
         int r;
 
-        r = list_dir(o->root, IOMMU_GROUPS_DIR, &names);
+        fd = openat(groups_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                _cleanup_free_ char *dir = NULL;
+                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+                        return 0;
+                r = -errno;
+                if (asprintf(&dir, IOMMU_GROUPS_DIR "/%s", name) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, dir, r);
+        }
+        r = read_observed_attr(o, fd, IOMMU_GROUPS_DIR, name, "type", type, sizeof(type));
+        if (r < 0)
+                return r;
+        if (type[0]) {
+                DomainType t = domain_type_from_string(type);
+                g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
+                /* Not a type the kernel writes: say so, never count it silently. */
+                if (t < 0) {
+                        _cleanup_free_ char *p = NULL;
+                        if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/type", name) < 0)
+                                return -ENOMEM;
+                        r = observation_note_unreadable(o, p, -EBADMSG);
+                        if (r < 0)
+                                return r;
+                }
+        } else
+                (*n_missing_type)++;
+        r = list_dir_at(fd, "devices", true, &g->devices, NULL);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", name) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, p, r);
+        }
+        return 0;
+}
+
+static int observe_groups(Observation *o) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n_names, n_missing_type = 0;
+        int r;
+
+        r = open_root_dir(o->root, IOMMU_GROUPS_DIR, &fd);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        /* Not sorted by name: the groups are sorted by number below. */
+        if (r >= 0)
+                r = list_dir_at(fd, ".", false, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
@@ -240,11 +430,10 @@ static int observe_groups(Observation *o) {
         if (!names)
                 return 0;
 
-        o->groups = calloc(strv_length(names), sizeof(IommuGroup));
+        o->groups = calloc(n_names, sizeof(IommuGroup));
         if (!o->groups)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
-                _cleanup_free_ char *type = NULL, *p = NULL;
                 IommuGroup *g;
                 char *end;
                 unsigned long id;
@@ -255,36 +444,16 @@ static int observe_groups(Observation *o) {
                         continue;
                 g = &o->groups[o->n_groups++];
                 *g = (IommuGroup) { .id = id, .type = DOMAIN_UNKNOWN };
-                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/type", *n) < 0)
-                        return -ENOMEM;
-                r = read_attr(o, p, &type);
+                r = observe_group(o, fd, *n, g, &n_missing_type);
                 if (r < 0)
                         return r;
-                if (type) {
-                        DomainType t = domain_type_from_string(type);
-                        g->type = t < 0 || t == DOMAIN_NONE ? DOMAIN_UNKNOWN : t;
-                        /* Not a type the kernel writes: say so, never count it silently. */
-                        if (t < 0 && (r = observation_note_unreadable(o, p, -EBADMSG)) < 0)
-                                return r;
-                } else
-                        n_missing_type++;
-                free(p);
-                if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/devices", *n) < 0)
-                        return -ENOMEM;
-                r = list_dir(o->root, p, &g->devices);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        r = observation_note_unreadable(o, p, r);
-                        if (r < 0)
-                                return r;
-                }
                 o->type_counts[g->type]++;
         }
         /* Groups without a type file at all: a tree that lost them, not a kernel's answer. */
         if (o->n_groups > 0 && n_missing_type == o->n_groups &&
             (r = observation_note_unreadable(o, IOMMU_GROUPS_DIR "/*/type", -ENOENT)) < 0)
                 return r;
+        /* By number, which observation_find_group() relies on. */
         qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
         return 0;
 }
@@ -297,16 +466,17 @@ static int observe_units(Observation *o) {
                 { "intel-iommu", "intel-iommu" },
                 { "amd-iommu", "amd-iommu" },
         };
+        size_t n_names;
         int r;
 
-        r = list_dir(o->root, IOMMU_CLASS_DIR, &names);
+        r = list_dir(o->root, IOMMU_CLASS_DIR, &names, &n_names);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return observation_note_unreadable(o, IOMMU_CLASS_DIR, r);
         if (!names)
                 return 0;
-        o->units = calloc(strv_length(names), sizeof(IommuUnit));
+        o->units = calloc(n_names, sizeof(IommuUnit));
         if (!o->units)
                 return -ENOMEM;
         STRV_FOREACH(n, names) {
@@ -455,17 +625,33 @@ void observation_done(Observation *o) {
         *o = (Observation) {};
 }
 
+static int device_compare_bdf(const void *key, const void *d) {
+        return strcmp(key, ((const PciDevice *) d)->bdf);
+}
+
+/* Binary searches: observe_devices() keeps the devices in the order of their names, observe_groups()
+ * the groups by number. verdict and report look a device up per group member, so a linear scan
+ * here made verify quadratic in the number of groups. */
 const PciDevice *observation_find_device(const Observation *o, const char *bdf) {
-        for (size_t i = 0; i < o->n_devices; i++)
-                if (streq(o->devices[i].bdf, bdf))
-                        return &o->devices[i];
-        return NULL;
+        if (o->n_devices == 0)
+                return NULL;
+        return bsearch(bdf, o->devices, o->n_devices, sizeof(PciDevice), device_compare_bdf);
 }
 
 const IommuGroup *observation_find_group(const Observation *o, int id) {
-        for (size_t i = 0; id >= 0 && i < o->n_groups; i++)
-                if (o->groups[i].id == (unsigned) id)
-                        return &o->groups[i];
+        size_t lo = 0, hi = o->n_groups;
+
+        if (id < 0)
+                return NULL;
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+                if (o->groups[mid].id == (unsigned) id)
+                        return &o->groups[mid];
+                if (o->groups[mid].id < (unsigned) id)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
         return NULL;
 }
 

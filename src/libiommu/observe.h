@@ -77,6 +77,8 @@ typedef struct Observation {
         Arch arch;
         Vendor vendor;
         const char *vendor_source;
+        const char *virtualization;          /* HostInfo's: the hypervisor of a virtual machine, NULL otherwise */
+        const char *virtualization_evidence; /* (static strings, set by the caller of observe_tree()) */
 
         PciDevice *devices;
         size_t n_devices;

@@ -171,6 +171,7 @@ typedef struct ParseContext {
         char **stack;      /* files on the include stack, for loops */
         bool setting_seen; /* Include= must come before any setting of its file */
         bool expect_groups_set, expect_domain_set, expect_firmware_set;
+        ProfileLoadFlags flags;
         int error;
 } ParseContext;
 
@@ -227,7 +228,8 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
                 return parse_error(ctx, "%s=: token '%s' contains '%c', which is not allowed in boot configuration "
                                    "(allowed: letters, digits and _-.,:=/+@%%~)",
                                    vendor_keys[vendor], bad_token, bad);
-        r = lint_cmdline(c, vendor_arch(vendor), &report);
+        /* The tokens' lint is for people (lint, apply, plan); the generator skips it at boot. */
+        r = ctx->flags & PROFILE_LOAD_NO_LINT ? 0 : lint_cmdline(c, vendor_arch(vendor), &report);
         if (r < 0)
                 return parse_error(ctx, "%s", strerror(-r));
         for (size_t i = 0; i < report.n_findings; i++) {
@@ -418,10 +420,10 @@ static int profile_finish(ParseContext *ctx) {
         return r;
 }
 
-static int profile_load_path(const char *root, const char *name, const char *path, Profile **ret) {
+static int profile_load_path(const char *root, const char *name, const char *path, ProfileLoadFlags flags, Profile **ret) {
         _cleanup_profile_ Profile *p = NULL;
         _cleanup_strv_free_ char **stack = NULL;
-        ParseContext ctx = { .root = root };
+        ParseContext ctx = { .root = root, .flags = flags };
         int r;
 
         p = calloc(1, sizeof(Profile));
@@ -449,6 +451,10 @@ static int profile_load_path(const char *root, const char *name, const char *pat
 }
 
 int profile_load(const char *root, const char *name, Profile **ret) {
+        return profile_load_full(root, name, 0, ret);
+}
+
+int profile_load_full(const char *root, const char *name, ProfileLoadFlags flags, Profile **ret) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -459,7 +465,7 @@ int profile_load(const char *root, const char *name, Profile **ret) {
                 return log_error_errno(r, "No profile '%s' found (see 'iommuctl profiles' for the search path).", name);
         if (r < 0)
                 return log_error_errno(r, "Failed to look up profile '%s': %m", name);
-        return profile_load_path(root, name, path, ret);
+        return profile_load_path(root, name, path, flags, ret);
 }
 
 int profile_load_file(const char *root, const char *path, Profile **ret) {
@@ -472,7 +478,7 @@ int profile_load_file(const char *root, const char *path, Profile **ret) {
         dot = strrchr(name, '.');
         if (dot && streq(dot, ".conf"))
                 *dot = '\0';
-        return profile_load_path(root, name, path, ret);
+        return profile_load_path(root, name, path, 0, ret);
 }
 
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {

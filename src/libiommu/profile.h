@@ -65,6 +65,12 @@ bool profile_name_is_valid(const char *name);
  * declared Mode are logged with file:line and refused (-EINVAL). -ENOENT when there is no such
  * profile (also logged). */
 int profile_load(const char *root, const char *name, Profile **ret);
+typedef enum ProfileLoadFlags {
+        /* Do not lint the KernelArgs tokens (the generator at boot; lint, apply and plan do):
+         * unsafe tokens are still refused. */
+        PROFILE_LOAD_NO_LINT = 1 << 0,
+} ProfileLoadFlags;
+int profile_load_full(const char *root, const char *name, ProfileLoadFlags flags, Profile **ret);
 /* Loads one file directly (for "lint FILE"); includes are looked up by name as usual. */
 int profile_load_file(const char *root, const char *path, Profile **ret);
 Profile *profile_free(Profile *p);

@@ -172,6 +172,8 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_field_string(&w, "cmdline", o->cmdline);
         json_field_string(&w, "arch", arch_to_string(o->arch));
         json_field_string(&w, "vendor", vendor_to_string(o->vendor));
+        json_field_string(&w, "virtualization", o->virtualization);
+        json_field_string(&w, "virtualization_evidence", o->virtualization_evidence);
         json_key(&w, "groups");
         json_begin_object(&w);
         json_field_int(&w, "total", o->n_groups);

@@ -13,6 +13,8 @@
 
 /* The MESSAGE_ID of the entry "verify" logs; catalog/iommu.catalog explains it. */
 #define IOMMU_VERIFY_MESSAGE_ID "19f1259f607d4e529f18abf3eea27e53"
+/* The MESSAGE_ID of a verify run by hand (without --boot-check): not the boot check. */
+#define IOMMU_VERIFY_MANUAL_MESSAGE_ID "4da899a00a904e5ebe79e1ac6e7887b5"
 
 void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v);
 void report_verify_json(FILE *f, const Observation *o, const Profile *p, const Verdict *v);

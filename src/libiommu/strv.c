@@ -39,6 +39,24 @@ int strv_consume(char ***l, char *s) {
         return 0;
 }
 
+int strv_consume_n(char ***l, size_t *n, size_t *allocated, char *s) {
+        if (!s)
+                return -ENOMEM;
+        if (*n + 2 > *allocated) {
+                size_t m = *allocated ? *allocated * 2 : 16;
+                char **t = reallocarray(*l, m, sizeof(char *));
+                if (!t) {
+                        free(s);
+                        return -ENOMEM;
+                }
+                *l = t;
+                *allocated = m;
+        }
+        (*l)[(*n)++] = s;
+        (*l)[*n] = NULL;
+        return 0;
+}
+
 int strv_extend(char ***l, const char *s) {
         return strv_consume(l, strdup(s));
 }

@@ -17,6 +17,10 @@ bool strv_contains(char * const *l, const char *s);
 int strv_extend(char ***l, const char *s);
 /* Appends s itself, taking ownership (also on failure). */
 int strv_consume(char ***l, char *s);
+/* The same for a list whose length (*n) and capacity (*allocated, in pointers) the caller keeps:
+ * grows geometrically, so building a list of n strings costs O(n), not O(n^2). Start with
+ * *l = NULL, *n = *allocated = 0. */
+int strv_consume_n(char ***l, size_t *n, size_t *allocated, char *s);
 int strv_extend_strv(char ***a, char * const *b);
 /* Splits on any of the separator characters, dropping empty fields. */
 int strv_split(const char *s, const char *separators, char ***ret);

@@ -123,6 +123,16 @@ static bool profile_wants_vfio(const Profile *p) {
         return false;
 }
 
+#define VM_IOMMU_FIX                                                                                          \
+        "This is a virtual machine: its IOMMU comes from the hypervisor, not a firmware setup. Give it a virtual " \
+        "IOMMU (QEMU/KVM: -machine q35,kernel-irqchip=split -device intel-iommu,intremap=on, or -device "        \
+        "amd-iommu or virtio-iommu-pci; libvirt: <iommu model='intel'/>), or on a cloud choose an instance type " \
+        "with a (virtual) IOMMU or bare metal, then reboot."
+#define VM_SMMU_FIX                                                                                           \
+        "This is a virtual machine: its SMMU comes from the hypervisor. Give it a virtual one (QEMU: -machine "    \
+        "virt,iommu=smmuv3, or -device virtio-iommu-pci), or on a cloud choose an instance type with one or bare " \
+        "metal, then reboot."
+
 static const char *firmware_fix(Vendor vendor) {
         switch (vendor) {
         case VENDOR_INTEL:
@@ -144,6 +154,10 @@ static int check_firmware(Verdict *v, const Observation *o, const Profile *p) {
                                                  "SMMU %s described by the firmware (device tree or ACPI IORT)", o->units[i].name);
                 if (!required)
                         return check_add(v, "firmware", CHECK_PASS, NULL, "no SMMU registered (not required by this profile)");
+                if (o->virtualization)
+                        return check_add(v, "firmware", CHECK_FAIL, VM_SMMU_FIX,
+                                         "no SMMU registered under /sys/class/iommu: this virtual machine (%s: %s) has no virtual SMMU",
+                                         o->virtualization, o->virtualization_evidence);
                 return check_add(v, "firmware", CHECK_FAIL,
                                  "Make the firmware describe the SMMU (ACPI IORT or device tree) and enable it in the firmware setup.",
                                  "no SMMU registered under /sys/class/iommu");
@@ -172,6 +186,11 @@ static int check_firmware(Verdict *v, const Observation *o, const Profile *p) {
         }
         if (!required)
                 return check_add(v, "firmware", CHECK_PASS, NULL, "no ACPI DMAR or IVRS table (not required by this profile)");
+        if (o->virtualization)
+                /* A VM's owner has no firmware setup to change: the IOMMU is the hypervisor's to give. */
+                return check_add(v, "firmware", CHECK_FAIL, VM_IOMMU_FIX,
+                                 "no ACPI DMAR or IVRS table: this virtual machine (%s: %s) has no virtual IOMMU",
+                                 o->virtualization, o->virtualization_evidence);
         return check_add(v, "firmware", CHECK_FAIL, firmware_fix(o->vendor),
                          "no ACPI DMAR or IVRS table: the firmware does not describe an IOMMU (disabled in the firmware setup, or absent)");
 }
@@ -206,7 +225,7 @@ static int check_driver_and_groups(Verdict *v, const Observation *o, const Profi
 
         if (p->expect_groups) {
                 if (!firmware)
-                        fix = strdup(firmware_fix(o->vendor));
+                        fix = strdup(o->virtualization ? VM_IOMMU_FIX : firmware_fix(o->vendor));
                 else if (disabler)
                         r = asprintf(&fix, "The running command line turns the IOMMU off (%s): boot with the profile's tokens "
                                      "('iommuctl plan' shows them, 'iommuctl apply' writes them), then reboot.", disabler);
@@ -501,6 +520,10 @@ static int check_interrupt_remapping(Verdict *v, const Observation *o, const Pro
                                              o->interrupt_remapping_chip);
         if (want == 1 || (vfio && o->modules.allow_unsafe_interrupts != 1))
                 return check_add(v, "interrupt-remapping", CHECK_FAIL,
+                                 o->virtualization ?
+                                 "Give this virtual machine a virtual IOMMU with interrupt remapping (QEMU: -machine "
+                                 "q35,kernel-irqchip=split -device intel-iommu,intremap=on), and no intremap=off on the command "
+                                 "line. VFIO refuses to assign devices without it." :
                                  "Enable interrupt remapping: VT-d/AMD-Vi with x2APIC in the firmware setup, and no intremap=off "
                                  "on the command line. VFIO refuses to assign devices without it.",
                                  "no remapped (IR-) interrupt chips in /proc/interrupts");

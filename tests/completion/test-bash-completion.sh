@@ -44,7 +44,9 @@ check() {
         fi
 }
 
-check "apply cmdline config export groups lint plan profiles rollback verify" iommuctl ""
+check "apply cmdline config export groups lint plan profiles recommend rollback verify" iommuctl ""
+check "recommend rollback" iommuctl r
+check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
 check "bare-metal generic gpu-sriov strict" iommuctl --profile ""
@@ -55,11 +57,14 @@ check "bare-metal generic gpu-sriov site-gpu strict" iommuctl --root "$tmp/root"
 check "site-gpu" iommuctl --root = "$tmp/root" apply --profile = si
 check "amd arm64 intel portable" iommuctl --vendor ""
 check "x86_64" iommuctl lint --arch x
+# lint takes other tools' files too (MachineConfig YAML, Ignition JSON, bootc TOML): file names.
+mkdir -p "$tmp/kargs" && touch "$tmp/kargs/99-mc.yaml" "$tmp/kargs/10-iommu.toml" "$tmp/kargs/kargs.ign"
+check "$tmp/kargs/10-iommu.toml $tmp/kargs/99-mc.yaml $tmp/kargs/kargs.ign" iommuctl lint "$tmp/kargs/"
 check "--check" iommuctl plan --ch
 check "--full" iommuctl cmdline --fu
 check "--dry-run" iommuctl rollback --d
-check "--no-journal" iommuctl verify --no-
-check "--no-bootloader-update" iommuctl apply --no-
+check "--no-journal --no-legend --no-pager" iommuctl verify --no-
+check "--no-bootloader-update --no-legend --no-pager" iommuctl apply --no-
 check "bls,grub" iommuctl apply --backend bls,g
 check "all default" iommuctl apply --entries ""
 check "bootc dracut kernel-cmdline machineconfig" iommuctl export ""
@@ -69,7 +74,7 @@ check "set-type" iommuctl groups ""
 check "0 7" iommuctl --root "$tmp/root" groups set-type ""
 check "DMA DMA-FQ" iommuctl groups set-type 7 D
 check "" iommuctl groups set-type 7 DMA ""
-check "--no-bootloader-update" iommuctl rollback --no-
+check "--no-bootloader-update --no-legend --no-pager" iommuctl rollback --no-
 check "--reboot" iommuctl apply --reb
 check "config no yes" iommuctl apply --reboot = ""
 check "site-gpu" iommuctl --root "$tmp/root" apply --reboot config --profile si

@@ -3,6 +3,7 @@
  * file. The input is written to a scratch root (the first byte picks which file) and read back
  * through the real code, resolver included. */
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -29,6 +30,15 @@ static void put(const char *rel, const uint8_t *d, size_t n) {
         fclose(f);
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        (void) remove(path);
+        return 0;
+}
+
+static void remove_root(void) {
+        (void) nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void make_dirs(void) {
         static const char * const dirs[] = { "/etc", "/etc/iommu", "/var", "/var/lib", "/var/lib/iommu",
                                              "/var/lib/iommu/changesets", "/var/lib/iommu/changesets/00000001", "/boot" };
@@ -45,6 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (!mkdtemp(root))
                         abort();
                 make_dirs();
+                atexit(remove_root);
                 made = true;
         }
         if (size == 0)

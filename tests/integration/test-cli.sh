@@ -72,6 +72,46 @@ check "lint the root's /proc/cmdline" 1 "$IOMMUCTL" lint --root "$root" --arch x
 check "lint --json" 1 "$IOMMUCTL" lint --json --arch x86_64 --cmdline "iommu=on"
 contains "lint json counts" "$out" '"errors": 1'
 
+# Conventions operators expect from systemd's tools.
+check "-q plan --check in sync" 0 "$IOMMUCTL" -q plan --root "$root" --profile gpu-sriov --check --cmdline "$merged"
+[ -z "$out$err" ] && ok "-q plan --check in sync prints nothing" || not_ok "-q plan --check printed: $out$err"
+check "-q plan --check drift" 1 "$IOMMUCTL" -q plan --root "$root" --profile gpu-sriov --check
+[ -z "$out$err" ] && ok "-q plan --check on drift prints nothing" || not_ok "-q plan --check on drift printed: $out$err"
+check "-q still reports errors" 2 "$IOMMUCTL" -q plan --root "$root" --profile no-such-profile --check
+contains "-q error on stderr" "$err" "no-such-profile"
+[ -z "$out" ] && ok "-q error: nothing on stdout" || not_ok "-q error printed on stdout: $out"
+check "--no-pager accepted" 0 "$IOMMUCTL" --no-pager plan --root "$root" --profile gpu-sriov --check --cmdline "$merged"
+check "--no-legend lint" 1 "$IOMMUCTL" --no-legend lint --arch x86_64 --cmdline "iommu=on"
+[[ "$out" != *"1 error"* ]] && ok "--no-legend drops the lint summary" || not_ok "--no-legend lint: $out"
+check "bare iommuctl is a usage error" 2 "$IOMMUCTL"
+[ -z "$out" ] && ok "bare iommuctl: nothing on stdout" || not_ok "bare iommuctl printed on stdout: $out"
+contains "bare iommuctl: short usage on stderr" "$err" "Usage: iommuctl"
+[ "$(wc -l <<<"$err")" -le 3 ] && ok "bare iommuctl: a short usage" || not_ok "bare iommuctl: $(wc -l <<<"$err") lines"
+check "--help" 0 "$IOMMUCTL" --help
+contains "--help on stdout" "$out" "Verbs:"
+
+mkdir -p "$tmp/conf/etc/iommu/iommu.conf.d"
+printf '[IOMMU]\nProfile=gpu-sriov\n[Apply]\nReboot=yes\n' >"$tmp/conf/etc/iommu/iommu.conf"
+check "config --json" 0 "$IOMMUCTL" config --json --root "$tmp/conf"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["IOMMU"]["Profile"]=="gpu-sriov" and d["Apply"]["Reboot"]=="yes" \
+        and d["Boot"]["Generator"]=="yes" and "PrometheusPath" in d["Publish"], d' <<<"$out" \
+        && ok "config --json parses with the values" || not_ok "config --json: $out"
+check "config --json KEY" 0 "$IOMMUCTL" config --json --root "$tmp/conf" Apply.Reboot
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d=={"Apply": {"Reboot": "yes"}}, d' <<<"$out" \
+        && ok "config --json with a key prints only it" || not_ok "config --json KEY: $out"
+check "config --json, none selected" 0 "$IOMMUCTL" config --json --root "$tmp/p"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["IOMMU"]["Profile"] is None, d' <<<"$out" \
+        && ok "config --json: no profile is null" || not_ok "config --json none: $out"
+
+check "lint --json a broken profile" 1 "$IOMMUCTL" lint --json "$tmp/p/bad.conf"
+python3 -c 'import json,sys; d=json.load(sys.stdin); f=d["findings"]; assert d["errors"]==1 and len(f)==1 and f[0]["line"]==4 \
+        and f[0]["severity"]=="error" and "iommu.strict=1" in f[0]["message"], d' <<<"$out" \
+        && ok "lint --json reports the profile error as a finding" || not_ok "lint --json broken profile: $out"
+contains "lint --json: the error also on stderr" "$err" "$tmp/p/bad.conf:4:"
+check "lint --json an unreadable file" 2 "$IOMMUCTL" lint --json "$tmp/no-such-file"
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["findings"][0]["severity"]=="error", d' <<<"$out" \
+        && ok "lint --json reports an unreadable file as a finding" || not_ok "lint --json unreadable: $out"
+
 check "profiles" 0 "$IOMMUCTL" profiles --root "$root"
 for p in gpu-sriov bare-metal generic strict; do contains "profiles lists $p" "$out" "$p"; done
 mkdir -p "$root/etc/iommu/profiles"

@@ -61,8 +61,11 @@ for profile in $(ls "$profiles"/*.conf | xargs -n1 basename | sed 's/\.conf$//')
                 bash -c 'kernel_cmdline="quiet"; . "$1"; echo "$kernel_cmdline"' _ "$work/dracut.conf" | \
                         grep -q "^quiet $(cat "$work/line") $" || fail "$what: dracut line does not append"
 
-                ctl export kernel-cmdline --profile "$profile" --vendor "$vendor" >"$work/got"
-                cmp -s "$work/line" "$work/got" || fail "$what: kernel-cmdline differs from cmdline"
+                # A whole /etc/kernel/cmdline: the rest of the line kept, the profile's tokens added.
+                ctl export kernel-cmdline --profile "$profile" --vendor "$vendor" \
+                        --cmdline "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet" >"$work/got" 2>/dev/null
+                echo "root=UUID=x ro quiet $(cat "$work/line")" | cmp -s - "$work/got" \
+                        || fail "$what: kernel-cmdline is not the merged line: $(cat "$work/got")"
                 checked=$((checked + 1))
         done
 done
@@ -77,6 +80,32 @@ if ctl export bootc --profile gpu-sriov >/dev/null 2>"$work/err"; then
         fail "export without a detectable vendor succeeded"
 fi
 grep -q -- '--vendor portable' "$work/err" || fail "no-vendor message does not suggest --vendor portable: $(cat "$work/err")"
+
+# Images and node pools never get the build host's vendor: without --vendor or Vendor=, refuse.
+for format in bootc machineconfig; do
+        role=; [ $format = machineconfig ] && role="--role worker"
+        rc=0; "$iommuctl" export $format --profile gpu-sriov $role >/dev/null 2>"$work/err" || rc=$?
+        [ "$rc" = 2 ] && grep -q -- '--vendor portable' "$work/err" \
+                || fail "export $format without --vendor on the build host: exit $rc: $(cat "$work/err")"
+done
+mkdir -p "$work/img/etc/iommu"
+printf '[IOMMU]\nVendor=portable\n' >"$work/img/etc/iommu/iommu.conf"
+"$iommuctl" --root "$work/img" export bootc --profile gpu-sriov >"$work/kargs.toml" \
+        && grep -q 'portable kernel arguments' "$work/kargs.toml" \
+        || fail "export bootc with Vendor=portable in the image: $(cat "$work/kargs.toml")"
+
+# export kernel-cmdline: the root's own line, never the tokens alone.
+mkdir -p "$work/kc/etc/kernel" "$work/kc/proc"
+echo "root=/dev/vda2 ro console=ttyS0 intel_iommu=off" >"$work/kc/etc/kernel/cmdline"
+echo "BOOT_IMAGE=/vmlinuz root=/dev/other ro" >"$work/kc/proc/cmdline"
+got=$("$iommuctl" --root "$work/kc" export kernel-cmdline --profile gpu-sriov --vendor intel 2>/dev/null)
+[ "$got" = "root=/dev/vda2 ro console=ttyS0 intel_iommu=on iommu=pt" ] || fail "kernel-cmdline from /etc/kernel/cmdline: $got"
+rm "$work/kc/etc/kernel/cmdline"
+got=$("$iommuctl" --root "$work/kc" export kernel-cmdline --profile gpu-sriov --vendor intel 2>/dev/null)
+[ "$got" = "root=/dev/other ro intel_iommu=on iommu=pt" ] || fail "kernel-cmdline from /proc/cmdline: $got"
+rc=0; ctl export kernel-cmdline --profile gpu-sriov --vendor intel >"$work/got" 2>"$work/err" || rc=$?
+[ "$rc" = 2 ] && [ ! -s "$work/got" ] && grep -q 'root=' "$work/err" \
+        || fail "kernel-cmdline with nothing to merge with: exit $rc, out $(cat "$work/got"), err $(cat "$work/err")"
 
 # Usage errors exit 2.
 expect_rc() { # rc args...

@@ -93,6 +93,15 @@ run switched-off SYSTEMD_LOG_LEVEL=debug
 [[ -z $(listing) && $log == *"iommuctl.apply=0 on the kernel command line"* ]] \
     && pass "iommuctl.apply=0: nothing written, says why at debug level" || fail "switch: $log"
 
+# SYSTEMD_LOG_LEVEL as systemd reads it: numbers too.
+run switched-off SYSTEMD_LOG_LEVEL=7
+[[ $log == *"iommuctl.apply=0 on the kernel command line"* ]] && pass "SYSTEMD_LOG_LEVEL=7 is debug" || fail "level 7: $log"
+run drifted SYSTEMD_LOG_LEVEL=3
+[[ $rc == 0 && -z $log && -n $(listing) ]] && pass "SYSTEMD_LOG_LEVEL=3 keeps the drift notice out, still acts" \
+    || fail "level 3: rc=$rc log=$log $(listing)"
+run drifted SYSTEMD_LOG_LEVEL=notice
+[[ $log == *"lacks the IOMMU tokens"* ]] && pass "SYSTEMD_LOG_LEVEL=notice logs the drift" || fail "notice: $log"
+
 # systemd.generator(7): three directories or none.
 "$generator" "$tmp/a" "$tmp/b" 2> /dev/null
 [[ $? != 0 ]] && pass "two arguments are refused" || fail "two arguments accepted"

@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 command -v systemd-analyze >/dev/null || fail "systemd-analyze missing (package systemd)"
 
-grep -qx 'ExecStart=.*/iommuctl verify' "$UNIT" || fail "ExecStart"
+grep -qx 'ExecStart=.*/iommuctl verify --boot-check' "$UNIT" || fail "ExecStart (the boot check's run: --boot-check)"
 for l in Type=oneshot RemainAfterExit=yes WantedBy=multi-user.target; do
         grep -qx "$l" "$UNIT" || fail "unit lacks $l"
 done
@@ -27,5 +27,9 @@ out=$(journalctl --root="$tmp/root" --dump-catalog 2>&1)
 grep -q '^-- 19f1259f607d4e529f18abf3eea27e53' <<<"$out" && grep -q 'Subject: IOMMU verification @IOMMU_VERDICT@' <<<"$out" \
         || fail "catalog: $out"
 grep -q 'IOMMU_VERIFY_MESSAGE_ID "19f1259f607d4e529f18abf3eea27e53"' "$SRCDIR/src/libiommu/report.h" || fail "MESSAGE_ID differs from report.h"
+grep -q '^-- 4da899a00a904e5ebe79e1ac6e7887b5' <<<"$out" && grep -q 'Subject: IOMMU verification run by hand' <<<"$out" \
+        || fail "catalog lacks the manual run's entry"
+grep -q 'IOMMU_VERIFY_MANUAL_MESSAGE_ID "4da899a00a904e5ebe79e1ac6e7887b5"' "$SRCDIR/src/libiommu/report.h" \
+        || fail "manual MESSAGE_ID differs from report.h"
 ok "catalog compiles"
 finish

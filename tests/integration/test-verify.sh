@@ -23,10 +23,10 @@ grep -q "'iommu=strict' on the running command line is not an x86 iommu= value" 
 grep -q '^Verdict:   FAIL' <<<"$out" || fail "strict-wrong: verdict line"
 ok "iommu=strict fails the strict profile and names iommu.strict=1"
 
-# The journal entry, through the --journal-fields-to seam.
-verify synthetic-iommu-strict-wrong strict --journal-fields-to "$tmp/fields"
+# The journal entry, through the --journal-fields-to seam: iommu-verify.service's run (--boot-check).
+verify synthetic-iommu-strict-wrong strict --boot-check --journal-fields-to "$tmp/fields"
 [ -s "$tmp/fields" ] || fail "no journal fields written"
-for want in MESSAGE_ID=19f1259f607d4e529f18abf3eea27e53 PRIORITY=3 IOMMU_PROFILE=strict IOMMU_MODE_EXPECTED=strict \
+for want in MESSAGE_ID=19f1259f607d4e529f18abf3eea27e53 PRIORITY=3 IOMMU_RUN=boot-check IOMMU_EFI=no IOMMU_PROFILE=strict IOMMU_MODE_EXPECTED=strict \
         IOMMU_MODE_OBSERVED=translated IOMMU_GROUPS=12 IOMMU_GROUPS_DMA_FQ=12 IOMMU_GROUPS_IDENTITY=0 \
         IOMMU_VERDICT=fail IOMMU_FAILED_CHECKS=domain-type,cmdline IOMMU_FIRMWARE=DMAR IOMMU_KERNEL=6.1.0-26-amd64; do
         grep -qx "$want" "$tmp/fields" || fail "journal field $want missing: $(tr '\n' ' ' <"$tmp/fields")"
@@ -34,6 +34,22 @@ done
 grep -q '^MESSAGE=IOMMU verification fail: profile strict promises strict, the kernel runs translated (12 groups); failed: domain-type,cmdline$' \
         "$tmp/fields" || fail "journal MESSAGE: $(grep ^MESSAGE= "$tmp/fields")"
 ok "journal entry fields"
+
+# The same failure checked by hand: not the boot check's MESSAGE_ID, and not at error priority, so
+# alerts keyed on the boot check do not fire for it.
+verify synthetic-iommu-strict-wrong strict --journal-fields-to "$tmp/fields"
+[ "$rc" -eq 1 ] || fail "manual strict-wrong: exit $rc, want 1"
+grep -qx MESSAGE_ID=4da899a00a904e5ebe79e1ac6e7887b5 "$tmp/fields" && grep -qx PRIORITY=4 "$tmp/fields" \
+        && grep -qx IOMMU_RUN=manual "$tmp/fields" && grep -qx IOMMU_VERDICT=fail "$tmp/fields" \
+        || fail "manual run journal fields: $(tr '\n' ' ' <"$tmp/fields")"
+grep -q 19f1259f607d4e529f18abf3eea27e53 "$tmp/fields" && fail "manual run logged the boot check's MESSAGE_ID"
+ok "a verify run by hand logs its own MESSAGE_ID at warning priority"
+
+# -q: only the exit status.
+rc=0; out=$("$IOMMUCTL" -q verify --no-journal --profile strict --root "$HOSTS/synthetic-iommu-strict-wrong/root" \
+        --kernel-log "$HOSTS/synthetic-iommu-strict-wrong/kmsg.txt" 2>/dev/null) || rc=$?
+[ "$rc" -eq 1 ] && [ -z "$out" ] || fail "-q verify: exit $rc, printed: $out"
+ok "-q verify prints nothing and exits 1 on a failed check"
 
 verify synthetic-hgx-h100 gpu-sriov --journal-fields-to "$tmp/fields"
 [ "$rc" -eq 0 ] || fail "hgx: exit $rc, want 0"
@@ -52,6 +68,21 @@ grep -q 'fix: Enable VT-d' <<<"$out" || fail "vtd-disabled: VT-d fix"
 grep -q '^FAIL  module:vfio_pci .*not available' <<<"$out" || fail "vtd-disabled: vfio_pci lookup through libkmod"
 grep -qx IOMMU_FIRMWARE=none "$tmp/fields" || fail "vtd-disabled: IOMMU_FIRMWARE"
 ok "VT-d disabled in firmware fails with the firmware fix"
+
+# The same host as a KVM guest without a virtual IOMMU: the fix is the hypervisor's, not a firmware setup.
+cp -a "$HOSTS/synthetic-vtd-disabled/root" "$tmp/vm"
+mkdir -p "$tmp/vm/sys/class/dmi/id"
+echo QEMU >"$tmp/vm/sys/class/dmi/id/sys_vendor"
+echo "Standard PC (Q35 + ICH9, 2009)" >"$tmp/vm/sys/class/dmi/id/product_name"
+rc=0; out=$("$IOMMUCTL" verify --no-journal --profile gpu-sriov --root "$tmp/vm" 2>&1) || rc=$?
+[ "$rc" -eq 1 ] || fail "vm without vIOMMU: exit $rc"
+grep -q '^FAIL  firmware .*this virtual machine (qemu: DMI sys_vendor) has no virtual IOMMU' <<<"$out" || fail "vm: firmware evidence: $out"
+grep -q 'fix: This is a virtual machine.*-device intel-iommu,intremap=on.*instance type' <<<"$out" || fail "vm: the fix names no virtual IOMMU"
+if grep -q 'Enable VT-d' <<<"$out"; then fail "vm: still tells a VM's owner to enable VT-d in the firmware"; fi
+out=$("$IOMMUCTL" verify --json --no-journal --profile gpu-sriov --root "$tmp/vm" 2>/dev/null) || true
+grep -q '"virtualization": "qemu"' <<<"$out" && grep -q '"virtualization_evidence": "DMI sys_vendor"' <<<"$out" \
+        || fail "vm: verify --json lacks the virtualization"
+ok "a VM without a virtual IOMMU gets the hypervisor's fix"
 
 # A warning alone keeps exit 0.
 verify synthetic-amd-strict strict

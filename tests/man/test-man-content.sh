@@ -49,8 +49,13 @@ done
 mapfile -t sections < <(grep -oE 'streq\(section, "[A-Za-z]+"\)' "$src/src/libiommu/config.c" | cut -d'"' -f2 | sed 's/^/[/')
 mapfile -t keys < <(grep -oE 'streq\(name, "[A-Za-z]+"\)' "$src/src/libiommu/config.c" | cut -d'"' -f2 | sed 's/$/=/')
 [[ ${#sections[@]} -ge 4 && ${#keys[@]} -ge 12 ]] || { echo "FAIL: read ${#sections[@]} sections, ${#keys[@]} keys from config.c"; exit 1; }
-# (section headings are upper case: "[APPLY] SECTION")
-expect -i iommu.conf.5 "section" "${sections[@]/%/] SECTION}"
+# Spelled as the parser accepts them (it rejects "[APPLY]"), headings included.
+expect iommu.conf.5 "section" "${sections[@]/%/] SECTION}"
+mapfile -t psections < <(grep -oE 'streq\(section, "[A-Za-z]+"\)' "$src/src/libiommu/profile.c" | cut -d'"' -f2 | sed 's/^/[/')
+while read -r s; do
+        printf '%s\n' "${sections[@]/%/]}" "${psections[@]/%/]}" | grep -qxF -- "$s" \
+                || { echo "FAIL: a man page names section $s, which config.c or profile.c rejects"; exit 1; }
+done < <(grep -ohE '\[[A-Za-z]+\]' "$src"/man/iommu.conf.5 | sort -u)
 expect iommu.conf.5 "key" "${keys[@]}"
 
 # Profiles: the keys profile.c parses and the vendor keys of [KernelArgs].

@@ -96,8 +96,8 @@ check_placement() {
                                 [[ $dir == /usr/lib/kernel/install.d ]] || fail "$f: kernel-install plugins belong in /usr/lib/kernel/install.d" ;;
                         */dracut/*)
                                 [[ $f =~ ^/usr/lib/dracut/modules.d/[0-9][0-9][a-z0-9-]+/ ]] || fail "$f: dracut modules belong in /usr/lib/dracut/modules.d/NNname/" ;;
-                        "${PKG_DIRS[libdir]}"/iommuctl/*)
-                                ;;
+                        *.so)
+                                [[ $dir == /usr/lib/iommu ]] || fail "$f: iommuctl's dlopen()ed modules belong in /usr/lib/iommu" ;;
                         */profiles/*.conf)
                                 [[ $dir == /usr/lib/iommu/profiles ]] || fail "$f: shipped profiles belong in /usr/lib/iommu/profiles" ;;
                         /etc/*)

@@ -173,6 +173,13 @@ cmp -s "$work/admin.sha256" <(admin_sums) && ok "the upgrade kept the admin's pr
         || fail "the upgrade changed the admin's configuration"
 [[ $(chroot_run systemctl is-enabled iommu-verify.service 2>&1) == enabled ]] && ok "iommu-verify.service still enabled after the upgrade" \
         || fail "iommu-verify.service not enabled after the upgrade"
+# Every package Depends names is a real package of this release, installed here: not an
+# old name another package merely Provides (libefivar1 on Debian 13 is libefivar1t64).
+for p in $(dpkg-deb -f "$deb" Depends | tr ',' '\n' | sed -e 's/[|(].*//' -e 's/[[:space:]]//g'); do
+        [[ $(chroot_run dpkg-query -W -f '${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] \
+                || fail "Depends names $p, which is not an installed package on $suite (a virtual or old name?)"
+done
+ok "Depends of the $suite build, each an installed package of $suite: $(dpkg-deb -f "$deb" Depends)"
 # No unit, generator or preset left in the old place (a Debian 12 build moved to /usr).
 for f in $(dpkg-deb -c "$work/debs/old.deb" | awk '$1 !~ /^d/ { sub(/^\./, "", $6); print $6 }'); do
         [[ $f == /lib/* ]] || continue

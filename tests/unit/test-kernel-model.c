@@ -214,6 +214,13 @@ static void test_info_load(void **state) {
         assert_non_null(strstr(d, "5.10.0-32-amd64"));
         kernel_info_done(&k);
 
+        /* An osrelease that does not parse (a hostile image) is not an error: the newest release is modelled. */
+        test_write(root, "/proc/sys/kernel/osrelease", "../../etc\n");
+        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(k.version, KERNEL_VERSION_NEWEST);
+        assert_null(k.config_source);
+        kernel_info_done(&k);
+
         /* --kernel: a release with no config under the root. */
         assert_int_equal(kernel_info_load(root, ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
         assert_string_equal(k.release_source, "--kernel");

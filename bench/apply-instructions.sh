@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# "iommuctl apply" and "iommuctl rollback" on generated systemd-boot roots with N BLS entries
+# (N = 10 ... 2000; tests/fixtures/boot/systemd-boot-esp with its entry copied N times, written
+# into a temporary directory, never committed): instructions (callgrind), fsync + fdatasync calls
+# (strace -f -c -e trace=fsync,fdatasync) and rollback's peak RSS (GNU time), next to the minimal
+# writer (bench/minimal-writer.c: temporary file, write, fsync, rename per file, one directory
+# fsync) and to the limits of issue 16:
+#   - at most N+5 fsyncs for N entries (apply on 100 entries: at most 105);
+#   - rollback's peak RSS at 2000 entries under 16 MiB.
+# With GRUBBY_BLS=PATH (Fedora's grubby-bls script; Debian does not package it) the same update
+# is also done by grubby, its BLS directory and grubenv pointed into the tree (GRUBBY_ARGS
+# replaces the default arguments; BLS and ENV in it name the tree's entries and grubenv).
+# Prints; does not assert (exit 0 unless a tool is missing).
+#
+# Usage: bench/apply-instructions.sh [BUILD_DIR] [N...]
+
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-$src/build}
+shift || true
+sizes=("$@")
+[[ ${#sizes[@]} -gt 0 ]] || sizes=(10 100 1000 2000)
+iommuctl=$build/src/iommuctl
+[[ -x $iommuctl ]] || { echo "$iommuctl is missing: build first" >&2; exit 2; }
+. "$src/bench/lib.sh"
+writer=$(build_floor minimal-writer)
+read -r -a args < "$src/tests/fixtures/boot/systemd-boot-esp/args"
+
+fresh() { rm -rf "$2"; cp -a "$tmp/bls-$1" "$2"; }
+
+printf '%6s %13s %8s %13s %8s %10s %13s %8s %9s\n' entries apply fsyncs rollback fsyncs "rss KiB" "min. writer" fsyncs "apply/min"
+for n in "${sizes[@]}"; do
+        make_bls_tree "$tmp/bls-$n" "$n"
+        r=$tmp/run
+        fresh "$n" "$r"
+        ai=$(callgrind_count "$iommuctl" apply --root "$r" "${args[@]}")
+        ri=$(callgrind_count "$iommuctl" rollback --root "$r")
+        fresh "$n" "$r"
+        af=$(fsync_count "$iommuctl" apply --root "$r" "${args[@]}")
+        rf=$(fsync_count "$iommuctl" rollback --root "$r")
+        fresh "$n" "$r"
+        env IOMMUCTL_PROFILES_PATH="$src/profiles" "$iommuctl" apply --root "$r" "${args[@]}" > /dev/null 2>&1
+        rss=$(peak_rss_kib "$iommuctl" rollback --root "$r")
+        fresh "$n" "$r"
+        files=($(cd "$r/efi/loader/entries" && ls))
+        wi=$(callgrind_count "$writer" "$r/efi/loader/entries" "${files[@]}")
+        fresh "$n" "$r"
+        wf=$(fsync_count "$writer" "$r/efi/loader/entries" "${files[@]}")
+        printf '%6d %13d %8d %13d %8d %10d %13d %8d %9s\n' "$n" "$ai" "$af" "$ri" "$rf" "$rss" "$wi" "$wf" "$(ratio "$ai" "$wi")x"
+        limit_f="$((n + 5))"
+        printf '        apply fsyncs %d (limit %d: %s)' "$af" "$limit_f" "$( ((af <= limit_f)) && echo ok || echo OVER)"
+        [[ $n == 2000 ]] && printf ', rollback peak RSS %d KiB (limit 16384: %s)' "$rss" "$( ((rss < 16384)) && echo ok || echo OVER)"
+        echo
+        if [[ -n ${GRUBBY_BLS:-} ]]; then
+                fresh "$n" "$r"
+                mkdir -p "$r/boot/grub2"
+                grub-editenv "$r/boot/grub2/grubenv" create 2> /dev/null || : > "$r/boot/grub2/grubenv"
+                BLS=$r/efi/loader/entries ENV=$r/boot/grub2/grubenv
+                ga=${GRUBBY_ARGS:-"--update-kernel=ALL --args=intel_iommu=on --bls-directory=$BLS --env=$ENV"}
+                ga=${ga//BLS/$BLS} ga=${ga//ENV/$ENV}
+                # shellcheck disable=SC2086
+                gi=$(callgrind_count --trace-children=yes "$GRUBBY_BLS" $ga)
+                printf '        grubby-bls: %d instructions (apply is %sx fewer)\n' "$gi" "$(ratio "$gi" "$ai")"
+        fi
+        rm -rf "$tmp/bls-$n" "$r"
+done

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* "iommuctl recommend": the profile this node's hardware and use call for, with the evidence for
+ * each reason (as tuned-adm recommend, with reasons). Reads only; writes nothing. */
+#include "iommuctl.h"
+#include "libiommu/fileio.h"
+#include "libiommu/json.h"
+#include "libiommu/log.h"
+#include "libiommu/recommend.h"
+#include "libiommu/strv.h"
+
+static void print_json(const Recommendation *rec, const RecommendFacts *f, const Profile *p) {
+        JsonWriter w = { .f = stdout };
+
+        json_begin_object(&w);
+        json_field_int(&w, "version", 1);
+        json_field_string(&w, "profile", rec->profile);
+        json_field_string(&w, "description", p ? p->description : NULL);
+        json_field_string(&w, "mode", p ? profile_mode_to_string(p->mode) : NULL);
+        json_key(&w, "reasons");
+        json_begin_array(&w);
+        for (size_t i = 0; i < rec->n_reasons; i++) {
+                const RecommendReason *r = &rec->reasons[i];
+
+                json_begin_object(&w);
+                json_field_string(&w, "fact", recommend_fact_to_string(r->fact) ?: "none");
+                json_field_string(&w, "points_to", r->profile);
+                json_field_bool(&w, "decides", r->profile && streq(r->profile, rec->profile));
+                json_field_string(&w, "why", r->why);
+                json_key(&w, "evidence");
+                json_begin_array(&w);
+                if (r->fact >= 0)
+                        STRV_FOREACH(e, f->evidence[r->fact])
+                                json_string(&w, *e);
+                json_end_array(&w);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
+        json_key(&w, "facts");
+        json_begin_object(&w);
+        for (RecommendFact i = 0; i < _FACT_MAX; i++)
+                json_field_bool(&w, recommend_fact_to_string(i), f->evidence[i] && f->evidence[i][0]);
+        json_end_object(&w);
+        json_end_object(&w);
+        json_finish(&w);
+}
+
+static void print_text(const Recommendation *rec, const RecommendFacts *f, const Profile *p) {
+        printf("Recommended profile: %s%s%s%s\n", rec->profile, p && p->description ? " (" : "",
+               p && p->description ? p->description : "", p && p->description ? ")" : "");
+        for (size_t i = 0; i < rec->n_reasons; i++) {
+                const RecommendReason *r = &rec->reasons[i];
+                bool decides = r->profile && streq(r->profile, rec->profile);
+
+                printf("\n%c %s%s%s%s\n  %s\n", decides ? '+' : r->profile ? '-' : ' ',
+                       recommend_fact_to_string(r->fact) ?: "nothing found", r->profile && !decides ? " (points to " : "",
+                       r->profile && !decides ? r->profile : "", r->profile && !decides ? ", outweighed)" : "", r->why);
+                if (r->fact >= 0)
+                        STRV_FOREACH(e, f->evidence[r->fact])
+                                printf("    %s\n", *e);
+        }
+        if (!arg.no_legend)
+                printf("\nNothing was written. To use it: iommuctl plan --profile %s, then iommuctl apply --profile %s.\n",
+                       rec->profile, rec->profile);
+}
+
+int verb_recommend(int argc, char *argv[]) {
+        _cleanup_(observation_done) Observation o = {};
+        _cleanup_(recommend_facts_done) RecommendFacts f = {};
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_(host_info_done) HostInfo h = {};
+        Recommendation rec;
+        int r;
+
+        if (argc > 1)
+                return log_error("recommend takes no arguments."), EXIT_ERROR;
+        r = host_probe(arg.root, arg.arch, arg.vendor, &h);
+        if (r >= 0)
+                r = host_probe_virtualization(arg.root, &h);
+        if (r < 0)
+                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root), EXIT_ERROR;
+        r = observe_tree(arg.root, h.arch, h.vendor, h.vendor_source, &o);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", arg.root), EXIT_ERROR;
+        if (!o.sysfs)
+                return log_error_errno(-ENOMEDIUM, "Cannot recommend: %s has no /sys/bus/pci or /sys/kernel, so no hardware "
+                                       "to look at (pass the root of a running system or of a captured tree).", arg.root),
+                       EXIT_ERROR;
+        r = recommend_gather(arg.root, &o, &h, &f);
+        if (r >= 0)
+                r = recommend_decide(&f, &rec);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+        /* The description, from the profile as this root has it; a missing one is worth an error. */
+        if (profile_load(arg.root, rec.profile, &p) < 0)
+                return EXIT_ERROR;
+
+        if (arg.json)
+                print_json(&rec, &f, p);
+        else
+                print_text(&rec, &f, p);
+        return EXIT_OK;
+}
