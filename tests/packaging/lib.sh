@@ -29,10 +29,34 @@ need_tools() {
         [[ ${#missing[@]} -eq 0 ]] || die "missing tools: ${missing[*]} (install the packages in .ci/packages.txt)"
 }
 
-# The expected file list, comments and blank lines removed, sorted.
+# The directories expected-files.txt names as @NAME@. pkg_dirs_from_pkgconfig [CMD...] reads
+# them on the build system, through CMD (e.g. chroot_run): the systemd ones from systemd's
+# pkg-config file (a missing systemd.pc is an error, not a guess), @libdir@ (for a private
+# library under @libdir@/iommuctl/) from dpkg-architecture. The RPM sets them itself.
+PKG_DIR_NAMES=(systemdsystemunitdir systemdsystemgeneratordir systemdsystempresetdir libdir)
+declare -A PKG_DIRS=()
+pkg_dirs_from_pkgconfig() {
+        local n v
+        for n in "${PKG_DIR_NAMES[@]}"; do
+                [[ $n == libdir ]] && continue
+                v=$("$@" pkg-config --variable="$n" systemd 2>/dev/null) || v=
+                [[ $v == /* ]] || die "pkg-config --variable=$n systemd${1:+ (through $1)} gave '$v': no systemd.pc (Debian 13: systemd-dev; Debian 12: systemd)"
+                PKG_DIRS[$n]=$v
+        done
+        v=$("$@" dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null) || v=
+        [[ -n $v ]] || die "dpkg-architecture -qDEB_HOST_MULTIARCH${1:+ (through $1)} failed"
+        PKG_DIRS[libdir]=/usr/lib/$v
+}
+
+# The expected file list, comments and blank lines removed, @NAME@ replaced, sorted.
 # EXPECTED_FILES overrides the list, for trying the tests on a modified tree.
 expected_files() {
-        grep -v -e '^#' -e '^[[:space:]]*$' "${EXPECTED_FILES:-$here/expected-files.txt}" | sort -u
+        local n script=()
+        for n in "${PKG_DIR_NAMES[@]}"; do
+                [[ -n ${PKG_DIRS[$n]:-} ]] || die "expected_files: @$n@ is not set (pkg_dirs_from_pkgconfig first)"
+                script+=(-e "s|@$n@|${PKG_DIRS[$n]}|g")
+        done
+        grep -v -e '^#' -e '^[[:space:]]*$' "${EXPECTED_FILES:-$here/expected-files.txt}" | sed "${script[@]}" | sort -u
 }
 
 # Reads package file paths on stdin and prints them the way expected-files.txt lists them:
@@ -57,15 +81,13 @@ compare_lists() {
 # Where the files must land for systemd, kernel-install and dracut to find them. Each
 # file of the package is checked against the rule its name matches.
 check_placement() {
-        local what=$1 list=$2 f dir unitdir gendir presetdir
-        unitdir=$(pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /usr/lib/systemd/system)
-        gendir=$(pkg-config --variable=systemdsystemgeneratordir systemd 2>/dev/null || echo /usr/lib/systemd/system-generators)
-        presetdir=$(pkg-config --variable=systemdsystempresetdir systemd 2>/dev/null || echo /usr/lib/systemd/system-preset)
+        local what=$1 list=$2 f dir unitdir=${PKG_DIRS[systemdsystemunitdir]} gendir=${PKG_DIRS[systemdsystemgeneratordir]}
+        local presetdir=${PKG_DIRS[systemdsystempresetdir]}
         while read -r f; do
                 dir=${f%/*}
                 case $f in
                         *.service|*.target|*.timer|*.path|*.socket)
-                                [[ $dir == "$unitdir" ]] || fail "$f: systemd units belong in $unitdir (pkg-config systemd), where dh_installsystemd finds them" ;;
+                                [[ $dir == "$unitdir" ]] || fail "$f: systemd units belong in $unitdir (systemd.pc), where dh_installsystemd finds them" ;;
                         *-generator)
                                 [[ $dir == "$gendir" ]] || fail "$f: generators belong in $gendir" ;;
                         *.preset)

@@ -23,14 +23,21 @@ mkdir -p "$work"
 # user (tests/integration/test-verify.sh), which must reach the copied tree.
 chmod 755 "$work"
 version=$(project_version "$src")
+# The directories of the expected file list: this system's systemd.pc, where the build looks.
+pkg_dirs_from_pkgconfig
 
 # --- build -------------------------------------------------------------------------
 copy_source_tree "$src" "$work/iommuctl"
-rm -rf "$work/iommuctl/debian"
-cp -a "$work/iommuctl/packaging/debian" "$work/iommuctl/debian"
+"$work/iommuctl/packaging/prepare-debian" "$work/iommuctl" || die "packaging/prepare-debian failed"
 deb_version=$(cd "$work/iommuctl" && dpkg-parsechangelog -S Version)
 [[ ${deb_version%-*} == "$version" ]] \
         || fail "debian/changelog says $deb_version, meson.build says $version"
+# The version names the release it was built for (packaging/prepare-debian).
+os_id=$(. /etc/os-release && echo "${ID:-}:${VERSION_ID:-}")
+if [[ $os_id == debian:[0-9]* ]]; then
+        [[ $deb_version == *"~deb${os_id#debian:}u1" ]] && ok "version $deb_version names Debian ${os_id#debian:}" \
+                || fail "version $deb_version does not name Debian ${os_id#debian:} (~deb${os_id#debian:}u1)"
+fi
 echo "building iommuctl $deb_version in $work"
 if ! (cd "$work/iommuctl" && dpkg-buildpackage -us -uc -b >"$work/build.log" 2>&1); then
         tail -n 60 "$work/build.log"
