@@ -435,14 +435,17 @@ static int observe_group(Observation *o, int groups_fd, const char *name, IommuG
                 /* Not a type the kernel writes: say so, never count it silently. */
                 if (t < 0) {
                         _cleanup_free_ char *p = NULL;
+                        o->n_types_unread++;
                         if (asprintf(&p, IOMMU_GROUPS_DIR "/%s/type", name) < 0)
                                 return -ENOMEM;
                         r = observation_note_unreadable(o, p, -EBADMSG);
                         if (r < 0)
                                 return r;
                 }
-        } else
+        } else {
                 (*n_missing_type)++;
+                o->n_types_unread++;
+        }
         r = list_dir_at(fd, "devices", true, &g->devices, NULL);
         if (r == -ENOMEM)
                 return r;

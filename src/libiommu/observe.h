@@ -97,6 +97,7 @@ typedef struct Observation {
         KernelLog log;
 
         char **unreadable; /* "path: reason" for what could not be read (non-root, ...) */
+        unsigned n_types_unread; /* groups whose type file is missing or holds no type the kernel writes */
 } Observation;
 
 /* Reads the tree under root. arch/vendor come from host_probe() (the caller has them). Only

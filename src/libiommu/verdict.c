@@ -285,6 +285,12 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
         if (!p->expect_groups || o->n_groups == 0)
                 return 0;
         want = p->mode == MODE_TRANSLATED ? "DMA or DMA-FQ" : domain_type_to_string(p->expect_domain);
+        /* Nothing readable is not "no default domain": the promise cannot be checked at all. */
+        if (o->n_types_unread == o->n_groups)
+                return check_add(v, "domain-type", CHECK_FAIL,
+                                 "Read the types as root on the live host, or capture the tree again (iommu-capture-host).",
+                                 "the default domain type of none of the %zu groups could be read (see \"Not read\"): "
+                                 "Mode=%s cannot be verified", o->n_groups, profile_mode_to_string(p->mode));
         if (n == 0)
                 return check_add(v, "domain-type", CHECK_WARN,
                                  "Check again with no device assigned to VFIO or a VM.",

@@ -99,6 +99,21 @@ out=$("$IOMMUCTL" verify --no-journal --profile no-such-profile --root "$HOSTS/s
 [ "$rc" -eq 2 ] || fail "unknown profile: exit $rc"
 ok "could-not-check exits 2"
 
+# Every group's type file garbage, or gone: not a verdict on the mode, a failure that says why.
+for how in garbage missing; do
+        rm -rf "$tmp/types"
+        cp -a "$HOSTS/synthetic-hgx-h100/root" "$tmp/types"
+        for f in "$tmp"/types/sys/kernel/iommu_groups/*/type; do
+                if [ "$how" = garbage ]; then echo 'not-a-type' >"$f"; else rm -f "$f"; fi
+        done
+        rc=0
+        out=$("$IOMMUCTL" verify --no-journal --profile gpu-sriov --root "$tmp/types" 2>&1) || rc=$?
+        [ "$rc" -eq 1 ] || fail "type files $how: exit $rc, not 1"
+        grep -q 'FAIL  domain-type .*none of the 200 groups could be read' <<<"$out" || fail "type files $how: $out"
+        grep -q 'iommu_groups/.*type' <<<"$out" || fail "type files $how: not listed as not read"
+done
+ok "unreadable group types fail the domain-type check and are listed"
+
 # The profile defaults to Profile= in iommu.conf under the root.
 cp -a "$HOSTS/synthetic-iommu-strict-wrong/root" "$tmp/conf"
 mkdir -p "$tmp/conf/etc/iommu"
