@@ -3,7 +3,7 @@
 # The Ansible collection (ansible/ansible_collections/iommu/iommuctl) on real nodes: Debian's
 # ansible-playbook rolls a profile out to QEMU guests (TCG, q35 with an emulated Intel VT-d,
 # OVMF + systemd-boot, the vm suite's Debian image with the .deb, plus openssh-server, python3 and
-# sudo) over SSH on loopback port forwards only, with a key generated for the run.
+# sudo; no D-Bus, so the role reboots with "systemctl reboot") over SSH on loopback port forwards only, with a key generated for the run.
 #
 #   tests/ansible/test-rollout.sh [-k DIR]
 #     -k DIR   keep the image, the ESPs, console logs and playbook output in DIR
@@ -166,10 +166,14 @@ write_inventory() {
 playbook() {
 	local name=$1 inv=$2 start=$EPOCHREALTIME rc=0
 	shift 2
+	# Values with spaces go as JSON: "-e key=value" splits at spaces.
+	local gate
+	gate=$(python3 -c 'import json, sys; print(json.dumps({"iommuctl_rollout_gate_command": sys.argv[1],
+	                                                        "iommuctl_rollout_reboot_command": "systemctl reboot"}))' "$GATE")
 	vm_log "ansible-playbook iommu.iommuctl.rollout $* ($name)"
 	IOMMU_TEST_RESULTS=$WORK/$name.json ansible-playbook -i "$inv" iommu.iommuctl.rollout \
 		-e iommuctl_vendor=intel -e iommuctl_rollout_reboot_timeout="$NODE_BOOT_TIMEOUT" \
-		-e "iommuctl_rollout_gate_command=$GATE" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
+		-e "$gate" "$@" >"$WORK/$name.log" 2>&1 || rc=$?
 	TIMES+=("$name $(secs_since "$start")s")
 	echo "$rc" >"$WORK/$name.rc"
 	return 0
@@ -367,4 +371,7 @@ main() {
 	fi
 }
 
-main "$@"
+# Sourced (by hand, to drive nodes that are already up), it only defines the functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
