@@ -57,6 +57,11 @@ build_node_initrd() {
 	# A loaded machine can take longer than systemd's 90 s to show the ESP; the node must still
 	# come up (and say what is missing) rather than stop in emergency mode.
 	echo 'LABEL=ESP /boot vfat defaults,x-systemd.device-timeout=15min 0 2' >"$root/etc/fstab"
+	# The system runs from RAM: only the ESP (the BLS entry) survives a reboot. /etc/kernel/cmdline
+	# (the kernel-cmdline backend, detected from the kernel-install layout) would be written anew
+	# after every boot, and a second run would report a change that is only this image's.
+	mkdir -p "$root/etc/iommu"
+	printf '[Apply]\nBackends=bls\n' >"$root/etc/iommu/iommu.conf"
 	# zstd: smaller for the firmware to read, faster for the kernel to unpack than gzip.
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | zstd -q -T0 -12 >"$out"
 }
