@@ -62,7 +62,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # A real node also has the running kernel's release and its build configuration (Debian ships
 # /boot/config-RELEASE, about 260 KB), which the kernel model reads when the line is not the one
 # apply writes. KERNEL_CONFIG=FILE names one; by default the vm suite's cached Debian 12 kernel's.
-kernel_config=${KERNEL_CONFIG:-$(ls "$src"/.vmcache/suites/bookworm/amd64/kernel/boot/config-* 2>/dev/null | head -n 1)}
+kernel_config=${KERNEL_CONFIG:-$(ls "$src"/.vmcache/suites/bookworm/amd64/kernel/boot/config-* 2>/dev/null | head -n 1 || true)}
 cases=(drifted in-sync no-profile)
 [[ -f $kernel_config ]] && cases+=(in-sync+config reordered+config)
 

@@ -241,6 +241,47 @@ static int regenerate_stale_grub_cfg(const Context *ctx) {
         return boot_grub_regenerate(&grub);
 }
 
+/* [Apply] RebootSentinel=: tells a reboot daemon (kured watches /var/run/reboot-required) that the
+ * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
+ * already there (another package's, or ours from an earlier change) is left as it is: the reboot
+ * it asks for boots the files just written too. */
+static int leave_reboot_sentinel(const char *root, const char *sentinel) {
+        static const char text[] = "*** System restart required ***\n";
+        _cleanup_free_ char *path = root_path(root, sentinel);
+        int r;
+
+        if (!path)
+                return log_oom();
+        if (access(path, F_OK) >= 0) {
+                log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
+                return 0;
+        }
+        r = mkdir_parents_of(path, 0755);
+        if (r >= 0)
+                r = write_file_atomic(path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
+        log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
+        return 0;
+}
+
+/* After a committed change: --reboot=yes reboots; otherwise RebootSentinel= leaves the reboot to the
+ * daemon watching the sentinel (it wins over Reboot=yes, which would reboot without a drain);
+ * otherwise --reboot=config reboots as Reboot= says. */
+static int after_commit(const Context *ctx, char * const *owned, const Cmdline *wanted) {
+        if (arg.reboot > 0)
+                return reboot_into(ctx, owned, wanted);
+        if (ctx->config.reboot_sentinel) {
+                if (arg.reboot < 0 && ctx->config.reboot)
+                        log_info("Not rebooting although Reboot=yes: RebootSentinel= leaves the reboot to the daemon watching %s.",
+                                 ctx->config.reboot_sentinel);
+                return leave_reboot_sentinel(ctx->root, ctx->config.reboot_sentinel);
+        }
+        if (arg.reboot < 0 && ctx->config.reboot)
+                return reboot_into(ctx, owned, wanted);
+        return 0;
+}
+
 int verb_apply(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *wanted = NULL;
@@ -345,13 +386,10 @@ int verb_apply(int argc, char *argv[]) {
         /* A change of the selection alone changes nothing the kernel reads. */
         if (selection_changed && cs->n_items == 1)
                 return EXIT_OK;
-        if (arg.reboot > 0 || (arg.reboot < 0 && ctx.config.reboot)) {
-                plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
-                r = reboot_into(&ctx, owned, wanted);
-                plan_uninstall_sync_judge();
-                return r < 0 ? EXIT_ERROR : EXIT_OK;
-        }
-        return EXIT_OK;
+        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
+        r = after_commit(&ctx, owned, wanted);
+        plan_uninstall_sync_judge();
+        return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
 static int rollback_last(const char *root, bool quiet_if_none, const Config *config) {
@@ -381,7 +419,7 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
         if (grub.tool)
                 r = boot_grub_regenerate(&grub);
         log_info("Change set %08u rolled back.", cs->id);
-        return r;
+        return r < 0 ? r : 1;
 }
 
 int verb_rollback(int argc, char *argv[]) {
@@ -404,5 +442,10 @@ int verb_rollback(int argc, char *argv[]) {
                         return EXIT_OK; /* the interrupted set was the last one; it is rolled back now */
         }
         r = rollback_last(arg.root, false, &config);
-        return r < 0 ? EXIT_ERROR : EXIT_OK;
+        if (r < 0)
+                return EXIT_ERROR;
+        /* The restored files need a reboot as much as the change did. */
+        if (r > 0 && !arg.dry_run && config.reboot_sentinel && leave_reboot_sentinel(arg.root, config.reboot_sentinel) < 0)
+                return EXIT_ERROR;
+        return EXIT_OK;
 }

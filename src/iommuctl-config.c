@@ -51,7 +51,7 @@ static void print_json(const Setting *settings, size_t n, const bool *wanted) {
 int verb_config(int argc, char *argv[]) {
         _cleanup_(config_done) Config c = {};
         _cleanup_free_ char *backends = NULL;
-        Setting settings[12];
+        Setting settings[13];
         size_t n = 0;
         int ret = EXIT_OK;
 
@@ -68,6 +68,7 @@ int verb_config(int argc, char *argv[]) {
         SET("Apply.Backends", backends);
         SET("Apply.BootloaderUpdate", yes_no(c.bootloader_update));
         SET("Apply.Reboot", yes_no(c.reboot));
+        SET("Apply.RebootSentinel", c.reboot_sentinel ?: "");
         SET("Boot.Enforce", yes_no(c.enforce));
         SET("Boot.Generator", yes_no(c.generator));
         SET("Publish.NodeFeatureDiscovery", yes_no(c.publish_nfd));

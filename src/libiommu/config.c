@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <assert.h>
 #include <dirent.h>
+#include <limits.h>
 
 #include "config.h"
 #include "fileio.h"
@@ -36,6 +37,24 @@ static int set_string(ConfigContext *ctx, char **s, const char *value) {
         if (free_and_strdup(s, isempty(value) ? NULL : value) < 0)
                 ctx->ini.error = -ENOMEM;
         return 1;
+}
+
+bool reboot_sentinel_path_is_valid(const char *path) {
+        const char *rest;
+
+        rest = startswith(path, "/run/") ?: startswith(path, "/var/run/");
+        if (!rest || isempty(rest) || strlen(path) >= PATH_MAX)
+                return false;
+        /* Normalized: no empty, "." or ".." component, no trailing slash. */
+        for (const char *p = rest;;) {
+                size_t n = strcspn(p, "/");
+
+                if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+                        return false;
+                if (p[n] == '\0')
+                        return true;
+                p += n + 1;
+        }
 }
 
 static int handler(void *user, const char *section, const char *name, const char *value) {
@@ -84,6 +103,15 @@ static int handler(void *user, const char *section, const char *name, const char
                         return set_bool(ctx, &c->bootloader_update, name, value);
                 if (streq(name, "Reboot"))
                         return set_bool(ctx, &c->reboot, name, value);
+                if (streq(name, "RebootSentinel")) {
+                        if (!isempty(value) && !reboot_sentinel_path_is_valid(value)) {
+                                ini_file_error(&ctx->ini, "RebootSentinel=%s is not a normalized absolute path under /run or "
+                                               "/var/run (a sentinel the reboot does not clear would make kured reboot "
+                                               "again and again)", value);
+                                return 1;
+                        }
+                        return set_string(ctx, &c->reboot_sentinel, value);
+                }
         } else if (streq(section, "Boot")) {
                 if (streq(name, "Enforce"))
                         return set_bool(ctx, &c->enforce, name, value);
@@ -202,6 +230,7 @@ fail:
 void config_done(Config *c) {
         free(c->profile);
         free(c->entries);
+        free(c->reboot_sentinel);
         strv_free(c->backends);
         free(c->nfd_path);
         free(c->prometheus_path);

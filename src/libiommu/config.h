@@ -13,6 +13,7 @@ typedef struct Config {
         char **backends;        /* [Apply] Backends=; NULL for auto */
         bool bootloader_update; /* [Apply] BootloaderUpdate= */
         bool reboot;            /* [Apply] Reboot= */
+        char *reboot_sentinel;  /* [Apply] RebootSentinel=; NULL for none */
         bool enforce;           /* [Boot] Enforce= (initrd check stops the boot) */
         bool generator;         /* [Boot] Generator= */
         bool publish_nfd;       /* [Publish] NodeFeatureDiscovery= */
@@ -35,6 +36,10 @@ typedef struct Config {
 #define CONFIG_SELECTION_FILE "/etc/iommu/selection"
 #define NFD_FEATURES_FILE_DEFAULT "/etc/kubernetes/node-feature-discovery/features.d/iommu"
 #define PROMETHEUS_FILE_DEFAULT "/var/lib/prometheus/node-exporter/iommu.prom"
+
+/* [Apply] RebootSentinel= must name a file on the tmpfs a reboot clears: a sentinel that survived
+ * the reboot would make kured reboot the node again and again. */
+bool reboot_sentinel_path_is_valid(const char *path);
 
 /* A missing iommu.conf is not an error: the defaults apply. Errors in a file are logged with
  * file:line and returned as -EINVAL. */

@@ -114,10 +114,10 @@ deb_depends() {
 	dpkg-deb -f "$1" Depends | tr ',' '\n' | sed -e 's/[|(].*//' -e 's/[[:space:]]//g' | sed '/^$/d' | paste -sd,
 }
 
-# The Debian system, with the .deb installed and the report unit enabled, as
-# an initramfs.
-build_system_initrd() {
-	local deb=$1 out=$2 root=$WORK/rootfs release moddir m f
+# The Debian system in $WORK/rootfs: the base image, the .deb installed, the
+# modules with their index, the ESP in fstab. (tests/ansible adds to it.)
+build_system_root() {
+	local deb=$1 root=$WORK/rootfs release moddir m f
 	rm -rf "$root"
 	mkdir -p "$root"
 	tar -C "$root" -xf "$(image_base "$(deb_depends "$deb")")" || return
@@ -145,6 +145,13 @@ build_system_initrd() {
 	# TCG on a loaded host: the ESP's device can take minutes to appear (90 s is systemd's default).
 	echo 'LABEL=ESP /boot vfat defaults,x-systemd.device-timeout=900 0 2' >"$root/etc/fstab"
 	printf 'vfio_pci\nvfio_iommu_type1\n' >"$root/etc/modules-load.d/vfio.conf"
+}
+
+# The Debian system, with the .deb installed and the report unit enabled, as
+# an initramfs.
+build_system_initrd() {
+	local deb=$1 out=$2 root=$WORK/rootfs
+	build_system_root "$deb" || return
 	mkdir -p "$root/usr/lib/iommu-loop"
 	install -m 755 "$VM_LIB_DIR/guest-loop-report.sh" "$root/usr/lib/iommu-loop/report"
 	cat >"$root/etc/systemd/system/iommu-loop-report.service" <<-'EOF'
@@ -473,4 +480,7 @@ main() {
 	fi
 }
 
-main "$@"
+# Sourced by tests/ansible for the image functions; run, it is the test.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
