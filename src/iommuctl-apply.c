@@ -301,12 +301,8 @@ int verb_apply(int argc, char *argv[]) {
         r = context_load(&o, &ctx);
         if (r < 0)
                 return EXIT_ERROR;
-        r = profile_kernel_args(ctx.profile, ctx.args_vendor, &wanted);
-        if (r == -ENODATA)
-                return log_error("Profile %s has no kernel arguments for %s.", ctx.profile->name,
-                                 vendor_to_string(ctx.args_vendor)), EXIT_ERROR;
-        if (r < 0 || profile_owned_keys(ctx.profile, &owned) < 0)
-                return log_oom(), EXIT_ERROR;
+        if (context_profile_args(&ctx, &wanted, &owned) < 0)
+                return EXIT_ERROR;
         if (validate_tokens(&ctx, wanted) < 0)
                 return EXIT_ERROR;
 

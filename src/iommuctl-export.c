@@ -100,13 +100,8 @@ int verb_export(int argc, char *argv[]) {
                                  "--vendor portable for an x86 image that must boot on Intel and AMD alike.",
                                  ctx.host.vendor_source), EXIT_ERROR;
 
-        r = profile_kernel_args(ctx.profile, ctx.args_vendor, &args);
-        if (r == -ENODATA)
-                return log_error("Profile %s has no kernel arguments for %s (%s).", ctx.profile->name,
-                                 vendor_to_string(ctx.args_vendor), ctx.profile->path), EXIT_ERROR;
-        if (r < 0)
-                return log_error_errno(r, "Failed to get the kernel arguments of profile %s: %m", ctx.profile->name),
-                       EXIT_ERROR;
+        if (context_profile_args(&ctx, &args, NULL) < 0)
+                return EXIT_ERROR;
 
         if (format == EXPORT_KERNEL_CMDLINE) {
                 Cmdline *merged = NULL;

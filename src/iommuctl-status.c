@@ -139,18 +139,13 @@ int verb_status(int argc, char *argv[]) {
         _cleanup_free_ char *oneshot = NULL, *efi_default = NULL;
         ContextOptions o = args_context_options(true);
         NextBootHints efi = {};
-        int r;
 
         if (argc > 1)
                 return log_error("status takes no arguments."), EXIT_ERROR;
         if (context_load(&o, &ctx) < 0)
                 return EXIT_ERROR;
-        r = profile_kernel_args(ctx.profile, ctx.args_vendor, &wanted);
-        if (r == -ENODATA)
-                return log_error("Profile %s has no kernel arguments for %s.", ctx.profile->name,
-                                 vendor_to_string(ctx.args_vendor)), EXIT_ERROR;
-        if (r < 0 || profile_owned_keys(ctx.profile, &owned) < 0)
-                return log_oom(), EXIT_ERROR;
+        if (context_profile_args(&ctx, &wanted, &owned) < 0)
+                return EXIT_ERROR;
 
         if (read_efi_hints(ctx.root, &oneshot, &efi_default) < 0)
                 return EXIT_ERROR;

@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+
+#include "cmdline.h"
 #include "context.h"
 #include "fileio.h"
 #include "log.h"
+#include "macro.h"
+#include "strv.h"
 
 int context_load(const ContextOptions *o, Context *ret) {
         _cleanup_(context_done) Context c = { .root = o->root ?: "/" };
@@ -40,6 +45,25 @@ int context_load(const ContextOptions *o, Context *ret) {
 
         *ret = c;
         c = (Context) {};
+        return 0;
+}
+
+int context_profile_args(const Context *c, Cmdline **ret_wanted, char ***ret_owned) {
+        _cleanup_cmdline_ Cmdline *wanted = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+        int r;
+
+        r = profile_kernel_args(c->profile, c->args_vendor, &wanted);
+        if (r == -ENODATA)
+                return log_error_errno(r, "Profile %s has no kernel arguments for %s (%s).", c->profile->name,
+                                       vendor_to_string(c->args_vendor), c->profile->path);
+        if (r < 0)
+                return log_error_errno(r, "Failed to get the kernel arguments of profile %s: %m", c->profile->name);
+        if (ret_owned && profile_owned_keys(c->profile, &owned) < 0)
+                return log_oom();
+        *ret_wanted = TAKE_PTR(wanted);
+        if (ret_owned)
+                *ret_owned = TAKE_PTR(owned);
         return 0;
 }
 

@@ -30,3 +30,7 @@ typedef struct ContextOptions {
 /* Errors are logged. */
 int context_load(const ContextOptions *o, Context *ret);
 void context_done(Context *c);
+
+/* The profile's kernel arguments for the context's vendor and, when ret_owned is not NULL, the
+ * keys it owns. Errors are logged: a profile without arguments for the vendor names its file. */
+int context_profile_args(const Context *c, Cmdline **ret_wanted, char ***ret_owned);
