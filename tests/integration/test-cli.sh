@@ -4,23 +4,7 @@
 set -uo pipefail
 IOMMUCTL=${1:?usage: test-cli.sh IOMMUCTL}
 export IOMMUCTL_PROFILES_PATH=${IOMMUCTL_PROFILES_PATH:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
-# check NAME EXPECTED_RC CMD...: runs CMD, keeps stdout in $out and stderr in $err.
-check() {
-        local name=$1 want=$2; shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err"
-        local rc=$?
-        out=$(cat "$tmp/out") err=$(cat "$tmp/err")
-        if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else not_ok "$name: exit $rc, wanted $want; stderr: $err"; fi
-}
-contains() { # NAME HAYSTACK NEEDLE
-        if [[ "$2" == *"$3"* ]]; then ok "$1"; else not_ok "$1: '$3' not in: $2"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 
 root=$tmp/host
 mkdir -p "$root/proc" "$root/sys/firmware/acpi/tables"
@@ -158,5 +142,4 @@ for v in plan cmdline lint profiles config; do
         contains "$v usage" "$out" "Usage: iommuctl $v"
 done
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+check_done

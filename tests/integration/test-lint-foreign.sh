@@ -5,26 +5,7 @@ set -uo pipefail
 IOMMUCTL=${1:?usage: test-lint-foreign.sh IOMMUCTL FIXTURES HAVE_TOML}
 F=${2:?}
 HAVE_TOML=${3:?}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok - $1"; }
-not_ok() { fail=$((fail + 1)); echo "not ok - $1"; }
-# check NAME EXPECTED_RC CMD...: runs CMD, keeps stdout in $out and stderr in $err.
-check() {
-        local name=$1 want=$2; shift 2
-        "$@" >"$tmp/out" 2>"$tmp/err"
-        local rc=$?
-        out=$(cat "$tmp/out") err=$(cat "$tmp/err")
-        if [ "$rc" = "$want" ]; then ok "$name (exit $rc)"; else not_ok "$name: exit $rc, wanted $want; out: $out; err: $err"; fi
-}
-contains() { # NAME HAYSTACK NEEDLE
-        if [[ "$2" == *"$3"* ]]; then ok "$1"; else not_ok "$1: '$3' not in: $2"; fi
-}
-lacks() { # NAME HAYSTACK NEEDLE
-        if [[ "$2" != *"$3"* ]]; then ok "$1"; else not_ok "$1: '$3' in: $2"; fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/check-lib.sh"
 lint() { check "$1" "$2" "$IOMMUCTL" lint --arch "${ARCH:-x86_64}" "${@:3}"; }
 
 # The issue's acceptance: a MachineConfig with amd_iommu=on exits 1, names file, line and the fix.
@@ -150,5 +131,4 @@ printf 'intel_iommu=on iommu=strict\n' >"$tmp/cmdline"
 lint "plain command line file" 1 "$tmp/cmdline"
 contains "line-based, as before" "$out" "$tmp/cmdline:1: error: iommu=strict"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+check_done
