@@ -191,12 +191,10 @@ static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
         return na == nb && memcmp(a, b, na) == 0;
 }
 
-/* The current contents of a boot file, in a buffer of its size (a set of 2000 entries keeps
- * 2000 of these; read_full_file()'s page-sized steps made that 8 KiB each). */
+/* The current contents of a boot file (read_fd_full() keeps it in a buffer of its size: a set
+ * of 2000 entries holds 2000 of these), and its inode for the hard-link check. */
 static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
         _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL;
-        size_t n = 0;
 
         if (lstat(full, ret_st) < 0) {
                 if (errno != ENOENT)
@@ -214,39 +212,7 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
                 return -errno;
         if (fstat(fd, ret_st) < 0)
                 return -errno;
-        if (!S_ISREG(ret_st->st_mode))
-                return -EBADFD;
-        if ((uint64_t) ret_st->st_size > CHANGESET_FILE_MAX)
-                return -EFBIG;
-        buf = malloc((size_t) ret_st->st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (n < (size_t) ret_st->st_size) {
-                ssize_t k = read(fd, buf + n, (size_t) ret_st->st_size - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                n += k;
-        }
-        if (n == (size_t) ret_st->st_size) {
-                /* A file that grew since fstat(): read it the general way. */
-                char c;
-                ssize_t k = read(fd, &c, 1);
-                if (k < 0)
-                        return -errno;
-                if (k > 0) {
-                        buf = mfree(buf);
-                        return read_nofollow(full, CHANGESET_FILE_MAX, ret, ret_size);
-                }
-        }
-        buf[n] = '\0';
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        return read_fd_full(fd, CHANGESET_FILE_MAX, ret, ret_size);
 }
 
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {

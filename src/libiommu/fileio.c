@@ -336,7 +336,7 @@ int root_opendir(const char *root, const char *path, DIR **ret) {
 
 int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
-        size_t n = 0, allocated = 0;
+        size_t n = 0, allocated;
         struct stat st;
 
         if (fstat(fd, &st) < 0)
@@ -348,27 +348,43 @@ int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size) {
         if ((uint64_t) st.st_size > max)
                 return -EFBIG;
 
-        /* sysfs and procfs report a size of 4096 or 0 whatever they hold, so read until EOF. */
+        /* A buffer of the file's size: a change set holds thousands of these. sysfs and procfs
+         * report 4096 or 0 whatever they hold, so the size is only a start: read until EOF. */
+        allocated = st.st_size > 0 ? (size_t) st.st_size + 1 : 4097;
+        buf = malloc(allocated);
+        if (!buf)
+                return -ENOMEM;
         for (;;) {
                 ssize_t k;
 
-                if (allocated - n < 4097) {
-                        size_t m = allocated ? allocated * 2 : 4097;
-                        char *t = realloc(buf, m);
+                if (n + 1 == allocated) {
+                        /* Full. One byte tells EOF from a file that grew, without doubling the
+                         * buffer of every file that is exactly the size fstat() said. */
+                        char c, *t;
+
+                        k = read(fd, &c, 1);
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                return -errno;
+                        if (k == 0)
+                                break;
+                        t = realloc(buf, allocated * 2);
                         if (!t)
                                 return -ENOMEM;
                         buf = t;
-                        allocated = m;
-                }
-                k = read(fd, buf + n, allocated - n - 1);
-                if (k < 0) {
-                        if (errno == EINTR)
+                        allocated *= 2;
+                        buf[n++] = c;
+                } else {
+                        k = read(fd, buf + n, allocated - n - 1);
+                        if (k < 0 && errno == EINTR)
                                 continue;
-                        return -errno;
+                        if (k < 0)
+                                return -errno;
+                        if (k == 0)
+                                break;
+                        n += k;
                 }
-                if (k == 0)
-                        break;
-                n += k;
                 if (n > max)
                         return -EFBIG;
         }
