@@ -14,8 +14,9 @@
 # FROM_SUITE chroot is installed first and the SUITE build upgrades it, as a dist-upgrade
 # would; without it, the build upgrades to a repacked newer version of itself.
 #
-# The package build runs with DEB_BUILD_OPTIONS=nocheck (the build-time test suite runs in
-# test-deb.sh on the build machine); IOMMU_PKG_CHROOT_CHECK=1 runs it inside the chroot too.
+# The package build runs with DEB_BUILD_OPTIONS=nocheck and the nocheck build profile (the
+# build-time test suite runs in test-deb.sh on the build machine, and the chroot holds only
+# the Build-Depends the profile keeps); IOMMU_PKG_CHROOT_CHECK=1 runs it inside the chroot too.
 # Needs root (debootstrap, chroot, mounts in a private namespace) and, for the first run or
 # new Build-Depends, Debian's archive.
 
@@ -55,7 +56,7 @@ build_in() {
         chroot_session "$s" "$work/$s-build" || return 1
         chroot_put "$work/iommuctl" /build || return 1
         if ! chroot_run /bin/sh -c "cd /build/iommuctl && packaging/prepare-debian && \
-                        DEB_BUILD_OPTIONS='$opts parallel=$(nproc)' dpkg-buildpackage -us -uc -b" >"$work/$s-build.log" 2>&1; then
+                        DEB_BUILD_OPTIONS='$opts parallel=$(nproc)' DEB_BUILD_PROFILES='$opts' dpkg-buildpackage -us -uc -b" >"$work/$s-build.log" 2>&1; then
                 tail -n 60 "$work/$s-build.log"
                 echo "FAIL: dpkg-buildpackage in the $s chroot failed"
                 return 1
