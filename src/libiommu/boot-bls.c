@@ -8,6 +8,7 @@
 #include "boot-grub.h"
 #include "fileio.h"
 #include "log.h"
+#include "status.h"
 #include "strv.h"
 
 const char * const boot_partition_dirs[3] = { "/boot", "/efi", "/boot/efi" };
@@ -318,41 +319,15 @@ static int read_grubenv(const char *root, bool quiet, char **ret_path, char **re
         return -ENOENT;
 }
 
-/* The default entry: loader.conf's "default" glob, else GRUB's saved_entry, else the newest. */
+/* The default entry, the one iommuctl status says boots by default. */
 static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *ret) {
-        _cleanup_free_ char *pattern = NULL, *env = NULL, *path = NULL;
-        size_t env_size;
+        _cleanup_free_ const char **ids = calloc(n ?: 1, sizeof(char *));
 
-        for (size_t i = 0; i < ELEMENTSOF(boot_dirs) && !pattern; i++) {
-                _cleanup_free_ char *rel = NULL, *text = NULL;
-                if (asprintf(&rel, "%s/loader/loader.conf", boot_dirs[i]) < 0)
-                        return -ENOMEM;
-                if (read_root_file(root, rel, CHANGESET_FILE_MAX, &text, NULL) < 0)
-                        continue;
-                for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-                        char *v = strstrip(line);
-                        if (startswith(v, "default") && (v[7] == ' ' || v[7] == '\t')) {
-                                free(pattern);
-                                pattern = strdup(strstrip(v + 7));
-                                if (!pattern)
-                                        return -ENOMEM;
-                        }
-                }
-        }
-        if (!pattern && read_grubenv(root, true, &path, &env, &env_size) >= 0)
-                (void) grubenv_get(env, "saved_entry", &pattern);
-        if (pattern)
-                for (size_t i = 0; i < n; i++) {
-                        _cleanup_free_ char *file = NULL;
-                        if (asprintf(&file, "%s.conf", e[i].id) < 0)
-                                return -ENOMEM;
-                        if (fnmatch(pattern, file, 0) == 0 || fnmatch(pattern, e[i].id, 0) == 0) {
-                                *ret = i;
-                                return 0;
-                        }
-                }
-        *ret = 0;
-        return 0;
+        if (!ids)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                ids[i] = e[i].id;
+        return status_default_entry(root, ids, n, ret);
 }
 
 /* grub-editenv writes the block in place; run it on a scratch copy and let the change set

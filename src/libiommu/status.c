@@ -514,6 +514,32 @@ static int collect_ukis(const char *root, char * const *owned, const Cmdline *wa
         return 0;
 }
 
+int status_default_entry(const char *root, const char * const *ids, size_t n, size_t *ret) {
+        _cleanup_free_ char *grubenv = NULL, *saved_entry = NULL, *loader_default = NULL, *grub_default = NULL;
+        _cleanup_free_ StatusCandidate *cand = NULL;
+        const char *source;
+        NextBootHints h;
+
+        if (n == 0)
+                return -ENOENT;
+        cand = calloc(n, sizeof(StatusCandidate));
+        if (!cand)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                cand[i] = (StatusCandidate) { .id = ids[i], .top = (unsigned) i };
+        (void) read_grubenv(root, &grubenv);
+        (void) grubenv_get(grubenv ?: "", "saved_entry", &saved_entry);
+        if (read_loader_conf_default(root, &loader_default) < 0 || read_grub_default(root, &grub_default) < 0)
+                return -ENOMEM;
+        /* The default, not this boot's one-shot choice: no LoaderEntryOneShot, no next_entry. */
+        h = (NextBootHints) {
+                .loader_conf_default = loader_default,
+                .grub_saved_entry = isempty(saved_entry) ? NULL : saved_entry,
+                .grub_default = grub_default,
+        };
+        return status_pick_next(cand, n, &h, ret, &source);
+}
+
 int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
                    Status *ret) {
         _cleanup_(status_done) Status s = { .next = SIZE_MAX };

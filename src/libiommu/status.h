@@ -59,6 +59,11 @@ typedef struct StatusCandidate {
  * Falls back to the newest (0). ret_source names the hint that decided. -ENOENT when n == 0. */
 int status_pick_next(const StatusCandidate *c, size_t n, const NextBootHints *h, size_t *ret, const char **ret_source);
 
+/* The BLS entry (ids newest first) that boots by default, picked as status_pick_next() does
+ * from loader.conf "default", grubenv saved_entry and GRUB_DEFAULT under the root; one-shot
+ * choices (LoaderEntryOneShot, next_entry) aside. -ENOENT when n == 0. */
+int status_default_entry(const char *root, const char * const *ids, size_t n, size_t *ret);
+
 typedef struct GrubMenuEntry {
         char *title;
         char *id;      /* $menuentry_id_option, or NULL */

@@ -126,6 +126,23 @@ status "$R" --check
 expect_rc 0 "RHEL 9 after apply"
 grep -Eq '^ +yes +grub +/etc/default/grub$' <<< "$out" || fail "RHEL 9: GRUB defaults after apply: $out"
 
+## apply --entries default changes the entry status says boots by default (GRUB_DEFAULT names
+## the rescue entry here, so grubenv's saved_entry does not count).
+R="$TMP/rhel9-default"
+fresh rhel9-bls-grub "$R"
+rescue=7f3c1e0b2a5d4c8e9f6a1b2c3d4e5f60-0-rescue
+sed -i "s/^GRUB_DEFAULT=saved/GRUB_DEFAULT=$rescue/" "$R/etc/default/grub"
+status "$R" --profile gpu-sriov --vendor intel
+grep -q "Next boot: bls $rescue (GRUB_DEFAULT): does NOT" <<< "$out" || fail "GRUB_DEFAULT=id: $out"
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel --backend bls --entries default > /dev/null 2>&1 ||
+        fail "apply --entries default"
+grep -q 'iommu=pt' "$R/boot/loader/entries/$rescue.conf" || fail "apply --entries default did not change $rescue"
+! grep -q 'iommu=pt' "$R/boot/loader/entries/7f3c1e0b2a5d4c8e9f6a1b2c3d4e5f60-5.14.0-427.13.1.el9_4.x86_64.conf" ||
+        fail "apply --entries default changed the saved_entry, not the GRUB_DEFAULT entry"
+status "$R" --profile gpu-sriov --vendor intel
+grep -q "Next boot: bls $rescue (GRUB_DEFAULT): carries the profile" <<< "$out" || fail "after apply --entries default: $out"
+echo "ok: apply --entries default and status agree on the default entry"
+
 ## RHEL 8: entries read "$kernelopts" from grubenv.
 R="$TMP/rhel8"
 fresh rhel8-kernelopts "$R"
