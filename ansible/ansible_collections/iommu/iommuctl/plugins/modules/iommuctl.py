@@ -28,7 +28,7 @@ description:
     a boot file, and with C(--diff) the unified diff of the boot files is shown.
   - Failures carry iommuctl's own message (its standard error) in C(msg).
 author:
-  - iommuctl authors
+  - The iommuctl authors (!UNKNOWN)
 requirements:
   - iommuctl on the managed node (C(iommuctl --version))
 options:
