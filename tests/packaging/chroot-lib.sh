@@ -99,6 +99,15 @@ _chroot_build() {
         rm -rf "$tmp"
 }
 
+# _chroot_installed ROOT PACKAGE...: each PACKAGE is installed in ROOT. (dpkg-query -W alone
+# also succeeds for a package dpkg only knows of: "unknown ok not-installed".)
+_chroot_installed() {
+        local root=$1 states
+        shift
+        states=$(chroot_exec "$root" dpkg-query -W -f '${db:Status-Status}\n' "$@" 2>/dev/null) || return 1
+        [[ $(grep -cx installed <<<"$states") -eq $# ]]
+}
+
 # chroot_ensure SUITE [PROFILES [PACKAGE...]]: the cached chroot exists, its stamp matches,
 # and it has the Build-Depends of packaging/debian/control for the build profiles PROFILES
 # (e.g. nocheck: without the <!nocheck> ones; empty: all of them) and the PACKAGEs.
@@ -131,7 +140,8 @@ chroot_ensure() {
                         fi
                 fi
                 rm -rf "$dir/root/tmp/iommuctl-control"
-                if [[ -n $extra ]] && ! chroot_exec "$dir/root" dpkg-query -W $extra >/dev/null 2>&1; then
+                # shellcheck disable=SC2086 # a word list
+                if [[ -n $extra ]] && ! _chroot_installed "$dir/root" $extra; then
                         chroot_log "installing $extra into the $suite chroot"
                         # shellcheck disable=SC2086 # a word list
                         if ! chroot_exec "$dir/root" sh -c "apt-get -q update && apt-get -q -y --no-install-recommends install $extra && apt-get clean" \
