@@ -18,6 +18,10 @@
 #          rollout stops there: node1 and node2 are not touched (entry, boot id, change sets)
 #   run 5  the profile switch: strict on node1, rebooted, verified
 #
+# The system runs from RAM, as in the apply loop; what a real node keeps across reboots and
+# iommuctl writes outside the ESP (/etc/iommu: the selection; /var/lib/iommu: the change sets)
+# lives on a small ext4 disk of each node, bind-mounted there.
+#
 # Images are cached like tests/vm/apply-loop.sh's (a separate debootstrap tar for the extra
 # packages); the .deb is built from this tree unless IOMMUCTL_DEB names one. Needs root.
 
@@ -29,6 +33,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SRC=$VM_REPO
 COLLECTIONS=$SRC/ansible
 IMAGE_PACKAGES=$IMAGE_PACKAGES,openssh-server,python3,sudo
+IMAGE_MODULES+=(ext4 crc32c_generic)
 # no_timer_check: on a loaded machine TCG can miss the IO-APIC timer check through interrupt
 # remapping ("timer doesn't work through Interrupt-remapped IO-APIC"), which panics the kernel.
 ENTRY_OPTIONS="$ENTRY_OPTIONS no_timer_check"
@@ -56,20 +61,31 @@ build_node_initrd() {
 	[[ -f $root/etc/ssh/ssh_host_ed25519_key.pub ]] || vm_err "the image has no ssh host key" || return
 	# A loaded machine can take longer than systemd's 90 s to show the ESP; the node must still
 	# come up (and say what is missing) rather than stop in emergency mode.
-	echo 'LABEL=ESP /boot vfat defaults,x-systemd.device-timeout=15min 0 2' >"$root/etc/fstab"
-	# The system runs from RAM: only the ESP (the BLS entry) survives a reboot. /etc/kernel/cmdline
-	# (the kernel-cmdline backend, detected from the kernel-install layout) would be written anew
-	# after every boot, and a second run would report a change that is only this image's.
+	# The node's persistent state (make_node): /etc/iommu and /var/lib/iommu.
+	cat >"$root/etc/fstab" <<-'EOF'
+		LABEL=ESP /boot vfat defaults,x-systemd.device-timeout=15min 0 2
+		LABEL=STATE /state ext4 defaults,x-systemd.device-timeout=15min 0 0
+		/state/etc/iommu /etc/iommu none bind,x-systemd.requires-mounts-for=/state 0 0
+		/state/var/lib/iommu /var/lib/iommu none bind,x-systemd.requires-mounts-for=/state 0 0
+	EOF
+	mkdir -p "$root/state" "$root/var/lib/iommu"
+	# /etc/kernel/cmdline is in RAM (the kernel-cmdline backend, detected from the kernel-install
+	# layout, would be written anew after every boot, and a second run would report a change that
+	# is only this image's): the BLS entries on the ESP only. The same file is on the state disk.
 	mkdir -p "$root/etc/iommu"
 	printf '[Apply]\nBackends=bls\n' >"$root/etc/iommu/iommu.conf"
 	# zstd: smaller for the firmware to read, faster for the kernel to unpack than gzip.
 	(cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0) | zstd -q -T0 -12 >"$out"
 }
 
-# The node's own ESP: the shared kernel and system, its hostname and the run's key in overlay.gz.
+# The node's own ESP (the shared kernel and system, its hostname and the run's key in overlay.gz)
+# and its state disk.
 make_node() {
 	local node=$1 dir=$WORK/$1
-	mkdir -p "$dir/overlay/etc" "$dir/overlay/root/.ssh"
+	mkdir -p "$dir/overlay/etc" "$dir/overlay/root/.ssh" "$dir/state/etc/iommu" "$dir/state/var/lib/iommu"
+	cp "$WORK/rootfs/etc/iommu/iommu.conf" "$dir/state/etc/iommu/"
+	rm -f "$dir/state.img"
+	mkfs.ext4 -q -L STATE -d "$dir/state" "$dir/state.img" 32M || vm_err "mkfs.ext4 of $node's state disk failed" || return
 	cp "$WORK/esp.img" "$dir/esp.img"
 	cp "$VM_OVMF_VARS" "$dir/vars.fd"
 	echo "$node" >"$dir/overlay/etc/hostname"
@@ -98,7 +114,7 @@ start_node() {
 		-device pcie-root-port,id=rp1,chassis=1,slot=1 -device virtio-rng-pci,bus=rp1 \
 		-drive "if=pflash,format=raw,readonly=on,file=$VM_OVMF_CODE" \
 		-drive "if=pflash,format=raw,file=$dir/vars.fd" \
-		-drive "if=ide,format=raw,file=$dir/esp.img" </dev/null >>"$dir/qemu.log" 2>&1 &
+		-drive "if=ide,format=raw,file=$dir/esp.img" -drive "if=ide,format=raw,file=$dir/state.img" </dev/null >>"$dir/qemu.log" 2>&1 &
 	QEMU_PID[$node]=$!
 }
 
@@ -127,7 +143,7 @@ on_node() {
 
 wait_ssh() {
 	local node=$1 start=$EPOCHREALTIME deadline=$((SECONDS + NODE_BOOT_TIMEOUT))
-	while ! on_node "$node" mountpoint -q /boot 2>/dev/null; do
+	while ! on_node "$node" 'mountpoint -q /boot && mountpoint -q /var/lib/iommu' 2>/dev/null; do
 		if ! kill -0 "${QEMU_PID[$node]}" 2>/dev/null; then
 			vm_err "$node: qemu exited ($(tail -n 3 "$WORK/$node/qemu.log"))"
 			tr -d '\r' <"$WORK/$node/console.log" | tail -n 30 | sed 's/^/  | /' >&2
@@ -252,7 +268,7 @@ main() {
 	done
 	[[ $(id -u) -eq 0 ]] || vm_err "needs root (debootstrap, chroot dpkg -i)" || return 2
 	local t
-	for t in ansible-playbook ansible-doc ssh ssh-keygen qemu-system-x86_64 mcopy mkfs.vfat debootstrap; do
+	for t in ansible-playbook ansible-doc ssh ssh-keygen qemu-system-x86_64 mcopy mkfs.vfat mkfs.ext4 debootstrap; do
 		command -v "$t" >/dev/null || vm_err "$t not found (install .ci/packages.txt)" || return 2
 	done
 	start=$EPOCHREALTIME
@@ -262,7 +278,9 @@ main() {
 	else
 		WORK=$(mktemp -d)
 	fi
-	trap 'stop_all; [[ -n $keep ]] || rm -rf "$WORK"' EXIT
+	# keep and WORK expanded now: the trap runs after main's locals are gone.
+	# shellcheck disable=SC2064
+	trap "stop_all; [[ -n '$keep' ]] || rm -rf '$WORK'" EXIT
 
 	# Ansible's own state stays in the work directory.
 	export ANSIBLE_HOME=$WORK/ansible-home ANSIBLE_LOCAL_TEMP=$WORK/ansible-home/tmp

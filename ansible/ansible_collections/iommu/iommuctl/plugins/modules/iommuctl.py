@@ -17,7 +17,7 @@ description:
     reimplement it. Every decision (which files, which tokens, whether the kernel did what the
     profile promises) is iommuctl's, read from its C(--json) output.
   - C(state=applied) runs C(iommuctl apply). The module reports C(changed) only when a boot
-    file changed, and C(reboot_required) when the running kernel does not carry the profile yet
+    file or the node's recorded selection changed, and C(reboot_required) when the running kernel does not carry the profile yet
     (C(iommuctl plan --check)). It never reboots; use M(ansible.builtin.reboot), or the
     C(iommu.iommuctl.rollout) role, which gates the reboot and verifies after it.
   - C(state=verified) runs C(iommuctl verify --json) and fails when the verdict is C(fail),
@@ -111,7 +111,10 @@ EXAMPLES = r'''
 
 RETURN = r'''
 changed:
-  description: Whether a boot file changed (in check mode, whether one would change).
+  description:
+    - Whether a file iommuctl manages changed (in check mode, whether one would change) - a
+      boot file, or the node's recorded selection (/etc/iommu/selection) when C(profile) or
+      C(vendor) differs from it. Nothing else counts (not the lock, not the change-set journal).
   returned: always
   type: bool
 reboot_required:
