@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
 # Sourced by the CLI tests that count their checks: a work directory, ok/not_ok counters and
 # helpers that keep a command's stdout in $out and stderr in $err. check_done ends the test.
 tmp=$(mktemp -d)
