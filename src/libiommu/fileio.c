@@ -355,36 +355,27 @@ int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size) {
         if (!buf)
                 return -ENOMEM;
         for (;;) {
-                ssize_t k;
+                /* Full: one byte tells EOF from a file that grew, without doubling the buffer of
+                 * every file that is exactly the size fstat() said. */
+                bool full = n + 1 == allocated;
+                char c;
+                ssize_t k = full ? read(fd, &c, 1) : read(fd, buf + n, allocated - n - 1);
 
-                if (n + 1 == allocated) {
-                        /* Full. One byte tells EOF from a file that grew, without doubling the
-                         * buffer of every file that is exactly the size fstat() said. */
-                        char c, *t;
-
-                        k = read(fd, &c, 1);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0)
-                                return -errno;
-                        if (k == 0)
-                                break;
-                        t = realloc(buf, allocated * 2);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                if (full) {
+                        char *t = realloc(buf, allocated * 2);
                         if (!t)
                                 return -ENOMEM;
                         buf = t;
                         allocated *= 2;
-                        buf[n++] = c;
-                } else {
-                        k = read(fd, buf + n, allocated - n - 1);
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0)
-                                return -errno;
-                        if (k == 0)
-                                break;
-                        n += k;
+                        buf[n] = c;
                 }
+                n += k;
                 if (n > max)
                         return -EFBIG;
         }
