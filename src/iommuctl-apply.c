@@ -122,7 +122,7 @@ static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
         return 0;
 }
 
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config);
+static int rollback_last(const char *root, bool quiet_if_none, const Config *config, bool regenerate);
 
 /* The selection the command line made (--profile, --vendor) is recorded in CONFIG_SELECTION_FILE,
  * in the same change set as the boot files, so the generator enforces what was applied and
@@ -368,7 +368,7 @@ int verb_apply(int argc, char *argv[]) {
                 r = boot_grub_regenerate(&grub);
                 if (r < 0) {
                         log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
-                        (void) rollback_last(ctx.root, false, NULL);
+                        (void) rollback_last(ctx.root, false, NULL, false);
                         return EXIT_ERROR;
                 }
         } else if (changeset_has_backend(cs, "grub"))
@@ -388,7 +388,10 @@ int verb_apply(int argc, char *argv[]) {
         return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config) {
+/* Rolls back the newest set. regenerate: grub.cfg is regenerated afterwards where the set changed
+ * GRUB's defaults (false when undoing an apply whose regeneration failed: grub.cfg was never
+ * generated from the set's files). */
+static int rollback_last(const char *root, bool quiet_if_none, const Config *config, bool regenerate) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
@@ -406,16 +409,29 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
                 print_result(cs, "rollback", NULL, true);
                 return 0;
         }
-        if (want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
+        if (regenerate && want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
                 return -ENOENT;
-        r = changeset_rollback_commit(cs);
+        r = changeset_rollback_apply(cs);
+        if (r < 0)
+                return r;
+        /* All or nothing, as for apply: a grub.cfg that could not be regenerated would still boot
+         * the profile while the defaults say otherwise, so the files go back to the set's and the
+         * set stays the one to roll back. */
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Writing back the files of change set %08u, since grub.cfg could not be regenerated; "
+                                  "nothing was rolled back.", cs->id);
+                        (void) changeset_rollback_revert(cs);
+                        return r;
+                }
+        }
+        r = changeset_rollback_mark(cs);
         if (r < 0)
                 return r;
         print_result(cs, "rollback", NULL, false);
-        if (grub.tool)
-                r = boot_grub_regenerate(&grub);
         log_info("Change set %08u rolled back.", cs->id);
-        return r < 0 ? r : 1;
+        return 1;
 }
 
 int verb_rollback(int argc, char *argv[]) {
@@ -437,7 +453,7 @@ int verb_rollback(int argc, char *argv[]) {
                 if (r > 0)
                         return EXIT_OK; /* the interrupted set was the last one; it is rolled back now */
         }
-        r = rollback_last(arg.root, false, &config);
+        r = rollback_last(arg.root, false, &config, true);
         if (r < 0)
                 return EXIT_ERROR;
         /* The restored files need a reboot as much as the change did. */

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "atomic-write.h"
+#include "xattr-util.h"
 
 static int dirname_of(const char *path, char **ret) {
         _cleanup_free_ char *copy = strdup(path);
@@ -67,6 +68,11 @@ int write_file_atomic(const char *path, const void *data, size_t size, mode_t mo
 
 int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
                            WriteAtomicFlags flags) {
+        return write_file_atomic_xattrs(path, data, size, mode, uid, gid, flags, NULL, 0);
+}
+
+int write_file_atomic_xattrs(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                             WriteAtomicFlags flags, const char *xattrs, size_t xattrs_size) {
         _cleanup_(unlink_tempp) char *tmp = NULL;
         _cleanup_free_ char *copy = NULL;
         _cleanup_close_ int fd = -1;
@@ -104,6 +110,11 @@ int write_file_atomic_full(const char *path, const void *data, size_t size, mode
                 return -errno;
         if ((uid != (uid_t) -1 || gid != (gid_t) -1) && fchown(fd, uid, gid) < 0)
                 return -errno;
+        /* After the mode (a POSIX ACL carries the group bits as its mask) and the owner (chown
+         * drops security.capability). */
+        r = xattrs_apply_fd(fd, xattrs, xattrs_size);
+        if (r < 0)
+                return r;
         if (!(flags & WRITE_ATOMIC_NO_DATA_SYNC) && fsync(fd) < 0)
                 return -errno;
         if (close(TAKE_FD(fd)) < 0)

@@ -27,6 +27,11 @@ typedef enum WriteAtomicFlags {
 } WriteAtomicFlags;
 int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
                            WriteAtomicFlags flags);
+/* The same, and the new file gets the extended attributes of xattrs (a blob of xattr-util.h; the
+ * old file's, so that replacing a boot file keeps its ACLs, SELinux label and IMA signature)
+ * before it is renamed into place. */
+int write_file_atomic_xattrs(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                             WriteAtomicFlags flags, const char *xattrs, size_t xattrs_size);
 
 /* Removes a file and fsyncs its directory. A missing file is not an error. */
 int unlink_file_durable(const char *path);

@@ -14,12 +14,13 @@
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
+#include "xattr-util.h"
 
-/* Version 1 (a manifest plus an "old-K" and a "new-K" file per item, each fsynced on its own) is
- * still read, for sets journaled before version 2: one "journal" file, the manifest followed by
- * the contents, written and synced once. */
-#define MANIFEST_MAGIC "iommuctl-changeset 1"
-#define JOURNAL_MAGIC "iommuctl-changeset 2"
+/* Version 3 adds each file's extended attributes to version 2 (one "journal" file, the manifest
+ * followed by the contents); both are read. Version 1 (a file per item) predates the only release
+ * and is not read any more. */
+#define JOURNAL_MAGIC_V2 "iommuctl-changeset 2"
+#define JOURNAL_MAGIC "iommuctl-changeset 3"
 /* A set of 2000 boot files of 4 MiB each would be 16 GiB: far more than any boot partition. */
 #define JOURNAL_MAX (256U * 1024U * 1024U)
 
@@ -30,6 +31,7 @@ static void change_item_done(ChangeItem *i) {
         free(i->new);
         free(i->backend);
         free(i->created_dir);
+        free(i->xattrs);
 }
 
 /* The topmost ancestor of path (a host path) missing under root, or NULL when its directory exists. */
@@ -192,9 +194,12 @@ static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
 }
 
 /* The current contents of a boot file (read_fd_full() keeps it in a buffer of its size: a set
- * of 2000 entries holds 2000 of these), and its inode for the hard-link check. */
-static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
+ * of 2000 entries holds 2000 of these), its inode for the hard-link check, and (when ret_xattrs
+ * is not NULL) its extended attributes. */
+static int read_current_full(const char *full, char **ret, size_t *ret_size, struct stat *ret_st, char **ret_xattrs,
+                             size_t *ret_xattrs_size) {
         _cleanup_close_ int fd = -1;
+        int r;
 
         if (lstat(full, ret_st) < 0) {
                 if (errno != ENOENT)
@@ -212,14 +217,24 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
                 return -errno;
         if (fstat(fd, ret_st) < 0)
                 return -errno;
+        if (ret_xattrs) {
+                r = xattrs_read_fd(fd, ret_xattrs, ret_xattrs_size);
+                if (r < 0)
+                        return r;
+        }
         return read_fd_full(fd, CHANGESET_FILE_MAX, ret, ret_size);
 }
 
+static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
+        return read_current_full(full, ret, ret_size, ret_st, NULL, NULL);
+}
+
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
-        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL;
+        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL,
+                            *xattrs = NULL;
         ChangeItem item;
         struct stat st = {};
-        size_t old_size;
+        size_t old_size, xattrs_size = 0;
         bool existed;
         int r;
 
@@ -233,7 +248,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 return log_error_errno(-EINVAL, "Refusing to change %s: tab or newline in the path.", resolved);
         if (changeset_find(cs, resolved))
                 return -EEXIST;
-        r = read_current(full, &old, &old_size, &st);
+        r = read_current_full(full, &old, &old_size, &st, &xattrs, &xattrs_size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
         /* In an image, a boot file with a second name may be a hard link to a file of the build
@@ -274,6 +289,8 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
                 .created_dir = TAKE_PTR(created_dir),
+                .xattrs = TAKE_PTR(xattrs),
+                .xattrs_size = xattrs_size,
         };
         r = changeset_append(cs, &item);
         if (r < 0) {
@@ -334,6 +351,11 @@ static int journal_mark(const char *dir, const char *name) {
         return write_file_atomic_full(p, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
+static int unsigned_compare(const void *a, const void *b) {
+        unsigned x = *(const unsigned *) a, y = *(const unsigned *) b;
+        return x < y ? -1 : x > y;
+}
+
 /* The ids of the journaled sets, ascending. */
 static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
         _cleanup_free_ char *d = root_path(root, CHANGESET_DIR);
@@ -361,9 +383,15 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
                 unsigned long v;
                 unsigned *t;
 
-                if (strlen(de->d_name) != 8 || strspn(de->d_name, "0123456789") != 8)
+                /* "%08u": eight digits, more once the ids pass 99999999 (then without a leading
+                 * zero). The ids are sorted by value below, so 100000000 comes after 99999999. */
+                size_t l = strlen(de->d_name);
+                if (l < 8 || strspn(de->d_name, "0123456789") != l || (l > 8 && de->d_name[0] == '0'))
                         continue;
+                errno = 0;
                 v = strtoul(de->d_name, &end, 10);
+                if (errno != 0 || v > UINT_MAX)
+                        continue;
                 if (v > max)
                         max = (unsigned) v;
                 {
@@ -381,12 +409,7 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
                 ids = t;
                 ids[n++] = (unsigned) v;
         }
-        for (size_t i = 1; i < n; i++)
-                for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
-                        unsigned t = ids[j];
-                        ids[j] = ids[j - 1];
-                        ids[j - 1] = t;
-                }
+        qsort(ids, n, sizeof(unsigned), unsigned_compare);
         *ret = TAKE_PTR(ids);
         *ret_n = n;
         if (ret_max)
@@ -427,9 +450,11 @@ static int created_dir_from_levels(const char *path, unsigned levels, char **ret
         return 0;
 }
 
-/* The whole journal in one file: "iommuctl-changeset 2", one manifest line per item (number,
- * existed, has new contents, mode, uid, gid, old size, new size, backend, path; tab-separated),
- * an empty line, then each item's old and new contents back to back. Written atomically and
+/* The whole journal in one file: "iommuctl-changeset 3", one manifest line per item (number,
+ * existed, has new contents, mode, uid, gid, old size, new size, extended attributes' size,
+ * created directory levels, backend, path; tab-separated), an empty line, then each item's old
+ * contents, new contents and extended attributes back to back. (Version 2: the same without the
+ * attributes and their size.) Written atomically and
  * fsynced with its directory; the caller then fsyncs CHANGESET_DIR so that the set's directory
  * itself is durable. One write and sync per set, where version 1 made 3N+1 files with two
  * fsyncs each. */
@@ -445,10 +470,10 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
         fprintf(m, "%s\n", JOURNAL_MAGIC);
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
-                        c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
-                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid,
-                        c->old ? c->old_size : 0, c->new ? c->new_size : 0, created_levels(c), c->backend, c->path);
+                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new,
+                        (unsigned) c->mode, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
+                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid, c->old ? c->old_size : 0, c->new ? c->new_size : 0,
+                        c->xattrs ? c->xattrs_size : 0, created_levels(c), c->backend, c->path);
         }
         fputc('\n', m);
         for (size_t k = 0; k < cs->n_items; k++) {
@@ -457,6 +482,8 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
                         fwrite(c->old, 1, c->old_size, m);
                 if (c->new)
                         fwrite(c->new, 1, c->new_size, m);
+                if (c->xattrs)
+                        fwrite(c->xattrs, 1, c->xattrs_size, m);
         }
         if (fclose(m) != 0)
                 return -ENOMEM;
@@ -518,7 +545,8 @@ static int item_write_new(const ChangeSet *cs, const ChangeItem *c) {
                 if (!streq(dirname(copy2), dir))
                         return -EXDEV;
         }
-        return write_file_atomic_full(c->full, c->new, c->new_size, c->mode, c->uid, c->gid, WRITE_ATOMIC_NO_DIR_SYNC);
+        return write_file_atomic_xattrs(c->full, c->new, c->new_size, c->mode, c->uid, c->gid, WRITE_ATOMIC_NO_DIR_SYNC,
+                                        c->xattrs, c->xattrs_size);
 }
 
 static int str_compare(const void *a, const void *b) {
@@ -621,8 +649,11 @@ static void remove_stale_temporaries(const ChangeSet *cs, size_t n) {
         }
 }
 
-/* Puts files [0, n) back into their "old" state where they are not in it, durably. */
-static int items_restore(const ChangeSet *cs, size_t n) {
+/* Puts files [0, n) back into their "old" state where they are not in it, durably. With
+ * only_own, a file that holds neither the set's old nor its new contents was changed by someone
+ * else since (an admin, dpkg or kernel-install after a crash): it is kept as it is and named,
+ * never overwritten with the journaled contents. */
+static int items_restore_full(const ChangeSet *cs, size_t n, bool only_own) {
         int ret = 0;
 
         remove_stale_temporaries(cs, n);
@@ -639,8 +670,15 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                                 remove_created_dirs(cs->root, c);
                         continue;
                 }
+                if (only_own && (r < 0 || !contents_equal(cur, cur_size, c->new, c->new_size))) {
+                        _cleanup_free_ char *shown = name_escape_control(c->full);
+                        log_warning("%s was changed after the interrupted change set %08u wrote it; keeping it as it is, "
+                                    "not restoring the contents journaled before the set.", shown ?: c->full, cs->id);
+                        continue;
+                }
                 if (c->old)
-                        r = write_file_atomic(c->full, c->old, c->old_size, c->mode, c->uid, c->gid);
+                        r = write_file_atomic_xattrs(c->full, c->old, c->old_size, c->mode, c->uid, c->gid, 0, c->xattrs,
+                                                     c->xattrs_size);
                 else {
                         r = unlink_file_durable(c->full);
                         if (r >= 0)
@@ -653,6 +691,10 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                 }
         }
         return ret;
+}
+
+static int items_restore(const ChangeSet *cs, size_t n) {
+        return items_restore_full(cs, n, false);
 }
 
 int changeset_commit(ChangeSet *cs) {
@@ -747,25 +789,40 @@ static int copy_contents(const char *data, size_t size, char **ret) {
         return 0;
 }
 
-/* Reads a version 2 journal (see journal_write()). Each item's contents are copied out in a
- * buffer of their size and the journal is freed before returning. */
-static int journal_load_v2(const char *root, unsigned id, const char *dir, ChangeSet **ret) {
+/* Reads a version 3 or 2 journal (see journal_write()). The journal is untrusted input (a crash,
+ * a full disk or an image builder may have left anything there): every byte of the manifest and
+ * every length is checked before use, and any fault is -EBADMSG naming the file and line. Each
+ * item's contents are copied out in a buffer of their size and the journal is freed before
+ * returning. ret->items[k].new holds the contents written by the set (NULL for a removal), .old
+ * the contents before it (NULL when the file did not exist). */
+static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_free_ char *path = NULL, *journal = NULL;
-        size_t size;
+        _cleanup_free_ char *dir = journal_dir(root, id), *path = NULL, *journal = NULL;
+        size_t size, nul;
         const char *p, *end, *data;
         unsigned lineno = 0;
+        bool v3;
         int r;
 
+        if (!dir)
+                return -ENOMEM;
         path = journal_file(dir, "journal", SIZE_MAX);
         if (!path)
                 return -ENOMEM;
         r = read_nofollow(path, JOURNAL_MAX, &journal, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the journal %s: %m", path);
+        v3 = size >= strlen(JOURNAL_MAGIC "\n") && memcmp(journal, JOURNAL_MAGIC "\n", strlen(JOURNAL_MAGIC "\n")) == 0;
+        if (!v3 && (size < strlen(JOURNAL_MAGIC_V2 "\n") ||
+                    memcmp(journal, JOURNAL_MAGIC_V2 "\n", strlen(JOURNAL_MAGIC_V2 "\n")) != 0))
+                return log_error_errno(-EBADMSG, "%s:1: not an iommuctl change set journal.", path);
         end = memmem(journal, size, "\n\n", 2);
-        if (!end || !startswith(journal, JOURNAL_MAGIC "\n"))
-                return log_error_errno(-EBADMSG, "%s: not an iommuctl change set journal.", path);
+        if (!end)
+                return log_error_errno(-EBADMSG, "%s: the manifest has no end (truncated journal).", path);
+        /* The manifest is text: a NUL byte in it is damage, and the line walk below relies on it
+         * ending at "\n\n". */
+        if (data_check_nul(journal, end + 2 - journal, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu in the manifest.", path, nul);
         data = end + 2;
         r = changeset_new(root, &cs);
         if (r < 0)
@@ -773,11 +830,10 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
         cs->id = id;
         for (p = journal; p <= end; p = strchr(p, '\n') + 1) {
                 char backend[64], line[PATH_MAX + 256];
-                int existed, has_new, n = 0;
-                unsigned mode;
+                int existed, has_new, n = 0, fields;
+                unsigned mode, levels;
                 long long uid, gid;
-                size_t k, old_size, new_size, l = strcspn(p, "\n");
-                unsigned levels;
+                size_t k, old_size, new_size, xattrs_size = 0, l = strcspn(p, "\n"), left = journal + size - data;
                 ChangeItem item;
 
                 lineno++;
@@ -787,12 +843,24 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                         return log_error_errno(-EBADMSG, "%s:%u: line too long.", path, lineno);
                 memcpy(line, p, l);
                 line[l] = '\0';
-                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid,
-                           &gid, &old_size, &new_size, &levels, backend, &n) != 10 || n == 0 || k != cs->n_items || line[n] != '/' ||
-                    (existed && levels > 0) ||
-                    old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
-                    (size_t) (journal + size - data) < old_size + new_size)
+                if (v3)
+                        fields = sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed,
+                                        &has_new, &mode, &uid, &gid, &old_size, &new_size, &xattrs_size, &levels, backend, &n) == 11;
+                else
+                        fields = sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed,
+                                        &has_new, &mode, &uid, &gid, &old_size, &new_size, &levels, backend, &n) == 10;
+                if (!fields || n == 0 || k != cs->n_items || (existed != 0 && existed != 1) || (has_new != 0 && has_new != 1) ||
+                    mode > 07777 || uid < -1 || gid < -1 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1 ||
+                    (!existed && old_size != 0) || (!has_new && new_size != 0) || (existed && levels > 0) ||
+                    levels > PATH_MAX / 2 || old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
+                    xattrs_size > CHANGESET_FILE_MAX || left < old_size || left - old_size < new_size ||
+                    left - old_size - new_size < xattrs_size)
                         return log_error_errno(-EBADMSG, "%s:%u: malformed line.", path, lineno);
+                if (!manifest_path_valid(line + n))
+                        return log_error_errno(-EBADMSG, "%s:%u: the path is not a normalized absolute path inside the root; "
+                                               "not using this change set.", path, lineno);
+                if (xattrs_size > 0 && xattrs_check(data + old_size + new_size, xattrs_size) < 0)
+                        return log_error_errno(-EBADMSG, "%s:%u: malformed extended attributes.", path, lineno);
                 r = item_init(&item, root, line + n, backend, mode, uid, gid);
                 if (r < 0)
                         return r;
@@ -803,12 +871,16 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                 }
                 if (existed)
                         r = copy_contents(data, old_size, &item.old);
-                item.old_size = existed ? old_size : 0;
+                item.old_size = old_size;
                 data += old_size;
                 if (r >= 0 && has_new)
                         r = copy_contents(data, new_size, &item.new);
-                item.new_size = has_new ? new_size : 0;
+                item.new_size = new_size;
                 data += new_size;
+                if (r >= 0 && xattrs_size > 0)
+                        r = copy_contents(data, xattrs_size, &item.xattrs);
+                item.xattrs_size = xattrs_size;
+                data += xattrs_size;
                 if (r >= 0)
                         r = changeset_append(cs, &item);
                 if (r < 0) {
@@ -816,94 +888,10 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                         return r;
                 }
         }
+        if (cs->n_items == 0)
+                return log_error_errno(-EBADMSG, "%s: no files in the manifest.", path);
         if (data != journal + size)
                 return log_error_errno(-EBADMSG, "%s: the contents do not add up to the journal's size.", path);
-        *ret = TAKE_PTR(cs);
-        return 0;
-}
-
-/* Reads a journaled set. ret->items[k].new holds the contents written by the set (NULL for a
- * removal), .old the contents before it (NULL when the file did not exist). */
-static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
-        _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_free_ char *dir = journal_dir(root, id), *mpath = NULL, *manifest = NULL;
-        char *line, *save = NULL;
-        unsigned lineno = 0;
-        size_t msize = 0, nul = 0;
-        int r;
-
-        if (!dir)
-                return -ENOMEM;
-        if (journal_has(dir, "journal"))
-                return journal_load_v2(root, id, dir, ret);
-        mpath = journal_file(dir, "manifest", SIZE_MAX);
-        if (!mpath)
-                return -ENOMEM;
-        r = read_nofollow(mpath, 1024 * 1024, &manifest, &msize);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", mpath);
-        if (data_check_nul(manifest, msize, &nul) < 0)
-                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not an iommuctl change set manifest.", mpath, nul);
-        r = changeset_new(root, &cs);
-        if (r < 0)
-                return r;
-        cs->id = id;
-        for (line = strtok_r(manifest, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char backend[64], path[PATH_MAX];
-                int existed, has_new, n = 0;
-                unsigned mode;
-                long long uid, gid;
-                size_t k;
-                ChangeItem item = {};
-
-                lineno++;
-                if (lineno == 1) {
-                        if (!streq(line, MANIFEST_MAGIC))
-                                return log_error_errno(-EBADMSG, "%s:1: not an iommuctl change set manifest.", mpath);
-                        continue;
-                }
-                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid, &gid,
-                           backend, &n) != 7 || n == 0 || k != cs->n_items || strlen(line + n) >= sizeof(path))
-                        return log_error_errno(-EBADMSG, "%s:%u: malformed line.", mpath, lineno);
-                strcpy(path, line + n);
-                if (!manifest_path_valid(path))
-                        return log_error_errno(-EBADMSG, "%s:%u: %s is not a normalized absolute path inside the root; "
-                                               "not using this change set.", mpath, lineno, path);
-                item.path = strdup(path);
-                r = chase_root(root, path, CHASE_NONEXISTENT, &item.full, NULL);
-                if (r < 0) {
-                        change_item_done(&item);
-                        return log_error_errno(r, "%s:%u: failed to resolve %s under %s: %m", mpath, lineno, path, root);
-                }
-                item.backend = strdup(backend);
-                item.mode = mode;
-                item.uid = uid < 0 ? (uid_t) -1 : (uid_t) uid;
-                item.gid = gid < 0 ? (gid_t) -1 : (gid_t) gid;
-                if (!item.path || !item.full || !item.backend) {
-                        change_item_done(&item);
-                        return -ENOMEM;
-                }
-                r = 0;
-                if (existed) {
-                        _cleanup_free_ char *p = journal_file(dir, "old", k);
-                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.old, &item.old_size) : -ENOMEM;
-                }
-                if (r >= 0 && has_new) {
-                        _cleanup_free_ char *p = journal_file(dir, "new", k);
-                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.new, &item.new_size) : -ENOMEM;
-                }
-                if (r < 0) {
-                        change_item_done(&item);
-                        return log_error_errno(r, "Failed to read the journal of change set %s: %m", dir);
-                }
-                r = changeset_append(cs, &item);
-                if (r < 0) {
-                        change_item_done(&item);
-                        return r;
-                }
-        }
-        if (lineno == 0)
-                return log_error_errno(-EBADMSG, "%s is empty.", mpath);
         *ret = TAKE_PTR(cs);
         return 0;
 }
@@ -924,7 +912,11 @@ int changeset_recover(const char *root) {
                         return log_oom();
                 if (journal_has(dir, "complete") || journal_has(dir, "rolled-back"))
                         continue;
-                if (!journal_has(dir, "journal") && !journal_has(dir, "manifest")) {
+                if (journal_has(dir, "manifest")) {
+                        log_warning("Ignoring %s: a version 1 change set, which this version does not read.", dir);
+                        continue;
+                }
+                if (!journal_has(dir, "journal")) {
                         /* Interrupted while journaling: no boot file was touched yet. */
                         (void) remove_tree(dir);
                         continue;
@@ -932,8 +924,10 @@ int changeset_recover(const char *root) {
                 log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
                 r = journal_load(root, ids[i], &cs);
                 if (r < 0)
-                        return r;
-                r = items_restore(cs, cs->n_items);
+                        return log_error_errno(r, "The journal of the interrupted change set %s cannot be read, so the files "
+                                               "it had started to change cannot be told; check them, then move %s out of "
+                                               "the way.", dir, dir);
+                r = items_restore_full(cs, cs->n_items, true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to roll back the interrupted change set %s: %m", dir);
                 r = journal_mark(dir, "rolled-back");
@@ -958,7 +952,7 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
 
                 if (!dir)
                         return log_oom();
-                if ((!journal_has(dir, "journal") && !journal_has(dir, "manifest")) || journal_has(dir, "rolled-back"))
+                if (!journal_has(dir, "journal") || journal_has(dir, "rolled-back"))
                         continue;
                 r = journal_load(root, ids[i], &journal);
                 if (r < 0)
@@ -997,6 +991,8 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                                 .gid = j->gid,
                                 .backend = TAKE_PTR(j->backend),
                                 .created_dir = TAKE_PTR(j->created_dir),
+                                .xattrs = TAKE_PTR(j->xattrs),
+                                .xattrs_size = j->xattrs_size,
                         };
                         r = changeset_append(cs, &item);
                         if (r < 0) {
@@ -1010,12 +1006,9 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
         return -ENOENT;
 }
 
-int changeset_rollback_commit(ChangeSet *cs) {
-        _cleanup_free_ char *dir = journal_dir(cs->root, cs->id);
+int changeset_rollback_apply(ChangeSet *cs) {
         int r;
 
-        if (!dir)
-                return log_oom();
         /* Restoring is idempotent (a file already back is skipped), so a rollback interrupted
          * halfway is finished by running it again; no journal of its own is needed. */
         remove_stale_temporaries(cs, cs->n_items);
@@ -1032,10 +1025,35 @@ int changeset_rollback_commit(ChangeSet *cs) {
         for (size_t k = 0; k < cs->n_items; k++)
                 if (!cs->items[k].new)
                         remove_created_dirs(cs->root, &cs->items[k]);
+        return 0;
+}
+
+int changeset_rollback_mark(ChangeSet *cs) {
+        _cleanup_free_ char *dir = journal_dir(cs->root, cs->id);
+        int r;
+
+        if (!dir)
+                return log_oom();
         r = journal_mark(dir, "rolled-back");
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
         return 0;
+}
+
+int changeset_rollback_revert(ChangeSet *cs) {
+        /* The loaded set's "old" contents are what the change set wrote: put them back. */
+        int r = items_restore(cs, cs->n_items);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write back the files of change set %08u; run 'iommuctl rollback' "
+                                       "again once the cause is fixed.", cs->id);
+        return 0;
+}
+
+int changeset_rollback_commit(ChangeSet *cs) {
+        int r = changeset_rollback_apply(cs);
+        if (r < 0)
+                return r;
+        return changeset_rollback_mark(cs);
 }
 
 int changeset_lock(const char *root, int *ret_fd) {

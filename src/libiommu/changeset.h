@@ -29,6 +29,9 @@ typedef struct ChangeItem {
         size_t old_size;
         char *new;       /* NULL to remove the file */
         size_t new_size;
+        char *xattrs;    /* the extended attributes and ACLs of the file before the set (xattr-util.h
+                          * blob; NULL when none): the new file gets them, and rollback too */
+        size_t xattrs_size;
         mode_t mode;
         uid_t uid;
         gid_t gid;
@@ -94,3 +97,11 @@ int changeset_recover(const char *root);
 int changeset_load_last_for_rollback(const char *root, ChangeSet **ret);
 /* Applies a set loaded by changeset_load_last_for_rollback() and marks it rolled back. */
 int changeset_rollback_commit(ChangeSet *cs);
+/* The same in two steps, for a rollback that must also regenerate grub.cfg: the files first
+ * (changeset_rollback_apply()), the mark once everything else succeeded
+ * (changeset_rollback_mark()), or, when it did not, the set's files written back
+ * (changeset_rollback_revert()), so that the set stays the one to roll back and nothing
+ * boots half rolled back. */
+int changeset_rollback_apply(ChangeSet *cs);
+int changeset_rollback_mark(ChangeSet *cs);
+int changeset_rollback_revert(ChangeSet *cs);
