@@ -28,8 +28,15 @@ typedef enum WriteAtomicFlags {
 int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
                            WriteAtomicFlags flags);
 
+/* The same for name in the directory dir_fd (the confined writers: dir_fd comes from the root
+ * handle's resolver). The temporary file is created O_EXCL|O_NOFOLLOW and renamed with
+ * renameat() in dir_fd; dir_fd itself is fsynced (unless WRITE_ATOMIC_NO_DIR_SYNC). */
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                         WriteAtomicFlags flags);
+
 /* Removes a file and fsyncs its directory. A missing file is not an error. */
 int unlink_file_durable(const char *path);
+int unlink_file_durable_at(int dir_fd, const char *name);
 
 /* fsyncs the directory that holds path. */
 int fsync_parent_directory(const char *path);

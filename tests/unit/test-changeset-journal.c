@@ -12,18 +12,19 @@
 #include "changeset.h"
 #include "fileio.h"
 #include "log.h"
+#include "test-util.h"
 
 static char root[] = "/tmp/test-changeset-journal.XXXXXX";
 
 static void put(const char *path, const char *s) {
-        _cleanup_free_ char *p = root_path(root, path), *copy = strdup(p);
+        _cleanup_free_ char *p = test_root_path(root, path), *copy = strdup(p);
         assert_int_equal(mkdir_parents(dirname(copy), 0755), 0);
         assert_int_equal(write_file_atomic(p, s, strlen(s), 0644, (uid_t) -1, (gid_t) -1), 0);
 }
 
 static void expect(const char *path, const char *s) {
         _cleanup_free_ char *c = NULL;
-        assert_int_equal(read_root_file(root, path, 1 << 20, &c, NULL), 0);
+        assert_int_equal(read_root_file(test_root(root), path, 1 << 20, &c, NULL), 0);
         assert_string_equal(c, s);
 }
 
@@ -49,7 +50,7 @@ static void test_version1_journal(void **state) {
         put(CHANGESET_DIR "/00000001/old-0", "old v1\n");
         put(CHANGESET_DIR "/00000001/new-0", "new v1\n");
         put(CHANGESET_DIR "/00000001/complete", "0\n");
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->n_items, 1u);
         assert_string_equal(back->items[0].path, "/boot/v1.conf");
         assert_int_equal(changeset_rollback_commit(back), 0);
@@ -64,7 +65,7 @@ static void test_version2_journal(void **state) {
         size_t size;
         char path[64], body[64];
 
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         for (unsigned i = 0; i < 100; i++) {
                 snprintf(path, sizeof(path), "/efi/loader/entries/e%03u.conf", i);
                 snprintf(body, sizeof(body), "old %u\n", i);
@@ -87,7 +88,7 @@ static void test_version2_journal(void **state) {
         assert_int_equal(read_full_file(journal, 1 << 20, &text, &size), 0);
         assert_true(startswith(text, "iommuctl-changeset 2\n"));
 
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->n_items, 100u);
         assert_int_equal(changeset_rollback_commit(back), 0);
         expect("/efi/loader/entries/e000.conf", "old 0\n");
@@ -100,7 +101,7 @@ static void test_version2_journal(void **state) {
                 assert_true(asprintf(&mark, "%s%s/%08u/rolled-back", root, CHANGESET_DIR, cs->id) > 0);
                 assert_int_equal(unlink(mark), 0);
         }
-        assert_int_equal(changeset_load_last_for_rollback(root, &bad), -EBADMSG);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &bad), -EBADMSG);
 }
 
 int main(void) {
