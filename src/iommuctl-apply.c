@@ -89,14 +89,14 @@ static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX])
                                 return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
                                                        "kind under %s: looked for %s. Nothing was changed.",
                                                        boot_backend_to_string(b),
-                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root,
+                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root->path,
                                                        backend_looked_for[b]);
                 return 0;
         }
         if (boot_detect_backends(ctx->root, backends) == 0)
                 return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
                                        "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
-                                       "Pass --backend to say which to write.", ctx->root);
+                                       "Pass --backend to say which to write.", ctx->root->path);
         return 0;
 }
 
@@ -122,7 +122,7 @@ static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
         return 0;
 }
 
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config, bool regenerate);
+static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate);
 
 /* The selection the command line made (--profile, --vendor) is recorded in CONFIG_SELECTION_FILE,
  * in the same change set as the boot files, so the generator enforces what was applied and
@@ -184,11 +184,11 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
         /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
         cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
         if (!root_is_host(ctx->root) && !cmd)
-                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root);
-        stamp = root_path(ctx->root, REBOOT_STAMP);
+                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root->path);
+        stamp = root_display(ctx->root, REBOOT_STAMP);
         if (!stamp)
                 return log_oom();
-        if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
+        if (read_root_line(ctx->root, REBOOT_STAMP, &previous) >= 0 && streq(previous, tokens)) {
                 _cleanup_cmdline_ Cmdline *running = NULL;
 
                 if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
@@ -197,9 +197,7 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
                                                "the kernel still runs without it. The boot loader does not use the files "
                                                "written above; check which entry it boots ('iommuctl verify').", tokens);
         }
-        r = mkdir_parents_of(stamp, 0755);
-        if (r >= 0)
-                r = write_file_atomic(stamp, tokens, strlen(tokens), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(ctx->root, REBOOT_STAMP, tokens, strlen(tokens));
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
 
@@ -224,9 +222,9 @@ static int regenerate_stale_grub_cfg(const Context *ctx) {
                 return log_oom();
         if (!newer || arg.dry_run || !regenerate) {
                 if (arg.json)
-                        print_result(&(ChangeSet) { .root = (char *) ctx->root }, "apply", ctx->profile->name, arg.dry_run);
+                        print_result(&(ChangeSet) { .root = ctx->root }, "apply", ctx->profile->name, arg.dry_run);
                 else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root,
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root->path,
                                  ctx->profile->name);
                 if (newer)
                         log_notice("But %s is older than %s, which it is generated from: %s.", cfg, newer,
@@ -245,20 +243,18 @@ static int regenerate_stale_grub_cfg(const Context *ctx) {
  * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
  * already there (another package's, or ours from an earlier change) is left as it is: the reboot
  * it asks for boots the files just written too. */
-static int leave_reboot_sentinel(const char *root, const char *sentinel) {
+static int leave_reboot_sentinel(const Root *root, const char *sentinel) {
         static const char text[] = "*** System restart required ***\n";
-        _cleanup_free_ char *path = root_path(root, sentinel);
+        _cleanup_free_ char *path = root_display(root, sentinel);
         int r;
 
         if (!path)
                 return log_oom();
-        if (access(path, F_OK) >= 0) {
+        if (root_exists(root, sentinel)) {
                 log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
                 return 0;
         }
-        r = mkdir_parents_of(path, 0755);
-        if (r >= 0)
-                r = write_file_atomic(path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(root, sentinel, text, strlen(text));
         if (r < 0)
                 return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
         log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
@@ -347,7 +343,7 @@ int verb_apply(int argc, char *argv[]) {
                 if (arg.json)
                         print_result(cs, "apply", ctx.profile->name, arg.dry_run);
                 else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root,
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root->path,
                                  ctx.profile->name);
                 return EXIT_OK;
         }
@@ -391,7 +387,7 @@ int verb_apply(int argc, char *argv[]) {
 /* Rolls back the newest set. regenerate: grub.cfg is regenerated afterwards where the set changed
  * GRUB's defaults (false when undoing an apply whose regeneration failed: grub.cfg was never
  * generated from the set's files). */
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config, bool regenerate) {
+static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
@@ -400,7 +396,7 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
         if (r == -ENOENT) {
                 if (!quiet_if_none)
                         log_info("Nothing to roll back: no change set recorded under %s%s.",
-                                 root_is_host(root) ? "" : root, CHANGESET_DIR);
+                                 root_prefix(root), CHANGESET_DIR);
                 return 0;
         }
         if (r < 0)

@@ -265,7 +265,7 @@ int verb_lint(int argc, char *argv[]) {
                 for (int i = 1; i < argc && r >= 0; i++)
                         r = lint_file(&t, argv[i]);
         else {
-                _cleanup_free_ char *s = NULL, *p = root_path(arg.root, "/proc/cmdline");
+                _cleanup_free_ char *s = NULL, *p = root_display(arg.root, "/proc/cmdline");
                 r = host_read_cmdline(arg.root, &s);
                 if (r < 0)
                         log_error_errno(r, "Failed to read %s: %m", strna(p));

@@ -7,7 +7,7 @@
 #include "libiommu/strv.h"
 
 /* The current command line: --cmdline, else ROOT/proc/cmdline, else none (offline image). */
-static int current_cmdline(const char *root, char **ret) {
+static int current_cmdline(const Root *root, char **ret) {
         int r;
 
         if (arg.cmdline) {
@@ -23,11 +23,11 @@ static int current_cmdline(const char *root, char **ret) {
                         return r;
                 if (r > 0)
                         log_info("No %s/proc/cmdline: comparing with the entry that boots next, %s.",
-                                 root_is_host(root) ? "" : root, what);
+                                 root_prefix(root), what);
                 return 0;
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_is_host(root) ? "" : root);
+                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_prefix(root));
         return 0;
 }
 

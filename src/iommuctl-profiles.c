@@ -13,7 +13,7 @@ static int print_selected(void) {
         if (config_load(arg.root, &c) < 0)
                 return EXIT_ERROR;
         if (!c.profile) {
-                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_is_host(arg.root) ? "" : arg.root,
+                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_prefix(arg.root),
                          CONFIG_FILE);
                 return EXIT_NO;
         }

@@ -77,13 +77,13 @@ int verb_recommend(int argc, char *argv[]) {
         if (r >= 0)
                 r = host_probe_virtualization(arg.root, &h);
         if (r < 0)
-                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root), EXIT_ERROR;
+                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root->path), EXIT_ERROR;
         r = observe_tree(arg.root, h.arch, h.vendor, h.vendor_source, &o);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", arg.root), EXIT_ERROR;
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", arg.root->path), EXIT_ERROR;
         if (!o.sysfs)
                 return log_error_errno(-ENOMEDIUM, "Cannot recommend: %s has no /sys/bus/pci or /sys/kernel, so no hardware "
-                                       "to look at (pass the root of a running system or of a captured tree).", arg.root),
+                                       "to look at (pass the root of a running system or of a captured tree).", arg.root->path),
                        EXIT_ERROR;
         r = recommend_gather(arg.root, &o, &h, &f);
         if (r >= 0)

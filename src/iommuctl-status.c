@@ -8,7 +8,7 @@
 #include "libiommu/status.h"
 #include "libiommu/strv.h"
 
-static int read_loader_variable(const char *root, const char *name, char **ret) {
+static int read_loader_variable(const Root *root, const char *name, char **ret) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t n;
         int r;
@@ -87,7 +87,7 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
                 printf("Next boot: %s %s (%s): %s\n", status_kind_to_string(next->kind), next->id ?: next->path,
                        s->next_source, next->carries ? "carries the profile" : "does NOT carry the profile");
         else
-                printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n", ctx->root);
+                printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n", ctx->root->path);
         if (s->grub_cfg_older_than)
                 printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
                        s->grub_cfg, s->grub_cfg_older_than);
@@ -102,14 +102,14 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
         }
 }
 
-static int read_efi_hints(const char *root, char **ret_oneshot, char **ret_default) {
+static int read_efi_hints(const Root *root, char **ret_oneshot, char **ret_default) {
         if (read_loader_variable(root, "LoaderEntryOneShot", ret_oneshot) < 0 ||
             read_loader_variable(root, "LoaderEntryDefault", ret_default) < 0)
                 return -ENOMEM;
         return 0;
 }
 
-int status_next_boot_options(const char *root, char **ret_options, char **ret_what) {
+int status_next_boot_options(const Root *root, char **ret_options, char **ret_what) {
         _cleanup_(status_done) Status s = {};
         _cleanup_free_ char *oneshot = NULL, *efi_default = NULL;
         const StatusEntry *e;
@@ -161,7 +161,7 @@ int verb_status(int argc, char *argv[]) {
                 if (!arg.check)
                         return EXIT_OK; /* printed above */
                 return log_error_errno(-ENOENT, "Cannot tell which entry boots next under %s, so not whether it carries "
-                                       "profile %s.", ctx.root, ctx.profile->name), EXIT_ERROR;
+                                       "profile %s.", ctx.root->path, ctx.profile->name), EXIT_ERROR;
         }
         if (arg.check && !s.entries[s.next].carries)
                 return EXIT_NO;

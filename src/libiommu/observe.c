@@ -98,7 +98,7 @@ static int read_attr(Observation *o, const char *path, char **ret) {
 }
 
 /* Opens the directory ROOT/path; -ENOENT when it is missing. */
-static int open_root_dir(const char *root, const char *path, int *ret_fd) {
+static int open_root_dir(const Root *root, const char *path, int *ret_fd) {
         /* Resolved inside the root (fileio's confined resolver). */
         return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
@@ -159,7 +159,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         return 0;
 }
 
-static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+static int list_dir(const Root *root, const char *path, char ***ret, size_t *ret_n) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -584,7 +584,7 @@ static int observe_interrupts(Observation *o) {
         return 0;
 }
 
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
         _cleanup_(observation_done) Observation o = {
                 .arch = arch,
                 .vendor = vendor,
@@ -595,9 +595,7 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         };
         int r;
 
-        o.root = strdup(root ?: "/");
-        if (!o.root)
-                return -ENOMEM;
+        o.root = root;
         o.sysfs = root_exists(root, "/sys/kernel") || root_exists(root, PCI_DEVICES_DIR);
 
         r = read_root_line(root, "/proc/cmdline", &o.cmdline);
@@ -642,7 +640,6 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
 }
 
 void observation_done(Observation *o) {
-        free(o->root);
         free(o->cmdline);
         free(o->release);
         for (size_t i = 0; i < o->n_devices; i++) {

@@ -13,18 +13,19 @@
 #include "changeset.h"
 #include "fileio.h"
 #include "log.h"
+#include "test-util.h"
 
 static char root[] = "/tmp/test-changeset-journal.XXXXXX";
 
 static void put(const char *path, const char *s) {
-        _cleanup_free_ char *p = root_path(root, path), *copy = strdup(p);
+        _cleanup_free_ char *p = test_root_path(root, path), *copy = strdup(p);
         assert_int_equal(mkdir_parents(dirname(copy), 0755), 0);
         assert_int_equal(write_file_atomic(p, s, strlen(s), 0644, (uid_t) -1, (gid_t) -1), 0);
 }
 
 static void expect(const char *path, const char *s) {
         _cleanup_free_ char *c = NULL;
-        assert_int_equal(read_root_file(root, path, 1 << 20, &c, NULL), 0);
+        assert_int_equal(read_root_file(test_root(root), path, 1 << 20, &c, NULL), 0);
         assert_string_equal(c, s);
 }
 
@@ -57,7 +58,7 @@ static void unmark(unsigned id, const char *mark) {
 static unsigned commit_one(const char *path, const char *old, const char *new) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         put(path, old);
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, path, new, strlen(new), 0644, "bls"), 1);
         assert_int_equal(changeset_commit(cs), 0);
         return cs->id;
@@ -72,8 +73,8 @@ static void test_version1_journal_ignored(void **state) {
         put(CHANGESET_DIR "/00000001/manifest", "iommuctl-changeset 1\n0\t1\t1\t0644\t-1\t-1\tbls\t/boot/v1.conf\n");
         put(CHANGESET_DIR "/00000001/old-0", "old v1\n");
         put(CHANGESET_DIR "/00000001/new-0", "new v1\n");
-        assert_int_equal(changeset_recover(root), 0);
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), -ENOENT);
+        assert_int_equal(changeset_recover(test_root(root)), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), -ENOENT);
         expect("/boot/v1.conf", "new v1\n");
         expect(CHANGESET_DIR "/00000001/old-0", "old v1\n");
 }
@@ -86,7 +87,7 @@ static void test_version2_journal(void **state) {
         put(CHANGESET_DIR "/00000002/journal", "iommuctl-changeset 2\n0\t1\t1\t0644\t-1\t-1\t7\t7\t0\tbls\t/boot/v2.conf\n\n"
                                               "old v2\nnew v2\n");
         put(CHANGESET_DIR "/00000002/complete", "0\n");
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->n_items, 1u);
         assert_string_equal(back->items[0].path, "/boot/v2.conf");
         assert_int_equal(changeset_rollback_commit(back), 0);
@@ -101,7 +102,7 @@ static void test_version3_journal(void **state) {
         size_t size;
         char path[64], body[64];
 
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         for (unsigned i = 0; i < 100; i++) {
                 snprintf(path, sizeof(path), "/efi/loader/entries/e%03u.conf", i);
                 snprintf(body, sizeof(body), "old %u\n", i);
@@ -124,7 +125,7 @@ static void test_version3_journal(void **state) {
         assert_int_equal(read_full_file(journal, 1 << 20, &text, &size), 0);
         assert_true(startswith(text, "iommuctl-changeset 3\n"));
 
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->n_items, 100u);
         assert_int_equal(changeset_rollback_commit(back), 0);
         expect("/efi/loader/entries/e000.conf", "old 0\n");
@@ -133,7 +134,7 @@ static void test_version3_journal(void **state) {
         /* One byte short: not a journal to trust. */
         assert_int_equal(write_file_atomic(journal, text, size - 1, 0600, (uid_t) -1, (gid_t) -1), 0);
         unmark(cs->id, "rolled-back");
-        assert_int_equal(changeset_load_last_for_rollback(root, &bad), -EBADMSG);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &bad), -EBADMSG);
 }
 
 /* Damage anywhere in a journal is -EBADMSG (never a crash, never a wrong file): a NUL byte in a
@@ -167,7 +168,7 @@ static void test_journal_damage(void **state) {
                         } else
                                 continue;
                         assert_int_equal(write_file_atomic(journal, bad, n, 0600, (uid_t) -1, (gid_t) -1), 0);
-                        r = changeset_load_last_for_rollback(root, &back);
+                        r = changeset_load_last_for_rollback(test_root(root), &back);
                         if (how == 1 && cut > (size_t) (strstr(text, "\n\n") - text) + 1) {
                                 /* a NUL in place of a byte of the contents: a well-formed journal
                                  * of other contents, refused when they are not what the file holds */
@@ -182,7 +183,7 @@ static void test_journal_damage(void **state) {
         assert_int_equal(write_file_atomic(journal, text, size, 0600, (uid_t) -1, (gid_t) -1), 0);
         {
                 _cleanup_changeset_ ChangeSet *back = NULL;
-                assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+                assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
                 assert_int_equal(changeset_rollback_commit(back), 0);
         }
         expect("/boot/loader/entries/d.conf", "options a\n");
@@ -197,7 +198,7 @@ static void test_recover_damaged_journal(void **state) {
         unmark(id, "complete");
         journal = journal_path(id);
         assert_int_equal(write_file_atomic(journal, "iommuctl-changeset 3\n0\t1\x00", 24, 0600, (uid_t) -1, (gid_t) -1), 0);
-        assert_int_equal(changeset_recover(root), -EBADMSG);
+        assert_int_equal(changeset_recover(test_root(root)), -EBADMSG);
         expect("/boot/loader/entries/r.conf", "options a c\n");
         /* Moved out of the way as the message says, the tree is usable again. */
         {
@@ -205,7 +206,7 @@ static void test_recover_damaged_journal(void **state) {
                 assert_true(asprintf(&cmd, "rm -rf '%s%s/%08u'", root, CHANGESET_DIR, id) > 0);
                 assert_int_equal(system(cmd), 0);
         }
-        assert_int_equal(changeset_recover(root), 0);
+        assert_int_equal(changeset_recover(test_root(root)), 0);
 }
 
 /* Crash recovery restores only what the interrupted set wrote: a file edited since (by an admin,
@@ -216,14 +217,14 @@ static void test_recover_keeps_later_edits(void **state) {
 
         put("/boot/loader/entries/k1.conf", "options one\n");
         put("/boot/loader/entries/k2.conf", "options two\n");
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, "/boot/loader/entries/k1.conf", "options one x\n", 14, 0644, "bls"), 1);
         assert_int_equal(changeset_add(cs, "/boot/loader/entries/k2.conf", "options two x\n", 14, 0644, "bls"), 1);
         assert_int_equal(changeset_commit(cs), 0);
         id = cs->id;
         unmark(id, "complete"); /* as if the run had died before its mark */
         put("/boot/loader/entries/k2.conf", "options edited after the crash\n");
-        assert_int_equal(changeset_recover(root), 1);
+        assert_int_equal(changeset_recover(test_root(root)), 1);
         expect("/boot/loader/entries/k1.conf", "options one\n");
         expect("/boot/loader/entries/k2.conf", "options edited after the crash\n");
 }
@@ -240,7 +241,7 @@ static void test_wide_ids(void **state) {
         assert_int_equal(id, 100000000u);
         id = commit_one("/boot/loader/entries/w.conf", "options 2\n", "options 3\n");
         assert_int_equal(id, 100000001u);
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->id, 100000001u);
         assert_int_equal(changeset_rollback_commit(back), 0);
         expect("/boot/loader/entries/w.conf", "options 2\n");
@@ -253,13 +254,13 @@ static void test_rollback_revert(void **state) {
         unsigned id;
 
         id = commit_one("/etc/default/grub.d/60-iommu.cfg", "A=1\n", "A=2\n");
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->id, id);
         assert_int_equal(changeset_rollback_apply(back), 0);
         expect("/etc/default/grub.d/60-iommu.cfg", "A=1\n");
         assert_int_equal(changeset_rollback_revert(back), 0);
         expect("/etc/default/grub.d/60-iommu.cfg", "A=2\n");
-        assert_int_equal(changeset_load_last_for_rollback(root, &again), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &again), 0);
         assert_int_equal(again->id, id);
         assert_int_equal(changeset_rollback_commit(again), 0);
         expect("/etc/default/grub.d/60-iommu.cfg", "A=1\n");
@@ -284,13 +285,13 @@ static void test_xattrs_kept(void **state) {
         ssize_t n;
 
         put("/boot/loader/entries/x.conf", "options a\n");
-        full = root_path(root, "/boot/loader/entries/x.conf");
+        full = test_root_path(root, "/boot/loader/entries/x.conf");
         if (setxattr(full, "user.test", "1", 1, 0) < 0) {
                 /* The file system of $TMPDIR must store them, or this test proves nothing. */
                 fail_msg("setxattr(user.test) on %s: %s", full, strerror(errno));
         }
         assert_int_equal(setxattr(full, "system.posix_acl_access", acl, sizeof(acl), 0), 0);
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, "/boot/loader/entries/x.conf", "options a b\n", 12, 0644, "bls"), 1);
         assert_int_equal(changeset_commit(cs), 0);
         expect("/boot/loader/entries/x.conf", "options a b\n");
@@ -302,7 +303,7 @@ static void test_xattrs_kept(void **state) {
 
         /* Changed since apply: rollback brings back the journaled ones. */
         assert_int_equal(removexattr(full, "user.test"), 0);
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(changeset_rollback_commit(back), 0);
         expect("/boot/loader/entries/x.conf", "options a\n");
         memset(value, 0, sizeof(value));
