@@ -63,8 +63,9 @@ static bool want_regenerate(const ChangeSet *cs, const Config *config) {
 /* What each backend looks for, for the error when one asked for is not there. */
 static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
-        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
-                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        /* Parenthesized: one string on two lines, not two elements (clang's -Wstring-concatenation). */
+        [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                         "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
 };
 
