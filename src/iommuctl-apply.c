@@ -5,6 +5,7 @@
 #include "libiommu/boot.h"
 #include "libiommu/atomic-write.h"
 #include "libiommu/changeset.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
@@ -50,8 +51,11 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 changeset_print_diff(cs, stdout);
                 return;
         }
-        for (size_t i = 0; i < cs->n_items; i++)
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                _cleanup_escape_buffer_ EscapeBuffer e = {};
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
+                       cs->items[i].backend);
+        }
 }
 
 /* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */
