@@ -18,11 +18,12 @@ out=${FUZZ_BUILD:-$src/build-fuzz}
 command -v clang > /dev/null || { echo "clang is missing (apt-get install clang)" >&2; exit 2; }
 command -v clang++ > /dev/null || { echo "clang++ is missing (apt-get install clang)" >&2; exit 2; }
 if [ ! -f "$out/build.ninja" ]; then
+        mkdir -p "$out"
         CC=clang CXX=clang++ meson setup "$out" "$src" -Dlibfuzzer=true -Db_sanitize=address,undefined -Db_lundef=false \
-                -Doptimization="${FUZZ_OPT:-1}" > "$out.setup.log" 2>&1 \
-                || { cat "$out.setup.log" >&2; exit 2; }
+                -Doptimization="${FUZZ_OPT:-1}" > "$out/fuzz-setup.log" 2>&1 \
+                || { cat "$out/fuzz-setup.log" >&2; exit 2; }
 fi
-nice ninja -C "$out" > "$out.build.log" 2>&1 || { tail -40 "$out.build.log" >&2; exit 2; }
+nice ninja -C "$out" > "$out/fuzz-build.log" 2>&1 || { tail -40 "$out/fuzz-build.log" >&2; exit 2; }
 if [ ${#names[@]} -eq 0 ]; then
         for f in "$out"/tests/fuzz/fuzz-*; do
                 [ -f "$f" ] && [ -x "$f" ] && names+=("${f##*/fuzz-}")
