@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The version 2 change-set journal reader (changeset.c), through its public entry point: the input
+/* The change-set journal reader (changeset.c, versions 2 and 3), through its public entry point: the input
  * is written as ROOT/var/lib/iommu/changesets/00000001/journal of a scratch root, with the set
  * marked complete, and loaded for rollback. Loading reads the journal and the files it names and
- * never writes. A journal that loads must describe files under the root, with their sizes. */
+ * never writes. A journal that loads must describe files under the root, with their sizes and
+ * well-formed extended attributes. */
 #include <ftw.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "changeset.h"
 #include "fileio.h"
 #include "log.h"
+#include "xattr-util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -73,6 +75,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 if (!c->path || c->path[0] != '/' || !c->full || strncmp(c->full, root, rootlen) != 0 ||
                     c->old_size > CHANGESET_FILE_MAX || c->new_size > CHANGESET_FILE_MAX ||
                     (!c->old && c->old_size) || (!c->new && c->new_size))
+                        abort();
+                if (c->xattrs && xattrs_check(c->xattrs, c->xattrs_size) < 0)
                         abort();
                 /* Touch every byte, so ASan sees a size that overstates its buffer. */
                 for (size_t i = 0; c->old && i < c->old_size; i++)
