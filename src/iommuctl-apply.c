@@ -5,6 +5,7 @@
 #include "libiommu/boot.h"
 #include "libiommu/atomic-write.h"
 #include "libiommu/changeset.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
@@ -50,8 +51,11 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 changeset_print_diff(cs, stdout);
                 return;
         }
-        for (size_t i = 0; i < cs->n_items; i++)
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                _cleanup_escape_buffer_ EscapeBuffer e = {};
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
+                       cs->items[i].backend);
+        }
 }
 
 /* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */
@@ -63,8 +67,9 @@ static bool want_regenerate(const ChangeSet *cs, const Config *config) {
 /* What each backend looks for, for the error when one asked for is not there. */
 static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
-        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
-                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        /* Parenthesized: one string on two lines, not two elements (clang's -Wstring-concatenation). */
+        [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                         "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
 };
 

@@ -2,6 +2,7 @@
 #include "iommuctl.h"
 #include "libiommu/boot-bls.h"
 #include "libiommu/boot-grub.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
@@ -67,12 +68,15 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
                         json_field_string(t->json, "message", f->message);
                         json_field_string(t->json, "fix", f->fix);
                         json_end_object(t->json);
-                } else if (file)
-                        printf("%s:%u: %s: %s%s%s\n", file, line, severity_to_string(f->severity), f->message,
-                               f->fix ? "; use: " : "", f->fix ?: "");
-                else
-                        printf("%s: %s%s%s\n", severity_to_string(f->severity), f->message, f->fix ? "; use: " : "",
-                               f->fix ?: "");
+                } else {
+                        _cleanup_escape_buffer_ EscapeBuffer x = {};
+                        if (file)
+                                printf("%s:%u: %s: %s%s%s\n", escaped(&x, file), line, severity_to_string(f->severity),
+                                       escaped(&x, f->message), f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                        else
+                                printf("%s: %s%s%s\n", severity_to_string(f->severity), escaped(&x, f->message),
+                                       f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                }
         }
         lint_report_done(&report);
         return 0;

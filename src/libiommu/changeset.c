@@ -11,6 +11,7 @@
 #include "atomic-write.h"
 #include "changeset.h"
 #include "diff.h"
+#include "escape.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
@@ -781,7 +782,7 @@ static int items_restore_full(const ChangeSet *cs, size_t n, bool only_own) {
                         continue;
                 }
                 if (only_own && (r < 0 || !contents_equal(cur, cur_size, c->new, c->new_size))) {
-                        _cleanup_free_ char *shown = name_escape_control(c->full);
+                        _cleanup_free_ char *shown = escape_text(c->full);
                         log_warning("%s was changed after the interrupted change set %08u wrote it; keeping it as it is, "
                                     "not restoring the contents journaled before the set.", shown ?: c->full, cs->id);
                         continue;

@@ -751,24 +751,6 @@ int read_root_text_and_warn(const Root *root, const char *path, size_t max, char
         return 0;
 }
 
-char *name_escape_control(const char *s) {
-        size_t n = 0;
-        char *r, *p;
-
-        for (const char *c = s; *c; c++)
-                n += (unsigned char) *c < 0x20 || *c == 0x7f ? 4 : 1;
-        r = p = malloc(n + 1);
-        if (!r)
-                return NULL;
-        for (const char *c = s; *c; c++)
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
-                else
-                        *p++ = *c;
-        *p = '\0';
-        return r;
-}
-
 static bool ascii_space(char c) {
         /* The kernel's isspace() (lib/ctype.c) for the bytes we meet: ASCII only, never 0xA0. */
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

@@ -119,10 +119,5 @@ int read_root_text_and_warn(const Root *root, const char *path, size_t max, char
 /* The name of ROOT/path for messages ("/srv/img/etc/default/grub"; "/etc/default/grub" on the host). */
 char *root_display(const Root *root, const char *path);
 
-/* A name read from an untrusted tree (a directory entry, a link target) for output to a terminal:
- * control bytes (below 0x20, 0x7f) become "\xNN", so a crafted sysfs name cannot drive the
- * terminal. Other bytes are kept. */
-char *name_escape_control(const char *s);
-
 /* Strips leading and trailing whitespace in place. */
 char *strstrip(char *s);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "observe.h"
 #include "strv.h"
@@ -146,7 +147,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                         if (de->d_name[0] == '.')
                                 continue;
                         /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
+                        r = strv_consume_n(&l, &n, &allocated, escape_text(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -268,7 +269,7 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         }
         buf[n] = '\0';
         /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
-        char *t = name_escape_control(basename(buf));
+        char *t = escape_text(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;

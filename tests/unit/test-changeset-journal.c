@@ -202,7 +202,7 @@ static void test_recover_damaged_journal(void **state) {
         expect("/boot/loader/entries/r.conf", "options a c\n");
         /* Moved out of the way as the message says, the tree is usable again. */
         {
-                _cleanup_free_ char *dir = NULL, *cmd = NULL;
+                _cleanup_free_ char *cmd = NULL;
                 assert_true(asprintf(&cmd, "rm -rf '%s%s/%08u'", root, CHANGESET_DIR, id) > 0);
                 assert_int_equal(system(cmd), 0);
         }
