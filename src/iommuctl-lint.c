@@ -55,7 +55,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
 
                 if (f->severity == SEVERITY_ERROR)
                         t->errors++;
-                else
+                else if (f->severity == SEVERITY_WARNING)
                         t->warnings++;
                 if (t->json) {
                         json_begin_object(t->json);

@@ -20,6 +20,39 @@ typedef struct KernelConfig {
         int default_strict;          /* CONFIG_IOMMU_DEFAULT_DMA_STRICT 1, _DMA_LAZY 0, -1 no such choice/unknown */
 } KernelConfig;
 
+/* What the platform decides on its own, whatever the command line says: the IOMMU hardware (real or
+ * virtual) and the CPU. Each fact is 1 yes, 0 no, -1 unknown, with a static sentence saying what
+ * told. Read from the node itself only (kernel_platform_probe(), or a verify observation): lint of
+ * a foreign file and plan for an image know none of them. */
+typedef enum PlatformFact {
+        PLATFORM_VTD_CACHING_MODE, /* VT-d CM capability: a virtual IOMMU that shadows page tables; forces strict */
+        PLATFORM_AMD_NPCACHE,      /* AMD-Vi NpCache capability (virtual IOMMUs): forces strict */
+        PLATFORM_SEV_SNP,          /* an AMD host with SEV-SNP enabled: needs the IOMMU translating */
+        PLATFORM_SMMUV3,           /* arm64 SMMUv3 */
+        PLATFORM_PASID_ATS,        /* devices that bind PASIDs / use ATS (Grace-class GPUs) */
+        PLATFORM_GRACE,            /* NVIDIA Grace: GPUDirect Storage asks for translation */
+        PLATFORM_SMMUV3_IDENTITY_FIX, /* the kernel carries the SMMUv3 identity-domain CD table fix (6.11, or a backport) */
+        _PLATFORM_FACT_MAX,
+} PlatformFact;
+
+typedef struct KernelPlatform {
+        int fact[_PLATFORM_FACT_MAX];
+        const char *evidence[_PLATFORM_FACT_MAX];
+} KernelPlatform;
+
+const char *platform_fact_to_string(PlatformFact f);
+/* Every fact unknown. */
+void kernel_platform_unknown(KernelPlatform *ret);
+/* Facts a kernel log tells (dmesg lines, timestamps stripped or not): caching mode ("IOMMU batching
+ * disallowed due to virtualization"), SNP ("SEV-SNP enabled"). Only sets what the lines say. Pure. */
+void kernel_platform_from_log(char * const *lines, KernelPlatform *p);
+/* One VT-d or AMD-Vi capability register as sysfs shows it (hex, no 0x). Pure. */
+void kernel_platform_from_cap(const char *kind, const char *cap_hex, KernelPlatform *p);
+/* The node under root: /sys/class/iommu/ caps, /proc/cpuinfo (sev_snp, Grace's CPU part),
+ * /sys/module/kvm_amd/parameters/sev_snp, and log_file (a dmesg, read as given) when not NULL.
+ * What cannot be read stays unknown; only -ENOMEM fails. */
+int kernel_platform_probe(const char *root, Arch arch, const char *log_file, KernelPlatform *ret);
+
 typedef struct KernelInfo {
         Arch arch;
         unsigned version;            /* KERNEL_VERSION(); the newest release the model knows when unknown */
@@ -27,7 +60,7 @@ typedef struct KernelInfo {
         const char *release_source;  /* "osrelease", "--kernel" or "assumed" (static) */
         char *config_source;         /* the file the configuration came from; NULL: mainline defaults */
         KernelConfig config;
-        int virtualized;             /* 1 in a VM (AMD-Vi goes strict), 0 bare metal, -1 unknown */
+        KernelPlatform platform;     /* all unknown unless the caller probed the node */
 } KernelInfo;
 
 /* "5.10.0-32-amd64", "6.12.117+deb13-amd64", "7.2.13+deb14-arm64", "5.14.0-427.el9.x86_64".
@@ -50,6 +83,10 @@ void kernel_info_default(Arch arch, KernelInfo *ret);
  * ROOT/proc/config.gz. What is not found is recorded (release_source "assumed", config_source
  * NULL), not an error; -ENOMEM and an unreadable config_file are. */
 int kernel_info_load(const char *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret);
+/* The kernel a boot entry runs: release from the entry's "version" (NULL: the running kernel's),
+ * configuration from ROOT/boot/config-VERSION or the module directory. No platform facts. What
+ * status and lint judge an entry with. */
+int kernel_info_for_entry(const char *root, Arch arch, const char *version, KernelInfo *ret);
 void kernel_info_done(KernelInfo *k);
 /* "6.1.0-56-amd64 (config /boot/config-6.1.0-56-amd64)" or "release unknown, assumed 6.12 with
  * mainline defaults". Never NULL unless out of memory. */
@@ -74,6 +111,8 @@ static inline bool token_effect_is_inert(TokenEffect e) {
 typedef struct TokenPrediction {
         size_t index;           /* into the Cmdline's tokens */
         TokenEffect effect;
+        bool depends_on_build;  /* redundant only by a build default the model assumed (no configuration read):
+                                 * not advice to remove it */
         char *why;              /* one sentence */
         char *fix;              /* for inert tokens: what to do instead; NULL when nothing */
 } TokenPrediction;

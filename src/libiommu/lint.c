@@ -5,7 +5,7 @@
 #include "strv.h"
 
 const char *severity_to_string(Severity s) {
-        return s == SEVERITY_ERROR ? "error" : "warning";
+        return s == SEVERITY_ERROR ? "error" : s == SEVERITY_NOTE ? "note" : "warning";
 }
 
 void lint_report_done(LintReport *r) {
@@ -249,8 +249,15 @@ static int lint_model(const Cmdline *c, const KernelInfo *k, Vendor vendor, Lint
                         continue;
                 if (check[1] >= 0 && (!b || (b->effect != TOKEN_REDUNDANT && b->effect != TOKEN_OVERRIDDEN)))
                         continue;
-                r = add_finding(report, SEVERITY_WARNING, c->tokens[a->index].text, "remove it",
-                                "%s (on %s)", a->why, k->release ?: "the kernel modelled");
+                /* Redundant only by a default the model assumed: the profiles write such tokens because
+                 * the default depends on the build. Say so; no advice to remove it. */
+                if (a->depends_on_build || (b && b->depends_on_build))
+                        r = add_finding(report, SEVERITY_NOTE, c->tokens[a->index].text, NULL,
+                                        "%s; keep it unless this kernel's build configuration proves it redundant "
+                                        "(pass --config or --kernel)", (a->depends_on_build ? a : b)->why);
+                else
+                        r = add_finding(report, SEVERITY_WARNING, c->tokens[a->index].text, "remove it",
+                                        "%s (on %s)", a->why, k->release ?: "the kernel modelled");
                 if (r < 0)
                         goto finish;
         }

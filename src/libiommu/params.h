@@ -96,7 +96,8 @@ typedef enum KernelFact {
         KERNEL_FACT_DMA_FQ,          /* lazy domains read DMA-FQ in sysfs, the log names the policy */
         KERNEL_FACT_DMA_MODE_CONFIG, /* CONFIG_IOMMU_DEFAULT_DMA_STRICT / _DMA_LAZY exist */
         KERNEL_FACT_X86_IOMMU_STRICT, /* iommu.strict= is honoured on x86 (before: arm64 only) */
-        KERNEL_FACT_AMD_VM_STRICT,   /* AMD-Vi uses strict invalidation inside a VM */
+        KERNEL_FACT_AMD_VM_STRICT,   /* AMD-Vi uses strict invalidation when the IOMMU has NpCache (a VM) */
+        KERNEL_FACT_X86_SOFT_ONLY_SWIOTLB, /* iommu=soft only adds swiotlb (before: hardware IOMMU detection off) */
         _KERNEL_FACT_MAX,
 } KernelFact;
 

@@ -234,6 +234,8 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
                 return parse_error(ctx, "%s", strerror(-r));
         for (size_t i = 0; i < report.n_findings; i++) {
                 LintFinding *f = &report.findings[i];
+                if (f->severity == SEVERITY_NOTE)
+                        continue;
                 if (f->severity == SEVERITY_ERROR)
                         parse_error(ctx, "%s=: %s%s%s", vendor_keys[vendor], f->message, f->fix ? "; use: " : "",
                                     f->fix ?: "");

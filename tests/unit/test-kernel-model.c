@@ -93,16 +93,45 @@ static void test_defaults_by_release(void **state) {
         assert_int_equal(p.strict, 1);
         kernel_prediction_done(&p);
 
-        /* AMD-Vi goes strict inside a VM (6.1 on, measured under QEMU). */
-        k61.virtualized = 1;
+        /* AMD-Vi goes strict when the IOMMU reports NpCache (6.1 on, measured under QEMU: cap 1f03000f),
+         * not because the CPU says "hypervisor". */
+        kernel_platform_from_cap("amd-iommu", "1f03000f", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_AMD_NPCACHE], 1);
         p = predict(&k61, VENDOR_AMD, "ro");
         assert_int_equal(p.domain, DOMAIN_DMA);
         assert_int_equal(p.strict, 1);
+        assert_non_null(strstr(p.strict_reason, "NpCache"));
         kernel_prediction_done(&p);
-        k61.virtualized = 0;
+        /* Even with iommu.strict=0: the IOMMU decides. */
+        p = predict(&k61, VENDOR_AMD, "iommu.strict=0");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        kernel_prediction_done(&p);
+        k61.platform.fact[PLATFORM_AMD_NPCACHE] = 0;
         p = predict(&k61, VENDOR_AMD, "ro");
         assert_int_equal(p.domain, DOMAIN_DMA_FQ);
         kernel_prediction_done(&p);
+
+        /* VT-d with caching mode (QEMU caching-mode=on): strict on every release, iommu.strict=0 or not. */
+        kernel_platform_from_cap("intel-iommu", "d2008c22260286", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 1);
+        p = predict(&k61, VENDOR_INTEL, "iommu.strict=0");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        assert_int_equal(p.strict, 1);
+        assert_non_null(strstr(p.strict_reason, "caching mode"));
+        kernel_prediction_done(&p);
+        p = predict(&k61, VENDOR_INTEL, "intel_iommu=on iommu=pt");
+        assert_int_equal(p.domain, DOMAIN_IDENTITY);
+        kernel_prediction_done(&p);
+        kernel_platform_unknown(&k61.platform);
+        kernel_platform_from_cap("intel-iommu", "d2008c22260206", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 0);
+        {
+                char *lines[] = { (char *) "[    0.5] DMAR: IOMMU batching disallowed due to virtualization", NULL };
+                kernel_platform_unknown(&k61.platform);
+                kernel_platform_from_log(lines, &k61.platform);
+                assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 1);
+                kernel_platform_unknown(&k61.platform);
+        }
 
         /* A build with VT-d off by default needs intel_iommu=on. */
         k61.config.intel_default_on = 0;
@@ -209,7 +238,8 @@ static void test_info_load(void **state) {
         assert_int_equal(k.version, KERNEL_VERSION(5, 10));
         assert_string_equal(k.config_source, "/boot/config-5.10.0-32-amd64");
         assert_int_equal(k.config.intel_default_on, 0);
-        assert_int_equal(k.virtualized, 1);
+        /* The CPU's hypervisor flag is no platform fact: kernel_info_load() reads none. */
+        assert_int_equal(k.platform.fact[PLATFORM_AMD_NPCACHE], -1);
         d = kernel_info_describe(&k);
         assert_non_null(strstr(d, "5.10.0-32-amd64"));
         kernel_info_done(&k);
