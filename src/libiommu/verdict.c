@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "cmdline.h"
+#include "intent.h"
 #include "plan.h"
 #include "strv.h"
 #include "verdict.h"
@@ -301,6 +302,17 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                         wrong += o->type_counts[t];
                         seen = t;
                 }
+        /* Before 5.15 lazy domains read DMA too: lazy is only known from the model. */
+        if (p->mode == MODE_LAZY && v->facts.strict_inferred && o->type_counts[DOMAIN_DMA] > 0 &&
+            wrong == o->type_counts[DOMAIN_DMA]) {
+                if (v->facts.strict == 0)
+                        return check_add(v, "domain-type", CHECK_PASS, NULL,
+                                         "every default domain is DMA (%s); lazy invalidation is not observable on this kernel, "
+                                         "inferred lazy: %s", types, v->facts.strict_evidence);
+                return check_add(v, "domain-type", CHECK_FAIL, "Boot with the profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.",
+                                 "every default domain reads DMA (%s) and the model infers strict: %s; Mode=lazy is not in effect",
+                                 types, v->facts.strict_evidence);
+        }
         /* Before 5.15 lazy domains read DMA too: strict is only known from the model. */
         if (wrong == 0 && p->mode == MODE_STRICT && v->facts.strict_inferred) {
                 if (v->facts.strict == 1)
@@ -317,8 +329,15 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                                  "the model infers lazy: %s; Mode=strict is not in effect", types, v->facts.strict_evidence);
         }
         if (wrong == 0)
-                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises",
-                                 want, types, profile_mode_to_string(p->mode));
+                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises%s%s",
+                                 want, types, profile_mode_to_string(p->mode), v->facts.strict_forced ? "; strict by virtualization: " : "",
+                                 v->facts.strict_forced ? v->facts.strict_forced : "");
+        if (p->mode == MODE_LAZY && seen == DOMAIN_DMA && v->facts.strict_forced)
+                return check_add(v, "domain-type", CHECK_FAIL,
+                                 "A virtual IOMMU that forces strict cannot give lazy domains: use the strict profile here, or "
+                                 "ask the hypervisor for an IOMMU without caching mode / NpCache.",
+                                 "%u of %u default domains are DMA (%s), not DMA-FQ: strict by virtualization: %s; Mode=lazy "
+                                 "cannot be kept on this node", wrong, n, types, v->facts.strict_forced);
 
         switch (p->mode) {
         case MODE_STRICT:
@@ -423,7 +442,21 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
         if (vendor < 0)
                 return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
                                  "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
-        r = profile_kernel_args(p, vendor, &wanted);
+        {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                /* The profile's own line, else the tokens the model chooses for its Mode on this kernel. */
+                r = intent_profile_args(p, vendor, k, &choice);
+                if (r >= 0 && !choice.tokens)
+                        return check_add(v, "cmdline", CHECK_FAIL,
+                                         choice.nearest >= 0 ? "Choose a profile whose Mode this node can keep (the nearest one is "
+                                                               "named in the evidence)." : NULL,
+                                         "Mode=%s cannot be kept on this node: %s%s%s", profile_mode_to_string(p->mode), choice.refusal,
+                                         choice.nearest >= 0 ? "; the nearest mode it can give is " : "",
+                                         choice.nearest >= 0 ? profile_mode_to_string(choice.nearest) : "");
+                if (r >= 0)
+                        wanted = TAKE_PTR(choice.tokens);
+        }
         if (r == -ENODATA) {
                 r = check_inert_tokens(v, current, NULL);
                 if (r < 0)
@@ -830,13 +863,38 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
                 if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
                         return -ENOMEM;
         }
+        /* Strict because the IOMMU is virtual, whatever the line: verify says why. */
+        if (mode == MODE_STRICT || f->strict_inferred) {
+                const KernelPlatform *pl = &k->platform;
+                PlatformFact why = o->vendor == VENDOR_AMD ? PLATFORM_AMD_NPCACHE : PLATFORM_VTD_CACHING_MODE;
+
+                if (o->arch == ARCH_X86_64 && pl->fact[why] == 1 &&
+                    (why == PLATFORM_VTD_CACHING_MODE || kernel_fact_holds(KERNEL_FACT_AMD_VM_STRICT, k->version)))
+                        f->strict_forced = pl->evidence[why];
+        }
         return 0;
+}
+
+/* What the observed IOMMUs and the kernel log say about the platform, where k does not say it already. */
+static void platform_from_observation(const Observation *o, KernelPlatform *p) {
+        KernelPlatform seen;
+
+        kernel_platform_unknown(&seen);
+        for (size_t i = 0; i < o->n_units; i++)
+                kernel_platform_from_cap(o->units[i].kind, o->units[i].cap, &seen);
+        if (o->log.read)
+                kernel_platform_from_log(o->log.lines, &seen);
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++)
+                if (p->fact[f] < 0 || seen.fact[f] == 1) {
+                        p->fact[f] = seen.fact[f];
+                        p->evidence[f] = seen.evidence[f];
+                }
 }
 
 int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vendor, const KernelInfo *k, Verdict *ret) {
         _cleanup_(verdict_done) Verdict v = { .result = CHECK_PASS, .args_vendor = args_vendor };
         _cleanup_cmdline_ Cmdline *running = NULL;
-        KernelInfo def;
+        KernelInfo def, node;
         unsigned shared = 0;
         int r;
 
@@ -846,6 +904,11 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
                         kernel_config_defaults(o->arch, def.version, &def.config);
                 k = &def;
         }
+        /* The observation is the node: its IOMMUs' capabilities decide what no token can (caching mode).
+         * A shallow copy: the strings stay k's. */
+        node = *k;
+        platform_from_observation(o, &node.platform);
+        k = &node;
         if (o->cmdline && cmdline_parse(o->cmdline, &running) >= 0) {
                 r = kernel_predict(k, model_vendor(o, args_vendor), running, &v.predicted);
                 if (r < 0)

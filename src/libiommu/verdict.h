@@ -58,6 +58,7 @@ typedef struct NodeFacts {
         int strict;              /* translated domains: 1 strict, 0 lazy, -1 not applicable or unknown */
         bool strict_inferred;    /* strict comes from the model (command line, build), not from sysfs */
         char *strict_evidence;   /* how strict/lazy is known */
+        const char *strict_forced; /* strict by virtualization (VT-d caching mode, AMD-Vi NpCache): the evidence; NULL otherwise */
         char *kernel;            /* the kernel the model used, for people */
 } NodeFacts;
 
