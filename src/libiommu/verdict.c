@@ -642,6 +642,35 @@ static int check_kernel_log(Verdict *v, const Observation *o) {
                          "%s", joined);
 }
 
+static Vendor model_vendor(const Observation *o, Vendor args_vendor);
+
+/* What the profile's mode breaks on this node (SEV-SNP with passthrough...): one WARN each, with the
+ * profile that fits. */
+static int check_conflicts(Verdict *v, const Observation *o, const Profile *p, const KernelInfo *k, Vendor args_vendor) {
+        _cleanup_(intent_conflicts_done) IntentConflicts c = {};
+        int r;
+
+        r = intent_conflicts(p->mode, model_vendor(o, args_vendor), k, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c.n; i++) {
+                _cleanup_free_ char *id = NULL, *fix = NULL;
+                Check *ck;
+
+                if (asprintf(&id, "conflict:%s", c.items[i].id) < 0 ||
+                    (c.items[i].fits && asprintf(&fix, "Use profile %s on this node ('iommuctl plan --profile %s').", c.items[i].fits,
+                                                 c.items[i].fits) < 0))
+                        return -ENOMEM;
+                r = check_add(v, id, CHECK_WARN, fix, "%s", c.items[i].message);
+                if (r < 0)
+                        return r;
+                ck = &v->checks[v->n_checks - 1];
+                ck->id_owned = TAKE_PTR(id);
+                ck->id = ck->id_owned;
+        }
+        return 0;
+}
+
 /* Devices in a group other than bridges: what VFIO has to assign together. */
 static unsigned group_endpoints(const Observation *o, const IommuGroup *g) {
         unsigned n = 0;
@@ -933,6 +962,8 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
                 r = check_isolation(&v, o, p, &shared);
         if (r >= 0)
                 r = check_kernel_log(&v, o);
+        if (r >= 0)
+                r = check_conflicts(&v, o, p, k, args_vendor);
         if (r >= 0)
                 r = compute_matrix(&v, o, shared);
         if (r < 0)
