@@ -31,6 +31,10 @@ const char *kernel_version_string(unsigned version, char buf[static 16]) {
         return buf;
 }
 
+unsigned kernel_config_build_flags(const KernelConfig *c) {
+        return c->intel_intgpu_off == 1 ? PARAM_BUILD_DEBIAN_INTGPU_OFF : 0;
+}
+
 void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         bool x86 = arch == ARCH_X86_64;
 
@@ -618,7 +622,8 @@ static ValueVerdict token_verdict(const KernelInfo *k, const ParamInfo *info, co
         }
         STRV_FOREACH(item, items) {
                 ParamValue buf;
-                const ParamValue *pv = param_lookup_value_for(info, *item, k->arch, k->version, &buf);
+                const ParamValue *pv = param_lookup_value_for_build(info, *item, k->arch, k->version,
+                                                                    kernel_config_build_flags(&k->config), &buf);
                 ValueVerdict v = pv ? pv->verdict : info->unknown_verdict;
 
                 if (v == VALUE_OK || v == VALUE_DEPRECATED)

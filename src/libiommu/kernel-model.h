@@ -71,6 +71,8 @@ const char *kernel_version_string(unsigned version, char buf[static 16]);
 
 /* The facts above from a .config text (unknown keys ignored). Pure. */
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret);
+/* The ParamBuildFlag flags (params.h) this configuration proves. Pure. */
+unsigned kernel_config_build_flags(const KernelConfig *c);
 /* Mainline's Kconfig defaults for this release (what a build that says nothing gets). */
 void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret);
 

@@ -278,6 +278,28 @@ const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item
         return param_lookup_value(info, item);
 }
 
+/* Distribution and vendor builds that differ from mainline. Measured on Debian's 5.10, 6.12 and 7.x
+ * (tests/vm/kernel-truth.sh); the release rules above still apply to every other build. */
+static const ParamBuildRule param_build_rules[] = {
+        { "intel_iommu", "intgpu_off", PARAM_BUILD_DEBIAN_INTGPU_OFF, VALUE_OK,
+          "leaves the integrated GPU out of DMA remapping (Debian's patch; the kernel logs \"DMAR: Disable integrated GPU "
+          "device mapping\")",
+          "Debian (linux-image-*: CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y means \"on, intgpu_off\")",
+          "debian/patches/debian/intel-iommu-add-option-to-exclude-integrated-gpu-only.patch; measured on 6.12" },
+};
+
+const ParamValue *param_lookup_value_for_build(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                               unsigned build_flags, ParamValue *buf) {
+        for (size_t i = 0; i < ELEMENTSOF(param_build_rules); i++) {
+                const ParamBuildRule *b = &param_build_rules[i];
+                if ((build_flags & b->build_flag) && cmdline_key_equal(b->key, info->key) && item && streq(item, b->value)) {
+                        *buf = (ParamValue) { .value = item, .verdict = b->verdict, .meaning = b->meaning };
+                        return buf;
+                }
+        }
+        return param_lookup_value_for(info, item, arch, version, buf);
+}
+
 const char *param_describe(const char *key, const char *value) {
         const ParamInfo *info = param_lookup(key);
         const ParamValue *v;

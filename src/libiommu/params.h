@@ -91,6 +91,26 @@ const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item
                                          ParamValue *buf);
 const ParamRule *param_rule_lookup(const char *key, const char *item, Arch arch, unsigned version);
 
+/* Where a distribution's or a vendor's build differs from mainline, as its build configuration
+ * proves it (kernel-model.c turns a KernelConfig into these flags). */
+typedef enum ParamBuildFlag {
+        PARAM_BUILD_DEBIAN_INTGPU_OFF = 1 << 0, /* CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF: Debian's patch */
+} ParamBuildFlag;
+
+typedef struct ParamBuildRule {
+        const char *key, *value;
+        unsigned build_flag;     /* ParamBuildFlag the build must have */
+        ValueVerdict verdict;
+        const char *meaning;
+        const char *builds;      /* which distribution or vendor builds, for people */
+        const char *source;
+} ParamBuildRule;
+
+/* Like param_lookup_value_for(), for a build with these ParamBuildFlag flags: a matching build rule
+ * wins over the release rules. */
+const ParamValue *param_lookup_value_for_build(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                               unsigned build_flags, ParamValue *buf);
+
 /* Behaviour that depends on the release, not on one parameter. */
 typedef enum KernelFact {
         KERNEL_FACT_DMA_FQ,          /* lazy domains read DMA-FQ in sysfs, the log names the policy */

@@ -217,6 +217,54 @@ static void test_token_effects(void **state) {
         }
 }
 
+/* Debian's intel_iommu=intgpu_off: accepted where the build has CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF,
+ * unknown to mainline. */
+static void test_debian_intgpu_off(void **state) {
+        KernelInfo k = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        p = predict(&k, VENDOR_INTEL, "intel_iommu=intgpu_off");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_UNKNOWN);
+        kernel_prediction_done(&p);
+        kernel_config_parse("CONFIG_INTEL_IOMMU=y\nCONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\n", ARCH_X86_64, k.version, &k.config);
+        p = predict(&k, VENDOR_INTEL, "intel_iommu=intgpu_off");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        assert_non_null(strstr(kernel_prediction_find_token(&p, 0)->why, "Debian"));
+        kernel_prediction_done(&p);
+}
+
+/* iommu=soft before 5.19 turns hardware IOMMU detection off (measured on 5.10); from 5.19 swiotlb only. */
+static void test_iommu_soft(void **state) {
+        KernelInfo k510 = kernel(ARCH_X86_64, 5, 10), k612 = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        p = predict(&k510, VENDOR_AMD, "iommu=soft");
+        assert_false(p.groups);
+        assert_int_equal(p.interrupt_remapping, 0);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        kernel_prediction_done(&p);
+        p = predict(&k510, VENDOR_INTEL, "iommu=soft");
+        assert_false(p.groups);
+        assert_int_equal(p.interrupt_remapping, 1);
+        kernel_prediction_done(&p);
+        p = predict(&k612, VENDOR_INTEL, "iommu=soft");
+        assert_true(p.groups);
+        kernel_prediction_done(&p);
+}
+
+/* Debian's cloud flavour has no AMD-Vi driver: iommu=pt changes nothing because there is no driver. */
+static void test_cloud_flavour(void **state) {
+        KernelInfo k = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        k.config_source = (char *) "/boot/config-6.12.117+deb13-cloud-amd64";
+        kernel_config_parse("CONFIG_INTEL_IOMMU=y\n# CONFIG_AMD_IOMMU is not set\n", ARCH_X86_64, k.version, &k.config);
+        p = predict(&k, VENDOR_AMD, "iommu=pt");
+        assert_false(p.groups);
+        assert_non_null(strstr(kernel_prediction_find_token(&p, 0)->why, "without CONFIG_AMD_IOMMU"));
+        kernel_prediction_done(&p);
+}
+
 static void test_info_load(void **state) {
         char *root = test_mkroot();
         KernelInfo k;
@@ -265,6 +313,9 @@ int main(void) {
                 cmocka_unit_test(test_config_parse),
                 cmocka_unit_test(test_defaults_by_release),
                 cmocka_unit_test(test_token_effects),
+                cmocka_unit_test(test_debian_intgpu_off),
+                cmocka_unit_test(test_iommu_soft),
+                cmocka_unit_test(test_cloud_flavour),
                 cmocka_unit_test(test_info_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
