@@ -49,11 +49,14 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
                 /* drivers/iommu/Kconfig: IOMMU_DEFAULT_DMA_STRICT is the default unless ARM64 || X86... the
                  * choice defaults to lazy where the driver supports it (x86), strict elsewhere (5.15 on). */
                 .default_strict = kernel_fact_holds(KERNEL_FACT_DMA_MODE_CONFIG, version) ? (x86 ? 0 : 1) : -1,
+                /* Distributions differ (Debian 6.12 and 7.x build neither): unknown without a configuration. */
+                .iommufd = -1,
+                .vfio_device_cdev = -1,
         };
 }
 
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
-        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0;
+        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
         const struct {
                 const char *name;
                 int *v;
@@ -66,6 +69,7 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
                 { "CONFIG_IOMMU_DEFAULT_PASSTHROUGH", &pt },
                 { "CONFIG_IOMMU_DEFAULT_DMA_LAZY", &lazy },
                 { "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict },
+                { "CONFIG_IOMMUFD", &iommufd },
         };
 
         kernel_config_defaults(arch, version, ret);
@@ -99,6 +103,9 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
         }
         ret->intel_iommu = intel;
         ret->amd_iommu = amd;
+        ret->iommufd = iommufd;
+        /* The one symbol read without "IOMMU" in its name. */
+        ret->vfio_device_cdev = strstr(text, "\nCONFIG_VFIO_DEVICE_CDEV=y") || startswith(text, "CONFIG_VFIO_DEVICE_CDEV=y");
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;

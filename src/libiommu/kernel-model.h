@@ -18,6 +18,8 @@ typedef struct KernelConfig {
         int intel_intgpu_off;        /* CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF (Debian) */
         int default_passthrough;     /* CONFIG_IOMMU_DEFAULT_PASSTHROUGH */
         int default_strict;          /* CONFIG_IOMMU_DEFAULT_DMA_STRICT 1, _DMA_LAZY 0, -1 no such choice/unknown */
+        int iommufd;                 /* CONFIG_IOMMUFD (/dev/iommu); -1 unknown (no configuration read) */
+        int vfio_device_cdev;        /* CONFIG_VFIO_DEVICE_CDEV (/dev/vfio/devices/vfioN); -1 unknown */
 } KernelConfig;
 
 /* What the platform decides on its own, whatever the command line says: the IOMMU hardware (real or

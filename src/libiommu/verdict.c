@@ -892,6 +892,21 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
                 if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
                         return -ENOMEM;
         }
+        /* iommufd and the VFIO device cdev: the device nodes when the tree has /dev, else the build. */
+        if (o->dev_iommu == 1 && o->dev_vfio_devices == 1)
+                f->iommufd_ready = 1;
+        else if (k->config.iommufd == 0 || k->config.vfio_device_cdev == 0 || o->dev_iommu == 0 || o->dev_vfio_devices == 0)
+                f->iommufd_ready = 0;
+        else
+                f->iommufd_ready = k->config.iommufd == 1 && k->config.vfio_device_cdev == 1 ? 1 : -1;
+        if (asprintf(&f->iommufd_evidence, "%s; %s; CONFIG_IOMMUFD %s, CONFIG_VFIO_DEVICE_CDEV %s (%s)",
+                     o->dev_iommu < 0 ? "/dev not under the root" : o->dev_iommu ? "/dev/iommu present" : "no /dev/iommu",
+                     o->dev_vfio_devices < 0 ? "/dev/vfio/devices not looked up" : o->dev_vfio_devices ? "/dev/vfio/devices present"
+                                                                                       : "no /dev/vfio/devices",
+                     k->config.iommufd < 0 ? "unknown" : k->config.iommufd ? "set" : "not set",
+                     k->config.vfio_device_cdev < 0 ? "unknown" : k->config.vfio_device_cdev ? "set" : "not set",
+                     k->config_source ?: "no build configuration read") < 0)
+                return -ENOMEM;
         /* Strict because the IOMMU is virtual, whatever the line: verify says why. */
         if (mode == MODE_STRICT || f->strict_inferred) {
                 const KernelPlatform *pl = &k->platform;
@@ -988,6 +1003,7 @@ void verdict_done(Verdict *v) {
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 free(v->matrix[f].reason);
         free(v->facts.strict_evidence);
+        free(v->facts.iommufd_evidence);
         free(v->facts.kernel);
         kernel_prediction_done(&v->predicted);
         *v = (Verdict) {};

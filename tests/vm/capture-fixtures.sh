@@ -96,7 +96,7 @@ EOF
 # (the full file is about 250 KiB).
 trimmed_config() {
 	echo "# Trimmed by tests/vm/capture-fixtures.sh from $(basename "$1"): only the IOMMU lines the kernel model reads."
-	grep -E '^(# )?CONFIG_(IOMMU_|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
+	grep -E '^(# )?CONFIG_(IOMMU_|IOMMUFD|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
 }
 
 capture_one() {
