@@ -307,6 +307,18 @@ int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, Inten
                 k = &def;
         }
         pl = &k->platform;
+        /* A build without the vendor's driver (Debian's cloud flavour on AMD): no mode but off, whatever
+         * the profile's own line says. */
+        if (mode != MODE_OFF && k->config_source &&
+            ((vendor == VENDOR_AMD && k->config.amd_iommu == 0) || (vendor == VENDOR_INTEL && k->config.intel_iommu == 0))) {
+                r = conflict_add(&c, "no-driver", true, NULL,
+                                 "%s is built without CONFIG_%s_IOMMU (%s): no IOMMU groups whatever the command line, so "
+                                 "Mode=%s cannot be kept; boot a flavour with the driver (Debian: not -cloud)",
+                                 k->release ?: "this kernel", vendor == VENDOR_AMD ? "AMD" : "INTEL", k->config_source,
+                                 profile_mode_to_string(mode));
+                if (r < 0)
+                        return r;
+        }
         /* drivers/iommu/amd/init.c: "SNP: IOMMU is disabled or configured in passthrough mode, SNP cannot be
          * supported" (iommu_snp_enable(), 6.4 on): the RMP needs every device's DMA translated. */
         if ((mode == MODE_PASSTHROUGH || mode == MODE_OFF) && vendor != VENDOR_INTEL && vendor != VENDOR_ARM64 &&

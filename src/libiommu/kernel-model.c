@@ -748,6 +748,12 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
                 effect_of(k, vendor, &one, 0, SIZE_MAX, &none);
                 tp->effect = TOKEN_REDUNDANT;
                 if (effect_equal(&alone, &none)) {
+                        State d;
+
+                        state_defaults(k, vendor, &d);
+                        if (!d.driver_on && !(facets & FACET_DRIVER))
+                                return set_why(tp, "%s changes nothing: %s, so there are no IOMMU groups whatever the line",
+                                               t->text, d.driver_reason);
                         /* A default the model assumed for want of a build configuration is no proof. */
                         tp->depends_on_build = !k->config_source;
                         if (tp->depends_on_build)
@@ -823,6 +829,8 @@ static int predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, bool to
         p.strict = e.strict;
         p.strict_observable = kernel_fact_holds(KERNEL_FACT_DMA_FQ, k->version);
         p.interrupt_remapping = e.intremap;
+        p.driver_not_built = k->config_source &&
+                             (vendor == VENDOR_AMD ? k->config.amd_iommu == 0 : vendor == VENDOR_INTEL ? k->config.intel_iommu == 0 : false);
 
         for (size_t i = 0; tokens && i < c->n_tokens; i++) {
                 TokenPrediction *n;

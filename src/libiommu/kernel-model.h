@@ -127,6 +127,8 @@ typedef struct KernelPrediction {
         int strict;               /* translated domains: 1 strict, 0 lazy; -1 without translated domains */
         bool strict_observable;   /* the release tells strict from lazy in sysfs (DMA-FQ, 5.15 on) */
         int interrupt_remapping;  /* 1 on when the hardware has it, 0 off, -1 unknown */
+        bool driver_not_built;    /* the build configuration lacks the vendor's IOMMU driver (Debian's cloud flavour
+                                   * on AMD): no groups whatever the line */
         const char *reason;       /* static: the token or default that decided the domain */
         const char *strict_reason; /* static: what decided strict or lazy */
         TokenPrediction *tokens;  /* every IOMMU token the model knows, in line order */

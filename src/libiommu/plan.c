@@ -240,6 +240,9 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         plan.wanted_why = TAKE_PTR(choice.why);
                         r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
                 }
+                for (size_t i = 0; r >= 0 && i < plan.conflicts.n; i++)
+                        if (plan.conflicts.items[i].refuse)
+                                return log_error_errno(-EOPNOTSUPP, "Profile %s: %s.", p->name, plan.conflicts.items[i].message);
         }
         if (r == -ENODATA)
                 return log_error_errno(r, "Profile %s has no kernel arguments for %s ([KernelArgs] %s= is not set in %s).",

@@ -225,7 +225,10 @@ static int check_driver_and_groups(Verdict *v, const Observation *o, const Profi
                 return -ENOMEM;
 
         if (p->expect_groups) {
-                if (!firmware)
+                if (v->predicted.driver_not_built)
+                        r = asprintf(&fix, "This kernel cannot register the IOMMU: %s. Boot a kernel built with the driver (Debian: "
+                                     "linux-image-amd64, not the cloud flavour); no command line can help.", strna(v->predicted.reason));
+                else if (!firmware)
                         fix = strdup(o->virtualization ? VM_IOMMU_FIX : firmware_fix(o->vendor));
                 else if (disabler)
                         r = asprintf(&fix, "The running command line turns the IOMMU off (%s): boot with the profile's tokens "

@@ -99,8 +99,13 @@ suite_version() {
 }
 
 # "bookworm" is this machine's own apt (VM_SUITE empty): its kernel is cached already.
+# "trixie-cloud", "trixie-rt": a Debian kernel flavour (tests/vm/lib.sh VM_SUITE=trixie/cloud).
 suite_var() {
-	[[ $1 == bookworm ]] || printf '%s' "$1"
+	case $1 in
+	bookworm) ;;
+	*-cloud | *-rt) printf '%s/%s' "${1%-*}" "${1##*-}" ;;
+	*) printf '%s' "$1" ;;
+	esac
 }
 
 # release_cases SUITE: the profile rows and the wrong spellings for one release.
@@ -132,6 +137,10 @@ release_cases() {
 	if [[ $suite == trixie ]]; then
 		CASES+=("$suite-cm-strict-default|intel-cm||strict|pass|type=DMA;log=IOMMU batching disallowed due to virtualization;check=domain-type=pass;check=cmdline=pass|$suite")
 		CASES+=("$suite-cm-lazy|intel-cm|intel_iommu=on iommu.passthrough=0 iommu.strict=0|lazy|fail|type=DMA;log=IOMMU batching disallowed due to virtualization;check=domain-type=fail;check=cmdline=fail|$suite")
+		# Debian's flavours: cloud is built without CONFIG_AMD_IOMMU (no groups on AMD whatever the
+		# line; verify names the build and the conflict), rt behaves like the standard kernel.
+		CASES+=("$suite-cloud-gpu-sriov-amd|amd|iommu=pt|gpu-sriov|fail|groups=0;log=Default domain type: Passthrough (set via kernel command line);check=groups=fail;check=conflict:no-driver=warn|$suite-cloud")
+		CASES+=("$suite-rt-strict-intel|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|strict|pass|type=DMA;promise=DMA;log=strict mode (set via kernel command line)|$suite-rt")
 	fi
 	if [[ -n $arm ]]; then
 		CASES+=("$suite-arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA;lint=iommu=pt;check=domain-type=fail;check=token:iommu=pt=warn|$suite")
@@ -519,6 +528,8 @@ main() {
 	for key in "${!archs[@]}"; do
 		suite=${key%%:*}
 		arch=${key#*:}
+		# Flavours (trixie-cloud) are not in KERNEL_TRUTH_SUITES' loop above: fetched when selected.
+		VM_SUITE=$(suite_var "$suite") vm_fetch_kernel "$arch"
 		local bin=$IOMMUCTL_BIN
 		if [[ $arch != amd64 ]]; then
 			[[ -n $arm64_bin ]] || arm64_bin=$(build_arm64_iommuctl)
