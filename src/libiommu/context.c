@@ -45,8 +45,10 @@ int context_load(const ContextOptions *o, Context *ret) {
                 return log_error_errno(r, "Failed to read the kernel's build configuration %s: %m", o->kernel_config ?: "");
         /* The node's own facts (caching mode, NpCache, SNP...): the root is the node the line is for. */
         r = kernel_platform_probe(c.root, c.host.arch, o->kernel_log, &c.kernel.platform);
-        if (r < 0)
+        if (r == -ENOMEM)
                 return log_oom();
+        if (r < 0)
+                return r; /* logged with file:line */
 
         *ret = c;
         c = (Context) {};

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "fileio.h"
+#include "ini-file.h"
 #include "kernel-model.h"
 #include "strv.h"
 
@@ -194,6 +195,48 @@ void kernel_platform_from_cap(const char *kind, const char *cap_hex, KernelPlatf
                                              : "no AMD-Vi NpCache (bit 26 of /sys/class/iommu/ivhd*/amd-iommu/cap)");
 }
 
+/* /etc/iommu/platform.conf: what the node cannot show but its owner knows (a vendor kernel that
+ * carries the SMMUv3 identity-domain backport, PASID-capable devices): [Platform] Key=yes|no. */
+static const char * const platform_override_keys[_PLATFORM_FACT_MAX] = {
+        [PLATFORM_VTD_CACHING_MODE] = "VTdCachingMode",
+        [PLATFORM_AMD_NPCACHE] = "AMDNpCache",
+        [PLATFORM_SEV_SNP] = "SEVSNP",
+        [PLATFORM_SMMUV3] = "SMMUv3",
+        [PLATFORM_PASID_ATS] = "PASIDDevices",
+        [PLATFORM_GRACE] = "Grace",
+        [PLATFORM_SMMUV3_IDENTITY_FIX] = "SMMUv3IdentityFix",
+};
+
+typedef struct OverrideContext {
+        IniFile ini;
+        KernelPlatform *platform;
+} OverrideContext;
+
+static int override_handler(void *user, const char *section, const char *name, const char *value) {
+        OverrideContext *ctx = user;
+        int b;
+
+        if (!streq(section, "Platform")) {
+                ini_file_section_error(&ctx->ini, section, "[Platform]");
+                return 1;
+        }
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++) {
+                if (!streq(name, platform_override_keys[f]))
+                        continue;
+                b = streq(value, "yes") ? 1 : streq(value, "no") ? 0 : -1;
+                if (b < 0)
+                        ini_file_error(&ctx->ini, "%s=%s is not valid; valid: yes, no", name, value);
+                else {
+                        ctx->platform->fact[f] = b;
+                        ctx->platform->evidence[f] = "stated in " PLATFORM_OVERRIDE_FILE;
+                }
+                return 1;
+        }
+        ini_file_error(&ctx->ini, "unknown key '%s' in [Platform]; valid: VTdCachingMode, AMDNpCache, SEVSNP, SMMUv3, "
+                       "PASIDDevices, Grace, SMMUv3IdentityFix", name);
+        return 1;
+}
+
 int kernel_platform_probe(const char *root, Arch arch, const char *log_file, KernelPlatform *ret) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *cpuinfo = NULL, *snp = NULL;
@@ -253,6 +296,20 @@ int kernel_platform_probe(const char *root, Arch arch, const char *log_file, Ker
                         if (strv_split(text, "\n", &lines) < 0)
                                 return -ENOMEM;
                         kernel_platform_from_log(lines, &p);
+                }
+        }
+        /* The owner's statements win over what was read. */
+        {
+                _cleanup_free_ char *path = root_path(root, PLATFORM_OVERRIDE_FILE);
+                OverrideContext ctx = { .platform = &p };
+
+                if (!path && errno == ENOMEM)
+                        return -ENOMEM;
+                if (path) {
+                        ctx.ini.path = path;
+                        r = ini_file_parse(&ctx.ini, override_handler, &ctx);
+                        if (r < 0 && r != -ENOENT)
+                                return r;
                 }
         }
         *ret = p;

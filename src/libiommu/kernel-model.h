@@ -50,9 +50,13 @@ void kernel_platform_unknown(KernelPlatform *ret);
 void kernel_platform_from_log(char * const *lines, KernelPlatform *p);
 /* One VT-d or AMD-Vi capability register as sysfs shows it (hex, no 0x). Pure. */
 void kernel_platform_from_cap(const char *kind, const char *cap_hex, KernelPlatform *p);
+#define PLATFORM_OVERRIDE_FILE "/etc/iommu/platform.conf"
 /* The node under root: /sys/class/iommu/ caps, /proc/cpuinfo (sev_snp, Grace's CPU part),
- * /sys/module/kvm_amd/parameters/sev_snp, and log_file (a dmesg, read as given) when not NULL.
- * What cannot be read stays unknown; only -ENOMEM fails. */
+ * /sys/module/kvm_amd/parameters/sev_snp, and log_file (a dmesg, read as given) when not NULL;
+ * then ROOT/etc/iommu/platform.conf ([Platform] VTdCachingMode=, AMDNpCache=, SEVSNP=, SMMUv3=,
+ * PASIDDevices=, Grace=, SMMUv3IdentityFix= yes|no), whose statements win (a vendor kernel with
+ * the SMMUv3 identity-domain backport says so there). What cannot be read stays unknown; -ENOMEM,
+ * and -EINVAL for a broken override file (logged with file:line), fail. */
 int kernel_platform_probe(const char *root, Arch arch, const char *log_file, KernelPlatform *ret);
 
 typedef struct KernelInfo {

@@ -247,6 +247,53 @@ static void test_conflicts(void **state) {
         assert_int_equal(plan2.conflicts.n, 0);
 }
 
+/* The node's platform: caps under /sys/class/iommu, and what only its owner can state
+ * (/etc/iommu/platform.conf): PASID devices on SMMUv3 before 6.11 conflict with passthrough unless
+ * the kernel carries the identity-domain backport. */
+static void test_platform_probe(void **state) {
+        char *root = test_mkroot();
+        KernelPlatform pl;
+        KernelInfo k;
+        IntentConflicts c = {};
+        _cleanup_free_ char *log = NULL;
+
+        test_write(root, "/sys/class/iommu/dmar0/intel-iommu/cap", "d2008c22260286\n");
+        test_write(root, "/sys/class/iommu/smmu3.0x0000000009050000/.keep", "");
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nPASIDDevices=yes\n");
+        assert_int_equal(kernel_platform_probe(root, ARCH_AARCH64, NULL, &pl), 0);
+        assert_int_equal(pl.fact[PLATFORM_VTD_CACHING_MODE], 1);
+        assert_int_equal(pl.fact[PLATFORM_SMMUV3], 1);
+        assert_int_equal(pl.fact[PLATFORM_PASID_ATS], 1);
+        assert_non_null(strstr(pl.evidence[PLATFORM_PASID_ATS], "platform.conf"));
+
+        kernel_info_default(ARCH_AARCH64, &k);
+        k.version = KERNEL_VERSION(6, 8);
+        k.platform = pl;
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 1);
+        assert_string_equal(c.items[0].id, "smmuv3-pasid");
+        intent_conflicts_done(&c);
+        /* 6.11 has the fix; a vendor kernel states its backport. */
+        k.version = KERNEL_VERSION(6, 11);
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 0);
+        intent_conflicts_done(&c);
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nPASIDDevices=yes\nSMMUv3IdentityFix=yes\n");
+        assert_int_equal(kernel_platform_probe(root, ARCH_AARCH64, NULL, &k.platform), 0);
+        k.version = KERNEL_VERSION(6, 8);
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 0);
+        intent_conflicts_done(&c);
+
+        /* A broken statement is an error with file:line, not a guess. */
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nSEVSNP=maybe\n");
+        capture_stderr_begin();
+        assert_int_equal(kernel_platform_probe(root, ARCH_X86_64, NULL, &pl), -EINVAL);
+        log = capture_stderr_end();
+        assert_non_null(strstr(log, "platform.conf:2: SEVSNP=maybe is not valid"));
+        test_rmroot(root);
+}
+
 static void test_offline(void **state) {
         _cleanup_profile_ Profile *p = load("strict");
         _cleanup_(plan_done) Plan plan = {};
@@ -314,6 +361,7 @@ int main(void) {
                 cmocka_unit_test(test_no_args_for_vendor),
                 cmocka_unit_test(test_tokens_for_kernel),
                 cmocka_unit_test(test_conflicts),
+                cmocka_unit_test(test_platform_probe),
                 cmocka_unit_test(test_host_probe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
