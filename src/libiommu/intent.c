@@ -354,3 +354,27 @@ int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, Inten
         c = (IntentConflicts) {};
         return 0;
 }
+
+int iommufd_readiness(int dev_iommu, int dev_vfio_devices, const KernelInfo *k, int *ret_ready, char **ret_evidence) {
+        const KernelConfig *c = &k->config;
+        char *e;
+        int ready;
+
+        if (dev_iommu == 1 && dev_vfio_devices == 1)
+                ready = 1;
+        else if (c->iommufd == 0 || c->vfio_device_cdev == 0 || dev_iommu == 0 || dev_vfio_devices == 0)
+                ready = 0;
+        else
+                ready = c->iommufd == 1 && c->vfio_device_cdev == 1 ? 1 : -1;
+        if (asprintf(&e, "%s; %s; CONFIG_IOMMUFD %s, CONFIG_VFIO_DEVICE_CDEV %s (%s)",
+                     dev_iommu < 0 ? "/dev not under the root" : dev_iommu ? "/dev/iommu present" : "no /dev/iommu",
+                     dev_vfio_devices < 0 ? "/dev/vfio/devices not looked up" : dev_vfio_devices ? "/dev/vfio/devices present"
+                                                                               : "no /dev/vfio/devices",
+                     c->iommufd < 0 ? "unknown" : c->iommufd ? "set" : "not set",
+                     c->vfio_device_cdev < 0 ? "unknown" : c->vfio_device_cdev ? "set" : "not set",
+                     k->config_source ?: "no build configuration read") < 0)
+                return -ENOMEM;
+        *ret_ready = ready;
+        *ret_evidence = e;
+        return 0;
+}

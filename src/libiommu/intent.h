@@ -46,3 +46,9 @@ void intent_conflicts_done(IntentConflicts *c);
 /* The conflicts of mode on kernel k's platform (k->platform: unknown facts raise none). Only
  * -ENOMEM fails. */
 int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentConflicts *ret);
+
+/* Whether iommufd-based VFIO (KubeVirt 1.9's passthrough) can work: the device nodes where the tree
+ * has /dev (dev_iommu, dev_vfio_devices: 1, 0, -1 not looked up), else the build's CONFIG_IOMMUFD and
+ * CONFIG_VFIO_DEVICE_CDEV (Debian 6.12 and 7.x have neither). *ret_ready 1, 0, -1 unknown, with
+ * the evidence for people. Only -ENOMEM fails. */
+int iommufd_readiness(int dev_iommu, int dev_vfio_devices, const KernelInfo *k, int *ret_ready, char **ret_evidence);

@@ -101,14 +101,6 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
         fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
 }
 
-static void json_field_tristate(JsonWriter *w, const char *key, int v) {
-        json_key(w, key);
-        if (v < 0)
-                json_null(w);
-        else
-                json_bool(w, v);
-}
-
 static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
         const IommuGroup *g = observation_find_group(o, d->group);
         char buf[16];

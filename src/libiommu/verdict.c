@@ -870,6 +870,7 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
         int mode = observation_mode(o);
         NodeFacts *f = &v->facts;
         char ver[16];
+        int r;
 
         f->firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || (o->arch == ARCH_AARCH64 && o->n_units > 0);
         f->vfio_modules = !a || !b ? -1
@@ -895,21 +896,10 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
                 if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
                         return -ENOMEM;
         }
-        /* iommufd and the VFIO device cdev: the device nodes when the tree has /dev, else the build. */
-        if (o->dev_iommu == 1 && o->dev_vfio_devices == 1)
-                f->iommufd_ready = 1;
-        else if (k->config.iommufd == 0 || k->config.vfio_device_cdev == 0 || o->dev_iommu == 0 || o->dev_vfio_devices == 0)
-                f->iommufd_ready = 0;
-        else
-                f->iommufd_ready = k->config.iommufd == 1 && k->config.vfio_device_cdev == 1 ? 1 : -1;
-        if (asprintf(&f->iommufd_evidence, "%s; %s; CONFIG_IOMMUFD %s, CONFIG_VFIO_DEVICE_CDEV %s (%s)",
-                     o->dev_iommu < 0 ? "/dev not under the root" : o->dev_iommu ? "/dev/iommu present" : "no /dev/iommu",
-                     o->dev_vfio_devices < 0 ? "/dev/vfio/devices not looked up" : o->dev_vfio_devices ? "/dev/vfio/devices present"
-                                                                                       : "no /dev/vfio/devices",
-                     k->config.iommufd < 0 ? "unknown" : k->config.iommufd ? "set" : "not set",
-                     k->config.vfio_device_cdev < 0 ? "unknown" : k->config.vfio_device_cdev ? "set" : "not set",
-                     k->config_source ?: "no build configuration read") < 0)
-                return -ENOMEM;
+        /* iommufd and the VFIO device cdev (intent.h), computed once for text, JSON and labels. */
+        r = iommufd_readiness(o->dev_iommu, o->dev_vfio_devices, k, &f->iommufd_ready, &f->iommufd_evidence);
+        if (r < 0)
+                return r;
         /* Strict because the IOMMU is virtual, whatever the line: verify says why. */
         if (mode == MODE_STRICT || f->strict_inferred) {
                 const KernelPlatform *pl = &k->platform;

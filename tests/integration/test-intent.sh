@@ -68,4 +68,12 @@ contains "names the profile that fits" "$out" "profile lazy fits"
 check "plan gpu-sriov --json on an SNP host" 0 "$IOMMUCTL" plan --json --profile gpu-sriov --vendor amd --root "$snp/root"
 contains "the conflict in JSON (kvm_amd's sev_snp, no log)" "$(python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["conflicts"]])' <<<"$out")" "['sev-snp']"
 
+# iommufd and VFIO cdev readiness: Debian 13's 6.12 is built without CONFIG_IOMMUFD.
+check "recommend on Debian 13's 6.12" 0 "$IOMMUCTL" recommend --root "$H/qemu-6.12-intel-default/root"
+contains "iommufd readiness from the build" "$out" "iommufd:  not available ("
+contains "names the option" "$out" "CONFIG_IOMMUFD not set"
+check "verify --json on Debian 13's 6.12" 1 "$IOMMUCTL" verify --json --no-journal --profile gpu-sriov \
+        --root "$H/qemu-6.12-intel-default/root"
+contains "iommufd_ready in verify's JSON" "$(python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)))' <<<"$out")" '"iommufd_ready": false'
+
 check_done
