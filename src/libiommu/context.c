@@ -43,6 +43,12 @@ int context_load(const ContextOptions *o, Context *ret) {
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "Failed to read the kernel's build configuration %s: %m", o->kernel_config ?: "");
+        /* An image with no running kernel: the kernels it ships, so the tokens work on each. */
+        if (!o->kernel_release && !o->kernel_config) {
+                r = kernel_info_load_image(c.root, &c.kernel);
+                if (r < 0)
+                        return log_oom();
+        }
         /* The node's own facts (caching mode, NpCache, SNP...): the root is the node the line is for. */
         r = kernel_platform_probe(c.root, c.host.arch, o->kernel_log, &c.kernel.platform);
         if (r == -ENOMEM)

@@ -169,7 +169,73 @@ static int refuse_by_platform(ProfileMode mode, Vendor vendor, const KernelInfo 
         return 0;
 }
 
+static int intent_choose_one(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentChoice *ret);
+
+/* Whether tokens give mode for vendor on every kernel of the list. */
+static int tokens_work_on_all(ProfileMode mode, Vendor vendor, const Cmdline *tokens, const KernelInfo *ks, size_t n,
+                              const KernelInfo **ret_failed) {
+        for (size_t i = 0; i < n; i++)
+                for (Vendor check = VENDOR_INTEL; check <= VENDOR_ARM64; check++) {
+                        _cleanup_(kernel_prediction_done) KernelPrediction p = {};
+                        int r;
+
+                        if (vendor == VENDOR_PORTABLE ? check == VENDOR_ARM64 : check != vendor)
+                                continue;
+                        r = kernel_predict_effect(&ks[i], check, tokens, &p);
+                        if (r < 0)
+                                return r;
+                        if (!mode_met(mode, &p)) {
+                                *ret_failed = &ks[i];
+                                return 0;
+                        }
+                }
+        return 1;
+}
+
+/* An image that ships several kernels: the first kernel's choice (oldest first) that keeps the mode
+ * on all of them; deprecated spellings that old kernels need still work on new ones. */
 int intent_choose(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentChoice *ret) {
+        const KernelInfo *failed = NULL;
+        int r;
+
+        if (!k || k->n_image_kernels < 2)
+                return intent_choose_one(mode, vendor, k, ret);
+        for (size_t i = 0; i < k->n_image_kernels; i++) {
+                _cleanup_(intent_choice_done) IntentChoice c = { .nearest = _MODE_INVALID };
+                KernelInfo ki = k->image_kernels[i];
+                char *why;
+
+                ki.platform = k->platform;
+                r = intent_choose_one(mode, vendor, &ki, &c);
+                if (r < 0)
+                        return r;
+                if (!c.tokens) {
+                        /* One kernel of the image cannot keep the mode at all: that is the answer. */
+                        *ret = c;
+                        c = (IntentChoice) {};
+                        return 0;
+                }
+                r = tokens_work_on_all(mode, vendor, c.tokens, k->image_kernels, k->n_image_kernels, &failed);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue;
+                if (asprintf(&why, "%s; the image ships %zu kernels (%s to %s) and this line keeps Mode=%s on each", c.why,
+                             k->n_image_kernels, k->image_kernels[0].release, k->image_kernels[k->n_image_kernels - 1].release,
+                             profile_mode_to_string(mode)) < 0)
+                        return -ENOMEM;
+                free(c.why);
+                c.why = why;
+                *ret = c;
+                c = (IntentChoice) {};
+                return 0;
+        }
+        *ret = (IntentChoice) { .nearest = _MODE_INVALID };
+        return refuse(ret, _MODE_INVALID, "no single line keeps Mode=%s on every kernel the image ships (%s fails with each "
+                      "kernel's own choice)", profile_mode_to_string(mode), failed && failed->release ? failed->release : "one");
+}
+
+static int intent_choose_one(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentChoice *ret) {
         _cleanup_(intent_choice_done) IntentChoice c = { .nearest = _MODE_INVALID };
         const TokenRule *rule = NULL;
         KernelInfo def;

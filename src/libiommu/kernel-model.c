@@ -319,7 +319,93 @@ int kernel_platform_probe(const char *root, Arch arch, const char *log_file, Ker
 void kernel_info_done(KernelInfo *k) {
         free(k->release);
         free(k->config_source);
+        for (size_t i = 0; i < k->n_image_kernels; i++)
+                kernel_info_done(&k->image_kernels[i]);
+        free(k->image_kernels);
         *k = (KernelInfo) {};
+}
+
+static int kernel_info_compare(const void *a, const void *b) {
+        const KernelInfo *x = a, *y = b;
+        return x->version < y->version ? -1 : x->version > y->version ? 1 : strcmp(x->release, y->release);
+}
+
+int kernel_info_load_image(const char *root, KernelInfo *k) {
+        static const char * const dirs[] = { "/usr/lib/modules", "/lib/modules" };
+        KernelInfo *l = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (!streq(k->release_source, "assumed") || k->image_kernels)
+                return 0;
+        for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+                _cleanup_(closedirp) DIR *dir = NULL;
+                struct dirent *de;
+
+                if (root_opendir(root, dirs[d], &dir) < 0)
+                        continue;
+                while ((de = readdir(dir))) {
+                        KernelInfo ki, *t;
+                        unsigned v;
+                        bool seen = false;
+
+                        if (de->d_name[0] == '.' || kernel_release_parse(de->d_name, &v) < 0)
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                seen = seen || streq(l[i].release, de->d_name);
+                        if (seen)
+                                continue;
+                        r = kernel_info_load(root, k->arch, de->d_name, NULL, &ki);
+                        if (r < 0)
+                                goto finish;
+                        if (!ki.config_source) {
+                                kernel_info_done(&ki);
+                                continue;
+                        }
+                        t = realloc(l, (n + 1) * sizeof(KernelInfo));
+                        if (!t) {
+                                kernel_info_done(&ki);
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        l = t;
+                        l[n++] = ki;
+                }
+        }
+        if (n == 0)
+                return 0;
+        qsort(l, n, sizeof(KernelInfo), kernel_info_compare);
+        {
+                KernelPlatform platform = k->platform;
+                KernelInfo newest = l[n - 1];
+
+                /* One kernel: that is the target. Several: k describes the newest, and owns them all. */
+                free(k->release);
+                free(k->config_source);
+                *k = (KernelInfo) {
+                        .arch = newest.arch,
+                        .version = newest.version,
+                        .release = strdup(newest.release),
+                        .release_source = n == 1 ? "image" : "image (newest of several)",
+                        .config_source = strdup(newest.config_source),
+                        .config = newest.config,
+                        .platform = platform,
+                };
+                if (!k->release || !k->config_source) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (n > 1) {
+                        k->image_kernels = TAKE_PTR(l);
+                        k->n_image_kernels = n;
+                        n = 0;
+                }
+        }
+finish:
+        for (size_t i = 0; i < n; i++)
+                kernel_info_done(&l[i]);
+        free(l);
+        return r;
 }
 
 static int read_config(const char *root, const char *release, char **ret_text, char **ret_source) {

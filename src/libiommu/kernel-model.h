@@ -67,6 +67,10 @@ typedef struct KernelInfo {
         char *config_source;         /* the file the configuration came from; NULL: mainline defaults */
         KernelConfig config;
         KernelPlatform platform;     /* all unknown unless the caller probed the node */
+        /* An image (no running kernel) that ships several kernels: each of them, oldest first
+         * (kernel_info_load_image()); tokens are chosen to work on all. NULL otherwise. */
+        struct KernelInfo *image_kernels;
+        size_t n_image_kernels;
 } KernelInfo;
 
 /* "5.10.0-32-amd64", "6.12.117+deb13-amd64", "7.2.13+deb14-arm64", "5.14.0-427.el9.x86_64".
@@ -95,6 +99,11 @@ int kernel_info_load(const char *root, Arch arch, const char *release, const cha
  * configuration from ROOT/boot/config-VERSION or the module directory. No platform facts. What
  * status and lint judge an entry with. */
 int kernel_info_for_entry(const char *root, Arch arch, const char *version, KernelInfo *ret);
+/* For k loaded from an image root with no running kernel (release_source "assumed"): every kernel
+ * under ROOT/usr/lib/modules and ROOT/lib/modules with a build configuration. One: k becomes it.
+ * Several: k->image_kernels, and k describes the newest. None: k is left as it is. Only -ENOMEM
+ * fails. */
+int kernel_info_load_image(const char *root, KernelInfo *k);
 void kernel_info_done(KernelInfo *k);
 /* "6.1.0-56-amd64 (config /boot/config-6.1.0-56-amd64)" or "release unknown, assumed 6.12 with
  * mainline defaults". Never NULL unless out of memory. */

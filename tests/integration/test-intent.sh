@@ -68,6 +68,16 @@ contains "names the profile that fits" "$out" "profile lazy fits"
 check "plan gpu-sriov --json on an SNP host" 0 "$IOMMUCTL" plan --json --profile gpu-sriov --vendor amd --root "$snp/root"
 contains "the conflict in JSON (kvm_amd's sev_snp, no log)" "$(python3 -c 'import json,sys; print([c["id"] for c in json.load(sys.stdin)["conflicts"]])' <<<"$out")" "['sev-snp']"
 
+# A portable image that ships Debian 11's and Debian 13's kernels: one line that keeps strict on both.
+mkdir -p "$tmp/image/usr/lib/modules/5.10.0-32-amd64" "$tmp/image/usr/lib/modules/6.12.117+deb13-amd64"
+cp "$bullseye" "$tmp/image/usr/lib/modules/5.10.0-32-amd64/config"
+cp "$trixie" "$tmp/image/usr/lib/modules/6.12.117+deb13-amd64/config"
+check "plan strict for an image with 5.10 and 6.12" 0 "$IOMMUCTL" plan --root "$tmp/image" --profile strict --vendor intel
+contains "the line that works on both" "$out" "Planned:  intel_iommu=strict iommu.passthrough=0"
+contains "says why" "$out" "the image ships 2 kernels (5.10.0-32-amd64 to 6.12.117+deb13-amd64)"
+check "plan lazy for the same image" 0 "$IOMMUCTL" plan --root "$tmp/image" --profile lazy --vendor amd
+contains "lazy on both" "$out" "Expect:   IOMMU groups with DMA-FQ (lazy) domains"
+
 # iommufd and VFIO cdev readiness: Debian 13's 6.12 is built without CONFIG_IOMMUFD.
 check "recommend on Debian 13's 6.12" 0 "$IOMMUCTL" recommend --root "$H/qemu-6.12-intel-default/root"
 contains "iommufd readiness from the build" "$out" "iommufd:  not available ("
