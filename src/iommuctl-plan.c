@@ -74,6 +74,7 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_end_array(&w);
         json_field_string(&w, "kernel_args_source", plan->wanted_from_profile ? "profile" : "model");
         json_field_string(&w, "kernel_args_why", plan->wanted_why);
+        json_field_string(&w, "kernel_args_miss_mode", plan->wanted_misses_mode);
         json_key(&w, "conflicts");
         json_begin_array(&w);
         for (size_t i = 0; i < plan->conflicts.n; i++) {
@@ -180,6 +181,8 @@ int verb_plan(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
+        if (plan.wanted_misses_mode)
+                log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
         /* What the mode would break on this node: warned once here, the text and JSON show it too. */
         for (size_t i = 0; i < plan.conflicts.n; i++)
                 log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,

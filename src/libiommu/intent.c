@@ -88,6 +88,7 @@ static const TokenRule token_rules[] = {
 void intent_choice_done(IntentChoice *c) {
         cmdline_free(c->tokens);
         free(c->why);
+        free(c->misses_mode);
         free(c->refusal);
         *c = (IntentChoice) { .nearest = _MODE_INVALID };
 }
@@ -318,6 +319,33 @@ int intent_profile_args(const Profile *p, Vendor vendor, const KernelInfo *k, In
                 if (asprintf(&c.why, "the profile's own %s line (%s:%u)", vendor_to_string(vendor), p->args[vendor].file,
                              p->args[vendor].line) < 0)
                         return -ENOMEM;
+                /* Explicit lines win, linted against the model for this kernel. */
+                for (Vendor check = VENDOR_INTEL; k && check <= VENDOR_ARM64 && !c.misses_mode; check++) {
+                        _cleanup_(kernel_prediction_done) KernelPrediction pr = {};
+                        _cleanup_(intent_choice_done) IntentChoice model = { .nearest = _MODE_INVALID };
+                        _cleanup_free_ char *m = NULL;
+                        char e[32];
+
+                        if (vendor == VENDOR_PORTABLE ? check == VENDOR_ARM64 : check != vendor)
+                                continue;
+                        r = kernel_predict_effect(k, check, c.tokens, &pr);
+                        if (r < 0)
+                                return r;
+                        if (mode_met(p->mode, &pr))
+                                continue;
+                        r = intent_choose(p->mode, vendor, k, &model);
+                        if (r < 0)
+                                return r;
+                        if (model.tokens && !(m = cmdline_to_string(model.tokens)))
+                                return -ENOMEM;
+                        if (asprintf(&c.misses_mode, "the profile's own %s line (%s:%u) gives %s on %s (%s), not Mode=%s; %s%s",
+                                     vendor_to_string(vendor), p->args[vendor].file, p->args[vendor].line,
+                                     kernel_prediction_effect_string(&pr, e), vendor_to_string(check),
+                                     p->mode == MODE_STRICT || p->mode == MODE_LAZY ? strna(pr.strict_reason) : strna(pr.reason),
+                                     profile_mode_to_string(p->mode), m ? "the model would write: " : "the model refuses too: ",
+                                     m ?: strna(model.refusal)) < 0)
+                                return -ENOMEM;
+                }
                 *ret = c;
                 c = (IntentChoice) {};
                 return 0;

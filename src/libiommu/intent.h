@@ -13,6 +13,8 @@
 typedef struct IntentChoice {
         Cmdline *tokens;        /* NULL when refused */
         bool from_profile;      /* the profile's own [KernelArgs] line, not the model's choice */
+        char *misses_mode;      /* the profile's own line does not give its Mode on this kernel: what it gives and what
+                                 * the model would write; NULL otherwise */
         char *why;              /* why these tokens on this kernel, for people */
         char *refusal;          /* why the mode cannot be kept on this kernel and platform; NULL when it can */
         ProfileMode nearest;    /* with a refusal: the nearest mode that can be kept (_MODE_INVALID: none) */

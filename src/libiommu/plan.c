@@ -164,6 +164,7 @@ void plan_uninstall_sync_judge(void) {
 void plan_done(Plan *plan) {
         cmdline_free(plan->wanted);
         free(plan->wanted_why);
+        free(plan->wanted_misses_mode);
         intent_conflicts_done(&plan->conflicts);
         cmdline_free(plan->current);
         cmdline_free(plan->result);
@@ -238,6 +239,7 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         plan.wanted = TAKE_PTR(choice.tokens);
                         plan.wanted_from_profile = choice.from_profile;
                         plan.wanted_why = TAKE_PTR(choice.why);
+                        plan.wanted_misses_mode = TAKE_PTR(choice.misses_mode);
                         r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
                 }
                 for (size_t i = 0; r >= 0 && i < plan.conflicts.n; i++)

@@ -53,6 +53,7 @@ typedef struct Plan {
         Cmdline *wanted;   /* the profile's tokens: its own line, or the model's choice for its Mode on k */
         bool wanted_from_profile; /* the profile's own [KernelArgs] line */
         char *wanted_why;  /* why these tokens */
+        char *wanted_misses_mode; /* the profile's own line does not give its Mode on k: why (IntentChoice.misses_mode) */
         IntentConflicts conflicts; /* what the mode would break on this node (k's platform facts) */
         Cmdline *current;  /* NULL when there is no current command line (offline image) */
         Cmdline *result;   /* current merged with wanted; wanted alone without a current line */

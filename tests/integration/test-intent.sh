@@ -22,6 +22,14 @@ lacks "no iommu.strict=1 on 5.10" "$out" "iommu.strict=1"
 check "plan strict, Debian 13's 6.12" 0 "$IOMMUCTL" plan --root "$tmp/empty" --cmdline ro --profile strict --vendor intel \
         --kernel 6.12.117+deb13-amd64 --config "$trixie"
 contains "plans iommu.strict=1" "$out" "Planned:  ro intel_iommu=on iommu.passthrough=0 iommu.strict=1"
+# A profile's own line still wins, linted against the model for the target kernel.
+mkdir -p "$tmp/own/etc/iommu/profiles"
+printf '[Profile]\nMode=strict\n[KernelArgs]\nIntel=intel_iommu=on iommu.passthrough=0 iommu.strict=1\n' \
+        >"$tmp/own/etc/iommu/profiles/own-strict.conf"
+check "plan a profile's own strict line on 5.10" 0 "$IOMMUCTL" plan --root "$tmp/own" --cmdline ro --profile own-strict \
+        --vendor intel --kernel 5.10.0-32-amd64 --config "$bullseye"
+contains "the own line wins" "$out" "Planned:  ro intel_iommu=on iommu.passthrough=0 iommu.strict=1"
+contains "linted against the model" "$err" "not Mode=strict; the model would write: intel_iommu=strict iommu.passthrough=0"
 check "cmdline strict for AMD on 5.10" 0 "$IOMMUCTL" cmdline --root "$tmp/empty" --profile strict --vendor amd --kernel 5.10.0-32-amd64
 contains "amd_iommu=fullflush" "$out" "amd_iommu=fullflush iommu.passthrough=0"
 
