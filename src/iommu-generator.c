@@ -17,6 +17,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "host.h"
+#include "intent.h"
 #include "log.h"
 #include "plan.h"
 #include "profile.h"
@@ -135,6 +136,23 @@ static int run(const char *normal_dir) {
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read the running kernel's release and configuration: %m");
+        /* A profile that declares only its Mode gets the tokens the model chooses for this kernel
+         * (intel_iommu=strict before 5.15...): what apply writes for it. */
+        if (!profile->args[vendor].set) {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                r = intent_profile_args(profile, vendor, &kernel, &choice);
+                if (r < 0 && r != -ENODATA)
+                        return log_oom();
+                if (r >= 0 && choice.tokens) {
+                        cmdline_free(wanted);
+                        wanted = TAKE_PTR(choice.tokens);
+                        if (plan_line_carries_profile(current, owned, wanted)) {
+                                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+                                return 0;
+                        }
+                }
+        }
         r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
         if (r < 0)
                 return log_oom();

@@ -39,8 +39,8 @@ static const KernelInfo *lint_kernel(void) {
         return &k;
 }
 
-/* Lints one command line; file may be NULL. */
-static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
+/* Lints one command line for kernel k (NULL: lint_kernel()); file may be NULL. */
+static int lint_line_for(LintTotals *t, const char *file, unsigned line, const char *text, const KernelInfo *k) {
         _cleanup_cmdline_ Cmdline *c = NULL;
         LintReport report = {};
         int r;
@@ -48,7 +48,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         r = cmdline_parse(text, &c);
         if (r < 0)
                 return log_oom();
-        r = lint_cmdline_for_kernel(c, lint_kernel(), arg.vendor, &report);
+        r = lint_cmdline_for_kernel(c, k ?: lint_kernel(), arg.vendor, &report);
         if (r < 0)
                 return log_oom();
         for (size_t i = 0; i < report.n_findings; i++) {
@@ -56,7 +56,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
 
                 if (f->severity == SEVERITY_ERROR)
                         t->errors++;
-                else
+                else if (f->severity == SEVERITY_WARNING)
                         t->warnings++;
                 if (t->json) {
                         json_begin_object(t->json);
@@ -80,6 +80,10 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         }
         lint_report_done(&report);
         return 0;
+}
+
+static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
+        return lint_line_for(t, file, line, text, NULL);
 }
 
 static bool is_profile_text(const char *s) {
@@ -211,6 +215,8 @@ static int lint_file(LintTotals *t, const char *path) {
                  * rewrites, continued GRUB lines included. */
                 _cleanup_strv_free_ char **values = NULL;
                 _cleanup_free_ unsigned *lines = NULL;
+                _cleanup_(kernel_info_done) KernelInfo entry_kernel = {};
+                bool have_entry_kernel = false;
                 size_t n = 0;
 
                 log_set_hook(capture_log, &c);
@@ -223,8 +229,22 @@ static int lint_file(LintTotals *t, const char *path) {
                         t->errors += c.errors == 0 ? 1 : c.errors; /* logged with file:line, findings in JSON */
                         return 0;
                 }
+                /* A BLS entry boots the kernel its "version" names: judged with that release and
+                 * ROOT/boot/config-VERSION, not the running kernel (--kernel/--config still win). */
+                if (bls && !arg.kernel_release && !arg.kernel_config) {
+                        _cleanup_free_ char *version = NULL;
+                        r = bls_entry_version(data, &version);
+                        if (r < 0)
+                                return log_oom();
+                        if (version) {
+                                r = kernel_info_for_entry(arg.root, lint_arch(), version, &entry_kernel);
+                                if (r == -ENOMEM)
+                                        return log_oom();
+                                have_entry_kernel = r >= 0;
+                        }
+                }
                 for (size_t i = 0; i < n; i++) {
-                        r = lint_line(t, path, lines[i], values[i]);
+                        r = lint_line_for(t, path, lines[i], values[i], have_entry_kernel ? &entry_kernel : NULL);
                         if (r < 0)
                                 return r;
                 }

@@ -73,6 +73,20 @@ static void print_json(const Context *ctx, const Plan *plan) {
         for (size_t i = 0; i < plan->wanted->n_tokens; i++)
                 json_string(&w, plan->wanted->tokens[i].text);
         json_end_array(&w);
+        json_field_string(&w, "kernel_args_source", plan->wanted_from_profile ? "profile" : "model");
+        json_field_string(&w, "kernel_args_why", plan->wanted_why);
+        json_field_string(&w, "kernel_args_miss_mode", plan->wanted_misses_mode);
+        json_key(&w, "conflicts");
+        json_begin_array(&w);
+        for (size_t i = 0; i < plan->conflicts.n; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "id", plan->conflicts.items[i].id);
+                json_field_bool(&w, "refuse", plan->conflicts.items[i].refuse);
+                json_field_string(&w, "message", plan->conflicts.items[i].message);
+                json_field_string(&w, "fits", plan->conflicts.items[i].fits);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
         json_field_string(&w, "current", cur);
         json_field_string(&w, "planned", res);
         json_field_bool(&w, "in_sync", plan->current && plan->in_sync);
@@ -120,6 +134,12 @@ static void print_text(const Context *ctx, const Plan *plan) {
         printf("Current:  %s\n", escaped(&x, cur) ?: "(none: offline root, showing the profile's tokens only)");
         printf("Planned:  %s\n", escaped(&x, res));
         printf("Kernel:   %s\n", escaped(&x, strna(kernel)));
+        if (plan->wanted_why)
+                printf("Tokens:   %s\n", escaped(&x, plan->wanted_why));
+        for (size_t i = 0; i < plan->conflicts.n; i++)
+                printf("Conflict: %s%s%s%s\n", escaped(&x, plan->conflicts.items[i].message),
+                       plan->conflicts.items[i].fits ? "; profile " : "", plan->conflicts.items[i].fits ?: "",
+                       plan->conflicts.items[i].fits ? " fits" : "");
         if (plan->predicted.groups)
                 printf("Expect:   IOMMU groups with %s domains (%s)\n", kernel_prediction_effect_string(&plan->predicted, e),
                        plan->predicted.reason);
@@ -163,6 +183,13 @@ int verb_plan(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
+        if (plan.wanted_misses_mode)
+                log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
+        /* What the mode would break on this node: warned once here, the text and JSON show it too. */
+        for (size_t i = 0; i < plan.conflicts.n; i++)
+                log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
+                            plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
+                            plan.conflicts.items[i].fits ? " fits" : "");
         if (arg.json)
                 print_json(&ctx, &plan);
         else if (!arg.quiet)

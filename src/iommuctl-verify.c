@@ -112,6 +112,7 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
                 .verified = v->result != CHECK_FAIL,
                 .vfio_available = v->facts.vfio_usable,
                 .firmware_iommu = v->facts.firmware_iommu,
+                .iommufd = v->facts.iommufd_ready,
                 .verdict = check_result_to_json_string(v->result),
         };
 

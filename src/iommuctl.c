@@ -73,7 +73,8 @@ static void help(const Verb *v) {
                "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
-               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
+               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees);\n"
+               "                       plan, apply, recommend: the node's facts in it (caching mode, SNP)\n"
                "     --boot-check      verify: log the verdict as this boot's check (iommu-verify.service)\n"
                "     --journal-fields-to=FILE\n"
                "                       verify: write the journal entry's fields to FILE\n"
@@ -255,6 +256,7 @@ ContextOptions args_context_options(bool need_vendor) {
                 .arch = arg.arch,
                 .kernel_release = arg.kernel_release,
                 .kernel_config = arg.kernel_config,
+                .kernel_log = arg.kernel_log,
                 .need_vendor = need_vendor,
         };
 }

@@ -80,6 +80,24 @@ int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret
         return 0;
 }
 
+int bls_entry_version(const char *text, char **ret) {
+        /* The same line rules as "options": key at the start after blanks, blanks, the value. */
+        for (const char *p = text; p && *p;) {
+                const char *nl = strchr(p, '\n'), *eol = nl ?: p + strlen(p), *q = p + strspn(p, " \t");
+
+                if (eol - q > 7 && strneq(q, "version", 7) && (q[7] == ' ' || q[7] == '\t')) {
+                        const char *v = q + 7 + strspn(q + 7, " \t"), *e = eol;
+                        while (e > v && strchr(" \t\r", e[-1]))
+                                e--;
+                        *ret = e > v ? strndup(v, e - v) : NULL;
+                        return e > v && !*ret ? -ENOMEM : 0;
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        *ret = NULL;
+        return 0;
+}
+
 int bls_entry_options(const char *text, char **ret) {
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *s = NULL;

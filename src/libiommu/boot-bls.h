@@ -25,6 +25,9 @@ int bls_entry_options(const char *text, char **ret);
 /* Pure: each "options" line's value and its line number (1-based), for readers that report
  * file:line (lint). The one reader of the key: apply, verify and lint all see the same lines. */
 int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
+/* Pure: the entry's "version" (the kernel release it boots; NULL when there is none): lint and
+ * status judge the entry with that kernel (kernel_info_for_entry()). */
+int bls_entry_version(const char *text, char **ret);
 
 /* Where $BOOT and the ESP can be mounted, in the order every reader searches them ("/boot",
  * "/efi", "/boot/efi"): the one list, for entries, loader.conf, UKIs and systemd-boot. */

@@ -25,6 +25,7 @@ typedef struct ContextOptions {
         Arch arch;           /* _ARCH_INVALID: detect */
         const char *kernel_release; /* NULL: ROOT/proc/sys/kernel/osrelease */
         const char *kernel_config;  /* NULL: searched under the root */
+        const char *kernel_log;     /* a dmesg of the node (platform facts: caching mode, SNP); NULL: none */
         bool need_vendor;    /* fail when the vendor cannot be told */
 } ContextOptions;
 

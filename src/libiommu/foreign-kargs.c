@@ -707,7 +707,7 @@ int foreign_kargs_lint(const ForeignKargs *k, const KernelInfo *kernel, Vendor v
 }
 
 static void count(const ForeignFinding *f, size_t *errors, size_t *warnings) {
-        if (f->kind == FOREIGN_FINDING_NOTE)
+        if (f->kind == FOREIGN_FINDING_NOTE || f->lint.severity == SEVERITY_NOTE)
                 return;
         if (f->lint.severity == SEVERITY_ERROR)
                 (*errors)++;

@@ -630,6 +630,12 @@ int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_
         r = acpi_read(root, &o.acpi);
         if (r < 0)
                 return r;
+        /* iommufd and the VFIO device cdev (issue 21): captured trees have no /dev. */
+        o.dev_iommu = o.dev_vfio_devices = -1;
+        if (root_exists(root, "/dev")) {
+                o.dev_iommu = root_exists(root, "/dev/iommu");
+                o.dev_vfio_devices = root_exists(root, "/dev/vfio/devices");
+        }
         if (o.acpi.dmar.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/DMAR", o.acpi.dmar.error)) < 0)
                 return r;
         if (o.acpi.ivrs.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/IVRS", o.acpi.ivrs.error)) < 0)

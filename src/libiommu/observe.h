@@ -97,6 +97,9 @@ typedef struct Observation {
         ModulesInfo modules;
         KernelLog log;
 
+        int dev_iommu;          /* ROOT/dev/iommu (iommufd) exists: 1, 0; -1 no /dev under the root */
+        int dev_vfio_devices;   /* ROOT/dev/vfio/devices (VFIO cdev) exists: 1, 0; -1 no /dev under the root */
+
         char **unreadable; /* "path: reason" for what could not be read (non-root, ...) */
         unsigned n_types_unread; /* groups whose type file is missing or holds no type the kernel writes */
 } Observation;

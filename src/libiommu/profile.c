@@ -5,6 +5,7 @@
 
 #include "fileio.h"
 #include "ini-file.h"
+#include "intent.h"
 #include "lint.h"
 #include "log.h"
 #include "kernel-model.h"
@@ -22,6 +23,7 @@ static const char * const mode_names[_MODE_MAX] = {
         [MODE_TRANSLATED] = "translated",
         [MODE_STRICT] = "strict",
         [MODE_OFF] = "off",
+        [MODE_LAZY] = "lazy",
 };
 
 static const char * const firmware_names[_FIRMWARE_MAX] = {
@@ -58,6 +60,7 @@ DomainType profile_mode_domain(ProfileMode m) {
         case MODE_PASSTHROUGH:
                 return DOMAIN_IDENTITY;
         case MODE_TRANSLATED:
+        case MODE_LAZY:
                 return DOMAIN_DMA_FQ;
         case MODE_STRICT:
                 return DOMAIN_DMA;
@@ -302,6 +305,8 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
                 return parse_error(ctx, "%s", strerror(-r));
         for (size_t i = 0; i < report.n_findings; i++) {
                 LintFinding *f = &report.findings[i];
+                if (f->severity == SEVERITY_NOTE)
+                        continue;
                 if (f->severity == SEVERITY_ERROR)
                         parse_error(ctx, "%s=: %s%s%s", vendor_keys[vendor], f->message, f->fix ? "; use: " : "",
                                     f->fix ?: "");
@@ -339,7 +344,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 } else if (streq(name, "Mode")) {
                         ProfileMode m = profile_mode_from_string(value);
                         if (m < 0)
-                                parse_error(ctx, "Mode=%s is not valid; valid: passthrough, translated, strict, off", value);
+                                parse_error(ctx, "Mode=%s is not valid; valid: passthrough, lazy, strict, translated, off", value);
                         else
                                 p->mode = m;
                 } else
@@ -460,11 +465,10 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
 
 static int profile_finish(ParseContext *ctx) {
         Profile *p = ctx->profile;
-        bool any = false;
         int r = 0;
 
         if (p->mode < 0)
-                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, translated, strict, off", p->path);
+                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, lazy, strict, translated, off", p->path);
         if (!ctx->expect_groups_set)
                 p->expect_groups = p->mode != MODE_OFF;
         if (!ctx->expect_domain_set)
@@ -482,13 +486,11 @@ static int profile_finish(ParseContext *ctx) {
         for (Vendor v = 0; v < _VENDOR_MAX; v++) {
                 if (!p->args[v].set)
                         continue;
-                any = true;
                 /* Also a check for people (lint, apply, plan), skipped at boot like the lint. */
                 if (!(ctx->flags & PROFILE_LOAD_NO_LINT) && check_args_match_mode(p, v) < 0)
                         r = -EINVAL;
         }
-        if (!any)
-                r = log_error_errno(-EINVAL, "%s: [KernelArgs] sets none of Intel=, AMD=, ARM64=, Portable=", p->path);
+        /* Without [KernelArgs] lines the kernel model chooses the tokens for Mode= (intent.h). */
         return r;
 }
 
@@ -555,9 +557,16 @@ int profile_load_file(const Root *root, const char *path, Profile **ret) {
 }
 
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
-        if (vendor < 0 || vendor >= _VENDOR_MAX || !p->args[vendor].set)
+        _cleanup_(intent_choice_done) IntentChoice c = {};
+        int r;
+
+        r = intent_profile_args(p, vendor, NULL, &c);
+        if (r < 0)
+                return r;
+        if (!c.tokens)
                 return -ENODATA;
-        return cmdline_parse(p->args[vendor].text, ret);
+        *ret = TAKE_PTR(c.tokens);
+        return 0;
 }
 
 int profile_owned_keys(const Profile *p, char ***ret) {

@@ -17,6 +17,7 @@ typedef enum ProfileMode {
         MODE_TRANSLATED,  /* IOMMU on, DMA translated (lazy or strict) */
         MODE_STRICT,      /* IOMMU on, translated with strict invalidation */
         MODE_OFF,         /* no IOMMU groups */
+        MODE_LAZY,        /* IOMMU on, translated with deferred invalidation (flush queue: DMA-FQ) */
         _MODE_MAX,
         _MODE_INVALID = -EINVAL,
 } ProfileMode;
@@ -80,7 +81,9 @@ static inline void profile_freep(Profile **p) {
 }
 #define _cleanup_profile_ _cleanup_(profile_freep)
 
-/* The tokens for one vendor. -ENODATA when the profile says nothing for it. */
+/* The tokens for one vendor: the profile's own line, else what the kernel model chooses for its Mode
+ * on the newest kernel it knows (intent.h chooses for a given kernel, which callers that have one
+ * use). -ENODATA when there is neither. */
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret);
 /* iommu_owned_keys plus every key the profile writes for any vendor. */
 int profile_owned_keys(const Profile *p, char ***ret);

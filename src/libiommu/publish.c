@@ -48,6 +48,8 @@ int publish_nfd_render(const NodeState *s, char **ret) {
         nfd_label(f, "iommu.verdict", s->verdict);
         nfd_label(f, "iommu.vfio", bool_label(s->vfio_available));
         nfd_label(f, "iommu.firmware", bool_label(s->firmware_iommu));
+        if (s->iommufd >= 0)
+                nfd_label(f, "iommu.iommufd", bool_label(s->iommufd));
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (size > NFD_FILE_MAX)

@@ -20,6 +20,7 @@ typedef struct NodeState {
         bool verified;              /* verify passed */
         bool vfio_available;        /* VFIO device assignment can work (groups and vfio-pci) */
         bool firmware_iommu;        /* the firmware describes an IOMMU (ACPI DMAR/IVRS, an SMMU) */
+        int iommufd;                /* iommufd-based VFIO can work: 1, 0, -1 unknown (no label) */
         unsigned groups_by_type[_DOMAIN_TYPE_MAX]; /* IOMMU groups per default domain type; [DOMAIN_NONE] is ignored */
         const char *verdict;        /* verify's one-word verdict (pass, fail...); NULL: none */
 } NodeState;

@@ -67,6 +67,8 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                         v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown",
                         escaped(&x, v->facts.strict_evidence));
         fprintf(f, "Model:     %s\n", escaped(&x, strna(v->facts.kernel)));
+        fprintf(f, "iommufd:   %s (%s)\n", v->facts.iommufd_ready > 0 ? "ready" : v->facts.iommufd_ready == 0 ? "not available" : "unknown",
+                escaped(&x, strna(v->facts.iommufd_evidence)));
         if (o->efi.booted)
                 fprintf(f, "EFI:       booted in EFI mode, Secure Boot %s%s%s\n", tristate(o->efi.secure_boot, "on", "off", "unknown"),
                         o->efi.loader_entry ? ", entry " : "", escaped(&x, o->efi.loader_entry ?: ""));
@@ -101,14 +103,6 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                         fprintf(f, "  %s\n", escaped(&x, *u));
         }
         fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
-}
-
-static void json_field_tristate(JsonWriter *w, const char *key, int v) {
-        json_key(w, key);
-        if (v < 0)
-                json_null(w);
-        else
-                json_bool(w, v);
 }
 
 static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
@@ -242,6 +236,8 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_end_array(&w);
         json_field_tristate(&w, "vfio_available", v->facts.vfio_modules);
         json_field_bool(&w, "vfio_usable", v->facts.vfio_usable);
+        json_field_tristate(&w, "iommufd_ready", v->facts.iommufd_ready);
+        json_field_string(&w, "iommufd_evidence", v->facts.iommufd_evidence);
         json_field_tristate(&w, "allow_unsafe_interrupts", o->modules.allow_unsafe_interrupts);
 
         json_key(&w, "devices");

@@ -101,7 +101,7 @@ static void test_broken_profiles(void **state) {
         static const BrokenCase cases[] = {
                 { "[Profile]\nMode=passthrough\n[Kernel]\nIntel=iommu=pt\n", "unknown section [Kernel]", 3 },
                 { "[Profile]\nMod=passthrough\n", "unknown key 'Mod' in [Profile]; valid: Description, Include, Mode", 2 },
-                { "[Profile]\nMode=fast\n", "Mode=fast is not valid; valid: passthrough, translated, strict, off", 2 },
+                { "[Profile]\nMode=fast\n", "Mode=fast is not valid; valid: passthrough, lazy, strict, translated, off", 2 },
                 { "[Profile]\nMode=strict\n[KernelArgs]\nIntel=intel_iommu=on iommu=strict\n",
                   "iommu.strict=1", 4 },
                 { "[Profile]\nMode=passthrough\n[KernelArgs]\nAMD=amd_iommu=on iommu=pt\n", "Unknown option", 4 },
@@ -114,7 +114,6 @@ static void test_broken_profiles(void **state) {
                 { "[Profile]\nMode=off\n[KernelArgs]\nPortable=intel_iommu=off\n", "on amd the kernel would end up with DMA-FQ", 4 },
                 { "[Profile]\nMode=passthrough\n[KernelArgs]\nARM64=iommu=pt\n", "does not exist on aarch64", 4 },
                 { "[Profile]\nMode=passthrough\n[Expect]\nDomainType=DMA\n[KernelArgs]\nAMD=iommu=pt\n", "contradicts Mode=passthrough", 0 },
-                { "[Profile]\nMode=passthrough\n", "sets none of Intel=, AMD=, ARM64=, Portable=", 0 },
                 { "[Profile]\nMode=passthrough\n[KernelArgs]\nnot an assignment\n", "syntax error", 4 },
         };
 
@@ -136,6 +135,26 @@ static void test_broken_profiles(void **state) {
                                 fail_msg("case %zu: log does not name %s:\n%s", i, where, log);
                 }
         }
+}
+
+/* A profile that declares only its intent: the kernel model chooses the tokens (issue 21). */
+static void test_intent_only(void **state) {
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_cmdline_ Cmdline *c = NULL, *d = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        test_write(root, "/etc/iommu/profiles/intent.conf", "[Profile]\nMode=lazy\n");
+        assert_int_equal(profile_load(test_root(root), "intent", &p), 0);
+        assert_int_equal(p->mode, MODE_LAZY);
+        assert_int_equal(p->expect_domain, DOMAIN_DMA_FQ);
+        assert_int_equal(profile_kernel_args(p, VENDOR_INTEL, &c), 0);
+        s = cmdline_to_string(c);
+        assert_string_equal(s, "intel_iommu=on iommu.passthrough=0 iommu.strict=0");
+        p = profile_free(p);
+        /* Off has no arm64 spelling: nothing to write, as a profile without the line. */
+        test_write(root, "/etc/iommu/profiles/intent.conf", "[Profile]\nMode=off\n");
+        assert_int_equal(profile_load(test_root(root), "intent", &p), 0);
+        assert_int_equal(profile_kernel_args(p, VENDOR_ARM64, &d), -ENODATA);
 }
 
 static void test_include_loop(void **state) {
@@ -206,6 +225,7 @@ int main(void) {
                 cmocka_unit_test(test_shipped_profiles),
                 cmocka_unit_test(test_precedence_and_include),
                 cmocka_unit_test(test_broken_profiles),
+                cmocka_unit_test(test_intent_only),
                 cmocka_unit_test(test_include_loop),
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_bad_names),

@@ -37,6 +37,7 @@ static NodeState passthrough_node(void) {
                 .verified = true,
                 .vfio_available = true,
                 .firmware_iommu = true,
+                .iommufd = 1,
                 .verdict = "pass",
         };
         s.groups_by_type[DOMAIN_IDENTITY] = 4;
@@ -51,6 +52,7 @@ static NodeState drifted_node(void) {
                 .verified = false,
                 .vfio_available = true,
                 .firmware_iommu = true,
+                .iommufd = -1,
                 .verdict = "fail",
         };
         s.groups_by_type[DOMAIN_DMA_FQ] = 3;
@@ -153,7 +155,15 @@ static void test_nfd_render(void **state) {
                                "feature.node.kubernetes.io/iommu.verified=true\n"
                                "feature.node.kubernetes.io/iommu.verdict=pass\n"
                                "feature.node.kubernetes.io/iommu.vfio=true\n"
-                               "feature.node.kubernetes.io/iommu.firmware=true\n"));
+                               "feature.node.kubernetes.io/iommu.firmware=true\n"
+                               "feature.node.kubernetes.io/iommu.iommufd=true\n"));
+        /* iommufd readiness unknown (no /dev, no build configuration): no label rather than a guess. */
+        {
+                NodeState d = drifted_node();
+                _cleanup_free_ char *t2 = NULL;
+                assert_int_equal(publish_nfd_render(&d, &t2), 0);
+                assert_null(strstr(t2, "iommu.iommufd"));
+        }
 }
 
 static void test_nfd_bad_values_left_out(void **state) {
