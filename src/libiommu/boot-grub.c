@@ -63,8 +63,17 @@ static bool line_has_word(const char *s, size_t n, const char *word) {
         return false;
 }
 
-static bool mentions_grub_var(const char *s, size_t n) {
-        return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
+/* The variables parse_assignments() collects: grub_vars, or one other (GRUB_DEFAULT) for readers. */
+typedef struct VarSet {
+        const char * const *names;
+        size_t n;
+} VarSet;
+
+static bool mentions_var(const VarSet *vs, const char *s, size_t n) {
+        for (size_t i = 0; i < vs->n; i++)
+                if (memmem(s, n, vs->names[i], strlen(vs->names[i])))
+                        return true;
+        return false;
 }
 
 static int value_push_raw(char **v, size_t *n, char c) {
@@ -201,8 +210,8 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
 
 /* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
  * lines) and collects the assignments of grub_vars. */
-static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
-                             bool *ret_unclosed) {
+static int parse_assignments_of(const VarSet *vs, const char *path, const char *s, AssignmentList *ret,
+                                unsigned *ret_override_line, bool *ret_unclosed) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         size_t len = strlen(s), p = 0;
         unsigned lineno = 1, override_line = 0;
@@ -305,7 +314,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                                 heredoc_open = false;
                                                 break;
                                         }
-                                        if (mentions_grub_var(s + p, e - p))
+                                        if (mentions_var(vs, s + p, e - p))
                                                 return log_error_errno(-EINVAL, "%s:%u: GRUB_CMDLINE_LINUX inside a here-document; "
                                                                        "cannot rewrite it safely. Nothing was changed.", path, lineno);
                                         p = e < len ? e + 1 : e;
@@ -343,7 +352,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                              (w - q == 6 && strneq(s + q, "source", 6)) || (w - q == 4 && strneq(s + q, "eval", 4))))
                                 override_line = start_line; /* the last one */
                 }
-                if (!mentions_grub_var(s + start, end - start))
+                if (!mentions_var(vs, s + start, end - start))
                         continue;
 
                 /* [export ]NAME=word */
@@ -367,9 +376,9 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         else if (complex)
                                 why = "an assignment joined with other commands (';', '&' or '|')";
                         else {
-                                for (size_t k = 0; k < ELEMENTSOF(grub_vars); k++)
-                                        if (strlen(grub_vars[k]) == q - ns && strneq(s + ns, grub_vars[k], q - ns))
-                                                a.name = grub_vars[k];
+                                for (size_t k = 0; k < vs->n; k++)
+                                        if (strlen(vs->names[k]) == q - ns && strneq(s + ns, vs->names[k], q - ns))
+                                                a.name = vs->names[k];
                                 if (!a.name) {
                                         /* Another variable reading GRUB_CMDLINE_LINUX: harmless. */
                                         continue;
@@ -399,6 +408,12 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
         l = (AssignmentList) {};
         *ret_override_line = override_line;
         return 0;
+}
+
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
+                             bool *ret_unclosed) {
+        return parse_assignments_of(&(VarSet) { grub_vars, ELEMENTSOF(grub_vars) }, path, s, ret, ret_override_line,
+                                    ret_unclosed);
 }
 
 /* Quotes a decoded value for the shell, as the original was quoted where possible. */
@@ -585,6 +600,41 @@ int grub_defaults_values(const char *path, const char *text, char ***ret_values,
         *ret_values = TAKE_PTR(values);
         *ret_lines = TAKE_PTR(lines);
         *ret_n = l.n;
+        return 0;
+}
+
+int grub_defaults_value(const char *path, const char *text, const char *name, char **ret, unsigned *ret_line) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        const char * const names[] = { name };
+        unsigned override_line = 0;
+        bool unclosed = false;
+        const Assignment *a;
+        char *v;
+        size_t k = 0;
+        int r;
+
+        r = parse_assignments_of(&(VarSet) { names, 1 }, path, text, &l, &override_line, &unclosed);
+        if (r < 0)
+                return r;
+        if (l.n == 0)
+                return -ENOENT;
+        a = &l.items[l.n - 1];
+        v = malloc(strlen(a->value) + 1);
+        if (!v)
+                return -ENOMEM;
+        for (const char *p = a->value; *p; p++) {
+                if (*p == ESC && p[1] == SELF_REF) {
+                        p++;
+                        continue;
+                }
+                if (*p == ESC && p[1] == ESC)
+                        p++;
+                v[k++] = *p;
+        }
+        v[k] = '\0';
+        *ret = v;
+        if (ret_line)
+                *ret_line = a->line;
         return 0;
 }
 

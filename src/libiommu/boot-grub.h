@@ -34,6 +34,10 @@ void grub_rewrite_result_done(GrubRewriteResult *r);
  * rewrites (continued lines included). Errors are logged with path:line. */
 int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
 
+/* Pure: the decoded value and line of the last plain assignment of name (GRUB_DEFAULT) by the same
+ * lexer; -ENOENT when the text assigns none. Errors are logged with path:line. */
+int grub_defaults_value(const char *path, const char *text, const char *name, char **ret, unsigned *ret_line);
+
 /* The drop-in written on Debian-family systems. */
 int grub_dropin_contents(const char *profile, const Cmdline *wanted, char **ret);
 

@@ -2,26 +2,12 @@
 #include <efivar.h>
 
 #include "boot-bls.h"
+#include "bootspec.h"
 #include "dlfcn-util.h"
 #include "efi.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
-
-char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
-        char *s = malloc(size / 2 + 1), *p = s;
-
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i + 1 < size; i += 2) {
-                unsigned c = data[i] | (unsigned) data[i + 1] << 8;
-                if (c == 0)
-                        break;
-                *p++ = c < 0x80 && c >= 0x20 ? (char) c : '?';
-        }
-        *p = '\0';
-        return s;
-}
 
 static int efi_read_variable_file(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
