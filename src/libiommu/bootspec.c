@@ -1138,8 +1138,6 @@ static int read_grubenv(const char *root, BootSpec *b) {
         return 0;
 }
 
-int bootspec_find_grub_cfg(const char *root, char **ret);
-
 /* Where GRUB reads its menu: an older RHEL-like EFI install keeps the real grub.cfg on the ESP
  * (EFI/<vendor>/grub.cfg); a newer one keeps a stub there that loads /boot/grub2/grub.cfg
  * ("configfile"). Debian's is /boot/grub/grub.cfg. apply regenerates the same file. */
@@ -1304,7 +1302,10 @@ static int effective_cmdlines(const char *root, BootSpec *b) {
                                 src = e->efi ? "options (replace the efi image's .cmdline)" : "options";
                         }
                 } else {
-                        raw = strdup(e->options ?: "");
+                        /* GRUB expands variables on the linux line; the block's ones are all we know. */
+                        r = grub_expand(e->options ?: "", b->grubenv_text, &raw);
+                        if (r < 0)
+                                return r;
                         src = "linux line of grub.cfg";
                 }
                 if (!raw)
@@ -1444,8 +1445,6 @@ static int build_grub_menu(BootSpec *b, GrubMenu *m, BootSpecEntry *bls, size_t 
                                         r = -ENOMEM;
                                         goto finish;
                                 }
-                                /* Remember which BLS entry: options NULL marks "take bls[k]" below. */
-                                out.items[out.n_items - 1].options = mfree(out.items[out.n_items - 1].options);
                                 out.items[out.n_items - 1].blscfg = true;
                                 out.items[out.n_items - 1].index = (unsigned) k; /* fixed below */
                         }
@@ -1474,6 +1473,8 @@ static int build_grub_menu(BootSpec *b, GrubMenu *m, BootSpecEntry *bls, size_t 
                                 it->index++;
                 if (it->submenu)
                         continue;
+                if (!it->blscfg && !it->options)
+                        continue; /* no kernel (UEFI Firmware Settings): a menu item, not a boot entry */
                 if (it->blscfg) {
                         e = bls[bls_k];
                         bls[bls_k] = (BootSpecEntry) {};
@@ -1689,7 +1690,7 @@ int bootspec_load(const char *root, BootSpec *ret) {
                         size_t def = SIZE_MAX, next = SIZE_MAX;
                         select_grub(&b, &menu);
                         for (size_t i = 0, e = 0; i < menu.n_items; i++) {
-                                if (menu.items[i].submenu)
+                                if (menu.items[i].submenu || !menu.items[i].options)
                                         continue;
                                 if (i == b.default_entry)
                                         def = e;

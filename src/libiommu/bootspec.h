@@ -99,6 +99,11 @@ typedef struct BootSpec {
 int bootspec_load(const char *root, BootSpec *ret);
 void bootspec_done(BootSpec *b);
 
+/* Where GRUB reads its menu from (inside the root): an older RHEL-like EFI install's
+ * EFI/<vendor>/grub.cfg on the ESP unless it is a stub ("configfile"), else /boot/grub2/grub.cfg,
+ * else /boot/grub/grub.cfg. 0 (and NULL) when there is none. status and apply use this one answer. */
+int bootspec_find_grub_cfg(const char *root, char **ret);
+
 /* ---- pure parts, unit-tested and fuzzed ---- */
 
 /* systemd's strverscmp_improved(): '~' older, '-' and '^' separators, numbers numeric. */

@@ -88,16 +88,19 @@ expect_rc 1 "a kernel installed after apply, without the tokens"
 grep -q '6.1.0-25-amd64 (loader.conf default): does NOT' <<< "$out" || fail "new kernel: $out"
 rm "$e-6.1.0-25-amd64.conf"
 
-# A unified kernel image: its .cmdline section is read (a minimal PE image with that section).
+# A unified kernel image: its .cmdline section is read (a minimal PE image with that section, and
+# the .osrel without which systemd-boot and bootctl skip a UKI).
 mkdir -p "$IMG/efi/EFI/Linux"
 python3 - "$IMG/efi/EFI/Linux/debian-6.1.0-30-amd64.efi" <<'PY'
 import struct, sys
 cmdline = b"root=UUID=4e1f ro quiet amd_iommu=off\n\0"
+osrel = b"ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n"
 dos = b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40)
-coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 0, 0)
-section = b".cmdline" + struct.pack("<IIIIIIHHI", len(cmdline), 0x1000, len(cmdline), 0x100, 0, 0, 0, 0, 0x40000040)
-head = dos + coff + section
-open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline)
+coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 2, 0, 0, 0, 0, 0)
+def section(name, data, at):
+    return name.ljust(8, b"\0") + struct.pack("<IIIIIIHHI", len(data), 0x1000 + at, len(data), at, 0, 0, 0, 0, 0x40000040)
+head = dos + coff + section(b".cmdline", cmdline, 0x100) + section(b".osrel", osrel, 0x200)
+open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline + b"\0" * (0x100 - len(cmdline)) + osrel)
 PY
 status "$IMG" --json
 python3 - "$out" <<'PY' || fail "UKI: $out"
@@ -161,4 +164,33 @@ status "$E" --profile gpu-sriov --vendor intel --check
 expect_rc 2 "status --check with nothing to boot"
 grep -q 'Cannot tell which entry boots next' <<< "$out" || fail "empty tree: $out"
 echo "ok: GRUB saved_entry, \$kernelopts, GRUB defaults, nothing to boot"
+
+## Issue 19's systemd-boot cases: boot counting and case, with no profile selected (issue 22:
+## status lists like bootctl, exits 0 and names the next boot).
+S="$TMP/sdboot"
+mkdir -p "$S/efi/EFI/systemd" "$S/efi/loader/entries"
+: > "$S/efi/EFI/systemd/systemd-bootx64.efi"
+printf 'title A65\nversion 6.5\nlinux /k\noptions root=/dev/a65\n' > "$S/efi/loader/entries/a-6.5+0-3.conf"
+printf 'title A61\nversion 6.1\nlinux /k\noptions root=/dev/a61\n' > "$S/efi/loader/entries/a-6.1.conf"
+status "$S"
+expect_rc 0 "status with no profile selected"
+grep -q '^Next boot: bls a-6.1 (the first entry)$' <<< "$out" || fail "no tries left must sort last: $out"
+grep -q 'a-6.5+0-3.conf' <<< "$out" || fail "the entry with no tries left is still listed: $out"
+status "$S" --check
+expect_rc 2 "status --check with no profile selected"
+rm "$S"/efi/loader/entries/*
+printf 'title X612\nlinux /k\noptions root=/dev/x612\n' > "$S/efi/loader/entries/X-6.12.CONF"
+printf 'title x61\nlinux /k\noptions root=/dev/x61\n' > "$S/efi/loader/entries/x-6.1.conf"
+printf 'default x-6.12*\n' > "$S/efi/loader/loader.conf"
+status "$S" --json
+expect_rc 0 "status --json with no profile selected"
+python3 - "$out" <<'PY' || fail "*.CONF entry: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["profile"] is None
+assert [e["id"] for e in d["entries"]] == ["x-6.1", "X-6.12"], d["entries"]
+assert d["next_boot"]["id"] == "X-6.12" and d["next_boot"]["options"] == "root=/dev/x612", d["next_boot"]
+assert d["default_boot"]["source"] == "loader.conf default", d
+PY
+echo "ok: boot counting, *.CONF, a case-insensitive default, status without a profile"
 echo OK
