@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include "boot-grub.h"
+#include "bootspec.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
@@ -772,25 +773,13 @@ int find_executable(const char *name, char **ret) {
  * RHEL-likes the real one sits on the ESP (a new-style ESP grub.cfg is a stub that loads
  * /boot/grub2/grub.cfg and must not be overwritten). */
 static int grub_cfg_path(const char *root, char **ret) {
-        glob_t g = {};
-        _cleanup_free_ char *pattern = root_path(root, "/boot/efi/EFI/*/grub.cfg");
-        const char *p = root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg";
+        int r;
 
-        if (!pattern)
-                return -ENOMEM;
-        if (!root_exists(root, "/boot/grub2/grub.cfg") && glob(pattern, 0, NULL, &g) == 0) {
-                for (size_t i = 0; i < g.gl_pathc; i++) {
-                        _cleanup_free_ char *text = NULL;
-                        const char *rel = g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(pattern) - strlen("/boot/efi/EFI/*/grub.cfg"));
-                        if (read_root_file(root, rel, CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
-                                *ret = strdup(rel);
-                                globfree(&g);
-                                return *ret ? 0 : -ENOMEM;
-                        }
-                }
-        }
-        globfree(&g);
-        *ret = strdup(p);
+        /* The one answer status reads the menu from (bootspec.c). */
+        r = bootspec_find_grub_cfg(root, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        *ret = strdup(root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg");
         return *ret ? 0 : -ENOMEM;
 }
 

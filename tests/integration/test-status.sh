@@ -146,6 +146,41 @@ status "$R" --profile gpu-sriov --vendor intel
 grep -q "Next boot: bls $rescue (GRUB_DEFAULT): carries the profile" <<< "$out" || fail "after apply --entries default: $out"
 echo "ok: apply --entries default and status agree on the default entry"
 
+## ... also when LoaderEntryDefault (an EFI variable, read as a file under the root) names an
+## entry that is not the first in systemd-boot's order.
+D="$TMP/efi-default"
+mkdir -p "$D/efi/EFI/systemd" "$D/efi/loader/entries"
+: > "$D/efi/EFI/systemd/systemd-bootx64.efi"
+printf 'title A65\noptions root=/dev/a65\n' > "$D/efi/loader/entries/a-6.5.conf"
+printf 'title A61\noptions root=/dev/a61\n' > "$D/efi/loader/entries/a-6.1.conf"
+efivar "$D" LoaderEntryDefault a-6.1.conf
+status "$D" --json
+next=$(python3 -c 'import json, sys; n = json.loads(sys.argv[1])["next_boot"]; print(n["path"], n["source"])' "$out") ||
+        fail "status --json: $out"
+[ "$next" = "/efi/loader/entries/a-6.1.conf EFI variable LoaderEntryDefault" ] || fail "next with LoaderEntryDefault: $next"
+out=$("$IOMMUCTL" apply --root "$D" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
+        fail "apply --entries default --dry-run: $out"
+changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
+[ "$changed" = "/efi/loader/entries/a-6.1.conf" ] || fail "apply --entries default changes '$changed', status names a-6.1: $out"
+echo "ok: LoaderEntryDefault: apply --entries default --dry-run changes the entry status names"
+
+## ostree/bootc: apply refuses and points at their tools; status still reads the entries.
+O="$TMP/ostree"
+mkdir -p "$O/boot/loader.1/entries" "$O/etc/default"
+ln -s loader.1 "$O/boot/loader"
+printf 'title Fedora CoreOS\nversion 1\nlinux /ostree/fcos-1/vmlinuz\noptions root=UUID=x rw ostree=/ostree/boot.1/fedora-coreos/abc/0\n' \
+        > "$O/boot/loader.1/entries/ostree-1-fedora-coreos.conf"
+status "$O" --profile gpu-sriov --vendor intel --check
+expect_rc 1 "status --check on an ostree root without the profile"
+grep -q 'Next boot: bls ostree-1-fedora-coreos' <<< "$out" || fail "ostree: status does not read the entry: $out"
+rc=0
+out=$("$IOMMUCTL" apply --root "$O" --profile gpu-sriov --vendor intel 2>&1) || rc=$?
+[ "$rc" != 0 ] || fail "apply on an ostree root succeeded: $out"
+grep -q "rpm-ostree kargs --append=intel_iommu=on --append=iommu=pt" <<< "$out" || fail "ostree refusal: $out"
+grep -q "export bootc" <<< "$out" || fail "ostree refusal does not name export bootc: $out"
+! grep -rq iommu= "$O/boot" || fail "apply wrote into an ostree root"
+echo "ok: ostree/bootc roots: apply refuses with rpm-ostree kargs / bootc kargs.d, status reads them"
+
 ## RHEL 8: entries read "$kernelopts" from grubenv.
 R="$TMP/rhel8"
 fresh rhel8-kernelopts "$R"
