@@ -407,7 +407,9 @@ static int type1_kv(void *userdata, const char *key, const char *value, unsigned
                 return free_and_strdup(&e->efi, value);
         if (streq(key, "options")) {
                 char *s;
-                if (!e->options) {
+                if (isempty(value))
+                        return 0;
+                if (isempty(e->options)) {
                         e->options_line = line;
                         return free_and_strdup(&e->options, value);
                 }
@@ -435,7 +437,7 @@ char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
                 unsigned c = data[i] | (unsigned) data[i + 1] << 8;
                 if (c == 0)
                         break;
-                *p++ = c < 0x80 && c >= 0x20 ? (char) c : '?';
+                *p++ = c < 0x7f && c >= 0x20 ? (char) c : '?'; /* DEL is a control byte too */
         }
         *p = '\0';
         return s;
