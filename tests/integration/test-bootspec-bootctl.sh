@@ -6,7 +6,7 @@
 # and `iommuctl status --json` must list the same entries in the same order, with the same
 # options, and name the same default entry. bootctl does not read EFI variables from a tree: the
 # LoaderEntryDefault/OneShot rules are checked in test-status.sh and test-bootspec.c.
-# Needs IOMMUCTL; bootctl (package systemd-boot), objcopy and the EFI stub (systemd-boot-efi).
+# Needs IOMMUCTL and SRCDIR; bootctl (package systemd-boot), objcopy and the EFI stub (systemd-boot-efi).
 set -euo pipefail
 fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v bootctl > /dev/null || fail "bootctl is not installed (package systemd-boot)"
@@ -32,8 +32,8 @@ uki() {
                 --add-section .linux="$d/linux" --change-section-vma .linux=0x2000000 "$STUB" "$1"
 }
 
-# build ROOT < DESCRIPTION: "esp DIR", "xbootldr DIR", "f PATH: LINE|LINE" (a file),
-# "u PATH: OSREL|... :: CMDLINE|..." (a UKI).
+# build ROOT < DESCRIPTION: "copy DIR" (a fixture tree of the source, copied), "esp DIR",
+# "xbootldr DIR", "f PATH: LINE|LINE" (a file), "u PATH: OSREL|... :: CMDLINE|..." (a UKI).
 build() {
         local root=$1 kind rest path body
         while IFS= read -r line; do
@@ -41,6 +41,7 @@ build() {
                 kind=${line%% *}
                 rest=${line#* }
                 case $kind in
+                copy) cp -a "$SRCDIR/$rest/." "$root/" ;;
                 esp | xbootldr) mkdir -p "$root$rest/EFI" && echo "$rest" > "$root/.$kind" ;;
                 f)
                         path=${rest%%: *}
@@ -172,5 +173,25 @@ esp /efi
 u /efi/EFI/Linux/img.efi: ID=debian|VERSION_ID=13 :: root=/dev/builtin ro
 f /efi/loader/entries/with-options.conf: title w|efi /EFI/Linux/img.efi|options root=/dev/own quiet
 f /efi/loader/loader.conf: default with-options.conf
+EOF
+# The BLS fixture layouts of the other tests.
+compare fixture-systemd-boot-esp <<'EOF'
+copy tests/fixtures/boot/systemd-boot-esp/input
+esp /efi
+EOF
+
+compare fixture-image-kernel-install <<'EOF'
+copy tests/fixtures/boot/image-kernel-install/input
+esp /boot
+EOF
+
+compare fixture-synthetic-hgx-h100 <<'EOF'
+copy tests/fixtures/hosts/synthetic-hgx-h100/root
+esp /boot
+EOF
+
+compare fixture-synthetic-amd-strict <<'EOF'
+copy tests/fixtures/hosts/synthetic-amd-strict/root
+esp /boot
 EOF
 echo OK

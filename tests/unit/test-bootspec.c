@@ -311,6 +311,94 @@ static void test_load_blscfg(void **state) {
         test_rmroot(root);
 }
 
+/* A minimal PE image with the given sections (name, data) written to ROOT/path. */
+static void write_pe(const char *root, const char *path, const char * const *sec, size_t n) {
+        uint8_t img[4096] = { 'M', 'Z' };
+        _cleanup_free_ char *p = NULL;
+        size_t at = 0x400;
+        FILE *f;
+
+        img[0x3c] = 0x40;
+        memcpy(img + 0x40, "PE\0\0", 4);
+        img[0x40 + 6] = (uint8_t) n;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *h = img + 0x40 + 24 + 40 * i;
+                uint32_t len = (uint32_t) strlen(sec[2 * i + 1]);
+                memcpy(h, sec[2 * i], strlen(sec[2 * i]));
+                memcpy(h + 8, &len, 4);
+                memcpy(h + 16, &len, 4);
+                memcpy(h + 20, &(uint32_t) { (uint32_t) at }, 4);
+                memcpy(img + at, sec[2 * i + 1], len);
+                at += 0x200;
+        }
+        test_write(root, path, "");
+        p = root_path(root, path);
+        f = fopen(p, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite(img, 1, at, f), at);
+        fclose(f);
+}
+
+static void test_load_ukis(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const uki[] = { ".osrel", "ID=debian\nVERSION_ID=13\n", ".cmdline", "root=/dev/u ro\n intel_iommu=on\n",
+                                             ".uname", "6.12.0-1-amd64\n" };
+        static const char * const addon[] = { ".cmdline", "iommu=pt\n" };
+        static const char * const no_osrel[] = { ".cmdline", "skipped\n" };
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/Linux/debian-6.12.efi", uki, 3);
+        write_pe(root, "/efi/EFI/Linux/debian-6.12.efi.extra.d/iommu.addon.efi", addon, 1);
+        write_pe(root, "/efi/EFI/Linux/no-osrel.efi", no_osrel, 1);
+        write_pe(root, "/efi/EFI/Linux/img.efi", uki, 3);
+        test_write(root, "/efi/loader/entries/with-options.conf", "efi /EFI/Linux/img.efi\noptions root=/dev/own\n");
+        test_write(root, "/efi/loader/entries/without-options.conf", "efi /EFI/Linux/img.efi\n");
+        assert_int_equal(bootspec_load(root, &b), 0);
+        /* Type #2 (sort-key debian from .osrel) first; a UKI without .osrel is skipped, as systemd-boot does. */
+        assert_int_equal(b.n_entries, 4);
+        for (size_t i = 0; i < b.n_entries; i++) {
+                const BootSpecEntry *e = &b.entries[i];
+                if (streq(e->id, "debian-6.12.efi")) {
+                        /* The whole multi-line .cmdline, then the add-on's. */
+                        assert_string_equal(e->cmdline, "root=/dev/u ro intel_iommu=on iommu=pt");
+                        assert_string_equal(e->uki_uname, "6.12.0-1-amd64\n");
+                        assert_string_equal(e->version, "13");
+                } else if (streq(e->id, "with-options.conf"))
+                        /* options replace the image's built-in command line */
+                        assert_string_equal(e->cmdline, "root=/dev/own");
+                else if (streq(e->id, "without-options.conf"))
+                        assert_string_equal(e->cmdline, "root=/dev/u ro intel_iommu=on");
+                else
+                        assert_string_equal(e->id, "img.efi");
+        }
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
+static void test_grub_cfg_location(void **state) {
+        char *root = test_mkroot();
+        char *p = NULL;
+
+        (void) state;
+        assert_int_equal(bootspec_find_grub_cfg(root, &p), 0);
+        assert_null(p);
+        test_write(root, "/boot/grub2/grub.cfg", "menuentry 'a' {\n linux /k a\n}\n");
+        /* RHEL 9: the ESP's grub.cfg is a stub loading /boot/grub2/grub.cfg. */
+        test_write(root, "/boot/efi/EFI/redhat/grub.cfg", "search --no-floppy --fs-uuid --set=dev u\nset prefix=($dev)/grub2\n"
+                                                          "configfile $prefix/grub.cfg\n");
+        assert_int_equal(bootspec_find_grub_cfg(root, &p), 1);
+        assert_string_equal(p, "/boot/grub2/grub.cfg");
+        p = mfree(p);
+        /* RHEL 8 on EFI: the real one is on the ESP. */
+        test_write(root, "/boot/efi/EFI/redhat/grub.cfg", "set default=\"${saved_entry}\"\nblscfg\n");
+        assert_int_equal(bootspec_find_grub_cfg(root, &p), 1);
+        assert_string_equal(p, "/boot/efi/EFI/redhat/grub.cfg");
+        free(p);
+        test_rmroot(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strverscmp),
@@ -324,6 +412,8 @@ int main(void) {
                 cmocka_unit_test(test_load_sdboot),
                 cmocka_unit_test(test_load_grub),
                 cmocka_unit_test(test_load_blscfg),
+                cmocka_unit_test(test_load_ukis),
+                cmocka_unit_test(test_grub_cfg_location),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
