@@ -227,5 +227,9 @@ assert [e["id"] for e in d["entries"]] == ["x-6.1", "X-6.12"], d["entries"]
 assert d["next_boot"]["id"] == "X-6.12" and d["next_boot"]["options"] == "root=/dev/x612", d["next_boot"]
 assert d["default_boot"]["source"] == "loader.conf default", d
 PY
+out=$("$IOMMUCTL" apply --root "$S" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
+        fail "apply --entries default on X-6.12.CONF: $out"
+changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
+[ "$changed" = "/efi/loader/entries/X-6.12.CONF" ] || fail "apply --entries default changes '$changed', not X-6.12.CONF: $out"
 echo "ok: boot counting, *.CONF, a case-insensitive default, status without a profile"
 echo OK
