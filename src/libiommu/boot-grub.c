@@ -604,14 +604,13 @@ int grub_defaults_values(const char *path, const char *text, char ***ret_values,
         return 0;
 }
 
-int grub_defaults_value(const char *path, const char *text, const char *name, char **ret, unsigned *ret_line) {
+int grub_defaults_value(const char *path, const char *text, const char *name, const char *prev, char **ret,
+                        unsigned *ret_line) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
+        _cleanup_free_ char *cur = NULL;
         const char * const names[] = { name };
         unsigned override_line = 0;
         bool unclosed = false;
-        const Assignment *a;
-        char *v;
-        size_t k = 0;
         int r;
 
         r = parse_assignments_of(&(VarSet) { names, 1 }, path, text, &l, &override_line, &unclosed);
@@ -619,23 +618,44 @@ int grub_defaults_value(const char *path, const char *text, const char *name, ch
                 return r;
         if (l.n == 0)
                 return -ENOENT;
-        a = &l.items[l.n - 1];
-        v = malloc(strlen(a->value) + 1);
-        if (!v)
+        cur = strdup(prev ?: "");
+        if (!cur)
                 return -ENOMEM;
-        for (const char *p = a->value; *p; p++) {
-                if (*p == ESC && p[1] == SELF_REF) {
-                        p++;
-                        continue;
+        /* Each assignment in order, "$NAME" standing for the value before it, as sh runs them. */
+        for (size_t i = 0; i < l.n; i++) {
+                const char *v = l.items[i].value;
+                size_t refs = 0, k = 0, need;
+                char *out;
+
+                for (const char *p = v; *p; p++)
+                        if (*p == ESC && p[1]) {
+                                refs += p[1] == SELF_REF;
+                                p++;
+                        }
+                need = strlen(v) + refs * strlen(cur) + 1;
+                if (need > 1024 * 1024) /* x="$x$x" doubling: no kernel command line is that long */
+                        return log_error_errno(-E2BIG, "%s:%u: %s grows beyond 1 MiB.", path, l.items[i].line, name);
+                out = malloc(need);
+                if (!out)
+                        return -ENOMEM;
+                for (const char *p = v; *p; p++) {
+                        if (*p == ESC && p[1] == SELF_REF) {
+                                p++;
+                                memcpy(out + k, cur, strlen(cur));
+                                k += strlen(cur);
+                                continue;
+                        }
+                        if (*p == ESC && p[1] == ESC)
+                                p++;
+                        out[k++] = *p;
                 }
-                if (*p == ESC && p[1] == ESC)
-                        p++;
-                v[k++] = *p;
+                out[k] = '\0';
+                free(cur);
+                cur = out;
         }
-        v[k] = '\0';
-        *ret = v;
+        *ret = TAKE_PTR(cur);
         if (ret_line)
-                *ret_line = a->line;
+                *ret_line = l.items[l.n - 1].line;
         return 0;
 }
 

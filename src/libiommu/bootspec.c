@@ -921,6 +921,8 @@ void bootspec_done(BootSpec *b) {
         free(b->grub_cfg_default);
         free(b->grub_default);
         free(b->grub_default_path);
+        free(b->grub_cmdline_linux);
+        free(b->grub_cmdline_linux_default);
         free(b->kernel_cmdline);
         free(b->ostree_why);
         *b = (BootSpec) {};
@@ -1171,12 +1173,10 @@ int bootspec_find_grub_cfg(const char *root, char **ret) {
         return *ret ? 1 : -ENOMEM;
 }
 
-/* GRUB_DEFAULT as grub-mkconfig sources it: /etc/default/grub, then grub.d/ *.cfg in bytewise order. */
-static int read_grub_default(const char *root, BootSpec *b) {
+int bootspec_grub_defaults_files(const char *root, char ***ret) {
         _cleanup_strv_free_ char **files = NULL, **dropins = NULL;
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
-        int r;
 
         if (strv_extend(&files, GRUB_DEFAULTS) < 0)
                 return -ENOMEM;
@@ -1185,13 +1185,32 @@ static int read_grub_default(const char *root, BootSpec *b) {
                         if (de->d_name[0] != '.' && endswith(de->d_name, ".cfg") &&
                             strv_consume(&dropins, path_join(GRUB_DROPIN_DIR, de->d_name)) < 0)
                                 return -ENOMEM;
-                (void) strv_sort(dropins);
+                (void) strv_sort(dropins); /* the shell's glob order in the C locale */
                 if (strv_extend_strv(&files, dropins) < 0)
                         return -ENOMEM;
         }
+        *ret = TAKE_PTR(files);
+        return 0;
+}
+
+/* GRUB_DEFAULT and the command line variables as grub-mkconfig sources them. */
+static int read_grub_default(const char *root, BootSpec *b) {
+        _cleanup_strv_free_ char **files = NULL;
+        int r;
+
+        r = bootspec_grub_defaults_files(root, &files);
+        if (r < 0)
+                return r;
         STRV_FOREACH(f, files) {
                 _cleanup_free_ char *text = NULL, *v = NULL, *disp = NULL;
                 unsigned line = 0;
+                struct {
+                        const char *name;
+                        char **value;
+                } cmdline[] = {
+                        { "GRUB_CMDLINE_LINUX", &b->grub_cmdline_linux },
+                        { "GRUB_CMDLINE_LINUX_DEFAULT", &b->grub_cmdline_linux_default },
+                };
 
                 r = read_root_text_and_warn(root, *f, BOOTSPEC_FILE_MAX, &text, NULL);
                 if (r == -ENOMEM)
@@ -1201,7 +1220,22 @@ static int read_grub_default(const char *root, BootSpec *b) {
                 disp = root_display(root, *f);
                 if (!disp)
                         return -ENOMEM;
-                r = grub_defaults_value(disp, text, "GRUB_DEFAULT", &v, &line);
+                /* What 10_linux puts on the linux lines, sh's way: "$GRUB_CMDLINE_LINUX x" appends. */
+                for (size_t k = 0; k < ELEMENTSOF(cmdline); k++) {
+                        _cleanup_free_ char *c = NULL;
+                        r = grub_defaults_value(disp, text, cmdline[k].name, *cmdline[k].value, &c, NULL);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r == -ENOENT)
+                                continue;
+                        if (r < 0) {
+                                b->grub_defaults_refused = true;
+                                continue;
+                        }
+                        free(*cmdline[k].value);
+                        *cmdline[k].value = TAKE_PTR(c);
+                }
+                r = grub_defaults_value(disp, text, "GRUB_DEFAULT", b->grub_default, &v, &line);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)

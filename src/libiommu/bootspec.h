@@ -80,6 +80,9 @@ typedef struct BootSpec {
         char *grub_cfg;             /* where GRUB reads its menu from */
         char *grub_cfg_default;     /* grub.cfg's own `set default=` (the generated one) */
         char *grub_default;         /* GRUB_DEFAULT of the defaults and drop-ins, sourcing order */
+        char *grub_cmdline_linux;   /* GRUB_CMDLINE_LINUX after sourcing them all (NULL: unset or unreadable) */
+        char *grub_cmdline_linux_default;
+        bool grub_defaults_refused; /* a file the lexer refused (named in its error): values unknown */
         char *grub_default_path;
         unsigned grub_default_line;
         char *kernel_cmdline;       /* /etc/kernel/cmdline, whole, whitespace folded */
@@ -103,6 +106,9 @@ void bootspec_done(BootSpec *b);
  * EFI/<vendor>/grub.cfg on the ESP unless it is a stub ("configfile"), else /boot/grub2/grub.cfg,
  * else /boot/grub/grub.cfg. 0 (and NULL) when there is none. status and apply use this one answer. */
 int bootspec_find_grub_cfg(const char *root, char **ret);
+
+/* /etc/default/grub, then /etc/default/grub.d/ *.cfg in bytewise order: grub-mkconfig's sourcing order. */
+int bootspec_grub_defaults_files(const char *root, char ***ret);
 
 /* ---- pure parts, unit-tested and fuzzed ---- */
 

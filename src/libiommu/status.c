@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -53,30 +52,6 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
         return 0;
 }
 
-/* The GRUB defaults files in the order grub-mkconfig sources them. */
-static int grub_defaults_files(const char *root, char ***ret) {
-        _cleanup_strv_free_ char **files = NULL, **dropins = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
-        struct dirent *de;
-
-        if (strv_extend(&files, GRUB_DEFAULTS) < 0)
-                return -ENOMEM;
-        if (root_opendir(root, GRUB_DROPIN_DIR, &d) >= 0) {
-                while ((de = readdir(d))) {
-                        char *p;
-                        if (de->d_name[0] == '.' || !endswith(de->d_name, ".cfg"))
-                                continue;
-                        if (asprintf(&p, "%s/%s", GRUB_DROPIN_DIR, de->d_name) < 0 || strv_consume(&dropins, p) < 0)
-                                return -ENOMEM;
-                }
-                (void) strv_sort(dropins);
-                if (strv_extend_strv(&files, dropins) < 0)
-                        return -ENOMEM;
-        }
-        *ret = TAKE_PTR(files);
-        return 0;
-}
-
 static int mtime_of(const char *root, const char *path, struct timespec *ret) {
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -105,7 +80,7 @@ int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
                 return r;
         if (mtime_of(root, cfg, &cfg_t) < 0)
                 return 0;
-        r = grub_defaults_files(root, &defaults);
+        r = bootspec_grub_defaults_files(root, &defaults);
         if (r < 0)
                 return r;
         STRV_FOREACH(d, defaults) {
@@ -121,43 +96,6 @@ int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
         }
         *ret_cfg = TAKE_PTR(cfg);
         return 0;
-}
-
-/* What the GRUB defaults give the next grub.cfg: GRUB_CMDLINE_LINUX and _DEFAULT of every file,
- * in sourcing order, decoded by the lexer apply rewrites them with. NULL when one cannot be read
- * (named in the lexer's error). */
-static int grub_defaults_cmdline(const char *root, char **ret) {
-        _cleanup_strv_free_ char **files = NULL, **all = NULL;
-        int r;
-
-        *ret = NULL;
-        r = grub_defaults_files(root, &files);
-        if (r < 0)
-                return r;
-        STRV_FOREACH(f, files) {
-                _cleanup_free_ char *text = NULL, *disp = NULL;
-                _cleanup_strv_free_ char **values = NULL;
-                _cleanup_free_ unsigned *lines = NULL;
-                size_t n = 0;
-
-                r = read_root_text_and_warn(root, *f, CHANGESET_FILE_MAX, &text, NULL);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        continue;
-                disp = root_display(root, *f);
-                if (!disp)
-                        return -ENOMEM;
-                r = grub_defaults_values(disp, text, &values, &lines, &n);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
-                        return 0;
-                if (strv_extend_strv(&all, values) < 0)
-                        return -ENOMEM;
-        }
-        *ret = all ? strv_join(all, " ") : strdup("");
-        return *ret ? 0 : -ENOMEM;
 }
 
 static StatusKind kind_of(BootSpecEntryType t) {
@@ -235,12 +173,13 @@ int status_collect(const char *root, char * const *owned, const Cmdline *wanted,
 
         /* The files the next entries are generated from. */
         if (root_exists(root, GRUB_DEFAULTS)) {
+                /* What 10_linux writes on a normal entry's linux line. */
                 _cleanup_free_ char *line = NULL;
-                r = grub_defaults_cmdline(root, &line);
-                if (r < 0)
+                if (!b.grub_defaults_refused &&
+                    asprintf(&line, "%s %s", b.grub_cmdline_linux ?: "", b.grub_cmdline_linux_default ?: "") < 0)
                         return log_oom();
-                r = add_entry(&s, STATUS_GRUB_DEFAULTS, GRUB_DEFAULTS, NULL, NULL, line, "GRUB_CMDLINE_LINUX and _DEFAULT",
-                              owned, wanted);
+                r = add_entry(&s, STATUS_GRUB_DEFAULTS, GRUB_DEFAULTS, NULL, NULL, line ? strstrip(line) : NULL,
+                              "GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT, drop-ins sourced", owned, wanted);
                 if (r < 0)
                         return log_oom();
         }

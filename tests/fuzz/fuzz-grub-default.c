@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s = strndup((const char *) data, size);
         if (!s)
                 abort();
-        r = grub_defaults_value("fuzz", s, "GRUB_DEFAULT", &v, &line);
+        r = grub_defaults_value("fuzz", s, "GRUB_DEFAULT", "0", &v, &line);
         if (r == -ENOMEM)
                 abort();
         /* The raw text as a default too: saved_entry and next_entry reach the resolver unparsed. */

@@ -63,6 +63,15 @@ static void test_next_grub_blscfg(void **state) {
         assert_int_equal(s.entries[2].kind, STATUS_GRUB_DEFAULTS);
         assert_string_equal(s.entries[2].options, "ro");
         status_done(&s);
+        /* The drop-ins are sourced after it: a plain assignment replaces, "$GRUB_CMDLINE_LINUX x" appends. */
+        test_write(root, "/etc/default/grub.d/40-replace.cfg", "GRUB_CMDLINE_LINUX=\"quiet\"\n");
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg", "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\"\n"
+                                                             "GRUB_CMDLINE_LINUX_DEFAULT='splash'\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
+        assert_string_equal(s.entries[2].options, "quiet iommu=pt splash");
+        status_done(&s);
+        test_write(root, "/etc/default/grub.d/40-replace.cfg", "");
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg", "");
         /* GRUB_DEFAULT=0 ignores the leftover saved_entry. */
         test_write(root, "/etc/default/grub", "GRUB_DEFAULT=0\n");
         assert_int_equal(next_of(root, &src, &s), 0);
