@@ -913,6 +913,7 @@ void bootspec_done(BootSpec *b) {
         free(b->efi_oneshot);
         free(b->efi_default);
         free(b->efi_selected);
+        free(b->efi_last_booted);
         free(b->grubenv);
         free(b->grubenv_text);
         free(b->saved_entry);
@@ -1364,7 +1365,10 @@ static void select_systemd_boot(BootSpec *b) {
         } rules[] = {
                 { b->efi_oneshot, "EFI variable LoaderEntryOneShot", true },
                 { b->efi_default, "EFI variable LoaderEntryDefault", false },
-                { b->default_pattern, "loader.conf default", false },
+                /* "@saved": the entry booted last time, as systemd-boot records it. */
+                { b->default_pattern && streq(b->default_pattern, "@saved") ? b->efi_last_booted : b->default_pattern,
+                  b->default_pattern && streq(b->default_pattern, "@saved") ? "loader.conf default @saved (LoaderEntryLastBooted)"
+                                                                             : "loader.conf default", false },
         };
 
         for (size_t k = 0; k < ELEMENTSOF(rules); k++) {
@@ -1626,6 +1630,8 @@ int bootspec_load(const char *root, BootSpec *ret) {
                 r = read_efi_string(root, "LoaderEntryDefault", &b.efi_default);
         if (r >= 0)
                 r = read_efi_string(root, "LoaderEntrySelected", &b.efi_selected);
+        if (r >= 0 && b.default_pattern && streq(b.default_pattern, "@saved"))
+                r = read_efi_string(root, "LoaderEntryLastBooted", &b.efi_last_booted);
         if (r < 0)
                 return r;
 

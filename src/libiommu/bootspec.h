@@ -74,6 +74,7 @@ typedef struct BootSpec {
         char *efi_oneshot;          /* LoaderEntryOneShot */
         char *efi_default;          /* LoaderEntryDefault */
         char *efi_selected;         /* LoaderEntrySelected: the entry this boot came from */
+        char *efi_last_booted;      /* LoaderEntryLastBooted: loader.conf "default @saved" */
         char *grubenv;              /* path of the GRUB environment block */
         char *grubenv_text;
         char *saved_entry, *next_entry;

@@ -249,6 +249,30 @@ static void test_load_sdboot(void **state) {
         assert_string_equal(b.next_source, "EFI variable LoaderEntryDefault");
         assert_int_equal(bootspec_find_type1_file(&b, "a-6.5+0-3"), 3);
         bootspec_done(&b);
+
+        /* "default @saved" follows LoaderEntryLastBooted; LoaderEntryDefault still comes first. */
+        {
+                static const char last[] = { 6, 0, 0, 0, 'x', 0, '-', 0, '6', 0, '.', 0, '1', 0, '.', 0, 'c', 0, 'o', 0, 'n', 0, 'f', 0 };
+                _cleanup_free_ char *p = root_path(root, "/sys/firmware/efi/efivars/LoaderEntryLastBooted-" BOOTSPEC_LOADER_GUID);
+                FILE *f;
+                test_write(root, "/sys/firmware/efi/efivars/LoaderEntryLastBooted-" BOOTSPEC_LOADER_GUID, "");
+                f = fopen(p, "we");
+                assert_non_null(f);
+                fwrite(last, 1, sizeof(last), f);
+                fclose(f);
+        }
+        test_write(root, "/efi/loader/loader.conf", "default @saved\n");
+        assert_int_equal(bootspec_load(root, &b), 0);
+        assert_string_equal(b.entries[b.default_entry].id, "a-6.1.conf");
+        bootspec_done(&b);
+        {
+                _cleanup_free_ char *p = root_path(root, "/sys/firmware/efi/efivars/LoaderEntryDefault-" BOOTSPEC_LOADER_GUID);
+                assert_int_equal(unlink(p), 0);
+        }
+        assert_int_equal(bootspec_load(root, &b), 0);
+        assert_string_equal(b.entries[b.default_entry].id, "x-6.1.conf");
+        assert_string_equal(b.default_source, "loader.conf default @saved (LoaderEntryLastBooted)");
+        bootspec_done(&b);
         test_rmroot(root);
 }
 
