@@ -721,7 +721,7 @@ static int menu_add(GrubMenu *m, GrubMenuItem it) {
 int bootspec_parse_grub_cfg(const char *text, GrubMenu *ret) {
         _cleanup_(grub_menu_done) GrubMenu m = {};
         /* The menu nesting: for each open block, the submenu item it opened (SIZE_MAX for other blocks). */
-        size_t stack[64], children[65] = {};
+        size_t stack[64];
         unsigned depth = 0, lineno = 0, next_entry_if = 0;
         size_t cur_entry = SIZE_MAX;
         int r;
@@ -746,7 +746,6 @@ int bootspec_parse_grub_cfg(const char *text, GrubMenu *ret) {
                     startswith(s, "submenu\t")) {
                         bool sub = startswith(s, "submenu");
                         GrubMenuItem it = { .submenu = sub, .line = lineno, .parent = parent };
-                        size_t level = parent == SIZE_MAX ? 0 : parent + 1;
                         char *w;
 
                         q = s + (sub ? strlen("submenu") : strlen("menuentry"));
@@ -766,7 +765,6 @@ int bootspec_parse_grub_cfg(const char *text, GrubMenu *ret) {
                                         free(w);
                         }
                         /* Index among siblings: count earlier items with the same parent. */
-                        (void) level;
                         for (size_t i = 0; i < m.n_items; i++)
                                 if (m.items[i].parent == parent)
                                         it.index++;
@@ -824,7 +822,6 @@ int bootspec_parse_grub_cfg(const char *text, GrubMenu *ret) {
                                 cur_entry = SIZE_MAX;
                 }
         }
-        (void) children;
         *ret = m;
         m = (GrubMenu) {};
         return 0;
@@ -1461,20 +1458,25 @@ static bool systemd_boot_installed(const char *root, const char *esp) {
 
 static int build_grub_menu(BootSpec *b, GrubMenu *m, BootSpecEntry *bls, size_t n_bls) {
         _cleanup_(grub_menu_done) GrubMenu out = {};
+        _cleanup_free_ size_t *map = calloc(m->n_items ?: 1, sizeof(size_t));
         BootSpecEntry *entries = NULL;
         size_t n = 0;
+        bool bls_done = false;
         int r = 0;
 
+        if (!map)
+                return -ENOMEM;
         /* Expand blscfg into the BLS entries, newest first; every other item keeps its place. */
         for (size_t i = 0; i < m->n_items; i++) {
                 GrubMenuItem *it = &m->items[i];
-                size_t map_parent = SIZE_MAX;
+                /* Parents come before their children: map them through the new list. */
+                size_t map_parent = it->parent != SIZE_MAX ? map[it->parent] : SIZE_MAX;
 
-                if (it->parent != SIZE_MAX) /* parents come before children: map through the new list */
-                        for (size_t k = 0; k < out.n_items; k++)
-                                if (out.items[k].line == m->items[it->parent].line && out.items[k].submenu)
-                                        map_parent = k;
+                map[i] = out.n_items;
+                if (it->blscfg && bls_done)
+                        continue; /* the entries are listed once */
                 if (it->blscfg) {
+                        bls_done = true;
                         for (size_t k = 0; k < n_bls; k++) {
                                 GrubMenuItem ni = { .title = strdup(bls[k].title ?: bls[k].file_id), .id = strdup(bls[k].file_id),
                                                     .options = strdup(""), .line = it->line, .parent = map_parent };
