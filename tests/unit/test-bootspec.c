@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <sys/wait.h>
 
 #include "bootspec.h"
 #include "test-util.h"
@@ -34,6 +35,68 @@ static void test_rpmvercmp(void **state) {
         /* blscfg: name-version-release, newest first. */
         assert_true(bootspec_blscfg_compare("m-4.18.0-193.1.2.el8_2.x86_64", "m-4.18.0-193.el8.x86_64") < 0);
         assert_true(bootspec_blscfg_compare("m-5.14.0-70.el9.x86_64", "m-5.14.0-427.13.1.el9_4.x86_64") > 0);
+}
+
+/* Differential: rpm's own comparison (rpm's Lua rpm.vercmp(), which parses epoch:version-release,
+ * so the pairs hold neither ':' nor '-') against ours, in one rpm run. */
+static void test_rpmvercmp_rpm(void **state) {
+        static const char * const pairs[][2] = {
+                { "193.1.2.el8_2", "193.el8" }, { "1.0", "1.0.0" },         { "1.0a", "1.0" },
+                { "1.0~rc1", "1.0~rc2" },        { "1.0~rc1", "1.0" },        { "1.0^git1", "1.0" },
+                { "1.0^git1", "1.0.1" },         { "2.0", "10" },             { "1.010", "1.9" },
+                { "a", "b" },                    { "1.a", "1.1" },            { "el9_4", "el9" },
+                { "5.14.0", "5.14.0.1" },        { "x86_64", "aarch64" },     { "007", "7" },
+                { "1_2", "1.2" },                { "fc40", "fc9" },           { "6.9.7", "6.10" },
+                { "1.0~", "1.0" },               { "1.0^", "1.0" },           { "alpha", "alpha1" },
+        };
+        _cleanup_free_ char *cmd = NULL;
+        size_t len = 0;
+        FILE *f, *m;
+
+        (void) state;
+        m = open_memstream(&cmd, &len);
+        assert_non_null(m);
+        fputs("rpm --eval \"%{lua: ", m);
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++)
+                fprintf(m, "print(rpm.vercmp('%s', '%s') .. ' ') ", pairs[i][0], pairs[i][1]);
+        fputs("}\"", m);
+        assert_int_equal(fclose(m), 0);
+        f = popen(cmd, "r");
+        assert_non_null(f);
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                int want;
+                /* rpm (package rpm, .ci/packages.txt): the results, space-separated. */
+                assert_int_equal(fscanf(f, "%d", &want), 1);
+                if (bootspec_rpmvercmp(pairs[i][0], pairs[i][1]) != want)
+                        fail_msg("rpmvercmp(%s, %s): rpm says %d, we say %d", pairs[i][0], pairs[i][1], want,
+                                 bootspec_rpmvercmp(pairs[i][0], pairs[i][1]));
+        }
+        assert_int_equal(pclose(f), 0);
+}
+
+/* Differential: systemd's own strverscmp_improved(), through `systemd-analyze compare-versions A B`
+ * (exit 11 for A > B, 12 for A < B, 0 for equal). */
+static void test_strverscmp_systemd(void **state) {
+        static const char * const pairs[][2] = {
+                { "x-6.1.conf", "X-6.12.CONF" }, { "6.1.0-21-amd64", "6.1.0-18-amd64" }, { "1.10", "1.2" },
+                { "123~rc1", "123" },             { "123-9", "123.1-1" },                { "123^post1", "123" },
+                { "123^post1", "123.1" },         { "007", "7" },                        { "a-6.5.conf", "a-6.1.conf" },
+                { "debian-13.efi", "debian-12.efi" }, { "1.0a", "1.0" },                 { "1.0", "1.0.0" },
+                { "fc40", "fc9" },                { "1_2", "1.2" },                      { "", "1" },
+        };
+
+        (void) state;
+        for (size_t i = 0; i < ELEMENTSOF(pairs); i++) {
+                _cleanup_free_ char *cmd = NULL;
+                int status, want, got = bootspec_strverscmp(pairs[i][0], pairs[i][1]);
+
+                assert_true(asprintf(&cmd, "systemd-analyze compare-versions '%s' '%s' > /dev/null", pairs[i][0], pairs[i][1]) > 0);
+                status = system(cmd);
+                assert_true(WIFEXITED(status));
+                want = WEXITSTATUS(status) == 11 ? 1 : WEXITSTATUS(status) == 12 ? -1 : WEXITSTATUS(status) == 0 ? 0 : 99;
+                if (got != want)
+                        fail_msg("strverscmp(%s, %s): systemd says %d, we say %d", pairs[i][0], pairs[i][1], want, got);
+        }
 }
 
 static void test_tries(void **state) {
@@ -427,6 +490,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strverscmp),
                 cmocka_unit_test(test_rpmvercmp),
+                cmocka_unit_test(test_rpmvercmp_rpm),
+                cmocka_unit_test(test_strverscmp_systemd),
                 cmocka_unit_test(test_tries),
                 cmocka_unit_test(test_order),
                 cmocka_unit_test(test_loader_conf),
