@@ -389,6 +389,9 @@ static int parse_assignments_of(const VarSet *vs, const char *path, const char *
                                 if (error < 0)
                                         return log_oom();
                         }
+                        if (why && vs->names != grub_vars) /* a reader's question (GRUB_DEFAULT), not a rewrite */
+                                return log_warning_errno(-EINVAL, "%s:%u: cannot tell the value of %s here (%s).", path,
+                                                         start_line, vs->names[0], why);
                         if (why)
                                 return log_error_errno(-EINVAL, "%s:%u: cannot rewrite this line safely (%s); change it to a "
                                                        "plain GRUB_CMDLINE_LINUX=\"...\" assignment, or move it out of the "
