@@ -3,11 +3,9 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "boot-bls.h"
 #include "boot-grub.h"
 #include "boot-kernel-cmdline.h"
 #include "bootspec.h"
-#include "changeset.h"
 #include "fileio.h"
 #include "log.h"
 #include "status.h"
