@@ -41,6 +41,26 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_end_object(&w);
         } else
                 json_null(&w);
+        /* The facts the choice was made from, each with its file. */
+        json_key(&w, "boot_config");
+        json_begin_object(&w);
+        json_field_string(&w, "esp", s->spec.esp);
+        json_field_string(&w, "xbootldr", s->spec.xbootldr);
+        json_field_string(&w, "loader_conf", s->spec.loader_conf);
+        json_field_string(&w, "loader_conf_default", s->spec.default_pattern);
+        json_field_int(&w, "loader_conf_default_line", s->spec.default_pattern_line);
+        json_field_string(&w, "efi_loader_entry_oneshot", s->spec.efi_oneshot);
+        json_field_string(&w, "efi_loader_entry_default", s->spec.efi_default);
+        json_field_string(&w, "efi_loader_entry_selected", s->spec.efi_selected);
+        json_field_string(&w, "grubenv", s->spec.grubenv);
+        json_field_string(&w, "grubenv_saved_entry", s->spec.saved_entry);
+        json_field_string(&w, "grubenv_next_entry", s->spec.next_entry);
+        json_field_string(&w, "grub_cfg_default", s->spec.grub_cfg_default);
+        json_field_string(&w, "grub_default", s->spec.grub_default);
+        json_field_string(&w, "grub_default_path", s->spec.grub_default_path);
+        json_field_int(&w, "grub_default_line", s->spec.grub_default_line);
+        json_field_string(&w, "ostree_why", s->ostree_why);
+        json_end_object(&w);
         json_key(&w, "next_boot");
         if (next) {
                 json_begin_object(&w);
@@ -85,6 +105,29 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
         json_finish(&w);
 }
 
+/* Where a decision's fact sits: "FILE:LINE" or "FILE"; NULL for "the first entry". */
+static char *source_location(const Status *s, const char *source) {
+        char *p = NULL;
+
+        if (!source)
+                return NULL;
+        if (startswith(source, "loader.conf default @saved") || startswith(source, "EFI variable ")) {
+                const char *name = startswith(source, "EFI variable ") ?: "LoaderEntryLastBooted";
+                if (asprintf(&p, "/sys/firmware/efi/efivars/%s-%s", name, BOOTSPEC_LOADER_GUID) < 0)
+                        return NULL;
+        } else if (startswith(source, "loader.conf default") && s->spec.loader_conf) {
+                if (asprintf(&p, "%s:%u", s->spec.loader_conf, s->spec.default_pattern_line) < 0)
+                        return NULL;
+        } else if (startswith(source, "GRUB_DEFAULT") && s->spec.grub_default_path) {
+                if (asprintf(&p, "%s:%u", s->spec.grub_default_path, s->spec.grub_default_line) < 0)
+                        return NULL;
+        } else if (startswith(source, "grubenv") && s->spec.grubenv)
+                p = strdup(s->spec.grubenv);
+        else if (startswith(source, "grub.cfg") && s->spec.grub_cfg)
+                p = strdup(s->spec.grub_cfg);
+        return p;
+}
+
 static void print_text(const char *root, const Context *ctx, const Cmdline *wanted, const Status *s) {
         _cleanup_free_ char *tokens = wanted ? cmdline_to_string(wanted) : NULL;
         const StatusEntry *next = s->next != SIZE_MAX ? &s->entries[s->next] : NULL;
@@ -101,6 +144,12 @@ static void print_text(const char *root, const Context *ctx, const Cmdline *want
                 printf("Next boot: %s %s (%s)\n", status_kind_to_string(next->kind), next->id ?: next->path, s->next_source);
         else
                 printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n", root);
+        if (s->default_entry != SIZE_MAX) {
+                const StatusEntry *d = &s->entries[s->default_entry];
+                _cleanup_free_ char *where = source_location(s, s->default_source);
+                printf("Default:   %s %s (%s%s%s)\n", status_kind_to_string(d->kind), d->id ?: d->path, s->default_source,
+                       where ? ", " : "", where ?: "");
+        }
         if (s->grub_cfg_older_than)
                 printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
                        s->grub_cfg, s->grub_cfg_older_than);

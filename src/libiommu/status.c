@@ -204,6 +204,8 @@ int status_collect(const char *root, char * const *owned, const Cmdline *wanted,
         }
         if (s.next != SIZE_MAX)
                 s.entries[s.next].next = true;
+        s.spec = b;
+        b = (BootSpec) {};
         *ret = s;
         s = (Status) {};
         return 0;
@@ -217,6 +219,7 @@ void status_done(Status *s) {
                 free(s->entries[i].options);
         }
         free(s->entries);
+        bootspec_done(&s->spec);
         free(s->ostree_why);
         free(s->grub_cfg);
         free(s->grub_cfg_older_than);

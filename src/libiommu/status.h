@@ -43,6 +43,7 @@ typedef struct Status {
         const char *loader;      /* bootspec_loader_to_string() */
         bool ostree;             /* ostree/bootc-managed: apply refuses, status reads */
         char *ostree_why;
+        BootSpec spec;           /* the model the view is made from: every fact with its file */
         char *grub_cfg;          /* grub.cfg inside the root; NULL when there is none */
         char *grub_cfg_older_than; /* a GRUB defaults file newer than grub.cfg; NULL when fresh */
 } Status;

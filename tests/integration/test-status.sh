@@ -158,6 +158,8 @@ status "$D" --json
 next=$(python3 -c 'import json, sys; n = json.loads(sys.argv[1])["next_boot"]; print(n["path"], n["source"])' "$out") ||
         fail "status --json: $out"
 [ "$next" = "/efi/loader/entries/a-6.1.conf EFI variable LoaderEntryDefault" ] || fail "next with LoaderEntryDefault: $next"
+python3 -c 'import json, sys; c = json.loads(sys.argv[1])["boot_config"]; assert c["efi_loader_entry_default"] == "a-6.1.conf" and c["esp"] == "/efi", c' "$out" ||
+        fail "boot_config does not show LoaderEntryDefault: $out"
 out=$("$IOMMUCTL" apply --root "$D" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
         fail "apply --entries default --dry-run: $out"
 changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
@@ -226,7 +228,10 @@ assert d["profile"] is None
 assert [e["id"] for e in d["entries"]] == ["x-6.1", "X-6.12"], d["entries"]
 assert d["next_boot"]["id"] == "X-6.12" and d["next_boot"]["options"] == "root=/dev/x612", d["next_boot"]
 assert d["default_boot"]["source"] == "loader.conf default", d
+assert d["boot_config"]["loader_conf"] == "/efi/loader/loader.conf" and d["boot_config"]["loader_conf_default_line"] == 1, d
 PY
+status "$S"
+grep -q '^Default:   bls X-6.12 (loader.conf default, /efi/loader/loader.conf:1)$' <<< "$out" || fail "Default line: $out"
 out=$("$IOMMUCTL" apply --root "$S" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
         fail "apply --entries default on X-6.12.CONF: $out"
 changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
