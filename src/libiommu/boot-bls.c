@@ -283,7 +283,8 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
                         BlsEntry *t;
                         char *path, *id;
 
-                        if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
+                        if (de->d_name[0] == '.' || strlen(de->d_name) < 5 ||
+                            strcasecmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0) /* FAT: *.CONF too */
                                 continue;
                         if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
                                 bls_entries_free(list, n);

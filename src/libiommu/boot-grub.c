@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "boot-grub.h"
+#include "bootspec.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
@@ -62,8 +63,17 @@ static bool line_has_word(const char *s, size_t n, const char *word) {
         return false;
 }
 
-static bool mentions_grub_var(const char *s, size_t n) {
-        return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
+/* The variables parse_assignments() collects: grub_vars, or one other (GRUB_DEFAULT) for readers. */
+typedef struct VarSet {
+        const char * const *names;
+        size_t n;
+} VarSet;
+
+static bool mentions_var(const VarSet *vs, const char *s, size_t n) {
+        for (size_t i = 0; i < vs->n; i++)
+                if (memmem(s, n, vs->names[i], strlen(vs->names[i])))
+                        return true;
+        return false;
 }
 
 static int value_push_raw(char **v, size_t *n, char c) {
@@ -200,8 +210,8 @@ static const char *decode_word(const char *s, size_t p, size_t end, Assignment *
 
 /* Splits the text into logical lines as sh does (quotes and backslash-newline join physical
  * lines) and collects the assignments of grub_vars. */
-static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
-                             bool *ret_unclosed) {
+static int parse_assignments_of(const VarSet *vs, const char *path, const char *s, AssignmentList *ret,
+                                unsigned *ret_override_line, bool *ret_unclosed) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         size_t len = strlen(s), p = 0;
         unsigned lineno = 1, override_line = 0;
@@ -304,7 +314,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                                 heredoc_open = false;
                                                 break;
                                         }
-                                        if (mentions_grub_var(s + p, e - p))
+                                        if (mentions_var(vs, s + p, e - p))
                                                 return log_error_errno(-EINVAL, "%s:%u: GRUB_CMDLINE_LINUX inside a here-document; "
                                                                        "cannot rewrite it safely. Nothing was changed.", path, lineno);
                                         p = e < len ? e + 1 : e;
@@ -342,7 +352,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                              (w - q == 6 && strneq(s + q, "source", 6)) || (w - q == 4 && strneq(s + q, "eval", 4))))
                                 override_line = start_line; /* the last one */
                 }
-                if (!mentions_grub_var(s + start, end - start))
+                if (!mentions_var(vs, s + start, end - start))
                         continue;
 
                 /* [export ]NAME=word */
@@ -366,9 +376,9 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         else if (complex)
                                 why = "an assignment joined with other commands (';', '&' or '|')";
                         else {
-                                for (size_t k = 0; k < ELEMENTSOF(grub_vars); k++)
-                                        if (strlen(grub_vars[k]) == q - ns && strneq(s + ns, grub_vars[k], q - ns))
-                                                a.name = grub_vars[k];
+                                for (size_t k = 0; k < vs->n; k++)
+                                        if (strlen(vs->names[k]) == q - ns && strneq(s + ns, vs->names[k], q - ns))
+                                                a.name = vs->names[k];
                                 if (!a.name) {
                                         /* Another variable reading GRUB_CMDLINE_LINUX: harmless. */
                                         continue;
@@ -378,6 +388,9 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                 if (error < 0)
                                         return log_oom();
                         }
+                        if (why && vs->names != grub_vars) /* a reader's question (GRUB_DEFAULT), not a rewrite */
+                                return log_warning_errno(-EINVAL, "%s:%u: cannot tell the value of %s here (%s).", path,
+                                                         start_line, vs->names[0], why);
                         if (why)
                                 return log_error_errno(-EINVAL, "%s:%u: cannot rewrite this line safely (%s); change it to a "
                                                        "plain GRUB_CMDLINE_LINUX=\"...\" assignment, or move it out of the "
@@ -398,6 +411,12 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
         l = (AssignmentList) {};
         *ret_override_line = override_line;
         return 0;
+}
+
+static int parse_assignments(const char *path, const char *s, AssignmentList *ret, unsigned *ret_override_line,
+                             bool *ret_unclosed) {
+        return parse_assignments_of(&(VarSet) { grub_vars, ELEMENTSOF(grub_vars) }, path, s, ret, ret_override_line,
+                                    ret_unclosed);
 }
 
 /* Quotes a decoded value for the shell, as the original was quoted where possible. */
@@ -587,6 +606,61 @@ int grub_defaults_values(const char *path, const char *text, char ***ret_values,
         return 0;
 }
 
+int grub_defaults_value(const char *path, const char *text, const char *name, const char *prev, char **ret,
+                        unsigned *ret_line) {
+        _cleanup_(assignment_list_done) AssignmentList l = {};
+        _cleanup_free_ char *cur = NULL;
+        const char * const names[] = { name };
+        unsigned override_line = 0;
+        bool unclosed = false;
+        int r;
+
+        r = parse_assignments_of(&(VarSet) { names, 1 }, path, text, &l, &override_line, &unclosed);
+        if (r < 0)
+                return r;
+        if (l.n == 0)
+                return -ENOENT;
+        cur = strdup(prev ?: "");
+        if (!cur)
+                return -ENOMEM;
+        /* Each assignment in order, "$NAME" standing for the value before it, as sh runs them. */
+        for (size_t i = 0; i < l.n; i++) {
+                const char *v = l.items[i].value;
+                size_t refs = 0, k = 0, need;
+                char *out;
+
+                for (const char *p = v; *p; p++)
+                        if (*p == ESC && p[1]) {
+                                refs += p[1] == SELF_REF;
+                                p++;
+                        }
+                need = strlen(v) + refs * strlen(cur) + 1;
+                if (need > 1024 * 1024) /* x="$x$x" doubling: no kernel command line is that long */
+                        return log_error_errno(-E2BIG, "%s:%u: %s grows beyond 1 MiB.", path, l.items[i].line, name);
+                out = malloc(need);
+                if (!out)
+                        return -ENOMEM;
+                for (const char *p = v; *p; p++) {
+                        if (*p == ESC && p[1] == SELF_REF) {
+                                p++;
+                                memcpy(out + k, cur, strlen(cur));
+                                k += strlen(cur);
+                                continue;
+                        }
+                        if (*p == ESC && p[1] == ESC)
+                                p++;
+                        out[k++] = *p;
+                }
+                out[k] = '\0';
+                free(cur);
+                cur = out;
+        }
+        *ret = TAKE_PTR(cur);
+        if (ret_line)
+                *ret_line = l.items[l.n - 1].line;
+        return 0;
+}
+
 void grub_rewrite_result_done(GrubRewriteResult *r) {
         free(r->text);
         *r = (GrubRewriteResult) {};
@@ -711,18 +785,13 @@ int find_executable(const char *name, char **ret) {
  * RHEL-likes the real one sits on the ESP (a new-style ESP grub.cfg is a stub that loads
  * /boot/grub2/grub.cfg and must not be overwritten). */
 static int grub_cfg_path(const Root *root, char **ret) {
-        _cleanup_strv_free_ char **found = NULL;
-        const char *p = root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg";
+        int r;
 
-        if (!root_exists(root, "/boot/grub2/grub.cfg") && root_find_matching(root, "/boot/efi/EFI/*/grub.cfg", &found) >= 0)
-                STRV_FOREACH(rel, found) {
-                        _cleanup_free_ char *text = NULL;
-                        if (read_root_file(root, *rel, CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
-                                *ret = strdup(*rel);
-                                return *ret ? 0 : -ENOMEM;
-                        }
-                }
-        *ret = strdup(p);
+        /* The one answer status reads the menu from (bootspec.c). */
+        r = bootspec_find_grub_cfg(root, ret);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        *ret = strdup(root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg");
         return *ret ? 0 : -ENOMEM;
 }
 

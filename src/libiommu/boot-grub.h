@@ -35,6 +35,12 @@ void grub_rewrite_result_done(GrubRewriteResult *r);
  * rewrites (continued lines included). Errors are logged with path:line. */
 int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
 
+/* Pure: the value name has after the plain assignments of text run in order from prev (NULL:
+ * unset), "$name" in a value standing for the value before it, and the line of the last one, by
+ * the same lexer; -ENOENT when the text assigns none. Errors are logged with path:line. */
+int grub_defaults_value(const char *path, const char *text, const char *name, const char *prev, char **ret,
+                        unsigned *ret_line);
+
 /* The drop-in written on Debian-family systems. */
 int grub_dropin_contents(const char *profile, const Cmdline *wanted, char **ret);
 
