@@ -116,6 +116,7 @@ typedef struct Lexer {
         /* Here-documents whose bodies start after the next newline. */
         char delims[8][128];
         bool strip_tabs[8];
+        bool expand[8];
         size_t n_heredocs;
         bool heredoc_open;
 } Lexer;
@@ -287,6 +288,10 @@ static int read_heredocs(Lexer *lx) {
                         }
                         if (mentions_grub_var(lx->s + lx->p, e - lx->p))
                                 return lex_fail(lx, "GRUB_CMDLINE_LINUX inside a here-document");
+                        /* An unquoted delimiter makes the body expand: what a "$(" or '`' there
+                         * does to the parse is the shell's business, not a guess of ours. */
+                        if (lx->expand[h] && (memmem(lx->s + lx->p, e - lx->p, "$(", 2) || memchr(lx->s + lx->p, '`', e - lx->p)))
+                                return lex_fail(lx, "command substitution inside a here-document");
                         lx->p = e < lx->len ? e + 1 : e;
                         lx->line++;
                 }
@@ -567,6 +572,7 @@ typedef struct Walker {
         size_t n_words;
         Token prev_sep;     /* what came before the command (start: TOKEN_NEWLINE) */
         bool negated;
+        bool empty;         /* a body or condition without a command yet: closing it is a syntax error */
 } Walker;
 
 static int walk_fail(Walker *w, unsigned line, const char *why) {
@@ -719,6 +725,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         if (token_is(&w.lx, &t, "do")) {
                                 w.for_header = false;
                                 w.n_words = 0;
+                                w.empty = true;
                         }
                         continue;
                 }
@@ -732,6 +739,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         if (token_is(&w.lx, &t, "if") || token_is(&w.lx, &t, "while") || token_is(&w.lx, &t, "until") ||
                             token_is(&w.lx, &t, "{")) {
                                 w.depth++;
+                                w.empty = true;
                                 continue;
                         }
                         if (token_is(&w.lx, &t, "for")) {
@@ -749,13 +757,20 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                             (w.in_case > 0 && token_is(&w.lx, &t, "esac"))) {
                                 if (token_is(&w.lx, &t, "esac"))
                                         w.in_case--;
+                                else if (w.empty)
+                                        return walk_fail(&w, t.line, "a block without a command (a syntax error for sh)");
                                 if (--w.depth < 0)
                                         return walk_fail(&w, t.line, "a block closed that was never opened");
+                                w.empty = false;
                                 continue;
                         }
                         if (token_is(&w.lx, &t, "then") || token_is(&w.lx, &t, "else") || token_is(&w.lx, &t, "elif") ||
-                            token_is(&w.lx, &t, "do"))
+                            token_is(&w.lx, &t, "do")) {
+                                if (w.empty)
+                                        return walk_fail(&w, t.line, "a block without a command (a syntax error for sh)");
+                                w.empty = true;
                                 continue;
+                        }
                         if (token_is(&w.lx, &t, "!")) {
                                 w.negated = true;
                                 continue;
@@ -785,6 +800,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                         if (!strchr("'\"\\", s[p]))
                                                 w.lx.delims[w.lx.n_heredocs][n++] = s[p];
                                 w.lx.delims[w.lx.n_heredocs][n] = '\0';
+                                w.lx.expand[w.lx.n_heredocs] = n == d.end - d.start;
                                 w.lx.strip_tabs[w.lx.n_heredocs++] = s[t.start + 2] == '-';
                         } else if (strneq(s + t.start, "<<", 2))
                                 return walk_fail(&w, t.line, "too many here-documents on one line");
@@ -811,6 +827,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         if (w.n_words > 1)
                                 return walk_fail(&w, t.line, "'(' inside a command");
                         w.depth++; /* a subshell */
+                        w.empty = true;
                         continue;
                 }
                 if (t.type == TOKEN_OP && token_is(&w.lx, &t, "(") && w.in_case > 0)
@@ -819,9 +836,13 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                 r = walk_command(&w, &t);
                 if (r < 0)
                         return r;
+                if (w.n_words > 0)
+                        w.empty = false;
                 if (w.in_case > 0 && token_is(&w.lx, &t, ")")) {
                         /* The words were a pattern. */
                 } else if (t.type == TOKEN_OP && token_is(&w.lx, &t, ")")) {
+                        if (w.empty)
+                                return walk_fail(&w, t.line, "a subshell without a command (a syntax error for sh)");
                         if (--w.depth < 0)
                                 return walk_fail(&w, t.line, "a ')' that closes nothing");
                 }
@@ -936,10 +957,37 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         del = calloc(len + 1, sizeof(bool));
         if (!del)
                 return -ENOMEM;
+        bool dashdash[ELEMENTSOF(grub_vars)] = {};
         for (size_t i = 0; i < l.n; i++) {
                 Assignment *a = &l.items[i];
                 _cleanup_free_ char *ins = NULL;
-                size_t at = SIZE_MAX;
+                size_t at = SIZE_MAX, k = streq(a->name, grub_vars[0]) ? 0 : 1;
+                bool init_only = false;
+
+                /* A " -- " hands the rest of the composed line to init: an assignment that
+                 * continues a value holding one adds only init's words. */
+                {
+                        _cleanup_cmdline_ Cmdline *c = NULL;
+                        const char *ref = strstr(a->value, (const char[]) { ESC, SELF_REF, '\0' });
+                        bool has = false;
+
+                        if (cmdline_parse(a->value, &c) < 0)
+                                return log_oom();
+                        has = c->init_args;
+                        if (a->self_ref && ((has && ref && (size_t) (ref - a->value) > c->init_start) ||
+                                            (dashdash[k] && ref != a->value)))
+                                return log_error_errno(-EINVAL, "%s:%u: %s continues a value around a ' -- ', which hands "
+                                                       "what follows to init; cannot rewrite it safely. Nothing was changed.",
+                                                       path, a->line, a->name);
+                        init_only = a->self_ref && dashdash[k];
+                        if (init_only && i == last_linux && append)
+                                return log_error_errno(-EINVAL, "%s:%u: GRUB_CMDLINE_LINUX holds a ' -- ' from an earlier line, "
+                                                       "so what this line adds goes to init; put the kernel parameters before "
+                                                       "the ' -- '. Nothing was changed.", path, a->line);
+                        dashdash[k] = a->self_ref ? dashdash[k] || has : has;
+                }
+                if (init_only)
+                        continue;
 
                 r = splice_assignment(text, a, owned, i == last_linux ? append : NULL, del, &at, &ins);
                 if (r == -EBADMSG)

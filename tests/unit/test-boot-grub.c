@@ -126,6 +126,14 @@ static void test_shell_shapes(void **state) {
                 /* '~' is expanded by bash (and by dash when HOME is set). */
                 "GRUB_CMDLINE_LINUX=~/x\n",
                 "GRUB_CMDLINE_LINUX=a:~/x\n",
+                /* Syntax errors for sh, found by test-parsers-shell.py. */
+                "true && {\n}\nGRUB_CMDLINE_LINUX=a\n",
+                "if true; then\nfi\nGRUB_CMDLINE_LINUX=a\n",
+                /* An expanding here-document body with a command substitution. */
+                "cat << EOF\n$(x\nEOF\nGRUB_CMDLINE_LINUX=a\n",
+                /* What a later line adds after an earlier " -- " is init's. */
+                "GRUB_CMDLINE_LINUX=\"a -- b\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX c\"\n",
+                "GRUB_CMDLINE_LINUX=\"a -- $GRUB_CMDLINE_LINUX\"\n",
         };
         for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
                 char *s = rewrite(refused[i], "intel_iommu=on", NULL);
@@ -154,6 +162,10 @@ static void test_shell_shapes(void **state) {
         check("GRUB_CMDLINE_LINUX=\n", "iommu=pt", "GRUB_CMDLINE_LINUX=\"iommu=pt\"\n");
         check("GRUB_CMDLINE_LINUX=''\n", "iommu=pt", "GRUB_CMDLINE_LINUX='iommu=pt'\n");
         check("GRUB_CMDLINE_LINUX=\"~/x\"\n", NULL, "GRUB_CMDLINE_LINUX=\"~/x\"\n");
+        check("cat << 'EOF'\n$(x\nEOF\nGRUB_CMDLINE_LINUX=a\n", NULL, "cat << 'EOF'\n$(x\nEOF\nGRUB_CMDLINE_LINUX=a\n");
+        /* Owned tokens after an earlier " -- " are init's: kept. */
+        check("GRUB_CMDLINE_LINUX=\"a -- iommu=off\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=off\"\n", NULL,
+              "GRUB_CMDLINE_LINUX=\"a -- iommu=off\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=off\"\n");
         {
                 /* The value comes only from a sourced file: an assignment added at the end would drop it. */
                 char *s = rewrite("[ -f /etc/x ] && . /etc/x\n", "iommu=pt", NULL);
