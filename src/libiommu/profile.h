@@ -79,6 +79,10 @@ static inline void profile_freep(Profile **p) {
 }
 #define _cleanup_profile_ _cleanup_(profile_freep)
 
+/* The profile as one INI file, every value resolved and no Include= left (the dracut module
+ * installs it in the initramfs, where the included files are not). */
+int profile_format_resolved(const Profile *p, char **ret);
+
 /* The tokens for one vendor. -ENODATA when the profile says nothing for it. */
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret);
 /* iommu_owned_keys plus every key the profile writes for any vendor. */
