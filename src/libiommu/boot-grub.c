@@ -985,6 +985,10 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                                                        "so what this line adds goes to init; put the kernel parameters before "
                                                        "the ' -- '. Nothing was changed.", path, a->line);
                         dashdash[k] = a->self_ref ? dashdash[k] || has : has;
+                        if (k == 0) {
+                                res.linux_dashdash = dashdash[k];
+                                res.linux_dashdash_line = a->line;
+                        }
                 }
                 if (init_only)
                         continue;
@@ -998,6 +1002,24 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 if (ins) {
                         insert = TAKE_PTR(ins);
                         insert_at = at;
+                }
+        }
+        /* A backslash that stands for itself inside "..." must not come to stand before a byte it
+         * would escape once the bytes between them are gone. */
+        for (size_t i = 0; i < l.n; i++) {
+                const Assignment *a = &l.items[i];
+                for (size_t j = 0; j < a->n_value; j++) {
+                        size_t p = a->src_end[j];
+                        if (a->value[j] != '\\' || a->quote[j] != '"' || p - a->src_start[j] != 1 || del[a->src_start[j]])
+                                continue;
+                        while (p < len && del[p])
+                                p++;
+                        if (insert && insert_at >= a->src_end[j] && insert_at <= p)
+                                continue; /* the inserted tokens come between */
+                        if (p > a->src_end[j] && p < len && strchr("$`\"\\\n", text[p]))
+                                return log_error_errno(-EINVAL, "%s:%u: removing the IOMMU tokens would put a backslash of %s "
+                                                       "before a '%c' it would then escape; write it as '\\\\'. Nothing was "
+                                                       "changed.", path, a->line, a->name, text[p] == '\n' ? ' ' : text[p]);
                 }
         }
         if (append && last_linux != SIZE_MAX) {
@@ -1171,7 +1193,8 @@ static int rewrite_file(const char *root, const char *path, char * const *owned,
 }
 
 int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
-        _cleanup_free_ char *dir = root_path(root, GRUB_DROPIN_DIR), *dropin = NULL;
+        _cleanup_free_ char *dir = root_path(root, GRUB_DROPIN_DIR), *dropin = NULL, *dashdash_at = NULL;
+        bool dashdash = false;
         bool debian = boot_grub_is_debian(root);
         glob_t g = {};
         int r;
@@ -1182,6 +1205,12 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
                 GrubRewriteResult res = {};
                 /* Debian: the drop-in carries the tokens; elsewhere /etc/default/grub itself. */
                 r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, cs, &res);
+                if (r >= 0 && res.linux_dashdash) {
+                        _cleanup_free_ char *full = root_display(root, GRUB_DEFAULTS);
+                        dashdash = true;
+                        if (!full || asprintf(&dashdash_at, "%s:%u", full, res.linux_dashdash_line) < 0)
+                                r = log_oom();
+                }
                 grub_rewrite_result_done(&res);
                 if (r < 0)
                         return r;
@@ -1211,6 +1240,17 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
                         return log_oom();
                 }
                 r = rewrite_file(root, path, owned, NULL, cs, &res);
+                if (r >= 0 && strcmp(name, "60-iommu.cfg") < 0) {
+                        /* The drop-in appends to what the files before it leave. */
+                        if (res.sets_linux)
+                                dashdash = false;
+                        if (res.linux_dashdash) {
+                                dashdash = true;
+                                free(dashdash_at);
+                                if (asprintf(&dashdash_at, "%s/%s:%u", dir, name, res.linux_dashdash_line) < 0)
+                                        r = log_oom();
+                        }
+                }
                 if (r >= 0 && res.sets_linux && strcmp(name, "60-iommu.cfg") > 0)
                         r = log_error_errno(-EINVAL, "%s/%s:%u: sets GRUB_CMDLINE_LINUX after %s and would discard the "
                                             "profile's tokens; make it append (GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ...\") "
@@ -1223,6 +1263,11 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
                 }
         }
         globfree(&g);
+        if (dashdash)
+                return log_error_errno(-EINVAL, "%s: GRUB_CMDLINE_LINUX holds a ' -- ', after which the kernel hands everything "
+                                       "to init, and %s would append the profile's tokens after it. Move the ' -- ' and what "
+                                       "follows into GRUB_CMDLINE_LINUX_DEFAULT and run iommuctl apply again. Nothing was "
+                                       "changed.", dashdash_at, GRUB_DROPIN);
 
         r = grub_dropin_contents(profile, wanted, &dropin);
         if (r < 0)

@@ -20,6 +20,8 @@ typedef struct GrubRewriteResult {
         char *text;            /* the new contents (equal to the input when nothing changes) */
         bool sets_linux;       /* assigns GRUB_CMDLINE_LINUX without referring to its old value */
         unsigned sets_linux_line;
+        bool linux_dashdash;   /* leaves GRUB_CMDLINE_LINUX holding a " -- " (from a value without one) */
+        unsigned linux_dashdash_line;
 } GrubRewriteResult;
 
 /* Pure: removes owned tokens from every GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT

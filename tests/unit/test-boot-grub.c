@@ -166,6 +166,9 @@ static void test_shell_shapes(void **state) {
         /* Owned tokens after an earlier " -- " are init's: kept. */
         check("GRUB_CMDLINE_LINUX=\"a -- iommu=off\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=off\"\n", NULL,
               "GRUB_CMDLINE_LINUX=\"a -- iommu=off\"\nGRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=off\"\n");
+        /* A backslash that stands for itself keeps doing so. */
+        check("GRUB_CMDLINE_LINUX=\"a\\ iommu=off\"\n", "iommu=pt", "GRUB_CMDLINE_LINUX=\"a\\ iommu=pt\"\n");
+        assert_null(rewrite("GRUB_CMDLINE_LINUX=\"a\\ iommu=off\"\n", NULL, NULL));
         {
                 /* The value comes only from a sourced file: an assignment added at the end would drop it. */
                 char *s = rewrite("[ -f /etc/x ] && . /etc/x\n", "iommu=pt", NULL);
