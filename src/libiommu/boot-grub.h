@@ -5,12 +5,16 @@
 #include "cmdline.h"
 
 /* GRUB defaults: /etc/default/grub and, on Debian-family systems, /etc/default/grub.d/ *.cfg.
- * These are shell fragments sourced by grub-mkconfig. Only plain assignments of
- * GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT are rewritten (single and double quotes,
- * backslash escapes and continuations read the way sh does, a reference to the variable being
- * assigned kept); any other use of those variables (command substitution, other variables, an
- * assignment inside if/case/loops or joined with ';') is refused with file:line, since no
- * rewrite of it could be known to be right. */
+ * These are shell fragments grub-mkconfig sources (with dash on Debian, bash elsewhere). The file is
+ * tokenized the way sh does and followed command by command; only assignments of
+ * GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT that surely run are rewritten (quotes,
+ * backslashes, continuations read the way sh does, several per line, after export, a reference to
+ * the variable being assigned kept). Anything that may set them otherwise (an assignment inside
+ * if/case/loops, after && or ||, in a pipeline, subshell or function, read, unset, ${V:=...}),
+ * sourcing or eval after the last assignment, and what sh would not parse are refused with
+ * file:line. Rewrites splice: only the owned tokens' bytes go, the profile's tokens go in before
+ * any " -- ", every other byte of the file stays. tests/integration/test-parsers-shell.py checks
+ * all of it against dash and bash. */
 
 #define GRUB_DEFAULTS "/etc/default/grub"
 #define GRUB_DROPIN_DIR "/etc/default/grub.d"
