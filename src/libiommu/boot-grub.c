@@ -18,7 +18,8 @@
 #define ESC '\001'
 #define SELF_REF 'S'
 
-static const char * const grub_vars[] = { "GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT" };
+/* What apply rewrites; grub_defaults_final_value() follows any one variable the same way. */
+static const char * const grub_vars[] = { "GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT", NULL };
 
 typedef struct Assignment {
         const char *name;  /* one of grub_vars */
@@ -66,39 +67,42 @@ static bool is_op_char(char c) {
         return c && strchr(";&|()<>", c);
 }
 
-static const char *tracked_var(const char *name, size_t n) {
-        for (size_t k = 0; k < ELEMENTSOF(grub_vars); k++)
-                if (strlen(grub_vars[k]) == n && strneq(name, grub_vars[k], n))
-                        return grub_vars[k];
+static const char *tracked_var(const char * const *vars, const char *name, size_t n) {
+        for (size_t k = 0; vars[k]; k++)
+                if (strlen(vars[k]) == n && strneq(name, vars[k], n))
+                        return vars[k];
         return NULL;
 }
 
-static bool mentions_grub_var(const char *s, size_t n) {
-        return memmem(s, n, "GRUB_CMDLINE_LINUX", strlen("GRUB_CMDLINE_LINUX")) != NULL;
+static bool mentions_grub_var(const char * const *vars, const char *s, size_t n) {
+        for (size_t k = 0; vars[k]; k++)
+                if (memmem(s, n, vars[k], strlen(vars[k])))
+                        return true;
+        return false;
 }
 
 /* A mention that is not a plain read ("$NAME", "${NAME}", "${NAME:-...}"): a bare name (read,
  * unset, declare...), or an expansion that assigns ("${NAME=...}", "${NAME:=...}") or arithmetic. */
-static bool mentions_grub_var_not_read(const char *s, size_t n) {
-        const char *v = "GRUB_CMDLINE_LINUX";
-        size_t vl = strlen(v);
+static bool mentions_grub_var_not_read(const char * const *vars, const char *s, size_t n) {
+        for (size_t k = 0; vars[k]; k++) {
+                size_t vl = strlen(vars[k]);
 
-        for (size_t i = 0; i + vl <= n; i++) {
-                size_t e = i + vl;
-                if (!strneq(s + i, v, vl))
-                        continue;
-                if (e + 8 <= n && strneq(s + e, "_DEFAULT", 8))
-                        e += 8;
-                if (i >= 2 && strneq(s + i - 2, "${", 2)) {
-                        if (e < n && (s[e] == '=' || (s[e] == ':' && e + 1 < n && s[e + 1] == '=')))
-                                return true;
-                        continue;
+                for (size_t i = 0; i + vl <= n; i++) {
+                        size_t e = i + vl;
+                        /* The whole name: GRUB_CMDLINE_LINUX is not GRUB_CMDLINE_LINUX_DEFAULT. */
+                        if (!strneq(s + i, vars[k], vl) || (e < n && is_name_char(s[e])) || (i > 0 && is_name_char(s[i - 1])))
+                                continue;
+                        if (i >= 2 && strneq(s + i - 2, "${", 2)) {
+                                if (e < n && (s[e] == '=' || (s[e] == ':' && e + 1 < n && s[e + 1] == '=')))
+                                        return true;
+                                continue;
+                        }
+                        if (i >= 1 && s[i - 1] == '$')
+                                continue;
+                        return true;
                 }
-                if (i >= 1 && s[i - 1] == '$')
-                        continue;
-                return true;
         }
-        return memmem(s, n, "$((", 3) && mentions_grub_var(s, n);
+        return memmem(s, n, "$((", 3) && mentions_grub_var(vars, s, n);
 }
 
 typedef enum TokenType { TOKEN_WORD, TOKEN_OP, TOKEN_NEWLINE, TOKEN_EOF } TokenType;
@@ -111,6 +115,7 @@ typedef struct Token {
 
 typedef struct Lexer {
         const char *path, *s;
+        const char * const *vars; /* the variables followed, NULL-terminated */
         size_t len, p;
         unsigned line;
         /* Here-documents whose bodies start after the next newline. */
@@ -286,7 +291,7 @@ static int read_heredocs(Lexer *lx) {
                                 lx->heredoc_open = false;
                                 break;
                         }
-                        if (mentions_grub_var(lx->s + lx->p, e - lx->p))
+                        if (mentions_grub_var(lx->vars, lx->s + lx->p, e - lx->p))
                                 return lex_fail(lx, "GRUB_CMDLINE_LINUX inside a here-document");
                         /* An unquoted delimiter makes the body expand: what a "$(" or '`' there
                          * does to the parse is the shell's business, not a guess of ours. */
@@ -573,6 +578,7 @@ typedef struct Walker {
         Token prev_sep;     /* what came before the command (start: TOKEN_NEWLINE) */
         bool negated;
         bool empty;         /* a body or condition without a command yet: closing it is a syntax error */
+        bool have_command;  /* a command since the last separator (';' or '&&' after none is one too) */
 } Walker;
 
 static int walk_fail(Walker *w, unsigned line, const char *why) {
@@ -612,7 +618,7 @@ static int walk_command(Walker *w, const Token *next) {
         if (i < w->n_words) {
                 cmd = i;
                 name = word_literal(s, w->words[i].start, w->words[i].end);
-                if (!name && mentions_grub_var(s + w->words[i].start, w->words[i].end - w->words[i].start))
+                if (!name && mentions_grub_var(w->lx.vars, s + w->words[i].start, w->words[i].end - w->words[i].start))
                         return walk_fail(w, w->words[i].line, "a command name built from GRUB_CMDLINE_LINUX");
                 if (!name || strv_contains((char **) overriding, name) ||
                     strv_contains(w->functions, name))
@@ -643,20 +649,20 @@ static int walk_command(Walker *w, const Token *next) {
                                 break;
                 }
                 jl = strlen(joined);
-                if (!mentions_grub_var(joined, jl))
+                if (!mentions_grub_var(w->lx.vars, joined, jl))
                         continue;
                 if (!is_assignment || !word_assignment(s, t->start, t->end, n, sizeof n, &v)) {
                         /* read, unset, declare, "${NAME:=...}"...: may change it. A plain
                          * "export NAME" changes nothing. */
-                        if (export && k > cmd && tracked_var(joined, jl))
+                        if (export && k > cmd && tracked_var(w->lx.vars, joined, jl))
                                 continue;
-                        if (mentions_grub_var_not_read(joined, jl))
+                        if (mentions_grub_var_not_read(w->lx.vars, joined, jl))
                                 return walk_fail(w, t->line, "a command that may change GRUB_CMDLINE_LINUX");
                         continue;
                 }
-                if (mentions_grub_var_not_read(strchr(joined, '=') + 1, strlen(strchr(joined, '=') + 1)))
+                if (mentions_grub_var_not_read(w->lx.vars, strchr(joined, '=') + 1, strlen(strchr(joined, '=') + 1)))
                         return walk_fail(w, t->line, "an expansion that may change GRUB_CMDLINE_LINUX");
-                var = tracked_var(n, strlen(n));
+                var = tracked_var(w->lx.vars, n, strlen(n));
                 if (!var)
                         continue; /* another variable reading it: harmless */
                 if (cmd != SIZE_MAX && !export)
@@ -693,11 +699,11 @@ static int walk_command(Walker *w, const Token *next) {
 
 /* Splits the text into tokens as sh does, follows compound commands, and collects the
  * assignments of grub_vars that surely run, refusing the ones that may not. */
-static int parse_assignments(const char *path, const char *s, AssignmentList *ret) {
+static int parse_assignments(const char *path, const char *s, const char * const *vars, AssignmentList *ret) {
         _cleanup_(assignment_list_done) AssignmentList l = { .override_at = SIZE_MAX };
         _cleanup_strv_free_ char **functions = NULL;
         Walker w = {
-                .lx = { .path = path, .s = s, .len = strlen(s), .line = 1 },
+                .lx = { .path = path, .s = s, .vars = vars, .len = strlen(s), .line = 1 },
                 .l = &l,
                 .prev_sep = { .type = TOKEN_NEWLINE },
         };
@@ -719,7 +725,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         continue;
                 }
                 if (t.type == TOKEN_WORD && w.for_header) {
-                        if (w.n_words == 0 && tracked_var(s + t.start, t.end - t.start))
+                        if (w.n_words == 0 && tracked_var(w.lx.vars, s + t.start, t.end - t.start))
                                 return walk_fail(&w, t.line, "a for loop over GRUB_CMDLINE_LINUX");
                         w.n_words++; /* counts the header's words only */
                         if (token_is(&w.lx, &t, "do")) {
@@ -762,6 +768,7 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                                 if (--w.depth < 0)
                                         return walk_fail(&w, t.line, "a block closed that was never opened");
                                 w.empty = false;
+                                w.have_command = true;
                                 continue;
                         }
                         if (token_is(&w.lx, &t, "then") || token_is(&w.lx, &t, "else") || token_is(&w.lx, &t, "elif") ||
@@ -833,6 +840,10 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                 if (t.type == TOKEN_OP && token_is(&w.lx, &t, "(") && w.in_case > 0)
                         continue; /* a pattern's optional '(' */
                 /* A separator, ')' , a newline or the end: the command is complete. */
+                if (t.type == TOKEN_OP && w.n_words == 0 && !w.have_command &&
+                    (token_is(&w.lx, &t, ";") || token_is(&w.lx, &t, "&") || token_is(&w.lx, &t, "&&") ||
+                     token_is(&w.lx, &t, "||") || token_is(&w.lx, &t, "|")))
+                        return walk_fail(&w, t.line, "a separator without a command before it (a syntax error for sh)");
                 r = walk_command(&w, &t);
                 if (r < 0)
                         return r;
@@ -846,6 +857,8 @@ static int parse_assignments(const char *path, const char *s, AssignmentList *re
                         if (--w.depth < 0)
                                 return walk_fail(&w, t.line, "a ')' that closes nothing");
                 }
+                /* After ')' comes a separator or a redirection, like after any command. */
+                w.have_command = t.type == TOKEN_OP && token_is(&w.lx, &t, ")");
                 w.n_words = 0;
                 w.negated = false;
                 w.prev_sep = t;
@@ -932,7 +945,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         GrubRewriteResult res = {};
         int r;
 
-        r = parse_assignments(path, text, &l);
+        r = parse_assignments(path, text, grub_vars, &l);
         if (r < 0)
                 return r;
         /* What runs after the last assignment (". file", source, eval) can set it again. A new
@@ -957,7 +970,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
         del = calloc(len + 1, sizeof(bool));
         if (!del)
                 return -ENOMEM;
-        bool dashdash[ELEMENTSOF(grub_vars)] = {};
+        bool dashdash[ELEMENTSOF(grub_vars) - 1] = {};
         for (size_t i = 0; i < l.n; i++) {
                 Assignment *a = &l.items[i];
                 _cleanup_free_ char *ins = NULL;
@@ -1095,7 +1108,7 @@ int grub_defaults_values(const char *path, const char *text, char ***ret_values,
         _cleanup_free_ unsigned *lines = NULL;
         int r;
 
-        r = parse_assignments(path, text, &l);
+        r = parse_assignments(path, text, grub_vars, &l);
         if (r < 0)
                 return r;
         lines = calloc(l.n ?: 1, sizeof(unsigned));
@@ -1119,7 +1132,7 @@ int grub_defaults_final_value(const char *path, const char *text, const char *na
         _cleanup_free_ char *cur = NULL;
         int r;
 
-        r = parse_assignments(path, text, &l);
+        r = parse_assignments(path, text, (const char * const[]) { name, NULL }, &l);
         if (r < 0)
                 return r;
         if (l.override_at != SIZE_MAX)

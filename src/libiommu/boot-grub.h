@@ -40,8 +40,9 @@ void grub_rewrite_result_done(GrubRewriteResult *r);
  * rewrites (continued lines included). Errors are logged with path:line. */
 int grub_defaults_values(const char *path, const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
 
-/* Pure: the value name (GRUB_CMDLINE_LINUX, GRUB_CMDLINE_LINUX_DEFAULT) has once text has been
- * sourced by sh, starting from initial (NULL: unset), by the same lexer apply uses. -EUCLEAN when
+/* Pure: the value the variable name (GRUB_CMDLINE_LINUX, GRUB_DEFAULT, any other) has once text has
+ * been sourced by sh, starting from initial (NULL: unset), by the same lexer apply uses (an
+ * assignment to it that may not run, or anything else that may change it, is refused). -EUCLEAN when
  * the file sources or runs something that may set it (not known from the file alone); errors of
  * the lexer are logged with path:line. */
 int grub_defaults_final_value(const char *path, const char *text, const char *name, const char *initial, char **ret);

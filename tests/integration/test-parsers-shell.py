@@ -353,7 +353,7 @@ def check_grub(tmp, name, text, debian=False):
                     for argv in (["dash"], ["bash", "--posix"]))
     shells_agree = before["dash"] == before["bash"] and syntax_ok
     decoded_ok = True
-    for var in ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT"):
+    for var in ("GRUB_CMDLINE_LINUX", "GRUB_CMDLINE_LINUX_DEFAULT", "GRUB_DEFAULT"):
         rc, value = probe("grub", path, var)
         if rc == 0:
             shell_value = before["dash"][var] or b""
@@ -361,7 +361,7 @@ def check_grub(tmp, name, text, debian=False):
                 fail(name, f"dash and bash differ on {var}, but iommuctl decoded {value!r}")
             elif value != shell_value:
                 fail(name, f"{var}: iommuctl decoded {value!r}, dash assigns {shell_value!r}")
-        else:
+        elif var != "GRUB_DEFAULT":
             decoded_ok = False
     rc, err = apply(root)
     if rc != 0:

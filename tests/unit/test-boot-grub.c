@@ -129,6 +129,9 @@ static void test_shell_shapes(void **state) {
                 /* Syntax errors for sh, found by test-parsers-shell.py. */
                 "true && {\n}\nGRUB_CMDLINE_LINUX=a\n",
                 "if true; then\nfi\nGRUB_CMDLINE_LINUX=a\n",
+                "{; GRUB_CMDLINE_LINUX_DEFAULT=q\n}\nGRUB_CMDLINE_LINUX=a\n",
+                "GRUB_CMDLINE_LINUX=a\n; X=1\n",
+                "X=1 && && Y=2\nGRUB_CMDLINE_LINUX=a\n",
                 /* An expanding here-document body with a command substitution. */
                 "cat << EOF\n$(x\nEOF\nGRUB_CMDLINE_LINUX=a\n",
                 /* What a later line adds after an earlier " -- " is init's. */
@@ -148,6 +151,7 @@ static void test_shell_shapes(void **state) {
               "export A=1 GRUB_CMDLINE_LINUX=\"root=/dev/sda1 iommu=pt\"\n");
         check("GRUB_CMDLINE_\\\nLINUX=\"root=x iommu=off\"\n", "iommu=pt", "GRUB_CMDLINE_\\\nLINUX=\"root=x iommu=pt\"\n");
         check("A=1; GRUB_CMDLINE_LINUX='q'; B=2\n", "iommu=pt", "A=1; GRUB_CMDLINE_LINUX='q iommu=pt'; B=2\n");
+        check("if a; then b; fi; { c; } && (d) | e\nGRUB_CMDLINE_LINUX=q\n", NULL, "if a; then b; fi; { c; } && (d) | e\nGRUB_CMDLINE_LINUX=q\n");
         /* Balanced blocks, '}' in words, "<<" in quotes, ')' in "$(...)": the assignment after them runs. */
         check("if a; then if b; then :; fi; fi\necho a} }\nX=\"a << EOF\"\nY=$(echo \")\")\nGRUB_CMDLINE_LINUX=\"iommu=off\"\n",
               "iommu=pt",
@@ -186,6 +190,15 @@ static void test_final_value(void **state) {
                                                    "GRUB_CMDLINE_LINUX_DEFAULT", NULL, &b), 0);
         assert_string_equal(b, "q r");
         assert_int_equal(grub_defaults_final_value("t", ". /x\n", "GRUB_CMDLINE_LINUX", NULL, &b), -EUCLEAN);
+        {
+                /* Any variable, GRUB_DEFAULT for status: the same rules. */
+                _cleanup_free_ char *d = NULL;
+                assert_int_equal(grub_defaults_final_value("t", "GRUB_TIMEOUT=5 GRUB_DEFAULT='1>2'\nX=\"$GRUB_DEFAULT\"\n",
+                                                           "GRUB_DEFAULT", NULL, &d), 0);
+                assert_string_equal(d, "1>2");
+                assert_int_equal(grub_defaults_final_value("t", "if x; then GRUB_DEFAULT=1; fi\n", "GRUB_DEFAULT", NULL, &d),
+                                 -EINVAL);
+        }
 }
 
 static void test_dropin(void **state) {
