@@ -25,7 +25,7 @@ static const Verb verbs[] = {
           "Print only the profile's tokens (--full: the whole merged line), for scripts" },
         { "lint", verb_lint, "lint [--arch A] [--cmdline LINE | FILE...]",
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected | profiles --resolved [NAME]",
           "List the profiles, where each comes from, and what it promises" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
           "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
@@ -71,6 +71,8 @@ static void help(const Verb *v) {
                "                       status: exit 1 when the next boot lacks the profile\n"
                "     --full            cmdline: print the whole merged command line\n"
                "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
+               "     --resolved        profiles: print a profile (NAME, --profile or the selected one) as one\n"
+               "                       file with its includes flattened\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
                "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees);\n"
@@ -102,6 +104,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_SELECTED,
+                ARG_RESOLVED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
                 ARG_KERNEL_LOG,
@@ -129,6 +132,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "selected", no_argument, NULL, ARG_SELECTED },
+                { "resolved", no_argument, NULL, ARG_RESOLVED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
                 { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
@@ -194,6 +198,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_SELECTED:
                         arg.selected = true;
+                        break;
+                case ARG_RESOLVED:
+                        arg.resolved = true;
                         break;
                 case ARG_ROLE:
                         arg.role = optarg;
