@@ -543,8 +543,10 @@ int status_collect(const Root *root, const NextBootHints *efi, const char *profi
                 if (r >= 0)
                         r = add_entry(&s, STATUS_BLS_ENTRY, bls[i].path, bls[i].id, options ?: "", owned, wanted);
                 if (r < 0) {
+                        /* Logged before the entries are freed: the message names one of them. */
+                        log_error_errno(r, "Failed to read %s under %s: %m", bls[i].path, root->path);
                         bls_entries_free(bls, n_bls);
-                        return log_error_errno(r, "Failed to read %s under %s: %m", bls[i].path, root->path);
+                        return r;
                 }
         }
         bls_entries_free(bls, n_bls);
