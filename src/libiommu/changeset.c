@@ -137,12 +137,18 @@ static int item_dir_fd(const ChangeSet *cs, const ChangeItem *c, bool create, in
                         *ret_fd = cache->dirs[i].fd;
                         return 0;
                 }
-        r = chase_root(cs->root, dir, create ? CHASE_MKDIR : 0, NULL, &pfd);
-        if (r < 0)
+        /* openat2(RESOLVE_IN_ROOT) where the directory is there; the component walk makes the
+         * missing ones inside the root. */
+        r = root_open(cs->root, dir, O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT && create) {
+                r = chase_root(cs->root, dir, CHASE_MKDIR, NULL, &pfd);
+                if (r < 0)
+                        return r;
+                fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+        } else if (r < 0)
                 return r;
-        fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
         t = reallocarray(cache->dirs, cache->n + 1, sizeof(ChangeDir));
         if (!t)
                 return -ENOMEM;

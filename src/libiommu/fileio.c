@@ -363,13 +363,19 @@ int root_open_parent(const Root *root, const char *path, ChaseFlags flags, int *
         if (!name)
                 return -ENOMEM;
         *slash = '\0';
-        r = chase_walk(root_fd, rel[0] ? rel : "/", flags & CHASE_MKDIR, NULL, &pfd);
+        /* openat2(RESOLVE_IN_ROOT) where the directory is there; the walk makes missing ones. */
+        r = root_open(root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT && (flags & CHASE_MKDIR)) {
+                r = chase_walk(root_fd, rel[0] ? rel : "/", CHASE_MKDIR, NULL, &pfd);
+                if (r >= 0) {
+                        fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0)
+                                r = -errno;
+                }
+        }
         *slash = '/';
         if (r < 0)
                 return r;
-        fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return -errno;
         *ret_dir_fd = fd;
         *ret_name = TAKE_PTR(name);
         if (ret_rel)

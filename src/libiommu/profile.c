@@ -218,7 +218,7 @@ static int profile_find(const Root *root, const char *name, char * const *skip, 
                         r = -ENOMEM;
                         break;
                 }
-                if (rel ? !root_exists(root, rel) || !root_dropin_usable(root, rel) : access(f, F_OK) < 0)
+                if (rel ? !root_dropin_usable(root, rel) || !root_exists(root, rel) : access(f, F_OK) < 0)
                         continue;
                 if (strv_contains(skip, f)) {
                         skipped = true;
