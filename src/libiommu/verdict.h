@@ -3,6 +3,7 @@
 
 #include "kernel-model.h"
 #include "observe.h"
+#include "p2p.h"
 #include "profile.h"
 
 /* The judgement: a pure function of an Observation and a Profile (no I/O), so it is unit-tested
@@ -69,6 +70,7 @@ typedef struct Verdict {
         Vendor args_vendor; /* the [KernelArgs] entry the command line was compared with */
         NodeFacts facts;
         KernelPrediction predicted; /* the model's prediction for the running command line (empty without one) */
+        P2pTopology p2p;            /* peer-to-peer paths and ACS ports, with the kernel's predicted ACS Control */
 } Verdict;
 
 const char *check_result_to_string(CheckResult r);        /* "PASS", "WARN", "FAIL" */
