@@ -362,7 +362,7 @@ static int observe_device_path(int devices_fd, const char *name, PciDevice *d) {
 static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, char *name, PciDevice *d) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
-        char group[32];
+        char group[PATH_MAX]; /* "../" per level of a deep device (behind switches), then kernel/iommu_groups/N */
         ssize_t n;
         int r;
 

@@ -375,7 +375,22 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_finish(&w);
 }
 
+/* "NIC 0000:1a:00.0 PIX redirected" for a GPU with a NIC peer (issue 25), "" otherwise. */
+static void gpu_peer_note(const P2pTopology *t, const Observation *o, const PciDevice *d, char *buf, size_t size) {
+        const P2pPath *p = p2p_topology_nic_peer(t, o, (size_t) (d - o->devices));
+
+        if (!p || !d->pcie.read)
+                snprintf(buf, size, "GPU");
+        else
+                snprintf(buf, size, "GPU, NIC %s %s %s", o->devices[p->a == (size_t) (d - o->devices) ? p->b : p->a].bdf,
+                         p2p_class_to_string(p->class), p2p_route_to_string(p->route));
+}
+
 void report_groups_text(FILE *f, const Observation *o) {
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+
+        /* Without memory for the paths the notes only lose their peers. */
+        (void) p2p_analyze(o, &t);
         if (o->n_groups == 0) {
                 fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
                 return;
@@ -389,14 +404,14 @@ void report_groups_text(FILE *f, const Observation *o) {
                         fprintf(f, "%-6u %-10s (no devices)\n", g->id, domain_type_to_string(g->type));
                 STRV_FOREACH(dn, g->devices) {
                         const PciDevice *d = observation_find_device(o, *dn);
-                        char gid[16], id[16] = "-", class[16] = "-", note[64] = "";
+                        char gid[16], id[16] = "-", class[16] = "-", note[96] = "";
 
                         snprintf(gid, sizeof(gid), "%u", g->id);
                         if (d) {
                                 snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
                                 snprintf(class, sizeof(class), "%06x", d->class);
                                 if (d->is_gpu)
-                                        snprintf(note, sizeof(note), "GPU");
+                                        gpu_peer_note(&t, o, d, note, sizeof(note));
                                 else if (d->sriov_totalvfs > 0)
                                         snprintf(note, sizeof(note), "SR-IOV %u/%u VFs", d->sriov_numvfs, d->sriov_totalvfs);
                                 else if (d->physfn)
@@ -437,6 +452,32 @@ void report_groups_json(FILE *f, const Observation *o) {
                 json_end_object(&w);
         }
         json_end_array(&w);
+        /* Each GPU's NIC peer and the path class between them (issue 25), where config space was
+         * read. */
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        bool any = false;
+        (void) p2p_analyze(o, &t);
+        for (size_t i = 0; i < o->n_devices; i++) {
+                const PciDevice *d = &o->devices[i];
+                const P2pPath *p = d->is_gpu && d->pcie.read ? p2p_topology_nic_peer(&t, o, i) : NULL;
+                if (!p)
+                        continue;
+                if (!any) {
+                        json_key(&w, "gpu_peers");
+                        json_begin_array(&w);
+                        any = true;
+                }
+                json_begin_object(&w);
+                json_field_string(&w, "gpu", d->bdf);
+                json_field_string(&w, "nic", o->devices[p->a == i ? p->b : p->a].bdf);
+                json_field_string(&w, "class", p2p_class_to_string(p->class));
+                json_field_string(&w, "route", p2p_route_to_string(p->route));
+                json_field_string(&w, "common", p->common);
+                json_field_string(&w, "evidence", p->evidence);
+                json_end_object(&w);
+        }
+        if (any)
+                json_end_array(&w);
         json_end_object(&w);
         json_finish(&w);
 }

@@ -692,6 +692,17 @@ static char *p2p_redirect_summary(const Observation *o, const P2pTopology *t, bo
         }
         if (ret_ports)
                 *ret_ports = TAKE_PTR(ports);
+        /* An HGX board has 24 such ports: name four, count the rest (JSON lists them all). */
+        size_t n = strv_length(l);
+        if (n > 4) {
+                char *more;
+                if (asprintf(&more, "and %zu more", n - 4) < 0)
+                        return NULL;
+                free(l[4]);
+                l[4] = more;
+                for (size_t i = 5; i < n; i++)
+                        l[i] = mfree(l[i]);
+        }
         return l ? strv_join(l, ", ") : strdup("");
 }
 
@@ -838,8 +849,22 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
                 vfio = t == 0 ? 0 : vfio < 0 || t < 0 ? -1 : 1;
         }
 
-        /* GPUDirect RDMA: peer-to-peer DMA between GPU and NIC. */
-        if (mode == MODE_OFF)
+        /* GPUDirect RDMA: peer-to-peer DMA between GPU and NIC. The IOMMU mode decides translation;
+         * the PCIe path decides whether the traffic stays in the switch (issue 25). */
+        unsigned gpu_nic = 0, gpu_nic_redirected = 0;
+        for (size_t i = 0; i < v->p2p.n_paths; i++) {
+                const P2pPath *pp = &v->p2p.paths[i];
+                if (!o->devices[pp->a].is_gpu || (o->devices[pp->b].class >> 16) != 0x02)
+                        continue;
+                gpu_nic++;
+                gpu_nic_redirected += pp->route == P2P_ROUTE_REDIRECTED;
+        }
+        if (gpu_nic_redirected > 0 && verdict_find_check(v, "p2p"))
+                r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_DEGRADED,
+                               "%s; but ACS redirects %u of %u GPU-NIC paths to the root complex (see the p2p check)",
+                               mode == MODE_OFF ? "no IOMMU translation" : mode == MODE_PASSTHROUGH ? "identity domains" : "DMA is translated",
+                               gpu_nic_redirected, gpu_nic);
+        else if (mode == MODE_OFF)
                 r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "no IOMMU translation between GPU and NIC (IOMMU off)");
         else if (mode == MODE_PASSTHROUGH)
                 r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "identity domains: peer-to-peer DMA is not translated");
