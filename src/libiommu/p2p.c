@@ -482,3 +482,110 @@ int p2p_predict_ports(P2pTopology *t, const Observation *o, bool requested, cons
         }
         return 0;
 }
+
+static bool device_below(const PciDevice *d, const char *port) {
+        return strv_contains(d->upstream, port);
+}
+
+int p2p_lift_token(const Observation *o, const P2pTopology *t, unsigned kernel_version, char **ret_token,
+                   char ***ret_ports, char ***ret_merges, char **ret_reason) {
+        _cleanup_strv_free_ char **ports = NULL, **merges = NULL;
+        _cleanup_free_ char *spec = NULL, *token = NULL;
+        const PciDevice *first;
+        int r;
+
+        *ret_reason = NULL;
+        r = p2p_redirect_ports(t, o, &ports);
+        if (r < 0)
+                return r;
+        if (!ports)
+                return -ENODATA;
+        first = observation_find_device(o, ports[0]);
+        if (!first)
+                return -ENODATA;
+        if (!ports[1])
+                spec = strdup(first->bdf);
+        else {
+                /* pci:VENDOR:DEVICE names every device with those IDs: usable only when the
+                 * ports to lift are all of them (no other port of that ID keeps redirect). */
+                bool exact = true;
+                for (size_t i = 0; i < o->n_devices && exact; i++) {
+                        const PciDevice *d = &o->devices[i];
+                        bool same = d->vendor == first->vendor && d->device == first->device;
+                        /* A device of the same ID without redirect to lift (a switch's upstream
+                         * port, which has no ACS) is not changed by the option. */
+                        if (same && !strv_contains(ports, d->bdf) && d->pcie.has_acs && (d->pcie.acs_ctrl & (PCI_ACS_RR | PCI_ACS_CR)))
+                                exact = false;
+                        if (!same && strv_contains(ports, d->bdf))
+                                exact = false;
+                }
+                if (!exact) {
+                        _cleanup_free_ char *list = strv_join(ports, ", ");
+                        if (!list || asprintf(ret_reason, "the ports %s share no PCI ID that names them alone, and a list "
+                                              "of them needs ';', which GRUB reads as a command separator and iommuctl "
+                                              "does not write into boot configuration", list) < 0)
+                                return -ENOMEM;
+                        return -EINVAL;
+                }
+                if (asprintf(&spec, "pci:%04x:%04x", first->vendor, first->device) < 0)
+                        spec = NULL;
+        }
+        if (!spec)
+                return -ENOMEM;
+        if (kernel_version >= KERNEL_VERSION(6, 11)) {
+                /* Read right to left, bit 0 first: SV 1, TB x (firmware), RR 0, CR 0, UF 1; a
+                 * bit the port lacks is left to the firmware. */
+                uint16_t cap = first->pcie.acs_cap;
+                char bits[6] = {
+                        cap & PCI_ACS_UF ? '1' : 'x', '0', '0', 'x', cap & PCI_ACS_SV ? '1' : 'x', '\0',
+                };
+                r = asprintf(&token, "pci=config_acs=%s@%s", bits, spec);
+        } else
+                r = asprintf(&token, "pci=disable_acs_redir=%s", spec);
+        if (r < 0)
+                return -ENOMEM;
+        if (cmdline_token_check_safe(token, &(char) { 0 }) < 0) {
+                if (asprintf(ret_reason, "%s has characters boot configuration does not carry safely", token) < 0)
+                        return -ENOMEM;
+                return -EINVAL;
+        }
+        STRV_FOREACH(port, ports) {
+                const PciDevice *pd = observation_find_device(o, *port);
+                _cleanup_free_ char *line = NULL;
+                int groups[64];
+                size_t n = 0;
+
+                if (!pd)
+                        continue;
+                for (size_t i = 0; i < o->n_devices; i++) {
+                        const PciDevice *d = &o->devices[i];
+                        bool seen = false;
+                        if ((d != pd && !device_below(d, *port)) || d->group < 0)
+                                continue;
+                        for (size_t k = 0; k < n; k++)
+                                seen = seen || groups[k] == d->group;
+                        if (!seen && n < ELEMENTSOF(groups))
+                                groups[n++] = d->group;
+                }
+                if (n < 2)
+                        continue;
+                if (asprintf(&line, "%s: groups", *port) < 0)
+                        return -ENOMEM;
+                for (size_t k = 0; k < n; k++) {
+                        char *x;
+                        if (asprintf(&x, "%s %d", line, groups[k]) < 0)
+                                return -ENOMEM;
+                        free(line);
+                        line = x;
+                }
+                r = strv_consume(&merges, TAKE_PTR(line));
+                if (r < 0)
+                        return r;
+        }
+        *ret_token = TAKE_PTR(token);
+        if (ret_ports)
+                *ret_ports = TAKE_PTR(ports);
+        if (ret_merges)
+                *ret_merges = TAKE_PTR(merges);
+        return 0;
+}

@@ -92,3 +92,15 @@ bool p2p_spec_matches(const Observation *o, const PciDevice *d, const char *spec
 /* The ports whose redirect bits stand in the way of the GPU paths of t (each once, sorted): what
  * "pci=disable_acs_redir=" must name to lift redirect there and nowhere else. */
 int p2p_redirect_ports(const P2pTopology *t, const Observation *o, char ***ret);
+
+/* The narrowest command-line token that lifts ACS redirect on the GPU paths of t (the ports of
+ * p2p_redirect_ports()): "pci=disable_acs_redir=SPEC" before 6.11, "pci=config_acs=100x1@SPEC"
+ * from 6.11 (there disable_acs_redir= would also reset Source Validation and Upstream Forwarding to
+ * the firmware's value; the bits keep SV and UF on and turn RR and CR off). SPEC is the one port's
+ * address, or "pci:VENDOR:DEVICE" where that names exactly the ports to lift; several ports that no
+ * ID names alone would need ';', which boot configuration does not carry safely (GRUB reads it as a
+ * command separator): -EINVAL with *ret_reason. -ENODATA when no GPU path is redirected.
+ * ret_merges (may be NULL) gets one line per lifted port: the groups of the port and every device
+ * below it, which become one. */
+int p2p_lift_token(const Observation *o, const P2pTopology *t, unsigned kernel_version, char **ret_token,
+                   char ***ret_ports, char ***ret_merges, char **ret_reason);

@@ -777,6 +777,19 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p) {
         if (t->n_unread > 0)
                 return check_add(v, "p2p", CHECK_WARN, "Run verify as root: the extended config space (ACS) is readable by root only.",
                                  "%zu peer paths (%s); ACS of %u ports on them not read", t->n_paths, classes, t->n_unread);
+        if (p->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                /* The profile chose bandwidth on its GPU paths over isolation there. */
+                if (!isempty(gpu_redirect))
+                        return check_add(v, "p2p", CHECK_WARN,
+                                         "The profile asks for LiftACSRedirect=gpu-paths: run 'iommuctl plan' for the token, "
+                                         "add it to the profile's [KernelArgs] and apply, then reboot.",
+                                         "%zu peer paths (%s); ACS still redirects GPU peer-to-peer at %s", t->n_paths, classes,
+                                         gpu_redirect);
+                return check_add(v, "p2p", CHECK_PASS, NULL,
+                                 "%zu peer paths (%s); no GPU path is redirected, as LiftACSRedirect=gpu-paths asks%s%s%s",
+                                 t->n_paths, classes, isempty(lifted) ? "" : " (devices below these ports share groups: ", lifted,
+                                 isempty(lifted) ? "" : ")");
+        }
         if (isolation) {
                 if (!isempty(lifted))
                         return check_add(v, "p2p", CHECK_WARN,
@@ -915,7 +928,7 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
         else if (mode == MODE_STRICT)
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
                                "strict translation (DMA): every unmap flushes the IOTLB; expect lower DMA throughput "
-                               "(around 14%% reported for GPUDirect RDMA)");
+                               "(NVMe on Grace: 2.8 M IOPS strict, 16.4 M lazy, 16.5 M passthrough)");
         else
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED, "mixed domain types: some DMA is translated");
         if (r < 0)

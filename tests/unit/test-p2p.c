@@ -186,12 +186,57 @@ static void test_predict(void **state) {
         assert_false(p2p_acs_requested(&obs, VENDOR_AMD, true));
 }
 
+static void test_lift_token(void **state) {
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        _cleanup_strv_free_ char **ports = NULL, **merges = NULL;
+        _cleanup_free_ char *token = NULL, *reason = NULL;
+
+        obs.devices[0].group = 3;
+        obs.devices[2].group = 3;
+        obs.devices[5].group = 8;
+        obs.devices[6].group = 9;
+        assert_int_equal(p2p_analyze(&obs, &t), 0);
+        /* Both root ports redirect GPU paths and are the only ACS ports of 1b36:000c. */
+        assert_int_equal(p2p_lift_token(&obs, &t, KERNEL_VERSION(6, 1), &token, &ports, &merges, &reason), 0);
+        assert_string_equal(token, "pci=disable_acs_redir=pci:1b36:000c");
+        assert_int_equal(strv_length(ports), 2);
+        assert_string_equal(merges[0], "0000:00:10.0: groups 3 8 9");
+        token = mfree(token);
+        ports = strv_free(ports);
+        merges = strv_free(merges);
+        /* From 6.11: config_acs= keeping SV and UF. */
+        assert_int_equal(p2p_lift_token(&obs, &t, KERNEL_VERSION(6, 12), &token, NULL, NULL, &reason), 0);
+        assert_string_equal(token, "pci=config_acs=100x1@pci:1b36:000c");
+        token = mfree(token);
+        /* Two ports of different IDs would need ';': refused, with the reason. */
+        obs.devices[1].device = 0x000d;
+        assert_int_equal(p2p_lift_token(&obs, &t, KERNEL_VERSION(6, 1), &token, NULL, NULL, &reason), -EINVAL);
+        assert_null(token);
+        assert_non_null(strstr(reason, "needs ';'"));
+        reason = mfree(reason);
+        /* Another port of the same ID that keeps redirect: the ID is not exact either. */
+        obs.devices[1].device = 0x000c;
+        port(&obs.devices[3], PCIE_TYPE_DOWNSTREAM, true, 0x001d);
+        obs.devices[3].vendor = 0x1b36;
+        obs.devices[3].device = 0x000c;
+        assert_int_equal(p2p_lift_token(&obs, &t, KERNEL_VERSION(6, 1), &token, NULL, NULL, &reason), -EINVAL);
+        reason = mfree(reason);
+        /* No GPU path redirected: nothing to lift. */
+        p2p_topology_done(&t);
+        port(&obs.devices[0], PCIE_TYPE_ROOT_PORT, true, 0x0011);
+        port(&obs.devices[1], PCIE_TYPE_ROOT_PORT, true, 0x0011);
+        port(&obs.devices[3], PCIE_TYPE_DOWNSTREAM, false, 0);
+        assert_int_equal(p2p_analyze(&obs, &t), 0);
+        assert_int_equal(p2p_lift_token(&obs, &t, KERNEL_VERSION(6, 1), &token, NULL, NULL, &reason), -ENODATA);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_sysfs_path, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_paths, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_spec, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_predict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lift_token, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -107,7 +107,7 @@ trimmed_config() {
 
 capture_one() {
 	local name target cmdline work arch fixture start
-	local VM_SUITE= VM_TOPOLOGY=
+	local VM_SUITE='' VM_TOPOLOGY=''
 	IFS='|' read -r name target cmdline VM_SUITE VM_TOPOLOGY <<<"$1"
 	arch=$(vm_target_arch "$target")
 	work=$SCRATCH/$name
