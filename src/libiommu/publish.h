@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.h"
+#include "p2p.h"
 #include "params.h"
 #include "profile.h"
 
@@ -21,6 +22,9 @@ typedef struct NodeState {
         bool firmware_iommu;        /* the firmware describes an IOMMU (ACPI DMAR/IVRS, an SMMU) */
         unsigned groups_by_type[_DOMAIN_TYPE_MAX]; /* IOMMU groups per default domain type; [DOMAIN_NONE] is ignored */
         const char *verdict;        /* verify's one-word verdict (pass, fail...); NULL: none */
+        const char *p2p;            /* verify's p2p check (pass, warn); NULL: no peer paths were judged */
+        unsigned p2p_paths[_P2P_CLASS_MAX][_P2P_ROUTE_MAX]; /* peer paths by class and route */
+        unsigned p2p_gpu_redirected; /* GPU paths that ACS redirects to the root complex */
 } NodeState;
 
 #define NFD_LABEL_PREFIX "feature.node.kubernetes.io/"

@@ -1058,6 +1058,15 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
         if (r < 0)
                 return r;
         v.facts.vfio_usable = v.matrix[FEATURE_VFIO_PASSTHROUGH].state == FEATURE_WORKS;
+        const Check *p2p = verdict_find_check(&v, "p2p");
+        if (p2p) {
+                v.facts.p2p = check_result_to_json_string(p2p->result);
+                for (size_t i = 0; i < v.p2p.n_paths; i++) {
+                        const P2pPath *pp = &v.p2p.paths[i];
+                        v.facts.p2p_paths[pp->class][pp->route]++;
+                        v.facts.p2p_gpu_redirected += o->devices[pp->a].is_gpu && pp->route == P2P_ROUTE_REDIRECTED;
+                }
+        }
         *ret = v;
         v = (Verdict) {};
         return 0;

@@ -60,6 +60,9 @@ typedef struct NodeFacts {
         bool strict_inferred;    /* strict comes from the model (command line, build), not from sysfs */
         char *strict_evidence;   /* how strict/lazy is known */
         char *kernel;            /* the kernel the model used, for people */
+        const char *p2p;         /* the p2p check's result ("pass", "warn"), NULL without one (issue 25) */
+        unsigned p2p_paths[_P2P_CLASS_MAX][_P2P_ROUTE_MAX]; /* peer paths by class and route */
+        unsigned p2p_gpu_redirected; /* paths from a GPU that ACS redirects */
 } NodeFacts;
 
 typedef struct Verdict {

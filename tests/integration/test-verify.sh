@@ -139,6 +139,11 @@ grep -qx 'feature.node.kubernetes.io/iommu.mode=passthrough' "$nfd" \
         && grep -qx 'feature.node.kubernetes.io/iommu.profile=gpu-sriov' "$nfd" || fail "NFD labels: $(cat "$nfd" 2>&1)"
 grep -q '^iommu_verified 1$' "$prom" && grep -q '^iommu_groups{type="identity"} 200$' "$prom" \
         || fail "Prometheus metrics: $(cat "$prom" 2>&1)"
+# Issue 25: the p2p check as labels and metrics.
+grep -qx 'feature.node.kubernetes.io/iommu.p2p=pass' "$nfd" && grep -qx 'feature.node.kubernetes.io/iommu.p2p-gpu-redirected=true' "$nfd" \
+        || fail "NFD p2p labels: $(cat "$nfd")"
+grep -qx 'iommu_p2p_paths{class="PIX",route="redirected"} 16' "$prom" && grep -qx 'iommu_p2p_gpu_redirected 16' "$prom" \
+        || fail "Prometheus p2p metrics: $(cat "$prom")"
 # The strict promise fails on this node: the labels say so.
 "$IOMMUCTL" verify --no-journal --profile strict --root "$tmp/pub" >/dev/null && fail "strict passed on an identity host"
 grep -qx 'feature.node.kubernetes.io/iommu.verified=false' "$nfd" && grep -q '^iommu_verified 0$' "$prom" \
