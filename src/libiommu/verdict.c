@@ -739,7 +739,7 @@ static char *p2p_class_summary(const P2pTopology *t) {
 
 /* Ports with ACS where the redirect is off although a path turns there: what merges groups. */
 static char *p2p_lifted_summary(const Observation *o, const P2pTopology *t) {
-        _cleanup_strv_free_ char **ports = NULL, **l = NULL;
+        _cleanup_strv_free_ char **l = NULL;
 
         for (size_t i = 0; i < t->n_ports; i++) {
                 const PciDevice *d = &o->devices[t->ports[i].device];
