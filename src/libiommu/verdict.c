@@ -737,7 +737,7 @@ static char *p2p_class_summary(const P2pTopology *t) {
         return l ? strv_join(l, ", ") : strdup("none");
 }
 
-/* Ports with ACS where the redirect is off although a path turns there: what merges groups. */
+/* Ports whose ACS can redirect but does not: the devices below them share IOMMU groups. */
 static char *p2p_lifted_summary(const Observation *o, const P2pTopology *t) {
         _cleanup_strv_free_ char **l = NULL;
 
