@@ -20,6 +20,8 @@
 #     -l        list the cases and exit
 set -euo pipefail
 
+# These boots are short (10-40 s alone), but on a loaded CI machine TCG can take minutes.
+VM_TIMEOUT=${VM_TIMEOUT:-300}
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
