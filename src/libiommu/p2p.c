@@ -52,8 +52,9 @@ int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret
         n = strv_length(parts);
         for (size_t i = 0; i + 1 < n; i++) {
                 const char *c = parts[i];
-                /* "pci0000:00", "pci10000:00" (VMD domains). */
-                if (!host && startswith(c, "pci") && strchr(c, ':')) {
+                /* "pci0000:00", "pci10000:00" (VMD domains); nothing else is taken from a
+                 * crafted tree, since the name is printed. */
+                if (!host && startswith(c, "pci") && strchr(c, ':') && c[3 + strspn(c + 3, "0123456789abcdef:")] == '\0') {
                         host = strdup(c);
                         if (!host)
                                 return -ENOMEM;

@@ -65,6 +65,12 @@ static void test_sysfs_path(void **state) {
         assert_int_equal(strv_length(up), 1);
         assert_string_equal(up[0], "0000:00:01.0");
         assert_int_equal(strv_length(obs.devices[6].upstream), 3);
+        /* A crafted host bridge name (control bytes) is not taken. */
+        host = mfree(host);
+        up = strv_free(up);
+        assert_int_equal(p2p_parse_sysfs_path("../../../devices/pci0000:00\033[2J/0000:00:01.0/0000:01:00.0", &host, &up), 0);
+        assert_null(host);
+        assert_null(up);
         assert_null(obs.devices[0].upstream);
 }
 
