@@ -756,7 +756,7 @@ static char *p2p_lifted_summary(const Observation *o, const P2pTopology *t) {
 /* The peer-to-peer path (issue 25): what ACS does to GPU/NIC/NVMe traffic, judged by the profile's
  * intent. A profile that assigns devices through VFIO needs the redirect (it is what separates the
  * groups); a node that wants peer-to-peer bandwidth does not want it on its GPU paths. */
-static int check_p2p(Verdict *v, const Observation *o, const Profile *p) {
+static int check_p2p(Verdict *v, const Observation *o, const Profile *p, unsigned kernel_version) {
         const P2pTopology *t = &v->p2p;
         _cleanup_free_ char *classes = NULL, *redirect = NULL, *gpu_redirect = NULL, *lifted = NULL, *fix = NULL;
         _cleanup_strv_free_ char **gpu_ports = NULL;
@@ -803,11 +803,16 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p) {
                                  t->n_paths, classes, isempty(redirect) ? "" : "; ACS redirect at ", redirect);
         }
         if (!isempty(gpu_redirect)) {
-                _cleanup_free_ char *list = strv_join(gpu_ports, ";");
-                if (!list || asprintf(&fix, "GPU peer-to-peer (GPUDirect RDMA/Storage, NCCL) climbs to the root complex and back: "
-                                      "lower bandwidth, or a hang where the root complex does not forward it (NVIDIA's NCCL "
-                                      "troubleshooting: check ACSCtl). Lift the redirect on these ports only with "
-                                      "pci=disable_acs_redir=%s (their devices then share IOMMU groups).", list) < 0)
+                _cleanup_free_ char *token = NULL, *why = NULL;
+                int k = p2p_lift_token(o, t, kernel_version, &token, NULL, NULL, &why);
+                if (k == -ENOMEM)
+                        return k;
+                if (asprintf(&fix, "GPU peer-to-peer (GPUDirect RDMA/Storage, NCCL) climbs to the root complex and back: "
+                             "lower bandwidth, or a hang where the root complex does not forward it (NVIDIA's NCCL "
+                             "troubleshooting: check ACSCtl). %s%s%s (the devices below those ports then share IOMMU groups).",
+                             token ? "Lift the redirect on these ports only: add [PCI] LiftACSRedirect=gpu-paths to the profile "
+                                     "and its token " : "No one command-line token lifts it on these ports only: ",
+                             token ?: strna(why), token ? " ('iommuctl plan' shows it) to [KernelArgs]" : "") < 0)
                         return -ENOMEM;
                 return check_add(v, "p2p", CHECK_WARN, fix, "%zu peer paths (%s); ACS redirects GPU peer-to-peer at %s%s", t->n_paths,
                                  classes, gpu_redirect, p->mode == MODE_OFF ? " although the IOMMU is off" : "");
@@ -815,11 +820,11 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p) {
         if (p->mode == MODE_OFF && !isempty(redirect)) {
                 _cleanup_strv_free_ char **ports = NULL;
                 _cleanup_free_ char *r2 = p2p_redirect_summary(o, t, false, &ports), *list = NULL;
-                if (!r2 || !(list = strv_join(ports, ";")))
+                if (!r2 || !(list = strv_join(ports, " ")))
                         return -ENOMEM;
                 if (asprintf(&fix, "The IOMMU is off, but peer-to-peer is still redirected to the root complex (on AMD the IVRS "
                              "table alone makes the kernel request ACS, whatever amd_iommu=/iommu= say). Lift it where peers "
-                             "talk: pci=disable_acs_redir=%s.", list) < 0)
+                             "talk with pci=disable_acs_redir= (pci=config_acs= from 6.11) for these ports: %s.", list) < 0)
                         return -ENOMEM;
                 return check_add(v, "p2p", CHECK_WARN, fix, "%zu peer paths (%s); the kernel kept ACS redirect at %s", t->n_paths,
                                  classes, redirect);
@@ -1050,7 +1055,7 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
         if (r >= 0)
                 r = check_isolation(&v, o, p, &shared);
         if (r >= 0)
-                r = check_p2p(&v, o, p);
+                r = check_p2p(&v, o, p, k->version);
         if (r >= 0)
                 r = check_kernel_log(&v, o);
         if (r >= 0)

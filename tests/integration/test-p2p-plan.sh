@@ -36,6 +36,12 @@ grep -q 'LiftACSRedirect=gpu-paths: no token (no GPU on this node)' <<<"$out" ||
 rc=0
 out=$("$IOMMUCTL" verify --no-journal --profile gpu-direct --root "$hgx" 2>&1) || rc=$?
 grep -q '^WARN  p2p .*ACS still redirects GPU peer-to-peer at 0000:18:00.0' <<<"$out" || fail "verify: p2p WARN: $out"
+# A profile without VFIO (bare-metal): the redirect on GPU paths is a WARN whose fix is that token.
+rc=0
+out=$("$IOMMUCTL" verify --no-journal --profile bare-metal --root "$hgx" 2>&1) || rc=$?
+grep -q '^WARN  p2p .*ACS redirects GPU peer-to-peer at 0000:18:00.0 .*although the IOMMU is off' <<<"$out" \
+        && grep -q "LiftACSRedirect=gpu-paths to the profile and its token pci=disable_acs_redir=pci:1000:c030" <<<"$out" \
+        || fail "verify bare-metal: p2p WARN and its fix: $out"
 ok "plan computes the narrowest pci= token and the groups that merge"
 
 # The token in the profile's line: apply --dry-run writes it into every backend.
