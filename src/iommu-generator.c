@@ -62,7 +62,7 @@ static int run(const char *normal_dir) {
         _cleanup_(kernel_info_done) KernelInfo kernel = {};
         SyncState sync;
         const CmdlineToken *t;
-        const char *root;
+        _cleanup_root_ Root *root = NULL;
         Vendor vendor;
         int r;
 
@@ -70,12 +70,14 @@ static int run(const char *normal_dir) {
                 log_debug("In the initrd, nothing to do.");
                 return 0;
         }
-        root = getenv("IOMMU_GENERATOR_ROOT") ?: "/";
+        r = root_open_handle(getenv("IOMMU_GENERATOR_ROOT") ?: "/", &root);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to open the root directory, not checking the IOMMU command line: %m");
 
         r = host_read_cmdline(root, &proc_cmdline);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read %s/proc/cmdline, not checking the IOMMU command line: %m",
-                                         root_is_host(root) ? "" : root);
+                                         root_prefix(root));
         r = cmdline_parse(proc_cmdline, &current);
         if (r < 0)
                 return log_warning_errno(r, "Failed to parse the kernel command line: %m");

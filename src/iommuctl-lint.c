@@ -2,6 +2,7 @@
 #include "iommuctl.h"
 #include "libiommu/boot-bls.h"
 #include "libiommu/boot-grub.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
@@ -67,12 +68,15 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
                         json_field_string(t->json, "message", f->message);
                         json_field_string(t->json, "fix", f->fix);
                         json_end_object(t->json);
-                } else if (file)
-                        printf("%s:%u: %s: %s%s%s\n", file, line, severity_to_string(f->severity), f->message,
-                               f->fix ? "; use: " : "", f->fix ?: "");
-                else
-                        printf("%s: %s%s%s\n", severity_to_string(f->severity), f->message, f->fix ? "; use: " : "",
-                               f->fix ?: "");
+                } else {
+                        _cleanup_escape_buffer_ EscapeBuffer x = {};
+                        if (file)
+                                printf("%s:%u: %s: %s%s%s\n", escaped(&x, file), line, severity_to_string(f->severity),
+                                       escaped(&x, f->message), f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                        else
+                                printf("%s: %s%s%s\n", severity_to_string(f->severity), escaped(&x, f->message),
+                                       f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                }
         }
         lint_report_done(&report);
         return 0;
@@ -265,7 +269,7 @@ int verb_lint(int argc, char *argv[]) {
                 for (int i = 1; i < argc && r >= 0; i++)
                         r = lint_file(&t, argv[i]);
         else {
-                _cleanup_free_ char *s = NULL, *p = root_path(arg.root, "/proc/cmdline");
+                _cleanup_free_ char *s = NULL, *p = root_display(arg.root, "/proc/cmdline");
                 r = host_read_cmdline(arg.root, &s);
                 if (r < 0)
                         log_error_errno(r, "Failed to read %s: %m", strna(p));

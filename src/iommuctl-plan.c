@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -9,7 +10,7 @@
 #include "libiommu/strv.h"
 
 /* The current command line: --cmdline, else ROOT/proc/cmdline, else none (offline image). */
-static int current_cmdline(const char *root, char **ret) {
+static int current_cmdline(const Root *root, char **ret) {
         int r;
 
         if (arg.cmdline) {
@@ -25,11 +26,11 @@ static int current_cmdline(const char *root, char **ret) {
                         return r;
                 if (r > 0)
                         log_info("No %s/proc/cmdline: comparing with the entry that boots next, %s.",
-                                 root_is_host(root) ? "" : root, what);
+                                 root_prefix(root), what);
                 return 0;
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_is_host(root) ? "" : root);
+                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_prefix(root));
         return 0;
 }
 
@@ -115,16 +116,17 @@ static void print_text(const Context *ctx, const Plan *plan) {
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
         _cleanup_free_ char *kernel = kernel_info_describe(&ctx->kernel);
         size_t width = 0, removed = 0, added = 0;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
         char e[32];
 
-        printf("Profile:  %s (%s)\n", ctx->profile->name, ctx->profile->path);
+        printf("Profile:  %s (%s)\n", escaped(&x, ctx->profile->name), escaped(&x, ctx->profile->path));
         if (ctx->profile->description)
-                printf("          %s\n", ctx->profile->description);
+                printf("          %s\n", escaped(&x, ctx->profile->description));
         printf("Host:     %s, %s (%s)\n", vendor_to_string(ctx->host.vendor), arch_to_string(ctx->host.arch),
-               ctx->host.vendor_source);
-        printf("Current:  %s\n", cur ?: "(none: offline root, showing the profile's tokens only)");
-        printf("Planned:  %s\n", res);
-        printf("Kernel:   %s\n", strna(kernel));
+               escaped(&x, ctx->host.vendor_source));
+        printf("Current:  %s\n", escaped(&x, cur) ?: "(none: offline root, showing the profile's tokens only)");
+        printf("Planned:  %s\n", escaped(&x, res));
+        printf("Kernel:   %s\n", escaped(&x, strna(kernel)));
         if (plan->predicted.groups)
                 printf("Expect:   IOMMU groups with %s domains (%s)\n", kernel_prediction_effect_string(&plan->predicted, e),
                        plan->predicted.reason);
@@ -138,7 +140,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
         for (size_t i = 0; i < plan->n_changes; i++) {
                 const PlanChange *c = &plan->changes[i];
                 char sign = c->action == PLAN_REMOVE ? '-' : c->action == PLAN_ADD ? '+' : '=';
-                printf("  %c %-*s  %s\n", sign, (int) width, c->token, c->why);
+                printf("  %c %-*s  %s\n", sign, (int) width, escaped(&x, c->token), escaped(&x, c->why));
                 removed += c->action == PLAN_REMOVE;
                 added += c->action == PLAN_ADD;
         }
@@ -154,7 +156,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
                 printf("Status:   not in sync: %zu to remove, %zu to add\n", removed, added);
         if (plan->dropped) {
                 _cleanup_free_ char *d = strv_join(plan->dropped, " ");
-                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", strna(d));
+                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", escaped(&x, strna(d)));
         }
 }
 
@@ -268,6 +270,7 @@ int verb_cmdline(int argc, char *argv[]) {
         s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
         if (!s)
                 return log_oom(), EXIT_ERROR;
-        puts(s);
+        fputs_escaped(s, stdout);
+        putchar('\n');
         return EXIT_OK;
 }

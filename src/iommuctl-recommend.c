@@ -2,6 +2,7 @@
 /* "iommuctl recommend": the profile this node's hardware and use call for, with the evidence for
  * each reason (as tuned-adm recommend, with reasons). Reads only; writes nothing. */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -45,22 +46,25 @@ static void print_json(const Recommendation *rec, const RecommendFacts *f, const
 }
 
 static void print_text(const Recommendation *rec, const RecommendFacts *f, const Profile *p) {
-        printf("Recommended profile: %s%s%s%s\n", rec->profile, p && p->description ? " (" : "",
-               p && p->description ? p->description : "", p && p->description ? ")" : "");
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
+
+        printf("Recommended profile: %s%s%s%s\n", escaped(&x, rec->profile), p && p->description ? " (" : "",
+               p && p->description ? escaped(&x, p->description) : "", p && p->description ? ")" : "");
         for (size_t i = 0; i < rec->n_reasons; i++) {
                 const RecommendReason *r = &rec->reasons[i];
                 bool decides = r->profile && streq(r->profile, rec->profile);
 
                 printf("\n%c %s%s%s%s\n  %s\n", decides ? '+' : r->profile ? '-' : ' ',
                        recommend_fact_to_string(r->fact) ?: "nothing found", r->profile && !decides ? " (points to " : "",
-                       r->profile && !decides ? r->profile : "", r->profile && !decides ? ", outweighed)" : "", r->why);
+                       r->profile && !decides ? escaped(&x, r->profile) : "", r->profile && !decides ? ", outweighed)" : "",
+                       escaped(&x, r->why));
                 if (r->fact >= 0)
                         STRV_FOREACH(e, f->evidence[r->fact])
-                                printf("    %s\n", *e);
+                                printf("    %s\n", escaped(&x, *e));
         }
         if (!arg.no_legend)
                 printf("\nNothing was written. To use it: iommuctl plan --profile %s, then iommuctl apply --profile %s.\n",
-                       rec->profile, rec->profile);
+                       escaped(&x, rec->profile), escaped(&x, rec->profile));
 }
 
 int verb_recommend(int argc, char *argv[]) {
@@ -77,13 +81,13 @@ int verb_recommend(int argc, char *argv[]) {
         if (r >= 0)
                 r = host_probe_virtualization(arg.root, &h);
         if (r < 0)
-                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root), EXIT_ERROR;
+                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root->path), EXIT_ERROR;
         r = observe_tree(arg.root, h.arch, h.vendor, h.vendor_source, &o);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", arg.root), EXIT_ERROR;
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", arg.root->path), EXIT_ERROR;
         if (!o.sysfs)
                 return log_error_errno(-ENOMEDIUM, "Cannot recommend: %s has no /sys/bus/pci or /sys/kernel, so no hardware "
-                                       "to look at (pass the root of a running system or of a captured tree).", arg.root),
+                                       "to look at (pass the root of a running system or of a captured tree).", arg.root->path),
                        EXIT_ERROR;
         r = recommend_gather(arg.root, &o, &h, &f);
         if (r >= 0)

@@ -6,7 +6,7 @@
 #include "libiommu/log.h"
 
 Args arg = {
-        .root = "/",
+        .root_arg = "/",
         .vendor = _VENDOR_INVALID,
         .arch = _ARCH_INVALID,
 };
@@ -154,7 +154,7 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("iommuctl %s\n", IOMMUCTL_VERSION);
                         return 0;
                 case 'R':
-                        arg.root = optarg;
+                        arg.root_arg = optarg;
                         break;
                 case 'p':
                         arg.profile = optarg;
@@ -260,6 +260,7 @@ ContextOptions args_context_options(bool need_vendor) {
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_root_ Root *root = NULL;
         const Verb *verb = NULL;
         int r;
 
@@ -286,5 +287,12 @@ int main(int argc, char *argv[]) {
                                 "A verb is required; 'iommuctl --help' lists them.\n");
                 return EXIT_ERROR;
         }
+        /* The root is opened once: every verb reads and writes relative to this handle. */
+        r = root_open_handle(arg.root_arg, &root);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open the root directory %s: %m", arg.root_arg);
+                return EXIT_ERROR;
+        }
+        arg.root = root;
         return verb->run(argc - optind, argv + optind);
 }

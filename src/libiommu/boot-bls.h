@@ -3,6 +3,7 @@
 
 #include "changeset.h"
 #include "cmdline.h"
+#include "fileio.h"
 
 /* Boot Loader Specification Type #1 entries, $BOOT/loader/entries/ *.conf, with $BOOT found the
  * way bootctl does (/boot, /efi, /boot/efi), and the GRUB environment block that RHEL 8 style
@@ -30,9 +31,9 @@ int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret
 extern const char * const boot_partition_dirs[3];
 
 /* Every entry under every $BOOT, newest first (by version sort of the id). */
-int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n);
+int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n);
 void bls_entries_free(BlsEntry *e, size_t n);
-bool boot_bls_detect(const char *root);
+bool boot_bls_detect(const Root *root);
 
 /* Pure GRUB environment block reading: the value of key, or -ENOENT. */
 int grubenv_get(const char *text, const char *key, char **ret);
@@ -41,5 +42,5 @@ int grubenv_get(const char *text, const char *key, char **ret);
  * the entry file names) and, for $kernelopts entries, of the GRUB environment block (rewritten by
  * grub2-editenv/grub-editenv on a scratch copy) to cs. ret_default_options, when not NULL, gets
  * the resulting options of the default entry (for seeding /etc/kernel/cmdline), or NULL. */
-int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
                   char **ret_default_options);

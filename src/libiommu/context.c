@@ -9,7 +9,7 @@
 #include "strv.h"
 
 int context_load(const ContextOptions *o, Context *ret) {
-        _cleanup_(context_done) Context c = { .root = o->root ?: "/" };
+        _cleanup_(context_done) Context c = { .root = o->root };
         const char *name;
         Vendor vendor;
         int r;
@@ -21,7 +21,7 @@ int context_load(const ContextOptions *o, Context *ret) {
         name = o->profile ?: c.config.profile;
         if (!name)
                 return log_error_errno(-EINVAL, "No profile selected: pass --profile NAME or set Profile= in [IOMMU] of %s%s "
-                                       "(see 'iommuctl profiles').", root_is_host(c.root) ? "" : c.root, CONFIG_FILE);
+                                       "(see 'iommuctl profiles').", root_prefix(c.root), CONFIG_FILE);
         r = profile_load(c.root, name, &c.profile);
         if (r < 0)
                 return r;
@@ -29,12 +29,12 @@ int context_load(const ContextOptions *o, Context *ret) {
         vendor = o->vendor >= 0 ? o->vendor : c.config.vendor;
         r = host_probe(c.root, o->arch, vendor, &c.host);
         if (r < 0)
-                return log_error_errno(r, "Failed to probe the host under %s: %m", c.root);
+                return log_error_errno(r, "Failed to probe the host under %s: %m", c.root->path);
         if (o->vendor < 0 && c.config.vendor >= 0)
                 c.host.vendor_source = "Vendor= in iommu.conf";
         if (o->need_vendor && c.host.vendor < 0)
                 return log_error_errno(-ENXIO, "Cannot tell this host's IOMMU (%s under %s): pass --vendor intel, amd, arm64 "
-                                       "or portable.", c.host.vendor_source, c.root);
+                                       "or portable.", c.host.vendor_source, c.root->path);
         c.args_vendor = host_args_vendor(&c.host);
 
         r = kernel_info_load(c.root, c.host.arch, o->kernel_release, o->kernel_config, &c.kernel);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.h"
+#include "fileio.h"
 #include "host.h"
 #include "kernel-model.h"
 #include "profile.h"
@@ -9,7 +10,7 @@
 /* What most verbs start from: the configuration, the selected profile and the host, all read
  * under one root prefix. */
 typedef struct Context {
-        const char *root;
+        const Root *root;
         Config config;
         Profile *profile;
         HostInfo host;
@@ -18,7 +19,7 @@ typedef struct Context {
 } Context;
 
 typedef struct ContextOptions {
-        const char *root;
+        const Root *root;
         const char *profile; /* overrides Profile= in iommu.conf */
         Vendor vendor;       /* overrides Vendor= and detection; _VENDOR_INVALID: auto */
         Arch arch;           /* _ARCH_INVALID: detect */

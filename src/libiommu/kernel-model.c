@@ -119,7 +119,7 @@ void kernel_info_done(KernelInfo *k) {
         *k = (KernelInfo) {};
 }
 
-static int read_config(const char *root, const char *release, char **ret_text, char **ret_source) {
+static int read_config(const Root *root, const char *release, char **ret_text, char **ret_source) {
         static const struct { const char *prefix, *suffix; } plain[] = {
                 { "/boot/config-", "" }, { "/usr/lib/modules/", "/config" }, { "/lib/modules/", "/config" },
         };
@@ -144,7 +144,7 @@ static int read_config(const char *root, const char *release, char **ret_text, c
         return -ENOENT;
 }
 
-int kernel_info_load(const char *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret) {
+int kernel_info_load(const Root *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret) {
         _cleanup_(kernel_info_done) KernelInfo k = {};
         _cleanup_free_ char *text = NULL, *osrelease = NULL;
         int r;

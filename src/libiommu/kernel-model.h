@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "fileio.h"
 #include "params.h"
 
 /* The kernel model: what one kernel (architecture, release, build configuration) does with a
@@ -49,7 +50,7 @@ void kernel_info_default(Arch arch, KernelInfo *ret);
  * ROOT/boot/config-RELEASE, ROOT/usr/lib/modules/RELEASE/config, ROOT/lib/modules/RELEASE/config,
  * ROOT/proc/config.gz. What is not found is recorded (release_source "assumed", config_source
  * NULL), not an error; -ENOMEM and an unreadable config_file are. */
-int kernel_info_load(const char *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret);
+int kernel_info_load(const Root *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret);
 void kernel_info_done(KernelInfo *k);
 /* "6.1.0-56-amd64 (config /boot/config-6.1.0-56-amd64)" or "release unknown, assumed 6.12 with
  * mainline defaults". Never NULL unless out of memory. */

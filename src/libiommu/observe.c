@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "observe.h"
 #include "p2p.h"
@@ -99,7 +100,7 @@ static int read_attr(Observation *o, const char *path, char **ret) {
 }
 
 /* Opens the directory ROOT/path; -ENOENT when it is missing. */
-static int open_root_dir(const char *root, const char *path, int *ret_fd) {
+static int open_root_dir(const Root *root, const char *path, int *ret_fd) {
         /* Resolved inside the root (fileio's confined resolver). */
         return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
@@ -147,7 +148,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                         if (de->d_name[0] == '.')
                                 continue;
                         /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
+                        r = strv_consume_n(&l, &n, &allocated, escape_text(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -160,7 +161,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         return 0;
 }
 
-static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+static int list_dir(const Root *root, const char *path, char ***ret, size_t *ret_n) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -269,7 +270,7 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         }
         buf[n] = '\0';
         /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
-        char *t = name_escape_control(basename(buf));
+        char *t = escape_text(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -634,7 +635,7 @@ static int observe_interrupts(Observation *o) {
         return 0;
 }
 
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
         _cleanup_(observation_done) Observation o = {
                 .arch = arch,
                 .vendor = vendor,
@@ -645,9 +646,7 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         };
         int r;
 
-        o.root = strdup(root ?: "/");
-        if (!o.root)
-                return -ENOMEM;
+        o.root = root;
         o.sysfs = root_exists(root, "/sys/kernel") || root_exists(root, PCI_DEVICES_DIR);
 
         r = read_root_line(root, "/proc/cmdline", &o.cmdline);
@@ -692,7 +691,6 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
 }
 
 void observation_done(Observation *o) {
-        free(o->root);
         free(o->cmdline);
         free(o->release);
         for (size_t i = 0; i < o->n_devices; i++) {

@@ -3,6 +3,7 @@
 
 #include "config.h"
 #include "p2p.h"
+#include "fileio.h"
 #include "params.h"
 #include "profile.h"
 
@@ -36,8 +37,8 @@ int publish_prometheus_render(const NodeState *s, char **ret);
 
 /* Write ROOT/path (path NULL: the default), creating missing directories. path must be absolute.
  * Errors are logged. */
-int publish_nfd(const char *root, const char *path, const NodeState *s);
-int publish_prometheus(const char *root, const char *path, const NodeState *s);
+int publish_nfd(const Root *root, const char *path, const NodeState *s);
+int publish_prometheus(const Root *root, const char *path, const NodeState *s);
 
 /* Both, as [Publish] in iommu.conf asks. Returns the first error, after trying both. */
-int publish_node_state(const char *root, const Config *c, const NodeState *s);
+int publish_node_state(const Root *root, const Config *c, const NodeState *s);

@@ -194,7 +194,7 @@ static void test_info_load(void **state) {
         _cleanup_free_ char *d = NULL;
 
         /* Nothing there: say so, assume the newest release with mainline defaults. */
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_null(k.release);
         assert_string_equal(k.release_source, "assumed");
         assert_null(k.config_source);
@@ -204,7 +204,7 @@ static void test_info_load(void **state) {
         test_write(root, "/proc/sys/kernel/osrelease", "5.10.0-32-amd64\n");
         test_write(root, "/boot/config-5.10.0-32-amd64", "CONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n");
         test_write(root, "/proc/cpuinfo", "flags\t\t: fpu vme hypervisor lahf_lm\n");
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_string_equal(k.release, "5.10.0-32-amd64");
         assert_int_equal(k.version, KERNEL_VERSION(5, 10));
         assert_string_equal(k.config_source, "/boot/config-5.10.0-32-amd64");
@@ -216,13 +216,13 @@ static void test_info_load(void **state) {
 
         /* An osrelease that does not parse (a hostile image) is not an error: the newest release is modelled. */
         test_write(root, "/proc/sys/kernel/osrelease", "../../etc\n");
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_int_equal(k.version, KERNEL_VERSION_NEWEST);
         assert_null(k.config_source);
         kernel_info_done(&k);
 
         /* --kernel: a release with no config under the root. */
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
         assert_string_equal(k.release_source, "--kernel");
         assert_null(k.config_source);
         kernel_info_done(&k);

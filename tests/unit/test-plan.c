@@ -11,7 +11,7 @@
 
 static Profile *load(const char *name) {
         Profile *p = NULL;
-        assert_int_equal(profile_load("/nonexistent-root", name, &p), 0);
+        assert_int_equal(profile_load(test_root("/nonexistent-root"), name, &p), 0);
         return p;
 }
 
@@ -185,25 +185,25 @@ static void test_host_probe(void **state) {
         HostInfo h;
 
         /* Nothing under the root: vendor unknown unless overridden. */
-        assert_int_equal(host_probe(root, ARCH_X86_64, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), ARCH_X86_64, _VENDOR_INVALID, &h), 0);
         assert_true(h.vendor < 0);
         host_info_done(&h);
 
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: AuthenticAMD\n");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
         assert_int_equal(h.arch, ARCH_X86_64);
         assert_int_equal(h.vendor, VENDOR_AMD);
         host_info_done(&h);
 
         /* The ACPI table wins over the CPU vendor. */
         test_write(root, "/sys/firmware/acpi/tables/DMAR", "DMAR");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
         assert_int_equal(h.vendor, VENDOR_INTEL);
         assert_string_equal(h.vendor_source, "ACPI DMAR table present");
         host_info_done(&h);
 
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nCPU implementer\t: 0x41\n");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, VENDOR_PORTABLE, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, VENDOR_PORTABLE, &h), 0);
         assert_int_equal(h.arch, ARCH_AARCH64);
         assert_int_equal(host_args_vendor(&h), VENDOR_ARM64);
         host_info_done(&h);

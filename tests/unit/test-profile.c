@@ -25,7 +25,7 @@ static char *args_for(const char *name, Vendor v) {
         _cleanup_profile_ Profile *p = NULL;
         _cleanup_cmdline_ Cmdline *c = NULL;
 
-        assert_int_equal(profile_load(root, name, &p), 0);
+        assert_int_equal(profile_load(test_root(root), name, &p), 0);
         assert_int_equal(profile_kernel_args(p, v, &c), 0);
         return cmdline_to_string(c);
 }
@@ -48,14 +48,14 @@ static void test_shipped_profiles(void **state) {
         assert_args("strict", VENDOR_INTEL, "intel_iommu=on iommu.passthrough=0 iommu.strict=1");
         assert_args("strict", VENDOR_ARM64, "iommu.passthrough=0 iommu.strict=1");
 
-        assert_int_equal(profile_load(root, "strict", &p), 0);
+        assert_int_equal(profile_load(test_root(root), "strict", &p), 0);
         assert_int_equal(p->mode, MODE_STRICT);
         assert_int_equal(p->expect_domain, DOMAIN_DMA);
         assert_int_equal(p->expect_firmware, FIRMWARE_REQUIRED);
         assert_true(p->expect_groups);
         p = profile_free(p);
 
-        assert_int_equal(profile_load(root, "bare-metal", &p), 0);
+        assert_int_equal(profile_load(test_root(root), "bare-metal", &p), 0);
         assert_int_equal(p->mode, MODE_OFF);
         assert_false(p->expect_groups);
         assert_int_equal(p->expect_domain, DOMAIN_NONE);
@@ -71,7 +71,7 @@ static void test_precedence_and_include(void **state) {
         test_write(root, "/etc/iommu/profiles/gpu-sriov.conf",
                    "[Profile]\nInclude=gpu-sriov\nDescription=site override\n"
                    "[KernelArgs]\nIntel=intel_iommu=on,sm_on iommu=pt vfio_iommu_type1.allow_unsafe_interrupts=0\n");
-        assert_int_equal(profile_load(root, "gpu-sriov", &p), 0);
+        assert_int_equal(profile_load(test_root(root), "gpu-sriov", &p), 0);
         assert_string_equal(p->description, "site override");
         assert_int_equal(p->mode, MODE_PASSTHROUGH);
         assert_int_equal(strv_length(p->files), 2);
@@ -125,7 +125,7 @@ static void test_broken_profiles(void **state) {
 
                 test_write(root, "/etc/iommu/profiles/broken.conf", cases[i].content);
                 capture_stderr_begin();
-                r = profile_load(root, "broken", &p);
+                r = profile_load(test_root(root), "broken", &p);
                 log = capture_stderr_end();
                 if (r != -EINVAL || !strstr(log, cases[i].message))
                         fail_msg("case %zu: r=%d, log:\n%s\nexpected: %s", i, r, log, cases[i].message);
@@ -145,7 +145,7 @@ static void test_include_loop(void **state) {
         test_write(root, "/etc/iommu/profiles/loop-a.conf", "[Profile]\nInclude=loop-b\n");
         test_write(root, "/etc/iommu/profiles/loop-b.conf", "[Profile]\nInclude=loop-a\n");
         capture_stderr_begin();
-        assert_int_equal(profile_load(root, "loop-a", &p), -EINVAL);
+        assert_int_equal(profile_load(test_root(root), "loop-a", &p), -EINVAL);
         log = capture_stderr_end();
         assert_non_null(strstr(log, "loop-b.conf:2: Include=loop-a: include loop"));
 }
@@ -159,7 +159,7 @@ static void test_long_line(void **state) {
         strcat(content, "\n[KernelArgs]\nAMD=iommu=pt\n");
         test_write(root, "/etc/iommu/profiles/long.conf", content);
         capture_stderr_begin();
-        assert_int_equal(profile_load(root, "long", &p), -EINVAL);
+        assert_int_equal(profile_load(test_root(root), "long", &p), -EINVAL);
         log = capture_stderr_end();
         assert_non_null(strstr(log, "long.conf:3: line longer than"));
 }
@@ -168,8 +168,8 @@ static void test_bad_names(void **state) {
         _cleanup_profile_ Profile *p = NULL;
 
         capture_stderr_begin();
-        assert_int_equal(profile_load(root, "../etc/passwd", &p), -EINVAL);
-        assert_int_equal(profile_load(root, "nope", &p), -ENOENT);
+        assert_int_equal(profile_load(test_root(root), "../etc/passwd", &p), -EINVAL);
+        assert_int_equal(profile_load(test_root(root), "nope", &p), -ENOENT);
         free(capture_stderr_end());
         assert_false(profile_name_is_valid(""));
         assert_false(profile_name_is_valid(".hidden"));
@@ -181,14 +181,14 @@ static void test_config(void **state) {
         Config c;
 
         /* No iommu.conf at all: defaults. */
-        assert_int_equal(config_load(root, &c), 0);
+        assert_int_equal(config_load(test_root(root), &c), 0);
         assert_null(c.profile);
         assert_true(c.bootloader_update);
         config_done(&c);
 
         test_write(root, "/etc/iommu/iommu.conf", "[IOMMU]\nProfile=strict\nVendor=amd\n");
         test_write(root, "/etc/iommu/iommu.conf.d/50-site.conf", "[IOMMU]\nProfile=gpu-sriov\n[Boot]\nEnforce=yes\n");
-        assert_int_equal(config_load(root, &c), 0);
+        assert_int_equal(config_load(test_root(root), &c), 0);
         assert_string_equal(c.profile, "gpu-sriov");
         assert_int_equal(c.vendor, VENDOR_AMD);
         assert_true(c.enforce);
@@ -196,7 +196,7 @@ static void test_config(void **state) {
 
         test_write(root, "/etc/iommu/iommu.conf.d/60-bad.conf", "[IOMMU]\n\nProfle=x\n");
         capture_stderr_begin();
-        assert_int_equal(config_load(root, &c), -EINVAL);
+        assert_int_equal(config_load(test_root(root), &c), -EINVAL);
         log = capture_stderr_end();
         assert_non_null(strstr(log, "60-bad.conf:3: unknown key 'Profle' in [IOMMU]"));
 }
