@@ -4,6 +4,8 @@
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
+#include "libiommu/observe.h"
+#include "libiommu/p2p.h"
 #include "libiommu/plan.h"
 #include "libiommu/strv.h"
 
@@ -46,7 +48,10 @@ static int load_plan(Context *ctx, Plan *plan) {
         return plan_compute(ctx->profile, ctx->args_vendor, &ctx->kernel, current, plan);
 }
 
-static void print_json(const Context *ctx, const Plan *plan) {
+typedef struct AcsLift AcsLift;
+static void print_acs_lift_json(JsonWriter *w, const AcsLift *l);
+
+static void print_json(const Context *ctx, const Plan *plan, const AcsLift *lift) {
         JsonWriter w = { .f = stdout };
         _cleanup_free_ char *cur = plan->current ? cmdline_to_string(plan->current) : NULL;
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
@@ -114,6 +119,8 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_field_string(&w, "reason", plan->predicted.reason);
         json_field_string(&w, "kernel", kernel);
         json_end_object(&w);
+        if (lift)
+                print_acs_lift_json(&w, lift);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -173,6 +180,74 @@ static void print_text(const Context *ctx, const Plan *plan) {
         }
 }
 
+/* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of
+ * the topology under the root, the ports it names and the groups that merge. */
+typedef struct AcsLift {
+        char *token;
+        char **ports;
+        char **merges;
+        char *reason; /* why there is no token */
+} AcsLift;
+
+static void acs_lift_done(AcsLift *l) {
+        free(l->token);
+        strv_free(l->ports);
+        strv_free(l->merges);
+        free(l->reason);
+}
+
+static int acs_lift_compute(const Context *ctx, AcsLift *ret) {
+        _cleanup_(observation_done) Observation o = {};
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        int r;
+
+        r = observe_tree(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, &o);
+        if (r >= 0)
+                r = p2p_analyze(&o, &t);
+        if (r < 0)
+                return log_oom();
+        r = p2p_lift_token(&o, &t, ctx->kernel.version, &ret->token, &ret->ports, &ret->merges, &ret->reason);
+        if (r == -ENODATA)
+                ret->reason = strdup(t.n_gpus == 0 ? "no GPU on this node" :
+                                     t.n_unread > 0 ? "the ports' config space could not be read (run as root)" :
+                                     "no GPU path is redirected by ACS: nothing to lift");
+        else if (r == -ENOMEM)
+                return log_oom();
+        return 0;
+}
+
+static void print_acs_lift_text(const AcsLift *l) {
+        _cleanup_free_ char *ports = l->ports ? strv_join(l->ports, " ") : NULL;
+
+        if (!l->token) {
+                printf("ACS:      LiftACSRedirect=gpu-paths: no token (%s)\n", strna(l->reason));
+                return;
+        }
+        printf("ACS:      LiftACSRedirect=gpu-paths: %s\n", l->token);
+        printf("          lifts redirect on the %zu ports of GPU paths: %s\n", strv_length(l->ports), strna(ports));
+        STRV_FOREACH(m, l->merges)
+                printf("          merges %s\n", *m);
+        printf("          (add it to the profile's [KernelArgs] line to have apply write it)\n");
+}
+
+static void print_acs_lift_json(JsonWriter *w, const AcsLift *l) {
+        json_key(w, "acs_lift");
+        json_begin_object(w);
+        json_field_string(w, "token", l->token);
+        json_field_string(w, "reason", l->reason);
+        json_key(w, "ports");
+        json_begin_array(w);
+        STRV_FOREACH(p, l->ports)
+                json_string(w, *p);
+        json_end_array(w);
+        json_key(w, "merges");
+        json_begin_array(w);
+        STRV_FOREACH(m, l->merges)
+                json_string(w, *m);
+        json_end_array(w);
+        json_end_object(w);
+}
+
 int verb_plan(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_(plan_done) Plan plan = {};
@@ -190,10 +265,17 @@ int verb_plan(int argc, char *argv[]) {
                 log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
                             plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
                             plan.conflicts.items[i].fits ? " fits" : "");
+        _cleanup_(acs_lift_done) AcsLift lift = {};
+        bool want_lift = ctx.profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS;
+        if (want_lift && acs_lift_compute(&ctx, &lift) < 0)
+                return EXIT_ERROR;
         if (arg.json)
-                print_json(&ctx, &plan);
-        else if (!arg.quiet)
+                print_json(&ctx, &plan, want_lift ? &lift : NULL);
+        else if (!arg.quiet) {
                 print_text(&ctx, &plan);
+                if (want_lift)
+                        print_acs_lift_text(&lift);
+        }
         /* Exit 1 when apply would write something: a line in sync in another order, or with owned tokens
          * that change nothing, is left alone. (The generator acts only on SYNC_DRIFT.) */
         if (arg.check && plan.current && !plan.in_sync)

@@ -119,6 +119,9 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
         if (!ctx->config.publish_nfd && !ctx->config.publish_prometheus)
                 return;
         memcpy(s.groups_by_type, o->type_counts, sizeof(s.groups_by_type));
+        s.p2p = v->facts.p2p;
+        memcpy(s.p2p_paths, v->facts.p2p_paths, sizeof(s.p2p_paths));
+        s.p2p_gpu_redirected = v->facts.p2p_gpu_redirected;
         (void) publish_node_state(ctx->root, &ctx->config, &s);
 }
 

@@ -4,6 +4,7 @@
 #include "acpi.h"
 #include "fileio.h"
 #include "params.h"
+#include "pcie.h"
 #include "profile.h"
 
 /* What the running kernel really did, read from /proc and /sys under a root prefix (the live host,
@@ -26,6 +27,10 @@ typedef struct PciDevice {
         unsigned sriov_numvfs;
         char *physfn;         /* the PF's address, for a VF */
         bool is_gpu;          /* NVIDIA or AMD display/3D/accelerator function */
+        PcieInfo pcie;        /* from its config space (pcie.h); pcie.read false when unreadable */
+        int numa_node;        /* -1 when the platform does not say */
+        char *host_bridge;    /* "pci0000:00": the root bus it sits under, from its sysfs path */
+        char **upstream;      /* the bridges above it, root port first ("0000:00:10.0", ...), NULL for none */
 } PciDevice;
 
 typedef struct IommuGroup {

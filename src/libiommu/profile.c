@@ -327,6 +327,32 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
         a->line = ctx->ini->line;
 }
 
+static const char * const acs_lift_names[_PROFILE_ACS_LIFT_MAX] = {
+        [PROFILE_ACS_KEEP] = "no",
+        [PROFILE_ACS_LIFT_GPU_PATHS] = "gpu-paths",
+};
+
+const char *profile_acs_lift_to_string(ProfileAcsLift l) {
+        return STRING_TABLE_TO_STRING(acs_lift_names, l);
+}
+
+ProfileAcsLift profile_acs_lift_from_string(const char *s) {
+        return string_table_lookup(acs_lift_names, ELEMENTSOF(acs_lift_names), s);
+}
+
+/* [PCI] (issue 25): kept apart from the IOMMU keys above. */
+static void handle_pci(ParseContext *ctx, const char *name, const char *value) {
+        if (!streq(name, "LiftACSRedirect")) {
+                parse_error(ctx, "unknown key '%s' in [PCI]; valid: LiftACSRedirect", name);
+                return;
+        }
+        ProfileAcsLift l = profile_acs_lift_from_string(value);
+        if (l < 0)
+                parse_error(ctx, "LiftACSRedirect=%s is not valid; valid: no, gpu-paths", value);
+        else
+                ctx->profile->lift_acs_redirect = l;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value) {
         ParseContext *ctx = user;
         Profile *p = ctx->profile;
@@ -393,8 +419,10 @@ static int handler(void *user, const char *section, const char *name, const char
                 } else
                         parse_error(ctx, "unknown key '%s' in [Expect]; valid: Groups, DomainType, Firmware, "
                                     "InterruptRemapping, Modules", name);
-        } else
-                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect]");
+        } else if (streq(section, "PCI"))
+                handle_pci(ctx, name, value);
+        else
+                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect], [PCI]");
         return 1;
 }
 

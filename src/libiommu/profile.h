@@ -29,6 +29,19 @@ typedef enum FirmwareRequirement {
         _FIRMWARE_INVALID = -EINVAL,
 } FirmwareRequirement;
 
+/* [PCI] LiftACSRedirect= (issue 25): whether the profile asks iommuctl to lift ACS P2P redirect on
+ * the ports of the GPU paths it sees (pci=disable_acs_redir= / pci=config_acs=). Never a blanket
+ * setting: only the ports on GPU paths, computed from the topology (p2p.h). */
+typedef enum ProfileAcsLift {
+        PROFILE_ACS_KEEP,           /* "no": the kernel's default */
+        PROFILE_ACS_LIFT_GPU_PATHS, /* "gpu-paths" */
+        _PROFILE_ACS_LIFT_MAX,
+        _PROFILE_ACS_LIFT_INVALID = -EINVAL,
+} ProfileAcsLift;
+
+const char *profile_acs_lift_to_string(ProfileAcsLift l);
+ProfileAcsLift profile_acs_lift_from_string(const char *s);
+
 typedef struct ProfileArgs {
         bool set;
         char *text;       /* as written, whitespace-normalized */
@@ -49,6 +62,7 @@ typedef struct Profile {
         FirmwareRequirement expect_firmware;
         int expect_interrupt_remapping;    /* 1 yes, 0 no, -1 don't care */
         char **expect_modules;             /* kernel modules that must be loadable (vfio-pci...) */
+        ProfileAcsLift lift_acs_redirect;  /* [PCI] LiftACSRedirect= */
 } Profile;
 
 const char *profile_mode_to_string(ProfileMode m);

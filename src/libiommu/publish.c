@@ -50,6 +50,10 @@ int publish_nfd_render(const NodeState *s, char **ret) {
         nfd_label(f, "iommu.firmware", bool_label(s->firmware_iommu));
         if (s->iommufd >= 0)
                 nfd_label(f, "iommu.iommufd", bool_label(s->iommufd));
+        if (s->p2p) {
+                nfd_label(f, "iommu.p2p", s->p2p);
+                nfd_label(f, "iommu.p2p-gpu-redirected", bool_label(s->p2p_gpu_redirected > 0));
+        }
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (size > NFD_FILE_MAX)
@@ -134,6 +138,17 @@ int publish_prometheus_render(const NodeState *s, char **ret) {
         for (DomainType t = 0; t < _DOMAIN_TYPE_MAX; t++)
                 if (t != DOMAIN_NONE)
                         fprintf(f, "iommu_groups{type=\"%s\"} %u\n", domain_type_to_string(t), s->groups_by_type[t]);
+
+        if (s->p2p) {
+                prom_header(f, "iommu_p2p_paths", "GPU/NIC/NVMe peer-to-peer paths by class (PIX, PXB, PHB, NODE, SYS) and route.");
+                for (P2pClass c = 0; c < _P2P_CLASS_MAX; c++)
+                        for (P2pRoute r = 0; r < _P2P_ROUTE_MAX; r++)
+                                if (s->p2p_paths[c][r])
+                                        fprintf(f, "iommu_p2p_paths{class=\"%s\",route=\"%s\"} %u\n", p2p_class_to_string(c),
+                                                p2p_route_to_string(r), s->p2p_paths[c][r]);
+                prom_header(f, "iommu_p2p_gpu_redirected", "GPU peer paths that ACS redirects to the root complex.");
+                fprintf(f, "iommu_p2p_gpu_redirected %u\n", s->p2p_gpu_redirected);
+        }
 
         if (fclose(f) != 0)
                 return -ENOMEM;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.h"
+#include "p2p.h"
 #include "fileio.h"
 #include "params.h"
 #include "profile.h"
@@ -23,6 +24,9 @@ typedef struct NodeState {
         int iommufd;                /* iommufd-based VFIO can work: 1, 0, -1 unknown (no label) */
         unsigned groups_by_type[_DOMAIN_TYPE_MAX]; /* IOMMU groups per default domain type; [DOMAIN_NONE] is ignored */
         const char *verdict;        /* verify's one-word verdict (pass, fail...); NULL: none */
+        const char *p2p;            /* verify's p2p check (pass, warn); NULL: no peer paths were judged */
+        unsigned p2p_paths[_P2P_CLASS_MAX][_P2P_ROUTE_MAX]; /* peer paths by class and route */
+        unsigned p2p_gpu_redirected; /* GPU paths that ACS redirects to the root complex */
 } NodeState;
 
 #define NFD_LABEL_PREFIX "feature.node.kubernetes.io/"

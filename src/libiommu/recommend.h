@@ -20,6 +20,7 @@ typedef enum RecommendFact {
         FACT_EXTERNAL_PORTS,    /* Thunderbolt/USB4 or PCIe ports marked external_facing/removable */
         FACT_VIRTUALIZATION,    /* this node is itself a virtual machine */
         FACT_IOMMU_FIRMWARE,    /* the firmware (or hypervisor) describes an IOMMU */
+        FACT_GPU_P2P_REDIRECTED, /* GPU peer paths inside a PCIe switch that ACS redirects to the root complex (p2p.h) */
         _FACT_MAX,
         _FACT_INVALID = -EINVAL,
 } RecommendFact;

@@ -495,6 +495,32 @@ VM_X86_DEVICES=(
 	-device virtio-rng-pci,bus=rp1
 )
 
+# Issue 25: the ACS topology (VM_TOPOLOGY=acs adds it to the x86 machine).
+# QEMU 7.2's pcie-root-port has an ACS capability, its x3130 switch ports
+# have none. Root port 00:10.0 holds a switch with a NIC and an NVMe
+# controller on two downstream ports; root port 00:11.0 holds a second NVMe
+# controller. Fixed slot addresses, so a command line can name the ports.
+VM_X86_ACS_DEVICES=(
+	-device pcie-root-port,id=acsrp1,chassis=11,slot=11,addr=0x10
+	-device x3130-upstream,id=acsup1,bus=acsrp1
+	-device xio3130-downstream,id=acsdn1,bus=acsup1,chassis=12,slot=0
+	-device xio3130-downstream,id=acsdn2,bus=acsup1,chassis=13,slot=1
+	-device e1000e,bus=acsdn1,romfile=
+	-device nvme,bus=acsdn2,serial=acs1
+	-device pcie-root-port,id=acsrp2,chassis=14,slot=14,addr=0x11
+	-device nvme,bus=acsrp2,serial=acs2
+)
+
+# _vm_x86_topology ARRAY: the devices VM_TOPOLOGY adds (none by default).
+_vm_x86_topology() {
+	local -n extra=$1
+	case ${VM_TOPOLOGY:-} in
+	'') extra=() ;;
+	acs) extra=("${VM_X86_ACS_DEVICES[@]}") ;;
+	*) vm_err "unknown VM_TOPOLOGY '$VM_TOPOLOGY' (acs or empty)" ;;
+	esac
+}
+
 # _vm_x86_iommu_args VENDOR ARRAY: the qemu arguments for the emulated IOMMU
 # (interrupt remapping on, as on real servers) into the array named ARRAY.
 _vm_x86_iommu_args() {
@@ -514,12 +540,13 @@ _vm_x86_iommu_args() {
 vm_boot_x86() {
 	local vendor=$1 cmdline=$2 initrd=$3 log=$4 kernel
 	shift 4
-	local -a iommu
+	local -a iommu topology
 	_vm_x86_iommu_args "$vendor" iommu || return
+	_vm_x86_topology topology || return
 	kernel=$(vm_kernel_image amd64) || return
 	_vm_run_qemu "$log" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
 		-machine q35,kernel-irqchip=split "${iommu[@]}" \
-		-nographic -no-reboot "${VM_X86_DEVICES[@]}" \
+		-nographic -no-reboot "${VM_X86_DEVICES[@]}" "${topology[@]}" \
 		-kernel "$kernel" -initrd "$initrd" \
 		-append "console=ttyS0 quiet$(_vm_x86_quirks)${cmdline:+ $cmdline}" "$@"
 }
