@@ -157,7 +157,8 @@ static void print_text(const Root *root, const Context *ctx, const Cmdline *want
                        escaped(&x, s->default_source), where ? ", " : "", where ? escaped(&x, where) : "");
         }
         if (s->grub_cfg_older_than)
-                printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
+                printf("grub.cfg:  %s was not generated from %s as it is now: regenerate it (update-grub or "
+                       "grub2-mkconfig) before booting\n",
                        escaped(&x, s->grub_cfg), escaped(&x, s->grub_cfg_older_than));
         if (s->n_entries > 0 && !arg.no_legend)
                 printf("\n  %-4s %-7s %-14s %s\n", "NEXT", "PROFILE", "KIND", "ENTRY OR FILE");

@@ -66,16 +66,73 @@ static int mtime_of(const Root *root, const char *path, struct timespec *ret) {
         return 0;
 }
 
-int status_grub_cfg_stale(const Root *root, char **ret_cfg, char **ret_newer) {
+static int token_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+/* The arguments of a command line as a sorted list, less what grub-mkconfig adds to every Linux
+ * entry itself (the kernel's root=, ro or rw, BOOT_IMAGE=). */
+static int grub_arg_list(const char *line, char ***ret) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = cmdline_parse(line ?: "", &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                const char *t = c->tokens[i].text;
+                if (startswith(t, "root=") || startswith(t, "BOOT_IMAGE=") || streq(t, "ro") || streq(t, "rw"))
+                        continue;
+                if (strv_extend(&l, t) < 0)
+                        return -ENOMEM;
+        }
+        if (l)
+                qsort(l, strv_length(l), sizeof(char *), token_compare);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* Whether grub.cfg was generated from the defaults as they are now, by content: its first Linux
+ * menuentry (not a recovery one, which leaves GRUB_CMDLINE_LINUX_DEFAULT out) has exactly the
+ * arguments GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT give, in any order. A time stamp
+ * says nothing after a failed regeneration, a restored backup or a copied image. 1: it matches,
+ * 0: it does not, -ENODATA: content cannot tell (a blscfg menu, defaults the lexer refused, no
+ * Linux menuentry). */
+static int grub_cfg_matches_defaults(const BootSpec *b) {
+        _cleanup_strv_free_ char **have = NULL, **want = NULL;
+        _cleanup_free_ char *expected = NULL;
+        const BootSpecEntry *e = NULL;
+        int r;
+
+        if (b->grub_defaults_refused || b->loader == BOOTSPEC_LOADER_GRUB_BLSCFG)
+                return -ENODATA;
+        for (size_t i = 0; i < b->n_entries && !e; i++)
+                if (b->entries[i].type == BOOTSPEC_GRUB_MENU && b->entries[i].options &&
+                    !strstr((b->entries[i].title ?: ""), "recovery mode"))
+                        e = &b->entries[i];
+        if (!e)
+                return -ENODATA;
+        if (asprintf(&expected, "%s %s", (b->grub_cmdline_linux ?: ""), (b->grub_cmdline_linux_default ?: "")) < 0)
+                return -ENOMEM;
+        r = grub_arg_list(e->options, &have);
+        if (r >= 0)
+                r = grub_arg_list(expected, &want);
+        if (r < 0)
+                return r;
+        if (strv_length(have) != strv_length(want))
+                return 0;
+        for (size_t i = 0; have && have[i]; i++)
+                if (!streq(have[i], want[i]))
+                        return 0;
+        return 1;
+}
+
+static int mtime_newer(const Root *root, const char *cfg, char **ret_newer) {
         _cleanup_strv_free_ char **defaults = NULL;
-        _cleanup_free_ char *cfg = NULL;
         struct timespec cfg_t;
         int r;
 
-        *ret_cfg = *ret_newer = NULL;
-        r = bootspec_find_grub_cfg(root, &cfg);
-        if (r <= 0)
-                return r;
         if (mtime_of(root, cfg, &cfg_t) < 0)
                 return 0;
         r = bootspec_grub_defaults_files(root, &defaults);
@@ -87,11 +144,36 @@ int status_grub_cfg_stale(const Root *root, char **ret_cfg, char **ret_newer) {
                         continue;
                 if (t.tv_sec > cfg_t.tv_sec || (t.tv_sec == cfg_t.tv_sec && t.tv_nsec > cfg_t.tv_nsec)) {
                         *ret_newer = strdup(*d);
-                        if (!*ret_newer)
-                                return -ENOMEM;
-                        break;
+                        return *ret_newer ? 0 : -ENOMEM;
                 }
         }
+        return 0;
+}
+
+int status_grub_cfg_stale(const Root *root, char **ret_cfg, char **ret_newer) {
+        _cleanup_(bootspec_done) BootSpec b = {};
+        _cleanup_free_ char *cfg = NULL;
+        int r;
+
+        *ret_cfg = *ret_newer = NULL;
+        r = bootspec_find_grub_cfg(root, &cfg);
+        if (r <= 0)
+                return r;
+        r = bootspec_load(root, &b);
+        if (r < 0)
+                return r;
+        r = grub_cfg_matches_defaults(&b);
+        if (r == 0) {
+                *ret_newer = strdup(GRUB_DEFAULTS " (with its drop-ins)");
+                if (!*ret_newer)
+                        return -ENOMEM;
+        } else if (r == -ENODATA) {
+                /* Content cannot tell: the time stamps are all there is. */
+                r = mtime_newer(root, cfg, ret_newer);
+                if (r < 0)
+                        return r;
+        } else if (r < 0)
+                return r;
         *ret_cfg = TAKE_PTR(cfg);
         return 0;
 }

@@ -149,11 +149,48 @@ static void test_grub_cfg(void **state) {
         test_rmroot(root);
 }
 
+/* grub.cfg is judged stale by its content, not by time stamps: a newer grub.cfg that does not carry
+ * the defaults' arguments is stale (a failed regeneration that was then touched, a restored
+ * backup), an older one that does is not. */
+static void test_grub_cfg_stale_by_content(void **state) {
+        char *root = test_mkroot();
+        _cleanup_free_ char *cfg = NULL, *newer = NULL;
+        static const char menu[] =
+                "menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-x' {\n"
+                "\tlinux\t/vmlinuz-6.1.0-18-amd64 root=UUID=1234 ro %s quiet\n"
+                "}\n"
+                "menuentry 'Debian GNU/Linux, with Linux 6.1.0-18-amd64 (recovery mode)' {\n"
+                "\tlinux\t/vmlinuz-6.1.0-18-amd64 root=UUID=1234 ro single %s\n"
+                "}\n";
+        char text[1024];
+
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n");
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg",
+                   "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX intel_iommu=on iommu=pt\"\n");
+        /* Written after the defaults, but from before the drop-in: stale. */
+        snprintf(text, sizeof(text), menu, "", "");
+        test_write(root, "/boot/grub/grub.cfg", text);
+        assert_int_equal(status_grub_cfg_stale(test_root(root), &cfg, &newer), 0);
+        assert_string_equal(cfg, "/boot/grub/grub.cfg");
+        assert_non_null(newer);
+        cfg = mfree(cfg);
+        newer = mfree(newer);
+        /* The same arguments in another order, then the defaults touched: fresh. */
+        snprintf(text, sizeof(text), menu, "iommu=pt intel_iommu=on", "iommu=pt intel_iommu=on");
+        test_write(root, "/boot/grub/grub.cfg", text);
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg",
+                   "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX intel_iommu=on iommu=pt\"\n");
+        assert_int_equal(status_grub_cfg_stale(test_root(root), &cfg, &newer), 0);
+        assert_null(newer);
+        test_rmroot(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_next_systemd_boot),
                 cmocka_unit_test(test_next_grub_blscfg),
                 cmocka_unit_test(test_grub_cfg),
+                cmocka_unit_test(test_grub_cfg_stale_by_content),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
