@@ -59,12 +59,17 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_field_string(&w, "path", ctx->profile->path);
         json_field_string(&w, "description", ctx->profile->description);
         json_field_string(&w, "mode", profile_mode_to_string(ctx->profile->mode));
+        json_field_setting_origin(&w, "origin", &ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile");
         json_end_object(&w);
         json_key(&w, "host");
         json_begin_object(&w);
         json_field_string(&w, "arch", arch_to_string(ctx->host.arch));
         json_field_string(&w, "vendor", vendor_to_string(ctx->host.vendor));
         json_field_string(&w, "vendor_source", ctx->host.vendor_source);
+        if (arg.vendor >= 0 || ctx->config.vendor >= 0)
+                json_field_setting_origin(&w, "vendor_origin", &ctx->config, arg.vendor >= 0 ? "--vendor" : NULL, "IOMMU.Vendor");
+        else
+                json_field_string(&w, "vendor_origin", NULL);
         json_field_string(&w, "kernel_args_for", vendor_to_string(plan->vendor));
         json_end_object(&w);
         json_key(&w, "kernel_args");
@@ -113,6 +118,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
         printf("Profile:  %s (%s)\n", ctx->profile->name, ctx->profile->path);
         if (ctx->profile->description)
                 printf("          %s\n", ctx->profile->description);
+        print_setting_origins(ctx, 10);
         printf("Host:     %s, %s (%s)\n", vendor_to_string(ctx->host.vendor), arch_to_string(ctx->host.arch),
                ctx->host.vendor_source);
         printf("Current:  %s\n", cur ?: "(none: offline root, showing the profile's tokens only)");

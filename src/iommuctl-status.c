@@ -33,6 +33,7 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
         json_begin_object(&w);
         json_field_string(&w, "name", ctx->profile->name);
         json_field_string(&w, "kernel_args_for", vendor_to_string(ctx->args_vendor));
+        json_field_setting_origin(&w, "origin", &ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile");
         json_key(&w, "kernel_args");
         json_begin_array(&w);
         for (size_t i = 0; i < wanted->n_tokens; i++)
@@ -83,6 +84,7 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
         const StatusEntry *next = s->next != SIZE_MAX ? &s->entries[s->next] : NULL;
 
         printf("Profile:   %s (%s): %s\n", ctx->profile->name, vendor_to_string(ctx->args_vendor), strna(tokens));
+        print_setting_origins(ctx, 11);
         if (next)
                 printf("Next boot: %s %s (%s): %s\n", status_kind_to_string(next->kind), next->id ?: next->path,
                        s->next_source, next->carries ? "carries the profile" : "does NOT carry the profile");

@@ -2,6 +2,7 @@
 #include <getopt.h>
 
 #include "iommuctl.h"
+#include "libiommu/json.h"
 #include "libiommu/kernel-model.h"
 #include "libiommu/log.h"
 
@@ -245,6 +246,54 @@ static int parse_argv(int argc, char *argv[]) {
                         abort();
                 }
         return 1;
+}
+
+void json_field_config_origin(JsonWriter *w, const char *key, const ConfigOrigin *o) {
+        json_key(w, key);
+        if (!o) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_field_string(w, "file", o->file);
+        json_field_int(w, "line", o->line);
+        json_field_bool(w, "selection", o->selection);
+        json_end_object(w);
+}
+
+int setting_origin_describe(const Config *c, const char *option, const char *key, char **ret) {
+        const ConfigOrigin *o = config_origin(c, key);
+
+        if (option) {
+                return asprintf(ret, "%s on the command line", option) < 0 ? -ENOMEM : 0;
+        }
+        if (o)
+                return config_origin_describe(o, ret);
+        *ret = strdup("default");
+        return *ret ? 0 : -ENOMEM;
+}
+
+void json_field_setting_origin(JsonWriter *w, const char *field, const Config *c, const char *option, const char *key) {
+        if (!option) {
+                json_field_config_origin(w, field, config_origin(c, key));
+                return;
+        }
+        json_key(w, field);
+        json_begin_object(w);
+        json_field_string(w, "option", option);
+        json_end_object(w);
+}
+
+/* "From:" names where Profile= and Vendor= come from (the option, a file and line, or detection). */
+void print_setting_origins(const Context *ctx, int width) {
+        _cleanup_free_ char *profile = NULL, *vendor = NULL;
+
+        if (setting_origin_describe(&ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile", &profile) < 0)
+                return (void) log_oom();
+        if ((arg.vendor >= 0 || ctx->config.vendor >= 0) &&
+            setting_origin_describe(&ctx->config, arg.vendor >= 0 ? "--vendor" : NULL, "IOMMU.Vendor", &vendor) < 0)
+                return (void) log_oom();
+        printf("%-*sProfile= %s, Vendor= %s\n", width, "From:", profile, vendor ?: "detected");
 }
 
 ContextOptions args_context_options(bool need_vendor) {
