@@ -192,6 +192,28 @@ int verb_cmdline(int argc, char *argv[]) {
         s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
         if (!s)
                 return log_oom(), EXIT_ERROR;
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+                _cleanup_free_ char *merged = cmdline_to_string(plan.result);
+
+                if (!merged)
+                        return log_oom(), EXIT_ERROR;
+                json_begin_object(&w);
+                json_field_int(&w, "version", CMDLINE_JSON_VERSION);
+                json_field_string(&w, "profile", ctx.profile->name);
+                json_field_string(&w, "kernel_args_for", vendor_to_string(plan.vendor));
+                json_key(&w, "kernel_args");
+                json_begin_array(&w);
+                for (size_t i = 0; i < plan.wanted->n_tokens; i++)
+                        json_string(&w, plan.wanted->tokens[i].text);
+                json_end_array(&w);
+                /* What the text output prints: the tokens, or with --full the whole merged line. */
+                json_field_string(&w, "cmdline", s);
+                json_field_string(&w, "merged", plan.current ? merged : NULL);
+                json_end_object(&w);
+                json_finish(&w);
+                return EXIT_OK;
+        }
         puts(s);
         return EXIT_OK;
 }

@@ -94,7 +94,9 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
                 printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
                        s->grub_cfg, s->grub_cfg_older_than);
         if (s->n_entries > 0)
-                printf("\n  %-4s %-7s %-14s %s\n", "NEXT", "PROFILE", "KIND", "ENTRY OR FILE");
+                putchar('\n');
+        if (s->n_entries > 0 && !arg.no_legend)
+                printf("  %-4s %-7s %-14s %s\n", "NEXT", "PROFILE", "KIND", "ENTRY OR FILE");
         for (size_t i = 0; i < s->n_entries; i++) {
                 const StatusEntry *e = &s->entries[i];
                 printf("  %-4s %-7s %-14s %s%s%s%s\n", e->next ? "*" : "", e->carries ? "yes" : "no",

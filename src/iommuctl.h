@@ -3,6 +3,7 @@
 
 #include "libiommu/context.h"
 #include "libiommu/params.h"
+#include "libiommu/report.h"
 
 /* Exit codes, documented in iommuctl(8). */
 enum {
@@ -77,6 +78,9 @@ void json_field_setting_origin(struct JsonWriter *w, const char *field, const Co
 
 /* plan, status: "From:     Profile= FILE:LINE, Vendor= detected". */
 void print_setting_origins(const Context *ctx, int width);
+
+/* --no-legend, and colour on a terminal (SYSTEMD_COLORS, NO_COLOR), for the library's reports. */
+ReportFlags args_report_flags(void);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -5,6 +5,7 @@
 #include "json.h"
 #include "report.h"
 #include "strv.h"
+#include "terminal.h"
 
 static const char *tristate(int v, const char *yes, const char *no, const char *unknown) {
         return v > 0 ? yes : v == 0 ? no : unknown;
@@ -15,7 +16,17 @@ static const char *expected_domain(const Profile *p) {
         return p->mode == MODE_TRANSLATED ? "DMA or DMA-FQ" : domain_type_to_string(p->expect_domain);
 }
 
-static void text_devices(FILE *f, const Observation *o) {
+static const char *result_color(CheckResult r, ReportFlags flags) {
+        if (!(flags & REPORT_COLOR))
+                return "";
+        return r == CHECK_PASS ? ANSI_GREEN : r == CHECK_WARN ? ANSI_YELLOW : ANSI_RED;
+}
+
+static const char *color_off(ReportFlags flags) {
+        return flags & REPORT_COLOR ? ANSI_NORMAL : "";
+}
+
+static void text_devices(FILE *f, const Observation *o, ReportFlags flags) {
         bool header = false;
 
         for (size_t i = 0; i < o->n_devices; i++) {
@@ -25,7 +36,9 @@ static void text_devices(FILE *f, const Observation *o) {
                 if (!d->is_gpu && d->sriov_totalvfs == 0)
                         continue;
                 if (!header) {
-                        fprintf(f, "\nGPUs and SR-IOV devices:\n  %-14s %-9s %-28s %-6s %-10s %s\n", "DEVICE", "ID", "KIND", "GROUP", "TYPE", "SHARED");
+                        fprintf(f, "\nGPUs and SR-IOV devices:\n");
+                        if (!(flags & REPORT_NO_LEGEND))
+                                fprintf(f, "  %-14s %-9s %-28s %-6s %-10s %s\n", "DEVICE", "ID", "KIND", "GROUP", "TYPE", "SHARED");
                         header = true;
                 }
                 g = observation_find_group(o, d->group);
@@ -41,7 +54,7 @@ static void text_devices(FILE *f, const Observation *o) {
         }
 }
 
-void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v) {
+void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v, ReportFlags flags) {
         _cleanup_strv_free_ char **types = NULL;
         size_t width = 0;
 
@@ -75,12 +88,13 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 width = strlen(v->checks[i].id) > width ? strlen(v->checks[i].id) : width;
         for (size_t i = 0; i < v->n_checks; i++) {
                 const Check *c = &v->checks[i];
-                fprintf(f, "%s  %-*s  %s\n", check_result_to_string(c->result), (int) width, c->id, c->evidence);
+                fprintf(f, "%s%s%s  %-*s  %s\n", result_color(c->result, flags), check_result_to_string(c->result),
+                        color_off(flags), (int) width, c->id, c->evidence);
                 if (c->fix)
                         fprintf(f, "      %-*s  fix: %s\n", (int) width, "", c->fix);
         }
 
-        text_devices(f, o);
+        text_devices(f, o, flags);
 
         fprintf(f, "\nCompatibility on this node:\n");
         for (Feature ft = 0; ft < _FEATURE_MAX; ft++)
@@ -96,7 +110,7 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 STRV_FOREACH(u, o->unreadable)
                         fprintf(f, "  %s\n", *u);
         }
-        fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
+        fprintf(f, "\nVerdict:   %s%s%s\n", result_color(v->result, flags), check_result_to_string(v->result), color_off(flags));
 }
 
 static void json_field_tristate(JsonWriter *w, const char *key, int v) {
@@ -318,12 +332,13 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_finish(&w);
 }
 
-void report_groups_text(FILE *f, const Observation *o) {
+void report_groups_text(FILE *f, const Observation *o, ReportFlags flags) {
         if (o->n_groups == 0) {
                 fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
                 return;
         }
-        fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
+        if (!(flags & REPORT_NO_LEGEND))
+                fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
         for (size_t i = 0; i < o->n_groups; i++) {
                 const IommuGroup *g = &o->groups[i];
                 bool first = true;
