@@ -89,6 +89,14 @@ check "$tmp/dmesg.txt" iommuctl verify --kernel-log "$tmp/dm"
 check "$tmp/dmesg.txt" iommuctl verify --kernel-log = "$tmp/dm"
 check "--no-journal" iommuctl verify --kernel-log "$tmp/dmesg.txt" --no-j
 
+# config's keys: exactly those "iommuctl config" prints (it reads no file for the defaults).
+mkdir -p "$tmp/empty"
+config_keys=$("$iommuctl" --root "$tmp/empty" config --no-legend | cut -d= -f1 | sort | xargs)
+[[ $(wc -w <<<"$config_keys") -ge 13 ]] || { echo "FAIL: config printed: $config_keys"; failed=$((failed + 1)); }
+check "$config_keys" iommuctl config ""
+check "IOMMU.Profile IOMMU.Vendor" iommuctl config I
+check "Publish.PrometheusPath" iommuctl --root / config IOMMU.Profile Publish.PrometheusP
+
 # Everything --help lists. Verbs: the lines under "Verbs:". Options: each "--name" that starts a
 # line of the options list; "plan: ..." or "apply, rollback: ..." after it names the verbs it is
 # for, otherwise it is global and must be offered before any verb.
