@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: iommuctl
 short_description: Write, verify or roll back the IOMMU kernel command line with iommuctl
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Wraps the C(iommuctl) installed on the managed node (the iommuctl package); it does not
     reimplement it. Every decision (which files, which tokens, whether the kernel did what the
