@@ -32,9 +32,21 @@ check "rolled back: no hint" 0 "$hook" "$root"
         ok "rolled back: the change sets are still there" || not_ok "rolled back: no change sets left to test with"
 lacks "rolled back: nothing left to roll back, no hint" "$err" "keeps the IOMMU parameters"
 
-# Without a working iommuctl (already gone): the change set directory decides.
-check "no iommuctl: a change set directory" 0 env IOMMUCTL=/nonexistent/iommuctl "$hook" "$root"
+# Without a working iommuctl (already gone): the change set directory decides, and a rolled
+# back set is nothing left to roll back.
+check "no iommuctl: a rolled back change set" 0 env IOMMUCTL=/nonexistent/iommuctl "$hook" "$root"
+lacks "no iommuctl: no hint for a rolled back set" "$err" "keeps the IOMMU parameters"
+check "apply again" 0 "$IOMMUCTL" --root "$root" apply --profile gpu-sriov --backend kernel-cmdline
+check "no iommuctl: a change set left" 0 env IOMMUCTL=/nonexistent/iommuctl "$hook" "$root"
 contains "no iommuctl: the hint from the change set directory" "$err" "keeps the IOMMU parameters"
+# Without IOMMUCTL the root's own binary is used (a chrootless dpkg runs the prerm from outside).
+mkdir -p "$root/usr/bin"
+printf '#!/bin/sh\necho "$@" >>"%s/ran"\nexit 2\n' "$tmp" >"$root/usr/bin/iommuctl"
+chmod +x "$root/usr/bin/iommuctl"
+check "the root's iommuctl" 0 env -u IOMMUCTL "$hook" "$root"
+grep -q -- "--root $root -q rollback --dry-run --json" "$tmp/ran" && ok "runs ROOT/usr/bin/iommuctl" || not_ok "did not run ROOT/usr/bin/iommuctl"
+rm "$root/usr/bin/iommuctl"
+"$IOMMUCTL" --root "$root" rollback >/dev/null 2>&1
 
 # Published state: iommuctl's files go (at the configured and the default path), the admin's stay.
 mkdir -p "$root/etc/kubernetes/node-feature-discovery/features.d" "$root/srv/metrics"
