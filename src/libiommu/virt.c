@@ -7,7 +7,7 @@
 #include "virt.h"
 
 int container_detect(const char *root, char **ret) {
-        _cleanup_free_ char *line = NULL, *environ = NULL;
+        _cleanup_free_ char *line = NULL, *env = NULL;
         size_t n = 0;
         int r;
 
@@ -19,13 +19,13 @@ int container_detect(const char *root, char **ret) {
                 return 1;
         }
         /* NUL-separated; PID 1's environment is root's to read. */
-        r = read_root_file(root, "/proc/1/environ", 1024 * 1024, &environ, &n);
+        r = read_root_file(root, "/proc/1/environ", 1024 * 1024, &env, &n);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
                 return 0;
-        for (size_t i = 0; i < n; i += strlen(environ + i) + 1) {
-                const char *v = startswith(environ + i, "container=");
+        for (size_t i = 0; i < n; i += strlen(env + i) + 1) {
+                const char *v = startswith(env + i, "container=");
                 if (v && !isempty(v)) {
                         *ret = strdup(v);
                         return *ret ? 1 : -ENOMEM;
