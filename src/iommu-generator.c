@@ -17,6 +17,7 @@
 #include "config.h"
 #include "fileio.h"
 #include "host.h"
+#include "intent.h"
 #include "log.h"
 #include "plan.h"
 #include "profile.h"
@@ -60,7 +61,7 @@ static int add_apply_wants(const char *normal_dir) {
  * boot iommu-verify.service (RemainAfterExit=, and a profile is configured whenever this matters)
  * or systemd-logind.service (never in an initrd) is active. A reload adds the wants symlink but
  * starts nothing: iommu-apply.service then runs at the next boot. Two lstat() calls, no D-Bus. */
-static bool booted_already(const char *root) {
+static bool booted_already(const Root *root) {
         static const char * const units[] = { "iommu-verify.service", "systemd-logind.service" };
         char path[128];
 
@@ -82,7 +83,7 @@ static int run(const char *normal_dir) {
         _cleanup_(kernel_info_done) KernelInfo kernel = {};
         SyncState sync;
         const CmdlineToken *t;
-        const char *root;
+        _cleanup_root_ Root *root = NULL;
         Vendor vendor;
         int r;
 
@@ -90,12 +91,14 @@ static int run(const char *normal_dir) {
                 log_debug("In the initrd, nothing to do.");
                 return 0;
         }
-        root = getenv("IOMMU_GENERATOR_ROOT") ?: "/";
+        r = root_open_handle(getenv("IOMMU_GENERATOR_ROOT") ?: "/", &root);
+        if (r < 0)
+                return log_warning_errno(r, "Failed to open the root directory, not checking the IOMMU command line: %m");
 
         r = host_read_cmdline(root, &proc_cmdline);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read %s/proc/cmdline, not checking the IOMMU command line: %m",
-                                         root_is_host(root) ? "" : root);
+                                         root_prefix(root));
         r = cmdline_parse(proc_cmdline, &current);
         if (r < 0)
                 return log_warning_errno(r, "Failed to parse the kernel command line: %m");
@@ -153,6 +156,23 @@ static int run(const char *normal_dir) {
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read the running kernel's release and configuration: %m");
+        /* A profile that declares only its Mode gets the tokens the model chooses for this kernel
+         * (intel_iommu=strict before 5.15...): what apply writes for it. */
+        if (!profile->args[vendor].set) {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                r = intent_profile_args(profile, vendor, &kernel, &choice);
+                if (r < 0 && r != -ENODATA)
+                        return log_oom();
+                if (r >= 0 && choice.tokens) {
+                        cmdline_free(wanted);
+                        wanted = TAKE_PTR(choice.tokens);
+                        if (plan_line_carries_profile(current, owned, wanted)) {
+                                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+                                return 0;
+                        }
+                }
+        }
         r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
         if (r < 0)
                 return log_oom();

@@ -5,6 +5,7 @@
 #include "libiommu/boot.h"
 #include "libiommu/atomic-write.h"
 #include "libiommu/changeset.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/lint.h"
@@ -50,8 +51,11 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 changeset_print_diff(cs, stdout);
                 return;
         }
-        for (size_t i = 0; i < cs->n_items; i++)
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                _cleanup_escape_buffer_ EscapeBuffer e = {};
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
+                       cs->items[i].backend);
+        }
 }
 
 /* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */
@@ -63,8 +67,9 @@ static bool want_regenerate(const ChangeSet *cs, const Config *config) {
 /* What each backend looks for, for the error when one asked for is not there. */
 static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
-        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
-                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        /* Parenthesized: one string on two lines, not two elements (clang's -Wstring-concatenation). */
+        [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                         "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
 };
 
@@ -89,14 +94,14 @@ static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX])
                                 return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
                                                        "kind under %s: looked for %s. Nothing was changed.",
                                                        boot_backend_to_string(b),
-                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root,
+                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root->path,
                                                        backend_looked_for[b]);
                 return 0;
         }
         if (boot_detect_backends(ctx->root, backends) == 0)
                 return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
                                        "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
-                                       "Pass --backend to say which to write.", ctx->root);
+                                       "Pass --backend to say which to write.", ctx->root->path);
         return 0;
 }
 
@@ -122,7 +127,7 @@ static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
         return 0;
 }
 
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config);
+static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate);
 
 /* The selection the command line made (--profile, --vendor) is recorded in CONFIG_SELECTION_FILE,
  * in the same change set as the boot files, so the generator enforces what was applied and
@@ -184,11 +189,11 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
         /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
         cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
         if (!root_is_host(ctx->root) && !cmd)
-                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root);
-        stamp = root_path(ctx->root, REBOOT_STAMP);
+                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root->path);
+        stamp = root_display(ctx->root, REBOOT_STAMP);
         if (!stamp)
                 return log_oom();
-        if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
+        if (read_root_line(ctx->root, REBOOT_STAMP, &previous) >= 0 && streq(previous, tokens)) {
                 _cleanup_cmdline_ Cmdline *running = NULL;
 
                 if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
@@ -197,9 +202,7 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
                                                "the kernel still runs without it. The boot loader does not use the files "
                                                "written above; check which entry it boots ('iommuctl verify').", tokens);
         }
-        r = mkdir_parents_of(stamp, 0755);
-        if (r >= 0)
-                r = write_file_atomic(stamp, tokens, strlen(tokens), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(ctx->root, REBOOT_STAMP, tokens, strlen(tokens));
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
 
@@ -224,9 +227,9 @@ static int regenerate_stale_grub_cfg(const Context *ctx) {
                 return log_oom();
         if (!newer || arg.dry_run || !regenerate) {
                 if (arg.json)
-                        print_result(&(ChangeSet) { .root = (char *) ctx->root }, "apply", ctx->profile->name, arg.dry_run);
+                        print_result(&(ChangeSet) { .root = ctx->root }, "apply", ctx->profile->name, arg.dry_run);
                 else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root,
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root->path,
                                  ctx->profile->name);
                 if (newer)
                         log_notice("But %s is older than %s, which it is generated from: %s.", cfg, newer,
@@ -245,20 +248,18 @@ static int regenerate_stale_grub_cfg(const Context *ctx) {
  * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
  * already there (another package's, or ours from an earlier change) is left as it is: the reboot
  * it asks for boots the files just written too. */
-static int leave_reboot_sentinel(const char *root, const char *sentinel) {
+static int leave_reboot_sentinel(const Root *root, const char *sentinel) {
         static const char text[] = "*** System restart required ***\n";
-        _cleanup_free_ char *path = root_path(root, sentinel);
+        _cleanup_free_ char *path = root_display(root, sentinel);
         int r;
 
         if (!path)
                 return log_oom();
-        if (access(path, F_OK) >= 0) {
+        if (root_exists(root, sentinel)) {
                 log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
                 return 0;
         }
-        r = mkdir_parents_of(path, 0755);
-        if (r >= 0)
-                r = write_file_atomic(path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(root, sentinel, text, strlen(text));
         if (r < 0)
                 return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
         log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
@@ -347,7 +348,7 @@ int verb_apply(int argc, char *argv[]) {
                 if (arg.json)
                         print_result(cs, "apply", ctx.profile->name, arg.dry_run);
                 else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root,
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root->path,
                                  ctx.profile->name);
                 return EXIT_OK;
         }
@@ -368,7 +369,7 @@ int verb_apply(int argc, char *argv[]) {
                 r = boot_grub_regenerate(&grub);
                 if (r < 0) {
                         log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
-                        (void) rollback_last(ctx.root, false, NULL);
+                        (void) rollback_last(ctx.root, false, NULL, false);
                         return EXIT_ERROR;
                 }
         } else if (changeset_has_backend(cs, "grub"))
@@ -388,7 +389,10 @@ int verb_apply(int argc, char *argv[]) {
         return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
-static int rollback_last(const char *root, bool quiet_if_none, const Config *config) {
+/* Rolls back the newest set. regenerate: grub.cfg is regenerated afterwards where the set changed
+ * GRUB's defaults (false when undoing an apply whose regeneration failed: grub.cfg was never
+ * generated from the set's files). */
+static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
@@ -397,7 +401,7 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
         if (r == -ENOENT) {
                 if (!quiet_if_none)
                         log_info("Nothing to roll back: no change set recorded under %s%s.",
-                                 root_is_host(root) ? "" : root, CHANGESET_DIR);
+                                 root_prefix(root), CHANGESET_DIR);
                 /* Programs get their answer too: nothing changed, no files. */
                 if (!quiet_if_none && arg.json)
                         print_result(&(const ChangeSet) {}, "rollback", NULL, arg.dry_run);
@@ -409,16 +413,29 @@ static int rollback_last(const char *root, bool quiet_if_none, const Config *con
                 print_result(cs, "rollback", NULL, true);
                 return 0;
         }
-        if (want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
+        if (regenerate && want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
                 return -ENOENT;
-        r = changeset_rollback_commit(cs);
+        r = changeset_rollback_apply(cs);
+        if (r < 0)
+                return r;
+        /* All or nothing, as for apply: a grub.cfg that could not be regenerated would still boot
+         * the profile while the defaults say otherwise, so the files go back to the set's and the
+         * set stays the one to roll back. */
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Writing back the files of change set %08u, since grub.cfg could not be regenerated; "
+                                  "nothing was rolled back.", cs->id);
+                        (void) changeset_rollback_revert(cs);
+                        return r;
+                }
+        }
+        r = changeset_rollback_mark(cs);
         if (r < 0)
                 return r;
         print_result(cs, "rollback", NULL, false);
-        if (grub.tool)
-                r = boot_grub_regenerate(&grub);
         log_info("Change set %08u rolled back.", cs->id);
-        return r < 0 ? r : 1;
+        return 1;
 }
 
 int verb_rollback(int argc, char *argv[]) {
@@ -440,7 +457,7 @@ int verb_rollback(int argc, char *argv[]) {
                 if (r > 0)
                         return EXIT_OK; /* the interrupted set was the last one; it is rolled back now */
         }
-        r = rollback_last(arg.root, false, &config);
+        r = rollback_last(arg.root, false, &config, true);
         if (r < 0)
                 return EXIT_ERROR;
         /* The restored files need a reboot as much as the change did. */

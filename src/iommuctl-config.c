@@ -2,6 +2,7 @@
 /* "iommuctl config": the effective settings of iommu.conf and its drop-ins, parsed by the same code
  * every verb uses, so that shell integrations (the dracut module) need no INI parser of their own. */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -107,14 +108,15 @@ int verb_config(int argc, char *argv[]) {
                  * its files; the defaults have no comment. */
                 for (size_t i = 0; i < n; i++) {
                         const ConfigOrigin *o = config_origin(&c, settings[i].name);
+                        _cleanup_escape_buffer_ EscapeBuffer e = {};
                         _cleanup_free_ char *from = NULL;
 
                         if (o && !arg.no_legend) {
                                 if (config_origin_describe(o, &from) < 0)
                                         return log_oom(), EXIT_ERROR;
-                                printf("# %s\n", from);
+                                printf("# %s\n", escaped(&e, from));
                         }
-                        printf("%s=%s\n", settings[i].name, settings[i].value ?: "");
+                        printf("%s=%s\n", escaped(&e, settings[i].name), escaped(&e, settings[i].value ?: ""));
                 }
                 return EXIT_OK;
         }
@@ -133,8 +135,10 @@ int verb_config(int argc, char *argv[]) {
                         ret = EXIT_ERROR;
                         continue;
                 }
-                if (!arg.json)
-                        puts(s->value ?: "");
+                if (!arg.json) {
+                        fputs_escaped(s->value ?: "", stdout);
+                        putchar('\n');
+                }
         }
         if (arg.json && ret == EXIT_OK)
                 print_json(&c, settings, n, wanted);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -7,7 +8,7 @@
 #include "libiommu/strv.h"
 
 /* The current command line: --cmdline, else ROOT/proc/cmdline, else none (offline image). */
-static int current_cmdline(const char *root, char **ret) {
+static int current_cmdline(const Root *root, char **ret) {
         int r;
 
         if (arg.cmdline) {
@@ -23,11 +24,11 @@ static int current_cmdline(const char *root, char **ret) {
                         return r;
                 if (r > 0)
                         log_info("No %s/proc/cmdline: comparing with the entry that boots next, %s.",
-                                 root_is_host(root) ? "" : root, what);
+                                 root_prefix(root), what);
                 return 0;
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_is_host(root) ? "" : root);
+                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_prefix(root));
         return 0;
 }
 
@@ -77,6 +78,20 @@ static void print_json(const Context *ctx, const Plan *plan) {
         for (size_t i = 0; i < plan->wanted->n_tokens; i++)
                 json_string(&w, plan->wanted->tokens[i].text);
         json_end_array(&w);
+        json_field_string(&w, "kernel_args_source", plan->wanted_from_profile ? "profile" : "model");
+        json_field_string(&w, "kernel_args_why", plan->wanted_why);
+        json_field_string(&w, "kernel_args_miss_mode", plan->wanted_misses_mode);
+        json_key(&w, "conflicts");
+        json_begin_array(&w);
+        for (size_t i = 0; i < plan->conflicts.n; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "id", plan->conflicts.items[i].id);
+                json_field_bool(&w, "refuse", plan->conflicts.items[i].refuse);
+                json_field_string(&w, "message", plan->conflicts.items[i].message);
+                json_field_string(&w, "fits", plan->conflicts.items[i].fits);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
         json_field_string(&w, "current", cur);
         json_field_string(&w, "planned", res);
         json_field_bool(&w, "in_sync", plan->current && plan->in_sync);
@@ -113,17 +128,24 @@ static void print_text(const Context *ctx, const Plan *plan) {
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
         _cleanup_free_ char *kernel = kernel_info_describe(&ctx->kernel);
         size_t width = 0, removed = 0, added = 0;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
         char e[32];
 
-        printf("Profile:  %s (%s)\n", ctx->profile->name, ctx->profile->path);
+        printf("Profile:  %s (%s)\n", escaped(&x, ctx->profile->name), escaped(&x, ctx->profile->path));
         if (ctx->profile->description)
-                printf("          %s\n", ctx->profile->description);
+                printf("          %s\n", escaped(&x, ctx->profile->description));
         print_setting_origins(ctx, 10);
         printf("Host:     %s, %s (%s)\n", vendor_to_string(ctx->host.vendor), arch_to_string(ctx->host.arch),
-               ctx->host.vendor_source);
-        printf("Current:  %s\n", cur ?: "(none: offline root, showing the profile's tokens only)");
-        printf("Planned:  %s\n", res);
-        printf("Kernel:   %s\n", strna(kernel));
+               escaped(&x, ctx->host.vendor_source));
+        printf("Current:  %s\n", escaped(&x, cur) ?: "(none: offline root, showing the profile's tokens only)");
+        printf("Planned:  %s\n", escaped(&x, res));
+        printf("Kernel:   %s\n", escaped(&x, strna(kernel)));
+        if (plan->wanted_why)
+                printf("Tokens:   %s\n", escaped(&x, plan->wanted_why));
+        for (size_t i = 0; i < plan->conflicts.n; i++)
+                printf("Conflict: %s%s%s%s\n", escaped(&x, plan->conflicts.items[i].message),
+                       plan->conflicts.items[i].fits ? "; profile " : "", plan->conflicts.items[i].fits ?: "",
+                       plan->conflicts.items[i].fits ? " fits" : "");
         if (plan->predicted.groups)
                 printf("Expect:   IOMMU groups with %s domains (%s)\n", kernel_prediction_effect_string(&plan->predicted, e),
                        plan->predicted.reason);
@@ -137,7 +159,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
         for (size_t i = 0; i < plan->n_changes; i++) {
                 const PlanChange *c = &plan->changes[i];
                 char sign = c->action == PLAN_REMOVE ? '-' : c->action == PLAN_ADD ? '+' : '=';
-                printf("  %c %-*s  %s\n", sign, (int) width, c->token, c->why);
+                printf("  %c %-*s  %s\n", sign, (int) width, escaped(&x, c->token), escaped(&x, c->why));
                 removed += c->action == PLAN_REMOVE;
                 added += c->action == PLAN_ADD;
         }
@@ -153,7 +175,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
                 printf("Status:   not in sync: %zu to remove, %zu to add\n", removed, added);
         if (plan->dropped) {
                 _cleanup_free_ char *d = strv_join(plan->dropped, " ");
-                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", strna(d));
+                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", escaped(&x, strna(d)));
         }
 }
 
@@ -167,6 +189,13 @@ int verb_plan(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
+        if (plan.wanted_misses_mode)
+                log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
+        /* What the mode would break on this node: warned once here, the text and JSON show it too. */
+        for (size_t i = 0; i < plan.conflicts.n; i++)
+                log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
+                            plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
+                            plan.conflicts.items[i].fits ? " fits" : "");
         if (arg.json)
                 print_json(&ctx, &plan);
         else if (!arg.quiet)
@@ -214,6 +243,7 @@ int verb_cmdline(int argc, char *argv[]) {
                 json_finish(&w);
                 return EXIT_OK;
         }
-        puts(s);
+        fputs_escaped(s, stdout);
+        putchar('\n');
         return EXIT_OK;
 }

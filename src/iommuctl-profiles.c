@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -26,12 +27,13 @@ static int print_selected(void) {
                 return c.profile ? EXIT_OK : EXIT_NO;
         }
         if (!c.profile) {
-                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_is_host(arg.root) ? "" : arg.root,
+                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_prefix(arg.root),
                          CONFIG_FILE);
                 return EXIT_NO;
         }
         /* stdout carries the name alone (units and scripts read it); where it comes from goes to stderr. */
-        puts(c.profile);
+        fputs_escaped(c.profile, stdout);
+        putchar('\n');
         if (setting_origin_describe(&c, NULL, "IOMMU.Profile", &from) < 0)
                 return log_oom(), EXIT_ERROR;
         log_info("Profile=%s from %s", c.profile, from);
@@ -62,12 +64,14 @@ int verb_profiles(int argc, char *argv[]) {
                 _cleanup_free_ char *joined = NULL;
                 if (profile_search_path(arg.root, &path) >= 0)
                         joined = strv_join(path, " ");
-                printf("No profiles found in %s\n", strna(joined));
+                _cleanup_escape_buffer_ EscapeBuffer x = {};
+                printf("No profiles found in %s\n", escaped(&x, strna(joined)));
         } else if (!arg.no_legend)
                 printf("%-16s %-12s %-44s %s\n", "PROFILE", "MODE", "FILE", "DESCRIPTION");
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_profile_ Profile *p = NULL;
+                _cleanup_escape_buffer_ EscapeBuffer x = {};
                 int saved = log_get_max_level();
 
                 /* A broken profile is listed as such; the error is shown by "plan" or "lint". */
@@ -92,10 +96,10 @@ int verb_profiles(int argc, char *argv[]) {
                         json_end_object(&w);
                         continue;
                 }
-                printf("%-16s %-12s %-44s %s\n", l[i].name, p ? profile_mode_to_string(p->mode) : "BROKEN", l[i].path,
-                       p ? strna(p->description) : "fails to load; run 'iommuctl lint' on the file");
+                printf("%-16s %-12s %-44s %s\n", escaped(&x, l[i].name), p ? profile_mode_to_string(p->mode) : "BROKEN",
+                       escaped(&x, l[i].path), p ? escaped(&x, strna(p->description)) : "fails to load; run 'iommuctl lint' on the file");
                 STRV_FOREACH(s, l[i].shadowed)
-                        printf("%-16s %-12s   overrides %s\n", "", "", *s);
+                        printf("%-16s %-12s   overrides %s\n", "", "", escaped(&x, *s));
         }
         if (arg.json) {
                 json_end_array(&w);

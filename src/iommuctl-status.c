@@ -2,13 +2,14 @@
 /* iommuctl status: what the next boot will run, the gate before a reboot. */
 #include "iommuctl.h"
 #include "libiommu/efi.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
 #include "libiommu/status.h"
 #include "libiommu/strv.h"
 
-static int read_loader_variable(const char *root, const char *name, char **ret) {
+static int read_loader_variable(const Root *root, const char *name, char **ret) {
         _cleanup_free_ uint8_t *data = NULL;
         size_t n;
         int r;
@@ -82,38 +83,42 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
 static void print_text(const Context *ctx, const Cmdline *wanted, const Status *s) {
         _cleanup_free_ char *tokens = cmdline_to_string(wanted);
         const StatusEntry *next = s->next != SIZE_MAX ? &s->entries[s->next] : NULL;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
 
-        printf("Profile:   %s (%s): %s\n", ctx->profile->name, vendor_to_string(ctx->args_vendor), strna(tokens));
+        printf("Profile:   %s (%s): %s\n", escaped(&x, ctx->profile->name), vendor_to_string(ctx->args_vendor),
+               escaped(&x, strna(tokens)));
         print_setting_origins(ctx, 11);
         if (next)
-                printf("Next boot: %s %s (%s): %s\n", status_kind_to_string(next->kind), next->id ?: next->path,
-                       s->next_source, next->carries ? "carries the profile" : "does NOT carry the profile");
+                printf("Next boot: %s %s (%s): %s\n", status_kind_to_string(next->kind), escaped(&x, next->id ?: next->path),
+                       escaped(&x, s->next_source), next->carries ? "carries the profile" : "does NOT carry the profile");
         else
-                printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n", ctx->root);
+                printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n",
+                       escaped(&x, ctx->root->path));
         if (s->grub_cfg_older_than)
                 printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
-                       s->grub_cfg, s->grub_cfg_older_than);
+                       escaped(&x, s->grub_cfg), escaped(&x, s->grub_cfg_older_than));
         if (s->n_entries > 0)
                 putchar('\n');
         if (s->n_entries > 0 && !arg.no_legend)
                 printf("  %-4s %-7s %-14s %s\n", "NEXT", "PROFILE", "KIND", "ENTRY OR FILE");
         for (size_t i = 0; i < s->n_entries; i++) {
                 const StatusEntry *e = &s->entries[i];
+                _cleanup_escape_buffer_ EscapeBuffer y = {};
                 printf("  %-4s %-7s %-14s %s%s%s%s\n", e->next ? "*" : "", e->carries ? "yes" : "no",
-                       status_kind_to_string(e->kind), e->path, e->id && e->kind == STATUS_GRUB_MENUENTRY ? " '" : "",
-                       e->id && e->kind == STATUS_GRUB_MENUENTRY ? e->id : "",
+                       status_kind_to_string(e->kind), escaped(&y, e->path), e->id && e->kind == STATUS_GRUB_MENUENTRY ? " '" : "",
+                       e->id && e->kind == STATUS_GRUB_MENUENTRY ? escaped(&y, e->id) : "",
                        e->id && e->kind == STATUS_GRUB_MENUENTRY ? "'" : "");
         }
 }
 
-static int read_efi_hints(const char *root, char **ret_oneshot, char **ret_default) {
+static int read_efi_hints(const Root *root, char **ret_oneshot, char **ret_default) {
         if (read_loader_variable(root, "LoaderEntryOneShot", ret_oneshot) < 0 ||
             read_loader_variable(root, "LoaderEntryDefault", ret_default) < 0)
                 return -ENOMEM;
         return 0;
 }
 
-int status_next_boot_options(const char *root, char **ret_options, char **ret_what) {
+int status_next_boot_options(const Root *root, char **ret_options, char **ret_what) {
         _cleanup_(status_done) Status s = {};
         _cleanup_free_ char *oneshot = NULL, *efi_default = NULL;
         const StatusEntry *e;
@@ -165,7 +170,7 @@ int verb_status(int argc, char *argv[]) {
                 if (!arg.check)
                         return EXIT_OK; /* printed above */
                 return log_error_errno(-ENOENT, "Cannot tell which entry boots next under %s, so not whether it carries "
-                                       "profile %s.", ctx.root, ctx.profile->name), EXIT_ERROR;
+                                       "profile %s.", ctx.root->path, ctx.profile->name), EXIT_ERROR;
         }
         if (arg.check && !s.entries[s.next].carries)
                 return EXIT_NO;

@@ -8,7 +8,7 @@
 #include "libiommu/terminal.h"
 
 Args arg = {
-        .root = "/",
+        .root_arg = "/",
         .vendor = _VENDOR_INVALID,
         .arch = _ARCH_INVALID,
 };
@@ -103,7 +103,8 @@ static const OptionHelp options_help[] = {
         { "   --selected", "profiles: print the profile iommu.conf selects; exit 1 if none", "profiles " },
         { "   --role=ROLE", "export machineconfig: the MachineConfigPool role (worker...)", "export " },
         { "   --no-journal", "verify: do not read the kernel log from or log to the journal", "verify " },
-        { "   --kernel-log=FILE", "verify: read the kernel log from FILE (for --root trees)", "verify " },
+        { "   --kernel-log=FILE", "verify: read the kernel log from FILE (for --root trees);\n"
+          "plan, apply, recommend: the node's facts in it (caching mode, SNP)", "verify plan apply recommend " },
         { "   --boot-check", "verify: log the verdict as this boot's check (iommu-verify.service)", "verify " },
         { "   --journal-fields-to=FILE", "verify: write the journal entry's fields to FILE", "verify " },
         { "   --backend=LIST", "apply: bls, kernel-cmdline, grub (default: detected)", "apply " },
@@ -237,7 +238,7 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("iommuctl %s\n", IOMMUCTL_VERSION);
                         return 0;
                 case 'R':
-                        arg.root = optarg;
+                        arg.root_arg = optarg;
                         break;
                 case 'p':
                         arg.profile = optarg;
@@ -390,11 +391,13 @@ ContextOptions args_context_options(bool need_vendor) {
                 .arch = arg.arch,
                 .kernel_release = arg.kernel_release,
                 .kernel_config = arg.kernel_config,
+                .kernel_log = arg.kernel_log,
                 .need_vendor = need_vendor,
         };
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_root_ Root *root = NULL;
         const Verb *verb = NULL;
         int r;
 
@@ -421,5 +424,12 @@ int main(int argc, char *argv[]) {
                                 "A verb is required; 'iommuctl --help' lists them.\n");
                 return EXIT_ERROR;
         }
+        /* The root is opened once: every verb reads and writes relative to this handle. */
+        r = root_open_handle(arg.root_arg, &root);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open the root directory %s: %m", arg.root_arg);
+                return EXIT_ERROR;
+        }
+        arg.root = root;
         return verb->run(argc - optind, argv + optind);
 }

@@ -14,7 +14,8 @@ enum {
 
 /* Options of every verb, parsed once (as systemctl and bootctl do). */
 typedef struct Args {
-        const char *root;
+        const char *root_arg;       /* --root as given; opened once into root by main() */
+        const Root *root;
         const char *profile;
         Vendor vendor;
         Arch arch;
@@ -59,7 +60,7 @@ int verb_status(int argc, char *argv[]);
 
 /* status: the command line of the entry that boots next under root, and which one it is.
  * Returns 0 (both NULL) when none can be told. */
-int status_next_boot_options(const char *root, char **ret_options, char **ret_what);
+int status_next_boot_options(const Root *root, char **ret_options, char **ret_what);
 
 /* JSON schema versions of the verbs without a library report, documented in iommuctl(8). */
 #define CONFIG_JSON_VERSION 1

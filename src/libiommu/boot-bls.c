@@ -80,6 +80,24 @@ int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret
         return 0;
 }
 
+int bls_entry_version(const char *text, char **ret) {
+        /* The same line rules as "options": key at the start after blanks, blanks, the value. */
+        for (const char *p = text; p && *p;) {
+                const char *nl = strchr(p, '\n'), *eol = nl ?: p + strlen(p), *q = p + strspn(p, " \t");
+
+                if (eol - q > 7 && strneq(q, "version", 7) && (q[7] == ' ' || q[7] == '\t')) {
+                        const char *v = q + 7 + strspn(q + 7, " \t"), *e = eol;
+                        while (e > v && strchr(" \t\r", e[-1]))
+                                e--;
+                        *ret = e > v ? strndup(v, e - v) : NULL;
+                        return e > v && !*ret ? -ENOMEM : 0;
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        *ret = NULL;
+        return 0;
+}
+
 int bls_entry_options(const char *text, char **ret) {
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *s = NULL;
@@ -233,7 +251,7 @@ void bls_entries_free(BlsEntry *e, size_t n) {
         free(e);
 }
 
-int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
+int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         BlsEntry *list = NULL;
         size_t n = 0;
         dev_t seen_dev[ELEMENTSOF(boot_dirs)];
@@ -290,7 +308,7 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
         return 0;
 }
 
-bool boot_bls_detect(const char *root) {
+bool boot_bls_detect(const Root *root) {
         BlsEntry *e = NULL;
         size_t n = 0;
 
@@ -301,7 +319,7 @@ bool boot_bls_detect(const char *root) {
 }
 
 /* quiet: for a look at saved_entry, where an unreadable block only means no saved default. */
-static int read_grubenv(const char *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
+static int read_grubenv(const Root *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
                 int r = quiet ? read_root_file(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size)
                               : read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
@@ -320,7 +338,7 @@ static int read_grubenv(const char *root, bool quiet, char **ret_path, char **re
 }
 
 /* The default entry, the one iommuctl status says boots by default. */
-static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *ret) {
+static int default_entry(const Root *root, const BlsEntry *e, size_t n, size_t *ret) {
         _cleanup_free_ const char **ids = calloc(n ?: 1, sizeof(char *));
 
         if (!ids)
@@ -376,7 +394,7 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         return r;
 }
 
-static int plan_kernelopts(const char *root, char * const *owned, const Cmdline *wanted, ChangeSet *cs) {
+static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline *wanted, ChangeSet *cs) {
         _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *new_value = NULL, *new_text = NULL;
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         size_t size, new_size;
@@ -385,13 +403,13 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         r = read_grubenv(root, false, &path, &text, &size);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but there is no GRUB environment block "
-                                       "(/boot/grub2/grubenv) under %s. Nothing was changed.", root);
+                                       "(/boot/grub2/grubenv) under %s. Nothing was changed.", root->path);
         if (r < 0)
                 return r;
         r = grubenv_get(text, "kernelopts", &value);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but %s%s does not set kernelopts. Nothing was changed.",
-                                       root_is_host(root) ? "" : root, path);
+                                       root_prefix(root), path);
         if (r < 0)
                 return r;
         r = cmdline_parse(value, &cur);
@@ -412,7 +430,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
-int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
                   char **ret_default_options) {
         BlsEntry *e = NULL;
         size_t n = 0, def = 0, matched = 0;
@@ -477,7 +495,7 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
         if (r < 0)
                 return r;
         if (selector && !streq(selector, "all") && matched == 0)
-                return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root);
+                return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root->path);
         if (need_kernelopts) {
                 r = plan_kernelopts(root, owned, wanted, cs);
                 if (r < 0)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <dirent.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -608,15 +607,15 @@ int grub_dropin_contents(const char *profile, const Cmdline *wanted, char **ret)
         return 0;
 }
 
-bool boot_grub_detect(const char *root) {
+bool boot_grub_detect(const Root *root) {
         return root_exists(root, GRUB_DEFAULTS);
 }
 
-bool boot_grub_is_debian(const char *root) {
+bool boot_grub_is_debian(const Root *root) {
         return root_exists(root, "/etc/debian_version");
 }
 
-static int rewrite_file(const char *root, const char *path, char * const *owned, const Cmdline *append,
+static int rewrite_file(const Root *root, const char *path, char * const *owned, const Cmdline *append,
                         ChangeSet *cs, GrubRewriteResult *ret) {
         _cleanup_free_ char *text = NULL, *full = root_display(root, path);
         int r;
@@ -639,10 +638,10 @@ static int rewrite_file(const char *root, const char *path, char * const *owned,
         return r < 0 ? r : 0;
 }
 
-int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
-        _cleanup_free_ char *dir = root_path(root, GRUB_DROPIN_DIR), *dropin = NULL;
+int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
+        _cleanup_free_ char *dir = root_display(root, GRUB_DROPIN_DIR), *dropin = NULL;
+        _cleanup_strv_free_ char **names = NULL;
         bool debian = boot_grub_is_debian(root);
-        glob_t g = {};
         int r;
 
         if (!dir)
@@ -658,27 +657,20 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
         if (!debian)
                 return 0;
 
-        {
-                _cleanup_free_ char *pattern = NULL;
-                if (asprintf(&pattern, "%s/*.cfg", dir) < 0)
-                        return log_oom();
-                r = glob(pattern, 0, NULL, &g);
-                if (r != 0 && r != GLOB_NOMATCH) {
-                        globfree(&g);
-                        return log_error_errno(-EIO, "Failed to list %s.", dir);
-                }
-        }
-        for (size_t i = 0; i < g.gl_pathc; i++) {
-                const char *name = strrchr(g.gl_pathv[i], '/') + 1;
+        /* The drop-ins as the "*.cfg" loop in grub-mkconfig sees them: listed
+         * through the root handle, sorted bytewise (never a glob on a path built from the root). */
+        r = root_list_dir(root, GRUB_DROPIN_DIR, ".cfg", &names);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to list %s: %m", dir);
+        STRV_FOREACH(n, names) {
+                const char *name = *n;
                 _cleanup_free_ char *path = NULL;
                 GrubRewriteResult res = {};
 
                 if (streq(name, "60-iommu.cfg"))
                         continue;
-                if (asprintf(&path, "%s/%s", GRUB_DROPIN_DIR, name) < 0) {
-                        globfree(&g);
+                if (asprintf(&path, "%s/%s", GRUB_DROPIN_DIR, name) < 0)
                         return log_oom();
-                }
                 r = rewrite_file(root, path, owned, NULL, cs, &res);
                 if (r >= 0 && res.sets_linux && strcmp(name, "60-iommu.cfg") > 0)
                         r = log_error_errno(-EINVAL, "%s/%s:%u: sets GRUB_CMDLINE_LINUX after %s and would discard the "
@@ -686,12 +678,9 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
                                             "and run iommuctl apply again. Nothing was changed.", dir, name,
                                             res.sets_linux_line, GRUB_DROPIN);
                 grub_rewrite_result_done(&res);
-                if (r < 0) {
-                        globfree(&g);
+                if (r < 0)
                         return r;
-                }
         }
-        globfree(&g);
 
         r = grub_dropin_contents(profile, wanted, &dropin);
         if (r < 0)
@@ -721,30 +710,23 @@ int find_executable(const char *name, char **ret) {
 /* grub.cfg is in /boot/grub2 on Fedora/RHEL, /boot/grub elsewhere; on older EFI installs of
  * RHEL-likes the real one sits on the ESP (a new-style ESP grub.cfg is a stub that loads
  * /boot/grub2/grub.cfg and must not be overwritten). */
-static int grub_cfg_path(const char *root, char **ret) {
-        glob_t g = {};
-        _cleanup_free_ char *pattern = root_path(root, "/boot/efi/EFI/*/grub.cfg");
+static int grub_cfg_path(const Root *root, char **ret) {
+        _cleanup_strv_free_ char **found = NULL;
         const char *p = root_exists(root, "/boot/grub2") ? "/boot/grub2/grub.cfg" : "/boot/grub/grub.cfg";
 
-        if (!pattern)
-                return -ENOMEM;
-        if (!root_exists(root, "/boot/grub2/grub.cfg") && glob(pattern, 0, NULL, &g) == 0) {
-                for (size_t i = 0; i < g.gl_pathc; i++) {
+        if (!root_exists(root, "/boot/grub2/grub.cfg") && root_find_matching(root, "/boot/efi/EFI/*/grub.cfg", &found) >= 0)
+                STRV_FOREACH(rel, found) {
                         _cleanup_free_ char *text = NULL;
-                        const char *rel = g.gl_pathv[i] + (root_is_host(root) ? 0 : strlen(pattern) - strlen("/boot/efi/EFI/*/grub.cfg"));
-                        if (read_root_file(root, rel, CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
-                                *ret = strdup(rel);
-                                globfree(&g);
+                        if (read_root_file(root, *rel, CHANGESET_FILE_MAX, &text, NULL) >= 0 && !strstr(text, "configfile")) {
+                                *ret = strdup(*rel);
                                 return *ret ? 0 : -ENOMEM;
                         }
                 }
-        }
-        globfree(&g);
         *ret = strdup(p);
         return *ret ? 0 : -ENOMEM;
 }
 
-int boot_grub_find_regenerate(const char *root, GrubPlan *ret) {
+int boot_grub_find_regenerate(const Root *root, GrubPlan *ret) {
         static const char * const tools[] = { "grub2-mkconfig", "grub-mkconfig" };
         GrubPlan p = { .needed = true };
         int r;

@@ -3,6 +3,7 @@
 
 #include "changeset.h"
 #include "cmdline.h"
+#include "fileio.h"
 
 /* GRUB defaults: /etc/default/grub and, on Debian-family systems, /etc/default/grub.d/ *.cfg.
  * These are shell fragments sourced by grub-mkconfig. Only plain assignments of
@@ -44,16 +45,16 @@ typedef struct GrubPlan {
 } GrubPlan;
 
 /* Adds the changes of the GRUB defaults to cs. */
-int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs);
+int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs);
 /* Finds the tool that regenerates grub.cfg; -ENOENT (logged) when none is installed. */
-int boot_grub_find_regenerate(const char *root, GrubPlan *ret);
+int boot_grub_find_regenerate(const Root *root, GrubPlan *ret);
 /* Runs it, stdout and stderr to our stderr. */
 int boot_grub_regenerate(const GrubPlan *p);
 void grub_plan_done(GrubPlan *p);
 
-bool boot_grub_detect(const char *root);
+bool boot_grub_detect(const Root *root);
 /* Debian family: grub-mkconfig sources /etc/default/grub.d. */
-bool boot_grub_is_debian(const char *root);
+bool boot_grub_is_debian(const Root *root);
 
 /* Looks for an executable in $PATH. */
 int find_executable(const char *name, char **ret);

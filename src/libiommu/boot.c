@@ -20,7 +20,7 @@ BootBackend boot_backend_from_string(const char *s) {
         return string_table_lookup(backend_names, ELEMENTSOF(backend_names), s);
 }
 
-int boot_detect_backends(const char *root, bool ret[_BOOT_BACKEND_MAX]) {
+int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]) {
         ret[BOOT_BACKEND_BLS] = boot_bls_detect(root);
         ret[BOOT_BACKEND_KERNEL_CMDLINE] = boot_kernel_cmdline_detect(root);
         ret[BOOT_BACKEND_GRUB] = boot_grub_detect(root);

@@ -23,7 +23,7 @@ char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
         return s;
 }
 
-static int efi_read_variable_file(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+static int efi_read_variable_file(const Root *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         size_t n;
         uint8_t *data;
@@ -79,7 +79,7 @@ static int efi_read_variable_live(const char *guid, const char *name, uint8_t **
         return 0;
 }
 
-int efi_read_variable(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+int efi_read_variable(const Root *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         if (root_is_host(root))
                 return efi_read_variable_live(guid, name, ret, ret_size);
         return efi_read_variable_file(root, guid, name, ret, ret_size);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "observe.h"
 #include "strv.h"
@@ -98,7 +99,7 @@ static int read_attr(Observation *o, const char *path, char **ret) {
 }
 
 /* Opens the directory ROOT/path; -ENOENT when it is missing. */
-static int open_root_dir(const char *root, const char *path, int *ret_fd) {
+static int open_root_dir(const Root *root, const char *path, int *ret_fd) {
         /* Resolved inside the root (fileio's confined resolver). */
         return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
@@ -146,7 +147,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                         if (de->d_name[0] == '.')
                                 continue;
                         /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
+                        r = strv_consume_n(&l, &n, &allocated, escape_text(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -159,7 +160,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         return 0;
 }
 
-static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+static int list_dir(const Root *root, const char *path, char ***ret, size_t *ret_n) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -268,7 +269,7 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         }
         buf[n] = '\0';
         /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
-        char *t = name_escape_control(basename(buf));
+        char *t = escape_text(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -584,7 +585,7 @@ static int observe_interrupts(Observation *o) {
         return 0;
 }
 
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
         _cleanup_(observation_done) Observation o = {
                 .arch = arch,
                 .vendor = vendor,
@@ -595,9 +596,7 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         };
         int r;
 
-        o.root = strdup(root ?: "/");
-        if (!o.root)
-                return -ENOMEM;
+        o.root = root;
         o.sysfs = root_exists(root, "/sys/kernel") || root_exists(root, PCI_DEVICES_DIR);
 
         r = read_root_line(root, "/proc/cmdline", &o.cmdline);
@@ -631,6 +630,12 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         r = acpi_read(root, &o.acpi);
         if (r < 0)
                 return r;
+        /* iommufd and the VFIO device cdev (issue 21): captured trees have no /dev. */
+        o.dev_iommu = o.dev_vfio_devices = -1;
+        if (root_exists(root, "/dev")) {
+                o.dev_iommu = root_exists(root, "/dev/iommu");
+                o.dev_vfio_devices = root_exists(root, "/dev/vfio/devices");
+        }
         if (o.acpi.dmar.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/DMAR", o.acpi.dmar.error)) < 0)
                 return r;
         if (o.acpi.ivrs.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/IVRS", o.acpi.ivrs.error)) < 0)
@@ -642,7 +647,6 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
 }
 
 void observation_done(Observation *o) {
-        free(o->root);
         free(o->cmdline);
         free(o->release);
         for (size_t i = 0; i < o->n_devices; i++) {

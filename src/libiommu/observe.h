@@ -2,6 +2,7 @@
 #pragma once
 
 #include "acpi.h"
+#include "fileio.h"
 #include "params.h"
 #include "profile.h"
 
@@ -70,7 +71,7 @@ typedef struct KernelLog {
 } KernelLog;
 
 typedef struct Observation {
-        char *root;
+        const Root *root;
         bool sysfs;        /* ROOT/sys/kernel or ROOT/sys/bus/pci exists: there is something to check */
         char *cmdline;     /* ROOT/proc/cmdline, NULL when unreadable */
         char *release;     /* ROOT/proc/sys/kernel/osrelease */
@@ -96,13 +97,16 @@ typedef struct Observation {
         ModulesInfo modules;
         KernelLog log;
 
+        int dev_iommu;          /* ROOT/dev/iommu (iommufd) exists: 1, 0; -1 no /dev under the root */
+        int dev_vfio_devices;   /* ROOT/dev/vfio/devices (VFIO cdev) exists: 1, 0; -1 no /dev under the root */
+
         char **unreadable; /* "path: reason" for what could not be read (non-root, ...) */
         unsigned n_types_unread; /* groups whose type file is missing or holds no type the kernel writes */
 } Observation;
 
 /* Reads the tree under root. arch/vendor come from host_probe() (the caller has them). Only
  * -ENOMEM is fatal; whatever cannot be read is recorded in ->unreadable. */
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret);
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret);
 void observation_done(Observation *o);
 
 const PciDevice *observation_find_device(const Observation *o, const char *bdf);

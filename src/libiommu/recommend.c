@@ -54,7 +54,7 @@ static bool is_accelerator(const PciDevice *d) {
 }
 
 /* "Y", "1" or "yes" in a module parameter file. */
-static bool param_is_on(const char *root, const char *path) {
+static bool param_is_on(const Root *root, const char *path) {
         _cleanup_free_ char *v = NULL;
 
         if (read_root_line(root, path, &v) < 0)
@@ -62,7 +62,7 @@ static bool param_is_on(const char *root, const char *path) {
         return streq(v, "Y") || streq(v, "1") || streq(v, "yes");
 }
 
-static int gather_pci(const char *root, const Observation *o, RecommendFacts *f) {
+static int gather_pci(const Root *root, const Observation *o, RecommendFacts *f) {
         int r = 0;
 
         for (size_t i = 0; i < o->n_devices && r >= 0; i++) {
@@ -93,7 +93,7 @@ static int gather_pci(const char *root, const Observation *o, RecommendFacts *f)
         return r;
 }
 
-static int gather_thunderbolt(const char *root, RecommendFacts *f) {
+static int gather_thunderbolt(const Root *root, RecommendFacts *f) {
         _cleanup_strv_free_ char **names = NULL;
         DIR *d;
         struct dirent *de;
@@ -119,7 +119,7 @@ static int gather_thunderbolt(const char *root, RecommendFacts *f) {
         return add_evidence(f, FACT_EXTERNAL_PORTS, "/sys/bus/thunderbolt/devices: %s (Thunderbolt/USB4 can tunnel PCIe)", joined);
 }
 
-static int gather_kvm(const char *root, RecommendFacts *f) {
+static int gather_kvm(const Root *root, RecommendFacts *f) {
         static const char * const mods[] = { "kvm_intel", "kvm_amd", "kvm" };
         _cleanup_free_ char *cpuinfo = NULL;
         int r = 0;
@@ -155,7 +155,7 @@ static int gather_kvm(const char *root, RecommendFacts *f) {
         return r;
 }
 
-int recommend_gather(const char *root, const Observation *o, const HostInfo *h, RecommendFacts *ret) {
+int recommend_gather(const Root *root, const Observation *o, const HostInfo *h, RecommendFacts *ret) {
         _cleanup_(recommend_facts_done) RecommendFacts f = {};
         int r;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "host.h"
 #include "observe.h"
 
@@ -34,7 +35,7 @@ void recommend_facts_done(RecommendFacts *f);
 
 /* Reads the facts under root. o is observe_tree()'s (the PCI devices), h has the virtualization
  * (host_probe_virtualization()). Only -ENOMEM is fatal: what cannot be read is not evidence. */
-int recommend_gather(const char *root, const Observation *o, const HostInfo *h, RecommendFacts *ret);
+int recommend_gather(const Root *root, const Observation *o, const HostInfo *h, RecommendFacts *ret);
 
 typedef struct RecommendReason {
         RecommendFact fact;

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <syslog.h>
 
+#include "escape.h"
 #include "json.h"
 #include "report.h"
 #include "strv.h"
@@ -56,13 +57,14 @@ static void text_devices(FILE *f, const Observation *o, ReportFlags flags) {
 
 void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v, ReportFlags flags) {
         _cleanup_strv_free_ char **types = NULL;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
         size_t width = 0;
 
-        fprintf(f, "Profile:   %s (Mode=%s: %s domains%s)\n", p->name, profile_mode_to_string(p->mode),
+        fprintf(f, "Profile:   %s (Mode=%s: %s domains%s)\n", escaped(&x, p->name), profile_mode_to_string(p->mode),
                 p->expect_groups ? expected_domain(p) : "no", p->expect_groups ? "" : ", no groups");
-        fprintf(f, "Kernel:    %s, %s, %s (%s)\n", strna(o->release), strna(arch_to_string(o->arch)), strna(vendor_to_string(o->vendor)),
-                strna(o->vendor_source));
-        fprintf(f, "Cmdline:   %s\n", o->cmdline ?: "(unreadable)");
+        fprintf(f, "Kernel:    %s, %s, %s (%s)\n", escaped(&x, strna(o->release)), strna(arch_to_string(o->arch)),
+                strna(vendor_to_string(o->vendor)), escaped(&x, strna(o->vendor_source)));
+        fprintf(f, "Cmdline:   %s\n", escaped(&x, o->cmdline) ?: "(unreadable)");
         for (DomainType t = 0; t < _DOMAIN_TYPE_MAX; t++)
                 if (o->type_counts[t]) {
                         char *s;
@@ -75,11 +77,14 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
         }
         if (v->facts.strict_inferred)
                 fprintf(f, "Inferred:  %s invalidation, not observable on this kernel: %s\n",
-                        v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown", v->facts.strict_evidence);
-        fprintf(f, "Model:     %s\n", strna(v->facts.kernel));
+                        v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown",
+                        escaped(&x, v->facts.strict_evidence));
+        fprintf(f, "Model:     %s\n", escaped(&x, strna(v->facts.kernel)));
+        fprintf(f, "iommufd:   %s (%s)\n", v->facts.iommufd_ready > 0 ? "ready" : v->facts.iommufd_ready == 0 ? "not available" : "unknown",
+                escaped(&x, strna(v->facts.iommufd_evidence)));
         if (o->efi.booted)
                 fprintf(f, "EFI:       booted in EFI mode, Secure Boot %s%s%s\n", tristate(o->efi.secure_boot, "on", "off", "unknown"),
-                        o->efi.loader_entry ? ", entry " : "", o->efi.loader_entry ?: "");
+                        o->efi.loader_entry ? ", entry " : "", escaped(&x, o->efi.loader_entry ?: ""));
         else
                 fprintf(f, "EFI:       not booted in EFI mode (legacy BIOS, or not visible under the root)\n");
 
@@ -89,36 +94,29 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
         for (size_t i = 0; i < v->n_checks; i++) {
                 const Check *c = &v->checks[i];
                 fprintf(f, "%s%s%s  %-*s  %s\n", result_color(c->result, flags), check_result_to_string(c->result),
-                        color_off(flags), (int) width, c->id, c->evidence);
+                        color_off(flags), (int) width, c->id, escaped(&x, c->evidence));
                 if (c->fix)
-                        fprintf(f, "      %-*s  fix: %s\n", (int) width, "", c->fix);
+                        fprintf(f, "      %-*s  fix: %s\n", (int) width, "", escaped(&x, c->fix));
         }
 
         text_devices(f, o, flags);
 
         fprintf(f, "\nCompatibility on this node:\n");
         for (Feature ft = 0; ft < _FEATURE_MAX; ft++)
-                fprintf(f, "  %-26s %-9s %s\n", feature_title(ft), feature_state_to_string(v->matrix[ft].state), v->matrix[ft].reason);
+                fprintf(f, "  %-26s %-9s %s\n", feature_title(ft), feature_state_to_string(v->matrix[ft].state),
+                        escaped(&x, v->matrix[ft].reason));
 
         if (o->log.read && o->log.lines) {
-                fprintf(f, "\nKernel log (%s), for reference only:\n", o->log.source);
+                fprintf(f, "\nKernel log (%s), for reference only:\n", escaped(&x, o->log.source));
                 STRV_FOREACH(l, o->log.lines)
-                        fprintf(f, "  %s\n", *l);
+                        fprintf(f, "  %s\n", escaped(&x, *l));
         }
         if (o->unreadable) {
                 fprintf(f, "\nNot read:\n");
                 STRV_FOREACH(u, o->unreadable)
-                        fprintf(f, "  %s\n", *u);
+                        fprintf(f, "  %s\n", escaped(&x, *u));
         }
         fprintf(f, "\nVerdict:   %s%s%s\n", result_color(v->result, flags), check_result_to_string(v->result), color_off(flags));
-}
-
-static void json_field_tristate(JsonWriter *w, const char *key, int v) {
-        json_key(w, key);
-        if (v < 0)
-                json_null(w);
-        else
-                json_bool(w, v);
 }
 
 static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
@@ -252,6 +250,8 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_end_array(&w);
         json_field_tristate(&w, "vfio_available", v->facts.vfio_modules);
         json_field_bool(&w, "vfio_usable", v->facts.vfio_usable);
+        json_field_tristate(&w, "iommufd_ready", v->facts.iommufd_ready);
+        json_field_string(&w, "iommufd_evidence", v->facts.iommufd_evidence);
         json_field_tristate(&w, "allow_unsafe_interrupts", o->modules.allow_unsafe_interrupts);
 
         json_key(&w, "devices");

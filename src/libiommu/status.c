@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <glob.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
@@ -298,7 +297,7 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
         return 0;
 }
 
-static int read_grubenv(const char *root, char **ret) {
+static int read_grubenv(const Root *root, char **ret) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
                 int r = read_root_file(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret, NULL);
                 if (r != -ENOENT)
@@ -323,7 +322,7 @@ static int expand_kernelopts(const char *options, const char *grubenv, char **re
         return 0;
 }
 
-static int read_loader_conf_default(const char *root, char **ret) {
+static int read_loader_conf_default(const Root *root, char **ret) {
         *ret = NULL;
         for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
                 _cleanup_free_ char *rel = NULL, *text = NULL;
@@ -349,7 +348,7 @@ static int read_loader_conf_default(const char *root, char **ret) {
 }
 
 /* GRUB_DEFAULT= of /etc/default/grub: a plain assignment, quotes removed; the last one wins. */
-static int read_grub_default(const char *root, char **ret) {
+static int read_grub_default(const Root *root, char **ret) {
         _cleanup_free_ char *text = NULL;
         char *save = NULL;
 
@@ -384,7 +383,7 @@ static uint32_t le32(const uint8_t *p) {
 }
 
 /* The .cmdline section of a PE image (a UKI). -ENODATA when it has none. */
-static int uki_read_cmdline(const char *root, const char *path, char **ret) {
+static int uki_read_cmdline(const Root *root, const char *path, char **ret) {
         _cleanup_close_ int fd = -1;
         uint8_t dos[64], pe[24], sec[40];
         uint32_t off;
@@ -438,42 +437,29 @@ static char *strjoin_dropin(const char *name) {
         return asprintf(&p, "%s/%s", GRUB_DROPIN_DIR, name) < 0 ? NULL : p;
 }
 
-int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
-        _cleanup_strv_free_ char **defaults = NULL;
-        _cleanup_free_ char *dropins = NULL;
+int status_grub_cfg_stale(const Root *root, char **ret_cfg, char **ret_newer) {
+        _cleanup_strv_free_ char **defaults = NULL, **dropins = NULL;
         struct stat cfg_st = {};
         const char *cfg = NULL;
-        glob_t g = {};
 
         *ret_cfg = *ret_newer = NULL;
-        for (size_t i = 0; i < ELEMENTSOF(grub_cfg_paths) && !cfg; i++) {
-                _cleanup_free_ char *full = root_path(root, grub_cfg_paths[i]);
-                if (!full)
-                        return -ENOMEM;
-                if (stat(full, &cfg_st) >= 0 && S_ISREG(cfg_st.st_mode))
+        for (size_t i = 0; i < ELEMENTSOF(grub_cfg_paths) && !cfg; i++)
+                if (root_stat(root, grub_cfg_paths[i], &cfg_st) >= 0 && S_ISREG(cfg_st.st_mode))
                         cfg = grub_cfg_paths[i];
-        }
         if (!cfg)
                 return 0;
         *ret_cfg = strdup(cfg);
         if (!*ret_cfg)
                 return -ENOMEM;
-        dropins = root_path(root, GRUB_DROPIN_DIR "/*.cfg");
-        if (!dropins || strv_extend(&defaults, GRUB_DEFAULTS) < 0)
+        if (strv_extend(&defaults, GRUB_DEFAULTS) < 0)
                 return -ENOMEM;
-        if (glob(dropins, 0, NULL, &g) == 0)
-                for (size_t i = 0; i < g.gl_pathc; i++)
-                        if (strv_consume(&defaults, strjoin_dropin(strrchr(g.gl_pathv[i], '/') + 1)) < 0) {
-                                globfree(&g);
+        if (root_list_dir(root, GRUB_DROPIN_DIR, ".cfg", &dropins) >= 0)
+                STRV_FOREACH(n, dropins)
+                        if (strv_consume(&defaults, strjoin_dropin(*n)) < 0)
                                 return -ENOMEM;
-                        }
-        globfree(&g);
         STRV_FOREACH(d, defaults) {
-                _cleanup_free_ char *full = root_path(root, *d);
                 struct stat st;
-                if (!full)
-                        return -ENOMEM;
-                if (stat(full, &st) < 0)
+                if (root_stat(root, *d, &st) < 0)
                         continue;
                 if (st.st_mtim.tv_sec > cfg_st.st_mtim.tv_sec ||
                     (st.st_mtim.tv_sec == cfg_st.st_mtim.tv_sec && st.st_mtim.tv_nsec > cfg_st.st_mtim.tv_nsec)) {
@@ -484,37 +470,28 @@ int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer) {
         return 0;
 }
 
-static int collect_ukis(const char *root, char * const *owned, const Cmdline *wanted, Status *s) {
+static int collect_ukis(const Root *root, char * const *owned, const Cmdline *wanted, Status *s) {
         for (size_t i = 0; i < ELEMENTSOF(uki_patterns); i++) {
-                _cleanup_free_ char *p = root_path(root, uki_patterns[i]);
-                glob_t g = {};
+                _cleanup_strv_free_ char **found = NULL;
+                size_t n;
 
-                if (!p)
-                        return -ENOMEM;
-                if (glob(p, 0, NULL, &g) != 0)
+                if (root_find_matching(root, uki_patterns[i], &found) < 0)
                         continue;
-                for (size_t k = g.gl_pathc; k-- > 0;) { /* newest (highest version) first */
-                        _cleanup_free_ char *options = NULL, *host = NULL;
-                        const char *name = strrchr(g.gl_pathv[k], '/') + 1;
+                n = strv_length(found);
+                for (size_t k = n; k-- > 0;) { /* newest (highest version) first */
+                        _cleanup_free_ char *options = NULL;
+                        const char *name = strrchr(found[k], '/') + 1;
                         int r;
-                        /* The path inside the root: the pattern's directory and the file's name. */
-                        if (asprintf(&host, "%.*s/%s", (int) (strrchr(uki_patterns[i], '/') - uki_patterns[i]), uki_patterns[i],
-                                     name) < 0) {
-                                globfree(&g);
+
+                        r = uki_read_cmdline(root, found[k], &options);
+                        if (r == -ENOMEM || add_entry(s, STATUS_UKI, found[k], name, options, owned, wanted) < 0)
                                 return -ENOMEM;
-                        }
-                        r = uki_read_cmdline(root, host, &options);
-                        if (r == -ENOMEM || add_entry(s, STATUS_UKI, host, name, options, owned, wanted) < 0) {
-                                globfree(&g);
-                                return -ENOMEM;
-                        }
                 }
-                globfree(&g);
         }
         return 0;
 }
 
-int status_default_entry(const char *root, const char * const *ids, size_t n, size_t *ret) {
+int status_default_entry(const Root *root, const char * const *ids, size_t n, size_t *ret) {
         _cleanup_free_ char *grubenv = NULL, *saved_entry = NULL, *loader_default = NULL, *grub_default = NULL;
         _cleanup_free_ StatusCandidate *cand = NULL;
         const char *source;
@@ -540,7 +517,7 @@ int status_default_entry(const char *root, const char * const *ids, size_t n, si
         return status_pick_next(cand, n, &h, ret, &source);
 }
 
-int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
+int status_collect(const Root *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
                    Status *ret) {
         _cleanup_(status_done) Status s = { .next = SIZE_MAX };
         _cleanup_free_ char *grubenv = NULL, *next_entry = NULL, *saved_entry = NULL, *loader_default = NULL,
@@ -554,7 +531,7 @@ int status_collect(const char *root, const NextBootHints *efi, const char *profi
 
         r = bls_find_entries(root, &bls, &n_bls);
         if (r < 0)
-                return log_error_errno(r, "Failed to list the boot entries under %s: %m", root);
+                return log_error_errno(r, "Failed to list the boot entries under %s: %m", root->path);
         (void) read_grubenv(root, &grubenv);
         for (size_t i = 0; i < n_bls; i++) {
                 _cleanup_free_ char *text = NULL, *raw = NULL, *options = NULL;
@@ -567,7 +544,7 @@ int status_collect(const char *root, const NextBootHints *efi, const char *profi
                         r = add_entry(&s, STATUS_BLS_ENTRY, bls[i].path, bls[i].id, options ?: "", owned, wanted);
                 if (r < 0) {
                         bls_entries_free(bls, n_bls);
-                        return log_error_errno(r, "Failed to read %s under %s: %m", bls[i].path, root);
+                        return log_error_errno(r, "Failed to read %s under %s: %m", bls[i].path, root->path);
                 }
         }
         bls_entries_free(bls, n_bls);
@@ -637,7 +614,7 @@ int status_collect(const char *root, const NextBootHints *efi, const char *profi
                 _cleanup_free_ char *line = NULL;
                 r = read_root_file(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &line, NULL);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root);
+                        return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root->path);
                 line[strcspn(line, "\n")] = '\0';
                 r = add_entry(&s, STATUS_KERNEL_CMDLINE, KERNEL_CMDLINE, NULL, line, owned, wanted);
                 if (r < 0)

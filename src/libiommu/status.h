@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "fileio.h"
 
 /* What the next boot will run: every entry or file iommuctl writes, whether each carries the
  * profile's effect, and which entry the boot loader picks next. The choice of entry and the
@@ -62,7 +63,7 @@ int status_pick_next(const StatusCandidate *c, size_t n, const NextBootHints *h,
 /* The BLS entry (ids newest first) that boots by default, picked as status_pick_next() does
  * from loader.conf "default", grubenv saved_entry and GRUB_DEFAULT under the root; one-shot
  * choices (LoaderEntryOneShot, next_entry) aside. -ENOENT when n == 0. */
-int status_default_entry(const char *root, const char * const *ids, size_t n, size_t *ret);
+int status_default_entry(const Root *root, const char * const *ids, size_t n, size_t *ret);
 
 typedef struct GrubMenuEntry {
         char *title;
@@ -77,10 +78,10 @@ void grub_menu_entries_free(GrubMenuEntry *e, size_t n);
 
 /* Reads everything under root and judges each entry with cmdline_in_sync(). wanted may be NULL to
  * only find the entries and the next one (nothing carries anything then). */
-int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
+int status_collect(const Root *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
                    Status *ret);
 void status_done(Status *s);
 
 /* grub.cfg (host path) and, when a GRUB defaults file is newer than it, that file. 0 when there is
  * no grub.cfg (*ret_cfg NULL). */
-int status_grub_cfg_stale(const char *root, char **ret_cfg, char **ret_newer);
+int status_grub_cfg_stale(const Root *root, char **ret_cfg, char **ret_newer);

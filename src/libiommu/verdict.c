@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "cmdline.h"
+#include "intent.h"
 #include "plan.h"
 #include "strv.h"
 #include "verdict.h"
@@ -224,7 +225,10 @@ static int check_driver_and_groups(Verdict *v, const Observation *o, const Profi
                 return -ENOMEM;
 
         if (p->expect_groups) {
-                if (!firmware)
+                if (v->predicted.driver_not_built)
+                        r = asprintf(&fix, "This kernel cannot register the IOMMU: %s. Boot a kernel built with the driver (Debian: "
+                                     "linux-image-amd64, not the cloud flavour); no command line can help.", strna(v->predicted.reason));
+                else if (!firmware)
                         fix = strdup(o->virtualization ? VM_IOMMU_FIX : firmware_fix(o->vendor));
                 else if (disabler)
                         r = asprintf(&fix, "The running command line turns the IOMMU off (%s): boot with the profile's tokens "
@@ -301,6 +305,17 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                         wrong += o->type_counts[t];
                         seen = t;
                 }
+        /* Before 5.15 lazy domains read DMA too: lazy is only known from the model. */
+        if (p->mode == MODE_LAZY && v->facts.strict_inferred && o->type_counts[DOMAIN_DMA] > 0 &&
+            wrong == o->type_counts[DOMAIN_DMA]) {
+                if (v->facts.strict == 0)
+                        return check_add(v, "domain-type", CHECK_PASS, NULL,
+                                         "every default domain is DMA (%s); lazy invalidation is not observable on this kernel, "
+                                         "inferred lazy: %s", types, v->facts.strict_evidence);
+                return check_add(v, "domain-type", CHECK_FAIL, "Boot with the profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.",
+                                 "every default domain reads DMA (%s) and the model infers strict: %s; Mode=lazy is not in effect",
+                                 types, v->facts.strict_evidence);
+        }
         /* Before 5.15 lazy domains read DMA too: strict is only known from the model. */
         if (wrong == 0 && p->mode == MODE_STRICT && v->facts.strict_inferred) {
                 if (v->facts.strict == 1)
@@ -317,8 +332,15 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                                  "the model infers lazy: %s; Mode=strict is not in effect", types, v->facts.strict_evidence);
         }
         if (wrong == 0)
-                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises",
-                                 want, types, profile_mode_to_string(p->mode));
+                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises%s%s",
+                                 want, types, profile_mode_to_string(p->mode), v->facts.strict_forced ? "; strict by virtualization: " : "",
+                                 v->facts.strict_forced ? v->facts.strict_forced : "");
+        if (p->mode == MODE_LAZY && seen == DOMAIN_DMA && v->facts.strict_forced)
+                return check_add(v, "domain-type", CHECK_FAIL,
+                                 "A virtual IOMMU that forces strict cannot give lazy domains: use the strict profile here, or "
+                                 "ask the hypervisor for an IOMMU without caching mode / NpCache.",
+                                 "%u of %u default domains are DMA (%s), not DMA-FQ: strict by virtualization: %s; Mode=lazy "
+                                 "cannot be kept on this node", wrong, n, types, v->facts.strict_forced);
 
         switch (p->mode) {
         case MODE_STRICT:
@@ -423,7 +445,21 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
         if (vendor < 0)
                 return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
                                  "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
-        r = profile_kernel_args(p, vendor, &wanted);
+        {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                /* The profile's own line, else the tokens the model chooses for its Mode on this kernel. */
+                r = intent_profile_args(p, vendor, k, &choice);
+                if (r >= 0 && !choice.tokens)
+                        return check_add(v, "cmdline", CHECK_FAIL,
+                                         choice.nearest >= 0 ? "Choose a profile whose Mode this node can keep (the nearest one is "
+                                                               "named in the evidence)." : NULL,
+                                         "Mode=%s cannot be kept on this node: %s%s%s", profile_mode_to_string(p->mode), choice.refusal,
+                                         choice.nearest >= 0 ? "; the nearest mode it can give is " : "",
+                                         choice.nearest >= 0 ? profile_mode_to_string(choice.nearest) : "");
+                if (r >= 0)
+                        wanted = TAKE_PTR(choice.tokens);
+        }
         if (r == -ENODATA) {
                 r = check_inert_tokens(v, current, NULL);
                 if (r < 0)
@@ -607,6 +643,35 @@ static int check_kernel_log(Verdict *v, const Observation *o) {
         return check_add(v, "kernel-log", CHECK_WARN,
                          "Remove or replace the option the kernel names ('iommuctl lint --cmdline \"$(cat /proc/cmdline)\"' explains it).",
                          "%s", joined);
+}
+
+static Vendor model_vendor(const Observation *o, Vendor args_vendor);
+
+/* What the profile's mode breaks on this node (SEV-SNP with passthrough...): one WARN each, with the
+ * profile that fits. */
+static int check_conflicts(Verdict *v, const Observation *o, const Profile *p, const KernelInfo *k, Vendor args_vendor) {
+        _cleanup_(intent_conflicts_done) IntentConflicts c = {};
+        int r;
+
+        r = intent_conflicts(p->mode, model_vendor(o, args_vendor), k, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c.n; i++) {
+                _cleanup_free_ char *id = NULL, *fix = NULL;
+                Check *ck;
+
+                if (asprintf(&id, "conflict:%s", c.items[i].id) < 0 ||
+                    (c.items[i].fits && asprintf(&fix, "Use profile %s on this node ('iommuctl plan --profile %s').", c.items[i].fits,
+                                                 c.items[i].fits) < 0))
+                        return -ENOMEM;
+                r = check_add(v, id, CHECK_WARN, fix, "%s", c.items[i].message);
+                if (r < 0)
+                        return r;
+                ck = &v->checks[v->n_checks - 1];
+                ck->id_owned = TAKE_PTR(id);
+                ck->id = ck->id_owned;
+        }
+        return 0;
 }
 
 /* Devices in a group other than bridges: what VFIO has to assign together. */
@@ -805,6 +870,7 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
         int mode = observation_mode(o);
         NodeFacts *f = &v->facts;
         char ver[16];
+        int r;
 
         f->firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || (o->arch == ARCH_AARCH64 && o->n_units > 0);
         f->vfio_modules = !a || !b ? -1
@@ -830,13 +896,42 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
                 if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
                         return -ENOMEM;
         }
+        /* iommufd and the VFIO device cdev (intent.h), computed once for text, JSON and labels. */
+        r = iommufd_readiness(o->dev_iommu, o->dev_vfio_devices, k, &f->iommufd_ready, &f->iommufd_evidence);
+        if (r < 0)
+                return r;
+        /* Strict because the IOMMU is virtual, whatever the line: verify says why. */
+        if (mode == MODE_STRICT || f->strict_inferred) {
+                const KernelPlatform *pl = &k->platform;
+                PlatformFact why = o->vendor == VENDOR_AMD ? PLATFORM_AMD_NPCACHE : PLATFORM_VTD_CACHING_MODE;
+
+                if (o->arch == ARCH_X86_64 && pl->fact[why] == 1 &&
+                    (why == PLATFORM_VTD_CACHING_MODE || kernel_fact_holds(KERNEL_FACT_AMD_VM_STRICT, k->version)))
+                        f->strict_forced = pl->evidence[why];
+        }
         return 0;
+}
+
+/* What the observed IOMMUs and the kernel log say about the platform, where k does not say it already. */
+static void platform_from_observation(const Observation *o, KernelPlatform *p) {
+        KernelPlatform seen;
+
+        kernel_platform_unknown(&seen);
+        for (size_t i = 0; i < o->n_units; i++)
+                kernel_platform_from_cap(o->units[i].kind, o->units[i].cap, &seen);
+        if (o->log.read)
+                kernel_platform_from_log(o->log.lines, &seen);
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++)
+                if (p->fact[f] < 0 || seen.fact[f] == 1) {
+                        p->fact[f] = seen.fact[f];
+                        p->evidence[f] = seen.evidence[f];
+                }
 }
 
 int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vendor, const KernelInfo *k, Verdict *ret) {
         _cleanup_(verdict_done) Verdict v = { .result = CHECK_PASS, .args_vendor = args_vendor };
         _cleanup_cmdline_ Cmdline *running = NULL;
-        KernelInfo def;
+        KernelInfo def, node;
         unsigned shared = 0;
         int r;
 
@@ -846,6 +941,11 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
                         kernel_config_defaults(o->arch, def.version, &def.config);
                 k = &def;
         }
+        /* The observation is the node: its IOMMUs' capabilities decide what no token can (caching mode).
+         * A shallow copy: the strings stay k's. */
+        node = *k;
+        platform_from_observation(o, &node.platform);
+        k = &node;
         if (o->cmdline && cmdline_parse(o->cmdline, &running) >= 0) {
                 r = kernel_predict(k, model_vendor(o, args_vendor), running, &v.predicted);
                 if (r < 0)
@@ -871,6 +971,8 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
         if (r >= 0)
                 r = check_kernel_log(&v, o);
         if (r >= 0)
+                r = check_conflicts(&v, o, p, k, args_vendor);
+        if (r >= 0)
                 r = compute_matrix(&v, o, shared);
         if (r < 0)
                 return r;
@@ -894,6 +996,7 @@ void verdict_done(Verdict *v) {
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 free(v->matrix[f].reason);
         free(v->facts.strict_evidence);
+        free(v->facts.iommufd_evidence);
         free(v->facts.kernel);
         kernel_prediction_done(&v->predicted);
         *v = (Verdict) {};

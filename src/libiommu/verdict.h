@@ -58,6 +58,10 @@ typedef struct NodeFacts {
         int strict;              /* translated domains: 1 strict, 0 lazy, -1 not applicable or unknown */
         bool strict_inferred;    /* strict comes from the model (command line, build), not from sysfs */
         char *strict_evidence;   /* how strict/lazy is known */
+        const char *strict_forced; /* strict by virtualization (VT-d caching mode, AMD-Vi NpCache): the evidence; NULL otherwise */
+        int iommufd_ready;       /* iommufd-based VFIO (KubeVirt 1.9...) can work: /dev/iommu and /dev/vfio/devices, or
+                                  * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV: 1, 0, -1 unknown */
+        char *iommufd_evidence;
         char *kernel;            /* the kernel the model used, for people */
 } NodeFacts;
 

@@ -6,7 +6,7 @@
 #include "macro.h"
 #include "virt.h"
 
-int container_detect(const char *root, char **ret) {
+int container_detect(const Root *root, char **ret) {
         _cleanup_free_ char *line = NULL, *env = NULL;
         size_t n = 0;
         int r;

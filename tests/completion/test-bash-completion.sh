@@ -49,11 +49,11 @@ check "recommend rollback" iommuctl r
 check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
-check "bare-metal generic gpu-sriov strict" iommuctl --profile ""
+check "bare-metal generic gpu-sriov lazy strict" iommuctl --profile ""
 check "gpu-sriov" iommuctl plan -p gp
 # "--profile=x" arrives split at '=' (COMP_WORDBREAKS)
 check "gpu-sriov" iommuctl plan --profile = gp
-check "bare-metal generic gpu-sriov site-gpu strict" iommuctl --root "$tmp/root" --profile ""
+check "bare-metal generic gpu-sriov lazy site-gpu strict" iommuctl --root "$tmp/root" --profile ""
 check "site-gpu" iommuctl --root = "$tmp/root" apply --profile = si
 check "amd arm64 intel portable" iommuctl --vendor ""
 check "x86_64" iommuctl lint --arch x

@@ -10,18 +10,19 @@
 #include "changeset.h"
 #include "fileio.h"
 #include "log.h"
+#include "test-util.h"
 
 static char root[] = "/tmp/test-changeset.XXXXXX";
 
 static void put(const char *path, const char *s, mode_t mode) {
-        _cleanup_free_ char *p = root_path(root, path), *copy = strdup(p);
+        _cleanup_free_ char *p = test_root_path(root, path), *copy = strdup(p);
         assert_int_equal(mkdir_parents(dirname(copy), 0755), 0);
         assert_int_equal(write_file_atomic(p, s, strlen(s), mode, (uid_t) -1, (gid_t) -1), 0);
 }
 
 static void expect(const char *path, const char *s) {
         _cleanup_free_ char *c = NULL;
-        int r = read_root_file(root, path, 1 << 20, &c, NULL);
+        int r = read_root_file(test_root(root), path, 1 << 20, &c, NULL);
         if (!s) {
                 assert_int_equal(r, -ENOENT);
                 return;
@@ -31,7 +32,7 @@ static void expect(const char *path, const char *s) {
 }
 
 static mode_t mode_of(const char *path) {
-        _cleanup_free_ char *p = root_path(root, path);
+        _cleanup_free_ char *p = test_root_path(root, path);
         struct stat st;
         assert_int_equal(stat(p, &st), 0);
         return st.st_mode & 07777;
@@ -43,7 +44,7 @@ static int setup(void **state) {
         put("/etc/gone", "bye\n", 0644);
         put("/boot/grub2/real", "env\n", 0644);
         {
-                _cleanup_free_ char *l = root_path(root, "/boot/grub2/grubenv");
+                _cleanup_free_ char *l = test_root_path(root, "/boot/grub2/grubenv");
                 /* Absolute target: inside the root, not on this machine. */
                 assert_int_equal(symlink("/boot/grub2/real", l), 0);
         }
@@ -61,7 +62,7 @@ static int teardown(void **state) {
 static void test_commit_and_rollback(void **state) {
         _cleanup_changeset_ ChangeSet *cs = NULL, *back = NULL, *none = NULL;
 
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, "/boot/a.conf", "old a\n", 6, 0644, "t"), 0); /* no change */
         assert_int_equal(changeset_add(cs, "/boot/a.conf", "new a\n", 6, 0644, "t"), 1);
         assert_int_equal(changeset_add(cs, "/boot/a.conf", "x", 1, 0644, "t"), -EEXIST);
@@ -86,7 +87,7 @@ static void test_commit_and_rollback(void **state) {
                 assert_true(S_ISLNK(st.st_mode)); /* the link itself is kept */
         }
 
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), 0);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), 0);
         assert_int_equal(back->n_items, 4u);
         assert_int_equal(changeset_rollback_commit(back), 0);
         expect("/boot/a.conf", "old a\n");
@@ -94,33 +95,33 @@ static void test_commit_and_rollback(void **state) {
         expect("/etc/new/file", NULL);
         expect("/etc/gone", "bye\n");
         expect("/boot/grub2/real", "env\n");
-        assert_int_equal(changeset_load_last_for_rollback(root, &none), -ENOENT);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &none), -ENOENT);
 }
 
 static void test_recover_interrupted(void **state) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         _cleanup_free_ char *marker = NULL;
 
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, "/boot/a.conf", "half\n", 5, 0644, "t"), 1);
         assert_int_equal(changeset_commit(cs), 0);
         expect("/boot/a.conf", "half\n");
         /* As if the process had died before marking the set complete. */
         assert_true(asprintf(&marker, "%s%s/%08u/complete", root, CHANGESET_DIR, cs->id) > 0);
         assert_int_equal(unlink(marker), 0);
-        assert_int_equal(changeset_recover(root), 1);
+        assert_int_equal(changeset_recover(test_root(root)), 1);
         expect("/boot/a.conf", "old a\n");
-        assert_int_equal(changeset_recover(root), 0);
+        assert_int_equal(changeset_recover(test_root(root)), 0);
 }
 
 static void test_stale(void **state) {
         _cleanup_changeset_ ChangeSet *cs = NULL, *back = NULL;
 
-        assert_int_equal(changeset_new(root, &cs), 0);
+        assert_int_equal(changeset_new(test_root(root), &cs), 0);
         assert_int_equal(changeset_add(cs, "/boot/a.conf", "mine\n", 5, 0644, "t"), 1);
         assert_int_equal(changeset_commit(cs), 0);
         put("/boot/a.conf", "admin edit\n", 0600);
-        assert_int_equal(changeset_load_last_for_rollback(root, &back), -ESTALE);
+        assert_int_equal(changeset_load_last_for_rollback(test_root(root), &back), -ESTALE);
         expect("/boot/a.conf", "admin edit\n");
 }
 

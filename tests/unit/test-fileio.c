@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "fileio.h"
+#include "test-util.h"
 
 static char base[] = "/tmp/test-fileio.XXXXXX";
 static char *root, *outside;
@@ -76,39 +77,44 @@ static int teardown(void **state) {
 }
 
 static void check_resolution(void) {
-        _cleanup_free_ char *h = NULL, *r = NULL, *t = NULL;
+        _cleanup_free_ char *r = NULL, *t = NULL;
+        const Root *R = test_root(root);
 
         /* An absolute link names a path of the image: /tmp/.../outside/secret inside the root. */
-        assert_int_equal(chase_root(root, "/boot/abs", CHASE_NONEXISTENT, &h, &r), 0);
-        assert_true(startswith(h, root) != NULL);
+        assert_int_equal(chase_root(R, "/boot/abs", CHASE_NONEXISTENT, &r, NULL), 0);
         assert_true(startswith(r, outside) != NULL);
-        h = mfree(h);
         r = mfree(r);
-        assert_int_equal(chase_root(root, "/boot/abs", 0, NULL, NULL), -ENOENT);
+        assert_int_equal(chase_root(R, "/boot/abs", 0, NULL, NULL), -ENOENT);
         /* A relative one stops climbing at the root. */
-        assert_int_equal(chase_root(root, "/boot/rel", 0, NULL, &r), 0);
+        assert_int_equal(chase_root(R, "/boot/rel", 0, &r, NULL), 0);
         assert_string_equal(r, "/etc/secret");
         r = mfree(r);
-        assert_int_equal(chase_root(root, "/../../boot/etcdir/../etc/./secret", 0, NULL, &r), 0);
+        assert_int_equal(chase_root(R, "/../../boot/etcdir/../etc/./secret", 0, &r, NULL), 0);
         assert_string_equal(r, "/etc/secret");
         r = mfree(r);
-        assert_int_equal(chase_root(root, "/boot/loop1", 0, NULL, NULL), -ELOOP);
-        assert_int_equal(chase_root(root, "/etc/secret/x", 0, NULL, NULL), -ENOTDIR);
+        assert_int_equal(chase_root(R, "/boot/loop1", 0, NULL, NULL), -ELOOP);
+        assert_int_equal(chase_root(R, "/etc/secret/x", 0, NULL, NULL), -ENOTDIR);
         /* NOFOLLOW keeps the link itself. */
-        assert_int_equal(chase_root(root, "/boot/abs", CHASE_NOFOLLOW, NULL, &r), 0);
+        assert_int_equal(chase_root(R, "/boot/abs", CHASE_NOFOLLOW, &r, NULL), 0);
         assert_string_equal(r, "/boot/abs");
         r = mfree(r);
-        /* Directories made inside the root, through a link to an outside directory too. */
-        assert_int_equal(chase_root(root, "/boot/outdir/new/dir", CHASE_MKDIR, &h, NULL), 0);
-        assert_true(startswith(h, root) != NULL);
+        /* Directories made inside the root, through a link to an outside directory too; the
+         * descriptor returned is the directory made inside the root. */
         {
-                struct stat st;
-                _cleanup_free_ char *o = NULL;
+                _cleanup_close_ int fd = -1;
+                struct stat st, in;
+                _cleanup_free_ char *o = NULL, *i = NULL;
+                assert_int_equal(chase_root(R, "/boot/outdir/new/dir", CHASE_MKDIR, NULL, &fd), 0);
+                assert_true(fd >= 0);
                 assert_true(asprintf(&o, "%s/new", outside) > 0);
                 assert_int_equal(stat(o, &st), -1);
+                assert_true(asprintf(&i, "%s%s/new/dir", root, outside) > 0);
+                assert_int_equal(stat(i, &in), 0);
+                assert_int_equal(fstat(fd, &st), 0);
+                assert_true(st.st_ino == in.st_ino && st.st_dev == in.st_dev);
         }
         /* The host is the same path with "/". */
-        assert_int_equal(chase_root("/", "/proc/self/../self/cmdline", 0, NULL, &t), 0);
+        assert_int_equal(chase_root(test_root("/"), "/proc/self/../self/cmdline", 0, &t, NULL), 0);
         assert_true(startswith(t, "/proc/") != NULL);
 }
 
@@ -116,34 +122,34 @@ static void check_reads(void) {
         _cleanup_free_ char *c = NULL;
         size_t n;
 
-        assert_int_equal(read_root_file(root, "/boot/rel", 1024, &c, &n), 0);
+        assert_int_equal(read_root_file(test_root(root), "/boot/rel", 1024, &c, &n), 0);
         assert_string_equal(c, "image file\n");
         c = mfree(c);
-        assert_int_equal(read_root_file(root, "/boot/abs", 1024, &c, &n), -ENOENT);
-        assert_int_equal(read_root_file(root, "/boot/outdir/secret", 1024, &c, &n), -ENOENT);
-        assert_int_equal(read_root_file(root, "/etc/fifo", 1024, &c, &n), -EBADFD); /* no hang */
-        assert_int_equal(read_root_file(root, "/etc", 1024, &c, &n), -EISDIR);
-        assert_int_equal(read_root_file(root, "/etc/secret", 4, &c, &n), -EFBIG);
-        assert_int_equal(read_root_text_and_warn(root, "/etc/nul", 1024, &c, &n), -EBADMSG);
-        assert_int_equal(read_root_file(root, "/etc/nul", 1024, &c, &n), 0);
+        assert_int_equal(read_root_file(test_root(root), "/boot/abs", 1024, &c, &n), -ENOENT);
+        assert_int_equal(read_root_file(test_root(root), "/boot/outdir/secret", 1024, &c, &n), -ENOENT);
+        assert_int_equal(read_root_file(test_root(root), "/etc/fifo", 1024, &c, &n), -EBADFD); /* no hang */
+        assert_int_equal(read_root_file(test_root(root), "/etc", 1024, &c, &n), -EISDIR);
+        assert_int_equal(read_root_file(test_root(root), "/etc/secret", 4, &c, &n), -EFBIG);
+        assert_int_equal(read_root_text_and_warn(test_root(root), "/etc/nul", 1024, &c, &n), -EBADMSG);
+        assert_int_equal(read_root_file(test_root(root), "/etc/nul", 1024, &c, &n), 0);
         assert_int_equal(n, 3u); /* length-delimited: the bytes after the NUL are there */
         {
                 size_t off;
                 assert_int_equal(data_check_nul(c, n, &off), -EBADMSG);
                 assert_int_equal(off, 1u);
         }
-        assert_true(root_exists(root, "/boot/etcdir/secret"));
-        assert_false(root_exists(root, "/boot/abs"));
+        assert_true(root_exists(test_root(root), "/boot/etcdir/secret"));
+        assert_false(root_exists(test_root(root), "/boot/abs"));
         {
                 DIR *d = NULL;
                 /* The outside directory's name, inside the root (made by check_resolution). */
-                assert_false(root_exists(root, "/boot/outdir/secret"));
-                assert_int_equal(root_opendir(root, "/boot/etcdir", &d), 0);
+                assert_false(root_exists(test_root(root), "/boot/outdir/secret"));
+                assert_int_equal(root_opendir(test_root(root), "/boot/etcdir", &d), 0);
                 closedir(d);
         }
         {
                 int fd = -1;
-                assert_int_equal(root_open(root, "/boot/rel", O_RDONLY | O_NOFOLLOW, &fd), -ELOOP);
+                assert_int_equal(root_open(test_root(root), "/boot/rel", O_RDONLY | O_NOFOLLOW, &fd), -ELOOP);
         }
 }
 
@@ -162,9 +168,14 @@ static void test_walk(void **state) {
 
 static void test_missing_root(void **state) {
         _cleanup_free_ char *h = NULL;
-        assert_int_equal(chase_root("/nonexistent-root-for-test", "/a/../../b", CHASE_NONEXISTENT, &h, NULL), 0);
+        const Root *R = test_root("/nonexistent-root-for-test");
+        assert_int_equal(R->fd, -1);
+        assert_int_equal(chase_root(R, "/a/../../b", CHASE_NONEXISTENT, &h, NULL), 0);
+        assert_string_equal(h, "/b");
+        assert_false(root_exists(R, "/b"));
+        h = mfree(h);
+        h = root_display(R, "/b");
         assert_string_equal(h, "/nonexistent-root-for-test/b");
-        assert_false(root_exists("/nonexistent-root-for-test", "/b"));
 }
 
 static void test_strstrip(void **state) {

@@ -6,8 +6,9 @@
 #include <cmocka.h>
 
 #include "status.h"
+#include "test-util.h"
 
-/* Newest first, as bls_find_entries() sorts them. */
+/* Newest first, as bls_find_entries(test_root()) sorts them. */
 static const StatusCandidate bls[] = {
         { .id = "mid-6.1.0-21-amd64", .top = 0 },
         { .id = "mid-6.1.0-18-amd64", .top = 1 },

@@ -42,6 +42,9 @@ CASES=(
 	"qemu-5.10-intel-strict|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|bullseye"
 	"qemu-6.12-intel-default|intel||trixie"
 	"qemu-6.12-amd-on-wrong|amd|amd_iommu=on iommu=pt|trixie"
+	# Issue 21: VT-d with caching mode (a virtual IOMMU that shadows page tables) and nothing
+	# on the line: the kernel runs strict ("IOMMU batching disallowed due to virtualization").
+	"qemu-6.12-intel-cm-default|intel-cm||trixie"
 )
 
 usage() {
@@ -62,6 +65,7 @@ portable_qemu_cmd() {
 describe_target() {
 	case $1 in
 	intel) echo "Intel VT-d (intel-iommu), q35, direct kernel boot" ;;
+	intel-cm) echo "Intel VT-d with caching mode (intel-iommu,caching-mode=on), q35, direct kernel boot" ;;
 	amd) echo "AMD-Vi (amd-iommu), q35, direct kernel boot" ;;
 	none) echo "no IOMMU, q35, direct kernel boot" ;;
 	intel-efi) echo "Intel VT-d (intel-iommu), q35, OVMF + systemd-boot (ESP entry loader/entries/iommuctl-test.conf)" ;;
@@ -92,7 +96,7 @@ EOF
 # (the full file is about 250 KiB).
 trimmed_config() {
 	echo "# Trimmed by tests/vm/capture-fixtures.sh from $(basename "$1"): only the IOMMU lines the kernel model reads."
-	grep -E '^(# )?CONFIG_(IOMMU_|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
+	grep -E '^(# )?CONFIG_(IOMMU_|IOMMUFD|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
 }
 
 capture_one() {
