@@ -218,7 +218,16 @@ int verb_cmdline(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
-        s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
+        if (arg.full && arg.cmdline) {
+                /* A line given to rewrite (dracut's kernel_cmdline for a UKI): spliced, so every
+                 * byte outside the owned tokens stays as given. */
+                r = cmdline_splice(arg.cmdline, plan.owned_keys, plan.wanted, &s);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot merge the profile's tokens into --cmdline: %s",
+                                               r == -E2BIG ? "the line would be too long for the kernel" : "unterminated quote"),
+                               EXIT_ERROR;
+        } else
+                s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
         if (!s)
                 return log_oom(), EXIT_ERROR;
         if (arg.json) {

@@ -40,14 +40,41 @@ static int print_selected(void) {
         return EXIT_OK;
 }
 
+/* "profiles --resolved [NAME]": the profile as one file, includes flattened, for the initramfs
+ * (dracut's 95iommu), which has the profile but not the files it includes. */
+static int print_resolved(const char *name) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!name && !arg.profile) {
+                if (config_load(arg.root, &c) < 0)
+                        return EXIT_ERROR;
+                if (!c.profile)
+                        return log_error("No profile named and none selected (Profile= in [IOMMU] of %s%s).",
+                                         root_prefix(arg.root), CONFIG_FILE), EXIT_ERROR;
+        }
+        r = profile_load(arg.root, name ?: arg.profile ?: c.profile, &p);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = profile_format_resolved(p, &text);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+        fputs(text, stdout);
+        return EXIT_OK;
+}
+
 int verb_profiles(int argc, char *argv[]) {
         ProfileListEntry *l = NULL;
         size_t n = 0;
         JsonWriter w = { .f = stdout };
         int r, ret = EXIT_OK;
 
+        if (arg.resolved && argc <= 2)
+                return print_resolved(argc == 2 ? argv[1] : NULL);
         if (argc > 1)
-                return log_error("profiles takes no arguments."), EXIT_ERROR;
+                return log_error("profiles takes no arguments (but --resolved NAME)."), EXIT_ERROR;
         if (arg.selected)
                 return print_selected();
         r = profile_list(arg.root, &l, &n);

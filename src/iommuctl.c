@@ -35,7 +35,7 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes",
           "0 no errors (warnings allowed), 1 errors found, 2 a file could not be read",
           "iommuctl lint --cmdline 'intel_iommu=on iommu=strict'" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected [--json]",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected [--json] | profiles --resolved [NAME]",
           "List the profiles, where each comes from, and what it promises",
           "0 listed (--selected: a profile is selected), 1 a profile fails to load (--selected: none is selected), 2 error",
           "iommuctl profiles --selected" },
@@ -89,7 +89,7 @@ static const OptionHelp options_help[] = {
         { "-h --help", "Show this help (or a verb's, after the verb)", NULL },
         { "   --version", "Show the version", "" },
         { "-R --root=DIR", "Operate on the tree under DIR instead of the host (default /)", NULL },
-        { "-p --profile=NAME", "Use this profile instead of Profile= from iommu.conf", CONTEXT_VERBS },
+        { "-p --profile=NAME", "Use this profile instead of Profile= from iommu.conf", CONTEXT_VERBS "profiles " },
         { "   --vendor=V", "intel, amd, arm64 or portable (default: detected)", CONTEXT_VERBS "lint recommend groups " },
         { "   --arch=A", "x86_64 or aarch64 (default: detected)", CONTEXT_VERBS "lint recommend groups " },
         { "   --cmdline=LINE", "Use LINE as the current command line instead of ROOT/proc/cmdline\n"
@@ -101,6 +101,8 @@ static const OptionHelp options_help[] = {
           "status: exit 1 when the next boot lacks the profile", "plan status " },
         { "   --full", "cmdline: print the whole merged command line", "cmdline " },
         { "   --selected", "profiles: print the profile iommu.conf selects; exit 1 if none", "profiles " },
+        { "   --resolved", "profiles: print a profile (NAME, --profile or the selected one) as one\n"
+          "file with its includes flattened", "profiles " },
         { "   --role=ROLE", "export machineconfig: the MachineConfigPool role (worker...)", "export " },
         { "   --no-journal", "verify: do not read the kernel log from or log to the journal", "verify " },
         { "   --kernel-log=FILE", "verify: read the kernel log from FILE (for --root trees);\n"
@@ -185,6 +187,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_SELECTED,
+                ARG_RESOLVED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
                 ARG_KERNEL_LOG,
@@ -212,6 +215,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "selected", no_argument, NULL, ARG_SELECTED },
+                { "resolved", no_argument, NULL, ARG_RESOLVED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
                 { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
@@ -277,6 +281,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_SELECTED:
                         arg.selected = true;
+                        break;
+                case ARG_RESOLVED:
+                        arg.resolved = true;
                         break;
                 case ARG_ROLE:
                         arg.role = optarg;

@@ -88,8 +88,9 @@ static int seed_cmdline(const Root *root, const char *fallback, char **ret) {
 }
 
 int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *fallback, ChangeSet *cs) {
-        _cleanup_free_ char *text = NULL, *s = NULL, *out = NULL;
-        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL;
+        bool exists;
         int r;
 
         r = read_root_text_and_warn(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
@@ -116,18 +117,26 @@ int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdlin
         if (r < 0)
                 return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
-        if (root_exists(root, KERNEL_CMDLINE) && cmdline_in_sync(cur, owned, wanted))
+        exists = root_exists(root, KERNEL_CMDLINE);
+        if (exists && cmdline_in_sync(cur, owned, wanted))
                 return 0;
-        r = cmdline_merge(cur, owned, wanted, &merged);
+        /* Spliced: every byte but the owned tokens stays, newlines included (kernel-install's
+         * 90-loaderentry.install squeezes blanks and newlines to single spaces on its own). */
+        r = cmdline_splice(text, owned, wanted, &out);
         if (r == -EBADMSG)
                 return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
         if (r < 0)
                 return log_error_errno(r, "%s%s: the command line would be too long for the kernel; nothing was changed.",
                                        root_prefix(root), KERNEL_CMDLINE);
-        s = cmdline_to_string(merged);
-        if (!s || asprintf(&out, "%s\n", s) < 0)
-                return -ENOMEM;
+        if (!exists) {
+                /* A seeded line: a file of its own, ending in a newline. */
+                char *t;
+                if (asprintf(&t, "%s\n", out) < 0)
+                        return -ENOMEM;
+                free(out);
+                out = t;
+        }
         r = changeset_add(cs, KERNEL_CMDLINE, out, strlen(out), 0644, "kernel-cmdline");
         return r < 0 ? r : 0;
 }

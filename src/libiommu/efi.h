@@ -18,5 +18,5 @@ int efi_read_variable(const Root *root, const char *guid, const char *name, uint
 /* Fills o->efi. Only -ENOMEM is fatal. */
 int efi_observe(Observation *o);
 
-/* Decodes UTF-16LE without its terminator; characters outside ASCII become '?'. Pure. */
-char *efi_utf16le_to_ascii(const uint8_t *data, size_t size);
+/* efi_utf16le_to_ascii() is in bootspec.h (libiommu: the generator reads the variables as files). */
+#include "bootspec.h"

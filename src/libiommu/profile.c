@@ -670,3 +670,39 @@ oom:
         profile_list_free(l, n);
         return -ENOMEM;
 }
+
+int profile_format_resolved(const Profile *p, char **ret) {
+        _cleanup_free_ char *out = NULL, *modules = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        modules = strv_join(p->expect_modules, " ");
+        if (!modules)
+                return -ENOMEM;
+        f = open_memstream(&out, &size);
+        if (!f)
+                return -ENOMEM;
+        /* Every value the profile ends up with, [Expect] ones derived from Mode included: loading
+         * this gives the same Profile, with no Include= left to look up. */
+        fprintf(f, "# The IOMMU profile %s as iommuctl resolved it, includes flattened, from:\n", p->name);
+        STRV_FOREACH(file, p->files)
+                fprintf(f, "#   %s\n", *file);
+        fprintf(f, "[Profile]\n");
+        if (p->description)
+                fprintf(f, "Description=%s\n", p->description);
+        fprintf(f, "Mode=%s\n", profile_mode_to_string(p->mode));
+        fprintf(f, "\n[KernelArgs]\n");
+        for (Vendor v = 0; v < _VENDOR_MAX; v++)
+                if (p->args[v].set)
+                        fprintf(f, "%s=%s\n", vendor_keys[v], p->args[v].text);
+        fprintf(f, "\n[Expect]\nGroups=%s\nDomainType=%s\nFirmware=%s\nInterruptRemapping=%s\n",
+                p->expect_groups ? "yes" : "no", domain_type_to_string(p->expect_domain),
+                firmware_requirement_to_string(p->expect_firmware),
+                p->expect_interrupt_remapping < 0 ? "any" : p->expect_interrupt_remapping ? "yes" : "no");
+        if (!isempty(modules))
+                fprintf(f, "Modules=%s\n", modules);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
+}

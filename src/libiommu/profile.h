@@ -81,6 +81,10 @@ static inline void profile_freep(Profile **p) {
 }
 #define _cleanup_profile_ _cleanup_(profile_freep)
 
+/* The profile as one INI file, every value resolved and no Include= left (the dracut module
+ * installs it in the initramfs, where the included files are not). */
+int profile_format_resolved(const Profile *p, char **ret);
+
 /* The tokens for one vendor: the profile's own line, else what the kernel model chooses for its Mode
  * on the newest kernel it knows (intent.h chooses for a given kernel, which callers that have one
  * use). -ENODATA when there is neither. */

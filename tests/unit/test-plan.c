@@ -213,8 +213,6 @@ static void test_tokens_for_kernel(void **state) {
         }
         /* Debian's cloud flavour has no AMD-Vi driver: passthrough cannot be kept there. */
         {
-                _cleanup_profile_ Profile *g = load("gpu-sriov");
-                _cleanup_(plan_done) Plan plan = {};
                 _cleanup_(intent_choice_done) IntentChoice c = {};
 
                 kernel_info_default(ARCH_X86_64, &k);

@@ -169,6 +169,45 @@ static void test_include_loop(void **state) {
         assert_non_null(strstr(log, "loop-b.conf:2: Include=loop-a: include loop"));
 }
 
+/* "profiles --resolved": the flattened file loads as the same profile, with no include to find. */
+static void test_format_resolved(void **state) {
+        static const char * const names[] = { "gpu-sriov", "bare-metal", "generic", "strict", "site-resolved" };
+
+        test_write(root, "/etc/iommu/profiles/site-resolved.conf",
+                   "[Profile]\nInclude=strict\nDescription=site\n[KernelArgs]\nAMD=iommu.passthrough=0 iommu.strict=1\n"
+                   "[Expect]\nInterruptRemapping=yes\nModules=vfio_pci\n");
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                _cleanup_profile_ Profile *p = NULL, *q = NULL;
+                _cleanup_free_ char *text = NULL, *path = NULL, *again = NULL;
+
+                assert_int_equal(profile_load(test_root(root), names[i], &p), 0);
+                assert_int_equal(profile_format_resolved(p, &text), 0);
+                assert_null(strstr(text, "Include="));
+                assert_true(asprintf(&path, "/etc/iommu/flat-%s.conf", names[i]) > 0);
+                test_write(root, path, text);
+                free(path);
+                assert_true(asprintf(&path, "%s/etc/iommu/flat-%s.conf", root, names[i]) > 0);
+                assert_int_equal(profile_load_file(test_root(root), path, &q), 0);
+                assert_int_equal(q->mode, p->mode);
+                assert_string_equal(q->description ?: "", p->description ?: "");
+                for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                        assert_int_equal(q->args[v].set, p->args[v].set);
+                        if (p->args[v].set)
+                                assert_string_equal(q->args[v].text, p->args[v].text);
+                }
+                assert_int_equal(q->expect_groups, p->expect_groups);
+                assert_int_equal(q->expect_domain, p->expect_domain);
+                assert_int_equal(q->expect_firmware, p->expect_firmware);
+                assert_int_equal(q->expect_interrupt_remapping, p->expect_interrupt_remapping);
+                assert_int_equal(strv_length(q->expect_modules), strv_length(p->expect_modules));
+                for (size_t k = 0; k < strv_length(p->expect_modules); k++)
+                        assert_string_equal(q->expect_modules[k], p->expect_modules[k]);
+                /* A fixed point. */
+                assert_int_equal(profile_format_resolved(q, &again), 0);
+                assert_string_equal(strchr(again, '['), strchr(text, '['));
+        }
+}
+
 static void test_long_line(void **state) {
         _cleanup_profile_ Profile *p = NULL;
         _cleanup_free_ char *log = NULL;
@@ -227,6 +266,7 @@ int main(void) {
                 cmocka_unit_test(test_broken_profiles),
                 cmocka_unit_test(test_intent_only),
                 cmocka_unit_test(test_include_loop),
+                cmocka_unit_test(test_format_resolved),
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_bad_names),
                 cmocka_unit_test(test_config),

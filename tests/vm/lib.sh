@@ -86,7 +86,8 @@ _vm_apt() {
 		"$tool" "$@"
 		return
 	fi
-	local dir=$VM_CACHE/apt/$(_vm_suite_base)
+	local dir
+	dir=$VM_CACHE/apt/$(_vm_suite_base)
 	"$tool" -o Dir::Etc::sourcelist="$dir/sources.list" -o Dir::Etc::sourceparts=- \
 		-o Dir::State::Lists="$dir/lists" -o Dir::Cache="$dir/cache" \
 		-o APT::Architectures::=amd64 -o APT::Architectures::=arm64 "$@"
@@ -94,7 +95,8 @@ _vm_apt() {
 
 # The private apt configuration of VM_SUITE, its lists refreshed once a day.
 _vm_apt_suite_setup() {
-	local dir=$VM_CACHE/apt/$(_vm_suite_base)
+	local dir
+	dir=$VM_CACHE/apt/$(_vm_suite_base)
 	[[ -n $VM_SUITE ]] || return 0
 	local VM_SUITE
 	VM_SUITE=$(_vm_suite_base)
