@@ -53,6 +53,26 @@ static int add_apply_wants(const char *normal_dir) {
         return 0;
 }
 
+/* Generators run at boot and again at every daemon-reload (and daemon-reexec), which flushes their
+ * output directories first, so earlier output tells nothing. What does: PID 1 exports a running
+ * service's invocation ID as the symlink /run/systemd/units/invocation:UNIT, removes it when the
+ * unit stops, and keeps it across a reload. When the generators run at boot no service of the
+ * booted system has run yet (the initrd's stopped before the switch to the root), while after the
+ * boot iommu-verify.service (RemainAfterExit=, and a profile is configured whenever this matters)
+ * or systemd-logind.service (never in an initrd) is active. A reload adds the wants symlink but
+ * starts nothing: iommu-apply.service then runs at the next boot. Two lstat() calls, no D-Bus. */
+static bool booted_already(const Root *root) {
+        static const char * const units[] = { "iommu-verify.service", "systemd-logind.service" };
+        char path[128];
+
+        for (size_t i = 0; i < ELEMENTSOF(units); i++) {
+                snprintf(path, sizeof(path), "/run/systemd/units/invocation:%s", units[i]);
+                if (chase_root(root, path, CHASE_NOFOLLOW, NULL, NULL) >= 0)
+                        return true;
+        }
+        return false;
+}
+
 static int run(const char *normal_dir) {
         _cleanup_free_ char *proc_cmdline = NULL;
         _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
@@ -162,9 +182,15 @@ static int run(const char *normal_dir) {
         }
 
         _cleanup_free_ char *w = cmdline_to_string(wanted);
-        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do: "
-                   "starting %s on this boot.",
-                   profile->name, strna(w), APPLY_UNIT);
+        if (booted_already(root))
+                log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do; "
+                           "this is a daemon-reload, which starts nothing: %s runs at the next boot "
+                           "(or now with 'systemctl start %s').",
+                           profile->name, strna(w), APPLY_UNIT, APPLY_UNIT);
+        else
+                log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do: "
+                           "starting %s on this boot.",
+                           profile->name, strna(w), APPLY_UNIT);
         return add_apply_wants(normal_dir);
 }
 

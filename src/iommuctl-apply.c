@@ -402,6 +402,9 @@ static int rollback_last(const Root *root, bool quiet_if_none, const Config *con
                 if (!quiet_if_none)
                         log_info("Nothing to roll back: no change set recorded under %s%s.",
                                  root_prefix(root), CHANGESET_DIR);
+                /* Programs get their answer too: nothing changed, no files. */
+                if (!quiet_if_none && arg.json)
+                        print_result(&(const ChangeSet) {}, "rollback", NULL, arg.dry_run);
                 return 0;
         }
         if (r < 0)

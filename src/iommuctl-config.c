@@ -19,12 +19,13 @@ static const char *yes_no(bool b) {
 
 /* {"IOMMU": {"Profile": "..."}, "Apply": {...}, ...}: the settings (all, or those marked wanted)
  * grouped by section, in the order of the table, whose entries are sorted by section already. */
-static void print_json(const Setting *settings, size_t n, const bool *wanted) {
+static void print_json(const Config *c, const Setting *settings, size_t n, const bool *wanted) {
         JsonWriter w = { .f = stdout };
         const char *section = NULL;
         size_t section_len = 0;
 
         json_begin_object(&w);
+        json_field_int(&w, "version", CONFIG_JSON_VERSION);
         for (size_t i = 0; i < n; i++) {
                 const char *dot = strchr(settings[i].name, '.');
                 _cleanup_free_ char *sec = NULL;
@@ -45,6 +46,25 @@ static void print_json(const Setting *settings, size_t n, const bool *wanted) {
         }
         if (section)
                 json_end_object(&w);
+        /* Provenance: {"IOMMU.Profile": {"file": ..., "line": ..., "selection": false}}, settings from
+         * the defaults have none; "shadowed" lists the settings a later file overrides. */
+        json_key(&w, "origins");
+        json_begin_object(&w);
+        for (size_t i = 0; i < n; i++)
+                if (!wanted || wanted[i])
+                        json_field_config_origin(&w, settings[i].name, config_origin(c, settings[i].name));
+        json_end_object(&w);
+        json_key(&w, "shadowed");
+        json_begin_array(&w);
+        for (size_t i = 0; i < c->n_shadowed; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "key", c->shadowed[i].key);
+                json_field_string(&w, "value", c->shadowed[i].value);
+                json_field_string(&w, "file", c->shadowed[i].file);
+                json_field_int(&w, "line", c->shadowed[i].line);
+                json_end_object(&w);
+        }
+        json_end_array(&w);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -78,13 +98,24 @@ int verb_config(int argc, char *argv[]) {
         SET("Publish.PrometheusPath", c.prometheus_path ?: PROMETHEUS_FILE_DEFAULT);
 #undef SET
 
+        config_warn_shadowed(&c);
         if (argc <= 1 && arg.json) {
-                print_json(settings, n, NULL);
+                print_json(&c, settings, n, NULL);
                 return EXIT_OK;
         }
         if (argc <= 1) {
+                /* Each setting a file makes is preceded by where, as systemd-analyze cat-config names
+                 * its files; the defaults have no comment. */
                 for (size_t i = 0; i < n; i++) {
+                        const ConfigOrigin *o = config_origin(&c, settings[i].name);
                         _cleanup_escape_buffer_ EscapeBuffer e = {};
+                        _cleanup_free_ char *from = NULL;
+
+                        if (o && !arg.no_legend) {
+                                if (config_origin_describe(o, &from) < 0)
+                                        return log_oom(), EXIT_ERROR;
+                                printf("# %s\n", escaped(&e, from));
+                        }
                         printf("%s=%s\n", escaped(&e, settings[i].name), escaped(&e, settings[i].value ?: ""));
                 }
                 return EXIT_OK;
@@ -110,6 +141,6 @@ int verb_config(int argc, char *argv[]) {
                 }
         }
         if (arg.json && ret == EXIT_OK)
-                print_json(settings, n, wanted);
+                print_json(&c, settings, n, wanted);
         return ret;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
 #include "libiommu/export.h"
+#include "libiommu/json.h"
 #include "libiommu/fileio.h"
 #include "libiommu/log.h"
 #include "libiommu/strv.h"
@@ -69,6 +70,42 @@ static int merged_kernel_cmdline(const Context *ctx, const Cmdline *wanted, Cmdl
         return 0;
 }
 
+/* {"version": 1, "format", "profile", "kernel_args_for", "kernel_args", "destination", "content"}:
+ * content is exactly what the text output prints. */
+static int print_json(ExportFormat format, const ExportInput *in) {
+        _cleanup_free_ char *content = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        JsonWriter w = { .f = stdout };
+        size_t size = 0;
+        int r;
+
+        f = open_memstream(&content, &size);
+        if (!f)
+                return log_oom();
+        r = export_write(format, in, f);
+        if (r < 0)
+                return r;
+        if (fflush(f) != 0 || ferror(f))
+                return log_oom();
+        json_begin_object(&w);
+        json_field_int(&w, "version", EXPORT_JSON_VERSION);
+        json_field_string(&w, "format", export_format_to_string(format));
+        json_field_string(&w, "profile", in->profile);
+        json_field_string(&w, "kernel_args_for", vendor_to_string(in->vendor));
+        json_key(&w, "kernel_args");
+        json_begin_array(&w);
+        for (size_t i = 0; i < in->args->n_tokens; i++)
+                json_string(&w, in->args->tokens[i].text);
+        json_end_array(&w);
+        json_field_string(&w, "destination", isempty(export_format_destination(format)) ? NULL : export_format_destination(format));
+        json_field_string(&w, "content", content);
+        json_end_object(&w);
+        json_finish(&w);
+        if (fflush(stdout) != 0 || ferror(stdout))
+                return log_error_errno(-EIO, "Failed to write the output: %m");
+        return 0;
+}
+
 int verb_export(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *args = NULL;
@@ -113,14 +150,15 @@ int verb_export(int argc, char *argv[]) {
                 args = merged;
         }
 
-        r = export_write(format,
-                         &(const ExportInput) {
-                                 .profile = ctx.profile->name,
-                                 .vendor = ctx.args_vendor,
-                                 .args = args,
-                                 .role = arg.role,
-                         },
-                         stdout);
+        const ExportInput in = {
+                .profile = ctx.profile->name,
+                .vendor = ctx.args_vendor,
+                .args = args,
+                .role = arg.role,
+        };
+        if (arg.json)
+                return print_json(format, &in) < 0 ? EXIT_ERROR : EXIT_OK;
+        r = export_write(format, &in, stdout);
         if (r < 0)
                 return EXIT_ERROR;
         if (fflush(stdout) != 0 || ferror(stdout))

@@ -4,6 +4,7 @@
 
 #include "iommuctl.h"
 #include "libiommu/fileio.h"
+#include "libiommu/json.h"
 #include "libiommu/log.h"
 #include "libiommu/observe.h"
 #include "libiommu/report.h"
@@ -42,7 +43,7 @@ static int groups_list(void) {
         if (arg.json)
                 report_groups_json(stdout, &o);
         else
-                report_groups_text(stdout, &o);
+                report_groups_text(stdout, &o, args_report_flags());
         return EXIT_OK;
 }
 
@@ -152,6 +153,18 @@ static int groups_set_type(const char *group, const char *type) {
                 log_error_errno(r, "Failed to write the type of group %u: %m", id);
         if (r < 0)
                 return EXIT_ERROR;
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+
+                json_begin_object(&w);
+                json_field_int(&w, "version", GROUPS_JSON_VERSION);
+                json_field_int(&w, "group", id);
+                json_field_string(&w, "type_was", domain_type_to_string(g->type));
+                json_field_string(&w, "type", value);
+                json_end_object(&w);
+                json_finish(&w);
+                return EXIT_OK;
+        }
         printf("Group %u: %s -> %s\n", id, domain_type_to_string(g->type), value);
         return EXIT_OK;
 }

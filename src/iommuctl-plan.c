@@ -65,12 +65,17 @@ static void print_json(const Context *ctx, const Plan *plan, const AcsLift *lift
         json_field_string(&w, "path", ctx->profile->path);
         json_field_string(&w, "description", ctx->profile->description);
         json_field_string(&w, "mode", profile_mode_to_string(ctx->profile->mode));
+        json_field_setting_origin(&w, "origin", &ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile");
         json_end_object(&w);
         json_key(&w, "host");
         json_begin_object(&w);
         json_field_string(&w, "arch", arch_to_string(ctx->host.arch));
         json_field_string(&w, "vendor", vendor_to_string(ctx->host.vendor));
         json_field_string(&w, "vendor_source", ctx->host.vendor_source);
+        if (arg.vendor >= 0 || ctx->config.vendor >= 0)
+                json_field_setting_origin(&w, "vendor_origin", &ctx->config, arg.vendor >= 0 ? "--vendor" : NULL, "IOMMU.Vendor");
+        else
+                json_field_string(&w, "vendor_origin", NULL);
         json_field_string(&w, "kernel_args_for", vendor_to_string(plan->vendor));
         json_end_object(&w);
         json_key(&w, "kernel_args");
@@ -136,6 +141,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
         printf("Profile:  %s (%s)\n", escaped(&x, ctx->profile->name), escaped(&x, ctx->profile->path));
         if (ctx->profile->description)
                 printf("          %s\n", escaped(&x, ctx->profile->description));
+        print_setting_origins(ctx, 10);
         printf("Host:     %s, %s (%s)\n", vendor_to_string(ctx->host.vendor), arch_to_string(ctx->host.arch),
                escaped(&x, ctx->host.vendor_source));
         printf("Current:  %s\n", escaped(&x, cur) ?: "(none: offline root, showing the profile's tokens only)");
@@ -306,6 +312,28 @@ int verb_cmdline(int argc, char *argv[]) {
                 s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
         if (!s)
                 return log_oom(), EXIT_ERROR;
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+                _cleanup_free_ char *merged = cmdline_to_string(plan.result);
+
+                if (!merged)
+                        return log_oom(), EXIT_ERROR;
+                json_begin_object(&w);
+                json_field_int(&w, "version", CMDLINE_JSON_VERSION);
+                json_field_string(&w, "profile", ctx.profile->name);
+                json_field_string(&w, "kernel_args_for", vendor_to_string(plan.vendor));
+                json_key(&w, "kernel_args");
+                json_begin_array(&w);
+                for (size_t i = 0; i < plan.wanted->n_tokens; i++)
+                        json_string(&w, plan.wanted->tokens[i].text);
+                json_end_array(&w);
+                /* What the text output prints: the tokens, or with --full the whole merged line. */
+                json_field_string(&w, "cmdline", s);
+                json_field_string(&w, "merged", plan.current ? merged : NULL);
+                json_end_object(&w);
+                json_finish(&w);
+                return EXIT_OK;
+        }
         fputs_escaped(s, stdout);
         putchar('\n');
         return EXIT_OK;

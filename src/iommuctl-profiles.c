@@ -10,16 +10,33 @@
  * (iommu-verify.service's ExecCondition=, the kernel-install plugin). */
 static int print_selected(void) {
         _cleanup_(config_done) Config c = {};
+        _cleanup_free_ char *from = NULL;
 
         if (config_load(arg.root, &c) < 0)
                 return EXIT_ERROR;
+        config_warn_shadowed(&c);
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+
+                json_begin_object(&w);
+                json_field_int(&w, "version", PROFILES_JSON_VERSION);
+                json_field_string(&w, "selected", c.profile);
+                json_field_config_origin(&w, "origin", c.profile ? config_origin(&c, "IOMMU.Profile") : NULL);
+                json_end_object(&w);
+                json_finish(&w);
+                return c.profile ? EXIT_OK : EXIT_NO;
+        }
         if (!c.profile) {
                 log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_prefix(arg.root),
                          CONFIG_FILE);
                 return EXIT_NO;
         }
+        /* stdout carries the name alone (units and scripts read it); where it comes from goes to stderr. */
         fputs_escaped(c.profile, stdout);
         putchar('\n');
+        if (setting_origin_describe(&c, NULL, "IOMMU.Profile", &from) < 0)
+                return log_oom(), EXIT_ERROR;
+        log_info("Profile=%s from %s", c.profile, from);
         return EXIT_OK;
 }
 
@@ -66,7 +83,7 @@ int verb_profiles(int argc, char *argv[]) {
 
         if (arg.json) {
                 json_begin_object(&w);
-                json_field_int(&w, "version", 1);
+                json_field_int(&w, "version", PROFILES_JSON_VERSION);
                 json_key(&w, "profiles");
                 json_begin_array(&w);
         } else if (n == 0) {

@@ -22,6 +22,7 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_begin_object(&w);
                 json_field_string(&w, "name", ctx->profile->name);
                 json_field_string(&w, "kernel_args_for", vendor_to_string(ctx->args_vendor));
+                json_field_setting_origin(&w, "origin", &ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile");
                 json_key(&w, "kernel_args");
                 json_begin_array(&w);
                 for (size_t i = 0; i < wanted->n_tokens; i++)
@@ -139,6 +140,8 @@ static void print_text(const Root *root, const Context *ctx, const Cmdline *want
                        escaped(&x, strna(tokens)));
         else
                 printf("Profile:   none selected (pass --profile NAME or set Profile= in iommu.conf to judge the entries)\n");
+        if (ctx)
+                print_setting_origins(ctx, 11);
         printf("Loader:    %s%s%s\n", s->loader, s->ostree ? ", managed by ostree/bootc: " : "",
                s->ostree ? escaped(&x, s->ostree_why) : "");
         if (next && ctx)

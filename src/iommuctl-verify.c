@@ -13,6 +13,7 @@
 #include "libiommu/report.h"
 #include "libiommu/strv.h"
 #include "libiommu/verdict.h"
+#include "libiommu/virt.h"
 
 /* Everything verify and groups look at, gathered under the root prefix. Errors are logged. */
 static int verify_observe(const Context *ctx, char * const *modules, Observation *ret) {
@@ -125,6 +126,17 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
         (void) publish_node_state(ctx->root, &ctx->config, &s);
 }
 
+/* In a container the kernel, its command line, groups and log are the outer host's: say so, as
+ * the verdict is about that host and not about anything this container's boot files chose. */
+static void warn_container(const Root *root) {
+        _cleanup_free_ char *kind = NULL;
+
+        if (container_detect(root, &kind) <= 0)
+                return;
+        log_warning("Running in a container (%s): the kernel checked is the outer host's, booted with the host's "
+                    "command line; this container's boot configuration plays no part in the verdict.", kind);
+}
+
 int verb_verify(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_(observation_done) Observation o = {};
@@ -137,6 +149,7 @@ int verb_verify(int argc, char *argv[]) {
         r = context_load(&opts, &ctx);
         if (r < 0)
                 return EXIT_ERROR;
+        warn_container(ctx.root);
         r = host_probe_virtualization(ctx.root, &ctx.host);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s/proc/cpuinfo: %m", root_prefix(ctx.root)),
@@ -151,7 +164,7 @@ int verb_verify(int argc, char *argv[]) {
         if (arg.json)
                 report_verify_json(stdout, &o, ctx.profile, &v);
         else if (!arg.quiet)
-                report_verify_text(stdout, &o, ctx.profile, &v);
+                report_verify_text(stdout, &o, ctx.profile, &v, args_report_flags());
         (void) send_journal_entry(&o, ctx.profile, &v);
         publish(&ctx, &o, &v);
         return v.result == CHECK_FAIL ? EXIT_NO : EXIT_OK;

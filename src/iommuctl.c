@@ -2,8 +2,10 @@
 #include <getopt.h>
 
 #include "iommuctl.h"
+#include "libiommu/json.h"
 #include "libiommu/kernel-model.h"
 #include "libiommu/log.h"
+#include "libiommu/terminal.h"
 
 Args arg = {
         .root_arg = "/",
@@ -16,80 +18,161 @@ typedef struct Verb {
         int (*run)(int argc, char *argv[]);
         const char *usage;
         const char *summary;
+        const char *exit_status; /* what 0, 1 and 2 mean for this verb */
+        const char *example;
 } Verb;
 
 static const Verb verbs[] = {
         { "plan", verb_plan, "plan [--profile NAME] [--vendor V] [--cmdline LINE] [--check] [--json]",
-          "Show the command line this host should boot with, what changes and why" },
-        { "cmdline", verb_cmdline, "cmdline [--profile NAME] [--vendor V] [--full]",
-          "Print only the profile's tokens (--full: the whole merged line), for scripts" },
+          "Show the command line this host should boot with, what changes and why",
+          "0 shown (--check: in sync), 1 --check: apply would change the command line, 2 error",
+          "iommuctl plan --profile gpu-sriov --check" },
+        { "cmdline", verb_cmdline, "cmdline [--profile NAME] [--vendor V] [--full] [--json]",
+          "Print only the profile's tokens (--full: the whole merged line), for scripts",
+          "0 printed, 2 error",
+          "iommuctl cmdline --profile gpu-sriov --vendor intel" },
         { "lint", verb_lint, "lint [--arch A] [--cmdline LINE | FILE...]",
-          "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected | profiles --resolved [NAME]",
-          "List the profiles, where each comes from, and what it promises" },
-        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
-          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
+          "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes",
+          "0 no errors (warnings allowed), 1 errors found, 2 a file could not be read",
+          "iommuctl lint --cmdline 'intel_iommu=on iommu=strict'" },
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected [--json] | profiles --resolved [NAME]",
+          "List the profiles, where each comes from, and what it promises",
+          "0 listed (--selected: a profile is selected), 1 a profile fails to load (--selected: none is selected), 2 error",
+          "iommuctl profiles --selected" },
+        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
+          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline",
+          "0 printed, 2 error",
+          "iommuctl export bootc --profile gpu-sriov --vendor portable" },
         { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--kernel-log FILE]",
-          "Check what the running kernel really did against the profile" },
+          "Check what the running kernel really did against the profile",
+          "0 every promise kept (warnings allowed), 1 a check failed (drift included), 2 could not check",
+          "iommuctl verify --no-journal" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
-          "List IOMMU groups and their devices, or change one group's default domain type" },
+          "List IOMMU groups and their devices, or change one group's default domain type",
+          "0 listed or changed, 2 error (the kernel refused, a driver is bound, no such group)",
+          "iommuctl groups set-type 14 identity" },
         { "config", verb_config, "config [--json] [SECTION.KEY...]",
-          "Print the effective settings of iommu.conf and its drop-ins (or only the values asked for)" },
+          "Print the effective settings of iommu.conf and its drop-ins, with the file and line of each (or only the values asked for)",
+          "0 printed, 2 a bad configuration or an unknown setting",
+          "iommuctl config IOMMU.Profile" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
-          "Write the profile into the boot configuration, atomically and recorded for rollback" },
+          "Write the profile into the boot configuration, atomically and recorded for rollback",
+          "0 written or nothing to change, 2 refused or failed (nothing changed)",
+          "iommuctl apply --dry-run" },
         { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
-          "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing" },
+          "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing",
+          "0 a recommendation, 2 error",
+          "iommuctl recommend" },
         { "status", verb_status, "status [--profile NAME] [--vendor V] [--root DIR] [--check] [--json]",
-          "Show every boot entry and file iommuctl writes, which boots next, and whether it carries the profile" },
+          "Show every boot entry and file iommuctl writes, which boots next, and whether it carries the profile",
+          "0 shown (--check: the next boot carries the profile), 1 --check: it does not, 2 error or (--check) no next boot to tell",
+          "iommuctl status --check && systemctl reboot" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
-          "Restore the files the last apply changed" },
+          "Restore the files the last apply changed",
+          "0 restored or nothing to roll back, 2 refused or failed (nothing changed)",
+          "iommuctl rollback --dry-run" },
 };
+
+/* One line per option (or more, the following lines indented), with the verbs it applies to
+ * (NULL: every verb; "": iommuctl itself), so that "iommuctl --help" and "iommuctl VERB --help"
+ * come from one table. */
+typedef struct OptionHelp {
+        const char *spec;
+        const char *help;
+        const char *verbs;
+} OptionHelp;
+
+#define CONTEXT_VERBS "plan cmdline export verify apply status "
+
+static const OptionHelp options_help[] = {
+        { "-h --help", "Show this help (or a verb's, after the verb)", NULL },
+        { "   --version", "Show the version", "" },
+        { "-R --root=DIR", "Operate on the tree under DIR instead of the host (default /)", NULL },
+        { "-p --profile=NAME", "Use this profile instead of Profile= from iommu.conf", CONTEXT_VERBS "profiles " },
+        { "   --vendor=V", "intel, amd, arm64 or portable (default: detected)", CONTEXT_VERBS "lint recommend groups " },
+        { "   --arch=A", "x86_64 or aarch64 (default: detected)", CONTEXT_VERBS "lint recommend groups " },
+        { "   --cmdline=LINE", "Use LINE as the current command line instead of ROOT/proc/cmdline\n"
+          "(export kernel-cmdline: instead of ROOT/etc/kernel/cmdline)", "plan cmdline export lint " },
+        { "   --kernel=RELEASE", "Model this kernel release instead of ROOT/proc/sys/kernel/osrelease", CONTEXT_VERBS "lint " },
+        { "   --config=FILE", "The kernel's build configuration (default: ROOT/boot/config-RELEASE...)", CONTEXT_VERBS "lint " },
+        { "   --json", "Print JSON for programs (schema in iommuctl(8))", NULL },
+        { "   --check", "plan: exit 1 when the command line is not in sync;\n"
+          "status: exit 1 when the next boot lacks the profile", "plan status " },
+        { "   --full", "cmdline: print the whole merged command line", "cmdline " },
+        { "   --selected", "profiles: print the profile iommu.conf selects; exit 1 if none", "profiles " },
+        { "   --resolved", "profiles: print a profile (NAME, --profile or the selected one) as one\n"
+          "file with its includes flattened", "profiles " },
+        { "   --role=ROLE", "export machineconfig: the MachineConfigPool role (worker...)", "export " },
+        { "   --no-journal", "verify: do not read the kernel log from or log to the journal", "verify " },
+        { "   --kernel-log=FILE", "verify: read the kernel log from FILE (for --root trees);\n"
+          "plan, apply, recommend: the node's facts in it (caching mode, SNP)", "verify plan apply recommend " },
+        { "   --boot-check", "verify: log the verdict as this boot's check (iommu-verify.service)", "verify " },
+        { "   --journal-fields-to=FILE", "verify: write the journal entry's fields to FILE", "verify " },
+        { "   --backend=LIST", "apply: bls, kernel-cmdline, grub (default: detected)", "apply " },
+        { "   --entries=SEL", "apply: BLS entries to change: all, default or a glob (default: all)", "apply " },
+        { "   --dry-run", "apply, rollback: print a unified diff, write nothing", "apply rollback " },
+        { "   --no-bootloader-update", "apply, rollback: do not regenerate grub.cfg", "apply rollback " },
+        { "   --reboot=no|yes|config", "apply: reboot into a committed change (config: as\n"
+          "[Apply] Reboot= says; iommu-apply.service uses it)", "apply " },
+        { "-q --quiet", "Print errors only (plan --check, verify: only the exit status)", NULL },
+        { "   --no-pager", "Accepted for systemd compatibility (iommuctl never pages)", NULL },
+        { "   --no-legend", "Print no column headers, summary or origin lines", NULL },
+};
+
+static bool option_applies(const OptionHelp *o, const Verb *v) {
+        const char *p;
+        size_t n;
+
+        if (!v)
+                return true;
+        if (!o->verbs)
+                return true;
+        n = strlen(v->name);
+        for (p = o->verbs; (p = strstr(p, v->name)); p += n)
+                if ((p == o->verbs || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0'))
+                        return true;
+        return false;
+}
+
+static void print_options(const Verb *v) {
+        for (size_t i = 0; i < ELEMENTSOF(options_help); i++) {
+                const OptionHelp *o = &options_help[i];
+                const char *h = o->help;
+
+                if (!option_applies(o, v))
+                        continue;
+                /* A long option takes its own line, its help under it. */
+                if (strlen(o->spec) > 20)
+                        printf("  %s\n%23s", o->spec, "");
+                else
+                        printf("  %-20s ", o->spec);
+                for (;;) {
+                        size_t n = strcspn(h, "\n");
+                        printf("%.*s\n", (int) n, h);
+                        if (!h[n])
+                                break;
+                        h += n + 1;
+                        printf("%23s", "");
+                }
+        }
+}
 
 static void help(const Verb *v) {
         if (v) {
-                printf("Usage: iommuctl %s\n\n%s.\n\nSee iommuctl(8) for details.\n", v->usage, v->summary);
+                printf("Usage: iommuctl %s\n\n%s.\n\nOptions:\n", v->usage, v->summary);
+                print_options(v);
+                printf("\nExit status: %s.\n\nExample:\n  %s\n\nSee iommuctl(8) for details.\n", v->exit_status, v->example);
                 return;
         }
         printf("Usage: iommuctl [OPTIONS...] VERB [ARGS...]\n\n"
                "Choose, write and verify the IOMMU part of the kernel command line.\n\nVerbs:\n");
         for (size_t i = 0; i < ELEMENTSOF(verbs); i++)
                 printf("  %-10s %s\n", verbs[i].name, verbs[i].summary);
-        printf("\nOptions:\n"
-               "  -h --help            Show this help (or a verb's, after the verb)\n"
-               "     --version         Show the version\n"
-               "  -R --root=DIR        Operate on the tree under DIR instead of the host (default /)\n"
-               "  -p --profile=NAME    Use this profile instead of Profile= from iommu.conf\n"
-               "     --vendor=V        intel, amd, arm64 or portable (default: detected)\n"
-               "     --arch=A          x86_64 or aarch64 (default: detected)\n"
-               "     --cmdline=LINE    Use LINE as the current command line instead of ROOT/proc/cmdline\n"
-               "                       (export kernel-cmdline: instead of ROOT/etc/kernel/cmdline)\n"
-               "     --kernel=RELEASE  Model this kernel release instead of ROOT/proc/sys/kernel/osrelease\n"
-               "     --config=FILE     The kernel's build configuration (default: ROOT/boot/config-RELEASE...)\n"
-               "     --json            Print JSON for programs (schema in iommuctl(8))\n"
-               "     --check           plan: exit 1 when the command line is not in sync;\n"
-               "                       status: exit 1 when the next boot lacks the profile\n"
-               "     --full            cmdline: print the whole merged command line\n"
-               "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
-               "     --resolved        profiles: print a profile (NAME, --profile or the selected one) as one\n"
-               "                       file with its includes flattened\n"
-               "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
-               "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
-               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees);\n"
-               "                       plan, apply, recommend: the node's facts in it (caching mode, SNP)\n"
-               "     --boot-check      verify: log the verdict as this boot's check (iommu-verify.service)\n"
-               "     --journal-fields-to=FILE\n"
-               "                       verify: write the journal entry's fields to FILE\n"
-               "     --backend=LIST    apply: bls, kernel-cmdline, grub (default: detected)\n"
-               "     --entries=SEL     apply: BLS entries to change: all, default or a glob (default: all)\n"
-               "     --dry-run         apply, rollback: print a unified diff, write nothing\n"
-               "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
-               "     --reboot=no|yes|config  apply: reboot into a committed change (config: as\n"
-               "                       [Apply] Reboot= says; iommu-apply.service uses it)\n"
-               "  -q --quiet           Print errors only (plan --check, verify: only the exit status)\n"
-               "     --no-pager        Accepted for systemd compatibility (iommuctl never pages)\n"
-               "     --no-legend       Print no column headers or summary lines\n"
-               "\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n");
+        printf("\nOptions:\n");
+        print_options(NULL);
+        printf("\nExit status: 0 success, 1 lint errors/drift/failed check, 2 error.\n"
+               "'iommuctl VERB --help' shows a verb's options, exit status and an example.\n");
 }
 
 static int parse_argv(int argc, char *argv[]) {
@@ -253,6 +336,58 @@ static int parse_argv(int argc, char *argv[]) {
                         abort();
                 }
         return 1;
+}
+
+void json_field_config_origin(JsonWriter *w, const char *key, const ConfigOrigin *o) {
+        json_key(w, key);
+        if (!o) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_field_string(w, "file", o->file);
+        json_field_int(w, "line", o->line);
+        json_field_bool(w, "selection", o->selection);
+        json_end_object(w);
+}
+
+int setting_origin_describe(const Config *c, const char *option, const char *key, char **ret) {
+        const ConfigOrigin *o = config_origin(c, key);
+
+        if (option) {
+                return asprintf(ret, "%s on the command line", option) < 0 ? -ENOMEM : 0;
+        }
+        if (o)
+                return config_origin_describe(o, ret);
+        *ret = strdup("default");
+        return *ret ? 0 : -ENOMEM;
+}
+
+void json_field_setting_origin(JsonWriter *w, const char *field, const Config *c, const char *option, const char *key) {
+        if (!option) {
+                json_field_config_origin(w, field, config_origin(c, key));
+                return;
+        }
+        json_key(w, field);
+        json_begin_object(w);
+        json_field_string(w, "option", option);
+        json_end_object(w);
+}
+
+/* "From:" names where Profile= and Vendor= come from (the option, a file and line, or detection). */
+void print_setting_origins(const Context *ctx, int width) {
+        _cleanup_free_ char *profile = NULL, *vendor = NULL;
+
+        if (setting_origin_describe(&ctx->config, arg.profile ? "--profile" : NULL, "IOMMU.Profile", &profile) < 0)
+                return (void) log_oom();
+        if ((arg.vendor >= 0 || ctx->config.vendor >= 0) &&
+            setting_origin_describe(&ctx->config, arg.vendor >= 0 ? "--vendor" : NULL, "IOMMU.Vendor", &vendor) < 0)
+                return (void) log_oom();
+        printf("%-*sProfile= %s, Vendor= %s\n", width, "From:", profile, vendor ?: "detected");
+}
+
+ReportFlags args_report_flags(void) {
+        return (arg.no_legend ? REPORT_NO_LEGEND : 0) | (colors_enabled(stdout) ? REPORT_COLOR : 0);
 }
 
 ContextOptions args_context_options(bool need_vendor) {

@@ -3,6 +3,7 @@
 
 #include "libiommu/context.h"
 #include "libiommu/params.h"
+#include "libiommu/report.h"
 
 /* Exit codes, documented in iommuctl(8). */
 enum {
@@ -61,6 +62,27 @@ int verb_status(int argc, char *argv[]);
 /* status: the command line of the entry that boots next under root, and which one it is.
  * Returns 0 (both NULL) when none can be told. */
 int status_next_boot_options(const Root *root, char **ret_options, char **ret_what);
+
+/* JSON schema versions of the verbs without a library report, documented in iommuctl(8). */
+#define CONFIG_JSON_VERSION 1
+#define PROFILES_JSON_VERSION 1
+#define CMDLINE_JSON_VERSION 1
+#define EXPORT_JSON_VERSION 1
+
+/* "key": {"file": ..., "line": ..., "selection": ...}, or null for a default. */
+struct JsonWriter;
+void json_field_config_origin(struct JsonWriter *w, const char *key, const ConfigOrigin *o);
+/* Where the value of key ("IOMMU.Profile") in use comes from, for people: "--profile" when the
+ * option given (option: its name) overrides the configuration, "FILE:LINE", or "default". */
+int setting_origin_describe(const Config *c, const char *option, const char *key, char **ret);
+/* The same as a JSON object {"option": ...} / {"file": ..., "line": ..., "selection": ...} / null. */
+void json_field_setting_origin(struct JsonWriter *w, const char *field, const Config *c, const char *option, const char *key);
+
+/* plan, status: "From:     Profile= FILE:LINE, Vendor= detected". */
+void print_setting_origins(const Context *ctx, int width);
+
+/* --no-legend, and colour on a terminal (SYSTEMD_COLORS, NO_COLOR), for the library's reports. */
+ReportFlags args_report_flags(void);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -57,7 +57,7 @@ bool reboot_sentinel_path_is_valid(const char *path) {
         }
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value) {
+static int parse_setting(void *user, const char *section, const char *name, const char *value) {
         ConfigContext *ctx = user;
         Config *c = ctx->config;
 
@@ -132,6 +132,117 @@ static int handler(void *user, const char *section, const char *name, const char
         }
         ini_file_error(&ctx->ini, "unknown key '%s' in [%s] (see iommu.conf(5))", name, section);
         return 1;
+}
+
+static void origin_done(ConfigOrigin *o) {
+        free(o->key);
+        free(o->value);
+}
+
+static int origin_append(ConfigOrigin **list, size_t *n, ConfigOrigin o) {
+        ConfigOrigin *l = reallocarray(*list, *n + 1, sizeof(ConfigOrigin));
+
+        if (!l)
+                return -ENOMEM;
+        l[(*n)++] = o;
+        *list = l;
+        return 0;
+}
+
+/* Records where a key was set (provenance): the earlier setting of the key moves to the shadowed
+ * list when this one changes its value. */
+static int record_origin(ConfigContext *ctx, const char *section, const char *name, const char *value) {
+        Config *c = ctx->config;
+        ConfigOrigin o = { .file = ctx->ini.path, .line = ctx->ini.line, .selection = ctx->selection };
+        ConfigOrigin *old = NULL;
+
+        if (asprintf(&o.key, "%s.%s", section, name) < 0)
+                return -ENOMEM;
+        o.value = strdup(value);
+        if (!o.value) {
+                free(o.key);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < c->n_origins; i++)
+                if (streq(c->origins[i].key, o.key))
+                        old = &c->origins[i];
+        if (!old) {
+                if (origin_append(&c->origins, &c->n_origins, o) < 0) {
+                        origin_done(&o);
+                        return -ENOMEM;
+                }
+                return 0;
+        }
+        /* The same value again in a later file: that file is where it comes from now, nothing is lost. */
+        if (!streq(old->value, o.value) && old->file != o.file) {
+                if (origin_append(&c->shadowed, &c->n_shadowed, *old) < 0) {
+                        origin_done(&o);
+                        return -ENOMEM;
+                }
+        } else
+                origin_done(old);
+        *old = o;
+        return 0;
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value) {
+        ConfigContext *ctx = user;
+        int error = ctx->ini.error;
+
+        parse_setting(user, section, name, value);
+        /* Only settings that were accepted have an origin. */
+        if (ctx->ini.error == error && error == 0 && record_origin(ctx, section, name, value) < 0)
+                ctx->ini.error = -ENOMEM;
+        return 1;
+}
+
+const ConfigOrigin *config_origin(const Config *c, const char *key) {
+        for (size_t i = 0; i < c->n_origins; i++)
+                if (streq(c->origins[i].key, key))
+                        return &c->origins[i];
+        return NULL;
+}
+
+int config_origin_describe(const ConfigOrigin *o, char **ret) {
+        if (asprintf(ret, "%s:%u%s", o->file, o->line,
+                     o->selection ? " (the selection recorded by 'iommuctl apply')" : "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+size_t config_warn_shadowed(const Config *c) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < c->n_shadowed; i++) {
+                const ConfigOrigin *s = &c->shadowed[i], *next = NULL;
+                const char *key = strchr(s->key, '.') + 1;
+
+                /* The setting that overrode this one: the next shadowed one of the key, or the one in effect. */
+                for (size_t j = i + 1; j < c->n_shadowed && !next; j++)
+                        if (streq(c->shadowed[j].key, s->key))
+                                next = &c->shadowed[j];
+                if (!next)
+                        next = config_origin(c, s->key);
+                if (!next)
+                        continue;
+                if (next->selection && !s->selection) {
+                        /* Only the value the configuration would use disagrees with the selection. */
+                        if (next != config_origin(c, s->key))
+                                continue;
+                        log_warning("%s:%u: %s=%s is overridden by the selection 'iommuctl apply --profile' recorded in "
+                                    "%s:%u (%s=%s); 'iommuctl rollback' or removing that file lets the configuration "
+                                    "decide again.", s->file, s->line, key, s->value, next->file, next->line, key,
+                                    next->value);
+                        n++;
+                } else if (!endswith(s->file, CONFIG_FILE) && !s->selection) {
+                        /* iommu.conf is there to be overridden by drop-ins; a drop-in overridden by another
+                         * is what configuration management did not mean. */
+                        log_warning("%s:%u: %s=%s is shadowed by %s=%s in %s:%u.", s->file, s->line, key, s->value,
+                                    key, next->value, next->file, next->line);
+                        n++;
+                }
+        }
+        return n;
 }
 
 /* Profile_from and vendor_from point into c->files, so the path (ROOT/path, for messages) is added
@@ -232,5 +343,11 @@ void config_done(Config *c) {
         free(c->prometheus_path);
         strv_free(c->files);
         free(c->profile_overridden);
+        for (size_t i = 0; i < c->n_origins; i++)
+                origin_done(&c->origins[i]);
+        free(c->origins);
+        for (size_t i = 0; i < c->n_shadowed; i++)
+                origin_done(&c->shadowed[i]);
+        free(c->shadowed);
         *c = (Config) {};
 }

@@ -7,6 +7,16 @@
 /* /etc/iommu/iommu.conf and /etc/iommu/iommu.conf.d/ *.conf (drop-ins read in lexical order,
  * later settings win), all under the root prefix. */
 
+/* Where a setting was made, as systemd-analyze cat-config shows it: for config, plan, status and
+ * profiles --selected. */
+typedef struct ConfigOrigin {
+        char *key;          /* "IOMMU.Profile" */
+        char *value;        /* as written */
+        const char *file;   /* points into Config.files */
+        unsigned line;
+        bool selection;     /* in the selection 'iommuctl apply --profile' recorded */
+} ConfigOrigin;
+
 typedef struct Config {
         char *profile;          /* [IOMMU] Profile= */
         Vendor vendor;          /* [IOMMU] Vendor=; _VENDOR_INVALID for auto */
@@ -28,6 +38,10 @@ typedef struct Config {
         /* The Profile= the files other than the selection set, when the selection overrides it. */
         char *profile_overridden;
         const char *profile_overridden_from;
+        ConfigOrigin *origins;  /* the setting in effect, for each key a file sets */
+        size_t n_origins;
+        ConfigOrigin *shadowed; /* settings a later file overrides with another value */
+        size_t n_shadowed;
 } Config;
 
 #define CONFIG_FILE "/etc/iommu/iommu.conf"
@@ -49,3 +63,12 @@ int config_load(const Root *root, Config *ret);
  * out, so the vendor is detected at boot). */
 int config_selection_contents(const char *profile, Vendor vendor, char **ret);
 void config_done(Config *c);
+
+/* The file and line that set key ("IOMMU.Profile"), or NULL when the default applies. */
+const ConfigOrigin *config_origin(const Config *c, const char *key);
+/* "FILE:LINE", followed by " (the selection recorded by 'iommuctl apply')" for the selection. */
+int config_origin_describe(const ConfigOrigin *o, char **ret);
+/* Warns once for each shadowed setting, naming both places; the selection recorded by apply winning
+ * over a Profile= or Vendor= of the configuration gets its own warning (see iommu.conf(5),
+ * "Precedence"). Returns the number of warnings. */
+size_t config_warn_shadowed(const Config *c);

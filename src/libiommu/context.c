@@ -18,6 +18,7 @@ int context_load(const ContextOptions *o, Context *ret) {
         r = config_load(c.root, &c.config);
         if (r < 0)
                 return r;
+        config_warn_shadowed(&c.config);
 
         name = o->profile ?: c.config.profile;
         if (!name)

@@ -6,6 +6,7 @@
 #include "json.h"
 #include "report.h"
 #include "strv.h"
+#include "terminal.h"
 
 static const char *tristate(int v, const char *yes, const char *no, const char *unknown) {
         return v > 0 ? yes : v == 0 ? no : unknown;
@@ -16,7 +17,17 @@ static const char *expected_domain(const Profile *p) {
         return p->mode == MODE_TRANSLATED ? "DMA or DMA-FQ" : domain_type_to_string(p->expect_domain);
 }
 
-static void text_devices(FILE *f, const Observation *o) {
+static const char *result_color(CheckResult r, ReportFlags flags) {
+        if (!(flags & REPORT_COLOR))
+                return "";
+        return r == CHECK_PASS ? ANSI_GREEN : r == CHECK_WARN ? ANSI_YELLOW : ANSI_RED;
+}
+
+static const char *color_off(ReportFlags flags) {
+        return flags & REPORT_COLOR ? ANSI_NORMAL : "";
+}
+
+static void text_devices(FILE *f, const Observation *o, ReportFlags flags) {
         bool header = false;
 
         for (size_t i = 0; i < o->n_devices; i++) {
@@ -26,7 +37,9 @@ static void text_devices(FILE *f, const Observation *o) {
                 if (!d->is_gpu && d->sriov_totalvfs == 0)
                         continue;
                 if (!header) {
-                        fprintf(f, "\nGPUs and SR-IOV devices:\n  %-14s %-9s %-28s %-6s %-10s %s\n", "DEVICE", "ID", "KIND", "GROUP", "TYPE", "SHARED");
+                        fprintf(f, "\nGPUs and SR-IOV devices:\n");
+                        if (!(flags & REPORT_NO_LEGEND))
+                                fprintf(f, "  %-14s %-9s %-28s %-6s %-10s %s\n", "DEVICE", "ID", "KIND", "GROUP", "TYPE", "SHARED");
                         header = true;
                 }
                 g = observation_find_group(o, d->group);
@@ -42,7 +55,7 @@ static void text_devices(FILE *f, const Observation *o) {
         }
 }
 
-void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v) {
+void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v, ReportFlags flags) {
         _cleanup_strv_free_ char **types = NULL;
         _cleanup_escape_buffer_ EscapeBuffer x = {};
         size_t width = 0;
@@ -80,12 +93,13 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 width = strlen(v->checks[i].id) > width ? strlen(v->checks[i].id) : width;
         for (size_t i = 0; i < v->n_checks; i++) {
                 const Check *c = &v->checks[i];
-                fprintf(f, "%s  %-*s  %s\n", check_result_to_string(c->result), (int) width, c->id, escaped(&x, c->evidence));
+                fprintf(f, "%s%s%s  %-*s  %s\n", result_color(c->result, flags), check_result_to_string(c->result),
+                        color_off(flags), (int) width, c->id, escaped(&x, c->evidence));
                 if (c->fix)
                         fprintf(f, "      %-*s  fix: %s\n", (int) width, "", escaped(&x, c->fix));
         }
 
-        text_devices(f, o);
+        text_devices(f, o, flags);
 
         fprintf(f, "\nCompatibility on this node:\n");
         for (Feature ft = 0; ft < _FEATURE_MAX; ft++)
@@ -102,7 +116,7 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 STRV_FOREACH(u, o->unreadable)
                         fprintf(f, "  %s\n", escaped(&x, *u));
         }
-        fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
+        fprintf(f, "\nVerdict:   %s%s%s\n", result_color(v->result, flags), check_result_to_string(v->result), color_off(flags));
 }
 
 static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
@@ -386,7 +400,7 @@ static void gpu_peer_note(const P2pTopology *t, const Observation *o, const PciD
                          p2p_class_to_string(p->class), p2p_route_to_string(p->route));
 }
 
-void report_groups_text(FILE *f, const Observation *o) {
+void report_groups_text(FILE *f, const Observation *o, ReportFlags flags) {
         _cleanup_(p2p_topology_done) P2pTopology t = {};
 
         /* Without memory for the paths the notes only lose their peers. */
@@ -395,7 +409,8 @@ void report_groups_text(FILE *f, const Observation *o) {
                 fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
                 return;
         }
-        fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
+        if (!(flags & REPORT_NO_LEGEND))
+                fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
         for (size_t i = 0; i < o->n_groups; i++) {
                 const IommuGroup *g = &o->groups[i];
                 bool first = true;

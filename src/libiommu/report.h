@@ -16,10 +16,15 @@
 /* The MESSAGE_ID of a verify run by hand (without --boot-check): not the boot check. */
 #define IOMMU_VERIFY_MANUAL_MESSAGE_ID "4da899a00a904e5ebe79e1ac6e7887b5"
 
-void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v);
+typedef enum ReportFlags {
+        REPORT_NO_LEGEND = 1 << 0, /* no column headers (--no-legend) */
+        REPORT_COLOR = 1 << 1,     /* PASS, WARN and FAIL in colour (a terminal, see terminal.h) */
+} ReportFlags;
+
+void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v, ReportFlags flags);
 void report_verify_json(FILE *f, const Observation *o, const Profile *p, const Verdict *v);
 
-void report_groups_text(FILE *f, const Observation *o);
+void report_groups_text(FILE *f, const Observation *o, ReportFlags flags);
 void report_groups_json(FILE *f, const Observation *o);
 
 /* The journal entry as "FIELD=value" strings (MESSAGE_ID, PRIORITY, MESSAGE, IOMMU_*). */

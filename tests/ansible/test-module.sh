@@ -79,6 +79,12 @@ mod verify-drift "state=verified profile=gpu-sriov kernel_log=$host/kmsg.txt"
         fail "verify drift: $(get verify-drift r)"
 grep -q "^IOMMU verification failed for profile gpu-sriov: cmdline: .*intel_iommu=on iommu=pt" <<<"$(get verify-drift 'r["msg"]')" ||
         fail "verify drift msg: $(get verify-drift 'r["msg"]')"
+# Each fix once in the failed task's result (Ansible prints all of it), not in msg, failed_checks
+# and the whole verify object alike.
+fix=$(get verify-drift 'r["failed_checks"][0]["fix"]')
+[ -n "$fix" ] || fail "verify drift: no fix in failed_checks: $(get verify-drift r)"
+[ "$(get verify-drift 'json.dumps(r).count(json.dumps(r["failed_checks"][0]["fix"]).strip(chr(34)))')" = 1 ] ||
+        fail "verify drift: the fix is repeated: $(get verify-drift r)"
 cp "$host/root/proc/cmdline" "$root/proc/cmdline"
 mod verify "state=verified profile=gpu-sriov kernel_log=$host/kmsg.txt"
 [ $rc = 0 ] || fail "verify: exit $rc: $(get verify 'r.get("msg")')"
@@ -103,3 +109,18 @@ mod bad "profile=no-such-profile"
 [ "$(get bad 'r["rc"]')" = 2 ] && grep -q "^No profile 'no-such-profile' found" <<<"$(get bad 'r["msg"]')" ||
         fail "unknown profile: $(get bad r)"
 echo "ok: failures carry iommuctl's message and exit status"
+
+# Configuration management already selects the profile (a drop-in): apply records no selection,
+# which would win over the next drop-in (iommu.conf(5), SELECTION).
+rm -f "$root/etc/iommu/selection"
+mkdir -p "$root/etc/iommu/iommu.conf.d"
+printf '[IOMMU]\nProfile=gpu-sriov\n' >"$root/etc/iommu/iommu.conf.d/50-fleet.conf"
+mod conf-apply "profile=gpu-sriov"
+[ $rc = 0 ] || fail "apply of the configured profile: exit $rc: $(get conf-apply r)"
+[ "$(get conf-apply 'r["changed"], r["profile"]')" = "(True, 'gpu-sriov')" ] || fail "apply of the configured profile: $(get conf-apply r)"
+[ ! -e "$root/etc/iommu/selection" ] || fail "apply recorded a selection the configuration already makes: $(cat "$root/etc/iommu/selection")"
+grep -q "intel_iommu=on iommu=pt" "$root/etc/kernel/cmdline" || fail "apply of the configured profile did not write"
+mod conf-other "profile=strict"
+[ $rc = 0 ] || fail "apply of another profile: exit $rc: $(get conf-other r)"
+grep -qx "Profile=strict" "$root/etc/iommu/selection" || fail "a profile other than the configuration's is not recorded"
+echo "ok: the module records no selection that the configuration already makes"

@@ -49,11 +49,11 @@ check "recommend rollback" iommuctl r
 check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
-check "bare-metal generic gpu-sriov strict" iommuctl --profile ""
+check "bare-metal generic gpu-sriov lazy strict" iommuctl --profile ""
 check "gpu-sriov" iommuctl plan -p gp
 # "--profile=x" arrives split at '=' (COMP_WORDBREAKS)
 check "gpu-sriov" iommuctl plan --profile = gp
-check "bare-metal generic gpu-sriov site-gpu strict" iommuctl --root "$tmp/root" --profile ""
+check "bare-metal generic gpu-sriov lazy site-gpu strict" iommuctl --root "$tmp/root" --profile ""
 check "site-gpu" iommuctl --root = "$tmp/root" apply --profile = si
 check "amd arm64 intel portable" iommuctl --vendor ""
 check "x86_64" iommuctl lint --arch x
@@ -88,6 +88,14 @@ touch "$tmp/dmesg.txt"
 check "$tmp/dmesg.txt" iommuctl verify --kernel-log "$tmp/dm"
 check "$tmp/dmesg.txt" iommuctl verify --kernel-log = "$tmp/dm"
 check "--no-journal" iommuctl verify --kernel-log "$tmp/dmesg.txt" --no-j
+
+# config's keys: exactly those "iommuctl config" prints (it reads no file for the defaults).
+mkdir -p "$tmp/empty"
+config_keys=$("$iommuctl" --root "$tmp/empty" config --no-legend | cut -d= -f1 | sort | xargs)
+[[ $(wc -w <<<"$config_keys") -ge 13 ]] || { echo "FAIL: config printed: $config_keys"; failed=$((failed + 1)); }
+check "$config_keys" iommuctl config ""
+check "IOMMU.Profile IOMMU.Vendor" iommuctl config I
+check "Publish.PrometheusPath" iommuctl --root / config IOMMU.Profile Publish.PrometheusP
 
 # Everything --help lists. Verbs: the lines under "Verbs:". Options: each "--name" that starts a
 # line of the options list; "plan: ..." or "apply, rollback: ..." after it names the verbs it is

@@ -86,7 +86,8 @@ python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["IOMMU"]["Profile"
         and d["Boot"]["Generator"]=="yes" and "PrometheusPath" in d["Publish"], d' <<<"$out" \
         && ok "config --json parses with the values" || not_ok "config --json: $out"
 check "config --json KEY" 0 "$IOMMUCTL" config --json --root "$tmp/conf" Apply.Reboot
-python3 -c 'import json,sys; d=json.load(sys.stdin); assert d=={"Apply": {"Reboot": "yes"}}, d' <<<"$out" \
+python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["version"]==1 and d["Apply"]=={"Reboot": "yes"} \
+        and "IOMMU" not in d and list(d["origins"])==["Apply.Reboot"] and d["origins"]["Apply.Reboot"]["line"]==4, d' <<<"$out" \
         && ok "config --json with a key prints only it" || not_ok "config --json KEY: $out"
 check "config --json, none selected" 0 "$IOMMUCTL" config --json --root "$tmp/p"
 python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["IOMMU"]["Profile"] is None, d' <<<"$out" \

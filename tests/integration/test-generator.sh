@@ -69,6 +69,31 @@ fi
     && pass "drifted: logs the drift at notice level with the wanted tokens" \
     || fail "drifted: log was: $log"
 
+# A daemon-reload (services of the booted system running: PID 1's invocation:UNIT symlinks under
+# /run/systemd/units, as for iommu-verify.service or systemd-logind.service) adds the same symlink,
+# but says the unit runs at the next boot.
+[[ $log != *"daemon-reload"* ]] && pass "drifted at boot: no daemon-reload message" || fail "drifted at boot: $log"
+reload=$tmp/reload-root
+cp -a "$fixtures/drifted/root" "$reload"
+mkdir -p "$reload/run/systemd/units"
+ln -s 0123456789abcdef0123456789abcdef "$reload/run/systemd/units/invocation:systemd-logind.service"
+out=$tmp/reload.out
+mkdir -p "$out"/{normal,early,late}
+IOMMU_GENERATOR_ROOT=$reload "$generator" "$out/normal" "$out/early" "$out/late" 2> "$tmp/log" < /dev/null
+rc=$? log=$(cat "$tmp/log")
+[[ $rc == 0 && -L $out/normal/multi-user.target.wants/iommu-apply.service ]] \
+    && pass "daemon-reload: the wants symlink is still written" || fail "daemon-reload: rc=$rc, no symlink"
+[[ $log == *"this is a daemon-reload, which starts nothing: iommu-apply.service runs at the next boot"* && $log != *"on this boot"* ]] \
+    && pass "daemon-reload: does not claim to start iommu-apply.service on this boot" \
+    || fail "daemon-reload: log was: $log"
+# What the initrd hands over (journald keeps running across the switch to the root) is no sign of one.
+rm "$reload/run/systemd/units/invocation:systemd-logind.service"
+ln -s fedcba9876543210fedcba9876543210 "$reload/run/systemd/units/invocation:systemd-journald.service"
+IOMMU_GENERATOR_ROOT=$reload "$generator" "$out/normal" "$out/early" "$out/late" 2> "$tmp/log" < /dev/null
+log=$(cat "$tmp/log")
+[[ $log == *"starting iommu-apply.service on this boot"* ]] \
+    && pass "boot after an initrd: starts iommu-apply.service on this boot" || fail "boot after an initrd: log was: $log"
+
 # Broken configuration: exit 0, file:line in the log, a warning, nothing written.
 run broken-config
 [[ $rc == 0 && $log == *"broken-config/root/etc/iommu/iommu.conf:3: unknown key 'Vendr' in [IOMMU]"* && $log == *"<4>"*"not started on this boot"* ]] \

@@ -227,9 +227,11 @@ talking() {
 grep -qx /etc/default/grub.d/60-iommu.cfg <<<"$(talking)" && ok "before removal, the GRUB drop-in says how to undo it with iommuctl" \
         || fail "the GRUB drop-in apply wrote does not mention iommuctl: $(talking)"
 dpkg_in --remove iommuctl >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; die "dpkg --remove failed"; }
-n=$(grep -c "iommuctl rollback" "$work/remove.log" || true)
-[[ $n -eq 1 ]] && ok "remove says once what to run first: $(grep "iommuctl rollback" "$work/remove.log")" \
-        || fail "remove printed the rollback hint $n times: $(cat "$work/remove.log")"
+n=$(grep -c "keeps the IOMMU parameters iommuctl applied" "$work/remove.log" || true)
+[[ $n -eq 1 ]] && ok "remove says once that the applied parameters stay: $(grep "keeps the IOMMU" "$work/remove.log")" \
+        || fail "remove printed the hint $n times: $(cat "$work/remove.log")"
+grep -q "run 'iommuctl rollback'" "$work/remove.log" \
+        && fail "remove tells to run the tool being removed: $(cat "$work/remove.log")" || ok "remove does not tell to run the tool being removed"
 chroot_run test -f /var/lib/iommu/changesets/00000001/complete && ok "remove keeps the change sets" || fail "remove deleted /var/lib/iommu"
 chroot_run test ! -e /etc/kubernetes/node-feature-discovery/features.d/iommu -a ! -e /var/lib/prometheus/node-exporter/iommu.prom \
         && ok "remove took down the published node labels and metrics (no verify runs any more)" \

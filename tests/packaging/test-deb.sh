@@ -156,8 +156,10 @@ grep -qx 'root=/dev/sda1 ro quiet intel_iommu=on iommu.passthrough=0 iommu.stric
 boot_sums >"$work/boot-applied.sha256"
 dpkg_root --remove iommuctl >"$work/remove.log" 2>&1 || { cat "$work/remove.log"; die "dpkg --remove failed"; }
 [[ -f $root/var/lib/iommu/changesets/00000001/complete ]] && ok "remove keeps /var/lib/iommu" || fail "remove deleted /var/lib/iommu"
-grep -q "iommuctl rollback" "$work/remove.log" \
-        && ok "remove says how to roll the boot parameters back" || fail "remove printed no rollback hint"
+grep -q "the boot configuration keeps the IOMMU parameters iommuctl applied" "$work/remove.log" \
+        && ok "remove says the applied boot parameters stay" || fail "remove printed no hint: $(cat "$work/remove.log")"
+grep -q "run 'iommuctl rollback'" "$work/remove.log" \
+        && fail "remove tells to run the tool being removed: $(cat "$work/remove.log")" || ok "remove does not tell to run the tool being removed"
 dpkg_root --purge iommuctl >"$work/purge.log" 2>&1 || { cat "$work/purge.log"; die "dpkg --purge failed"; }
 [[ ! -e $root/var/lib/iommu ]] && ok "purge removed /var/lib/iommu" || fail "purge left /var/lib/iommu"
 

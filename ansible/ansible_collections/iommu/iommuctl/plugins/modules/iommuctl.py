@@ -11,7 +11,7 @@ DOCUMENTATION = r'''
 ---
 module: iommuctl
 short_description: Write, verify or roll back the IOMMU kernel command line with iommuctl
-version_added: "0.1.0"
+version_added: "1.0.0"
 description:
   - Wraps the C(iommuctl) installed on the managed node (the iommuctl package); it does not
     reimplement it. Every decision (which files, which tokens, whether the kernel did what the
@@ -247,6 +247,34 @@ def selection_args(p, with_vendor=True):
     return args
 
 
+def configured_by_files(tool, p):
+    """Drops --profile and --vendor from apply where iommu.conf or a drop-in (not a selection that
+    apply recorded) already says the same: apply would record a selection, and a recorded selection
+    wins over configuration management's later drop-ins (iommu.conf(5), SELECTION)."""
+    args = selection_args(p)
+    rc, out, err, cmd = tool.run('config', '--json', ok=(0, 1, 2))
+    if rc != 0:
+        return args
+    try:
+        conf = json.loads(out)
+    except ValueError:
+        return args
+    origins = conf.get('origins') or {}
+    iommu = conf.get('IOMMU') or {}
+
+    def from_files(key):
+        o = origins.get('IOMMU.' + key)
+        return bool(o) and not o.get('selection')
+
+    profile_given = bool(p['profile'])
+    vendor_given = bool(p['vendor']) and p['vendor'] != 'auto'
+    profile_made = not profile_given or (iommu.get('Profile') == p['profile'] and from_files('Profile'))
+    vendor_made = not vendor_given or (iommu.get('Vendor') == p['vendor'] and from_files('Vendor'))
+    if profile_made and vendor_made:
+        return []
+    return args
+
+
 def reboot_required(tool, p, profile):
     """The running command line lacks the profile's tokens: plan --check exits 1."""
     args = ['--check']
@@ -260,7 +288,7 @@ def reboot_required(tool, p, profile):
 
 def state_applied(module, tool):
     p = module.params
-    args = selection_args(p)
+    args = configured_by_files(tool, p)
     if p['backends']:
         args += ['--backend', ','.join(p['backends'])]
     if p['entries']:
@@ -334,11 +362,13 @@ def state_verified(module, tool):
                   observed_mode=(res.get('observed') or {}).get('mode'),
                   profile=(res.get('profile') or {}).get('name'), verify=res, cmd=cmd)
     if rc != 0 or verdict == 'fail':
-        why = '; '.join('%s: %s%s' % (c.get('id'), c.get('evidence'), ' (fix: %s)' % c['fix'] if c.get('fix') else '')
-                        for c in failed)
-        result['msg'] = 'IOMMU verification failed for profile %s: %s' % (result['profile'], why or iommuctl_message(err))
+        # Each fix once: in failed_checks. The message names the checks and their evidence, and
+        # neither the whole verify object nor iommuctl's text (which say the same) goes with it.
+        why = '; '.join('%s: %s' % (c.get('id'), c.get('evidence')) for c in failed)
+        result['msg'] = 'IOMMU verification failed for profile %s: %s%s' % (
+            result['profile'], why or iommuctl_message(err), ' (fixes in failed_checks)' if failed else '')
         result['rc'] = rc
-        result['stderr'] = err
+        del result['verify']
         module.fail_json(**result)
     return result
 
