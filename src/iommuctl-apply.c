@@ -192,7 +192,7 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
                 _cleanup_cmdline_ Cmdline *running = NULL;
 
                 if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
-                    !cmdline_in_sync(running, owned, wanted))
+                    !sync_judge_carries(&SYNC_JUDGE(&ctx->kernel, ctx->args_vendor), running, owned, wanted))
                         return log_error_errno(-ELOOP, "Not rebooting: the previous boot already rebooted to get '%s', and "
                                                "the kernel still runs without it. The boot loader does not use the files "
                                                "written above; check which entry it boots ('iommuctl verify').", tokens);
@@ -290,6 +290,7 @@ int verb_apply(int argc, char *argv[]) {
         _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         ContextOptions o = args_context_options(true);
+        _cleanup_(sync_judge_done) SyncJudge judge = {};
         BootRequest req = {};
         bool selection_changed;
         int r;
@@ -311,8 +312,11 @@ int verb_apply(int argc, char *argv[]) {
                 .profile = ctx.profile->name,
                 .owned = owned,
                 .wanted = wanted,
+                .judge = &judge,
                 .entries = arg.entries ?: ctx.config.entries,
         };
+        judge = SYNC_JUDGE(&ctx.kernel, ctx.args_vendor);
+        judge.note_dropped = true;
         if (select_backends(&ctx, req.backends) < 0)
                 return EXIT_ERROR;
 
@@ -326,14 +330,12 @@ int verb_apply(int argc, char *argv[]) {
         if (changeset_new(ctx.root, &cs) < 0)
                 return log_oom(), EXIT_ERROR;
         /* Lines that already do what the profile does, in any order, are left byte for byte alone. */
-        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
         r = boot_plan(&req, cs);
-        if (r >= 0 && plan_sync_judge_dropped()) {
-                _cleanup_free_ char *d = strv_join((char **) plan_sync_judge_dropped(), " ");
+        if (r >= 0 && judge.dropped) {
+                _cleanup_free_ char *d = strv_join(judge.dropped, " ");
                 log_notice("Dropping %s from the lines rewritten: %s nothing on this kernel.", strna(d),
-                           strv_length((char **) plan_sync_judge_dropped()) == 1 ? "it changes" : "they change");
+                           strv_length(judge.dropped) == 1 ? "it changes" : "they change");
         }
-        plan_uninstall_sync_judge();
         if (r < 0)
                 return EXIT_ERROR;
         r = plan_selection(&ctx, cs);
@@ -382,9 +384,7 @@ int verb_apply(int argc, char *argv[]) {
         /* A change of the selection alone changes nothing the kernel reads. */
         if (selection_changed && cs->n_items == 1)
                 return EXIT_OK;
-        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
         r = after_commit(&ctx, owned, wanted);
-        plan_uninstall_sync_judge();
         return r < 0 ? EXIT_ERROR : EXIT_OK;
 }
 

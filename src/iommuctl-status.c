@@ -119,7 +119,7 @@ int status_next_boot_options(const char *root, char **ret_options, char **ret_wh
         r = read_efi_hints(root, &oneshot, &efi_default);
         if (r < 0)
                 return r;
-        r = status_collect(root, &(NextBootHints) { .oneshot = oneshot, .efi_default = efi_default }, NULL, NULL, NULL, &s);
+        r = status_collect(root, &(NextBootHints) { .oneshot = oneshot, .efi_default = efi_default }, NULL, NULL, NULL, NULL, &s);
         if (r < 0)
                 return r;
         if (s.next == SIZE_MAX || !s.entries[s.next].options)
@@ -139,6 +139,7 @@ int verb_status(int argc, char *argv[]) {
         _cleanup_free_ char *oneshot = NULL, *efi_default = NULL;
         ContextOptions o = args_context_options(true);
         NextBootHints efi = {};
+        _cleanup_(sync_judge_done) SyncJudge judge = {};
 
         if (argc > 1)
                 return log_error("status takes no arguments."), EXIT_ERROR;
@@ -150,7 +151,8 @@ int verb_status(int argc, char *argv[]) {
         if (read_efi_hints(ctx.root, &oneshot, &efi_default) < 0)
                 return EXIT_ERROR;
         efi = (NextBootHints) { .oneshot = oneshot, .efi_default = efi_default };
-        if (status_collect(ctx.root, &efi, ctx.profile->name, owned, wanted, &s) < 0)
+        judge = SYNC_JUDGE(&ctx.kernel, ctx.args_vendor);
+        if (status_collect(ctx.root, &efi, ctx.profile->name, owned, wanted, &judge, &s) < 0)
                 return EXIT_ERROR;
 
         if (arg.json)

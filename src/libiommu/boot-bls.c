@@ -112,7 +112,8 @@ static bool has_token(const Cmdline *c, const char *text) {
         return false;
 }
 
-int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts) {
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
+                      bool *ret_kernelopts) {
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *all = NULL, *out = NULL;
         _cleanup_cmdline_ Cmdline *joined = NULL;
@@ -132,7 +133,7 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
         if (r < 0)
                 return r;
         kernelopts = has_token(joined, "$kernelopts");
-        if (cmdline_in_sync(joined, owned, kernelopts ? &empty : wanted)) {
+        if (sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted)) {
                 *ret = strdup(text);
                 *ret_kernelopts = kernelopts;
                 return *ret ? 0 : -ENOMEM;
@@ -153,7 +154,7 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                         fclose(f);
                         return -ENOMEM;
                 }
-                if (cmdline_in_sync(cur, owned, add)) {
+                if (sync_judge_carries(judge, cur, owned, add)) {
                         fwrite(text + l[i].start, 1, l[i].end - l[i].start, f);
                         continue;
                 }
@@ -376,7 +377,7 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         return r;
 }
 
-static int plan_kernelopts(const char *root, char * const *owned, const Cmdline *wanted, ChangeSet *cs) {
+static int plan_kernelopts(const char *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs) {
         _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *new_value = NULL, *new_text = NULL;
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         size_t size, new_size;
@@ -397,7 +398,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         r = cmdline_parse(value, &cur);
         if (r < 0)
                 return r;
-        if (cmdline_in_sync(cur, owned, wanted))
+        if (sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
         r = cmdline_merge(cur, owned, wanted, &merged);
         if (r < 0)
@@ -412,7 +413,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
-int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
                   char **ret_default_options) {
         BlsEntry *e = NULL;
         size_t n = 0, def = 0, matched = 0;
@@ -454,7 +455,7 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
                                 log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
                         break;
                 }
-                r = bls_entry_rewrite(text, owned, wanted, &new, &kernelopts);
+                r = bls_entry_rewrite(text, owned, wanted, judge, &new, &kernelopts);
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
                 else if (r == -EBADMSG)
@@ -479,7 +480,7 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
         if (selector && !streq(selector, "all") && matched == 0)
                 return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root);
         if (need_kernelopts) {
-                r = plan_kernelopts(root, owned, wanted, cs);
+                r = plan_kernelopts(root, owned, wanted, judge, cs);
                 if (r < 0)
                         return r;
         }

@@ -438,7 +438,7 @@ static char *encode_word(const char *name, const char *v, bool single_quoted) {
         return TAKE_PTR(out);
 }
 
-static int merge_value(const char *value, char * const *owned, const Cmdline *append, char **ret) {
+static int merge_value(const char *value, char * const *owned, const Cmdline *append, SyncJudge *judge, char **ret) {
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         Cmdline empty = {};
         char *s;
@@ -450,7 +450,7 @@ static int merge_value(const char *value, char * const *owned, const Cmdline *ap
         r = cmdline_merge(cur, owned, append ?: &empty, &merged);
         if (r < 0)
                 return r;
-        if (cmdline_in_sync(cur, owned, append ?: &empty)) {
+        if (sync_judge_carries(judge, cur, owned, append ?: &empty)) {
                 /* Keep the value exactly as written (spacing included). */
                 s = strdup(value);
         } else
@@ -461,7 +461,7 @@ static int merge_value(const char *value, char * const *owned, const Cmdline *ap
         return 0;
 }
 
-int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append,
+int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append, SyncJudge *judge,
                           GrubRewriteResult *ret) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         _cleanup_free_ char *out = NULL;
@@ -497,7 +497,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 Assignment *a = &l.items[i];
                 _cleanup_free_ char *merged = NULL, *word = NULL, *t = NULL;
 
-                r = merge_value(a->value, owned, i == last_linux ? append : NULL, &merged);
+                r = merge_value(a->value, owned, i == last_linux ? append : NULL, judge, &merged);
                 if (r == -E2BIG) {
                         r = log_error_errno(r, "%s:%u: %s would be longer than the kernel accepts; nothing was changed.",
                                             path, a->line, a->name);
@@ -616,7 +616,7 @@ bool boot_grub_is_debian(const char *root) {
         return root_exists(root, "/etc/debian_version");
 }
 
-static int rewrite_file(const char *root, const char *path, char * const *owned, const Cmdline *append,
+static int rewrite_file(const char *root, const char *path, char * const *owned, const Cmdline *append, SyncJudge *judge,
                         ChangeSet *cs, GrubRewriteResult *ret) {
         _cleanup_free_ char *text = NULL, *full = root_display(root, path);
         int r;
@@ -632,14 +632,15 @@ static int rewrite_file(const char *root, const char *path, char * const *owned,
                 return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
         else if (r < 0)
                 return r;
-        r = grub_defaults_rewrite(full, text, owned, append, ret);
+        r = grub_defaults_rewrite(full, text, owned, append, judge, ret);
         if (r < 0)
                 return r;
         r = changeset_add(cs, path, ret->text, strlen(ret->text), 0644, "grub");
         return r < 0 ? r : 0;
 }
 
-int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
+int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *profile,
+                   ChangeSet *cs) {
         _cleanup_free_ char *dir = root_path(root, GRUB_DROPIN_DIR), *dropin = NULL;
         bool debian = boot_grub_is_debian(root);
         glob_t g = {};
@@ -650,7 +651,7 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
         {
                 GrubRewriteResult res = {};
                 /* Debian: the drop-in carries the tokens; elsewhere /etc/default/grub itself. */
-                r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, cs, &res);
+                r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, judge, cs, &res);
                 grub_rewrite_result_done(&res);
                 if (r < 0)
                         return r;
@@ -679,7 +680,7 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
                         globfree(&g);
                         return log_oom();
                 }
-                r = rewrite_file(root, path, owned, NULL, cs, &res);
+                r = rewrite_file(root, path, owned, NULL, judge, cs, &res);
                 if (r >= 0 && res.sets_linux && strcmp(name, "60-iommu.cfg") > 0)
                         r = log_error_errno(-EINVAL, "%s/%s:%u: sets GRUB_CMDLINE_LINUX after %s and would discard the "
                                             "profile's tokens; make it append (GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX ...\") "

@@ -96,7 +96,8 @@ static int seed_cmdline(const char *root, const char *fallback, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdline *wanted, const char *fallback, ChangeSet *cs) {
+int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *fallback,
+                             ChangeSet *cs) {
         _cleanup_free_ char *text = NULL, *s = NULL, *out = NULL;
         _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
         int r;
@@ -125,7 +126,7 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
         if (r < 0)
                 return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_is_host(root) ? "" : root,
                                        KERNEL_CMDLINE);
-        if (root_exists(root, KERNEL_CMDLINE) && cmdline_in_sync(cur, owned, wanted))
+        if (root_exists(root, KERNEL_CMDLINE) && sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
         r = cmdline_merge(cur, owned, wanted, &merged);
         if (r == -EBADMSG)

@@ -280,7 +280,7 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
         StatusEntry e = { .kind = kind };
 
         if (options && wanted && cmdline_parse(options, &c) >= 0)
-                e.carries = cmdline_in_sync(c, owned, wanted);
+                e.carries = sync_judge_carries(s->judge, c, owned, wanted);
         e.path = strdup(path);
         e.id = id ? strdup(id) : NULL;
         e.options = options ? strdup(options) : NULL;
@@ -541,8 +541,8 @@ int status_default_entry(const char *root, const char * const *ids, size_t n, si
 }
 
 int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
-                   Status *ret) {
-        _cleanup_(status_done) Status s = { .next = SIZE_MAX };
+                   SyncJudge *judge, Status *ret) {
+        _cleanup_(status_done) Status s = { .next = SIZE_MAX, .judge = judge };
         _cleanup_free_ char *grubenv = NULL, *next_entry = NULL, *saved_entry = NULL, *loader_default = NULL,
                             *grub_default = NULL, *cfg_text = NULL;
         _cleanup_free_ StatusCandidate *cand = NULL;
@@ -624,7 +624,7 @@ int status_collect(const char *root, const NextBootHints *efi, const char *profi
                 if (changeset_new(root, &scratch) < 0)
                         return log_oom();
                 /* What apply would change there (the drop-in names the profile). */
-                r = boot_grub_plan(root, owned, wanted, profile, scratch);
+                r = boot_grub_plan(root, owned, wanted, judge, profile, scratch);
                 if (r < 0)
                         return r;
                 r = add_entry(&s, STATUS_GRUB_DEFAULTS, GRUB_DEFAULTS, NULL, NULL, owned, wanted);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "plan.h"
 
 /* What the next boot will run: every entry or file iommuctl writes, whether each carries the
  * profile's effect, and which entry the boot loader picks next. The choice of entry and the
@@ -45,6 +46,7 @@ typedef struct Status {
         const char *next_source; /* what decided it (static string) */
         char *grub_cfg;          /* host path of grub.cfg; NULL when there is none */
         char *grub_cfg_older_than; /* a GRUB defaults file newer than grub.cfg (host path); NULL when fresh */
+        SyncJudge *judge;        /* borrowed from status_collect()'s caller: whether a line carries the profile */
 } Status;
 
 typedef struct StatusCandidate {
@@ -75,10 +77,10 @@ typedef struct GrubMenuEntry {
 int grub_cfg_parse(const char *text, GrubMenuEntry **ret, size_t *ret_n);
 void grub_menu_entries_free(GrubMenuEntry *e, size_t n);
 
-/* Reads everything under root and judges each entry with cmdline_in_sync(). wanted may be NULL to
+/* Reads everything under root and judges each entry with sync_judge_carries(judge, ...). wanted may be NULL to
  * only find the entries and the next one (nothing carries anything then). */
 int status_collect(const char *root, const NextBootHints *efi, const char *profile, char * const *owned, const Cmdline *wanted,
-                   Status *ret);
+                   SyncJudge *judge, Status *ret);
 void status_done(Status *s);
 
 /* grub.cfg (host path) and, when a GRUB defaults file is newer than it, that file. 0 when there is
