@@ -10,6 +10,7 @@
 #include "libiommu/lint.h"
 #include "libiommu/log.h"
 #include "libiommu/plan.h"
+#include "libiommu/spawn.h"
 #include "libiommu/status.h"
 #include "libiommu/strv.h"
 
@@ -176,6 +177,7 @@ static void log_selection(const Context *ctx) {
  * the boot loader does not read what was written, and another reboot would only loop. */
 static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *wanted) {
         _cleanup_free_ char *tokens = cmdline_to_string(wanted), *stamp = NULL, *previous = NULL, *line = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
         const char *cmd;
         int r;
 
@@ -203,11 +205,16 @@ static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *w
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
 
-        cmd = cmd ?: "systemctl reboot";
-        log_notice("Rebooting into the new kernel command line (%s).", cmd);
-        r = system(cmd);
+        /* Words, never a shell: IOMMUCTL_REBOOT_COMMAND is split on whitespace. */
+        r = strv_split(cmd ?: "systemctl reboot", " \t", &argv);
+        if (r < 0 || !argv || !argv[0])
+                return log_error_errno(r < 0 ? r : -EINVAL, "Invalid reboot command '%s'.", cmd);
+        log_notice("Rebooting into the new kernel command line (%s).", cmd ?: "systemctl reboot");
+        r = spawn_and_wait(argv, 0);
+        if (r < 0)
+                return r;
         if (r != 0)
-                return log_error_errno(-EIO, "'%s' failed (status %d).", cmd, r);
+                return log_error_errno(-EIO, "'%s' failed (exit status %d).", cmd ?: "systemctl reboot", r);
         return 0;
 }
 

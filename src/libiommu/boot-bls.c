@@ -8,6 +8,7 @@
 #include "boot-grub.h"
 #include "fileio.h"
 #include "log.h"
+#include "spawn.h"
 #include "status.h"
 #include "strv.h"
 
@@ -338,8 +339,7 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         _cleanup_free_ char *tool = NULL, *tmpdir = NULL, *copy = NULL, *assignment = NULL;
         const char *t = getenv("TMPDIR");
         FILE *f;
-        pid_t pid;
-        int status, r;
+        int r;
 
         for (size_t i = 0; i < ELEMENTSOF(tools) && !tool; i++)
                 (void) find_executable(tools[i], &tool);
@@ -358,18 +358,8 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
                 (void) rmdir(tmpdir);
                 return log_error_errno(r, "Failed to write %s: %m", copy);
         }
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(-errno, "Failed to fork: %m");
-        if (pid == 0) {
-                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
-                execl(tool, tool, copy, "set", assignment, (char *) NULL);
-                _exit(127);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        r = !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -EPROTO : read_full_file(copy, CHANGESET_FILE_MAX, ret, ret_size);
+        r = spawn_and_wait(STRV_MAKE(tool, copy, "set", assignment), SPAWN_STDOUT_TO_STDERR);
+        r = r != 0 ? -EPROTO : read_full_file(copy, CHANGESET_FILE_MAX, ret, ret_size);
         (void) unlink(copy);
         (void) rmdir(tmpdir);
         if (r == -EPROTO)

@@ -10,6 +10,7 @@
 #include "boot-grub.h"
 #include "fileio.h"
 #include "log.h"
+#include "spawn.h"
 #include "strv.h"
 
 /* In a decoded value, ESC starts a two-byte sequence: ESC 'S' stands for "$NAME" (the variable
@@ -701,24 +702,6 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
         return r < 0 ? r : 0;
 }
 
-int find_executable(const char *name, char **ret) {
-        const char *path = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        _cleanup_strv_free_ char **dirs = NULL;
-
-        if (strv_split(path, ":", &dirs) < 0)
-                return -ENOMEM;
-        STRV_FOREACH(d, dirs) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", *d, name) < 0)
-                        return -ENOMEM;
-                if (access(p, X_OK) == 0) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        return -ENOENT;
-}
-
 /* grub.cfg is in /boot/grub2 on Fedora/RHEL, /boot/grub elsewhere; on older EFI installs of
  * RHEL-likes the real one sits on the ESP (a new-style ESP grub.cfg is a stub that loads
  * /boot/grub2/grub.cfg and must not be overwritten). */
@@ -770,28 +753,15 @@ int boot_grub_find_regenerate(const char *root, GrubPlan *ret) {
 }
 
 int boot_grub_regenerate(const GrubPlan *p) {
-        pid_t pid;
-        int status;
+        int r;
 
         log_info("Regenerating grub.cfg: %s%s%s", p->tool, p->output ? " -o " : "", p->output ?: "");
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(-errno, "Failed to fork: %m");
-        if (pid == 0) {
-                /* stdout is for our own report; the tool's chatter goes to stderr. */
-                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
-                if (p->output)
-                        execl(p->tool, p->tool, "-o", p->output, (char *) NULL);
-                else
-                        execl(p->tool, p->tool, (char *) NULL);
-                _exit(127);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(-errno, "Failed to wait for %s: %m", p->tool);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return log_error_errno(-EPROTO, "%s failed (%s %d).", p->tool, WIFEXITED(status) ? "exit status" : "signal",
-                                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        /* stdout is for our own report; the tool's chatter goes to stderr. */
+        r = spawn_and_wait(p->output ? STRV_MAKE(p->tool, "-o", p->output) : STRV_MAKE(p->tool), SPAWN_STDOUT_TO_STDERR);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return log_error_errno(-EPROTO, "%s failed (exit status %d).", p->tool, r);
         return 0;
 }
 

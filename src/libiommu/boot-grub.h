@@ -57,5 +57,3 @@ bool boot_grub_detect(const char *root);
 /* Debian family: grub-mkconfig sources /etc/default/grub.d. */
 bool boot_grub_is_debian(const char *root);
 
-/* Looks for an executable in $PATH. */
-int find_executable(const char *name, char **ret);
