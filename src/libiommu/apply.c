@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <unistd.h>
+
+#include "apply.h"
+#include "atomic-write.h"
+#include "boot-grub.h"
+#include "boot-kernel-cmdline.h"
+#include "fileio.h"
+#include "host.h"
+#include "lint.h"
+#include "log.h"
+#include "spawn.h"
+#include "status.h"
+#include "strv.h"
+
+static const char * const apply_reboot_names[_APPLY_REBOOT_MAX] = {
+        [APPLY_REBOOT_NONE] = "none",
+        [APPLY_REBOOT_NOW] = "now",
+        [APPLY_REBOOT_SENTINEL] = "sentinel",
+};
+
+const char *apply_reboot_to_string(ApplyReboot r) {
+        return STRING_TABLE_TO_STRING(apply_reboot_names, r);
+}
+
+ApplyReboot apply_reboot_decision(int reboot_arg, const Config *config) {
+        if (reboot_arg > 0)
+                return APPLY_REBOOT_NOW;
+        if (config && config->reboot_sentinel)
+                return APPLY_REBOOT_SENTINEL;
+        if (reboot_arg < 0 && config && config->reboot)
+                return APPLY_REBOOT_NOW;
+        return APPLY_REBOOT_NONE;
+}
+
+bool apply_want_regenerate(int regenerate, const char *root, const Config *config) {
+        if (regenerate >= 0)
+                return regenerate;
+        return root_is_host(root) && (!config || config->bootloader_update);
+}
+
+void apply_result_done(ApplyResult *r) {
+        changeset_free(r->cs);
+        strv_free(r->dropped);
+        free(r->stale_cfg);
+        free(r->stale_newer);
+        *r = (ApplyResult) {};
+}
+
+int apply_record_contents(const char *profile, char **ret) {
+        char *s;
+
+        /* One line, the profile's name, like the reboot stamp: no format to parse. */
+        if (asprintf(&s, "%s\n", profile) < 0)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int apply_record_read(const char *root, char **ret_profile) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_root_file(root, APPLY_RECORD_FILE, 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        text[strcspn(text, "\n")] = '\0';
+        if (isempty(text))
+                return -ENOENT;
+        *ret_profile = TAKE_PTR(text);
+        return 0;
+}
+
+/* Reboots the live host into the change just committed, once per command line: if the previous
+ * boot already rebooted for the same tokens and they are still not on the running command line,
+ * the boot loader does not read what was written, and another reboot would only loop. */
+static int reboot_into(const ApplyRequest *req) {
+        _cleanup_free_ char *tokens = cmdline_to_string(req->wanted), *stamp = NULL, *previous = NULL, *line = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *cmd;
+        int r;
+
+        if (!tokens)
+                return log_oom();
+        /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
+        cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
+        if (!root_is_host(req->root) && !cmd)
+                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", req->root);
+        stamp = root_path(req->root, REBOOT_STAMP);
+        if (!stamp)
+                return log_oom();
+        if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
+                _cleanup_cmdline_ Cmdline *running = NULL;
+                SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
+
+                if (host_read_cmdline(req->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
+                    !sync_judge_carries(&judge, running, req->owned, req->wanted))
+                        return log_error_errno(-ELOOP, "Not rebooting: the previous boot already rebooted to get '%s', and "
+                                               "the kernel still runs without it. The boot loader does not use the files "
+                                               "written above; check which entry it boots ('iommuctl verify').", tokens);
+        }
+        r = mkdir_parents_of(stamp, 0755);
+        if (r >= 0)
+                r = write_file_atomic(stamp, tokens, strlen(tokens), 0644, (uid_t) -1, (gid_t) -1);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
+
+        /* Words, never a shell: IOMMUCTL_REBOOT_COMMAND is split on whitespace. */
+        r = strv_split(cmd ?: "systemctl reboot", " \t", &argv);
+        if (r < 0 || !argv || !argv[0])
+                return log_error_errno(r < 0 ? r : -EINVAL, "Invalid reboot command '%s'.", strna(cmd));
+        log_notice("Rebooting into the new kernel command line (%s).", cmd ?: "systemctl reboot");
+        r = spawn_and_wait(argv, 0);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return log_error_errno(-EIO, "'%s' failed (exit status %d).", cmd ?: "systemctl reboot", r);
+        return 0;
+}
+
+/* [Apply] RebootSentinel=: tells a reboot daemon (kured watches /var/run/reboot-required) that the
+ * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
+ * already there (another package's, or ours from an earlier change) is left as it is: the reboot
+ * it asks for boots the files just written too. */
+static int leave_reboot_sentinel(const char *root, const char *sentinel) {
+        static const char text[] = "*** System restart required ***\n";
+        _cleanup_free_ char *path = root_path(root, sentinel);
+        int r;
+
+        if (!path)
+                return log_oom();
+        if (access(path, F_OK) >= 0) {
+                log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
+                return 0;
+        }
+        r = mkdir_parents_of(path, 0755);
+        if (r >= 0)
+                r = write_file_atomic(path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
+        log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
+        return 0;
+}
+
+/* Restores the set just committed (grub.cfg could not follow it). */
+static int undo_commit(const char *root, unsigned id) {
+        _cleanup_changeset_ ChangeSet *cs = NULL;
+        int r;
+
+        r = changeset_load_last_for_rollback(root, &cs);
+        if (r < 0)
+                return r;
+        if (cs->id != id)
+                return log_error_errno(-ESTALE, "Change set %08u is not the one just committed (%08u); not restoring it.",
+                                       cs->id, id);
+        return changeset_rollback_commit(cs);
+}
+
+static int regenerate_grub_cfg(const char *root) {
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        int r;
+
+        r = boot_grub_find_regenerate(root, &grub);
+        if (r < 0)
+                return r;
+        return boot_grub_regenerate(&grub);
+}
+
+int apply_run(const ApplyRequest *req, ApplyResult *ret) {
+        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
+        _cleanup_(sync_judge_done) SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
+        _cleanup_(apply_result_done) ApplyResult res = {};
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        BootRequest br;
+        size_t n_records = 0;
+        bool regenerate;
+        int r;
+
+        /* Everything is planned before the first write, under the lock, after an interrupted set
+         * was rolled back. */
+        if (!req->dry_run) {
+                lock.root = req->root;
+                r = changeset_lock(req->root, &lock.fd);
+                if (r < 0)
+                        return r;
+                r = changeset_recover(req->root);
+                if (r < 0)
+                        return r;
+        }
+        if (changeset_new(req->root, &res.cs) < 0)
+                return log_oom();
+
+        /* Lines that already do what the profile does, in any order, are left byte for byte alone. */
+        judge.note_dropped = true;
+        br = (BootRequest) {
+                .root = req->root,
+                .profile = req->profile,
+                .owned = req->owned,
+                .wanted = req->wanted,
+                .judge = &judge,
+                .entries = req->entries,
+        };
+        memcpy(br.backends, req->backends, sizeof(br.backends));
+        r = boot_plan(&br, res.cs);
+        if (r < 0)
+                return r;
+        res.dropped = TAKE_PTR(judge.dropped);
+
+        if (req->selection) {
+                r = changeset_add(res.cs, CONFIG_SELECTION_FILE, req->selection, strlen(req->selection), 0644, "selection");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to plan %s: %m", CONFIG_SELECTION_FILE);
+                res.selection_changed = r > 0;
+                n_records += r > 0;
+        }
+        if (req->record) {
+                _cleanup_free_ char *text = NULL;
+
+                if (apply_record_contents(req->profile, &text) < 0)
+                        return log_oom();
+                r = changeset_add(res.cs, APPLY_RECORD_FILE, text, strlen(text), 0644, "record");
+                if (r < 0)
+                        return log_error_errno(r, "Failed to plan %s: %m", APPLY_RECORD_FILE);
+                n_records += r > 0;
+        }
+        res.boot_changed = res.cs->n_items > n_records;
+
+        /* The GRUB defaults already carry the profile, but grub.cfg may not: an earlier apply ran
+         * with --no-bootloader-update, or offline. */
+        if (!res.boot_changed && req->backends[BOOT_BACKEND_GRUB] &&
+            status_grub_cfg_stale(req->root, &res.stale_cfg, &res.stale_newer) < 0)
+                return log_oom();
+
+        if (req->dry_run) {
+                *ret = res;
+                res = (ApplyResult) {};
+                return 0;
+        }
+        regenerate = apply_want_regenerate(req->regenerate, req->root, req->config);
+        if (regenerate && changeset_has_backend(res.cs, "grub")) {
+                r = boot_grub_find_regenerate(req->root, &grub);
+                if (r < 0)
+                        return r;
+        }
+        if (res.cs->n_items > 0) {
+                r = changeset_commit(res.cs);
+                if (r < 0)
+                        return r;
+                res.committed = true;
+        }
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
+                        (void) undo_commit(req->root, res.cs->id);
+                        return r;
+                }
+                res.regenerated = true;
+        } else if (changeset_has_backend(res.cs, "grub"))
+                res.grub_not_regenerated = true;
+        if (res.stale_newer && regenerate) {
+                log_notice("%s is older than %s, which it is generated from: regenerating it.", res.stale_cfg, res.stale_newer);
+                r = regenerate_grub_cfg(req->root);
+                if (r < 0)
+                        return r;
+                res.regenerated = true;
+        }
+        if (changeset_has_backend(res.cs, "kernel-cmdline"))
+                res.ukis = boot_count_ukis(req->root);
+
+        *ret = res;
+        res = (ApplyResult) {};
+        return 0;
+}
+
+int apply_reboot(const ApplyRequest *req, ApplyResult *res) {
+        ApplyReboot d;
+        int r;
+
+        /* A change of the records alone changes nothing the kernel reads. */
+        if (req->dry_run || !res->committed || !res->boot_changed)
+                return 0;
+        d = apply_reboot_decision(req->reboot, req->config);
+        if (d == APPLY_REBOOT_SENTINEL && req->reboot < 0 && req->config && req->config->reboot)
+                log_info("Not rebooting although Reboot=yes: RebootSentinel= leaves the reboot to the daemon watching %s.",
+                         req->config->reboot_sentinel);
+        if (d == APPLY_REBOOT_NOW)
+                r = reboot_into(req);
+        else if (d == APPLY_REBOOT_SENTINEL)
+                r = leave_reboot_sentinel(req->root, req->config->reboot_sentinel);
+        else
+                r = 0;
+        if (r < 0)
+                return r;
+        res->reboot = d;
+        return 0;
+}
+
+int rollback_run(const char *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret) {
+        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
+        _cleanup_(apply_result_done) ApplyResult res = {};
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        int r;
+
+        if (!dry_run) {
+                lock.root = root;
+                r = changeset_lock(root, &lock.fd);
+                if (r < 0)
+                        return r;
+                r = changeset_recover(root);
+                if (r < 0)
+                        return r;
+                if (r > 0) {
+                        /* The interrupted set was the last one; it is rolled back now. */
+                        if (changeset_new(root, &res.cs) < 0)
+                                return log_oom();
+                        res.recovered = true;
+                        *ret = res;
+                        res = (ApplyResult) {};
+                        return 0;
+                }
+        }
+        r = changeset_load_last_for_rollback(root, &res.cs);
+        if (r == -ENOENT) {
+                if (changeset_new(root, &res.cs) < 0)
+                        return log_oom();
+                *ret = res;
+                res = (ApplyResult) {};
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        res.boot_changed = true;
+        if (!dry_run) {
+                if (apply_want_regenerate(regenerate, root, config) && changeset_has_backend(res.cs, "grub")) {
+                        r = boot_grub_find_regenerate(root, &grub);
+                        if (r < 0)
+                                return r;
+                }
+                r = changeset_rollback_commit(res.cs);
+                if (r < 0)
+                        return r;
+                res.committed = true;
+                if (grub.tool) {
+                        r = boot_grub_regenerate(&grub);
+                        if (r < 0)
+                                return r;
+                        res.regenerated = true;
+                }
+                /* The restored files need a reboot as much as the change did. */
+                if (config && config->reboot_sentinel) {
+                        r = leave_reboot_sentinel(root, config->reboot_sentinel);
+                        if (r < 0)
+                                return r;
+                        res.reboot = APPLY_REBOOT_SENTINEL;
+                }
+        }
+        *ret = res;
+        res = (ApplyResult) {};
+        return 1;
+}
+
+/* What each backend looks for, for the error when one asked for is not there. */
+static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
+        [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
+        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        [BOOT_BACKEND_GRUB] = "/etc/default/grub",
+};
+
+int apply_select_backends(const char *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
+        bool found[_BOOT_BACKEND_MAX];
+        int r;
+
+        if (names) {
+                r = boot_backends_from_list(names, ret);
+                if (r < 0)
+                        return r;
+                /* A backend asked for and not there would write nothing, which is not success. */
+                (void) boot_detect_backends(root, found);
+                for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
+                        if (ret[b] && !found[b])
+                                return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
+                                                       "kind under %s: looked for %s. Nothing was changed.",
+                                                       boot_backend_to_string(b), names_from, root, backend_looked_for[b]);
+                return 0;
+        }
+        if (boot_detect_backends(root, ret) == 0)
+                return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
+                                       "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
+                                       "Pass --backend to say which to write.", root);
+        return 0;
+}
+
+int apply_check_tokens(const char *profile, Vendor vendor, Arch arch, const Cmdline *wanted) {
+        _cleanup_(lint_report_done) LintReport report = {};
+        const char *bad_token = NULL;
+        char bad = 0;
+        int r;
+
+        r = cmdline_check_safe(wanted, &bad_token, &bad);
+        if (r < 0)
+                return log_error_errno(r, "Profile %s: token '%s' contains '%c', which is unsafe in GRUB and shell files. "
+                                       "Nothing was changed.", profile, strna(bad_token), bad ?: '?');
+        r = lint_cmdline(wanted, arch, &report);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < report.n_findings; i++)
+                if (report.findings[i].severity == SEVERITY_ERROR)
+                        log_error("Profile %s (%s): %s: %s", profile, vendor_to_string(vendor),
+                                  report.findings[i].token, report.findings[i].message);
+        if (lint_report_count(&report, SEVERITY_ERROR) > 0)
+                return log_error_errno(-EINVAL, "Refusing to write tokens the kernel would not accept. Nothing was changed.");
+        return 0;
+}
+
+int apply_selection_contents(const Config *config, const char *profile, bool profile_given, Vendor vendor_arg, char **ret) {
+        Vendor vendor = _VENDOR_INVALID;
+
+        if (!profile_given && vendor_arg < 0) {
+                *ret = NULL;
+                return 0;
+        }
+        if (vendor_arg >= 0)
+                vendor = vendor_arg;
+        else if (config->vendor_from && endswith(config->vendor_from, CONFIG_SELECTION_FILE))
+                vendor = config->vendor; /* keep the vendor recorded before */
+        return config_selection_contents(profile, vendor, ret);
+}
