@@ -2,6 +2,7 @@
 #include "iommuctl.h"
 #include "libiommu/apply.h"
 #include "libiommu/changeset.h"
+#include "libiommu/drift.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -96,6 +97,22 @@ int verb_apply(int argc, char *argv[]) {
                 return EXIT_ERROR;
         if (arg.backends && strv_split(arg.backends, ",", &names) < 0)
                 return log_oom(), EXIT_ERROR;
+        /* --if-armed (the kernel-install plugin): only where the profile was applied before (or
+         * Automatic=yes), and without arming a node itself. */
+        if (arg.if_armed) {
+                DriftArmed armed;
+
+                r = drift_armed_under(ctx.root, &ctx.config, &armed, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read %s: %m", DRIFT_RECORD_FILE), EXIT_ERROR;
+                if (!drift_is_armed(armed)) {
+                        _cleanup_free_ char *why = NULL;
+                        if (drift_armed_describe(armed, ctx.profile->name, NULL, &why) < 0)
+                                return log_oom(), EXIT_ERROR;
+                        log_info("Not applying (--if-armed): %s.", why);
+                        return EXIT_NO;
+                }
+        }
         if (apply_selection_contents(&ctx.config, ctx.profile->name, arg.profile != NULL, arg.vendor, &selection) < 0)
                 return log_oom(), EXIT_ERROR;
 
@@ -109,7 +126,7 @@ int verb_apply(int argc, char *argv[]) {
                 .vendor = ctx.args_vendor,
                 .entries = arg.entries ?: ctx.config.entries,
                 .selection = selection,
-                .record = false,
+                .record = !arg.if_armed,
                 .dry_run = arg.dry_run,
                 .regenerate = regenerate_arg(),
                 .reboot = arg.reboot,
@@ -127,8 +144,8 @@ int verb_apply(int argc, char *argv[]) {
                            strv_length(res.dropped) == 1 ? "it changes" : "they change");
         }
 
-        if (res.cs->n_items == 0) {
-                if (res.regenerated)
+        if (!res.boot_changed && !res.selection_changed) {
+                if (res.regenerated && res.cs->n_items == 0)
                         return EXIT_OK; /* only grub.cfg was stale, and is regenerated */
                 if (arg.json)
                         print_result(res.cs, "apply", ctx.profile->name, arg.dry_run);
@@ -139,6 +156,9 @@ int verb_apply(int argc, char *argv[]) {
                         log_notice("But %s is older than %s, which it is generated from: %s.", res.stale_cfg, res.stale_newer,
                                    arg.dry_run ? "apply would regenerate it"
                                                : "run update-grub or grub2-mkconfig in the system before booting it");
+                if (res.committed)
+                        log_info("Recorded in %s that profile %s is applied on this node: iommu-generator keeps the boot in "
+                                 "line with it from now on (change set %08u).", DRIFT_RECORD_FILE, ctx.profile->name, res.cs->id);
                 return EXIT_OK;
         }
         if (arg.dry_run) {

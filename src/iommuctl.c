@@ -36,7 +36,7 @@ static const Verb verbs[] = {
         { "config", verb_config, "config [--json] [SECTION.KEY...]",
           "Print the effective settings of iommu.conf and its drop-ins (or only the values asked for)" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
-          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
+          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback" },
         { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
           "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing" },
@@ -81,6 +81,8 @@ static void help(const Verb *v) {
                "     --entries=SEL     apply: BLS entries to change: all, default or a glob (default: all)\n"
                "     --dry-run         apply, rollback: print a unified diff, write nothing\n"
                "     --no-bootloader-update  apply, rollback: do not regenerate grub.cfg\n"
+               "     --if-armed        apply: only where the profile was applied before or\n"
+               "                       [Apply] Automatic=yes (kernel-install plugin); 1 when not\n"
                "     --reboot=no|yes|config  apply: reboot into a committed change (config: as\n"
                "                       [Apply] Reboot= says; iommu-apply.service uses it)\n"
                "  -q --quiet           Print errors only (plan --check, verify: only the exit status)\n"
@@ -113,6 +115,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_PAGER,
                 ARG_NO_LEGEND,
                 ARG_BOOT_CHECK,
+                ARG_IF_ARMED,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -141,6 +144,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
+                { "if-armed", no_argument, NULL, ARG_IF_ARMED },
                 {}
         };
         int c;
@@ -217,6 +221,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_BOOTLOADER_UPDATE:
                         arg.no_bootloader_update = true;
+                        break;
+                case ARG_IF_ARMED:
+                        arg.if_armed = true;
                         break;
                 case ARG_REBOOT:
                         if (streq(optarg, "config"))

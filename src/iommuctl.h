@@ -38,6 +38,7 @@ typedef struct Args {
         bool dry_run;
         bool no_bootloader_update;
         int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
+        bool if_armed;              /* apply: only where the generator is armed (kernel-install plugin) */
 } Args;
 
 extern Args arg;

@@ -5,6 +5,7 @@
 #include "atomic-write.h"
 #include "boot-grub.h"
 #include "boot-kernel-cmdline.h"
+#include "drift.h"
 #include "fileio.h"
 #include "host.h"
 #include "lint.h"
@@ -45,30 +46,6 @@ void apply_result_done(ApplyResult *r) {
         free(r->stale_cfg);
         free(r->stale_newer);
         *r = (ApplyResult) {};
-}
-
-int apply_record_contents(const char *profile, char **ret) {
-        char *s;
-
-        /* One line, the profile's name, like the reboot stamp: no format to parse. */
-        if (asprintf(&s, "%s\n", profile) < 0)
-                return -ENOMEM;
-        *ret = s;
-        return 0;
-}
-
-int apply_record_read(const char *root, char **ret_profile) {
-        _cleanup_free_ char *text = NULL;
-        int r;
-
-        r = read_root_file(root, APPLY_RECORD_FILE, 4096, &text, NULL);
-        if (r < 0)
-                return r;
-        text[strcspn(text, "\n")] = '\0';
-        if (isempty(text))
-                return -ENOENT;
-        *ret_profile = TAKE_PTR(text);
-        return 0;
 }
 
 /* Reboots the live host into the change just committed, once per command line: if the previous
@@ -216,11 +193,11 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
         if (req->record) {
                 _cleanup_free_ char *text = NULL;
 
-                if (apply_record_contents(req->profile, &text) < 0)
+                if (drift_record_contents(req->profile, &text) < 0)
                         return log_oom();
-                r = changeset_add(res.cs, APPLY_RECORD_FILE, text, strlen(text), 0644, "record");
+                r = changeset_add(res.cs, DRIFT_RECORD_FILE, text, strlen(text), 0644, "record");
                 if (r < 0)
-                        return log_error_errno(r, "Failed to plan %s: %m", APPLY_RECORD_FILE);
+                        return log_error_errno(r, "Failed to plan %s: %m", DRIFT_RECORD_FILE);
                 n_records += r > 0;
         }
         res.boot_changed = res.cs->n_items > n_records;

@@ -11,11 +11,6 @@
  * that fails, and decide how the node gets to boot the result. The front ends parse arguments and
  * print the ApplyResult. Errors are logged where they happen, naming the file. */
 
-/* The record that apply ran on this node, and with which profile: the generator acts only where
- * it names the configured profile (or [Apply] Automatic=yes), so a configuration pushed to a
- * fleet changes nothing until apply ran on each node. In /etc, not /var: generators run before
- * /var may be mounted. Written and removed through the change set, so rollback restores it. */
-#define APPLY_RECORD_FILE "/etc/iommu/applied"
 #define REBOOT_STAMP "/var/lib/iommu/reboot-requested"
 
 typedef enum ApplyReboot {
@@ -47,7 +42,7 @@ typedef struct ApplyRequest {
         const char *entries;       /* all (NULL), default, or a glob */
         bool backends[_BOOT_BACKEND_MAX];
         const char *selection;     /* contents of CONFIG_SELECTION_FILE to record; NULL: leave it */
-        bool record;               /* write APPLY_RECORD_FILE (arms the generator) */
+        bool record;               /* write DRIFT_RECORD_FILE (arms the generator) */
         bool dry_run;
         int regenerate;            /* see apply_want_regenerate() */
         int reboot;                /* see apply_reboot_decision() */
@@ -78,11 +73,6 @@ int apply_check_tokens(const char *profile, Vendor vendor, Arch arch, const Cmdl
  * without either: apply follows the configuration and records nothing). A vendor recorded before
  * is kept when only --profile is given. */
 int apply_selection_contents(const Config *config, const char *profile, bool profile_given, Vendor vendor_arg, char **ret);
-
-/* The content of APPLY_RECORD_FILE for profile. */
-int apply_record_contents(const char *profile, char **ret);
-/* The profile APPLY_RECORD_FILE under root names. -ENOENT when there is none. */
-int apply_record_read(const char *root, char **ret_profile);
 
 /* Takes the lock and recovers an interrupted set (unless dry_run), plans, and commits. */
 int apply_run(const ApplyRequest *req, ApplyResult *ret);

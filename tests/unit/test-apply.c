@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "apply.h"
+#include "drift.h"
 #include "strv.h"
 #include "test-util.h"
 
@@ -80,7 +81,7 @@ static void test_apply_and_rollback(void **state) {
         assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
 
         /* Not armed before apply. */
-        assert_int_equal(apply_record_read(root, &profile), -ENOENT);
+        assert_int_equal(drift_record_read(root, &profile), -ENOENT);
 
         /* A dry run plans the entry and the record and writes nothing. */
         {
@@ -105,7 +106,7 @@ static void test_apply_and_rollback(void **state) {
                 entry = read_file_under(root, ENTRY);
                 assert_non_null(strstr(entry, "options root=/dev/sda1 ro quiet intel_iommu=on iommu=pt\n"));
                 entry = mfree(entry);
-                assert_int_equal(apply_record_read(root, &profile), 0);
+                assert_int_equal(drift_record_read(root, &profile), 0);
                 assert_string_equal(profile, "gpu-sriov");
                 profile = mfree(profile);
         }
@@ -143,7 +144,7 @@ static void test_apply_and_rollback(void **state) {
                 entry = read_file_under(root, ENTRY);
                 assert_string_equal(entry, ENTRY_TEXT);
                 entry = mfree(entry);
-                assert_int_equal(apply_record_read(root, &profile), -ENOENT);
+                assert_int_equal(drift_record_read(root, &profile), -ENOENT);
         }
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
@@ -183,7 +184,7 @@ static void test_undo_on_failed_regenerate(void **state) {
         grub = read_file_under(root, "/etc/default/grub");
         assert_string_equal(grub, defaults);
         assert_false(root_exists(root, "/etc/default/grub.d/60-iommu.cfg"));
-        assert_false(root_exists(root, APPLY_RECORD_FILE));
+        assert_false(root_exists(root, DRIFT_RECORD_FILE));
         /* It was committed (change set 1), then undone: nothing left to roll back. */
         assert_true(root_exists(root, CHANGESET_DIR "/00000001"));
         {
