@@ -203,3 +203,35 @@ int verb_rollback(int argc, char *argv[]) {
                 log_info("Change set %08u rolled back.", res.cs->id);
         return EXIT_OK;
 }
+
+void print_generator_armed_text(const Context *ctx) {
+        _cleanup_free_ char *recorded = NULL, *why = NULL;
+        DriftArmed a;
+
+        if (drift_armed_under(ctx->root, &ctx->config, &a, &recorded) < 0 ||
+            drift_armed_describe(a, ctx->config.profile, recorded, &why) < 0) {
+                printf("Generator: cannot tell whether it is armed (%s unreadable)\n", DRIFT_RECORD_FILE);
+                return;
+        }
+        if (!ctx->config.generator)
+                printf("Generator: off (Generator=no in [Boot])\n");
+        else
+                printf("Generator: %s\n", why);
+}
+
+void print_generator_armed_json(const Context *ctx, JsonWriter *w) {
+        _cleanup_free_ char *recorded = NULL;
+        DriftArmed a;
+
+        json_key(w, "generator");
+        if (drift_armed_under(ctx->root, &ctx->config, &a, &recorded) < 0) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_field_bool(w, "enabled", ctx->config.generator);
+        json_field_bool(w, "armed", ctx->config.generator && drift_is_armed(a));
+        json_field_string(w, "armed_by", drift_armed_to_string(a));
+        json_field_string(w, "applied_profile", recorded);
+        json_end_object(w);
+}

@@ -99,6 +99,7 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_field_string(&w, "reason", plan->predicted.reason);
         json_field_string(&w, "kernel", kernel);
         json_end_object(&w);
+        print_generator_armed_json(ctx, &w);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -149,6 +150,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
                 _cleanup_free_ char *d = strv_join(plan->dropped, " ");
                 printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", strna(d));
         }
+        print_generator_armed_text(ctx);
 }
 
 int verb_plan(int argc, char *argv[]) {

@@ -74,6 +74,7 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_end_object(&w);
         }
         json_end_array(&w);
+        print_generator_armed_json(ctx, &w);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -88,6 +89,7 @@ static void print_text(const Context *ctx, const Cmdline *wanted, const Status *
                        s->next_source, next->carries ? "carries the profile" : "does NOT carry the profile");
         else
                 printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n", ctx->root);
+        print_generator_armed_text(ctx);
         if (s->grub_cfg_older_than)
                 printf("grub.cfg:  %s is older than %s: regenerate it (update-grub or grub2-mkconfig) before booting\n",
                        s->grub_cfg, s->grub_cfg_older_than);

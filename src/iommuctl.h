@@ -61,5 +61,11 @@ int verb_status(int argc, char *argv[]);
  * Returns 0 (both NULL) when none can be told. */
 int status_next_boot_options(const char *root, char **ret_options, char **ret_what);
 
+/* Whether iommu-generator is armed on the context's node (issue 22.1): the "Generator:" line of
+ * plan and status, and their "generator" JSON object. */
+void print_generator_armed_text(const Context *ctx);
+struct JsonWriter;
+void print_generator_armed_json(const Context *ctx, struct JsonWriter *w);
+
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);
