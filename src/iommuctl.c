@@ -29,7 +29,7 @@ static const Verb verbs[] = {
           "List the profiles, where each comes from, and what it promises" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
           "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
-        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--kernel-log FILE]",
+        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--publish] [--kernel-log FILE]",
           "Check what the running kernel really did against the profile" },
         { "groups", verb_groups, "groups [--root DIR] [--json] | groups set-type GROUP identity|DMA|DMA-FQ|auto",
           "List IOMMU groups and their devices, or change one group's default domain type" },
@@ -75,6 +75,8 @@ static void help(const Verb *v) {
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
                "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
                "     --boot-check      verify: log the verdict as this boot's check (iommu-verify.service)\n"
+               "     --publish         verify: publish labels and metrics from a run by hand too\n"
+               "                       (the configured profile only; --boot-check always does)\n"
                "     --journal-fields-to=FILE\n"
                "                       verify: write the journal entry's fields to FILE\n"
                "     --backend=LIST    apply: bls, kernel-cmdline, grub (default: detected)\n"
@@ -116,6 +118,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_BOOT_CHECK,
                 ARG_IF_ARMED,
+                ARG_PUBLISH,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -145,6 +148,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
                 { "if-armed", no_argument, NULL, ARG_IF_ARMED },
+                { "publish", no_argument, NULL, ARG_PUBLISH },
                 {}
         };
         int c;
@@ -224,6 +228,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_IF_ARMED:
                         arg.if_armed = true;
+                        break;
+                case ARG_PUBLISH:
+                        arg.publish = true;
                         break;
                 case ARG_REBOOT:
                         if (streq(optarg, "config"))
