@@ -9,6 +9,7 @@
 #include "libiommu/strv.h"
 
 static const char *item_action(const ChangeItem *c, bool restore) {
+        /* rollback restores; undo, like apply, modifies. */
         return !c->old ? "created" : !c->new ? "removed" : restore ? "restored" : "modified";
 }
 
@@ -127,6 +128,7 @@ int verb_apply(int argc, char *argv[]) {
                 .entries = arg.entries ?: ctx.config.entries,
                 .selection = selection,
                 .record = !arg.if_armed,
+                .verb = arg.if_armed ? "apply --if-armed" : "apply",
                 .dry_run = arg.dry_run,
                 .regenerate = regenerate_arg(),
                 .reboot = arg.reboot,
@@ -234,4 +236,112 @@ void print_generator_armed_json(const Context *ctx, JsonWriter *w) {
         json_field_string(w, "armed_by", drift_armed_to_string(a));
         json_field_string(w, "applied_profile", recorded);
         json_end_object(w);
+}
+
+/* The profile whose tokens undo removes: --profile, else the one applied on this node, else the
+ * configured one. */
+static int undo_profile(const Config *config, char **ret) {
+        _cleanup_free_ char *recorded = NULL;
+        int r;
+
+        if (arg.profile)
+                return (*ret = strdup(arg.profile)) ? 0 : -ENOMEM;
+        r = drift_record_read(arg.root, &recorded);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m", DRIFT_RECORD_FILE);
+        if (recorded) {
+                *ret = TAKE_PTR(recorded);
+                return 0;
+        }
+        if (config->profile)
+                return (*ret = strdup(config->profile)) ? 0 : -ENOMEM;
+        *ret = NULL;
+        return 0;
+}
+
+/* Undo removes the profile's tokens; what an apply removed to make room for them (a conflicting
+ * iommu=off) stays removed. Says so, naming the change sets, when there are any. */
+static void note_replaced(const char *root) {
+        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_free_ char *s = NULL;
+        ChangeSetInfo *l = NULL;
+        size_t n = 0;
+
+        if (changeset_list(root, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char id[16];
+                if (l[i].state != CHANGESET_COMPLETE || !l[i].verb || !startswith(l[i].verb, "apply") ||
+                    !strv_contains(l[i].actions, "modified"))
+                        continue;
+                (void) snprintf(id, sizeof(id), "%08u", l[i].id);
+                (void) strv_extend(&ids, id);
+        }
+        changeset_info_free(l, n);
+        if (!ids || !(s = strv_join(ids, ", ")))
+                return;
+        log_notice("Tokens an apply removed to make room for the profile's (in change set%s %s) are not brought back by "
+                   "undo; 'iommuctl history' lists the sets, 'iommuctl rollback' restores the files of the last one.",
+                   strv_length(ids) == 1 ? "" : "s", s);
+}
+
+int verb_undo(int argc, char *argv[]) {
+        _cleanup_(config_done) Config config = {};
+        _cleanup_(apply_result_done) ApplyResult res = {};
+        _cleanup_profile_ Profile *profile = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+        _cleanup_free_ char *name = NULL;
+        UndoRequest req;
+        int r;
+
+        if (argc > 1)
+                return log_error("undo takes no arguments."), EXIT_ERROR;
+        if (config_load(arg.root, &config) < 0)
+                return EXIT_ERROR;
+        r = undo_profile(&config, &name);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+        if (!name) {
+                log_info("Nothing to undo: no profile was applied under %s or is configured; pass --profile to name one.",
+                         arg.root);
+                if (arg.json)
+                        print_result(&(ChangeSet) { .root = (char *) arg.root }, "undo", NULL, arg.dry_run);
+                return EXIT_OK;
+        }
+        if (profile_load_full(arg.root, name, PROFILE_LOAD_NO_LINT, &profile) < 0)
+                return EXIT_ERROR;
+        if (profile_owned_keys(profile, &owned) < 0)
+                return log_oom(), EXIT_ERROR;
+
+        req = (UndoRequest) {
+                .root = arg.root,
+                .config = &config,
+                .profile = profile->name,
+                .owned = owned,
+                .dry_run = arg.dry_run,
+                .regenerate = regenerate_arg(),
+        };
+        r = undo_run(&req, &res);
+        if (r < 0)
+                return EXIT_ERROR;
+        STRV_FOREACH(c, res.cannot)
+                log_warning("Cannot undo %s.", *c);
+        if (res.cs->n_items == 0) {
+                if (arg.json)
+                        print_result(res.cs, "undo", profile->name, arg.dry_run);
+                else
+                        log_info("Nothing to undo: no entry or file under %s carries a token of profile %s, and the "
+                                 "generator is not armed.", arg.root, profile->name);
+                return res.cannot ? EXIT_NO : EXIT_OK;
+        }
+        print_result(res.cs, "undo", profile->name, arg.dry_run);
+        if (arg.dry_run)
+                return EXIT_OK;
+        if (res.grub_not_regenerated)
+                log_notice("grub.cfg was not regenerated (%s): run update-grub or grub2-mkconfig in the system before booting it.",
+                           root_is_host(arg.root) ? "--no-bootloader-update" : "offline root");
+        log_info("Removed the tokens of profile %s as change set %08u; 'iommuctl rollback' restores them. Reboot to run "
+                 "without them, and remove Profile= from the configuration.", profile->name, res.cs->id);
+        note_replaced(arg.root);
+        return res.cannot ? EXIT_NO : EXIT_OK;
 }

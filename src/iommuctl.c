@@ -44,6 +44,10 @@ static const Verb verbs[] = {
           "Show every boot entry and file iommuctl writes, which boots next, and whether it carries the profile" },
         { "rollback", verb_rollback, "rollback [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
           "Restore the files the last apply changed" },
+        { "undo", verb_undo, "undo [--profile NAME] [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
+          "Remove the profile's tokens from every entry and file that carries them, and disarm the generator" },
+        { "history", verb_history, "history [--root DIR] [--json] [--no-legend]",
+          "List the change sets: time, verb, profile, state and files" },
 };
 
 static void help(const Verb *v) {

@@ -55,6 +55,8 @@ int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);
 int verb_apply(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
+int verb_undo(int argc, char *argv[]);
+int verb_history(int argc, char *argv[]);
 int verb_recommend(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 

@@ -43,6 +43,7 @@ bool apply_want_regenerate(int regenerate, const char *root, const Config *confi
 void apply_result_done(ApplyResult *r) {
         changeset_free(r->cs);
         strv_free(r->dropped);
+        strv_free(r->cannot);
         free(r->stale_cfg);
         free(r->stale_newer);
         *r = (ApplyResult) {};
@@ -224,6 +225,7 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
                 if (r < 0)
                         return r;
                 res.committed = true;
+                (void) changeset_annotate(req->root, res.cs->id, req->verb ?: "apply", req->profile);
         }
         if (grub.tool) {
                 r = boot_grub_regenerate(&grub);
@@ -403,4 +405,120 @@ int apply_selection_contents(const Config *config, const char *profile, bool pro
         else if (config->vendor_from && endswith(config->vendor_from, CONFIG_SELECTION_FILE))
                 vendor = config->vendor; /* keep the vendor recorded before */
         return config_selection_contents(profile, vendor, ret);
+}
+
+/* What undo cannot bring back by rewriting a file: UKIs embed their command line. */
+static int undo_cannot(const char *root, char * const *owned, char ***ret) {
+        _cleanup_(status_done) Status s = {};
+        _cleanup_cmdline_ Cmdline *none = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = cmdline_parse("", &none);
+        if (r < 0)
+                return r;
+        r = status_collect(root, NULL, NULL, owned, none, NULL, &s);
+        if (r < 0)
+                return r;
+        /* Against "no tokens", an entry "carries" when none of the owned keys is on it. */
+        for (size_t i = 0; i < s.n_entries; i++) {
+                const StatusEntry *e = &s.entries[i];
+                _cleanup_free_ char *why = NULL;
+
+                if (e->kind != STATUS_UKI || !e->options || e->carries)
+                        continue;
+                if (asprintf(&why, "%s: a unified kernel image embeds its command line; rebuild it (kernel-install add) "
+                             "after the undo", e->path) < 0 || strv_consume(&l, TAKE_PTR(why)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int undo_run(const UndoRequest *req, ApplyResult *ret) {
+        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
+        _cleanup_(apply_result_done) ApplyResult res = {};
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        _cleanup_cmdline_ Cmdline *none = NULL;
+        BootRequest br;
+        bool regenerate;
+        int r;
+
+        if (!req->dry_run) {
+                lock.root = req->root;
+                r = changeset_lock(req->root, &lock.fd);
+                if (r < 0)
+                        return r;
+                r = changeset_recover(req->root);
+                if (r < 0)
+                        return r;
+        }
+        if (changeset_new(req->root, &res.cs) < 0 || cmdline_parse("", &none) < 0)
+                return log_oom();
+
+        /* Every entry and file of every backend, the profile's owned tokens removed and none added:
+         * also the entries kernel-install's plugin wrote after apply, which no one change set holds. */
+        br = (BootRequest) {
+                .root = req->root,
+                .profile = req->profile,
+                .owned = req->owned,
+                .wanted = none,
+        };
+        (void) boot_detect_backends(req->root, br.backends);
+        /* Not created where there is none (it would be seeded from the running line). */
+        br.backends[BOOT_BACKEND_KERNEL_CMDLINE] = br.backends[BOOT_BACKEND_KERNEL_CMDLINE] &&
+                                                   root_exists(req->root, KERNEL_CMDLINE);
+        r = boot_plan(&br, res.cs);
+        if (r < 0)
+                return r;
+        /* Disarm the generator, and drop the selection apply --profile recorded. */
+        r = changeset_add(res.cs, DRIFT_RECORD_FILE, NULL, 0, 0644, "record");
+        if (r >= 0)
+                r = changeset_add(res.cs, CONFIG_SELECTION_FILE, NULL, 0, 0644, "selection");
+        if (r < 0)
+                return r;
+        res.boot_changed = false;
+        for (size_t i = 0; i < res.cs->n_items; i++)
+                if (!streq(res.cs->items[i].backend, "record") && !streq(res.cs->items[i].backend, "selection"))
+                        res.boot_changed = true;
+        r = undo_cannot(req->root, req->owned, &res.cannot);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root);
+
+        if (req->dry_run || res.cs->n_items == 0) {
+                *ret = res;
+                res = (ApplyResult) {};
+                return 0;
+        }
+        regenerate = apply_want_regenerate(req->regenerate, req->root, req->config);
+        if (regenerate && changeset_has_backend(res.cs, "grub")) {
+                r = boot_grub_find_regenerate(req->root, &grub);
+                if (r < 0)
+                        return r;
+        }
+        r = changeset_commit(res.cs);
+        if (r < 0)
+                return r;
+        res.committed = true;
+        (void) changeset_annotate(req->root, res.cs->id, "undo", req->profile);
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
+                        (void) undo_commit(req->root, res.cs->id);
+                        return r;
+                }
+                res.regenerated = true;
+        } else if (changeset_has_backend(res.cs, "grub"))
+                res.grub_not_regenerated = true;
+        /* The files without the profile need a reboot as much as the change did. */
+        if (res.boot_changed && req->config && req->config->reboot_sentinel) {
+                r = leave_reboot_sentinel(req->root, req->config->reboot_sentinel);
+                if (r < 0)
+                        return r;
+                res.reboot = APPLY_REBOOT_SENTINEL;
+        }
+        *ret = res;
+        res = (ApplyResult) {};
+        return 0;
 }

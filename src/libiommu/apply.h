@@ -46,6 +46,7 @@ typedef struct ApplyRequest {
         bool dry_run;
         int regenerate;            /* see apply_want_regenerate() */
         int reboot;                /* see apply_reboot_decision() */
+        const char *verb;          /* for the history (changeset_annotate()); NULL: "apply" */
 } ApplyRequest;
 
 typedef struct ApplyResult {
@@ -60,6 +61,7 @@ typedef struct ApplyResult {
         unsigned ukis;             /* UKIs that embed their command line (kernel-cmdline changed) */
         ApplyReboot reboot;        /* what was done after the commit */
         bool recovered;            /* rollback: the interrupted set was rolled back instead */
+        char **cannot;             /* undo: what it cannot bring back, each with the reason */
 } ApplyResult;
 
 void apply_result_done(ApplyResult *r);
@@ -84,3 +86,20 @@ int apply_reboot(const ApplyRequest *req, ApplyResult *res);
 /* Restores the newest complete set not rolled back yet: returns 1 when one was rolled back, 0 when
  * there was nothing to roll back (or an interrupted set was, ret->recovered). */
 int rollback_run(const char *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret);
+
+/* Undo: the profile's owned tokens removed from every entry and file of every backend that carries
+ * them (BLS entries, $kernelopts, /etc/kernel/cmdline, GRUB defaults and the GRUB drop-in), also
+ * those written since apply by the kernel-install plugin, the generator disarmed
+ * (DRIFT_RECORD_FILE) and the recorded selection removed: one journaled change set, which rollback
+ * can undo in turn. Idempotent: a second run finds nothing (ret->cs->n_items == 0). ret->cannot
+ * names what it cannot bring back (UKIs embed their line). */
+typedef struct UndoRequest {
+        const char *root;
+        const Config *config;
+        const char *profile;   /* whose tokens */
+        char * const *owned;   /* its owned keys */
+        bool dry_run;
+        int regenerate;        /* see apply_want_regenerate() */
+} UndoRequest;
+
+int undo_run(const UndoRequest *req, ApplyResult *ret);

@@ -695,6 +695,11 @@ int boot_grub_plan(const char *root, char * const *owned, const Cmdline *wanted,
         }
         globfree(&g);
 
+        /* Nothing to carry (undo): the drop-in goes. */
+        if (wanted->n_tokens == 0) {
+                r = changeset_add(cs, GRUB_DROPIN, NULL, 0, 0644, "grub");
+                return r < 0 ? r : 0;
+        }
         r = grub_dropin_contents(profile, wanted, &dropin);
         if (r < 0)
                 return log_oom();

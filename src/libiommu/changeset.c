@@ -1097,3 +1097,101 @@ void changeset_unlock(const char *root, int fd) {
         if (fd >= 0)
                 close(fd);
 }
+
+static const char * const changeset_state_names[_CHANGESET_STATE_MAX] = {
+        [CHANGESET_INCOMPLETE] = "incomplete",
+        [CHANGESET_COMPLETE] = "complete",
+        [CHANGESET_ROLLED_BACK] = "rolled-back",
+};
+
+const char *changeset_state_to_string(ChangeSetState s) {
+        return STRING_TABLE_TO_STRING(changeset_state_names, s);
+}
+
+void changeset_info_free(ChangeSetInfo *l, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].verb);
+                free(l[i].profile);
+                strv_free(l[i].paths);
+                strv_free(l[i].actions);
+        }
+        free(l);
+}
+
+static long long journal_mark_time(const char *dir, const char *name) {
+        _cleanup_free_ char *p = journal_file(dir, name, SIZE_MAX), *text = NULL;
+        size_t size;
+
+        if (!p || read_nofollow(p, 64, &text, &size) < 0)
+                return -1;
+        return strtoll(text, NULL, 10);
+}
+
+int changeset_annotate(const char *root, unsigned id, const char *verb, const char *profile) {
+        _cleanup_free_ char *dir = journal_dir(root, id), *p = NULL, *text = NULL;
+
+        if (!dir || !(p = journal_file(dir, "info", SIZE_MAX)) ||
+            asprintf(&text, "%s\n%s\n", verb, profile ?: "") < 0)
+                return -ENOMEM;
+        return write_file_atomic_full(p, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
+}
+
+int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n) {
+        _cleanup_free_ unsigned *ids = NULL;
+        ChangeSetInfo *l = NULL;
+        size_t n_ids, n = 0;
+        int r;
+
+        r = journal_list(root, &ids, &n_ids, NULL);
+        if (r < 0)
+                return r;
+        l = calloc(n_ids ?: 1, sizeof(ChangeSetInfo));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_ids; i++) {
+                _cleanup_changeset_ ChangeSet *cs = NULL;
+                _cleanup_free_ char *dir = journal_dir(root, ids[i]), *info = NULL, *infopath = NULL;
+                ChangeSetInfo *e = &l[n];
+                size_t size;
+
+                if (!dir) {
+                        changeset_info_free(l, n);
+                        return -ENOMEM;
+                }
+                if (!journal_has(dir, "journal") && !journal_has(dir, "manifest"))
+                        continue; /* interrupted while journaling: nothing was touched */
+                *e = (ChangeSetInfo) { .id = ids[i], .time = -1 };
+                n++;
+                e->state = journal_has(dir, "rolled-back") ? CHANGESET_ROLLED_BACK :
+                           journal_has(dir, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
+                e->time = journal_mark_time(dir, "complete");
+                if (e->time < 0)
+                        e->time = journal_mark_time(dir, "rolled-back");
+                infopath = journal_file(dir, "info", SIZE_MAX);
+                if (infopath && read_nofollow(infopath, 4096, &info, &size) >= 0) {
+                        char *nl = strchr(info, '\n');
+                        if (nl) {
+                                *nl = '\0';
+                                e->verb = strdup(info);
+                                nl[1 + strcspn(nl + 1, "\n")] = '\0';
+                                e->profile = isempty(nl + 1) ? NULL : strdup(nl + 1);
+                        }
+                }
+                r = journal_load(root, ids[i], &cs);
+                if (r < 0) {
+                        changeset_info_free(l, n);
+                        return r;
+                }
+                for (size_t k = 0; k < cs->n_items; k++) {
+                        const ChangeItem *c = &cs->items[k];
+                        if (strv_extend(&e->paths, c->path) < 0 ||
+                            strv_extend(&e->actions, !c->old ? "created" : !c->new ? "removed" : "modified") < 0) {
+                                changeset_info_free(l, n);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
+}

@@ -94,3 +94,30 @@ int changeset_recover(const char *root);
 int changeset_load_last_for_rollback(const char *root, ChangeSet **ret);
 /* Applies a set loaded by changeset_load_last_for_rollback() and marks it rolled back. */
 int changeset_rollback_commit(ChangeSet *cs);
+
+/* The history: every journaled set, oldest first, for "iommuctl history". */
+typedef enum ChangeSetState {
+        CHANGESET_INCOMPLETE,  /* interrupted (the next apply or rollback restores it) */
+        CHANGESET_COMPLETE,
+        CHANGESET_ROLLED_BACK, /* restored by rollback, or by itself after a failure */
+        _CHANGESET_STATE_MAX,
+} ChangeSetState;
+
+const char *changeset_state_to_string(ChangeSetState s);
+
+typedef struct ChangeSetInfo {
+        unsigned id;
+        ChangeSetState state;
+        long long time;        /* seconds since the epoch it completed (else rolled back); -1 unknown */
+        char *verb;            /* what wrote it (changeset_annotate()); NULL when not recorded */
+        char *profile;
+        char **paths;          /* host paths of its files */
+        char **actions;        /* per path: created, modified, removed */
+} ChangeSetInfo;
+
+int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n);
+void changeset_info_free(ChangeSetInfo *l, size_t n);
+
+/* Records which verb (apply, undo, rollback) wrote set id and for which profile (may be NULL), for
+ * the history. Informational: the set stands without it. */
+int changeset_annotate(const char *root, unsigned id, const char *verb, const char *profile);

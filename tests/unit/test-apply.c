@@ -195,6 +195,76 @@ static void test_undo_on_failed_regenerate(void **state) {
         test_rmroot(bin);
 }
 
+/* undo converges over entries no change set wrote (kernel-install's), and a second run finds nothing. */
+static void test_undo(void **state) {
+        char *root = test_mkroot();
+        _cleanup_cmdline_ Cmdline *wanted = NULL;
+        _cleanup_free_ char *entry = NULL, *other = NULL;
+        Config config = {};
+        ApplyRequest req;
+        UndoRequest u = {
+                .root = root,
+                .config = &config,
+                .profile = "gpu-sriov",
+                .owned = (char **) iommu_owned_keys,
+                .regenerate = 0,
+        };
+
+        test_write(root, ENTRY, ENTRY_TEXT);
+        assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
+        request(&req, root, (char **) iommu_owned_keys, wanted);
+        req.config = &config;
+        assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
+        {
+                _cleanup_(apply_result_done) ApplyResult res = {};
+                assert_int_equal(apply_run(&req, &res), 0);
+                assert_true(res.committed);
+        }
+        /* A kernel installed after apply, its entry written by kernel-install with the tokens. */
+        test_write(root, "/boot/loader/entries/a-6.5.conf",
+                   "title A\nversion 6.5\nlinux /vmlinuz-6.5\noptions root=/dev/sda1 ro intel_iommu=on iommu=pt quiet\n");
+        {
+                _cleanup_(apply_result_done) ApplyResult res = {};
+                u.dry_run = true;
+                assert_int_equal(undo_run(&u, &res), 0);
+                assert_int_equal(res.cs->n_items, 3); /* two entries and the record */
+                assert_false(res.committed);
+                u.dry_run = false;
+        }
+        {
+                _cleanup_(apply_result_done) ApplyResult res = {};
+                assert_int_equal(undo_run(&u, &res), 0);
+                assert_true(res.committed && res.boot_changed);
+                assert_null(res.cannot);
+        }
+        entry = read_file_under(root, ENTRY);
+        assert_string_equal(entry, ENTRY_TEXT);
+        other = read_file_under(root, "/boot/loader/entries/a-6.5.conf");
+        assert_non_null(strstr(other, "options root=/dev/sda1 ro quiet\n"));
+        assert_false(root_exists(root, DRIFT_RECORD_FILE));
+        {
+                _cleanup_(apply_result_done) ApplyResult res = {};
+                assert_int_equal(undo_run(&u, &res), 0);
+                assert_int_equal(res.cs->n_items, 0);
+                assert_false(res.committed);
+        }
+        /* The history: the apply, then the undo, with their verbs. */
+        {
+                ChangeSetInfo *l = NULL;
+                size_t n = 0;
+                assert_int_equal(changeset_list(root, &l, &n), 0);
+                assert_int_equal(n, 2);
+                assert_string_equal(l[0].verb, "apply");
+                assert_string_equal(l[1].verb, "undo");
+                assert_string_equal(l[1].profile, "gpu-sriov");
+                assert_int_equal(l[1].state, CHANGESET_COMPLETE);
+                assert_true(l[1].time > 0);
+                assert_true(strv_contains(l[1].paths, "/boot/loader/entries/a-6.5.conf"));
+                changeset_info_free(l, n);
+        }
+        test_rmroot(root);
+}
+
 static void test_check_tokens(void **state) {
         _cleanup_cmdline_ Cmdline *good = NULL, *bad = NULL;
 
@@ -210,6 +280,7 @@ int main(void) {
                 cmocka_unit_test(test_want_regenerate),
                 cmocka_unit_test(test_apply_and_rollback),
                 cmocka_unit_test(test_undo_on_failed_regenerate),
+                cmocka_unit_test(test_undo),
                 cmocka_unit_test(test_check_tokens),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
