@@ -144,11 +144,57 @@ static int regenerate_grub_cfg(const char *root) {
         return boot_grub_regenerate(&grub);
 }
 
+/* Takes the lock and rolls back a set a crash interrupted, unless only planning. Returns how many
+ * sets were rolled back. */
+static int pipeline_begin(const char *root, bool dry_run, ChangeSetLock *lock) {
+        int r;
+
+        if (dry_run)
+                return 0;
+        lock->root = root;
+        r = changeset_lock(root, &lock->fd);
+        if (r < 0)
+                return r;
+        return changeset_recover(root);
+}
+
+/* Commits res->cs (recording verb and profile for the history) and regenerates grub.cfg when the
+ * GRUB defaults changed and regenerate says so; when that fails, the set is undone, so a run
+ * changes its files and grub.cfg, or nothing. */
+static int commit_and_regenerate(const char *root, bool regenerate, const char *verb, const char *profile,
+                                 ApplyResult *res) {
+        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        int r;
+
+        if (regenerate && changeset_has_backend(res->cs, "grub")) {
+                r = boot_grub_find_regenerate(root, &grub);
+                if (r < 0)
+                        return r;
+        }
+        if (res->cs->n_items > 0) {
+                r = changeset_commit(res->cs);
+                if (r < 0)
+                        return r;
+                res->committed = true;
+                (void) changeset_annotate(root, res->cs->id, verb, profile);
+        }
+        if (grub.tool) {
+                r = boot_grub_regenerate(&grub);
+                if (r < 0) {
+                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
+                        (void) undo_commit(root, res->cs->id);
+                        return r;
+                }
+                res->regenerated = true;
+        } else if (changeset_has_backend(res->cs, "grub"))
+                res->grub_not_regenerated = true;
+        return 0;
+}
+
 int apply_run(const ApplyRequest *req, ApplyResult *ret) {
         _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         _cleanup_(sync_judge_done) SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
         _cleanup_(apply_result_done) ApplyResult res = {};
-        _cleanup_(grub_plan_done) GrubPlan grub = {};
         BootRequest br;
         size_t n_records = 0;
         bool regenerate;
@@ -156,15 +202,9 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
 
         /* Everything is planned before the first write, under the lock, after an interrupted set
          * was rolled back. */
-        if (!req->dry_run) {
-                lock.root = req->root;
-                r = changeset_lock(req->root, &lock.fd);
-                if (r < 0)
-                        return r;
-                r = changeset_recover(req->root);
-                if (r < 0)
-                        return r;
-        }
+        r = pipeline_begin(req->root, req->dry_run, &lock);
+        if (r < 0)
+                return r;
         if (changeset_new(req->root, &res.cs) < 0)
                 return log_oom();
 
@@ -215,28 +255,9 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
                 return 0;
         }
         regenerate = apply_want_regenerate(req->regenerate, req->root, req->config);
-        if (regenerate && changeset_has_backend(res.cs, "grub")) {
-                r = boot_grub_find_regenerate(req->root, &grub);
-                if (r < 0)
-                        return r;
-        }
-        if (res.cs->n_items > 0) {
-                r = changeset_commit(res.cs);
-                if (r < 0)
-                        return r;
-                res.committed = true;
-                (void) changeset_annotate(req->root, res.cs->id, req->verb ?: "apply", req->profile);
-        }
-        if (grub.tool) {
-                r = boot_grub_regenerate(&grub);
-                if (r < 0) {
-                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
-                        (void) undo_commit(req->root, res.cs->id);
-                        return r;
-                }
-                res.regenerated = true;
-        } else if (changeset_has_backend(res.cs, "grub"))
-                res.grub_not_regenerated = true;
+        r = commit_and_regenerate(req->root, regenerate, req->verb ?: "apply", req->profile, &res);
+        if (r < 0)
+                return r;
         if (res.stale_newer && regenerate) {
                 log_notice("%s is older than %s, which it is generated from: regenerating it.", res.stale_cfg, res.stale_newer);
                 r = regenerate_grub_cfg(req->root);
@@ -281,25 +302,12 @@ int rollback_run(const char *root, const Config *config, bool dry_run, int regen
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
 
-        if (!dry_run) {
-                lock.root = root;
-                r = changeset_lock(root, &lock.fd);
-                if (r < 0)
-                        return r;
-                r = changeset_recover(root);
-                if (r < 0)
-                        return r;
-                if (r > 0) {
-                        /* The interrupted set was the last one; it is rolled back now. */
-                        if (changeset_new(root, &res.cs) < 0)
-                                return log_oom();
-                        res.recovered = true;
-                        *ret = res;
-                        res = (ApplyResult) {};
-                        return 0;
-                }
-        }
-        r = changeset_load_last_for_rollback(root, &res.cs);
+        r = pipeline_begin(root, dry_run, &lock);
+        if (r < 0)
+                return r;
+        /* An interrupted set was the last one, and is rolled back now; or there is none. */
+        res.recovered = r > 0;
+        r = res.recovered ? -ENOENT : changeset_load_last_for_rollback(root, &res.cs);
         if (r == -ENOENT) {
                 if (changeset_new(root, &res.cs) < 0)
                         return log_oom();
@@ -342,8 +350,8 @@ int rollback_run(const char *root, const Config *config, bool dry_run, int regen
 /* What each backend looks for, for the error when one asked for is not there. */
 static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
-        [BOOT_BACKEND_KERNEL_CMDLINE] = "/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
-                                        "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)",
+        [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
+                                         "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
 };
 
@@ -438,21 +446,13 @@ static int undo_cannot(const char *root, char * const *owned, char ***ret) {
 int undo_run(const UndoRequest *req, ApplyResult *ret) {
         _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         _cleanup_(apply_result_done) ApplyResult res = {};
-        _cleanup_(grub_plan_done) GrubPlan grub = {};
         _cleanup_cmdline_ Cmdline *none = NULL;
         BootRequest br;
-        bool regenerate;
         int r;
 
-        if (!req->dry_run) {
-                lock.root = req->root;
-                r = changeset_lock(req->root, &lock.fd);
-                if (r < 0)
-                        return r;
-                r = changeset_recover(req->root);
-                if (r < 0)
-                        return r;
-        }
+        r = pipeline_begin(req->root, req->dry_run, &lock);
+        if (r < 0)
+                return r;
         if (changeset_new(req->root, &res.cs) < 0 || cmdline_parse("", &none) < 0)
                 return log_oom();
 
@@ -490,27 +490,10 @@ int undo_run(const UndoRequest *req, ApplyResult *ret) {
                 res = (ApplyResult) {};
                 return 0;
         }
-        regenerate = apply_want_regenerate(req->regenerate, req->root, req->config);
-        if (regenerate && changeset_has_backend(res.cs, "grub")) {
-                r = boot_grub_find_regenerate(req->root, &grub);
-                if (r < 0)
-                        return r;
-        }
-        r = changeset_commit(res.cs);
+        r = commit_and_regenerate(req->root, apply_want_regenerate(req->regenerate, req->root, req->config), "undo",
+                                  req->profile, &res);
         if (r < 0)
                 return r;
-        res.committed = true;
-        (void) changeset_annotate(req->root, res.cs->id, "undo", req->profile);
-        if (grub.tool) {
-                r = boot_grub_regenerate(&grub);
-                if (r < 0) {
-                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
-                        (void) undo_commit(req->root, res.cs->id);
-                        return r;
-                }
-                res.regenerated = true;
-        } else if (changeset_has_backend(res.cs, "grub"))
-                res.grub_not_regenerated = true;
         /* The files without the profile need a reboot as much as the change did. */
         if (res.boot_changed && req->config && req->config->reboot_sentinel) {
                 r = leave_reboot_sentinel(req->root, req->config->reboot_sentinel);
