@@ -172,11 +172,12 @@ static int commit_and_regenerate(const char *root, bool regenerate, const char *
                         return r;
         }
         if (res->cs->n_items > 0) {
+                res->cs->verb = verb;
+                res->cs->profile = profile;
                 r = changeset_commit(res->cs);
                 if (r < 0)
                         return r;
                 res->committed = true;
-                (void) changeset_annotate(root, res->cs->id, verb, profile);
         }
         if (grub.tool) {
                 r = boot_grub_regenerate(&grub);

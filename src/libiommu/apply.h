@@ -46,7 +46,7 @@ typedef struct ApplyRequest {
         bool dry_run;
         int regenerate;            /* see apply_want_regenerate() */
         int reboot;                /* see apply_reboot_decision() */
-        const char *verb;          /* for the history (changeset_annotate()); NULL: "apply" */
+        const char *verb;          /* for the history (ChangeSet.verb); NULL: "apply" */
 } ApplyRequest;
 
 typedef struct ApplyResult {

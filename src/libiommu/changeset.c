@@ -335,6 +335,18 @@ static int journal_mark(const char *dir, const char *name) {
 }
 
 /* The ids of the journaled sets, ascending. */
+/* For the history: which verb wrote the set, for which profile. Journaled with the set, before
+ * any boot file is touched. */
+static int journal_write_info(const ChangeSet *cs, const char *dir) {
+        _cleanup_free_ char *p = journal_file(dir, "info", SIZE_MAX), *text = NULL;
+
+        if (!cs->verb)
+                return 0;
+        if (!p || asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
+                return -ENOMEM;
+        return write_file_atomic_full(p, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
+}
+
 static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
         _cleanup_free_ char *d = root_path(root, CHANGESET_DIR);
         _cleanup_(closedirp) DIR *dir = NULL;
@@ -681,6 +693,11 @@ int changeset_commit(ChangeSet *cs) {
         /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
          * before the first boot file is touched. */
         r = journal_write(cs, dir); /* logs, naming the file */
+        if (r >= 0) {
+                r = journal_write_info(cs, dir);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write %s/info: %m", dir);
+        }
         if (r >= 0) {
                 r = fsync_parent_directory(dir);
                 if (r < 0)
@@ -1125,15 +1142,6 @@ static long long journal_mark_time(const char *dir, const char *name) {
         if (!p || read_nofollow(p, 64, &text, &size) < 0)
                 return -1;
         return strtoll(text, NULL, 10);
-}
-
-int changeset_annotate(const char *root, unsigned id, const char *verb, const char *profile) {
-        _cleanup_free_ char *dir = journal_dir(root, id), *p = NULL, *text = NULL;
-
-        if (!dir || !(p = journal_file(dir, "info", SIZE_MAX)) ||
-            asprintf(&text, "%s\n%s\n", verb, profile ?: "") < 0)
-                return -ENOMEM;
-        return write_file_atomic_full(p, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
 int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n) {

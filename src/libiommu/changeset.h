@@ -45,6 +45,8 @@ typedef struct ChangeSet {
         size_t *index;      /* hash of the items' paths (open addressing): item number + 1, 0 free */
         size_t index_size;  /* a power of two, more than twice n_items; 0 before the first item */
         unsigned id;     /* set by commit */
+        const char *verb;    /* for the history: what writes it (apply, undo); borrowed, may be NULL */
+        const char *profile; /* for the history: the profile; borrowed, may be NULL */
 } ChangeSet;
 
 int changeset_new(const char *root, ChangeSet **ret);
@@ -109,7 +111,7 @@ typedef struct ChangeSetInfo {
         unsigned id;
         ChangeSetState state;
         long long time;        /* seconds since the epoch it completed (else rolled back); -1 unknown */
-        char *verb;            /* what wrote it (changeset_annotate()); NULL when not recorded */
+        char *verb;            /* what wrote it (ChangeSet.verb); NULL when not recorded */
         char *profile;
         char **paths;          /* host paths of its files */
         char **actions;        /* per path: created, modified, removed */
@@ -117,7 +119,3 @@ typedef struct ChangeSetInfo {
 
 int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n);
 void changeset_info_free(ChangeSetInfo *l, size_t n);
-
-/* Records which verb (apply, undo, rollback) wrote set id and for which profile (may be NULL), for
- * the history. Informational: the set stands without it. */
-int changeset_annotate(const char *root, unsigned id, const char *verb, const char *profile);
