@@ -52,10 +52,17 @@ static int add_apply_wants(const char *normal_dir) {
 /* The decision is the library's (drift.c); this only says it and writes the unit link. */
 static int run(const char *normal_dir) {
         _cleanup_(drift_result_done) DriftResult d = {};
-        const char *root = getenv("IOMMU_GENERATOR_ROOT") ?: "/";
+        _cleanup_root_ Root *root = NULL;
+        bool in_initrd = env_is_true("SYSTEMD_IN_INITRD");
         int r;
 
-        r = drift_decide(root, env_is_true("SYSTEMD_IN_INITRD"), &d);
+        if (!in_initrd) {
+                r = root_open_handle(getenv("IOMMU_GENERATOR_ROOT") ?: "/", &root);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to open the root directory, not checking the IOMMU command "
+                                                 "line: %m");
+        }
+        r = drift_decide(root, in_initrd, &d);
         if (r < 0)
                 return log_warning_errno(r, "Not checking the IOMMU command line because of the errors above; "
                                          "%s is not started on this boot.", APPLY_UNIT);

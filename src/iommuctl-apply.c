@@ -3,6 +3,7 @@
 #include "libiommu/apply.h"
 #include "libiommu/changeset.h"
 #include "libiommu/drift.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -46,8 +47,11 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
                 changeset_print_diff(cs, stdout);
                 return;
         }
-        for (size_t i = 0; i < cs->n_items; i++)
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), cs->items[i].path, cs->items[i].backend);
+        for (size_t i = 0; i < cs->n_items; i++) {
+                _cleanup_escape_buffer_ EscapeBuffer e = {};
+                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
+                       cs->items[i].backend);
+        }
 }
 
 static void log_selection(const Context *ctx) {
@@ -152,7 +156,7 @@ int verb_apply(int argc, char *argv[]) {
                 if (arg.json)
                         print_result(res.cs, "apply", ctx.profile->name, arg.dry_run);
                 else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root,
+                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root->path,
                                  ctx.profile->name);
                 if (res.stale_newer)
                         log_notice("But %s is older than %s, which it is generated from: %s.", res.stale_cfg, res.stale_newer,
@@ -196,8 +200,7 @@ int verb_rollback(int argc, char *argv[]) {
         if (res.recovered)
                 return EXIT_OK;
         if (r == 0) {
-                log_info("Nothing to roll back: no change set recorded under %s%s.",
-                         root_is_host(arg.root) ? "" : arg.root, CHANGESET_DIR);
+                log_info("Nothing to roll back: no change set recorded under %s%s.", root_prefix(arg.root), CHANGESET_DIR);
                 return EXIT_OK;
         }
         print_result(res.cs, "rollback", NULL, arg.dry_run);
@@ -261,7 +264,7 @@ static int undo_profile(const Config *config, char **ret) {
 
 /* Undo removes the profile's tokens; what an apply removed to make room for them (a conflicting
  * iommu=off) stays removed. Says so, naming the change sets, when there are any. */
-static void note_replaced(const char *root) {
+static void note_replaced(const Root *root) {
         _cleanup_strv_free_ char **ids = NULL;
         _cleanup_free_ char *s = NULL;
         ChangeSetInfo *l = NULL;
@@ -303,9 +306,9 @@ int verb_undo(int argc, char *argv[]) {
                 return log_oom(), EXIT_ERROR;
         if (!name) {
                 log_info("Nothing to undo: no profile was applied under %s or is configured; pass --profile to name one.",
-                         arg.root);
+                         arg.root->path);
                 if (arg.json)
-                        print_result(&(ChangeSet) { .root = (char *) arg.root }, "undo", NULL, arg.dry_run);
+                        print_result(&(ChangeSet) { .root = arg.root }, "undo", NULL, arg.dry_run);
                 return EXIT_OK;
         }
         if (profile_load_full(arg.root, name, PROFILE_LOAD_NO_LINT, &profile) < 0)
@@ -331,7 +334,7 @@ int verb_undo(int argc, char *argv[]) {
                         print_result(res.cs, "undo", profile->name, arg.dry_run);
                 else
                         log_info("Nothing to undo: no entry or file under %s carries a token of profile %s, and the "
-                                 "generator is not armed.", arg.root, profile->name);
+                                 "generator is not armed.", arg.root->path, profile->name);
                 return res.cannot ? EXIT_NO : EXIT_OK;
         }
         print_result(res.cs, "undo", profile->name, arg.dry_run);

@@ -2,6 +2,7 @@
 /* "iommuctl config": the effective settings of iommu.conf and its drop-ins, parsed by the same code
  * every verb uses, so that shell integrations (the dracut module) need no INI parser of their own. */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -82,8 +83,10 @@ int verb_config(int argc, char *argv[]) {
                 return EXIT_OK;
         }
         if (argc <= 1) {
-                for (size_t i = 0; i < n; i++)
-                        printf("%s=%s\n", settings[i].name, settings[i].value ?: "");
+                for (size_t i = 0; i < n; i++) {
+                        _cleanup_escape_buffer_ EscapeBuffer e = {};
+                        printf("%s=%s\n", escaped(&e, settings[i].name), escaped(&e, settings[i].value ?: ""));
+                }
                 return EXIT_OK;
         }
         /* "config Boot.Enforce ...": only the values, one a line, for scripts. */
@@ -101,8 +104,10 @@ int verb_config(int argc, char *argv[]) {
                         ret = EXIT_ERROR;
                         continue;
                 }
-                if (!arg.json)
-                        puts(s->value ?: "");
+                if (!arg.json) {
+                        fputs_escaped(s->value ?: "", stdout);
+                        putchar('\n');
+                }
         }
         if (arg.json && ret == EXIT_OK)
                 print_json(settings, n, wanted);

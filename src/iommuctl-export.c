@@ -29,13 +29,13 @@ static int merged_kernel_cmdline(const Context *ctx, const Cmdline *wanted, Cmdl
                 if (r >= 0)
                         break;
                 if (r != -ENOENT)
-                        return log_error_errno(r, "Failed to read %s under %s: %m", source, ctx->root);
+                        return log_error_errno(r, "Failed to read %s under %s: %m", source, ctx->root->path);
         }
         if (r == -ENOENT)
                 return log_error_errno(r, "export kernel-cmdline prints a whole /etc/kernel/cmdline, but %s has none of "
                                        "/etc/kernel/cmdline, /usr/lib/kernel/cmdline or /proc/cmdline to take root= and the "
                                        "other tokens from: pass --cmdline LINE with them (or use 'iommuctl cmdline' for the "
-                                       "profile's tokens alone).", ctx->root);
+                                       "profile's tokens alone).", ctx->root->path);
         if (r < 0)
                 return log_oom();
         r = cmdline_parse(text, &cur);
@@ -62,7 +62,7 @@ static int merged_kernel_cmdline(const Context *ctx, const Cmdline *wanted, Cmdl
         if (r < 0)
                 return log_error_errno(r, "The merged command line would be too long for the kernel.");
         log_info("The non-IOMMU tokens are those of %s%s, merged with profile %s.",
-                 streq(source, "--cmdline") || root_is_host(ctx->root) ? "" : ctx->root, source, ctx->profile->name);
+                 streq(source, "--cmdline") ? "" : root_prefix(ctx->root), source, ctx->profile->name);
         if (!cmdline_has_key(*ret, "root"))
                 log_warning("The line has no root=: fine with discoverable partitions (systemd-gpt-auto-generator), "
                             "otherwise pass --cmdline with the root file system.");

@@ -26,11 +26,11 @@ static int observe(Observation *ret) {
 
         r = host_probe(arg.root, arg.arch, arg.vendor, &host);
         if (r < 0)
-                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root);
+                return log_error_errno(r, "Failed to probe the host under %s: %m", arg.root->path);
         r = observe_tree(arg.root, host.arch, host.vendor, host.vendor_source, ret);
         host_info_done(&host);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the IOMMU groups under %s: %m", arg.root);
+                return log_error_errno(r, "Failed to read the IOMMU groups under %s: %m", arg.root->path);
         return 0;
 }
 
@@ -54,7 +54,7 @@ static int kernel_release_at_least(const char *release, unsigned major, unsigned
         return ma > major || (ma == major && mi >= minor);
 }
 
-static int write_group_type(const char *root, unsigned id, const char *value) {
+static int write_group_type(const Root *root, unsigned id, const char *value) {
         _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int fd = -1;
         struct stat st;
@@ -115,7 +115,7 @@ static int groups_set_type(const char *group, const char *type) {
         r = kernel_release_at_least(o.release, major, minor);
         if (r < 0) {
                 log_error("Cannot tell the kernel release (%s/proc/sys/kernel/osrelease): changing a group's type needs %u.%u or later.",
-                          root_is_host(arg.root) ? "" : arg.root, major, minor);
+                          root_prefix(arg.root), major, minor);
                 return EXIT_ERROR;
         }
         if (r == 0) {

@@ -4,6 +4,7 @@
 
 #include "iommuctl.h"
 #include "libiommu/changeset.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -54,17 +55,20 @@ static void print_text(const ChangeSetInfo *l, size_t n) {
         if (!arg.no_legend)
                 printf("%-8s  %-20s  %-11s  %-16s  %-12s  %s\n", "ID", "TIME", "STATE", "VERB", "PROFILE", "FILES");
         for (size_t i = 0; i < n; i++) {
+                _cleanup_escape_buffer_ EscapeBuffer x = {}, y = {};
                 char t[32];
 
                 format_time(l[i].time, t);
                 printf("%08u  %-20s  %-11s  %-16s  %-12s  %zu\n", l[i].id, t, changeset_state_to_string(l[i].state),
-                       l[i].verb ?: "-", l[i].profile ?: "-", strv_length(l[i].paths));
-                for (size_t k = 0; l[i].paths && l[i].paths[k]; k++)
-                        printf("          %-8s %s\n", l[i].actions[k], l[i].paths[k]);
+                       l[i].verb ? escaped(&x, l[i].verb) : "-", l[i].profile ? escaped(&y, l[i].profile) : "-",
+                       strv_length(l[i].paths));
+                for (size_t k = 0; l[i].paths && l[i].paths[k]; k++) {
+                        _cleanup_escape_buffer_ EscapeBuffer p = {};
+                        printf("          %-8s %s\n", l[i].actions[k], escaped(&p, l[i].paths[k]));
+                }
         }
         if (!arg.no_legend)
-                printf("\n%zu change set%s under %s%s.\n", n, n == 1 ? "" : "s", root_is_host(arg.root) ? "" : arg.root,
-                       CHANGESET_DIR);
+                printf("\n%zu change set%s under %s%s.\n", n, n == 1 ? "" : "s", root_prefix(arg.root), CHANGESET_DIR);
 }
 
 int verb_history(int argc, char *argv[]) {
@@ -77,7 +81,7 @@ int verb_history(int argc, char *argv[]) {
         r = changeset_list(arg.root, &l, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the change sets under %s%s: %m",
-                                       root_is_host(arg.root) ? "" : arg.root, CHANGESET_DIR), EXIT_ERROR;
+                                       root_prefix(arg.root), CHANGESET_DIR), EXIT_ERROR;
         if (arg.json)
                 print_json(l, n);
         else

@@ -2,6 +2,7 @@
 #include "iommuctl.h"
 #include "libiommu/boot-bls.h"
 #include "libiommu/boot-grub.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/foreign-kargs.h"
 #include "libiommu/json.h"
@@ -38,8 +39,8 @@ static const KernelInfo *lint_kernel(void) {
         return &k;
 }
 
-/* Lints one command line; file may be NULL. */
-static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
+/* Lints one command line for kernel k (NULL: lint_kernel()); file may be NULL. */
+static int lint_line_for(LintTotals *t, const char *file, unsigned line, const char *text, const KernelInfo *k) {
         _cleanup_cmdline_ Cmdline *c = NULL;
         LintReport report = {};
         int r;
@@ -47,7 +48,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
         r = cmdline_parse(text, &c);
         if (r < 0)
                 return log_oom();
-        r = lint_cmdline_for_kernel(c, lint_kernel(), arg.vendor, &report);
+        r = lint_cmdline_for_kernel(c, k ?: lint_kernel(), arg.vendor, &report);
         if (r < 0)
                 return log_oom();
         for (size_t i = 0; i < report.n_findings; i++) {
@@ -55,7 +56,7 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
 
                 if (f->severity == SEVERITY_ERROR)
                         t->errors++;
-                else
+                else if (f->severity == SEVERITY_WARNING)
                         t->warnings++;
                 if (t->json) {
                         json_begin_object(t->json);
@@ -67,15 +68,22 @@ static int lint_line(LintTotals *t, const char *file, unsigned line, const char 
                         json_field_string(t->json, "message", f->message);
                         json_field_string(t->json, "fix", f->fix);
                         json_end_object(t->json);
-                } else if (file)
-                        printf("%s:%u: %s: %s%s%s\n", file, line, severity_to_string(f->severity), f->message,
-                               f->fix ? "; use: " : "", f->fix ?: "");
-                else
-                        printf("%s: %s%s%s\n", severity_to_string(f->severity), f->message, f->fix ? "; use: " : "",
-                               f->fix ?: "");
+                } else {
+                        _cleanup_escape_buffer_ EscapeBuffer x = {};
+                        if (file)
+                                printf("%s:%u: %s: %s%s%s\n", escaped(&x, file), line, severity_to_string(f->severity),
+                                       escaped(&x, f->message), f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                        else
+                                printf("%s: %s%s%s\n", severity_to_string(f->severity), escaped(&x, f->message),
+                                       f->fix ? "; use: " : "", escaped(&x, f->fix ?: ""));
+                }
         }
         lint_report_done(&report);
         return 0;
+}
+
+static int lint_line(LintTotals *t, const char *file, unsigned line, const char *text) {
+        return lint_line_for(t, file, line, text, NULL);
 }
 
 static bool is_profile_text(const char *s) {
@@ -207,6 +215,8 @@ static int lint_file(LintTotals *t, const char *path) {
                  * rewrites, continued GRUB lines included. */
                 _cleanup_strv_free_ char **values = NULL;
                 _cleanup_free_ unsigned *lines = NULL;
+                _cleanup_(kernel_info_done) KernelInfo entry_kernel = {};
+                bool have_entry_kernel = false;
                 size_t n = 0;
 
                 log_set_hook(capture_log, &c);
@@ -219,8 +229,22 @@ static int lint_file(LintTotals *t, const char *path) {
                         t->errors += c.errors == 0 ? 1 : c.errors; /* logged with file:line, findings in JSON */
                         return 0;
                 }
+                /* A BLS entry boots the kernel its "version" names: judged with that release and
+                 * ROOT/boot/config-VERSION, not the running kernel (--kernel/--config still win). */
+                if (bls && !arg.kernel_release && !arg.kernel_config) {
+                        _cleanup_free_ char *version = NULL;
+                        r = bls_entry_version(data, &version);
+                        if (r < 0)
+                                return log_oom();
+                        if (version) {
+                                r = kernel_info_for_entry(arg.root, lint_arch(), version, &entry_kernel);
+                                if (r == -ENOMEM)
+                                        return log_oom();
+                                have_entry_kernel = r >= 0;
+                        }
+                }
                 for (size_t i = 0; i < n; i++) {
-                        r = lint_line(t, path, lines[i], values[i]);
+                        r = lint_line_for(t, path, lines[i], values[i], have_entry_kernel ? &entry_kernel : NULL);
                         if (r < 0)
                                 return r;
                 }
@@ -265,7 +289,7 @@ int verb_lint(int argc, char *argv[]) {
                 for (int i = 1; i < argc && r >= 0; i++)
                         r = lint_file(&t, argv[i]);
         else {
-                _cleanup_free_ char *s = NULL, *p = root_path(arg.root, "/proc/cmdline");
+                _cleanup_free_ char *s = NULL, *p = root_display(arg.root, "/proc/cmdline");
                 r = host_read_cmdline(arg.root, &s);
                 if (r < 0)
                         log_error_errno(r, "Failed to read %s: %m", strna(p));

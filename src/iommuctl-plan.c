@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
+#include "libiommu/observe.h"
+#include "libiommu/p2p.h"
 #include "libiommu/plan.h"
 #include "libiommu/strv.h"
 
 /* The current command line: --cmdline, else ROOT/proc/cmdline, else none (offline image). */
-static int current_cmdline(const char *root, char **ret) {
+static int current_cmdline(const Root *root, char **ret) {
         int r;
 
         if (arg.cmdline) {
@@ -23,11 +26,11 @@ static int current_cmdline(const char *root, char **ret) {
                         return r;
                 if (r > 0)
                         log_info("No %s/proc/cmdline: comparing with the entry that boots next, %s.",
-                                 root_is_host(root) ? "" : root, what);
+                                 root_prefix(root), what);
                 return 0;
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_is_host(root) ? "" : root);
+                return log_error_errno(r, "Failed to read %s/proc/cmdline: %m", root_prefix(root));
         return 0;
 }
 
@@ -45,7 +48,10 @@ static int load_plan(Context *ctx, Plan *plan) {
         return plan_compute(ctx->profile, ctx->args_vendor, &ctx->kernel, current, plan);
 }
 
-static void print_json(const Context *ctx, const Plan *plan) {
+typedef struct AcsLift AcsLift;
+static void print_acs_lift_json(JsonWriter *w, const AcsLift *l);
+
+static void print_json(const Context *ctx, const Plan *plan, const AcsLift *lift) {
         JsonWriter w = { .f = stdout };
         _cleanup_free_ char *cur = plan->current ? cmdline_to_string(plan->current) : NULL;
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
@@ -71,6 +77,20 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_begin_array(&w);
         for (size_t i = 0; i < plan->wanted->n_tokens; i++)
                 json_string(&w, plan->wanted->tokens[i].text);
+        json_end_array(&w);
+        json_field_string(&w, "kernel_args_source", plan->wanted_from_profile ? "profile" : "model");
+        json_field_string(&w, "kernel_args_why", plan->wanted_why);
+        json_field_string(&w, "kernel_args_miss_mode", plan->wanted_misses_mode);
+        json_key(&w, "conflicts");
+        json_begin_array(&w);
+        for (size_t i = 0; i < plan->conflicts.n; i++) {
+                json_begin_object(&w);
+                json_field_string(&w, "id", plan->conflicts.items[i].id);
+                json_field_bool(&w, "refuse", plan->conflicts.items[i].refuse);
+                json_field_string(&w, "message", plan->conflicts.items[i].message);
+                json_field_string(&w, "fits", plan->conflicts.items[i].fits);
+                json_end_object(&w);
+        }
         json_end_array(&w);
         json_field_string(&w, "current", cur);
         json_field_string(&w, "planned", res);
@@ -100,6 +120,8 @@ static void print_json(const Context *ctx, const Plan *plan) {
         json_field_string(&w, "kernel", kernel);
         json_end_object(&w);
         print_generator_armed_json(ctx, &w);
+        if (lift)
+                print_acs_lift_json(&w, lift);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -109,16 +131,23 @@ static void print_text(const Context *ctx, const Plan *plan) {
         _cleanup_free_ char *res = cmdline_to_string(plan->result);
         _cleanup_free_ char *kernel = kernel_info_describe(&ctx->kernel);
         size_t width = 0, removed = 0, added = 0;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
         char e[32];
 
-        printf("Profile:  %s (%s)\n", ctx->profile->name, ctx->profile->path);
+        printf("Profile:  %s (%s)\n", escaped(&x, ctx->profile->name), escaped(&x, ctx->profile->path));
         if (ctx->profile->description)
-                printf("          %s\n", ctx->profile->description);
+                printf("          %s\n", escaped(&x, ctx->profile->description));
         printf("Host:     %s, %s (%s)\n", vendor_to_string(ctx->host.vendor), arch_to_string(ctx->host.arch),
-               ctx->host.vendor_source);
-        printf("Current:  %s\n", cur ?: "(none: offline root, showing the profile's tokens only)");
-        printf("Planned:  %s\n", res);
-        printf("Kernel:   %s\n", strna(kernel));
+               escaped(&x, ctx->host.vendor_source));
+        printf("Current:  %s\n", escaped(&x, cur) ?: "(none: offline root, showing the profile's tokens only)");
+        printf("Planned:  %s\n", escaped(&x, res));
+        printf("Kernel:   %s\n", escaped(&x, strna(kernel)));
+        if (plan->wanted_why)
+                printf("Tokens:   %s\n", escaped(&x, plan->wanted_why));
+        for (size_t i = 0; i < plan->conflicts.n; i++)
+                printf("Conflict: %s%s%s%s\n", escaped(&x, plan->conflicts.items[i].message),
+                       plan->conflicts.items[i].fits ? "; profile " : "", plan->conflicts.items[i].fits ?: "",
+                       plan->conflicts.items[i].fits ? " fits" : "");
         if (plan->predicted.groups)
                 printf("Expect:   IOMMU groups with %s domains (%s)\n", kernel_prediction_effect_string(&plan->predicted, e),
                        plan->predicted.reason);
@@ -132,7 +161,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
         for (size_t i = 0; i < plan->n_changes; i++) {
                 const PlanChange *c = &plan->changes[i];
                 char sign = c->action == PLAN_REMOVE ? '-' : c->action == PLAN_ADD ? '+' : '=';
-                printf("  %c %-*s  %s\n", sign, (int) width, c->token, c->why);
+                printf("  %c %-*s  %s\n", sign, (int) width, escaped(&x, c->token), escaped(&x, c->why));
                 removed += c->action == PLAN_REMOVE;
                 added += c->action == PLAN_ADD;
         }
@@ -148,9 +177,77 @@ static void print_text(const Context *ctx, const Plan *plan) {
                 printf("Status:   not in sync: %zu to remove, %zu to add\n", removed, added);
         if (plan->dropped) {
                 _cleanup_free_ char *d = strv_join(plan->dropped, " ");
-                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", strna(d));
+                printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", escaped(&x, strna(d)));
         }
         print_generator_armed_text(ctx);
+}
+
+/* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of
+ * the topology under the root, the ports it names and the groups that merge. */
+typedef struct AcsLift {
+        char *token;
+        char **ports;
+        char **merges;
+        char *reason; /* why there is no token */
+} AcsLift;
+
+static void acs_lift_done(AcsLift *l) {
+        free(l->token);
+        strv_free(l->ports);
+        strv_free(l->merges);
+        free(l->reason);
+}
+
+static int acs_lift_compute(const Context *ctx, AcsLift *ret) {
+        _cleanup_(observation_done) Observation o = {};
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        int r;
+
+        r = observe_tree(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, &o);
+        if (r >= 0)
+                r = p2p_analyze(&o, &t);
+        if (r < 0)
+                return log_oom();
+        r = p2p_lift_token(&o, &t, ctx->kernel.version, &ret->token, &ret->ports, &ret->merges, &ret->reason);
+        if (r == -ENODATA)
+                ret->reason = strdup(t.n_gpus == 0 ? "no GPU on this node" :
+                                     t.n_unread > 0 ? "the ports' config space could not be read (run as root)" :
+                                     "no GPU path is redirected by ACS: nothing to lift");
+        else if (r == -ENOMEM)
+                return log_oom();
+        return 0;
+}
+
+static void print_acs_lift_text(const AcsLift *l) {
+        _cleanup_free_ char *ports = l->ports ? strv_join(l->ports, " ") : NULL;
+
+        if (!l->token) {
+                printf("ACS:      LiftACSRedirect=gpu-paths: no token (%s)\n", strna(l->reason));
+                return;
+        }
+        printf("ACS:      LiftACSRedirect=gpu-paths: %s\n", l->token);
+        printf("          lifts redirect on the %zu ports of GPU paths: %s\n", strv_length(l->ports), strna(ports));
+        STRV_FOREACH(m, l->merges)
+                printf("          merges %s\n", *m);
+        printf("          (add it to the profile's [KernelArgs] line to have apply write it)\n");
+}
+
+static void print_acs_lift_json(JsonWriter *w, const AcsLift *l) {
+        json_key(w, "acs_lift");
+        json_begin_object(w);
+        json_field_string(w, "token", l->token);
+        json_field_string(w, "reason", l->reason);
+        json_key(w, "ports");
+        json_begin_array(w);
+        STRV_FOREACH(p, l->ports)
+                json_string(w, *p);
+        json_end_array(w);
+        json_key(w, "merges");
+        json_begin_array(w);
+        STRV_FOREACH(m, l->merges)
+                json_string(w, *m);
+        json_end_array(w);
+        json_end_object(w);
 }
 
 int verb_plan(int argc, char *argv[]) {
@@ -163,10 +260,24 @@ int verb_plan(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
+        if (plan.wanted_misses_mode)
+                log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
+        /* What the mode would break on this node: warned once here, the text and JSON show it too. */
+        for (size_t i = 0; i < plan.conflicts.n; i++)
+                log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
+                            plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
+                            plan.conflicts.items[i].fits ? " fits" : "");
+        _cleanup_(acs_lift_done) AcsLift lift = {};
+        bool want_lift = ctx.profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS;
+        if (want_lift && acs_lift_compute(&ctx, &lift) < 0)
+                return EXIT_ERROR;
         if (arg.json)
-                print_json(&ctx, &plan);
-        else if (!arg.quiet)
+                print_json(&ctx, &plan, want_lift ? &lift : NULL);
+        else if (!arg.quiet) {
                 print_text(&ctx, &plan);
+                if (want_lift)
+                        print_acs_lift_text(&lift);
+        }
         /* Exit 1 when apply would write something: a line in sync in another order, or with owned tokens
          * that change nothing, is left alone. (The generator acts only on SYNC_DRIFT.) */
         if (arg.check && plan.current && !plan.in_sync)
@@ -185,9 +296,19 @@ int verb_cmdline(int argc, char *argv[]) {
         r = load_plan(&ctx, &plan);
         if (r < 0)
                 return EXIT_ERROR;
-        s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
+        if (arg.full && arg.cmdline) {
+                /* A line given to rewrite (dracut's kernel_cmdline for a UKI): spliced, so every
+                 * byte outside the owned tokens stays as given. */
+                r = cmdline_splice(arg.cmdline, plan.owned_keys, plan.wanted, &s);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot merge the profile's tokens into --cmdline: %s",
+                                               r == -E2BIG ? "the line would be too long for the kernel" : "unterminated quote"),
+                               EXIT_ERROR;
+        } else
+                s = cmdline_to_string(arg.full ? plan.result : plan.wanted);
         if (!s)
                 return log_oom(), EXIT_ERROR;
-        puts(s);
+        fputs_escaped(s, stdout);
+        putchar('\n');
         return EXIT_OK;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
 #include "libiommu/log.h"
@@ -13,11 +14,37 @@ static int print_selected(void) {
         if (config_load(arg.root, &c) < 0)
                 return EXIT_ERROR;
         if (!c.profile) {
-                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_is_host(arg.root) ? "" : arg.root,
+                log_info("No profile selected (Profile= in [IOMMU] of %s%s).", root_prefix(arg.root),
                          CONFIG_FILE);
                 return EXIT_NO;
         }
-        puts(c.profile);
+        fputs_escaped(c.profile, stdout);
+        putchar('\n');
+        return EXIT_OK;
+}
+
+/* "profiles --resolved [NAME]": the profile as one file, includes flattened, for the initramfs
+ * (dracut's 95iommu), which has the profile but not the files it includes. */
+static int print_resolved(const char *name) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!name && !arg.profile) {
+                if (config_load(arg.root, &c) < 0)
+                        return EXIT_ERROR;
+                if (!c.profile)
+                        return log_error("No profile named and none selected (Profile= in [IOMMU] of %s%s).",
+                                         root_prefix(arg.root), CONFIG_FILE), EXIT_ERROR;
+        }
+        r = profile_load(arg.root, name ?: arg.profile ?: c.profile, &p);
+        if (r < 0)
+                return EXIT_ERROR;
+        r = profile_format_resolved(p, &text);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+        fputs(text, stdout);
         return EXIT_OK;
 }
 
@@ -27,8 +54,10 @@ int verb_profiles(int argc, char *argv[]) {
         JsonWriter w = { .f = stdout };
         int r, ret = EXIT_OK;
 
+        if (arg.resolved && argc <= 2)
+                return print_resolved(argc == 2 ? argv[1] : NULL);
         if (argc > 1)
-                return log_error("profiles takes no arguments."), EXIT_ERROR;
+                return log_error("profiles takes no arguments (but --resolved NAME)."), EXIT_ERROR;
         if (arg.selected)
                 return print_selected();
         r = profile_list(arg.root, &l, &n);
@@ -45,12 +74,14 @@ int verb_profiles(int argc, char *argv[]) {
                 _cleanup_free_ char *joined = NULL;
                 if (profile_search_path(arg.root, &path) >= 0)
                         joined = strv_join(path, " ");
-                printf("No profiles found in %s\n", strna(joined));
+                _cleanup_escape_buffer_ EscapeBuffer x = {};
+                printf("No profiles found in %s\n", escaped(&x, strna(joined)));
         } else if (!arg.no_legend)
                 printf("%-16s %-12s %-44s %s\n", "PROFILE", "MODE", "FILE", "DESCRIPTION");
 
         for (size_t i = 0; i < n; i++) {
                 _cleanup_profile_ Profile *p = NULL;
+                _cleanup_escape_buffer_ EscapeBuffer x = {};
                 int saved = log_get_max_level();
 
                 /* A broken profile is listed as such; the error is shown by "plan" or "lint". */
@@ -75,10 +106,10 @@ int verb_profiles(int argc, char *argv[]) {
                         json_end_object(&w);
                         continue;
                 }
-                printf("%-16s %-12s %-44s %s\n", l[i].name, p ? profile_mode_to_string(p->mode) : "BROKEN", l[i].path,
-                       p ? strna(p->description) : "fails to load; run 'iommuctl lint' on the file");
+                printf("%-16s %-12s %-44s %s\n", escaped(&x, l[i].name), p ? profile_mode_to_string(p->mode) : "BROKEN",
+                       escaped(&x, l[i].path), p ? escaped(&x, strna(p->description)) : "fails to load; run 'iommuctl lint' on the file");
                 STRV_FOREACH(s, l[i].shadowed)
-                        printf("%-16s %-12s   overrides %s\n", "", "", *s);
+                        printf("%-16s %-12s   overrides %s\n", "", "", escaped(&x, *s));
         }
         if (arg.json) {
                 json_end_array(&w);

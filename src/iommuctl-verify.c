@@ -21,10 +21,10 @@ static int verify_observe(const Context *ctx, char * const *modules, Observation
 
         r = observe_tree(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, &o);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root);
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root->path);
         if (!o.sysfs)
                 return log_error_errno(-ENOMEDIUM, "Cannot check: %s has no /sys/kernel or /sys/bus/pci, so no running kernel's "
-                                       "state to read (pass the root of a running system or of a captured tree).", ctx->root);
+                                       "state to read (pass the root of a running system or of a captured tree).", ctx->root->path);
         /* A virtual machine's IOMMU is the hypervisor's to give: the fixes say so. */
         o.virtualization = ctx->host.virtualization;
         o.virtualization_evidence = ctx->host.virtualization_evidence;
@@ -32,7 +32,7 @@ static int verify_observe(const Context *ctx, char * const *modules, Observation
         if (r >= 0)
                 r = efi_observe(&o);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root);
+                return log_error_errno(r, "Failed to read the kernel's state under %s: %m", ctx->root->path);
 
         if (arg.kernel_log)
                 r = kernel_log_read_file(&o, arg.kernel_log);
@@ -113,6 +113,7 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
                 .verified = v->result != CHECK_FAIL,
                 .vfio_available = v->facts.vfio_usable,
                 .firmware_iommu = v->facts.firmware_iommu,
+                .iommufd = v->facts.iommufd_ready,
                 .verdict = check_result_to_json_string(v->result),
         };
 
@@ -131,6 +132,9 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
                 return;
         }
         memcpy(s.groups_by_type, o->type_counts, sizeof(s.groups_by_type));
+        s.p2p = v->facts.p2p;
+        memcpy(s.p2p_paths, v->facts.p2p_paths, sizeof(s.p2p_paths));
+        s.p2p_gpu_redirected = v->facts.p2p_gpu_redirected;
         (void) publish_node_state(ctx->root, &ctx->config, &s);
 }
 
@@ -148,7 +152,7 @@ int verb_verify(int argc, char *argv[]) {
                 return EXIT_ERROR;
         r = host_probe_virtualization(ctx.root, &ctx.host);
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s/proc/cpuinfo: %m", root_is_host(ctx.root) ? "" : ctx.root),
+                return log_error_errno(r, "Failed to read %s/proc/cpuinfo: %m", root_prefix(ctx.root)),
                        EXIT_ERROR;
         r = verify_observe(&ctx, ctx.profile->expect_modules, &o);
         if (r < 0)

@@ -6,7 +6,7 @@
 #include "libiommu/log.h"
 
 Args arg = {
-        .root = "/",
+        .root_arg = "/",
         .vendor = _VENDOR_INVALID,
         .arch = _ARCH_INVALID,
 };
@@ -25,7 +25,7 @@ static const Verb verbs[] = {
           "Print only the profile's tokens (--full: the whole merged line), for scripts" },
         { "lint", verb_lint, "lint [--arch A] [--cmdline LINE | FILE...]",
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected | profiles --resolved [NAME]",
           "List the profiles, where each comes from, and what it promises" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE]",
           "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline" },
@@ -75,9 +75,12 @@ static void help(const Verb *v) {
                "                       status: exit 1 when the next boot lacks the profile\n"
                "     --full            cmdline: print the whole merged command line\n"
                "     --selected        profiles: print the profile iommu.conf selects; exit 1 if none\n"
+               "     --resolved        profiles: print a profile (NAME, --profile or the selected one) as one\n"
+               "                       file with its includes flattened\n"
                "     --role=ROLE       export machineconfig: the MachineConfigPool role (worker...)\n"
                "     --no-journal      verify: do not read the kernel log from or log to the journal\n"
-               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees)\n"
+               "     --kernel-log=FILE verify: read the kernel log from FILE (for --root trees);\n"
+               "                       plan, apply, recommend: the node's facts in it (caching mode, SNP)\n"
                "     --boot-check      verify: log the verdict as this boot's check (iommu-verify.service)\n"
                "     --publish         verify: publish labels and metrics from a run by hand too\n"
                "                       (the configured profile only; --boot-check always does)\n"
@@ -109,6 +112,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_SELECTED,
+                ARG_RESOLVED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
                 ARG_KERNEL_LOG,
@@ -138,6 +142,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "selected", no_argument, NULL, ARG_SELECTED },
+                { "resolved", no_argument, NULL, ARG_RESOLVED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
                 { "kernel-log", required_argument, NULL, ARG_KERNEL_LOG },
@@ -166,7 +171,7 @@ static int parse_argv(int argc, char *argv[]) {
                         printf("iommuctl %s\n", IOMMUCTL_VERSION);
                         return 0;
                 case 'R':
-                        arg.root = optarg;
+                        arg.root_arg = optarg;
                         break;
                 case 'p':
                         arg.profile = optarg;
@@ -205,6 +210,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_SELECTED:
                         arg.selected = true;
+                        break;
+                case ARG_RESOLVED:
+                        arg.resolved = true;
                         break;
                 case ARG_ROLE:
                         arg.role = optarg;
@@ -273,11 +281,13 @@ ContextOptions args_context_options(bool need_vendor) {
                 .arch = arg.arch,
                 .kernel_release = arg.kernel_release,
                 .kernel_config = arg.kernel_config,
+                .kernel_log = arg.kernel_log,
                 .need_vendor = need_vendor,
         };
 }
 
 int main(int argc, char *argv[]) {
+        _cleanup_root_ Root *root = NULL;
         const Verb *verb = NULL;
         int r;
 
@@ -304,5 +314,12 @@ int main(int argc, char *argv[]) {
                                 "A verb is required; 'iommuctl --help' lists them.\n");
                 return EXIT_ERROR;
         }
+        /* The root is opened once: every verb reads and writes relative to this handle. */
+        r = root_open_handle(arg.root_arg, &root);
+        if (r < 0) {
+                log_error_errno(r, "Failed to open the root directory %s: %m", arg.root_arg);
+                return EXIT_ERROR;
+        }
+        arg.root = root;
         return verb->run(argc - optind, argv + optind);
 }

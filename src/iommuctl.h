@@ -13,7 +13,8 @@ enum {
 
 /* Options of every verb, parsed once (as systemctl and bootctl do). */
 typedef struct Args {
-        const char *root;
+        const char *root_arg;       /* --root as given; opened once into root by main() */
+        const Root *root;
         const char *profile;
         Vendor vendor;
         Arch arch;
@@ -29,6 +30,7 @@ typedef struct Args {
         bool no_legend;             /* --no-legend: no column headers or summary lines */
         bool boot_check;            /* verify: this is iommu-verify.service's run (the boot check's MESSAGE_ID) */
         bool selected;              /* profiles: print only the profile iommu.conf selects */
+        bool resolved;              /* profiles: print a profile with its includes flattened */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
         const char *journal_fields_to; /* verify: write the journal entry's fields to this file (tests) */
@@ -62,7 +64,7 @@ int verb_status(int argc, char *argv[]);
 
 /* status: the command line of the entry that boots next under root, and which one it is.
  * Returns 0 (both NULL) when none can be told. */
-int status_next_boot_options(const char *root, char **ret_options, char **ret_what);
+int status_next_boot_options(const Root *root, char **ret_options, char **ret_what);
 
 /* Whether iommu-generator is armed on the context's node (issue 22.1): the "Generator:" line of
  * plan and status, and their "generator" JSON object. */

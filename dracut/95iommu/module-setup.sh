@@ -38,7 +38,7 @@ cmdline() {
 }
 
 install() {
-    local _tokens _merged _enforce _profile _vendor _pfile
+    local _tokens _merged _enforce _profile _vendor
 
     if ! _tokens=$(iommu_ctl cmdline) || [[ -z $_tokens ]]; then
         dfatal "iommu: cannot compute the IOMMU profile's kernel command line (see above)"
@@ -74,16 +74,15 @@ install() {
         return 1
     fi
     _vendor=$(iommu_conf_get IOMMU Vendor) || _vendor=
-    # "profiles --json" prints one key per line; the path follows the name.
-    _pfile=$(iommu_ctl -q profiles --json | sed -n "/^ *\"name\": \"$_profile\",\$/{n;s/^ *\"path\": \"\(.*\)\",\$/\1/p;}")
-    if [[ -z $_pfile || ! -f $_pfile ]]; then
-        dfatal "iommu: cannot find the file of the IOMMU profile $_profile"
-        return 1
-    fi
     # At /usr/bin, on the initrd's PATH, wherever the build host has it.
     inst_binary "$(command -v iommuctl)" /usr/bin/iommuctl || return 1
+    # The profile as iommuctl resolves it on the build host: one file, includes flattened (the
+    # files it includes are not in the initramfs), found and written by iommuctl itself.
     mkdir -p "$initdir/etc/iommu/profiles"
-    inst_simple "$_pfile" "/etc/iommu/profiles/$_profile.conf" || return 1
+    if ! iommu_ctl -q profiles --resolved "$_profile" > "$initdir/etc/iommu/profiles/$_profile.conf"; then
+        dfatal "iommu: cannot resolve the IOMMU profile $_profile"
+        return 1
+    fi
     {
         echo "IOMMU_TOKENS='$_tokens'"
         echo "IOMMU_ENFORCE=$_enforce"

@@ -38,7 +38,7 @@ int acpi_parse_ivrs(const uint8_t *buf, size_t n, uint32_t *ret_ivinfo) {
         return 0;
 }
 
-static int acpi_read_table(const char *root, const char *name, AcpiTable *t, char **ret_buf, size_t *ret_size) {
+static int acpi_read_table(const Root *root, const char *name, AcpiTable *t, char **ret_buf, size_t *ret_size) {
         _cleanup_free_ char *path = NULL;
         int r;
 
@@ -54,7 +54,7 @@ static int acpi_read_table(const char *root, const char *name, AcpiTable *t, cha
         return 0;
 }
 
-int acpi_read(const char *root, AcpiInfo *ret) {
+int acpi_read(const Root *root, AcpiInfo *ret) {
         _cleanup_free_ char *dmar = NULL, *ivrs = NULL;
         size_t dmar_size = 0, ivrs_size = 0;
         AcpiInfo a = {};

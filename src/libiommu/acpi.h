@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "fileio.h"
 #include "macro.h"
 
 /* The ACPI tables that describe an x86 IOMMU: DMAR (Intel VT-d) and IVRS (AMD-Vi). A missing
@@ -39,4 +40,4 @@ int acpi_parse_ivrs(const uint8_t *buf, size_t n, uint32_t *ret_ivinfo);
 
 /* Reads ROOT/sys/firmware/acpi/tables/{DMAR,IVRS}. Unreadable or malformed tables are recorded in
  * the result, not returned as errors; only -ENOMEM is. */
-int acpi_read(const char *root, AcpiInfo *ret);
+int acpi_read(const Root *root, AcpiInfo *ret);

@@ -34,7 +34,7 @@ ApplyReboot apply_reboot_decision(int reboot_arg, const Config *config) {
         return APPLY_REBOOT_NONE;
 }
 
-bool apply_want_regenerate(int regenerate, const char *root, const Config *config) {
+bool apply_want_regenerate(int regenerate, const Root *root, const Config *config) {
         if (regenerate >= 0)
                 return regenerate;
         return root_is_host(root) && (!config || config->bootloader_update);
@@ -63,11 +63,11 @@ static int reboot_into(const ApplyRequest *req) {
         /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
         cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
         if (!root_is_host(req->root) && !cmd)
-                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", req->root);
-        stamp = root_path(req->root, REBOOT_STAMP);
+                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", req->root->path);
+        stamp = root_display(req->root, REBOOT_STAMP);
         if (!stamp)
                 return log_oom();
-        if (read_one_line_file(stamp, &previous) >= 0 && streq(previous, tokens)) {
+        if (read_root_line(req->root, REBOOT_STAMP, &previous) >= 0 && streq(previous, tokens)) {
                 _cleanup_cmdline_ Cmdline *running = NULL;
                 SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
 
@@ -77,9 +77,7 @@ static int reboot_into(const ApplyRequest *req) {
                                                "the kernel still runs without it. The boot loader does not use the files "
                                                "written above; check which entry it boots ('iommuctl verify').", tokens);
         }
-        r = mkdir_parents_of(stamp, 0755);
-        if (r >= 0)
-                r = write_file_atomic(stamp, tokens, strlen(tokens), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(req->root, REBOOT_STAMP, tokens, strlen(tokens));
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
 
@@ -100,28 +98,27 @@ static int reboot_into(const ApplyRequest *req) {
  * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
  * already there (another package's, or ours from an earlier change) is left as it is: the reboot
  * it asks for boots the files just written too. */
-static int leave_reboot_sentinel(const char *root, const char *sentinel) {
+static int leave_reboot_sentinel(const Root *root, const char *sentinel) {
         static const char text[] = "*** System restart required ***\n";
-        _cleanup_free_ char *path = root_path(root, sentinel);
+        _cleanup_free_ char *path = root_display(root, sentinel);
         int r;
 
         if (!path)
                 return log_oom();
-        if (access(path, F_OK) >= 0) {
+        if (root_exists(root, sentinel)) {
                 log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
                 return 0;
         }
-        r = mkdir_parents_of(path, 0755);
-        if (r >= 0)
-                r = write_file_atomic(path, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+        r = write_root_file_atomic(root, sentinel, text, strlen(text));
         if (r < 0)
                 return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
         log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
         return 0;
 }
 
-/* Restores the set just committed (grub.cfg could not follow it). */
-static int undo_commit(const char *root, unsigned id) {
+/* Restores the set just committed (grub.cfg could not follow it): the files only, no
+ * regeneration, since grub.cfg was never generated from them. */
+static int undo_commit(const Root *root, unsigned id) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
         int r;
 
@@ -134,7 +131,7 @@ static int undo_commit(const char *root, unsigned id) {
         return changeset_rollback_commit(cs);
 }
 
-static int regenerate_grub_cfg(const char *root) {
+static int regenerate_grub_cfg(const Root *root) {
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
 
@@ -146,7 +143,7 @@ static int regenerate_grub_cfg(const char *root) {
 
 /* Takes the lock and rolls back a set a crash interrupted, unless only planning. Returns how many
  * sets were rolled back. */
-static int pipeline_begin(const char *root, bool dry_run, ChangeSetLock *lock) {
+static int pipeline_begin(const Root *root, bool dry_run, ChangeSetLock *lock) {
         int r;
 
         if (dry_run)
@@ -161,7 +158,7 @@ static int pipeline_begin(const char *root, bool dry_run, ChangeSetLock *lock) {
 /* Commits res->cs (recording verb and profile for the history) and regenerates grub.cfg when the
  * GRUB defaults changed and regenerate says so; when that fails, the set is undone, so a run
  * changes its files and grub.cfg, or nothing. */
-static int commit_and_regenerate(const char *root, bool regenerate, const char *verb, const char *profile,
+static int commit_and_regenerate(const Root *root, bool regenerate, const char *verb, const char *profile,
                                  ApplyResult *res) {
         _cleanup_(grub_plan_done) GrubPlan grub = {};
         int r;
@@ -297,7 +294,7 @@ int apply_reboot(const ApplyRequest *req, ApplyResult *res) {
         return 0;
 }
 
-int rollback_run(const char *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret) {
+int rollback_run(const Root *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret) {
         _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
         _cleanup_(apply_result_done) ApplyResult res = {};
         _cleanup_(grub_plan_done) GrubPlan grub = {};
@@ -325,16 +322,26 @@ int rollback_run(const char *root, const Config *config, bool dry_run, int regen
                         if (r < 0)
                                 return r;
                 }
-                r = changeset_rollback_commit(res.cs);
+                r = changeset_rollback_apply(res.cs);
+                if (r < 0)
+                        return r;
+                /* All or nothing, as for apply: a grub.cfg that could not be regenerated would still
+                 * boot the profile while the defaults say otherwise, so the files go back to the
+                 * set's and the set stays the one to roll back. */
+                if (grub.tool) {
+                        r = boot_grub_regenerate(&grub);
+                        if (r < 0) {
+                                log_error("Writing back the files of change set %08u, since grub.cfg could not be "
+                                          "regenerated; nothing was rolled back.", res.cs->id);
+                                (void) changeset_rollback_revert(res.cs);
+                                return r;
+                        }
+                        res.regenerated = true;
+                }
+                r = changeset_rollback_mark(res.cs);
                 if (r < 0)
                         return r;
                 res.committed = true;
-                if (grub.tool) {
-                        r = boot_grub_regenerate(&grub);
-                        if (r < 0)
-                                return r;
-                        res.regenerated = true;
-                }
                 /* The restored files need a reboot as much as the change did. */
                 if (config && config->reboot_sentinel) {
                         r = leave_reboot_sentinel(root, config->reboot_sentinel);
@@ -356,7 +363,7 @@ static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
 };
 
-int apply_select_backends(const char *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
+int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
         bool found[_BOOT_BACKEND_MAX];
         int r;
 
@@ -370,13 +377,13 @@ int apply_select_backends(const char *root, char * const *names, const char *nam
                         if (ret[b] && !found[b])
                                 return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
                                                        "kind under %s: looked for %s. Nothing was changed.",
-                                                       boot_backend_to_string(b), names_from, root, backend_looked_for[b]);
+                                                       boot_backend_to_string(b), names_from, root->path, backend_looked_for[b]);
                 return 0;
         }
         if (boot_detect_backends(root, ret) == 0)
                 return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
                                        "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
-                                       "Pass --backend to say which to write.", root);
+                                       "Pass --backend to say which to write.", root->path);
         return 0;
 }
 
@@ -417,7 +424,7 @@ int apply_selection_contents(const Config *config, const char *profile, bool pro
 }
 
 /* What undo cannot bring back by rewriting a file: UKIs embed their command line. */
-static int undo_cannot(const char *root, char * const *owned, char ***ret) {
+static int undo_cannot(const Root *root, char * const *owned, char ***ret) {
         _cleanup_(status_done) Status s = {};
         _cleanup_cmdline_ Cmdline *none = NULL;
         _cleanup_strv_free_ char **l = NULL;
@@ -426,7 +433,7 @@ static int undo_cannot(const char *root, char * const *owned, char ***ret) {
         r = cmdline_parse("", &none);
         if (r < 0)
                 return r;
-        r = status_collect(root, NULL, NULL, owned, none, NULL, &s);
+        r = status_collect(root, owned, none, NULL, &s);
         if (r < 0)
                 return r;
         /* Against "no tokens", an entry "carries" when none of the owned keys is on it. */
@@ -484,7 +491,7 @@ int undo_run(const UndoRequest *req, ApplyResult *ret) {
                         res.boot_changed = true;
         r = undo_cannot(req->root, req->owned, &res.cannot);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root);
+                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root->path);
 
         if (req->dry_run || res.cs->n_items == 0) {
                 *ret = res;

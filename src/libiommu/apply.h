@@ -29,10 +29,10 @@ ApplyReboot apply_reboot_decision(int reboot_arg, const Config *config);
 
 /* Pure: whether grub.cfg is regenerated. regenerate: 1 yes, 0 no, -1 on the live host only, as
  * BootloaderUpdate= says. */
-bool apply_want_regenerate(int regenerate, const char *root, const Config *config);
+bool apply_want_regenerate(int regenerate, const Root *root, const Config *config);
 
 typedef struct ApplyRequest {
-        const char *root;
+        const Root *root;
         const Config *config;
         const char *profile;       /* name */
         char * const *owned;
@@ -68,7 +68,7 @@ void apply_result_done(ApplyResult *r);
 
 /* The backends to write: names (from names_from, for messages) or, when NULL, what is found under
  * root. -ENOENT (logged) when one asked for, or any at all, is not there. */
-int apply_select_backends(const char *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]);
+int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]);
 /* Refuses (logged) tokens unsafe in GRUB and shell files, and tokens the kernel would not accept. */
 int apply_check_tokens(const char *profile, Vendor vendor, Arch arch, const Cmdline *wanted);
 /* The selection an apply with --profile or --vendor records in CONFIG_SELECTION_FILE (*ret NULL
@@ -84,8 +84,10 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret);
 int apply_reboot(const ApplyRequest *req, ApplyResult *res);
 
 /* Restores the newest complete set not rolled back yet: returns 1 when one was rolled back, 0 when
- * there was nothing to roll back (or an interrupted set was, ret->recovered). */
-int rollback_run(const char *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret);
+ * there was nothing to roll back (or an interrupted set was, ret->recovered). All or nothing: when
+ * grub.cfg must be regenerated and that fails, the set's files are written back
+ * (changeset_rollback_revert()) and the set stays the one to roll back. */
+int rollback_run(const Root *root, const Config *config, bool dry_run, int regenerate, ApplyResult *ret);
 
 /* Undo: the profile's owned tokens removed from every entry and file of every backend that carries
  * them (BLS entries, $kernelopts, /etc/kernel/cmdline, GRUB defaults and the GRUB drop-in), also
@@ -94,7 +96,7 @@ int rollback_run(const char *root, const Config *config, bool dry_run, int regen
  * can undo in turn. Idempotent: a second run finds nothing (ret->cs->n_items == 0). ret->cannot
  * names what it cannot bring back (UKIs embed their line). */
 typedef struct UndoRequest {
-        const char *root;
+        const Root *root;
         const Config *config;
         const char *profile;   /* whose tokens */
         char * const *owned;   /* its owned keys */

@@ -27,9 +27,20 @@ typedef enum WriteAtomicFlags {
 } WriteAtomicFlags;
 int write_file_atomic_full(const char *path, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
                            WriteAtomicFlags flags);
+/* The same for name in the directory dir_fd (the confined writers: dir_fd comes from the root
+ * handle's resolver). The temporary file is created O_EXCL|O_NOFOLLOW and renamed with
+ * renameat() in dir_fd; dir_fd itself is fsynced (unless WRITE_ATOMIC_NO_DIR_SYNC). */
+int write_file_atomic_at(int dir_fd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid, gid_t gid,
+                         WriteAtomicFlags flags);
+/* The same, and the new file gets the extended attributes of xattrs (a blob of xattr-util.h; the
+ * old file's, so that replacing a boot file keeps its ACLs, SELinux label and IMA signature)
+ * before it is renamed into place. */
+int write_file_atomic_at_xattrs(int dir_fd, const char *name, const void *data, size_t size, mode_t mode, uid_t uid,
+                                gid_t gid, WriteAtomicFlags flags, const char *xattrs, size_t xattrs_size);
 
 /* Removes a file and fsyncs its directory. A missing file is not an error. */
 int unlink_file_durable(const char *path);
+int unlink_file_durable_at(int dir_fd, const char *name);
 
 /* fsyncs the directory that holds path. */
 int fsync_parent_directory(const char *path);

@@ -17,18 +17,33 @@ const char * const boot_partition_dirs[3] = { "/boot", "/efi", "/boot/efi" };
 static const char * const grubenv_paths[] = { "/boot/grub2/grubenv", "/boot/grub/grubenv" };
 
 typedef struct OptionsLine {
-        size_t start, value_start, value_end, end; /* end: after the newline */
+        size_t start, value_start, value_end, end; /* end: after the line's end */
+        unsigned line;
 } OptionsLine;
 
+/* Where the line starting at p ends, the way systemd's read_line() sees it: at LF, at CR, or at
+ * NUL; "\r\n" and "\n\r" are one end. A bare CR ends a line for bootctl and systemd-boot alike. */
+static size_t line_end(const char *text, size_t len, size_t p, size_t *ret_next) {
+        size_t eol = p + strcspn(text + p, "\r\n"), next = eol;
+
+        if (next < len) {
+                next++;
+                if (next < len && strchr("\r\n", text[next]) && text[next] != text[eol])
+                        next++;
+        }
+        *ret_next = next;
+        return eol;
+}
+
 /* "options" lines: the key at the start of a line (after blanks), then blanks, then the value;
- * trailing blanks are not part of the value. */
+ * trailing blanks are not part of the value (bootspec.c strips " \t\n\r"). */
 static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n) {
         _cleanup_free_ OptionsLine *l = NULL;
         size_t n = 0, len = strlen(text);
+        unsigned line = 1;
 
-        for (size_t p = 0; p < len;) {
-                const char *nl = strchr(text + p, '\n');
-                size_t end = nl ? (size_t) (nl - text) + 1 : len, eol = nl ? end - 1 : len, q = p, v;
+        for (size_t p = 0; p < len; line++) {
+                size_t end, eol = line_end(text, len, p, &end), q = p, v;
 
                 while (q < eol && (text[q] == ' ' || text[q] == '\t'))
                         q++;
@@ -42,10 +57,12 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
                         if (!t)
                                 return -ENOMEM;
                         l = t;
-                        l[n] = (OptionsLine) { p, v, eol, end };
-                        while (l[n].value_end > v && strchr(" \t\r", text[l[n].value_end - 1]))
+                        l[n] = (OptionsLine) { p, v, eol, end, line };
+                        while (l[n].value_end > v && strchr(" \t", text[l[n].value_end - 1]))
                                 l[n].value_end--;
-                        n++;
+                        /* bootspec.c skips a key without a value. */
+                        if (l[n].value_end > v)
+                                n++;
                 }
                 p = end;
         }
@@ -67,10 +84,8 @@ int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret
         lines = calloc(n ?: 1, sizeof(unsigned));
         if (!lines)
                 return -ENOMEM;
-        for (size_t i = 0, pos = 0, line = 1; i < n; i++) {
-                for (; pos < l[i].start; pos++)
-                        line += text[pos] == '\n';
-                lines[i] = (unsigned) line;
+        for (size_t i = 0; i < n; i++) {
+                lines[i] = l[i].line;
                 r = strv_consume(&values, strndup(text + l[i].value_start, l[i].value_end - l[i].value_start));
                 if (r < 0)
                         return r;
@@ -78,6 +93,24 @@ int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret
         *ret_values = TAKE_PTR(values);
         *ret_lines = TAKE_PTR(lines);
         *ret_n = n;
+        return 0;
+}
+
+int bls_entry_version(const char *text, char **ret) {
+        /* The same line rules as "options": key at the start after blanks, blanks, the value. */
+        for (const char *p = text; p && *p;) {
+                const char *nl = strchr(p, '\n'), *eol = nl ?: p + strlen(p), *q = p + strspn(p, " \t");
+
+                if (eol - q > 7 && strneq(q, "version", 7) && (q[7] == ' ' || q[7] == '\t')) {
+                        const char *v = q + 7 + strspn(q + 7, " \t"), *e = eol;
+                        while (e > v && strchr(" \t\r", e[-1]))
+                                e--;
+                        *ret = e > v ? strndup(v, e - v) : NULL;
+                        return e > v && !*ret ? -ENOMEM : 0;
+                }
+                p = nl ? nl + 1 : NULL;
+        }
+        *ret = NULL;
         return 0;
 }
 
@@ -115,11 +148,13 @@ static bool has_token(const Cmdline *c, const char *text) {
 
 int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
                       bool *ret_kernelopts) {
+        _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *all = NULL, *out = NULL;
+        _cleanup_free_ size_t *starts = NULL;
         _cleanup_cmdline_ Cmdline *joined = NULL;
         Cmdline empty = {};
-        size_t n, size = 0, pos = 0;
+        size_t n, size = 0, pos = 0, seg = 0;
         bool kernelopts;
         FILE *f;
         int r;
@@ -140,42 +175,51 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 return *ret ? 0 : -ENOMEM;
         }
 
+        /* Boot loaders join the "options" lines with one space and the kernel reads the result:
+         * tokens (quotes that span two lines included) and "--" are judged on that, and the edits
+         * are carried back to the lines they fall in. */
+        starts = calloc(n ?: 1, sizeof(size_t));
+        if (!starts)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                starts[i] = seg;
+                seg += l[i].value_end - l[i].value_start + 1;
+        }
+        r = cmdline_splice_plan(all ?: "", starts, n, owned, kernelopts ? &empty : wanted, &sp);
+        if (r < 0)
+                return r;
+        if (sp.n_cuts == 0 && !sp.insert) {
+                *ret = strdup(text);
+                *ret_kernelopts = kernelopts;
+                return *ret ? 0 : -ENOMEM;
+        }
+        for (size_t i = 0; i < sp.n_cuts; i++)
+                for (size_t k = 1; k < n; k++)
+                        if (sp.cut_start[i] < starts[k] - 1 && sp.cut_end[i] > starts[k])
+                                return -EBADMSG; /* an owned token quoted across two lines */
+
         f = open_memstream(&out, &size);
         if (!f)
                 return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                _cleanup_free_ char *value = strndup(text + l[i].value_start, l[i].value_end - l[i].value_start), *s = NULL;
-                _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
-                bool last = i == n - 1;
-                const Cmdline *add = last && !kernelopts ? wanted : &empty;
+                size_t from = starts[i], to = from + l[i].value_end - l[i].value_start;
+                _cleanup_free_ char *s = NULL;
 
                 fwrite(text + pos, 1, l[i].start - pos, f);
                 pos = l[i].end;
-                if (!value || cmdline_parse(value, &cur) < 0) {
-                        fclose(f);
-                        return -ENOMEM;
-                }
-                if (sync_judge_carries(judge, cur, owned, add)) {
-                        fwrite(text + l[i].start, 1, l[i].end - l[i].start, f);
-                        continue;
-                }
-                r = cmdline_merge(cur, owned, add, &merged);
+                r = cmdline_splice_apply(all, from, to, &sp, &s);
                 if (r < 0) {
                         fclose(f);
                         return r;
                 }
-                s = cmdline_to_string(merged);
-                if (!s) {
-                        fclose(f);
-                        return -ENOMEM;
+                if (strneq(s, all + from, to - from) && strlen(s) == to - from) {
+                        fwrite(text + l[i].start, 1, l[i].end - l[i].start, f);
+                        continue;
                 }
                 if (isempty(s))
                         continue; /* the line held nothing but owned tokens */
-                /* Key and separator as written, the new value, then whatever followed it. A bare
-                 * "options" key has no separator: give it one, or the key and the value merge. */
+                /* Key and separator as written, the new value, then whatever followed it. */
                 fwrite(text + l[i].start, 1, l[i].value_start - l[i].start, f);
-                if (l[i].value_start > 0 && text[l[i].value_start - 1] != ' ' && text[l[i].value_start - 1] != '\t')
-                        fputc(' ', f);
                 fputs(s, f);
                 fwrite(text + l[i].value_end, 1, l[i].end - l[i].value_end, f);
         }
@@ -190,6 +234,13 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
         }
         if (fclose(f) != 0)
                 return -ENOMEM;
+        {
+                size_t total = all ? strlen(all) : 0;
+                for (size_t i = 0; i < sp.n_cuts; i++)
+                        total -= sp.cut_end[i] - sp.cut_start[i];
+                if (total + (sp.insert ? strlen(sp.insert) : 0) > COMMAND_LINE_MAX)
+                        return -E2BIG;
+        }
         *ret = TAKE_PTR(out);
         *ret_kernelopts = kernelopts;
         return 0;
@@ -235,7 +286,7 @@ void bls_entries_free(BlsEntry *e, size_t n) {
         free(e);
 }
 
-int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
+int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         BlsEntry *list = NULL;
         size_t n = 0;
         dev_t seen_dev[ELEMENTSOF(boot_dirs)];
@@ -267,7 +318,8 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
                         BlsEntry *t;
                         char *path, *id;
 
-                        if (de->d_name[0] == '.' || !endswith(de->d_name, ".conf"))
+                        if (de->d_name[0] == '.' || strlen(de->d_name) < 5 ||
+                            strcasecmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0) /* FAT: *.CONF too */
                                 continue;
                         if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
                                 bls_entries_free(list, n);
@@ -292,7 +344,7 @@ int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n) {
         return 0;
 }
 
-bool boot_bls_detect(const char *root) {
+bool boot_bls_detect(const Root *root) {
         BlsEntry *e = NULL;
         size_t n = 0;
 
@@ -303,7 +355,7 @@ bool boot_bls_detect(const char *root) {
 }
 
 /* quiet: for a look at saved_entry, where an unreadable block only means no saved default. */
-static int read_grubenv(const char *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
+static int read_grubenv(const Root *root, bool quiet, char **ret_path, char **ret_text, size_t *ret_size) {
         for (size_t i = 0; i < ELEMENTSOF(grubenv_paths); i++) {
                 int r = quiet ? read_root_file(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size)
                               : read_root_text_and_warn(root, grubenv_paths[i], CHANGESET_FILE_MAX, ret_text, ret_size);
@@ -322,7 +374,7 @@ static int read_grubenv(const char *root, bool quiet, char **ret_path, char **re
 }
 
 /* The default entry, the one iommuctl status says boots by default. */
-static int default_entry(const char *root, const BlsEntry *e, size_t n, size_t *ret) {
+static int default_entry(const Root *root, const BlsEntry *e, size_t n, size_t *ret) {
         _cleanup_free_ const char **ids = calloc(n ?: 1, sizeof(char *));
 
         if (!ids)
@@ -367,22 +419,22 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         return r;
 }
 
-static int plan_kernelopts(const char *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs) {
+static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs) {
         _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *new_value = NULL, *new_text = NULL;
-        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL;
         size_t size, new_size;
         int r;
 
         r = read_grubenv(root, false, &path, &text, &size);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but there is no GRUB environment block "
-                                       "(/boot/grub2/grubenv) under %s. Nothing was changed.", root);
+                                       "(/boot/grub2/grubenv) under %s. Nothing was changed.", root->path);
         if (r < 0)
                 return r;
         r = grubenv_get(text, "kernelopts", &value);
         if (r == -ENOENT)
                 return log_error_errno(r, "Boot entries use $kernelopts, but %s%s does not set kernelopts. Nothing was changed.",
-                                       root_is_host(root) ? "" : root, path);
+                                       root_prefix(root), path);
         if (r < 0)
                 return r;
         r = cmdline_parse(value, &cur);
@@ -390,12 +442,11 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
                 return r;
         if (sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
-        r = cmdline_merge(cur, owned, wanted, &merged);
+        r = cmdline_splice(value, owned, wanted, &new_value);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s: kernelopts has an unterminated quote; nothing was changed.", path);
         if (r < 0)
                 return log_error_errno(r, "%s: kernelopts would be too long for the kernel.", path);
-        new_value = cmdline_to_string(merged);
-        if (!new_value)
-                return -ENOMEM;
         r = grubenv_set_with_tool(text, size, "kernelopts", new_value, &new_text, &new_size);
         if (r < 0)
                 return r;
@@ -403,7 +454,7 @@ static int plan_kernelopts(const char *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
-int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
                   char **ret_default_options) {
         BlsEntry *e = NULL;
         size_t n = 0, def = 0, matched = 0;
@@ -468,7 +519,7 @@ int boot_bls_plan(const char *root, const char *selector, char * const *owned, c
         if (r < 0)
                 return r;
         if (selector && !streq(selector, "all") && matched == 0)
-                return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root);
+                return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root->path);
         if (need_kernelopts) {
                 r = plan_kernelopts(root, owned, wanted, judge, cs);
                 if (r < 0)

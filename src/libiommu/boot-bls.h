@@ -3,6 +3,7 @@
 
 #include "changeset.h"
 #include "cmdline.h"
+#include "fileio.h"
 #include "plan.h"
 
 /* Boot Loader Specification Type #1 entries, $BOOT/loader/entries/ *.conf, with $BOOT found the
@@ -26,15 +27,18 @@ int bls_entry_options(const char *text, char **ret);
 /* Pure: each "options" line's value and its line number (1-based), for readers that report
  * file:line (lint). The one reader of the key: apply, verify and lint all see the same lines. */
 int bls_entry_options_lines(const char *text, char ***ret_values, unsigned **ret_lines, size_t *ret_n);
+/* Pure: the entry's "version" (the kernel release it boots; NULL when there is none): lint and
+ * status judge the entry with that kernel (kernel_info_for_entry()). */
+int bls_entry_version(const char *text, char **ret);
 
 /* Where $BOOT and the ESP can be mounted, in the order every reader searches them ("/boot",
  * "/efi", "/boot/efi"): the one list, for entries, loader.conf, UKIs and systemd-boot. */
 extern const char * const boot_partition_dirs[3];
 
 /* Every entry under every $BOOT, newest first (by version sort of the id). */
-int bls_find_entries(const char *root, BlsEntry **ret, size_t *ret_n);
+int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n);
 void bls_entries_free(BlsEntry *e, size_t n);
-bool boot_bls_detect(const char *root);
+bool boot_bls_detect(const Root *root);
 
 /* Pure GRUB environment block reading: the value of key, or -ENOENT. */
 int grubenv_get(const char *text, const char *key, char **ret);
@@ -43,5 +47,5 @@ int grubenv_get(const char *text, const char *key, char **ret);
  * the entry file names) and, for $kernelopts entries, of the GRUB environment block (rewritten by
  * grub2-editenv/grub-editenv on a scratch copy) to cs. ret_default_options, when not NULL, gets
  * the resulting options of the default entry (for seeding /etc/kernel/cmdline), or NULL. */
-int boot_bls_plan(const char *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
                   char **ret_default_options);

@@ -1,25 +1,18 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <glob.h>
-
 #include "boot-bls.h"
 #include "boot-kernel-cmdline.h"
 #include "fileio.h"
 #include "host.h"
 #include "log.h"
+#include "strv.h"
 
-static bool glob_matches(const char *root, const char *pattern) {
-        _cleanup_free_ char *p = root_path(root, pattern);
-        glob_t g = {};
-        bool found;
+static bool root_has_match(const Root *root, const char *pattern) {
+        _cleanup_strv_free_ char **found = NULL;
 
-        if (!p)
-                return false;
-        found = glob(p, 0, NULL, &g) == 0 && g.gl_pathc > 0;
-        globfree(&g);
-        return found;
+        return root_find_matching(root, pattern, &found) >= 0 && found[0];
 }
 
-bool kernel_install_is_used(const char *root) {
+bool kernel_install_is_used(const Root *root) {
         static const char * const confs[] = { "/etc/kernel/install.conf", "/usr/lib/kernel/install.conf" };
 
         for (size_t i = 0; i < 2; i++) {
@@ -36,34 +29,32 @@ bool kernel_install_is_used(const char *root) {
                 _cleanup_free_ char *p = NULL;
                 if (asprintf(&p, "%s/EFI/systemd/systemd-boot*.efi", boot_partition_dirs[i]) < 0)
                         return false;
-                if (glob_matches(root, p))
+                if (root_has_match(root, p))
                         return true;
         }
         return root_exists(root, "/usr/lib/kernel/install.d") && boot_bls_detect(root);
 }
 
-bool boot_kernel_cmdline_detect(const char *root) {
+bool boot_kernel_cmdline_detect(const Root *root) {
         return root_exists(root, KERNEL_CMDLINE) || kernel_install_is_used(root);
 }
 
-unsigned boot_count_ukis(const char *root) {
+unsigned boot_count_ukis(const Root *root) {
         unsigned n = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
-                _cleanup_free_ char *pattern = NULL, *p = NULL;
-                glob_t g = {};
+                _cleanup_free_ char *pattern = NULL;
+                _cleanup_strv_free_ char **found = NULL;
                 if (asprintf(&pattern, "%s/EFI/Linux/*.efi", boot_partition_dirs[i]) < 0)
                         break;
-                p = root_path(root, pattern);
-                if (p && glob(p, 0, NULL, &g) == 0)
-                        n += g.gl_pathc;
-                globfree(&g);
+                if (root_find_matching(root, pattern, &found) >= 0)
+                        n += strv_length(found);
         }
         return n;
 }
 
 /* What kernel-install would use without /etc/kernel/cmdline. */
-static int seed_cmdline(const char *root, const char *fallback, char **ret) {
+static int seed_cmdline(const Root *root, const char *fallback, char **ret) {
         _cleanup_cmdline_ Cmdline *c = NULL, *kept = NULL;
         _cleanup_free_ char *s = NULL;
         int r;
@@ -96,10 +87,11 @@ static int seed_cmdline(const char *root, const char *fallback, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *fallback,
+int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *fallback,
                              ChangeSet *cs) {
-        _cleanup_free_ char *text = NULL, *s = NULL, *out = NULL;
-        _cleanup_cmdline_ Cmdline *cur = NULL, *merged = NULL;
+        _cleanup_free_ char *text = NULL, *out = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL;
+        bool exists;
         int r;
 
         r = read_root_text_and_warn(root, KERNEL_CMDLINE, CHANGESET_FILE_MAX, &text, NULL);
@@ -117,27 +109,35 @@ int boot_kernel_cmdline_plan(const char *root, char * const *owned, const Cmdlin
                 }
         }
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root);
+                return log_error_errno(r, "Failed to read %s under %s: %m", KERNEL_CMDLINE, root->path);
         /* kernel-install reads the file as whitespace-separated words, newlines included. */
         r = cmdline_parse(text, &cur);
         if (r == -EBADMSG)
-                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
         if (r < 0)
-                return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_is_host(root) ? "" : root,
+                return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
-        if (root_exists(root, KERNEL_CMDLINE) && sync_judge_carries(judge, cur, owned, wanted))
+        exists = root_exists(root, KERNEL_CMDLINE);
+        if (exists && sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
-        r = cmdline_merge(cur, owned, wanted, &merged);
+        /* Spliced: every byte but the owned tokens stays, newlines included (kernel-install's
+         * 90-loaderentry.install squeezes blanks and newlines to single spaces on its own). */
+        r = cmdline_splice(text, owned, wanted, &out);
         if (r == -EBADMSG)
-                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_is_host(root) ? "" : root,
+                return log_error_errno(r, "%s%s: unterminated quote; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
         if (r < 0)
                 return log_error_errno(r, "%s%s: the command line would be too long for the kernel; nothing was changed.",
-                                       root_is_host(root) ? "" : root, KERNEL_CMDLINE);
-        s = cmdline_to_string(merged);
-        if (!s || asprintf(&out, "%s\n", s) < 0)
-                return -ENOMEM;
+                                       root_prefix(root), KERNEL_CMDLINE);
+        if (!exists) {
+                /* A seeded line: a file of its own, ending in a newline. */
+                char *t;
+                if (asprintf(&t, "%s\n", out) < 0)
+                        return -ENOMEM;
+                free(out);
+                out = t;
+        }
         r = changeset_add(cs, KERNEL_CMDLINE, out, strlen(out), 0644, "kernel-cmdline");
         return r < 0 ? r : 0;
 }

@@ -4,6 +4,7 @@
 #include "changeset.h"
 #include "cmdline.h"
 #include "plan.h"
+#include "fileio.h"
 
 /* Which boot configuration a machine (or image) really uses, and the changes a profile needs in
  * each. Several backends may apply at once (RHEL 9: BLS entries and GRUB defaults). */
@@ -20,7 +21,7 @@ const char *boot_backend_to_string(BootBackend b);
 BootBackend boot_backend_from_string(const char *s);
 
 typedef struct BootRequest {
-        const char *root;
+        const Root *root;
         const char *profile;     /* name, for the files we write */
         char * const *owned;     /* keys the profile owns */
         const Cmdline *wanted;   /* the profile's tokens */
@@ -30,7 +31,7 @@ typedef struct BootRequest {
 } BootRequest;
 
 /* Sets backends[] to what is found under root. Returns how many. */
-int boot_detect_backends(const char *root, bool ret[_BOOT_BACKEND_MAX]);
+int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]);
 /* Parses "bls,grub" (or a list of names); errors logged. */
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]);
 

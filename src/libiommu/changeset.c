@@ -11,15 +11,17 @@
 #include "atomic-write.h"
 #include "changeset.h"
 #include "diff.h"
+#include "escape.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
+#include "xattr-util.h"
 
-/* Version 1 (a manifest plus an "old-K" and a "new-K" file per item, each fsynced on its own) is
- * still read, for sets journaled before version 2: one "journal" file, the manifest followed by
- * the contents, written and synced once. */
-#define MANIFEST_MAGIC "iommuctl-changeset 1"
-#define JOURNAL_MAGIC "iommuctl-changeset 2"
+/* Version 3 adds each file's extended attributes to version 2 (one "journal" file, the manifest
+ * followed by the contents); both are read. Version 1 (a file per item) predates the only release
+ * and is not read any more. */
+#define JOURNAL_MAGIC_V2 "iommuctl-changeset 2"
+#define JOURNAL_MAGIC "iommuctl-changeset 3"
 /* A set of 2000 boot files of 4 MiB each would be 16 GiB: far more than any boot partition. */
 #define JOURNAL_MAX (256U * 1024U * 1024U)
 
@@ -30,10 +32,11 @@ static void change_item_done(ChangeItem *i) {
         free(i->new);
         free(i->backend);
         free(i->created_dir);
+        free(i->xattrs);
 }
 
 /* The topmost ancestor of path (a host path) missing under root, or NULL when its directory exists. */
-static int missing_ancestor(const char *root, const char *path, char **ret) {
+static int missing_ancestor(const Root *root, const char *path, char **ret) {
         _cleanup_free_ char *p = strdup(path);
         char *top = NULL, *slash;
 
@@ -52,32 +55,117 @@ static int missing_ancestor(const char *root, const char *path, char **ret) {
         return 0;
 }
 
+/* Removes the directory path (inside the root) relative to its parent's descriptor. */
+static int rmdir_in_root(const Root *root, char *path) {
+        _cleanup_close_ int pfd = -1;
+        char *slash = strrchr(path, '/');
+        int r;
+
+        if (!slash || !slash[1])
+                return -EINVAL;
+        *slash = '\0';
+        r = chase_root(root, slash == path ? "/" : path, 0, NULL, &pfd);
+        *slash = '/';
+        if (r < 0)
+                return r;
+        return unlinkat(pfd, slash + 1, AT_REMOVEDIR) < 0 ? -errno : 0;
+}
+
 /* After removing a file commit created: removes the directories it created for it, while empty. */
-static void remove_created_dirs(const char *root, const ChangeItem *c) {
+static void remove_created_dirs(const Root *root, const ChangeItem *c) {
         _cleanup_free_ char *p = NULL;
         char *slash;
 
         if (!c->created_dir || !(p = strdup(c->path)))
                 return;
         while ((slash = strrchr(p, '/')) && slash != p) {
-                _cleanup_free_ char *full = NULL;
-
                 *slash = '\0';
                 if (strlen(p) < strlen(c->created_dir))
                         break;
-                full = root_path(root, p);
-                if (!full || rmdir(full) < 0)
+                if (rmdir_in_root(root, p) < 0)
                         break;
         }
 }
 
-int changeset_new(const char *root, ChangeSet **ret) {
+typedef struct ChangeDir {
+        char *path; /* inside the root, resolved */
+        int fd;     /* O_RDONLY|O_DIRECTORY */
+} ChangeDir;
+
+struct ChangeDirCache {
+        ChangeDir *dirs;
+        size_t n;
+};
+
+static void dir_cache_free(ChangeDirCache *c) {
+        if (!c)
+                return;
+        for (size_t i = 0; i < c->n; i++) {
+                free(c->dirs[i].path);
+                if (c->dirs[i].fd >= 0)
+                        close(c->dirs[i].fd);
+        }
+        free(c->dirs);
+        free(c);
+}
+
+/* The directory part of an item's path ("/" for "/x") and its last component. */
+static char *item_dir_path(const ChangeItem *c) {
+        const char *slash = strrchr(c->path, '/');
+        return slash == c->path ? strdup("/") : strndup(c->path, (size_t) (slash - c->path));
+}
+
+static const char *item_name(const ChangeItem *c) {
+        return strrchr(c->path, '/') + 1;
+}
+
+/* The descriptor of the directory that holds c, opened through the root handle (symlinks in it
+ * resolve inside the root) the first time and kept. With create, missing directories are made
+ * inside the root; without, -ENOENT when it is missing. The descriptor pins the directory: a
+ * component swapped for a symlink afterwards does not move where the item is written. */
+static int item_dir_fd(const ChangeSet *cs, const ChangeItem *c, bool create, int *ret_fd) {
+        _cleanup_free_ char *dir = item_dir_path(c);
+        _cleanup_close_ int pfd = -1, fd = -1;
+        ChangeDirCache *cache = cs->dirs;
+        ChangeDir *t;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        for (size_t i = 0; i < cache->n; i++)
+                if (streq(cache->dirs[i].path, dir)) {
+                        *ret_fd = cache->dirs[i].fd;
+                        return 0;
+                }
+        /* openat2(RESOLVE_IN_ROOT) where the directory is there; the component walk makes the
+         * missing ones inside the root. */
+        r = root_open(cs->root, dir, O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT && create) {
+                r = chase_root(cs->root, dir, CHASE_MKDIR, NULL, &pfd);
+                if (r < 0)
+                        return r;
+                fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+        } else if (r < 0)
+                return r;
+        t = reallocarray(cache->dirs, cache->n + 1, sizeof(ChangeDir));
+        if (!t)
+                return -ENOMEM;
+        cache->dirs = t;
+        cache->dirs[cache->n++] = (ChangeDir) { .path = TAKE_PTR(dir), .fd = fd };
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int changeset_new(const Root *root, ChangeSet **ret) {
         ChangeSet *cs = calloc(1, sizeof(ChangeSet));
 
         if (!cs)
                 return -ENOMEM;
-        cs->root = strdup(root ?: "/");
-        if (!cs->root) {
+        cs->root = root;
+        cs->dirs = calloc(1, sizeof(ChangeDirCache));
+        if (!cs->dirs) {
                 free(cs);
                 return -ENOMEM;
         }
@@ -92,7 +180,7 @@ ChangeSet *changeset_free(ChangeSet *cs) {
                 change_item_done(&cs->items[i]);
         free(cs->items);
         free(cs->index);
-        free(cs->root);
+        dir_cache_free(cs->dirs);
         return mfree(cs);
 }
 
@@ -176,14 +264,6 @@ static bool manifest_path_valid(const char *p) {
         }
 }
 
-/* Reads a resolved host path (no symlink in it: a symlink there now is refused, not followed). */
-static int read_nofollow(const char *full, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (fd < 0)
-                return -errno;
-        return read_fd_full(fd, max, ret, ret_size);
-}
 
 static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
         if (!a || !b)
@@ -192,12 +272,15 @@ static bool contents_equal(const char *a, size_t na, const char *b, size_t nb) {
 }
 
 /* The current contents of a boot file (read_fd_full() keeps it in a buffer of its size: a set
- * of 2000 entries holds 2000 of these), and its inode for the hard-link check. */
-static int read_current(const char *full, char **ret, size_t *ret_size, struct stat *ret_st) {
+ * of 2000 entries holds 2000 of these), its inode for the hard-link check, and (when ret_xattrs
+ * is not NULL) its extended attributes. */
+static int read_current_full(int dir_fd, const char *name, char **ret, size_t *ret_size, struct stat *ret_st,
+                             char **ret_xattrs, size_t *ret_xattrs_size) {
         _cleanup_close_ int fd = -1;
+        int r;
 
-        if (lstat(full, ret_st) < 0) {
-                if (errno != ENOENT)
+        if (dir_fd < 0 || fstatat(dir_fd, name, ret_st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (dir_fd >= 0 && errno != ENOENT)
                         return -errno;
                 *ret = NULL;
                 *ret_size = 0;
@@ -207,33 +290,56 @@ static int read_current(const char *full, char **ret, size_t *ret_size, struct s
                 return -EISDIR;
         if (!S_ISREG(ret_st->st_mode))
                 return -EBADFD;
-        fd = open(full, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
+        fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
         if (fstat(fd, ret_st) < 0)
                 return -errno;
+        if (ret_xattrs) {
+                r = xattrs_read_fd(fd, ret_xattrs, ret_xattrs_size);
+                if (r < 0)
+                        return r;
+        }
         return read_fd_full(fd, CHANGESET_FILE_MAX, ret, ret_size);
 }
 
+static int read_current(int dir_fd, const char *name, char **ret, size_t *ret_size, struct stat *ret_st) {
+        return read_current_full(dir_fd, name, ret, ret_size, ret_st, NULL, NULL);
+}
+
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
-        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL;
+        _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL,
+                            *xattrs = NULL;
         ChangeItem item;
         struct stat st = {};
-        size_t old_size;
+        size_t old_size, xattrs_size = 0;
         bool existed;
-        int r;
+        int r, dir_fd = -1;
 
         /* Resolved inside the root, symlinks at any level included: an entry that is a symlink is
          * rewritten where it points inside the root, never on this machine. */
-        r = chase_root(cs->root, path, CHASE_NONEXISTENT, &full, &resolved);
+        r = chase_root(cs->root, path, CHASE_NONEXISTENT, &resolved, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to resolve %s under %s: %m; nothing was changed.", path, cs->root);
+                return log_error_errno(r, "Failed to resolve %s under %s: %m; nothing was changed.", path, cs->root->path);
+        if (streq(resolved, "/"))
+                return log_error_errno(-EISDIR, "Refusing to change %s: it is the root.", path);
+        full = root_display(cs->root, resolved);
+        if (!full)
+                return log_oom();
         /* The journal's manifest is line and tab separated. */
         if (strpbrk(resolved, "\t\n"))
                 return log_error_errno(-EINVAL, "Refusing to change %s: tab or newline in the path.", resolved);
         if (changeset_find(cs, resolved))
                 return -EEXIST;
-        r = read_current(full, &old, &old_size, &st);
+        /* Its directory, opened once and kept for the write: -ENOENT is a directory that is still
+         * to be made (the file is new). */
+        {
+                ChangeItem probe = { .path = resolved };
+                r = item_dir_fd(cs, &probe, false, &dir_fd);
+                if (r < 0 && r != -ENOENT)
+                        return log_error_errno(r, "Failed to open the directory of %s: %m; nothing was changed.", full);
+        }
+        r = read_current_full(dir_fd, strrchr(resolved, '/') + 1, &old, &old_size, &st, &xattrs, &xattrs_size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
         /* In an image, a boot file with a second name may be a hard link to a file of the build
@@ -274,6 +380,8 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
                 .gid = existed ? st.st_gid : (gid_t) -1,
                 .backend = TAKE_PTR(b),
                 .created_dir = TAKE_PTR(created_dir),
+                .xattrs = TAKE_PTR(xattrs),
+                .xattrs_size = xattrs_size,
         };
         r = changeset_append(cs, &item);
         if (r < 0) {
@@ -297,14 +405,33 @@ void changeset_print_diff(const ChangeSet *cs, FILE *f) {
         }
 }
 
-/* Journal paths. */
-static char *journal_dir(const char *root, unsigned id) {
-        _cleanup_free_ char *d = root_path(root, CHANGESET_DIR); /* confined: symlinks resolve inside the root */
-        char *p;
+/* Journal paths: the name of a set's directory for messages (ROOT/var/lib/iommu/changesets/ID),
+ * and its descriptor, opened through the root handle (CHANGESET_DIR resolves inside the root; the
+ * set's directory itself is never a symlink). */
+static char *journal_dir(const Root *root, unsigned id) {
+        char *rel, *p;
 
-        if (!d || asprintf(&p, "%s/%08u", d, id) < 0)
+        if (asprintf(&rel, "%s/%08u", CHANGESET_DIR, id) < 0)
                 return NULL;
+        p = root_display(root, rel);
+        free(rel);
         return p;
+}
+
+static int journal_dir_open(const Root *root, unsigned id, int *ret_fd) {
+        _cleanup_close_ int base = -1;
+        char name[16];
+        int r, fd;
+
+        r = chase_root(root, CHANGESET_DIR, 0, NULL, &base);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof(name), "%08u", id);
+        fd = openat(base, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
 }
 
 static char *journal_file(const char *dir, const char *name, size_t k) {
@@ -315,40 +442,42 @@ static char *journal_file(const char *dir, const char *name, size_t k) {
         return p;
 }
 
-static bool journal_has(const char *dir, const char *name) {
-        _cleanup_free_ char *p = journal_file(dir, name, SIZE_MAX);
+static bool journal_has(int dir_fd, const char *name) {
         struct stat st;
-        return p && lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+        return dir_fd >= 0 && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-static int journal_mark(const char *dir, const char *name) {
-        _cleanup_free_ char *p = journal_file(dir, name, SIZE_MAX);
+static int journal_mark(int dir_fd, const char *name) {
         char stamp[64];
         int n;
 
-        if (!p)
-                return -ENOMEM;
         n = snprintf(stamp, sizeof(stamp), "%lld\n", (long long) time(NULL));
         /* What counts is that the mark exists (its name, made durable by the directory fsync),
          * not the time stamp in it: no fsync of the file itself. */
-        return write_file_atomic_full(p, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
+        return write_file_atomic_at(dir_fd, name, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
-/* The ids of the journaled sets, ascending. */
+static int unsigned_compare(const void *a, const void *b) {
+        unsigned x = *(const unsigned *) a, y = *(const unsigned *) b;
+        return x < y ? -1 : x > y;
+}
+
 /* For the history: which verb wrote the set, for which profile. Journaled with the set, before
  * any boot file is touched. */
-static int journal_write_info(const ChangeSet *cs, const char *dir) {
-        _cleanup_free_ char *p = journal_file(dir, "info", SIZE_MAX), *text = NULL;
+static int journal_write_info(const ChangeSet *cs, int dir_fd) {
+        _cleanup_free_ char *text = NULL;
 
         if (!cs->verb)
                 return 0;
-        if (!p || asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
+        if (asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
                 return -ENOMEM;
-        return write_file_atomic_full(p, text, strlen(text), 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
+        return write_file_atomic_at(dir_fd, "info", text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
+                                    WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
-static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
-        _cleanup_free_ char *d = root_path(root, CHANGESET_DIR);
+/* The ids of the journaled sets, ascending. */
+static int journal_list(const Root *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
+        _cleanup_free_ char *d = root_display(root, CHANGESET_DIR);
         _cleanup_(closedirp) DIR *dir = NULL;
         _cleanup_free_ unsigned *ids = NULL;
         unsigned max = 0;
@@ -357,7 +486,7 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
         int r;
 
         if (!d)
-                return -errno;
+                return -ENOMEM;
         r = root_opendir(root, CHANGESET_DIR, &dir);
         if (r < 0) {
                 if (r != -ENOENT)
@@ -373,9 +502,15 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
                 unsigned long v;
                 unsigned *t;
 
-                if (strlen(de->d_name) != 8 || strspn(de->d_name, "0123456789") != 8)
+                /* "%08u": eight digits, more once the ids pass 99999999 (then without a leading
+                 * zero). The ids are sorted by value below, so 100000000 comes after 99999999. */
+                size_t l = strlen(de->d_name);
+                if (l < 8 || strspn(de->d_name, "0123456789") != l || (l > 8 && de->d_name[0] == '0'))
                         continue;
+                errno = 0;
                 v = strtoul(de->d_name, &end, 10);
+                if (errno != 0 || v > UINT_MAX)
+                        continue;
                 if (v > max)
                         max = (unsigned) v;
                 {
@@ -393,12 +528,7 @@ static int journal_list(const char *root, unsigned **ret, size_t *ret_n, unsigne
                 ids = t;
                 ids[n++] = (unsigned) v;
         }
-        for (size_t i = 1; i < n; i++)
-                for (size_t j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
-                        unsigned t = ids[j];
-                        ids[j] = ids[j - 1];
-                        ids[j - 1] = t;
-                }
+        qsort(ids, n, sizeof(unsigned), unsigned_compare);
         *ret = TAKE_PTR(ids);
         *ret_n = n;
         if (ret_max)
@@ -439,13 +569,15 @@ static int created_dir_from_levels(const char *path, unsigned levels, char **ret
         return 0;
 }
 
-/* The whole journal in one file: "iommuctl-changeset 2", one manifest line per item (number,
- * existed, has new contents, mode, uid, gid, old size, new size, backend, path; tab-separated),
- * an empty line, then each item's old and new contents back to back. Written atomically and
+/* The whole journal in one file: "iommuctl-changeset 3", one manifest line per item (number,
+ * existed, has new contents, mode, uid, gid, old size, new size, extended attributes' size,
+ * created directory levels, backend, path; tab-separated), an empty line, then each item's old
+ * contents, new contents and extended attributes back to back. (Version 2: the same without the
+ * attributes and their size.) Written atomically and
  * fsynced with its directory; the caller then fsyncs CHANGESET_DIR so that the set's directory
  * itself is durable. One write and sync per set, where version 1 made 3N+1 files with two
  * fsyncs each. */
-static int journal_write(const ChangeSet *cs, const char *dir) {
+static int journal_write(const ChangeSet *cs, int dir_fd, const char *dir) {
         _cleanup_free_ char *journal = NULL, *path = NULL;
         size_t size = 0;
         FILE *m;
@@ -457,10 +589,10 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
         fprintf(m, "%s\n", JOURNAL_MAGIC);
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new, (unsigned) c->mode,
-                        c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
-                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid,
-                        c->old ? c->old_size : 0, c->new ? c->new_size : 0, created_levels(c), c->backend, c->path);
+                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new,
+                        (unsigned) c->mode, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
+                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid, c->old ? c->old_size : 0, c->new ? c->new_size : 0,
+                        c->xattrs ? c->xattrs_size : 0, created_levels(c), c->backend, c->path);
         }
         fputc('\n', m);
         for (size_t k = 0; k < cs->n_items; k++) {
@@ -469,6 +601,8 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
                         fwrite(c->old, 1, c->old_size, m);
                 if (c->new)
                         fwrite(c->new, 1, c->new_size, m);
+                if (c->xattrs)
+                        fwrite(c->xattrs, 1, c->xattrs_size, m);
         }
         if (fclose(m) != 0)
                 return -ENOMEM;
@@ -476,20 +610,20 @@ static int journal_write(const ChangeSet *cs, const char *dir) {
         path = journal_file(dir, "journal", SIZE_MAX);
         if (!path)
                 return -ENOMEM;
-        r = write_file_atomic(path, journal, size, 0600, (uid_t) -1, (gid_t) -1);
+        r = write_file_atomic_at(dir_fd, "journal", journal, size, 0600, (uid_t) -1, (gid_t) -1, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to write the journal file %s: %m", path);
         return 0;
 }
 
-/* Removes a journal directory and the files in it, never following a symlink: the directory is
- * opened O_NOFOLLOW and its entries are unlinked relative to it. */
-static int remove_tree(const char *dir) {
+/* Removes the journal directory name in base_fd and the files in it, never following a symlink:
+ * the directory is opened O_NOFOLLOW and its entries are unlinked relative to it. */
+static int remove_tree(int base_fd, const char *name) {
         _cleanup_(closedirp) DIR *d = NULL;
         struct dirent *de;
         int fd;
 
-        fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        fd = openat(base_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return errno == ENOENT ? 0 : -errno;
         d = fdopendir(fd);
@@ -502,42 +636,37 @@ static int remove_tree(const char *dir) {
                         continue;
                 (void) unlinkat(dirfd(d), de->d_name, 0);
         }
-        if (rmdir(dir) < 0)
+        if (unlinkat(base_fd, name, AT_REMOVEDIR) < 0)
                 return -errno;
-        return fsync_parent_directory(dir);
+        return fsync(base_fd) < 0 ? -errno : 0;
 }
 
 /* Puts one file into its "new" state: contents, or removal. Its directory is not fsynced here:
  * items_sync_directories() does that once per directory after all of them. */
 static int item_write_new(const ChangeSet *cs, const ChangeItem *c) {
-        _cleanup_free_ char *copy = NULL, *dir = NULL;
-        int r;
+        int r, dir_fd;
 
-        if (!c->new)
-                return unlink(c->full) < 0 && errno != ENOENT ? -errno : 0;
-        copy = strdup(c->path);
-        if (!copy)
-                return -ENOMEM;
-        /* Missing directories are made inside the root, and the target is written where the path
-         * resolves now: a directory that became a symlink since the plan cannot take it outside. */
-        r = chase_root(cs->root, dirname(copy), CHASE_MKDIR, &dir, NULL);
+        /* Relative to the item's directory descriptor (missing directories made inside the
+         * root): a directory that became a symlink since the plan cannot take it outside. */
+        r = item_dir_fd(cs, c, !!c->new, &dir_fd);
+        if (!c->new) {
+                if (r == -ENOENT)
+                        return 0;
+                if (r < 0)
+                        return r;
+                return unlinkat(dir_fd, item_name(c), 0) < 0 && errno != ENOENT ? -errno : 0;
+        }
         if (r < 0)
                 return r;
-        {
-                _cleanup_free_ char *copy2 = strdup(c->full);
-                if (!copy2)
-                        return -ENOMEM;
-                if (!streq(dirname(copy2), dir))
-                        return -EXDEV;
-        }
-        return write_file_atomic_full(c->full, c->new, c->new_size, c->mode, c->uid, c->gid, WRITE_ATOMIC_NO_DIR_SYNC);
+        return write_file_atomic_at_xattrs(dir_fd, item_name(c), c->new, c->new_size, c->mode, c->uid, c->gid,
+                                           WRITE_ATOMIC_NO_DIR_SYNC, c->xattrs, c->xattrs_size);
 }
 
 static int str_compare(const void *a, const void *b) {
         return strcmp(*(char * const *) a, *(char * const *) b);
 }
 
-/* The directories that hold items [0, n), sorted, each once (NULL-terminated). */
+/* The directories (inside the root) that hold items [0, n), sorted, each once (NULL-terminated). */
 static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
         _cleanup_free_ char **dirs = calloc(n + 1, sizeof(char *));
         size_t m = 0;
@@ -545,9 +674,7 @@ static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
         if (!dirs)
                 return -ENOMEM;
         for (size_t k = 0; k < n; k++) {
-                const char *slash = strrchr(cs->items[k].full, '/');
-                size_t l = slash && slash != cs->items[k].full ? (size_t) (slash - cs->items[k].full) : 1;
-                dirs[k] = strndup(cs->items[k].full, l);
+                dirs[k] = item_dir_path(&cs->items[k]);
                 if (!dirs[k]) {
                         for (size_t j = 0; j < k; j++)
                                 free(dirs[j]);
@@ -577,9 +704,20 @@ static int items_sync_directories(const ChangeSet *cs, size_t n) {
         if (r < 0)
                 return log_oom();
         STRV_FOREACH(d, dirs) {
-                _cleanup_close_ int fd = open(*d, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (fd < 0 || fsync(fd) < 0)
-                        return log_error_errno(-errno, "Failed to fsync the directory %s: %m", *d);
+                _cleanup_free_ char *name = NULL;
+                ChangeItem probe = {};
+                int fd;
+
+                if (asprintf(&probe.path, "%s/x", streq(*d, "/") ? "" : *d) < 0)
+                        return log_oom();
+                r = item_dir_fd(cs, &probe, false, &fd);
+                free(probe.path);
+                if (r >= 0 && fsync(fd) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        name = root_display(cs->root, *d);
+                        return log_error_errno(r, "Failed to fsync the directory %s: %m", strna(name));
+                }
         }
         return 0;
 }
@@ -598,17 +736,21 @@ static void remove_stale_temporaries(const ChangeSet *cs, size_t n) {
                 _cleanup_(closedirp) DIR *d = NULL;
                 size_t l = strlen(*dir), m = 0;
                 struct dirent *de;
+                int dir_fd = -1;
 
                 if (!names)
                         return;
                 for (size_t k = 0; k < n; k++) {
-                        const char *f = cs->items[k].full;
-                        if (strneq(f, *dir, l) && f[l == 1 ? 0 : l] == '/' && !strchr(f + l + (l > 1), '/'))
+                        const char *f = cs->items[k].path;
+                        if (strneq(f, *dir, l) && f[l == 1 ? 0 : l] == '/' && !strchr(f + l + (l > 1), '/')) {
                                 names[m++] = f + l + (l > 1);
+                                if (dir_fd < 0)
+                                        (void) item_dir_fd(cs, &cs->items[k], false, &dir_fd);
+                        }
                 }
                 qsort(names, m, sizeof(char *), str_compare);
                 {
-                        int fd = open(*dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        int fd = dir_fd < 0 ? -1 : openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                         if (fd < 0)
                                 continue;
                         d = fdopendir(fd);
@@ -633,8 +775,11 @@ static void remove_stale_temporaries(const ChangeSet *cs, size_t n) {
         }
 }
 
-/* Puts files [0, n) back into their "old" state where they are not in it, durably. */
-static int items_restore(const ChangeSet *cs, size_t n) {
+/* Puts files [0, n) back into their "old" state where they are not in it, durably. With
+ * only_own, a file that holds neither the set's old nor its new contents was changed by someone
+ * else since (an admin, dpkg or kernel-install after a crash): it is kept as it is and named,
+ * never overwritten with the journaled contents. */
+static int items_restore_full(const ChangeSet *cs, size_t n, bool only_own) {
         int ret = 0;
 
         remove_stale_temporaries(cs, n);
@@ -643,18 +788,31 @@ static int items_restore(const ChangeSet *cs, size_t n) {
                 _cleanup_free_ char *cur = NULL;
                 struct stat st;
                 size_t cur_size;
-                int r;
+                int r, dir_fd = -1;
 
-                r = read_current(c->full, &cur, &cur_size, &st);
+                r = item_dir_fd(cs, c, !!c->old, &dir_fd);
+                if (r == -ENOENT && !c->old)
+                        continue; /* nothing was created */
+                if (r >= 0)
+                        r = read_current(dir_fd, item_name(c), &cur, &cur_size, &st);
                 if (r >= 0 && contents_equal(cur, cur_size, c->old, c->old_size)) {
                         if (!c->old) /* the write failed after creating the directories */
                                 remove_created_dirs(cs->root, c);
                         continue;
                 }
-                if (c->old)
-                        r = write_file_atomic(c->full, c->old, c->old_size, c->mode, c->uid, c->gid);
+                if (only_own && (r < 0 || !contents_equal(cur, cur_size, c->new, c->new_size))) {
+                        _cleanup_free_ char *shown = escape_text(c->full);
+                        log_warning("%s was changed after the interrupted change set %08u wrote it; keeping it as it is, "
+                                    "not restoring the contents journaled before the set.", shown ?: c->full, cs->id);
+                        continue;
+                }
+                if (dir_fd < 0)
+                        ; /* r < 0: the directory could not be opened */
+                else if (c->old)
+                        r = write_file_atomic_at_xattrs(dir_fd, item_name(c), c->old, c->old_size, c->mode, c->uid, c->gid, 0,
+                                                        c->xattrs, c->xattrs_size);
                 else {
-                        r = unlink_file_durable(c->full);
+                        r = unlink_file_durable_at(dir_fd, item_name(c));
                         if (r >= 0)
                                 remove_created_dirs(cs->root, c);
                 }
@@ -667,11 +825,17 @@ static int items_restore(const ChangeSet *cs, size_t n) {
         return ret;
 }
 
+static int items_restore(const ChangeSet *cs, size_t n) {
+        return items_restore_full(cs, n, false);
+}
+
 int changeset_commit(ChangeSet *cs) {
         _cleanup_free_ unsigned *ids = NULL;
-        _cleanup_free_ char *dir = NULL, *base = NULL;
+        _cleanup_free_ char *dir = NULL;
+        _cleanup_close_ int base = -1, base_rd = -1, dir_fd = -1;
         unsigned max_id = 0;
         size_t n_ids;
+        char name[16];
         int r;
 
         if (cs->n_items == 0)
@@ -679,32 +843,40 @@ int changeset_commit(ChangeSet *cs) {
 
         r = journal_list(cs->root, &ids, &n_ids, &max_id);
         if (r < 0)
-                return log_error_errno(r, "Failed to list %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root);
+                return log_error_errno(r, "Failed to list %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root->path);
         cs->id = max_id + 1;
-        r = chase_root(cs->root, CHANGESET_DIR, CHASE_MKDIR, &base, NULL);
+        r = chase_root(cs->root, CHANGESET_DIR, CHASE_MKDIR, NULL, &base);
+        if (r >= 0) {
+                base_rd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (base_rd < 0)
+                        r = -errno;
+        }
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root);
-        (void) chmod(base, 0700);
+                return log_error_errno(r, "Failed to create %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root->path);
+        (void) fchmod(base_rd, 0700);
         dir = journal_dir(cs->root, cs->id);
         if (!dir)
                 return log_oom();
-        if (mkdir(dir, 0700) < 0)
+        snprintf(name, sizeof(name), "%08u", cs->id);
+        if (mkdirat(base_rd, name, 0700) < 0)
                 return log_error_errno(-errno, "Failed to create %s: %m", dir);
+        dir_fd = openat(base_rd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir_fd < 0)
+                return log_error_errno(-errno, "Failed to open %s: %m", dir);
         /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
          * before the first boot file is touched. */
-        r = journal_write(cs, dir); /* logs, naming the file */
+        r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
         if (r >= 0) {
-                r = journal_write_info(cs, dir);
+                r = journal_write_info(cs, dir_fd);
                 if (r < 0)
                         log_error_errno(r, "Failed to write %s/info: %m", dir);
         }
-        if (r >= 0) {
-                r = fsync_parent_directory(dir);
-                if (r < 0)
-                        log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
+        if (r >= 0 && fsync(base_rd) < 0) {
+                r = -errno;
+                log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
         }
         if (r < 0) {
-                (void) remove_tree(dir);
+                (void) remove_tree(base_rd, name);
                 log_error("Nothing was changed.");
                 return r;
         }
@@ -721,26 +893,26 @@ int changeset_commit(ChangeSet *cs) {
                                           "once the cause is fixed.", dir);
                                 return r;
                         }
-                        (void) journal_mark(dir, "rolled-back");
+                        (void) journal_mark(dir_fd, "rolled-back");
                         log_error("Restored every file the change set had touched; nothing was changed.");
                         return r;
                 }
         }
-        r = journal_mark(dir, "complete");
+        r = journal_mark(dir_fd, "complete");
         if (r < 0) {
                 log_error_errno(r, "Failed to mark the change set %s complete: %m", dir);
-                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir, "rolled-back") >= 0)
+                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir_fd, "rolled-back") >= 0)
                         log_error("Restored every file the change set had touched; nothing was changed.");
                 return r;
         }
         return 0;
 }
 
-static int item_init(ChangeItem *item, const char *root, const char *path, const char *backend, unsigned mode, long long uid,
+static int item_init(ChangeItem *item, const Root *root, const char *path, const char *backend, unsigned mode, long long uid,
                      long long gid) {
         *item = (ChangeItem) {
                 .path = strdup(path),
-                .full = root_path(root, path),
+                .full = root_display(root, path),
                 .backend = strdup(backend),
                 .mode = mode,
                 .uid = uid < 0 ? (uid_t) -1 : (uid_t) uid,
@@ -764,25 +936,44 @@ static int copy_contents(const char *data, size_t size, char **ret) {
         return 0;
 }
 
-/* Reads a version 2 journal (see journal_write()). Each item's contents are copied out in a
- * buffer of their size and the journal is freed before returning. */
-static int journal_load_v2(const char *root, unsigned id, const char *dir, ChangeSet **ret) {
+/* Reads a version 3 or 2 journal (see journal_write()). The journal is untrusted input (a crash,
+ * a full disk or an image builder may have left anything there): every byte of the manifest and
+ * every length is checked before use, and any fault is -EBADMSG naming the file and line. Each
+ * item's contents are copied out in a buffer of their size and the journal is freed before
+ * returning. ret->items[k].new holds the contents written by the set (NULL for a removal), .old
+ * the contents before it (NULL when the file did not exist). */
+static int journal_load(const Root *root, unsigned id, ChangeSet **ret) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_free_ char *path = NULL, *journal = NULL;
-        size_t size;
+        _cleanup_free_ char *dir = journal_dir(root, id), *path = NULL, *journal = NULL;
+        _cleanup_close_ int dir_fd = -1;
+        size_t size, nul;
         const char *p, *end, *data;
         unsigned lineno = 0;
+        bool v3;
         int r;
 
+        if (!dir)
+                return -ENOMEM;
         path = journal_file(dir, "journal", SIZE_MAX);
         if (!path)
                 return -ENOMEM;
-        r = read_nofollow(path, JOURNAL_MAX, &journal, &size);
+        r = journal_dir_open(root, id, &dir_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open %s: %m", dir);
+        r = read_file_at(dir_fd, "journal", JOURNAL_MAX, &journal, &size);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the journal %s: %m", path);
+        v3 = size >= strlen(JOURNAL_MAGIC "\n") && memcmp(journal, JOURNAL_MAGIC "\n", strlen(JOURNAL_MAGIC "\n")) == 0;
+        if (!v3 && (size < strlen(JOURNAL_MAGIC_V2 "\n") ||
+                    memcmp(journal, JOURNAL_MAGIC_V2 "\n", strlen(JOURNAL_MAGIC_V2 "\n")) != 0))
+                return log_error_errno(-EBADMSG, "%s:1: not an iommuctl change set journal.", path);
         end = memmem(journal, size, "\n\n", 2);
-        if (!end || !startswith(journal, JOURNAL_MAGIC "\n"))
-                return log_error_errno(-EBADMSG, "%s: not an iommuctl change set journal.", path);
+        if (!end)
+                return log_error_errno(-EBADMSG, "%s: the manifest has no end (truncated journal).", path);
+        /* The manifest is text: a NUL byte in it is damage, and the line walk below relies on it
+         * ending at "\n\n". */
+        if (data_check_nul(journal, end + 2 - journal, &nul) < 0)
+                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu in the manifest.", path, nul);
         data = end + 2;
         r = changeset_new(root, &cs);
         if (r < 0)
@@ -790,11 +981,10 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
         cs->id = id;
         for (p = journal; p <= end; p = strchr(p, '\n') + 1) {
                 char backend[64], line[PATH_MAX + 256];
-                int existed, has_new, n = 0;
-                unsigned mode;
+                int existed, has_new, n = 0, fields;
+                unsigned mode, levels;
                 long long uid, gid;
-                size_t k, old_size, new_size, l = strcspn(p, "\n");
-                unsigned levels;
+                size_t k, old_size, new_size, xattrs_size = 0, l = strcspn(p, "\n"), left = journal + size - data;
                 ChangeItem item;
 
                 lineno++;
@@ -804,12 +994,24 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                         return log_error_errno(-EBADMSG, "%s:%u: line too long.", path, lineno);
                 memcpy(line, p, l);
                 line[l] = '\0';
-                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid,
-                           &gid, &old_size, &new_size, &levels, backend, &n) != 10 || n == 0 || k != cs->n_items || line[n] != '/' ||
-                    (existed && levels > 0) ||
-                    old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
-                    (size_t) (journal + size - data) < old_size + new_size)
+                if (v3)
+                        fields = sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed,
+                                        &has_new, &mode, &uid, &gid, &old_size, &new_size, &xattrs_size, &levels, backend, &n) == 11;
+                else
+                        fields = sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%zu\t%zu\t%u\t%63[^\t]\t%n", &k, &existed,
+                                        &has_new, &mode, &uid, &gid, &old_size, &new_size, &levels, backend, &n) == 10;
+                if (!fields || n == 0 || k != cs->n_items || (existed != 0 && existed != 1) || (has_new != 0 && has_new != 1) ||
+                    mode > 07777 || uid < -1 || gid < -1 || uid > UINT32_MAX - 1 || gid > UINT32_MAX - 1 ||
+                    (!existed && old_size != 0) || (!has_new && new_size != 0) || (existed && levels > 0) ||
+                    levels > PATH_MAX / 2 || old_size > CHANGESET_FILE_MAX || new_size > CHANGESET_FILE_MAX ||
+                    xattrs_size > CHANGESET_FILE_MAX || left < old_size || left - old_size < new_size ||
+                    left - old_size - new_size < xattrs_size)
                         return log_error_errno(-EBADMSG, "%s:%u: malformed line.", path, lineno);
+                if (!manifest_path_valid(line + n))
+                        return log_error_errno(-EBADMSG, "%s:%u: the path is not a normalized absolute path inside the root; "
+                                               "not using this change set.", path, lineno);
+                if (xattrs_size > 0 && xattrs_check(data + old_size + new_size, xattrs_size) < 0)
+                        return log_error_errno(-EBADMSG, "%s:%u: malformed extended attributes.", path, lineno);
                 r = item_init(&item, root, line + n, backend, mode, uid, gid);
                 if (r < 0)
                         return r;
@@ -820,12 +1022,16 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                 }
                 if (existed)
                         r = copy_contents(data, old_size, &item.old);
-                item.old_size = existed ? old_size : 0;
+                item.old_size = old_size;
                 data += old_size;
                 if (r >= 0 && has_new)
                         r = copy_contents(data, new_size, &item.new);
-                item.new_size = has_new ? new_size : 0;
+                item.new_size = new_size;
                 data += new_size;
+                if (r >= 0 && xattrs_size > 0)
+                        r = copy_contents(data, xattrs_size, &item.xattrs);
+                item.xattrs_size = xattrs_size;
+                data += xattrs_size;
                 if (r >= 0)
                         r = changeset_append(cs, &item);
                 if (r < 0) {
@@ -833,127 +1039,59 @@ static int journal_load_v2(const char *root, unsigned id, const char *dir, Chang
                         return r;
                 }
         }
+        if (cs->n_items == 0)
+                return log_error_errno(-EBADMSG, "%s: no files in the manifest.", path);
         if (data != journal + size)
                 return log_error_errno(-EBADMSG, "%s: the contents do not add up to the journal's size.", path);
         *ret = TAKE_PTR(cs);
         return 0;
 }
 
-/* Reads a journaled set. ret->items[k].new holds the contents written by the set (NULL for a
- * removal), .old the contents before it (NULL when the file did not exist). */
-static int journal_load(const char *root, unsigned id, ChangeSet **ret) {
-        _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_free_ char *dir = journal_dir(root, id), *mpath = NULL, *manifest = NULL;
-        char *line, *save = NULL;
-        unsigned lineno = 0;
-        size_t msize = 0, nul = 0;
-        int r;
-
-        if (!dir)
-                return -ENOMEM;
-        if (journal_has(dir, "journal"))
-                return journal_load_v2(root, id, dir, ret);
-        mpath = journal_file(dir, "manifest", SIZE_MAX);
-        if (!mpath)
-                return -ENOMEM;
-        r = read_nofollow(mpath, 1024 * 1024, &manifest, &msize);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m", mpath);
-        if (data_check_nul(manifest, msize, &nul) < 0)
-                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; not an iommuctl change set manifest.", mpath, nul);
-        r = changeset_new(root, &cs);
-        if (r < 0)
-                return r;
-        cs->id = id;
-        for (line = strtok_r(manifest, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                char backend[64], path[PATH_MAX];
-                int existed, has_new, n = 0;
-                unsigned mode;
-                long long uid, gid;
-                size_t k;
-                ChangeItem item = {};
-
-                lineno++;
-                if (lineno == 1) {
-                        if (!streq(line, MANIFEST_MAGIC))
-                                return log_error_errno(-EBADMSG, "%s:1: not an iommuctl change set manifest.", mpath);
-                        continue;
-                }
-                if (sscanf(line, "%zu\t%d\t%d\t%o\t%lld\t%lld\t%63[^\t]\t%n", &k, &existed, &has_new, &mode, &uid, &gid,
-                           backend, &n) != 7 || n == 0 || k != cs->n_items || strlen(line + n) >= sizeof(path))
-                        return log_error_errno(-EBADMSG, "%s:%u: malformed line.", mpath, lineno);
-                strcpy(path, line + n);
-                if (!manifest_path_valid(path))
-                        return log_error_errno(-EBADMSG, "%s:%u: %s is not a normalized absolute path inside the root; "
-                                               "not using this change set.", mpath, lineno, path);
-                item.path = strdup(path);
-                r = chase_root(root, path, CHASE_NONEXISTENT, &item.full, NULL);
-                if (r < 0) {
-                        change_item_done(&item);
-                        return log_error_errno(r, "%s:%u: failed to resolve %s under %s: %m", mpath, lineno, path, root);
-                }
-                item.backend = strdup(backend);
-                item.mode = mode;
-                item.uid = uid < 0 ? (uid_t) -1 : (uid_t) uid;
-                item.gid = gid < 0 ? (gid_t) -1 : (gid_t) gid;
-                if (!item.path || !item.full || !item.backend) {
-                        change_item_done(&item);
-                        return -ENOMEM;
-                }
-                r = 0;
-                if (existed) {
-                        _cleanup_free_ char *p = journal_file(dir, "old", k);
-                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.old, &item.old_size) : -ENOMEM;
-                }
-                if (r >= 0 && has_new) {
-                        _cleanup_free_ char *p = journal_file(dir, "new", k);
-                        r = p ? read_nofollow(p, CHANGESET_FILE_MAX, &item.new, &item.new_size) : -ENOMEM;
-                }
-                if (r < 0) {
-                        change_item_done(&item);
-                        return log_error_errno(r, "Failed to read the journal of change set %s: %m", dir);
-                }
-                r = changeset_append(cs, &item);
-                if (r < 0) {
-                        change_item_done(&item);
-                        return r;
-                }
-        }
-        if (lineno == 0)
-                return log_error_errno(-EBADMSG, "%s is empty.", mpath);
-        *ret = TAKE_PTR(cs);
-        return 0;
-}
-
-int changeset_recover(const char *root) {
+int changeset_recover(const Root *root) {
         _cleanup_free_ unsigned *ids = NULL;
         size_t n_ids;
         int r, n = 0;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root);
+                return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root->path);
         for (size_t i = 0; i < n_ids; i++) {
                 _cleanup_changeset_ ChangeSet *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
+                _cleanup_close_ int dir_fd = -1;
 
                 if (!dir)
                         return log_oom();
-                if (journal_has(dir, "complete") || journal_has(dir, "rolled-back"))
+                if (journal_dir_open(root, ids[i], &dir_fd) < 0)
+                        continue; /* gone, or not a directory: journal_list() said so */
+                if (journal_has(dir_fd, "complete") || journal_has(dir_fd, "rolled-back"))
                         continue;
-                if (!journal_has(dir, "journal") && !journal_has(dir, "manifest")) {
+                if (journal_has(dir_fd, "manifest")) {
+                        log_warning("Ignoring %s: a version 1 change set, which this version does not read.", dir);
+                        continue;
+                }
+                if (!journal_has(dir_fd, "journal")) {
                         /* Interrupted while journaling: no boot file was touched yet. */
-                        (void) remove_tree(dir);
+                        _cleanup_close_ int base = -1;
+                        char name[16];
+                        snprintf(name, sizeof(name), "%08u", ids[i]);
+                        if (chase_root(root, CHANGESET_DIR, 0, NULL, &base) >= 0) {
+                                _cleanup_close_ int base_rd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                                if (base_rd >= 0)
+                                        (void) remove_tree(base_rd, name);
+                        }
                         continue;
                 }
                 log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
                 r = journal_load(root, ids[i], &cs);
                 if (r < 0)
-                        return r;
-                r = items_restore(cs, cs->n_items);
+                        return log_error_errno(r, "The journal of the interrupted change set %s cannot be read, so the files "
+                                               "it had started to change cannot be told; check them, then move %s out of "
+                                               "the way.", dir, dir);
+                r = items_restore_full(cs, cs->n_items, true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to roll back the interrupted change set %s: %m", dir);
-                r = journal_mark(dir, "rolled-back");
+                r = journal_mark(dir_fd, "rolled-back");
                 if (r < 0)
                         return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
                 n++;
@@ -961,21 +1099,24 @@ int changeset_recover(const char *root) {
         return n;
 }
 
-int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
+int changeset_load_last_for_rollback(const Root *root, ChangeSet **ret) {
         _cleanup_free_ unsigned *ids = NULL;
         size_t n_ids;
         int r;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root);
+                return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root->path);
         for (size_t i = n_ids; i-- > 0;) {
                 _cleanup_changeset_ ChangeSet *journal = NULL, *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
+                _cleanup_close_ int dir_fd = -1;
 
                 if (!dir)
                         return log_oom();
-                if ((!journal_has(dir, "journal") && !journal_has(dir, "manifest")) || journal_has(dir, "rolled-back"))
+                if (journal_dir_open(root, ids[i], &dir_fd) < 0)
+                        continue;
+                if (!journal_has(dir_fd, "journal") || journal_has(dir_fd, "rolled-back"))
                         continue;
                 r = journal_load(root, ids[i], &journal);
                 if (r < 0)
@@ -991,8 +1132,11 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                         _cleanup_free_ char *cur = NULL;
                         struct stat st;
                         size_t cur_size;
+                        int dir_fd_item = -1;
 
-                        r = read_current(j->full, &cur, &cur_size, &st);
+                        r = item_dir_fd(cs, j, false, &dir_fd_item);
+                        if (r >= 0 || r == -ENOENT)
+                                r = read_current(dir_fd_item, item_name(j), &cur, &cur_size, &st);
                         if (r < 0)
                                 return log_error_errno(r, "Failed to read %s: %m", j->full);
                         if (contents_equal(cur, cur_size, j->old, j->old_size))
@@ -1014,6 +1158,8 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
                                 .gid = j->gid,
                                 .backend = TAKE_PTR(j->backend),
                                 .created_dir = TAKE_PTR(j->created_dir),
+                                .xattrs = TAKE_PTR(j->xattrs),
+                                .xattrs_size = j->xattrs_size,
                         };
                         r = changeset_append(cs, &item);
                         if (r < 0) {
@@ -1027,12 +1173,9 @@ int changeset_load_last_for_rollback(const char *root, ChangeSet **ret) {
         return -ENOENT;
 }
 
-int changeset_rollback_commit(ChangeSet *cs) {
-        _cleanup_free_ char *dir = journal_dir(cs->root, cs->id);
+int changeset_rollback_apply(ChangeSet *cs) {
         int r;
 
-        if (!dir)
-                return log_oom();
         /* Restoring is idempotent (a file already back is skipped), so a rollback interrupted
          * halfway is finished by running it again; no journal of its own is needed. */
         remove_stale_temporaries(cs, cs->n_items);
@@ -1049,31 +1192,79 @@ int changeset_rollback_commit(ChangeSet *cs) {
         for (size_t k = 0; k < cs->n_items; k++)
                 if (!cs->items[k].new)
                         remove_created_dirs(cs->root, &cs->items[k]);
-        r = journal_mark(dir, "rolled-back");
+        return 0;
+}
+
+int changeset_rollback_mark(ChangeSet *cs) {
+        _cleanup_free_ char *dir = journal_dir(cs->root, cs->id);
+        _cleanup_close_ int dir_fd = -1;
+        int r;
+
+        if (!dir)
+                return log_oom();
+        r = journal_dir_open(cs->root, cs->id, &dir_fd);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open %s: %m", dir);
+        r = journal_mark(dir_fd, "rolled-back");
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
         return 0;
 }
 
-int changeset_lock(const char *root, int *ret_fd) {
-        _cleanup_free_ char *p = NULL, *copy = NULL;
-        _cleanup_close_ int fd = -1;
+int changeset_rollback_revert(ChangeSet *cs) {
+        /* The loaded set's "old" contents are what the change set wrote: put them back. */
+        int r = items_restore(cs, cs->n_items);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write back the files of change set %08u; run 'iommuctl rollback' "
+                                       "again once the cause is fixed.", cs->id);
+        return 0;
+}
+
+int changeset_rollback_commit(ChangeSet *cs) {
+        int r = changeset_rollback_apply(cs);
+        if (r < 0)
+                return r;
+        return changeset_rollback_mark(cs);
+}
+
+/* The directory of the lock file, through the root handle (made when missing), and the lock's
+ * name in it. */
+static int lock_dir_open(const Root *root, bool create, int *ret_fd) {
+        _cleanup_close_ int pfd = -1;
+        _cleanup_free_ char *copy = strdup(CHANGESET_LOCK);
+        int r, fd;
+
+        if (!copy)
+                return -ENOMEM;
+        r = chase_root(root, dirname(copy), create ? CHASE_MKDIR : 0, NULL, &pfd);
+        if (r < 0)
+                return r;
+        fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        *ret_fd = fd;
+        return 0;
+}
+
+#define LOCK_NAME (strrchr(CHANGESET_LOCK, '/') + 1)
+
+int changeset_lock(const Root *root, int *ret_fd) {
+        _cleanup_free_ char *p = root_display(root, CHANGESET_LOCK);
+        _cleanup_close_ int fd = -1, dir_fd = -1;
         struct stat st;
         const char *e = getenv("IOMMUCTL_LOCK_TIMEOUT");
         long timeout_ms = (e ? strtol(e, NULL, 10) : 120) * 1000;
         int r;
 
-        if (!(copy = strdup(CHANGESET_LOCK)))
+        if (!p)
                 return log_oom();
-        r = chase_root(root, dirname(copy), CHASE_MKDIR, NULL, NULL);
+        r = lock_dir_open(root, true, &dir_fd);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the directory of %s under %s: %m", CHANGESET_LOCK, root);
-        r = chase_root(root, CHANGESET_LOCK, CHASE_NONEXISTENT, &p, NULL);
-        if (r < 0)
-                return log_error_errno(r, "Failed to resolve %s under %s: %m", CHANGESET_LOCK, root);
+                return log_error_errno(r, "Failed to create the directory of %s under %s: %m", CHANGESET_LOCK, root->path);
 reopen:
-        /* The lock is ours: a symlink or a FIFO in its place is refused, not followed or opened. */
-        fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
+        /* The lock is ours: a symlink or a FIFO in its place is refused, not followed or opened;
+         * it is opened relative to its directory's descriptor, never by a path. */
+        fd = openat(dir_fd, LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK, 0600);
         if (fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", p);
         if (fstat(fd, &st) < 0)
@@ -1084,7 +1275,8 @@ reopen:
                 if (flock(fd, LOCK_EX | LOCK_NB) >= 0) {
                         struct stat a, b;
                         /* The holder removed the file (changeset_unlock() under a root): lock the new one. */
-                        if (fstat(fd, &a) >= 0 && (stat(p, &b) < 0 || a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
+                        if (fstat(fd, &a) >= 0 && (fstatat(dir_fd, LOCK_NAME, &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+                                                   a.st_ino != b.st_ino || a.st_dev != b.st_dev)) {
                                 close(TAKE_FD(fd));
                                 goto reopen;
                         }
@@ -1103,13 +1295,19 @@ reopen:
         return 0;
 }
 
-void changeset_unlock(const char *root, int fd) {
+void changeset_unlock(const Root *root, int fd) {
         /* An image or another root must not keep the lock file: remove it while still holding it
-         * (changeset_lock() notices and locks the new file). The live host keeps it. */
+         * (changeset_lock() notices and locks the new file). The live host keeps it. Only the file
+         * we hold is removed: relative to its directory, and only while that name is still our
+         * inode (never a symlink or another file put in its place). */
         if (fd >= 0 && !root_is_host(root)) {
-                _cleanup_free_ char *p = root_path(root, CHANGESET_LOCK);
-                if (p)
-                        (void) unlink(p);
+                _cleanup_close_ int dir_fd = -1;
+                struct stat a, b;
+
+                if (lock_dir_open(root, false, &dir_fd) >= 0 && fstat(fd, &a) >= 0 &&
+                    fstatat(dir_fd, LOCK_NAME, &b, AT_SYMLINK_NOFOLLOW) >= 0 && S_ISREG(b.st_mode) &&
+                    a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+                        (void) unlinkat(dir_fd, LOCK_NAME, 0);
         }
         if (fd >= 0)
                 close(fd);
@@ -1135,16 +1333,16 @@ void changeset_info_free(ChangeSetInfo *l, size_t n) {
         free(l);
 }
 
-static long long journal_mark_time(const char *dir, const char *name) {
-        _cleanup_free_ char *p = journal_file(dir, name, SIZE_MAX), *text = NULL;
+static long long journal_mark_time(int dir_fd, const char *name) {
+        _cleanup_free_ char *text = NULL;
         size_t size;
 
-        if (!p || read_nofollow(p, 64, &text, &size) < 0)
+        if (read_file_at(dir_fd, name, 64, &text, &size) < 0)
                 return -1;
         return strtoll(text, NULL, 10);
 }
 
-int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n) {
+int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
         _cleanup_free_ unsigned *ids = NULL;
         ChangeSetInfo *l = NULL;
         size_t n_ids, n = 0;
@@ -1158,25 +1356,23 @@ int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n) {
                 return -ENOMEM;
         for (size_t i = 0; i < n_ids; i++) {
                 _cleanup_changeset_ ChangeSet *cs = NULL;
-                _cleanup_free_ char *dir = journal_dir(root, ids[i]), *info = NULL, *infopath = NULL;
+                _cleanup_free_ char *info = NULL;
+                _cleanup_close_ int dir_fd = -1;
                 ChangeSetInfo *e = &l[n];
                 size_t size;
 
-                if (!dir) {
-                        changeset_info_free(l, n);
-                        return -ENOMEM;
-                }
-                if (!journal_has(dir, "journal") && !journal_has(dir, "manifest"))
+                if (journal_dir_open(root, ids[i], &dir_fd) < 0)
+                        continue;
+                if (!journal_has(dir_fd, "journal") && !journal_has(dir_fd, "manifest"))
                         continue; /* interrupted while journaling: nothing was touched */
                 *e = (ChangeSetInfo) { .id = ids[i], .time = -1 };
                 n++;
-                e->state = journal_has(dir, "rolled-back") ? CHANGESET_ROLLED_BACK :
-                           journal_has(dir, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
-                e->time = journal_mark_time(dir, "complete");
+                e->state = journal_has(dir_fd, "rolled-back") ? CHANGESET_ROLLED_BACK :
+                           journal_has(dir_fd, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
+                e->time = journal_mark_time(dir_fd, "complete");
                 if (e->time < 0)
-                        e->time = journal_mark_time(dir, "rolled-back");
-                infopath = journal_file(dir, "info", SIZE_MAX);
-                if (infopath && read_nofollow(infopath, 4096, &info, &size) >= 0) {
+                        e->time = journal_mark_time(dir_fd, "rolled-back");
+                if (read_file_at(dir_fd, "info", 4096, &info, &size) >= 0) {
                         char *nl = strchr(info, '\n');
                         if (nl) {
                                 *nl = '\0';

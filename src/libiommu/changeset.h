@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include "fileio.h"
 #include "macro.h"
 
 /* The one writer of boot files. Backends compute new contents and add them here; nothing else
@@ -23,12 +24,15 @@
 #define CHANGESET_FILE_MAX (4U * 1024U * 1024U)
 
 typedef struct ChangeItem {
-        char *path;      /* the path on the host, e.g. /boot/loader/entries/x.conf */
-        char *full;      /* the same under the root prefix */
+        char *path;      /* the path inside the root, resolved, e.g. /boot/loader/entries/x.conf */
+        char *full;      /* the same as ROOT/path, for messages only (never opened) */
         char *old;       /* NULL when the file did not exist */
         size_t old_size;
         char *new;       /* NULL to remove the file */
         size_t new_size;
+        char *xattrs;    /* the extended attributes and ACLs of the file before the set (xattr-util.h
+                          * blob; NULL when none): the new file gets them, and rollback too */
+        size_t xattrs_size;
         mode_t mode;
         uid_t uid;
         gid_t gid;
@@ -37,8 +41,14 @@ typedef struct ChangeItem {
                             * undoing it leaves no empty directory behind; NULL when none */
 } ChangeItem;
 
+typedef struct ChangeDirCache ChangeDirCache;
+
 typedef struct ChangeSet {
-        char *root;
+        const Root *root;   /* borrowed: the caller's, for the life of the set */
+        /* The items' parent directories, each opened once through the root handle (when the set
+         * first reads or writes an item there) and kept: every read, write, rename, removal and
+         * fsync of an item happens relative to its directory's descriptor. */
+        ChangeDirCache *dirs;
         ChangeItem *items;
         size_t n_items;
         size_t n_allocated;
@@ -49,7 +59,7 @@ typedef struct ChangeSet {
         const char *profile; /* for the history: the profile; borrowed, may be NULL */
 } ChangeSet;
 
-int changeset_new(const char *root, ChangeSet **ret);
+int changeset_new(const Root *root, ChangeSet **ret);
 ChangeSet *changeset_free(ChangeSet *cs);
 static inline void changeset_freep(ChangeSet **cs) {
         changeset_free(*cs);
@@ -75,12 +85,12 @@ void changeset_print_diff(const ChangeSet *cs, FILE *f);
 
 /* Takes ROOT/var/lib/iommu/lock (flock). Waits up to $IOMMUCTL_LOCK_TIMEOUT seconds (default 120)
  * for another run, saying so once, then fails with -EBUSY (logged). */
-int changeset_lock(const char *root, int *ret_fd);
+int changeset_lock(const Root *root, int *ret_fd);
 /* Releases it; under a root other than "/" the lock file is removed, so an image is not left
  * with it. */
-void changeset_unlock(const char *root, int fd);
+void changeset_unlock(const Root *root, int fd);
 typedef struct ChangeSetLock {
-        const char *root;
+        const Root *root;
         int fd;
 } ChangeSetLock;
 static inline void changeset_lock_release(ChangeSetLock *l) {
@@ -88,12 +98,12 @@ static inline void changeset_lock_release(ChangeSetLock *l) {
 }
 
 /* Rolls back every set left incomplete by a crash (logged as a warning). Returns how many. */
-int changeset_recover(const char *root);
+int changeset_recover(const Root *root);
 
 /* Loads the newest complete set that was not rolled back, as a change set whose new contents
  * are the journaled old contents. -ENOENT when there is none. Files changed since the set was
  * applied are refused (-ESTALE, logged with the file name). */
-int changeset_load_last_for_rollback(const char *root, ChangeSet **ret);
+int changeset_load_last_for_rollback(const Root *root, ChangeSet **ret);
 /* Applies a set loaded by changeset_load_last_for_rollback() and marks it rolled back. */
 int changeset_rollback_commit(ChangeSet *cs);
 
@@ -117,5 +127,13 @@ typedef struct ChangeSetInfo {
         char **actions;        /* per path: created, modified, removed */
 } ChangeSetInfo;
 
-int changeset_list(const char *root, ChangeSetInfo **ret, size_t *ret_n);
+int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n);
 void changeset_info_free(ChangeSetInfo *l, size_t n);
+/* The same in two steps, for a rollback that must also regenerate grub.cfg: the files first
+ * (changeset_rollback_apply()), the mark once everything else succeeded
+ * (changeset_rollback_mark()), or, when it did not, the set's files written back
+ * (changeset_rollback_revert()), so that the set stays the one to roll back and nothing
+ * boots half rolled back. */
+int changeset_rollback_apply(ChangeSet *cs);
+int changeset_rollback_mark(ChangeSet *cs);
+int changeset_rollback_revert(ChangeSet *cs);

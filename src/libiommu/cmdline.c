@@ -125,19 +125,25 @@ static const char *next_arg(const char *args, CmdlineToken *ret) {
 
 int cmdline_parse(const char *s, Cmdline **ret) {
         _cleanup_cmdline_ Cmdline *c = NULL;
+        const char *base;
 
         c = calloc(1, sizeof(Cmdline));
         if (!c)
                 return -ENOMEM;
 
-        s = skip_spaces(s ?: "");
+        s = s ?: "";
+        base = s;
+        s = skip_spaces(s);
         while (*s) {
                 CmdlineToken t = {};
                 const char *next = next_arg(s, &t);
 
                 if (!next)
                         return -ENOMEM;
+                t.start = s - base;
+                t.end = t.start + strlen(t.text);
                 if (!t.value && (streq(t.text, "--") || streq(t.text, "\"--\""))) {
+                        c->init_start = t.start;
                         size_t n = strlen(next);
 
                         token_done(&t);
@@ -201,6 +207,8 @@ static int token_copy(const CmdlineToken *src, CmdlineToken *ret) {
                 .text = strdup(src->text),
                 .key = strdup(src->key),
                 .value = src->value ? strdup(src->value) : NULL,
+                .start = src->start,
+                .end = src->end,
         };
         if (!ret->text || !ret->key || (src->value && !ret->value)) {
                 token_done(ret);
@@ -307,6 +315,159 @@ int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdlin
                 return -E2BIG;
 
         *ret = TAKE_PTR(m);
+        return 0;
+}
+
+void cmdline_splice_done(CmdlineSplice *sp) {
+        free(sp->cut_start);
+        free(sp->cut_end);
+        free(sp->insert);
+        *sp = (CmdlineSplice) {};
+}
+
+static bool is_ascii_blank(char c) {
+        return c == ' ' || c == '\t';
+}
+
+static bool is_segment_start(size_t pos, const size_t *starts, size_t n) {
+        if (pos == 0)
+                return true;
+        for (size_t i = 0; i < n; i++)
+                if (starts[i] == pos)
+                        return true;
+        return false;
+}
+
+static int push_cut(CmdlineSplice *sp, size_t a, size_t b) {
+        size_t *x, *y;
+
+        /* Tokens come in order: a cut can only touch the one before it. */
+        if (sp->n_cuts > 0 && a <= sp->cut_end[sp->n_cuts - 1]) {
+                if (b > sp->cut_end[sp->n_cuts - 1])
+                        sp->cut_end[sp->n_cuts - 1] = b;
+                return 0;
+        }
+        x = reallocarray(sp->cut_start, sp->n_cuts + 1, sizeof(size_t));
+        if (!x)
+                return -ENOMEM;
+        sp->cut_start = x;
+        y = reallocarray(sp->cut_end, sp->n_cuts + 1, sizeof(size_t));
+        if (!y)
+                return -ENOMEM;
+        sp->cut_end = y;
+        sp->cut_start[sp->n_cuts] = a;
+        sp->cut_end[sp->n_cuts++] = b;
+        return 0;
+}
+
+static bool in_cut(const CmdlineSplice *sp, size_t pos) {
+        for (size_t i = 0; i < sp->n_cuts; i++)
+                if (pos >= sp->cut_start[i] && pos < sp->cut_end[i])
+                        return true;
+        return false;
+}
+
+int cmdline_splice_plan(const char *line, const size_t *segment_starts, size_t n_segments, char * const *owned_keys,
+                        const Cmdline *wanted, CmdlineSplice *ret) {
+        _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
+        _cleanup_cmdline_ Cmdline *cur = NULL;
+        _cleanup_free_ char *tokens = NULL;
+        size_t len = strlen(line), at;
+        int r;
+
+        r = cmdline_parse(line, &cur);
+        if (r < 0)
+                return r;
+        /* An open quote swallows the rest of the line: anything added would end up inside it. */
+        if (cmdline_find_unterminated(cur) || cmdline_find_unterminated(wanted))
+                return -EBADMSG;
+        if (cmdline_in_sync(cur, owned_keys, wanted)) {
+                *ret = (CmdlineSplice) {};
+                return 0;
+        }
+
+        for (size_t i = 0; i < cur->n_tokens; i++) {
+                size_t a = cur->tokens[i].start, b = cur->tokens[i].end, l = a;
+
+                if (!key_is_owned(cur->tokens[i].key, owned_keys))
+                        continue;
+                /* With the blanks before it; the first of a line takes the blanks after it instead,
+                 * so the line keeps its indentation. Only ASCII blanks: a 0xA0 may be half of a
+                 * UTF-8 character the kernel splits but people and boot loaders read whole. */
+                while (l > 0 && is_ascii_blank(line[l - 1]) && !is_segment_start(l, segment_starts, n_segments))
+                        l--;
+                if (!is_segment_start(a, segment_starts, n_segments) && !is_segment_start(l, segment_starts, n_segments))
+                        a = l;
+                else
+                        while (b < len && is_ascii_blank(line[b]) && !is_segment_start(b + 1, segment_starts, n_segments))
+                                b++;
+                r = push_cut(&sp, a, b);
+                if (r < 0)
+                        return r;
+        }
+
+        if (wanted->n_tokens > 0) {
+                tokens = cmdline_to_string(wanted);
+                if (!tokens)
+                        return -ENOMEM;
+                if (cur->init_args) {
+                        /* Before "--": what follows it is init's. */
+                        at = cur->init_start;
+                        if (asprintf(&sp.insert, "%s ", tokens) < 0)
+                                return -ENOMEM;
+                } else {
+                        size_t k;
+
+                        at = len;
+                        while (at > 0 && strchr(" \t\n\r\v\f", line[at - 1]))
+                                at--;
+                        /* A separator unless what stays before it already ends in one. */
+                        for (k = at; k > 0 && in_cut(&sp, k - 1); k--)
+                                ;
+                        if (asprintf(&sp.insert, "%s%s", k > 0 && !strchr(" \t\n\r\v\f", line[k - 1]) ? " " : "", tokens) < 0)
+                                return -ENOMEM;
+                }
+                sp.insert_at = at;
+        }
+        *ret = sp;
+        sp = (CmdlineSplice) {};
+        return 0;
+}
+
+int cmdline_splice_apply(const char *line, size_t from, size_t to, const CmdlineSplice *sp, char **ret) {
+        _cleanup_free_ char *out = NULL;
+        size_t n = 0;
+
+        out = malloc(to - from + (sp->insert ? strlen(sp->insert) : 0) + 1);
+        if (!out)
+                return -ENOMEM;
+        for (size_t p = from; p <= to; p++) {
+                if (sp->insert && p == sp->insert_at) {
+                        memcpy(out + n, sp->insert, strlen(sp->insert));
+                        n += strlen(sp->insert);
+                }
+                if (p < to && !in_cut(sp, p))
+                        out[n++] = line[p];
+        }
+        out[n] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+int cmdline_splice(const char *line, char * const *owned_keys, const Cmdline *wanted, char **ret) {
+        _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
+        _cleanup_free_ char *out = NULL;
+        int r;
+
+        r = cmdline_splice_plan(line, NULL, 0, owned_keys, wanted, &sp);
+        if (r < 0)
+                return r;
+        r = cmdline_splice_apply(line, 0, strlen(line), &sp, &out);
+        if (r < 0)
+                return r;
+        if (strlen(out) > COMMAND_LINE_MAX)
+                return -E2BIG;
+        *ret = TAKE_PTR(out);
         return 0;
 }
 

@@ -17,12 +17,14 @@ typedef struct CmdlineToken {
         char *text;  /* the token exactly as written, quotes included */
         char *key;   /* parameter name, quotes removed, '-' read as '_' */
         char *value; /* value with its quotes removed; NULL when there is no '=' */
+        size_t start, end; /* where text stands in the string cmdline_parse() read */
 } CmdlineToken;
 
 typedef struct Cmdline {
         CmdlineToken *tokens;
         size_t n_tokens;
         char *init_args; /* what follows a bare "--", verbatim; NULL when there is no "--" */
+        size_t init_start; /* where that "--" starts in the string cmdline_parse() read */
 } Cmdline;
 
 int cmdline_parse(const char *s, Cmdline **ret);
@@ -62,6 +64,28 @@ const CmdlineToken *cmdline_find_unterminated(const Cmdline *c);
  * so merging is idempotent and never reorders a line that needs nothing. -E2BIG when the result
  * is longer than the kernel accepts, -EBADMSG when a line has an unterminated quote. */
 int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, Cmdline **ret);
+
+/* The byte edits that make line carry wanted: the owned tokens' byte ranges cut out (with the
+ * blanks that separated them), wanted's tokens inserted in one piece before any "--" or else after
+ * the last byte that is not ASCII whitespace. Every other byte stays as written, 0xA0 included,
+ * even where the kernel splits there. Tokens are judged by cmdline_parse(). segment_starts (sorted,
+ * may be NULL) are offsets where a joined line begins (BLS "options" lines joined by one space):
+ * a token cut at such a start takes the blanks after it, not the joining space. */
+typedef struct CmdlineSplice {
+        size_t *cut_start, *cut_end; /* ascending, not overlapping */
+        size_t n_cuts;
+        size_t insert_at;
+        char *insert; /* NULL when nothing is inserted */
+} CmdlineSplice;
+void cmdline_splice_done(CmdlineSplice *s);
+/* 0 with *ret all empty when line is in sync already. -EBADMSG for an unterminated quote. */
+int cmdline_splice_plan(const char *line, const size_t *segment_starts, size_t n_segments, char * const *owned_keys,
+                        const Cmdline *wanted, CmdlineSplice *ret);
+/* Applies the edits that fall in [from, to) of the planned line to that part of it. */
+int cmdline_splice_apply(const char *line, size_t from, size_t to, const CmdlineSplice *sp, char **ret);
+/* Both for one string: line as it should be (a copy of it when in sync). -E2BIG when the result is
+ * longer than the kernel accepts. */
+int cmdline_splice(const char *line, char * const *owned_keys, const Cmdline *wanted, char **ret);
 
 /* Profile tokens end up in GRUB and shell files: refuse anything but a conservative set of
  * characters. Returns 0, or -EINVAL and the offending character in *ret_bad. */

@@ -136,16 +136,23 @@ static int handler(void *user, const char *section, const char *name, const char
         return 1;
 }
 
-/* Profile_from and vendor_from point into c->files, so the path is added there first. */
-static int config_parse_file(Config *c, const char *path, bool selection) {
+/* Profile_from and vendor_from point into c->files, so the path (ROOT/path, for messages) is added
+ * there first. The file is read through the root handle. */
+static int config_parse_file(Config *c, const Root *root, const char *path, bool selection) {
         ConfigContext ctx = { .config = c, .selection = selection };
         size_t n = strv_length(c->files);
+        char *name;
         int r;
 
-        r = strv_extend(&c->files, path);
+        name = root_display(root, path);
+        if (!name)
+                return -ENOMEM;
+        r = strv_consume(&c->files, name);
         if (r < 0)
                 return r;
         ctx.ini.path = c->files[n];
+        ctx.ini.root = root;
+        ctx.ini.root_file = path;
         r = ini_file_parse(&ctx.ini, handler, &ctx);
         if (r == -ENOENT) {
                 c->files[n] = mfree(c->files[n]);
@@ -173,14 +180,8 @@ int config_selection_contents(const char *profile, Vendor vendor, char **ret) {
         return 0;
 }
 
-static int dropin_compare(const void *a, const void *b) {
-        return strcmp(*(char * const *) a, *(char * const *) b);
-}
-
-int config_load(const char *root, Config *ret) {
-        _cleanup_free_ char *main_file = NULL, *dir = NULL, *selection = NULL;
+int config_load(const Root *root, Config *ret) {
         _cleanup_strv_free_ char **dropins = NULL;
-        _cleanup_(closedirp) DIR *d = NULL;
         Config c = {
                 .vendor = _VENDOR_INVALID,
                 .bootloader_update = true,
@@ -188,36 +189,31 @@ int config_load(const char *root, Config *ret) {
         };
         int r;
 
-        main_file = root_path(root, CONFIG_FILE);
-        dir = root_path(root, CONFIG_DROPIN_DIR);
-        selection = root_path(root, CONFIG_SELECTION_FILE);
-        if (!main_file || !dir || !selection)
-                return log_oom();
-
-        r = config_parse_file(&c, main_file, false);
+        r = config_parse_file(&c, root, CONFIG_FILE, false);
         if (r < 0)
                 goto fail;
 
-        d = opendir(dir);
-        if (d) {
-                struct dirent *de;
-                while ((de = readdir(d)))
-                        if (endswith(de->d_name, ".conf") && de->d_name[0] != '.') {
-                                char *f;
-                                if (asprintf(&f, "%s/%s", dir, de->d_name) < 0 || strv_consume(&dropins, f) < 0) {
-                                        r = log_oom();
-                                        goto fail;
-                                }
-                        }
-                if (dropins)
-                        qsort(dropins, strv_length(dropins), sizeof(char *), dropin_compare);
-                STRV_FOREACH(f, dropins) {
-                        r = config_parse_file(&c, *f, false);
-                        if (r < 0)
-                                goto fail;
-                }
+        /* Drop-ins in bytewise order. One that is a symlink is followed inside the root only
+         * (root_dropin_usable()): a link to a file of this machine is ignored, named, never read. */
+        r = root_list_dir(root, CONFIG_DROPIN_DIR, ".conf", &dropins);
+        if (r < 0 && r != -ENOENT && r != -ENOTDIR) {
+                _cleanup_free_ char *dir = root_display(root, CONFIG_DROPIN_DIR);
+                log_error_errno(r, "Failed to list %s: %m", strna(dir));
+                goto fail;
         }
-        r = config_parse_file(&c, selection, true);
+        STRV_FOREACH(f, dropins) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", CONFIG_DROPIN_DIR, *f) < 0) {
+                        r = log_oom();
+                        goto fail;
+                }
+                if (!root_dropin_usable(root, path))
+                        continue;
+                r = config_parse_file(&c, root, path, false);
+                if (r < 0)
+                        goto fail;
+        }
+        r = config_parse_file(&c, root, CONFIG_SELECTION_FILE, true);
         if (r < 0)
                 goto fail;
         if (c.profile_overridden && c.profile && streq(c.profile_overridden, c.profile))

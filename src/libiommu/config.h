@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "params.h"
 
 /* /etc/iommu/iommu.conf and /etc/iommu/iommu.conf.d/ *.conf (drop-ins read in lexical order,
@@ -44,7 +45,7 @@ bool reboot_sentinel_path_is_valid(const char *path);
 
 /* A missing iommu.conf is not an error: the defaults apply. Errors in a file are logged with
  * file:line and returned as -EINVAL. */
-int config_load(const char *root, Config *ret);
+int config_load(const Root *root, Config *ret);
 /* Pure: the contents of the selection file for profile (vendor: _VENDOR_INVALID to leave Vendor=
  * out, so the vendor is detected at boot). */
 int config_selection_contents(const char *profile, Vendor vendor, char **ret);

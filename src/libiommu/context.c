@@ -4,12 +4,13 @@
 #include "cmdline.h"
 #include "context.h"
 #include "fileio.h"
+#include "intent.h"
 #include "log.h"
 #include "macro.h"
 #include "strv.h"
 
 int context_load(const ContextOptions *o, Context *ret) {
-        _cleanup_(context_done) Context c = { .root = o->root ?: "/" };
+        _cleanup_(context_done) Context c = { .root = o->root };
         const char *name;
         Vendor vendor;
         int r;
@@ -21,7 +22,7 @@ int context_load(const ContextOptions *o, Context *ret) {
         name = o->profile ?: c.config.profile;
         if (!name)
                 return log_error_errno(-EINVAL, "No profile selected: pass --profile NAME or set Profile= in [IOMMU] of %s%s "
-                                       "(see 'iommuctl profiles').", root_is_host(c.root) ? "" : c.root, CONFIG_FILE);
+                                       "(see 'iommuctl profiles').", root_prefix(c.root), CONFIG_FILE);
         r = profile_load(c.root, name, &c.profile);
         if (r < 0)
                 return r;
@@ -29,12 +30,12 @@ int context_load(const ContextOptions *o, Context *ret) {
         vendor = o->vendor >= 0 ? o->vendor : c.config.vendor;
         r = host_probe(c.root, o->arch, vendor, &c.host);
         if (r < 0)
-                return log_error_errno(r, "Failed to probe the host under %s: %m", c.root);
+                return log_error_errno(r, "Failed to probe the host under %s: %m", c.root->path);
         if (o->vendor < 0 && c.config.vendor >= 0)
                 c.host.vendor_source = "Vendor= in iommu.conf";
         if (o->need_vendor && c.host.vendor < 0)
                 return log_error_errno(-ENXIO, "Cannot tell this host's IOMMU (%s under %s): pass --vendor intel, amd, arm64 "
-                                       "or portable.", c.host.vendor_source, c.root);
+                                       "or portable.", c.host.vendor_source, c.root->path);
         c.args_vendor = host_args_vendor(&c.host);
 
         r = kernel_info_load(c.root, c.host.arch, o->kernel_release, o->kernel_config, &c.kernel);
@@ -42,6 +43,18 @@ int context_load(const ContextOptions *o, Context *ret) {
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "Failed to read the kernel's build configuration %s: %m", o->kernel_config ?: "");
+        /* An image with no running kernel: the kernels it ships, so the tokens work on each. */
+        if (!o->kernel_release && !o->kernel_config) {
+                r = kernel_info_load_image(c.root, &c.kernel);
+                if (r < 0)
+                        return log_oom();
+        }
+        /* The node's own facts (caching mode, NpCache, SNP...): the root is the node the line is for. */
+        r = kernel_platform_probe(c.root, c.host.arch, o->kernel_log, &c.kernel.platform);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return r; /* logged with file:line */
 
         *ret = c;
         c = (Context) {};
@@ -53,7 +66,20 @@ int context_profile_args(const Context *c, Cmdline **ret_wanted, char ***ret_own
         _cleanup_strv_free_ char **owned = NULL;
         int r;
 
-        r = profile_kernel_args(c->profile, c->args_vendor, &wanted);
+        {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                /* The profile's own line, else the model's tokens for its Mode on this kernel. */
+                r = intent_profile_args(c->profile, c->args_vendor, &c->kernel, &choice);
+                if (r >= 0 && !choice.tokens)
+                        return log_error_errno(-EOPNOTSUPP, "Profile %s: Mode=%s cannot be kept on %s: %s.%s%s%s", c->profile->name,
+                                               profile_mode_to_string(c->profile->mode), vendor_to_string(c->args_vendor),
+                                               choice.refusal, choice.nearest >= 0 ? " The nearest mode this kernel can give is " : "",
+                                               choice.nearest >= 0 ? profile_mode_to_string(choice.nearest) : "",
+                                               choice.nearest >= 0 ? "." : "");
+                if (r >= 0)
+                        wanted = TAKE_PTR(choice.tokens);
+        }
         if (r == -ENODATA)
                 return log_error_errno(r, "Profile %s has no kernel arguments for %s (%s).", c->profile->name,
                                        vendor_to_string(c->args_vendor), c->profile->path);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "config.h"
+#include "fileio.h"
 #include "host.h"
 #include "kernel-model.h"
 #include "profile.h"
@@ -9,7 +10,7 @@
 /* What most verbs start from: the configuration, the selected profile and the host, all read
  * under one root prefix. */
 typedef struct Context {
-        const char *root;
+        const Root *root;
         Config config;
         Profile *profile;
         HostInfo host;
@@ -18,12 +19,13 @@ typedef struct Context {
 } Context;
 
 typedef struct ContextOptions {
-        const char *root;
+        const Root *root;
         const char *profile; /* overrides Profile= in iommu.conf */
         Vendor vendor;       /* overrides Vendor= and detection; _VENDOR_INVALID: auto */
         Arch arch;           /* _ARCH_INVALID: detect */
         const char *kernel_release; /* NULL: ROOT/proc/sys/kernel/osrelease */
         const char *kernel_config;  /* NULL: searched under the root */
+        const char *kernel_log;     /* a dmesg of the node (platform facts: caching mode, SNP); NULL: none */
         bool need_vendor;    /* fail when the vendor cannot be told */
 } ContextOptions;
 

@@ -2,6 +2,7 @@
 #include <stdint.h>
 
 #include "diff.h"
+#include "escape.h"
 
 #define CONTEXT 3
 /* Boot files have tens of lines; above this the LCS table would be too large, and the diff
@@ -41,7 +42,7 @@ static bool line_eq(const Line *a, const Line *b) {
 
 static void print_line(FILE *f, char sign, const Line *l) {
         fputc(sign, f);
-        fwrite(l->s, 1, l->len, f);
+        fwrite_escaped(l->s, l->len, f);
         fputc('\n', f);
         if (!l->newline)
                 fputs("\\ No newline at end of file\n", f);
@@ -93,7 +94,11 @@ void diff_unified(FILE *f, const char *label_a, const char *a, size_t na, const 
                 }
         }
 
-        fprintf(f, "--- %s\n+++ %s\n", label_a, label_b);
+        fputs("--- ", f);
+        fputs_escaped(label_a, f);
+        fputs("\n+++ ", f);
+        fputs_escaped(label_b, f);
+        fputc('\n', f);
         for (size_t k = 0; k < n_ops;) {
                 size_t start, end, last_change, ca = 0, cb = 0;
 

@@ -2,6 +2,7 @@
 #include "drift.h"
 #include "fileio.h"
 #include "host.h"
+#include "intent.h"
 #include "log.h"
 #include "profile.h"
 #include "strv.h"
@@ -44,7 +45,7 @@ int drift_record_contents(const char *profile, char **ret) {
         return 0;
 }
 
-int drift_record_read(const char *root, char **ret_profile) {
+int drift_record_read(const Root *root, char **ret_profile) {
         _cleanup_free_ char *text = NULL;
         int r;
 
@@ -68,7 +69,7 @@ DriftArmed drift_armed(const Config *config, const char *recorded) {
         return streq(recorded, config->profile) ? DRIFT_ARMED_APPLIED : DRIFT_ARMED_OTHER_PROFILE;
 }
 
-int drift_armed_under(const char *root, const Config *config, DriftArmed *ret, char **ret_recorded) {
+int drift_armed_under(const Root *root, const Config *config, DriftArmed *ret, char **ret_recorded) {
         _cleanup_free_ char *recorded = NULL;
         int r;
 
@@ -133,7 +134,7 @@ static int done(DriftResult *res, DriftDecision d, DriftResult *ret) {
         return 0;
 }
 
-int drift_decide(const char *root, bool in_initrd, DriftResult *ret) {
+int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         _cleanup_(drift_result_done) DriftResult res = {};
         _cleanup_free_ char *proc_cmdline = NULL;
         _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
@@ -154,7 +155,7 @@ int drift_decide(const char *root, bool in_initrd, DriftResult *ret) {
         r = host_read_cmdline(root, &proc_cmdline);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read %s/proc/cmdline, not checking the IOMMU command line: %m",
-                                         root_is_host(root) ? "" : root);
+                                         root_prefix(root));
         r = cmdline_parse(proc_cmdline, &current);
         if (r < 0)
                 return log_warning_errno(r, "Failed to parse the kernel command line: %m");
@@ -216,6 +217,25 @@ int drift_decide(const char *root, bool in_initrd, DriftResult *ret) {
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
         if (r < 0)
                 return log_warning_errno(r, "Failed to read the running kernel's release and configuration: %m");
+        /* A profile that declares only its Mode gets the tokens the model chooses for this kernel
+         * (intel_iommu=strict before 5.15...): what apply writes for it. */
+        if (!profile->args[vendor].set) {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                r = intent_profile_args(profile, vendor, &kernel, &choice);
+                if (r < 0 && r != -ENODATA)
+                        return log_oom();
+                if (r >= 0 && choice.tokens) {
+                        cmdline_free(wanted);
+                        wanted = TAKE_PTR(choice.tokens);
+                        free(res.wanted);
+                        res.wanted = cmdline_to_string(wanted);
+                        if (!res.wanted)
+                                return log_oom();
+                        if (plan_line_carries_profile(current, owned, wanted))
+                                return done(&res, drift_decide_sync(res.armed, SYNC_IN_SYNC), ret);
+                }
+        }
         r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
         if (r < 0)
                 return log_oom();

@@ -21,7 +21,7 @@
 /* The content of DRIFT_RECORD_FILE for profile: one line, its name. */
 int drift_record_contents(const char *profile, char **ret);
 /* The profile DRIFT_RECORD_FILE under root names. -ENOENT when there is none. */
-int drift_record_read(const char *root, char **ret_profile);
+int drift_record_read(const Root *root, char **ret_profile);
 
 typedef enum DriftArmed {
         DRIFT_ARMED_NO_PROFILE,   /* no Profile= configured */
@@ -39,7 +39,7 @@ static inline bool drift_is_armed(DriftArmed a) {
 /* Pure: from the configuration and the recorded profile (NULL: none). */
 DriftArmed drift_armed(const Config *config, const char *recorded);
 /* The same, reading the record under root. ret_recorded (may be NULL) gets the recorded profile. */
-int drift_armed_under(const char *root, const Config *config, DriftArmed *ret, char **ret_recorded);
+int drift_armed_under(const Root *root, const Config *config, DriftArmed *ret, char **ret_recorded);
 /* A sentence for status and plan: "armed: ..." / "not armed: ...". */
 int drift_armed_describe(DriftArmed a, const char *configured, const char *recorded, char **ret);
 
@@ -75,4 +75,4 @@ DriftDecision drift_decide_sync(DriftArmed armed, SyncState sync);
 /* The whole decision under root (in_initrd from SYSTEMD_IN_INITRD). Errors (a broken
  * configuration, a profile that does not load, an unknown vendor) are logged and returned: the
  * generator then does nothing. */
-int drift_decide(const char *root, bool in_initrd, DriftResult *ret);
+int drift_decide(const Root *root, bool in_initrd, DriftResult *ret);

@@ -2,28 +2,14 @@
 #include <efivar.h>
 
 #include "boot-bls.h"
+#include "bootspec.h"
 #include "dlfcn-util.h"
 #include "efi.h"
 #include "fileio.h"
 #include "log.h"
 #include "strv.h"
 
-char *efi_utf16le_to_ascii(const uint8_t *data, size_t size) {
-        char *s = malloc(size / 2 + 1), *p = s;
-
-        if (!s)
-                return NULL;
-        for (size_t i = 0; i + 1 < size; i += 2) {
-                unsigned c = data[i] | (unsigned) data[i + 1] << 8;
-                if (c == 0)
-                        break;
-                *p++ = c < 0x80 && c >= 0x20 ? (char) c : '?';
-        }
-        *p = '\0';
-        return s;
-}
-
-static int efi_read_variable_file(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+static int efi_read_variable_file(const Root *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         _cleanup_free_ char *path = NULL, *buf = NULL;
         size_t n;
         uint8_t *data;
@@ -79,35 +65,33 @@ static int efi_read_variable_live(const char *guid, const char *name, uint8_t **
         return 0;
 }
 
-int efi_read_variable(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
+int efi_read_variable(const Root *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size) {
         if (root_is_host(root))
                 return efi_read_variable_live(guid, name, ret, ret_size);
         return efi_read_variable_file(root, guid, name, ret, ret_size);
 }
 
+/* The entry this boot came from, found in the boot configuration model as systemd-boot names it
+ * (the file name, boot counter removed, case-insensitively), with its effective command line: the
+ * same entries and lines status and apply see. */
 static int efi_find_entry(Observation *o) {
+        _cleanup_(bootspec_done) BootSpec b = {};
         const char *id = o->efi.loader_entry;
         int r;
 
-        if (strchr(id, '/') || streq(id, "..") || streq(id, "."))
-                return 0;
-        for (size_t i = 0; i < ELEMENTSOF(boot_partition_dirs); i++) {
-                _cleanup_free_ char *path = NULL, *text = NULL;
-
-                if (asprintf(&path, "%s/loader/entries/%s%s", boot_partition_dirs[i], id, endswith(id, ".conf") ? "" : ".conf") < 0)
-                        return -ENOMEM;
-                r = read_root_file(o->root, path, 64 * 1024, &text, NULL);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0)
+        r = bootspec_load(o->root, &b);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < b.n_entries; i++) {
+                const BootSpecEntry *e = &b.entries[i];
+                if (e->type == BOOTSPEC_GRUB_MENU || !e->id)
                         continue;
-                /* The one BLS reader (boot-bls.c): the lines apply rewrites are the lines judged here. */
-                r = bls_entry_options(text, &o->efi.entry_options);
-                if (r < 0)
-                        return r;
-                if (!o->efi.entry_options && !(o->efi.entry_options = strdup("")))
+                if (strcasecmp(e->id, id) != 0 && !(e->file_id && strcasecmp(e->file_id, id) == 0))
+                        continue;
+                o->efi.entry_options = strdup(e->cmdline ?: "");
+                o->efi.entry_path = strdup(e->path);
+                if (!o->efi.entry_options || !o->efi.entry_path)
                         return -ENOMEM;
-                o->efi.entry_path = TAKE_PTR(path);
                 return 0;
         }
         return 0;

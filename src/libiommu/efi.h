@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "observe.h"
 
 /* EFI state: booted in EFI mode, Secure Boot, and systemd-boot's LoaderEntrySelected with the
@@ -12,10 +13,10 @@
 #define EFI_LOADER_VARIABLE_GUID "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 
 /* Reads one variable's data (without the attribute bytes). -ENOENT when it does not exist. */
-int efi_read_variable(const char *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size);
+int efi_read_variable(const Root *root, const char *guid, const char *name, uint8_t **ret, size_t *ret_size);
 
 /* Fills o->efi. Only -ENOMEM is fatal. */
 int efi_observe(Observation *o);
 
-/* Decodes UTF-16LE without its terminator; characters outside ASCII become '?'. Pure. */
-char *efi_utf16le_to_ascii(const uint8_t *data, size_t size);
+/* efi_utf16le_to_ascii() is in bootspec.h (libiommu: the generator reads the variables as files). */
+#include "bootspec.h"

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <linux/openat2.h>
 #include <sys/stat.h>
@@ -9,37 +10,70 @@
 #include "atomic-write.h"
 #include "fileio.h"
 #include "log.h"
+#include "strv.h"
 
 #define CHASE_MAX_LINKS 40
 
-bool root_is_host(const char *root) {
-        return !root || isempty(root) || streq(root, "/");
+static bool path_is_host(const char *path) {
+        return isempty(path) || streq(path, "/");
 }
 
-static int open_root_fd(const char *root) {
-        int fd = open(root_is_host(root) ? "/" : root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        return fd < 0 ? -errno : fd;
+int root_open_handle(const char *path, Root **ret) {
+        _cleanup_free_ Root *root = NULL;
+
+        root = calloc(1, sizeof(Root));
+        if (!root)
+                return -ENOMEM;
+        root->path = strdup(path_is_host(path) ? "/" : path);
+        if (!root->path)
+                return -ENOMEM;
+        root->fd = open(root->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root->fd < 0 && errno != ENOENT) {
+                int r = -errno;
+                free(root->path);
+                return r;
+        }
+        *ret = TAKE_PTR(root);
+        return 0;
 }
 
-/* "/srv/img" + "/boot/x" -> "/srv/img/boot/x"; "/" + "/boot/x" -> "/boot/x". rel is absolute. */
-static char *host_join(const char *root, const char *rel) {
-        size_t lr, lp;
-        char *r;
-
-        if (root_is_host(root))
-                return strdup(rel);
-        lr = strlen(root);
-        while (lr > 1 && root[lr - 1] == '/')
-                lr--;
-        if (streq(rel, "/"))
-                return strndup(root, lr);
-        lp = strlen(rel);
-        r = malloc(lr + lp + 1);
-        if (!r)
+Root *root_free(Root *root) {
+        if (!root)
                 return NULL;
-        memcpy(r, root, lr);
-        memcpy(r + lr, rel, lp + 1);
-        return r;
+        if (root->fd >= 0)
+                close(root->fd);
+        free(root->path);
+        return mfree(root);
+}
+
+bool root_is_host(const Root *root) {
+        return !root || path_is_host(root->path);
+}
+
+const char *root_prefix(const Root *root) {
+        return root_is_host(root) ? "" : root->path;
+}
+
+/* A descriptor of the root for one resolution (the caller closes it): -ENOENT when the root does
+ * not exist, unless CHASE_MKDIR makes it. */
+static int root_fd_dup(const Root *root, ChaseFlags flags) {
+        int fd;
+
+        if (!root)
+                return -EINVAL;
+        if (root->fd >= 0) {
+                fd = fcntl(root->fd, F_DUPFD_CLOEXEC, 3);
+                return fd < 0 ? -errno : fd;
+        }
+        if (!(flags & CHASE_MKDIR))
+                return -ENOENT;
+        {
+                int r = mkdir_parents(root->path, 0755);
+                if (r < 0)
+                        return r;
+        }
+        fd = open(root->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        return fd < 0 ? -errno : fd;
 }
 
 /* Appends "/name" (l bytes) to the resolved path in *rel (which starts as ""). */
@@ -204,49 +238,20 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
         return 0;
 }
 
-int chase_root(const char *root, const char *path, ChaseFlags flags, char **ret_host, char **ret_rel) {
-        _cleanup_free_ char *rel = NULL;
+int chase_root(const Root *root, const char *path, ChaseFlags flags, char **ret_rel, int *ret_fd) {
         _cleanup_close_ int root_fd = -1;
-        int r;
 
-        root_fd = open_root_fd(root);
-        if (root_fd == -ENOENT && (flags & CHASE_MKDIR)) {
-                /* The root itself is the caller's, not the tree's: made like "mkdir -p". */
-                r = mkdir_parents(root, 0755);
-                if (r < 0)
-                        return r;
-                root_fd = open_root_fd(root);
-        }
+        root_fd = root_fd_dup(root, flags);
         if (root_fd == -ENOENT && (flags & CHASE_NONEXISTENT)) {
                 /* No root, so nothing under it: the path as written, ".." clamped (root_fd -1:
                  * every component is missing). */
-                r = chase_walk(-1, path, flags, &rel, NULL);
-        } else if (root_fd < 0)
+                if (ret_fd)
+                        *ret_fd = -1;
+                return chase_walk(-1, path, flags, ret_rel, NULL);
+        }
+        if (root_fd < 0)
                 return root_fd;
-        else
-                r = chase_walk(root_fd, path, flags, &rel, NULL);
-        if (r < 0)
-                return r;
-        if (ret_host) {
-                char *h = host_join(root, rel);
-                if (!h)
-                        return -ENOMEM;
-                *ret_host = h;
-        }
-        if (ret_rel)
-                *ret_rel = TAKE_PTR(rel);
-        return 0;
-}
-
-char *root_path(const char *root, const char *path) {
-        char *p = NULL;
-        int r = chase_root(root, path, CHASE_NONEXISTENT, &p, NULL);
-
-        if (r < 0) {
-                errno = -r;
-                return NULL;
-        }
-        return p;
+        return chase_walk(root_fd, path, flags, ret_rel, ret_fd);
 }
 
 static bool openat2_disabled(void) {
@@ -282,13 +287,14 @@ static int root_open_walk(int root_fd, const char *path, int open_flags) {
         return fd < 0 ? -errno : fd;
 }
 
-int root_open(const char *root, const char *path, int open_flags, int *ret_fd) {
-        _cleanup_close_ int root_fd = -1;
-        int fd = -1;
+int root_open(const Root *root, const char *path, int open_flags, int *ret_fd) {
+        int root_fd, fd = -1;
 
-        root_fd = open_root_fd(root);
+        if (!root)
+                return -EINVAL;
+        root_fd = root->fd;
         if (root_fd < 0)
-                return root_fd;
+                return -ENOENT;
         if (!openat2_disabled()) {
                 struct open_how how = {
                         .flags = (unsigned) (open_flags | O_CLOEXEC),
@@ -318,7 +324,7 @@ int root_open(const char *root, const char *path, int open_flags, int *ret_fd) {
         return 0;
 }
 
-int root_opendir(const char *root, const char *path, DIR **ret) {
+int root_opendir(const Root *root, const char *path, DIR **ret) {
         _cleanup_close_ int fd = -1;
         DIR *d;
         int r;
@@ -331,6 +337,191 @@ int root_opendir(const char *root, const char *path, DIR **ret) {
                 return -errno;
         TAKE_FD(fd);
         *ret = d;
+        return 0;
+}
+
+int root_open_parent(const Root *root, const char *path, ChaseFlags flags, int *ret_dir_fd, char **ret_name,
+                     char **ret_rel) {
+        _cleanup_free_ char *rel = NULL, *name = NULL;
+        _cleanup_close_ int root_fd = -1, pfd = -1;
+        char *slash;
+        int r, fd;
+
+        root_fd = root_fd_dup(root, flags);
+        if (root_fd < 0)
+                return root_fd;
+        /* Where the path leads now, symlinks (inside the root) followed; then the directory of
+         * that, walked again: it is resolved, so the walk meets no symlink unless the tree
+         * changes under us, and then it stays inside the root all the same. */
+        r = chase_walk(root_fd, path, CHASE_NONEXISTENT | (flags & CHASE_NOFOLLOW), &rel, NULL);
+        if (r < 0)
+                return r;
+        if (streq(rel, "/"))
+                return -EISDIR;
+        slash = strrchr(rel, '/');
+        name = strdup(slash + 1);
+        if (!name)
+                return -ENOMEM;
+        *slash = '\0';
+        /* openat2(RESOLVE_IN_ROOT) where the directory is there; the walk makes missing ones. */
+        r = root_open(root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT && (flags & CHASE_MKDIR)) {
+                r = chase_walk(root_fd, rel[0] ? rel : "/", CHASE_MKDIR, NULL, &pfd);
+                if (r >= 0) {
+                        fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        if (fd < 0)
+                                r = -errno;
+                }
+        }
+        *slash = '/';
+        if (r < 0)
+                return r;
+        *ret_dir_fd = fd;
+        *ret_name = TAKE_PTR(name);
+        if (ret_rel)
+                *ret_rel = TAKE_PTR(rel);
+        return 0;
+}
+
+int write_root_file_atomic(const Root *root, const char *path, const void *data, size_t size) {
+        _cleanup_free_ char *name = NULL;
+        _cleanup_close_ int dir_fd = -1;
+        int r;
+
+        r = root_open_parent(root, path, CHASE_MKDIR, &dir_fd, &name, NULL);
+        if (r < 0)
+                return r;
+        return write_file_atomic_at(dir_fd, name, data, size, 0644, (uid_t) -1, (gid_t) -1, 0);
+}
+
+static int str_compare(const void *a, const void *b) {
+        return strcmp(*(char * const *) a, *(char * const *) b);
+}
+
+int dir_list_sorted(int dir_fd, const char *suffix, char ***ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        int fd;
+
+        /* A descriptor of our own: readdir() moves the offset, and closedir() closes it. */
+        fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                int r = -errno;
+                close(fd);
+                return r;
+        }
+        while ((errno = 0, de = readdir(d))) {
+                char **t;
+
+                /* Hidden names (".", "..", our ".#name.XXXXXX" temporaries) are skipped, as the
+                 * shell's "*" skips them. */
+                if (de->d_name[0] == '.')
+                        continue;
+                if (suffix && !endswith(de->d_name, suffix))
+                        continue;
+                t = reallocarray(names, n + 2, sizeof(char *));
+                if (!t)
+                        goto oom;
+                names = t;
+                names[n] = strdup(de->d_name);
+                if (!names[n])
+                        goto oom;
+                names[++n] = NULL;
+        }
+        if (errno != 0) {
+                int r = -errno;
+                for (size_t i = 0; i < n; i++)
+                        free(names[i]);
+                free(names);
+                return r;
+        }
+        if (n > 0)
+                qsort(names, n, sizeof(char *), str_compare);
+        else {
+                names = calloc(1, sizeof(char *));
+                if (!names)
+                        return -ENOMEM;
+        }
+        *ret = names;
+        return 0;
+oom:
+        for (size_t i = 0; i < n; i++)
+                free(names[i]);
+        free(names);
+        return -ENOMEM;
+}
+
+int root_list_dir(const Root *root, const char *path, const char *suffix, char ***ret) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = root_open(root, path, O_RDONLY | O_DIRECTORY, &fd);
+        if (r < 0)
+                return r;
+        return dir_list_sorted(fd, suffix, ret);
+}
+
+static int find_matching(const Root *root, const char *dir, const char *rest, char ***list) {
+        _cleanup_free_ char *comp = NULL;
+        const char *next;
+        size_t l;
+
+        while (*rest == '/')
+                rest++;
+        l = strcspn(rest, "/");
+        comp = strndup(rest, l);
+        if (!comp)
+                return -ENOMEM;
+        next = rest[l] ? rest + l + 1 : NULL;
+        if (next && !*next)
+                next = NULL;
+
+        if (!strpbrk(comp, "*?[")) {
+                _cleanup_free_ char *p = NULL;
+                if (asprintf(&p, "%s/%s", streq(dir, "/") ? "" : dir, comp) < 0)
+                        return -ENOMEM;
+                if (next)
+                        return find_matching(root, p, next, list);
+                return root_exists(root, p) ? strv_consume(list, TAKE_PTR(p)) : 0;
+        }
+
+        {
+                _cleanup_strv_free_ char **names = NULL;
+                int r = root_list_dir(root, dir, NULL, &names);
+                if (r == -ENOENT || r == -ENOTDIR)
+                        return 0;
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(n, names) {
+                        _cleanup_free_ char *p = NULL;
+                        if (fnmatch(comp, *n, FNM_PERIOD) != 0)
+                                continue;
+                        if (asprintf(&p, "%s/%s", streq(dir, "/") ? "" : dir, *n) < 0)
+                                return -ENOMEM;
+                        r = next ? find_matching(root, p, next, list) : strv_consume(list, TAKE_PTR(p));
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+int root_find_matching(const Root *root, const char *pattern, char ***ret) {
+        _cleanup_strv_free_ char **list = NULL;
+        int r;
+
+        list = calloc(1, sizeof(char *));
+        if (!list)
+                return -ENOMEM;
+        r = find_matching(root, "/", pattern, &list);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(list);
         return 0;
 }
 
@@ -413,7 +604,16 @@ int read_one_line_file(const char *path, char **ret) {
         return 0;
 }
 
-int read_root_file(const char *root, const char *path, size_t max, char **ret, size_t *ret_size) {
+int read_file_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_close_ int fd = -1;
+
+        fd = openat(dir_fd, name, SAFE_READ_FLAGS | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        return read_fd_full(fd, max, ret, ret_size);
+}
+
+int read_root_file(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -423,7 +623,7 @@ int read_root_file(const char *root, const char *path, size_t max, char **ret, s
         return read_fd_full(fd, max, ret, ret_size);
 }
 
-int read_root_line(const char *root, const char *path, char **ret) {
+int read_root_line(const Root *root, const char *path, char **ret) {
         char *buf;
         int r;
 
@@ -435,9 +635,82 @@ int read_root_line(const char *root, const char *path, char **ret) {
         return 0;
 }
 
-bool root_exists(const char *root, const char *path) {
+bool root_exists(const Root *root, const char *path) {
         _cleanup_close_ int fd = -1;
         return root_open(root, path, O_PATH, &fd) >= 0;
+}
+
+/* Whether a relative symlink target, taken from the directory dir (inside the root), climbs
+ * above the root with "..". */
+static bool link_climbs_out(const char *dir, const char *target) {
+        long depth = 0;
+
+        for (const char *p = dir; *p;) {
+                size_t l;
+                while (*p == '/')
+                        p++;
+                l = strcspn(p, "/");
+                if (l > 0 && !(l == 1 && p[0] == '.'))
+                        depth += (l == 2 && p[0] == '.' && p[1] == '.') ? -1 : 1;
+                p += l;
+        }
+        for (const char *p = target; *p;) {
+                size_t l;
+                while (*p == '/')
+                        p++;
+                l = strcspn(p, "/");
+                if (l == 2 && p[0] == '.' && p[1] == '.') {
+                        if (--depth < 0)
+                                return true;
+                } else if (l > 0 && !(l == 1 && p[0] == '.'))
+                        depth++;
+                p += l;
+        }
+        return false;
+}
+
+bool root_dropin_usable(const Root *root, const char *path) {
+        _cleanup_free_ char *name = NULL, *dir = NULL;
+        _cleanup_close_ int fd = -1, target_fd = -1;
+        char target[PATH_MAX];
+        struct stat st;
+        ssize_t k;
+        int r;
+
+        if (chase_root(root, path, CHASE_NOFOLLOW, NULL, &fd) < 0 || fstat(fd, &st) < 0)
+                return true; /* gone or unreadable: the reader says so */
+        if (!S_ISLNK(st.st_mode))
+                return true;
+        name = root_display(root, path);
+        k = readlinkat(fd, "", target, sizeof(target) - 1);
+        if (!name || k <= 0)
+                return false;
+        target[k] = '\0';
+        dir = strdup(path);
+        if (!dir)
+                return false;
+        *strrchr(dir, '/') = '\0';
+        if (target[0] != '/' && link_climbs_out(dir, target)) {
+                log_warning("Ignoring %s: it is a symlink to %s, outside %s; not read.", name, target, root->path);
+                return false;
+        }
+        r = chase_root(root, path, 0, NULL, &target_fd);
+        if (r < 0) {
+                log_warning("Ignoring %s: it is a symlink to %s, which does not resolve inside %s (%s); not read.", name,
+                            target, root->path, strerror(-r));
+                return false;
+        }
+        return true;
+}
+
+int root_stat(const Root *root, const char *path, struct stat *ret) {
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = root_open(root, path, O_PATH, &fd);
+        if (r < 0)
+                return r;
+        return fstat(fd, ret) < 0 ? -errno : 0;
 }
 
 int data_check_nul(const char *data, size_t size, size_t *ret_offset) {
@@ -450,17 +723,17 @@ int data_check_nul(const char *data, size_t size, size_t *ret_offset) {
         return -EBADMSG;
 }
 
-char *root_display(const char *root, const char *path) {
+char *root_display(const Root *root, const char *path) {
         char *s;
 
         if (root_is_host(root))
                 return strdup(path);
-        if (asprintf(&s, "%s%s%s", root, endswith(root, "/") || path[0] == '/' ? "" : "/", path) < 0)
+        if (asprintf(&s, "%s%s%s", root->path, endswith(root->path, "/") || path[0] == '/' ? "" : "/", path) < 0)
                 return NULL;
         return s;
 }
 
-int read_root_text_and_warn(const char *root, const char *path, size_t max, char **ret, size_t *ret_size) {
+int read_root_text_and_warn(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *text = NULL, *name = NULL;
         size_t size = 0, nul;
         int r;
@@ -482,24 +755,6 @@ int read_root_text_and_warn(const char *root, const char *path, size_t max, char
         if (ret_size)
                 *ret_size = size;
         return 0;
-}
-
-char *name_escape_control(const char *s) {
-        size_t n = 0;
-        char *r, *p;
-
-        for (const char *c = s; *c; c++)
-                n += (unsigned char) *c < 0x20 || *c == 0x7f ? 4 : 1;
-        r = p = malloc(n + 1);
-        if (!r)
-                return NULL;
-        for (const char *c = s; *c; c++)
-                if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                        p += sprintf(p, "\\x%02x", (unsigned char) *c);
-                else
-                        *p++ = *c;
-        *p = '\0';
-        return r;
 }
 
 static bool ascii_space(char c) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -20,24 +21,65 @@ typedef enum ChaseFlags {
         CHASE_MKDIR = 1 << 2,       /* create missing components as directories (0755) */
 } ChaseFlags;
 
-bool root_is_host(const char *root);
+/* The root handle: opened once per process from --root ("/" on the host) and passed to every
+ * reader and writer. Everything under it is opened relative to fd; path is for messages only and
+ * is never opened, stat()ed or globbed again (a root path may hold "[", "*" or "?"). fd is -1 when
+ * the root does not exist: nothing is under it, and only a writer that creates directories
+ * (CHASE_MKDIR) makes it, "mkdir -p" style (the root itself is the caller's, not the tree's). */
+typedef struct Root {
+        int fd;     /* O_PATH|O_DIRECTORY */
+        char *path; /* as given ("/" on the host), for messages only */
+} Root;
 
-/* Resolves path under root. ret_host (may be NULL) gets the path on this machine, ret_rel (may be
- * NULL) the path inside the root ("/boot/loader/entries/x.conf"); every component that exists in
- * either is a real directory or the final file, no symlink. -ENOENT when a component is missing
- * (unless CHASE_NONEXISTENT), -ENOTDIR, -ELOOP after 40 symlinks. */
-int chase_root(const char *root, const char *path, ChaseFlags flags, char **ret_host, char **ret_rel);
+/* path NULL or "" means "/". -ENOTDIR when it is not a directory. */
+int root_open_handle(const char *path, Root **ret);
+Root *root_free(Root *root);
+static inline void root_freep(Root **root) {
+        root_free(*root);
+}
+#define _cleanup_root_ _cleanup_(root_freep)
 
-/* The same as a string: chase_root(..., CHASE_NONEXISTENT, ...); NULL (errno set) when the path
- * does not resolve. Kept for the callers that build a path to report or to hand to the writer. */
-char *root_path(const char *root, const char *path);
+bool root_is_host(const Root *root);
+/* "" on the host, the root's path otherwise: for messages that print ROOT and a path after it. */
+const char *root_prefix(const Root *root);
+
+/* Resolves path under root. ret_rel (may be NULL) gets the path inside the root
+ * ("/boot/loader/entries/x.conf"), ret_fd (may be NULL) an O_PATH descriptor of the result (-1 when
+ * CHASE_NONEXISTENT stopped at a missing component); every component that exists is a real
+ * directory or the final file, no symlink. -ENOENT when a component is missing (unless
+ * CHASE_NONEXISTENT), -ENOTDIR, -ELOOP after 40 symlinks. */
+int chase_root(const Root *root, const char *path, ChaseFlags flags, char **ret_rel, int *ret_fd);
 
 /* Opens ROOT/path with open_flags (O_CLOEXEC is added), resolved inside the root: openat2()
  * with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, or the component walk above where openat2() is
  * missing or filtered (ENOSYS, EPERM under seccomp). O_CREAT creates the last component only. */
-int root_open(const char *root, const char *path, int open_flags, int *ret_fd);
+int root_open(const Root *root, const char *path, int open_flags, int *ret_fd);
 /* Opens the directory ROOT/path for reading entries. -ENOENT when it is missing. */
-int root_opendir(const char *root, const char *path, DIR **ret);
+int root_opendir(const Root *root, const char *path, DIR **ret);
+
+/* For a writer: resolves path inside the root (following symlinks, also in the last component,
+ * to where they point inside the root), and opens the directory that holds the result
+ * (O_RDONLY|O_DIRECTORY: fsync()able), creating missing directories with CHASE_MKDIR. ret_name
+ * gets the last component, to use with openat()/renameat()/unlinkat() on ret_dir_fd; ret_rel
+ * (may be NULL) the resolved path inside the root. */
+int root_open_parent(const Root *root, const char *path, ChaseFlags flags, int *ret_dir_fd, char **ret_name,
+                     char **ret_rel);
+
+/* Writes ROOT/path atomically (mode 0644, missing directories made inside the root), relative to
+ * the directory's descriptor: write_file_atomic_at() in root_open_parent()'s directory. */
+int write_root_file_atomic(const Root *root, const char *path, const void *data, size_t size);
+
+/* The names in an open directory that end in suffix (NULL: all), hidden ones (".name") skipped,
+ * sorted bytewise like the shell's glob, NULL-terminated. */
+int dir_list_sorted(int dir_fd, const char *suffix, char ***ret);
+/* The same for ROOT/path; -ENOENT when it is missing. */
+int root_list_dir(const Root *root, const char *path, const char *suffix, char ***ret);
+/* The paths inside the root that match pattern, an absolute path whose components may hold the
+ * shell's wildcards (as "/boot/efi/EFI/" "*" "/grub.cfg"), as the shell would expand it under the root:
+ * each directory listed through the root handle, "*" not matching a leading dot, sorted bytewise.
+ * Only the names inside the root are matched, never the root's own path. An empty list when
+ * nothing matches. */
+int root_find_matching(const Root *root, const char *pattern, char ***ret);
 
 /* Reads the whole of an open regular file (at most max bytes; more is -EFBIG). -EISDIR for a
  * directory, -EBADFD for a FIFO, socket or device. The buffer is NUL-terminated for convenience,
@@ -49,10 +91,21 @@ int read_full_file(const char *path, size_t max, char **ret, size_t *ret_size);
 /* Reads the first line without its newline. */
 int read_one_line_file(const char *path, char **ret);
 /* Same, for ROOT/path, resolved inside the root. */
-int read_root_file(const char *root, const char *path, size_t max, char **ret, size_t *ret_size);
-int read_root_line(const char *root, const char *path, char **ret);
+int read_root_file(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size);
+int read_root_line(const Root *root, const char *path, char **ret);
+/* Reads the regular file name in the directory dir_fd, never following a symlink there (-ELOOP). */
+int read_file_at(int dir_fd, const char *name, size_t max, char **ret, size_t *ret_size);
 
-bool root_exists(const char *root, const char *path);
+bool root_exists(const Root *root, const char *path);
+/* fstat() of ROOT/path, resolved inside the root (symlinks followed there). */
+int root_stat(const Root *root, const char *path, struct stat *ret);
+
+/* For a file found by listing a configuration directory of the tree (iommu.conf.d/, profiles/):
+ * whether it may be read. A symlink is followed inside the root only: one whose target climbs
+ * out of the root ("../../..") or does not resolve inside it (an absolute link to a file of the
+ * machine that builds the image, say) is ignored with a warning naming it and its target, and
+ * never read. */
+bool root_dropin_usable(const Root *root, const char *path);
 
 /* -EBADMSG when data holds a NUL byte; *ret_offset (may be NULL) gets its offset. File data is
  * length-delimited, never a C string: a parser that works on C strings must check first. */
@@ -61,15 +114,10 @@ int data_check_nul(const char *data, size_t size, size_t *ret_offset);
 /* read_root_file() for a text file that a parser reads: logs, naming the file (ROOT/path), every
  * error but -ENOENT (returned quietly: a missing file is the caller's to judge), and refuses a NUL
  * byte (-EBADMSG, with its offset) so that no byte of the file is lost to a C string. */
-int read_root_text_and_warn(const char *root, const char *path, size_t max, char **ret, size_t *ret_size);
+int read_root_text_and_warn(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size);
 
 /* The name of ROOT/path for messages ("/srv/img/etc/default/grub"; "/etc/default/grub" on the host). */
-char *root_display(const char *root, const char *path);
-
-/* A name read from an untrusted tree (a directory entry, a link target) for output to a terminal:
- * control bytes (below 0x20, 0x7f) become "\xNN", so a crafted sysfs name cannot drive the
- * terminal. Other bytes are kept. */
-char *name_escape_control(const char *s);
+char *root_display(const Root *root, const char *path);
 
 /* Strips leading and trailing whitespace in place. */
 char *strstrip(char *s);

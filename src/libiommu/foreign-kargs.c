@@ -5,6 +5,7 @@
 #include <yaml.h>
 
 #include "cmdline.h"
+#include "escape.h"
 #include "foreign-kargs.h"
 #include "foreign-kargs-toml.h"
 #include "json.h"
@@ -706,7 +707,7 @@ int foreign_kargs_lint(const ForeignKargs *k, const KernelInfo *kernel, Vendor v
 }
 
 static void count(const ForeignFinding *f, size_t *errors, size_t *warnings) {
-        if (f->kind == FOREIGN_FINDING_NOTE)
+        if (f->kind == FOREIGN_FINDING_NOTE || f->lint.severity == SEVERITY_NOTE)
                 return;
         if (f->lint.severity == SEVERITY_ERROR)
                 (*errors)++;
@@ -723,12 +724,13 @@ void foreign_report_write_text(const ForeignReport *r, const ForeignKargs *k, co
         for (size_t i = 0; i < r->n_findings; i++) {
                 const ForeignFinding *x = &r->findings[i];
                 const ForeignDocument *d = finding_document(x, k);
+                _cleanup_escape_buffer_ EscapeBuffer e = {};
 
                 count(x, errors, warnings);
-                fprintf(f, "%s:%u:%u: %s: ", path, x->line, x->column, foreign_finding_severity(x));
+                fprintf(f, "%s:%u:%u: %s: ", escaped(&e, path), x->line, x->column, foreign_finding_severity(x));
                 if (d)
-                        fprintf(f, "%s%s%s: ", foreign_format_to_string(d->format), d->name ? " " : "", d->name ?: "");
-                fprintf(f, "%s%s%s\n", x->lint.message, x->lint.fix ? "; use: " : "", x->lint.fix ?: "");
+                        fprintf(f, "%s%s%s: ", foreign_format_to_string(d->format), d->name ? " " : "", escaped(&e, d->name ?: ""));
+                fprintf(f, "%s%s%s\n", escaped(&e, x->lint.message), x->lint.fix ? "; use: " : "", escaped(&e, x->lint.fix ?: ""));
         }
 }
 

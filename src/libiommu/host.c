@@ -100,7 +100,7 @@ const char *host_virtualization_from_facts(bool cpu_hypervisor_flag, const char 
         return name;
 }
 
-int host_probe_virtualization(const char *root, HostInfo *h) {
+int host_probe_virtualization(const Root *root, HostInfo *h) {
         _cleanup_free_ char *cpuinfo = NULL, *vendor = NULL, *product = NULL, *type = NULL, *caps = NULL;
         int r;
 
@@ -120,7 +120,7 @@ int host_probe_virtualization(const char *root, HostInfo *h) {
         return 0;
 }
 
-int host_probe(const char *root, Arch arch_override, Vendor vendor_override, HostInfo *ret) {
+int host_probe(const Root *root, Arch arch_override, Vendor vendor_override, HostInfo *ret) {
         _cleanup_free_ char *cpuinfo = NULL;
         HostInfo h = {
                 .arch = arch_override,
@@ -192,7 +192,7 @@ Vendor host_args_vendor(const HostInfo *h) {
         return h->vendor;
 }
 
-int host_read_cmdline(const char *root, char **ret) {
+int host_read_cmdline(const Root *root, char **ret) {
         char *s;
         int r;
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "params.h"
 
 /* What plan needs to know about the host (or image) under a root prefix. */
@@ -25,11 +26,11 @@ const char *host_virtualization_from_facts(bool cpu_hypervisor_flag, const char 
 
 /* arch_override/vendor_override: _ARCH_INVALID/_VENDOR_INVALID for "detect". Never fails for a
  * missing vendor: callers that need one check host->vendor and say what to pass. */
-int host_probe(const char *root, Arch arch_override, Vendor vendor_override, HostInfo *ret);
+int host_probe(const Root *root, Arch arch_override, Vendor vendor_override, HostInfo *ret);
 void host_info_done(HostInfo *h);
 /* Fills h->virtualization from ROOT/proc/cpuinfo, ROOT/sys/class/dmi/id and ROOT/sys/hypervisor.
  * Separate from host_probe(), which the generator runs at every boot and which needs none of it. */
-int host_probe_virtualization(const char *root, HostInfo *h);
+int host_probe_virtualization(const Root *root, HostInfo *h);
 
 /* The [KernelArgs] entry a profile is read with on this host: "portable" on arm64 means ARM64. */
 Vendor host_args_vendor(const HostInfo *h);
@@ -38,4 +39,4 @@ Vendor host_args_vendor(const HostInfo *h);
 bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag);
 
 /* ROOT/proc/cmdline with its newline removed; -ENOENT for offline roots. */
-int host_read_cmdline(const char *root, char **ret);
+int host_read_cmdline(const Root *root, char **ret);

@@ -60,7 +60,8 @@ int ini_file_parse(IniFile *ini, ini_handler handler, void *user) {
 
         /* Read whole, as a regular file of bounded size (a FIFO or /dev/zero in place of a
          * configuration file must not hang or exhaust us), then parsed from memory. */
-        r = read_full_file(ini->path, INI_FILE_MAX, &text, &size);
+        r = ini->root ? read_root_file(ini->root, ini->root_file, INI_FILE_MAX, &text, &size)
+                      : read_full_file(ini->path, INI_FILE_MAX, &text, &size);
         if (r == -ENOENT)
                 return -ENOENT;
         if (r == -EFBIG)

@@ -3,13 +3,16 @@
 
 #include <ini.h>
 
+#include "fileio.h"
 #include "macro.h"
 
 /* inih with line numbers: handlers read IniFile.line to name file:line in their messages, and
  * lines longer than inih's buffer (which it would split silently) are refused. */
 
 typedef struct IniFile {
-        const char *path;
+        const char *path;      /* the file's name, in messages (and to read it, without root) */
+        const Root *root;      /* when set, the file read is root_file inside this root, */
+        const char *root_file; /* through the handle: path only names it */
         unsigned line;
         unsigned section_line; /* where the current [Section] header is */
         unsigned section_reported; /* section_line of the last unknown section reported */

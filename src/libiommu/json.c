@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "escape.h"
 #include "json.h"
 
 static void newline_indent(JsonWriter *w) {
@@ -53,8 +54,19 @@ void json_end_array(JsonWriter *w) {
 
 void json_write_quoted(FILE *f, const char *s) {
         fputc('"', f);
-        for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-                switch (*p) {
+        for (const char *p = s; *p;) {
+                size_t n = utf8_sequence_length(p, strnlen(p, 4));
+                unsigned cp;
+
+                if (n == 0) {
+                        /* Not UTF-8 (a byte of /proc/cmdline or of a file name): the four characters
+                         * \xNN, as the text output shows it, so the document stays valid UTF-8
+                         * (documented in iommuctl(8) and doc/verify-json.md). */
+                        fprintf(f, "\\\\x%02x", (unsigned char) *p++);
+                        continue;
+                }
+                cp = utf8_decode(p, n);
+                switch (cp) {
                 case '"':
                         fputs("\\\"", f);
                         break;
@@ -71,12 +83,14 @@ void json_write_quoted(FILE *f, const char *s) {
                         fputs("\\r", f);
                         break;
                 default:
-                        /* \uXXXX means the same in JSON, YAML and TOML; bytes >= 0x80 pass as UTF-8. */
-                        if (*p < 0x20 || *p == 0x7f)
-                                fprintf(f, "\\u%04x", *p);
+                        /* \uXXXX means the same in JSON, YAML and TOML: the C0, DEL and C1 controls
+                         * are written that way; other characters pass as UTF-8. */
+                        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+                                fprintf(f, "\\u%04x", cp);
                         else
-                                fputc(*p, f);
+                                fwrite(p, 1, n, f);
                 }
+                p += n;
         }
         fputc('"', f);
 }

@@ -39,3 +39,11 @@ static inline void json_field_bool(JsonWriter *w, const char *k, bool v) {
         json_key(w, k);
         json_bool(w, v);
 }
+/* true, false, or null for -1 (unknown). */
+static inline void json_field_tristate(JsonWriter *w, const char *k, int v) {
+        json_key(w, k);
+        if (v < 0)
+                json_null(w);
+        else
+                json_bool(w, v);
+}

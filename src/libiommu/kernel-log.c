@@ -21,9 +21,14 @@ bool kernel_log_line_relevant(const char *l) {
                 "IRQ remapping",
                 "Interrupt remapping",
                 "strict mode",
+                "due to virtualization",   /* VT-d caching mode, AMD-Vi NpCache: strict whatever the line */
+                "SNP cannot be supported",
         };
         bool iommu = strstr(l, "iommu") || strstr(l, "IOMMU") || strstr(l, "DMAR") || strstr(l, "AMD-Vi") || strstr(l, "smmu");
 
+        /* kvm_amd's "SEV-SNP enabled": the platform fact that IOMMU modes conflict with (intent.h). */
+        if (strstr(l, "SEV-SNP"))
+                return true;
         for (size_t i = 0; i < ELEMENTSOF(patterns); i++)
                 if (strstr(l, patterns[i]))
                         /* "deprecated" and "Unknown option" only count for IOMMU messages. */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdint.h>
 
 #include "fileio.h"
+#include "ini-file.h"
 #include "kernel-model.h"
 #include "strv.h"
 
@@ -30,6 +32,10 @@ const char *kernel_version_string(unsigned version, char buf[static 16]) {
         return buf;
 }
 
+unsigned kernel_config_build_flags(const KernelConfig *c) {
+        return c->intel_intgpu_off == 1 ? PARAM_BUILD_DEBIAN_INTGPU_OFF : 0;
+}
+
 void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         bool x86 = arch == ARCH_X86_64;
 
@@ -44,11 +50,14 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
                 /* drivers/iommu/Kconfig: IOMMU_DEFAULT_DMA_STRICT is the default unless ARM64 || X86... the
                  * choice defaults to lazy where the driver supports it (x86), strict elsewhere (5.15 on). */
                 .default_strict = kernel_fact_holds(KERNEL_FACT_DMA_MODE_CONFIG, version) ? (x86 ? 0 : 1) : -1,
+                /* Distributions differ (Debian 6.12 and 7.x build neither): unknown without a configuration. */
+                .iommufd = -1,
+                .vfio_device_cdev = -1,
         };
 }
 
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
-        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0;
+        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
         const struct {
                 const char *name;
                 int *v;
@@ -61,6 +70,7 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
                 { "CONFIG_IOMMU_DEFAULT_PASSTHROUGH", &pt },
                 { "CONFIG_IOMMU_DEFAULT_DMA_LAZY", &lazy },
                 { "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict },
+                { "CONFIG_IOMMUFD", &iommufd },
         };
 
         kernel_config_defaults(arch, version, ret);
@@ -94,6 +104,9 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
         }
         ret->intel_iommu = intel;
         ret->amd_iommu = amd;
+        ret->iommufd = iommufd;
+        /* The one symbol read without "IOMMU" in its name. */
+        ret->vfio_device_cdev = strstr(text, "\nCONFIG_VFIO_DEVICE_CDEV=y") || startswith(text, "CONFIG_VFIO_DEVICE_CDEV=y");
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;
@@ -108,18 +121,294 @@ void kernel_info_default(Arch arch, KernelInfo *ret) {
                 .arch = arch,
                 .version = KERNEL_VERSION_NEWEST,
                 .release_source = "assumed",
-                .virtualized = -1,
         };
         kernel_config_defaults(arch, ret->version, &ret->config);
+        kernel_platform_unknown(&ret->platform);
+}
+
+static const char * const platform_fact_names[_PLATFORM_FACT_MAX] = {
+        [PLATFORM_VTD_CACHING_MODE] = "vtd-caching-mode",
+        [PLATFORM_AMD_NPCACHE] = "amd-npcache",
+        [PLATFORM_SEV_SNP] = "sev-snp",
+        [PLATFORM_SMMUV3] = "smmuv3",
+        [PLATFORM_PASID_ATS] = "pasid-ats",
+        [PLATFORM_GRACE] = "grace",
+        [PLATFORM_SMMUV3_IDENTITY_FIX] = "smmuv3-identity-fix",
+};
+
+const char *platform_fact_to_string(PlatformFact f) {
+        return STRING_TABLE_TO_STRING(platform_fact_names, f);
+}
+
+void kernel_platform_unknown(KernelPlatform *ret) {
+        *ret = (KernelPlatform) {};
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++)
+                ret->fact[f] = -1;
+}
+
+static void platform_set(KernelPlatform *p, PlatformFact f, int v, const char *evidence) {
+        /* A "yes" from one source is not undone by a "no" from another (one of several IOMMU units). */
+        if (p->fact[f] == 1 && v != 1)
+                return;
+        p->fact[f] = v;
+        p->evidence[f] = evidence;
+}
+
+void kernel_platform_from_log(char * const *lines, KernelPlatform *p) {
+        STRV_FOREACH(l, lines) {
+                /* drivers/iommu/intel/iommu.c: caching mode -> iommu_set_dma_strict() (6.x); 5.10's wording. */
+                if (strstr(*l, "IOMMU batching disallowed due to virtualization") ||
+                    strstr(*l, "Disable batched IOTLB flush due to virtualization"))
+                        platform_set(p, PLATFORM_VTD_CACHING_MODE, 1,
+                                     "the kernel log: \"DMAR: IOMMU batching disallowed due to virtualization\" (VT-d caching mode)");
+                if (strstr(*l, "Using strict mode due to virtualization"))
+                        platform_set(p, PLATFORM_AMD_NPCACHE, 1,
+                                     "the kernel log: \"AMD-Vi: Using strict mode due to virtualization\" (NpCache)");
+                /* arch/x86/kvm/svm/sev.c: "SEV-SNP enabled (ASIDs ...)"; arch/x86/virt/svm/sev.c: "SEV-SNP: RMP table". */
+                if (strstr(*l, "SEV-SNP enabled") || strstr(*l, "SEV-SNP supported"))
+                        platform_set(p, PLATFORM_SEV_SNP, 1, "the kernel log: \"SEV-SNP enabled\" (this host runs SNP guests)");
+                if (strstr(*l, "SNP cannot be supported"))
+                        platform_set(p, PLATFORM_SEV_SNP, 1,
+                                     "the kernel log: \"SNP: IOMMU is disabled or configured in passthrough mode, SNP cannot be supported\"");
+        }
+}
+
+void kernel_platform_from_cap(const char *kind, const char *cap_hex, KernelPlatform *p) {
+        unsigned long long cap;
+        char *end;
+
+        if (!kind || isempty(cap_hex))
+                return;
+        errno = 0;
+        cap = strtoull(cap_hex, &end, 16);
+        if (errno || end == cap_hex)
+                return;
+        if (streq(kind, "intel-iommu"))
+                /* VT-d spec 11.4.2: CM is bit 7 of the Capability Register. */
+                platform_set(p, PLATFORM_VTD_CACHING_MODE, (cap >> 7) & 1,
+                             (cap >> 7) & 1 ? "VT-d caching mode (CM, bit 7 of /sys/class/iommu/dmar*/intel-iommu/cap): a virtual IOMMU"
+                                            : "no VT-d caching mode (CM, bit 7 of /sys/class/iommu/dmar*/intel-iommu/cap)");
+        else if (streq(kind, "amd-iommu"))
+                /* drivers/iommu/amd/amd_iommu_types.h: IOMMU_CAP_NPCACHE 26. */
+                platform_set(p, PLATFORM_AMD_NPCACHE, (cap >> 26) & 1,
+                             (cap >> 26) & 1 ? "AMD-Vi NpCache (bit 26 of /sys/class/iommu/ivhd*/amd-iommu/cap): a virtual IOMMU"
+                                             : "no AMD-Vi NpCache (bit 26 of /sys/class/iommu/ivhd*/amd-iommu/cap)");
+}
+
+/* /etc/iommu/platform.conf: what the node cannot show but its owner knows (a vendor kernel that
+ * carries the SMMUv3 identity-domain backport, PASID-capable devices): [Platform] Key=yes|no. */
+static const char * const platform_override_keys[_PLATFORM_FACT_MAX] = {
+        [PLATFORM_VTD_CACHING_MODE] = "VTdCachingMode",
+        [PLATFORM_AMD_NPCACHE] = "AMDNpCache",
+        [PLATFORM_SEV_SNP] = "SEVSNP",
+        [PLATFORM_SMMUV3] = "SMMUv3",
+        [PLATFORM_PASID_ATS] = "PASIDDevices",
+        [PLATFORM_GRACE] = "Grace",
+        [PLATFORM_SMMUV3_IDENTITY_FIX] = "SMMUv3IdentityFix",
+};
+
+typedef struct OverrideContext {
+        IniFile ini;
+        KernelPlatform *platform;
+} OverrideContext;
+
+static int override_handler(void *user, const char *section, const char *name, const char *value) {
+        OverrideContext *ctx = user;
+        int b;
+
+        if (!streq(section, "Platform")) {
+                ini_file_section_error(&ctx->ini, section, "[Platform]");
+                return 1;
+        }
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++) {
+                if (!streq(name, platform_override_keys[f]))
+                        continue;
+                b = streq(value, "yes") ? 1 : streq(value, "no") ? 0 : -1;
+                if (b < 0)
+                        ini_file_error(&ctx->ini, "%s=%s is not valid; valid: yes, no", name, value);
+                else {
+                        ctx->platform->fact[f] = b;
+                        ctx->platform->evidence[f] = "stated in " PLATFORM_OVERRIDE_FILE;
+                }
+                return 1;
+        }
+        ini_file_error(&ctx->ini, "unknown key '%s' in [Platform]; valid: VTdCachingMode, AMDNpCache, SEVSNP, SMMUv3, "
+                       "PASIDDevices, Grace, SMMUv3IdentityFix", name);
+        return 1;
+}
+
+int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, KernelPlatform *ret) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        _cleanup_free_ char *cpuinfo = NULL, *snp = NULL;
+        KernelPlatform p;
+        struct dirent *de;
+        int r;
+
+        kernel_platform_unknown(&p);
+        if (root_opendir(root, "/sys/class/iommu", &d) >= 0)
+                while ((de = readdir(d))) {
+                        static const char * const kinds[] = { "intel-iommu", "amd-iommu" };
+                        if (de->d_name[0] == '.' || strchr(de->d_name, '/'))
+                                continue;
+                        if (startswith(de->d_name, "smmu3."))
+                                platform_set(&p, PLATFORM_SMMUV3, 1, "an SMMUv3 in /sys/class/iommu");
+                        for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
+                                _cleanup_free_ char *path = NULL, *cap = NULL;
+                                if (asprintf(&path, "/sys/class/iommu/%s/%s/cap", de->d_name, kinds[i]) < 0)
+                                        return -ENOMEM;
+                                r = read_root_line(root, path, &cap);
+                                if (r == -ENOMEM)
+                                        return r;
+                                if (r >= 0)
+                                        kernel_platform_from_cap(kinds[i], strstrip(cap), &p);
+                        }
+                }
+        if (arch == ARCH_X86_64) {
+                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                /* The CPU can do SNP; whether this host runs it is the kernel's (kvm_amd's sev_snp, the log). */
+                if (cpuinfo && !strstr(cpuinfo, " sev_snp"))
+                        platform_set(&p, PLATFORM_SEV_SNP, 0, "no sev_snp flag in /proc/cpuinfo");
+                r = read_root_line(root, "/sys/module/kvm_amd/parameters/sev_snp", &snp);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0 && cpuinfo && strstr(cpuinfo, " sev_snp"))
+                        platform_set(&p, PLATFORM_SEV_SNP, parse_kernel_bool(strstrip(snp)) == 1,
+                                     "kvm_amd's sev_snp parameter (/sys/module/kvm_amd/parameters/sev_snp) and the CPU's sev_snp flag");
+        } else if (arch == ARCH_AARCH64) {
+                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                /* Grace is Arm Neoverse V2 (implementer 0x41, part 0xd4f) in NVIDIA's systems; DMI tells the rest. */
+                if (cpuinfo)
+                        platform_set(&p, PLATFORM_GRACE, strstr(cpuinfo, "CPU part\t: 0xd4f") != NULL,
+                                     "/proc/cpuinfo's CPU part (0xd4f: Neoverse V2, Grace)");
+        }
+        if (log_file) {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_strv_free_ char **lines = NULL;
+
+                r = read_full_file(log_file, 64u * 1024u * 1024u, &text, NULL);
+                if (r == -ENOMEM)
+                        return r;
+                if (r >= 0) {
+                        if (strv_split(text, "\n", &lines) < 0)
+                                return -ENOMEM;
+                        kernel_platform_from_log(lines, &p);
+                }
+        }
+        /* The owner's statements win over what was read. */
+        {
+                _cleanup_free_ char *path = root_display(root, PLATFORM_OVERRIDE_FILE);
+                OverrideContext ctx = { .platform = &p };
+
+                if (!path)
+                        return -ENOMEM;
+                ctx.ini.path = path;
+                ctx.ini.root = root;
+                ctx.ini.root_file = PLATFORM_OVERRIDE_FILE;
+                r = ini_file_parse(&ctx.ini, override_handler, &ctx);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        *ret = p;
+        return 0;
 }
 
 void kernel_info_done(KernelInfo *k) {
         free(k->release);
         free(k->config_source);
+        for (size_t i = 0; i < k->n_image_kernels; i++)
+                kernel_info_done(&k->image_kernels[i]);
+        free(k->image_kernels);
         *k = (KernelInfo) {};
 }
 
-static int read_config(const char *root, const char *release, char **ret_text, char **ret_source) {
+static int kernel_info_compare(const void *a, const void *b) {
+        const KernelInfo *x = a, *y = b;
+        return x->version < y->version ? -1 : x->version > y->version ? 1 : strcmp(x->release, y->release);
+}
+
+int kernel_info_load_image(const Root *root, KernelInfo *k) {
+        static const char * const dirs[] = { "/usr/lib/modules", "/lib/modules" };
+        KernelInfo *l = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (!streq(k->release_source, "assumed") || k->image_kernels)
+                return 0;
+        for (size_t d = 0; d < ELEMENTSOF(dirs); d++) {
+                _cleanup_(closedirp) DIR *dir = NULL;
+                struct dirent *de;
+
+                if (root_opendir(root, dirs[d], &dir) < 0)
+                        continue;
+                while ((de = readdir(dir))) {
+                        KernelInfo ki, *t;
+                        unsigned v;
+                        bool seen = false;
+
+                        if (de->d_name[0] == '.' || kernel_release_parse(de->d_name, &v) < 0)
+                                continue;
+                        for (size_t i = 0; i < n; i++)
+                                seen = seen || streq(l[i].release, de->d_name);
+                        if (seen)
+                                continue;
+                        r = kernel_info_load(root, k->arch, de->d_name, NULL, &ki);
+                        if (r < 0)
+                                goto finish;
+                        if (!ki.config_source) {
+                                kernel_info_done(&ki);
+                                continue;
+                        }
+                        t = realloc(l, (n + 1) * sizeof(KernelInfo));
+                        if (!t) {
+                                kernel_info_done(&ki);
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        l = t;
+                        l[n++] = ki;
+                }
+        }
+        if (n == 0)
+                return 0;
+        qsort(l, n, sizeof(KernelInfo), kernel_info_compare);
+        {
+                KernelPlatform platform = k->platform;
+                KernelInfo newest = l[n - 1];
+
+                /* One kernel: that is the target. Several: k describes the newest, and owns them all. */
+                free(k->release);
+                free(k->config_source);
+                *k = (KernelInfo) {
+                        .arch = newest.arch,
+                        .version = newest.version,
+                        .release = strdup(newest.release),
+                        .release_source = n == 1 ? "image" : "image (newest of several)",
+                        .config_source = strdup(newest.config_source),
+                        .config = newest.config,
+                        .platform = platform,
+                };
+                if (!k->release || !k->config_source) {
+                        r = -ENOMEM;
+                        goto finish;
+                }
+                if (n > 1) {
+                        k->image_kernels = TAKE_PTR(l);
+                        k->n_image_kernels = n;
+                        n = 0;
+                }
+        }
+finish:
+        for (size_t i = 0; i < n; i++)
+                kernel_info_done(&l[i]);
+        free(l);
+        return r;
+}
+
+static int read_config(const Root *root, const char *release, char **ret_text, char **ret_source) {
         static const struct { const char *prefix, *suffix; } plain[] = {
                 { "/boot/config-", "" }, { "/usr/lib/modules/", "/config" }, { "/lib/modules/", "/config" },
         };
@@ -144,7 +433,7 @@ static int read_config(const char *root, const char *release, char **ret_text, c
         return -ENOENT;
 }
 
-int kernel_info_load(const char *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret) {
+int kernel_info_load(const Root *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret) {
         _cleanup_(kernel_info_done) KernelInfo k = {};
         _cleanup_free_ char *text = NULL, *osrelease = NULL;
         int r;
@@ -176,12 +465,9 @@ int kernel_info_load(const char *root, Arch arch, const char *release, const cha
                 if (r == -ENOMEM)
                         return r;
         }
-        /* AMD-Vi goes strict inside a VM: the CPU's "hypervisor" flag (x86) tells. */
-        if (arch == ARCH_X86_64) {
-                _cleanup_free_ char *cpuinfo = NULL;
-                if (read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL) >= 0)
-                        k.virtualized = strstr(cpuinfo, " hypervisor") != NULL;
-        }
+        /* No platform facts here: AMD-Vi's strictness in a VM is the IOMMU's NpCache, not the CPU's
+         * "hypervisor" flag, and the caller knows whether the machine is the one the line is for
+         * (kernel_platform_probe()). */
         if (text)
                 kernel_config_parse(text, arch, k.version, &k.config);
         else
@@ -190,6 +476,11 @@ int kernel_info_load(const char *root, Arch arch, const char *release, const cha
         *ret = k;
         k = (KernelInfo) {};
         return 0;
+}
+
+int kernel_info_for_entry(const Root *root, Arch arch, const char *version, KernelInfo *ret) {
+        /* A version that names no file (a path, dot-dot) is read as a release only: no configuration. */
+        return kernel_info_load(root, arch, version, NULL, ret);
 }
 
 char *kernel_info_describe(const KernelInfo *k) {
@@ -230,6 +521,7 @@ enum {
 typedef struct State {
         bool driver_on;         /* the vendor driver: build default, intel_iommu=on/off, amd_iommu=off */
         bool no_iommu;          /* iommu=off (arch/x86/kernel/pci-dma.c: no_iommu): wins over intel_iommu=on */
+        const char *no_iommu_reason;
         bool passthrough;
         int strict;
         int intremap;
@@ -251,17 +543,27 @@ static void state_defaults(const KernelInfo *k, Vendor vendor, State *s) {
                 break;
         default:
                 s->driver_on = c->intel_iommu != 0 && c->intel_default_on != 0;
+                /* Name the option the build really has: Debian's choice is _DEFAULT_ON_INTGPU_OFF. */
                 s->driver_reason = c->intel_iommu == 0 ? "this kernel is built without CONFIG_INTEL_IOMMU"
-                                   : c->intel_default_on == 0 ? "VT-d is off by default in this build (no CONFIG_INTEL_IOMMU_DEFAULT_ON)"
+                                   : !k->config_source ? "VT-d is on by default only where the build sets CONFIG_INTEL_IOMMU_DEFAULT_ON "
+                                                         "(or Debian's CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF), and no build "
+                                                         "configuration was read"
+                                   : c->intel_default_on == 0 ? "VT-d is off by default in this build (neither CONFIG_INTEL_IOMMU_DEFAULT_ON "
+                                                                "nor CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF)"
+                                   : c->intel_intgpu_off == 1 ? "VT-d is on by default in this build (Debian's "
+                                                                "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF: on, integrated graphics left out)"
                                    : "VT-d is on by default in this build (CONFIG_INTEL_IOMMU_DEFAULT_ON)";
                 break;
         }
         s->passthrough = c->default_passthrough == 1;
         s->domain_reason = s->passthrough ? "the build default (CONFIG_IOMMU_DEFAULT_PASSTHROUGH)"
-                                          : "the build default (translated)";
+                                          : !k->config_source ? "mainline's default (translated; no build configuration read)"
+                                          : "the build default (translated: no CONFIG_IOMMU_DEFAULT_PASSTHROUGH)";
         if (c->default_strict >= 0 && kernel_fact_holds(KERNEL_FACT_DMA_MODE_CONFIG, k->version)) {
                 s->strict = c->default_strict;
-                s->strict_reason = c->default_strict ? "the build default (CONFIG_IOMMU_DEFAULT_DMA_STRICT)"
+                s->strict_reason = !k->config_source ? (c->default_strict ? "mainline's default on this architecture (strict; no build configuration read)"
+                                                                          : "mainline's default on this architecture (lazy; no build configuration read)")
+                                   : c->default_strict ? "the build default (CONFIG_IOMMU_DEFAULT_DMA_STRICT)"
                                                      : "the build default (CONFIG_IOMMU_DEFAULT_DMA_LAZY)";
         } else {
                 s->strict = vendor == VENDOR_ARM64;
@@ -307,6 +609,15 @@ static unsigned state_apply(State *s, const KernelInfo *k, Vendor vendor, const 
         if (x86 && cmdline_key_equal(t->key, "iommu")) {
                 if (list_has(t->value, "off", true)) {
                         s->no_iommu = true;
+                        s->no_iommu_reason = "iommu=off";
+                        facets |= FACET_DRIVER;
+                }
+                /* Before 5.19 iommu=soft set swiotlb and no_iommu-like detection off: pci_iommu_alloc()
+                 * skipped every IOMMU's detect routine (arch/x86/kernel/pci-dma.c; gone with commit
+                 * 78013eaadf69 "x86: remove the IOMMU table infrastructure", 5.19). Measured: 5.10, no groups. */
+                if (list_has(t->value, "soft", true) && !kernel_fact_holds(KERNEL_FACT_X86_SOFT_ONLY_SWIOTLB, k->version)) {
+                        s->no_iommu = true;
+                        s->no_iommu_reason = "iommu=soft (before 5.19 it turns hardware IOMMU detection off)";
                         facets |= FACET_DRIVER;
                 }
                 if (list_has(t->value, "pt", true)) {
@@ -392,17 +703,28 @@ static void state_effect(const State *s, const KernelInfo *k, Vendor vendor, Eff
                          const char **strict_reason) {
         int strict = s->strict;
 
-        if (vendor == VENDOR_AMD && k->virtualized == 1 && kernel_fact_holds(KERNEL_FACT_AMD_VM_STRICT, k->version)) {
+        /* The IOMMU decides on its own (drivers/iommu/intel/iommu.c: cap_caching_mode() ->
+         * iommu_set_dma_strict(); drivers/iommu/amd/init.c: NpCache -> strict): measured on 5.10, 6.12, 7.3. */
+        if (vendor == VENDOR_INTEL && k->platform.fact[PLATFORM_VTD_CACHING_MODE] == 1) {
                 strict = 1;
                 if (strict_reason)
-                        *strict_reason = "AMD-Vi inside a VM (\"Using strict mode due to virtualization\")";
+                        *strict_reason = "VT-d caching mode (a virtual IOMMU): the kernel forces strict "
+                                         "(\"IOMMU batching disallowed due to virtualization\"), whatever the command line";
+        } else if (vendor == VENDOR_AMD && k->platform.fact[PLATFORM_AMD_NPCACHE] == 1 &&
+                   kernel_fact_holds(KERNEL_FACT_AMD_VM_STRICT, k->version)) {
+                strict = 1;
+                if (strict_reason)
+                        *strict_reason = "AMD-Vi NpCache (a virtual IOMMU): the kernel forces strict "
+                                         "(\"Using strict mode due to virtualization\"), whatever the command line";
         } else if (strict_reason)
                 *strict_reason = s->strict_reason;
-        /* The vendor drivers check no_iommu first (intel_iommu_init(), amd_iommu_detect()). */
+        /* The vendor drivers check no_iommu first (intel_iommu_init(), amd_iommu_detect()). On AMD the
+         * driver also owns interrupt remapping: off with it (measured); VT-d keeps DMAR-IR. */
         if (!s->driver_on || s->no_iommu) {
-                *e = (Effect) { .groups = false, .domain = DOMAIN_NONE, .strict = -1, .intremap = s->intremap };
+                *e = (Effect) { .groups = false, .domain = DOMAIN_NONE, .strict = -1,
+                                .intremap = vendor == VENDOR_AMD ? 0 : s->intremap };
                 if (reason)
-                        *reason = s->no_iommu ? "iommu=off" : s->driver_reason;
+                        *reason = s->no_iommu ? s->no_iommu_reason : s->driver_reason;
                 return;
         }
         *e = (Effect) {
@@ -450,7 +772,8 @@ static ValueVerdict token_verdict(const KernelInfo *k, const ParamInfo *info, co
         }
         STRV_FOREACH(item, items) {
                 ParamValue buf;
-                const ParamValue *pv = param_lookup_value_for(info, *item, k->arch, k->version, &buf);
+                const ParamValue *pv = param_lookup_value_for_build(info, *item, k->arch, k->version,
+                                                                    kernel_config_build_flags(&k->config), &buf);
                 ValueVerdict v = pv ? pv->verdict : info->unknown_verdict;
 
                 if (v == VALUE_OK || v == VALUE_DEPRECATED)
@@ -486,7 +809,8 @@ static const char *build_default_why(const KernelInfo *k, Vendor vendor, unsigne
         State s;
 
         state_defaults(k, vendor, &s);
-        if (facets & FACET_DRIVER)
+        /* Without the driver nothing else on the line matters. */
+        if ((facets & FACET_DRIVER) || !s.driver_on)
                 return s.driver_reason;
         if (facets & FACET_STRICT)
                 return s.strict_reason;
@@ -566,10 +890,63 @@ static int classify_token(const KernelInfo *k, Vendor vendor, const Cmdline *c, 
                 effect_of(k, vendor, &one, SIZE_MAX, SIZE_MAX, &alone);
                 effect_of(k, vendor, &one, 0, SIZE_MAX, &none);
                 tp->effect = TOKEN_REDUNDANT;
-                if (effect_equal(&alone, &none))
+                if (effect_equal(&alone, &none)) {
+                        State d;
+
+                        state_defaults(k, vendor, &d);
+                        if (!d.driver_on && !(facets & FACET_DRIVER))
+                                return set_why(tp, "%s changes nothing: %s, so there are no IOMMU groups whatever the line",
+                                               t->text, d.driver_reason);
+                        /* A default the model assumed for want of a build configuration is no proof. */
+                        tp->depends_on_build = !k->config_source;
+                        if (tp->depends_on_build)
+                                return set_why(tp, "%s: whether it is needed depends on the build: %s", t->text,
+                                               build_default_why(k, vendor, facets));
                         return set_why(tp, "%s is already what this kernel does by default: %s", t->text, build_default_why(k, vendor, facets));
+                }
                 return set_why(tp, "%s changes nothing: other tokens on the line already do the same", t->text);
         }
+}
+
+/* Tokens that each change nothing may still matter together (amd_iommu=off iommu=off: either one
+ * alone turns AMD-Vi off). Going through the line in order, a token stays inert only if dropping it
+ * along with every inert token before it keeps the line's effect; otherwise it is the one to keep. */
+static int settle_inert(const KernelInfo *k, Vendor vendor, const Cmdline *c, const Effect *full, KernelPrediction *p) {
+        _cleanup_free_ bool *drop = calloc(c->n_tokens ?: 1, sizeof(bool));
+
+        if (!drop)
+                return -ENOMEM;
+        for (size_t i = 0; i < p->n_tokens; i++) {
+                TokenPrediction *tp = &p->tokens[i];
+                const char *other = NULL;
+                Effect e;
+                State s;
+
+                if (!token_effect_is_inert(tp->effect))
+                        continue;
+                drop[tp->index] = true;
+                if (tp->effect != TOKEN_REDUNDANT && tp->effect != TOKEN_OVERRIDDEN)
+                        continue;
+                state_defaults(k, vendor, &s);
+                for (size_t j = 0; j < c->n_tokens; j++)
+                        if (!drop[j])
+                                (void) state_apply(&s, k, vendor, &c->tokens[j]);
+                state_effect(&s, k, vendor, &e, NULL, NULL);
+                if (effect_equal(&e, full))
+                        continue;
+                drop[tp->index] = false;
+                for (size_t j = 0; j < i; j++)
+                        if (p->tokens[j].effect == TOKEN_REDUNDANT || p->tokens[j].effect == TOKEN_OVERRIDDEN)
+                                other = c->tokens[p->tokens[j].index].text;
+                free(tp->why);
+                tp->why = NULL;
+                tp->effect = TOKEN_EFFECTIVE;
+                tp->depends_on_build = false;
+                if (set_why(tp, "%s does what %s does; keep one of them (this one: without both the kernel would do something else)",
+                            c->tokens[tp->index].text, other ?: "another token") < 0)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 static int predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, bool tokens, KernelPrediction *ret) {
@@ -595,6 +972,8 @@ static int predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, bool to
         p.strict = e.strict;
         p.strict_observable = kernel_fact_holds(KERNEL_FACT_DMA_FQ, k->version);
         p.interrupt_remapping = e.intremap;
+        p.driver_not_built = k->config_source &&
+                             (vendor == VENDOR_AMD ? k->config.amd_iommu == 0 : vendor == VENDOR_INTEL ? k->config.intel_iommu == 0 : false);
 
         for (size_t i = 0; tokens && i < c->n_tokens; i++) {
                 TokenPrediction *n;
@@ -607,6 +986,11 @@ static int predict(const KernelInfo *k, Vendor vendor, const Cmdline *c, bool to
                 p.tokens = n;
                 r = classify_token(k, vendor, c, i, &e, &p.tokens[p.n_tokens]);
                 p.n_tokens++;
+                if (r < 0)
+                        return r;
+        }
+        if (tokens) {
+                r = settle_inert(k, vendor, c, &e, &p);
                 if (r < 0)
                         return r;
         }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "fileio.h"
 #include "params.h"
 
 /* The kernel model: what one kernel (architecture, release, build configuration) does with a
@@ -18,7 +19,46 @@ typedef struct KernelConfig {
         int intel_intgpu_off;        /* CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF (Debian) */
         int default_passthrough;     /* CONFIG_IOMMU_DEFAULT_PASSTHROUGH */
         int default_strict;          /* CONFIG_IOMMU_DEFAULT_DMA_STRICT 1, _DMA_LAZY 0, -1 no such choice/unknown */
+        int iommufd;                 /* CONFIG_IOMMUFD (/dev/iommu); -1 unknown (no configuration read) */
+        int vfio_device_cdev;        /* CONFIG_VFIO_DEVICE_CDEV (/dev/vfio/devices/vfioN); -1 unknown */
 } KernelConfig;
+
+/* What the platform decides on its own, whatever the command line says: the IOMMU hardware (real or
+ * virtual) and the CPU. Each fact is 1 yes, 0 no, -1 unknown, with a static sentence saying what
+ * told. Read from the node itself only (kernel_platform_probe(), or a verify observation): lint of
+ * a foreign file and plan for an image know none of them. */
+typedef enum PlatformFact {
+        PLATFORM_VTD_CACHING_MODE, /* VT-d CM capability: a virtual IOMMU that shadows page tables; forces strict */
+        PLATFORM_AMD_NPCACHE,      /* AMD-Vi NpCache capability (virtual IOMMUs): forces strict */
+        PLATFORM_SEV_SNP,          /* an AMD host with SEV-SNP enabled: needs the IOMMU translating */
+        PLATFORM_SMMUV3,           /* arm64 SMMUv3 */
+        PLATFORM_PASID_ATS,        /* devices that bind PASIDs / use ATS (Grace-class GPUs) */
+        PLATFORM_GRACE,            /* NVIDIA Grace: GPUDirect Storage asks for translation */
+        PLATFORM_SMMUV3_IDENTITY_FIX, /* the kernel carries the SMMUv3 identity-domain CD table fix (6.11, or a backport) */
+        _PLATFORM_FACT_MAX,
+} PlatformFact;
+
+typedef struct KernelPlatform {
+        int fact[_PLATFORM_FACT_MAX];
+        const char *evidence[_PLATFORM_FACT_MAX];
+} KernelPlatform;
+
+const char *platform_fact_to_string(PlatformFact f);
+/* Every fact unknown. */
+void kernel_platform_unknown(KernelPlatform *ret);
+/* Facts a kernel log tells (dmesg lines, timestamps stripped or not): caching mode ("IOMMU batching
+ * disallowed due to virtualization"), SNP ("SEV-SNP enabled"). Only sets what the lines say. Pure. */
+void kernel_platform_from_log(char * const *lines, KernelPlatform *p);
+/* One VT-d or AMD-Vi capability register as sysfs shows it (hex, no 0x). Pure. */
+void kernel_platform_from_cap(const char *kind, const char *cap_hex, KernelPlatform *p);
+#define PLATFORM_OVERRIDE_FILE "/etc/iommu/platform.conf"
+/* The node under root: /sys/class/iommu/ caps, /proc/cpuinfo (sev_snp, Grace's CPU part),
+ * /sys/module/kvm_amd/parameters/sev_snp, and log_file (a dmesg, read as given) when not NULL;
+ * then ROOT/etc/iommu/platform.conf ([Platform] VTdCachingMode=, AMDNpCache=, SEVSNP=, SMMUv3=,
+ * PASIDDevices=, Grace=, SMMUv3IdentityFix= yes|no), whose statements win (a vendor kernel with
+ * the SMMUv3 identity-domain backport says so there). What cannot be read stays unknown; -ENOMEM,
+ * and -EINVAL for a broken override file (logged with file:line), fail. */
+int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, KernelPlatform *ret);
 
 typedef struct KernelInfo {
         Arch arch;
@@ -27,7 +67,11 @@ typedef struct KernelInfo {
         const char *release_source;  /* "osrelease", "--kernel" or "assumed" (static) */
         char *config_source;         /* the file the configuration came from; NULL: mainline defaults */
         KernelConfig config;
-        int virtualized;             /* 1 in a VM (AMD-Vi goes strict), 0 bare metal, -1 unknown */
+        KernelPlatform platform;     /* all unknown unless the caller probed the node */
+        /* An image (no running kernel) that ships several kernels: each of them, oldest first
+         * (kernel_info_load_image()); tokens are chosen to work on all. NULL otherwise. */
+        struct KernelInfo *image_kernels;
+        size_t n_image_kernels;
 } KernelInfo;
 
 /* "5.10.0-32-amd64", "6.12.117+deb13-amd64", "7.2.13+deb14-arm64", "5.14.0-427.el9.x86_64".
@@ -38,6 +82,8 @@ const char *kernel_version_string(unsigned version, char buf[static 16]);
 
 /* The facts above from a .config text (unknown keys ignored). Pure. */
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret);
+/* The ParamBuildFlag flags (params.h) this configuration proves. Pure. */
+unsigned kernel_config_build_flags(const KernelConfig *c);
 /* Mainline's Kconfig defaults for this release (what a build that says nothing gets). */
 void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret);
 
@@ -49,7 +95,16 @@ void kernel_info_default(Arch arch, KernelInfo *ret);
  * ROOT/boot/config-RELEASE, ROOT/usr/lib/modules/RELEASE/config, ROOT/lib/modules/RELEASE/config,
  * ROOT/proc/config.gz. What is not found is recorded (release_source "assumed", config_source
  * NULL), not an error; -ENOMEM and an unreadable config_file are. */
-int kernel_info_load(const char *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret);
+int kernel_info_load(const Root *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret);
+/* The kernel a boot entry runs: release from the entry's "version" (NULL: the running kernel's),
+ * configuration from ROOT/boot/config-VERSION or the module directory. No platform facts. What
+ * status and lint judge an entry with. */
+int kernel_info_for_entry(const Root *root, Arch arch, const char *version, KernelInfo *ret);
+/* For k loaded from an image root with no running kernel (release_source "assumed"): every kernel
+ * under ROOT/usr/lib/modules and ROOT/lib/modules with a build configuration. One: k becomes it.
+ * Several: k->image_kernels, and k describes the newest. None: k is left as it is. Only -ENOMEM
+ * fails. */
+int kernel_info_load_image(const Root *root, KernelInfo *k);
 void kernel_info_done(KernelInfo *k);
 /* "6.1.0-56-amd64 (config /boot/config-6.1.0-56-amd64)" or "release unknown, assumed 6.12 with
  * mainline defaults". Never NULL unless out of memory. */
@@ -74,6 +129,8 @@ static inline bool token_effect_is_inert(TokenEffect e) {
 typedef struct TokenPrediction {
         size_t index;           /* into the Cmdline's tokens */
         TokenEffect effect;
+        bool depends_on_build;  /* redundant only by a build default the model assumed (no configuration read):
+                                 * not advice to remove it */
         char *why;              /* one sentence */
         char *fix;              /* for inert tokens: what to do instead; NULL when nothing */
 } TokenPrediction;
@@ -84,6 +141,8 @@ typedef struct KernelPrediction {
         int strict;               /* translated domains: 1 strict, 0 lazy; -1 without translated domains */
         bool strict_observable;   /* the release tells strict from lazy in sysfs (DMA-FQ, 5.15 on) */
         int interrupt_remapping;  /* 1 on when the hardware has it, 0 off, -1 unknown */
+        bool driver_not_built;    /* the build configuration lacks the vendor's IOMMU driver (Debian's cloud flavour
+                                   * on AMD): no groups whatever the line */
         const char *reason;       /* static: the token or default that decided the domain */
         const char *strict_reason; /* static: what decided strict or lazy */
         TokenPrediction *tokens;  /* every IOMMU token the model knows, in line order */

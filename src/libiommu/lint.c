@@ -5,7 +5,7 @@
 #include "strv.h"
 
 const char *severity_to_string(Severity s) {
-        return s == SEVERITY_ERROR ? "error" : "warning";
+        return s == SEVERITY_ERROR ? "error" : s == SEVERITY_NOTE ? "note" : "warning";
 }
 
 void lint_report_done(LintReport *r) {
@@ -66,9 +66,10 @@ static const char *aarch64_replacement(const CmdlineToken *t) {
         return "remove it; arm64 knows only iommu.passthrough= and iommu.strict=";
 }
 
-static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t, const char *item, Arch arch, unsigned version) {
+static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t, const char *item, Arch arch, unsigned version,
+                     unsigned build) {
         ParamValue buf;
-        const ParamValue *v = param_lookup_value_for(info, item, arch, version, &buf);
+        const ParamValue *v = param_lookup_value_for_build(info, item, arch, version, build, &buf);
 
         if (!v) {
                 if (info->syntax == SYNTAX_BOOL)
@@ -96,7 +97,7 @@ static int lint_item(LintReport *r, const ParamInfo *info, const CmdlineToken *t
         return 0;
 }
 
-static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch, unsigned version) {
+static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch, unsigned version, unsigned build) {
         const ParamInfo *info = param_lookup(t->key);
         _cleanup_strv_free_ char **items = NULL;
         int k;
@@ -112,13 +113,13 @@ static int lint_token(LintReport *r, const CmdlineToken *t, Arch arch, unsigned 
         if (isempty(t->value))
                 return add_finding(r, SEVERITY_ERROR, t->text, NULL, "%s= needs a value", info->key);
         if (info->syntax != SYNTAX_LIST)
-                return lint_item(r, info, t, t->value, arch, version);
+                return lint_item(r, info, t, t->value, arch, version, build);
 
         k = strv_split(t->value, ",", &items);
         if (k < 0)
                 return k;
         STRV_FOREACH(i, items) {
-                k = lint_item(r, info, t, *i, arch, version);
+                k = lint_item(r, info, t, *i, arch, version, build);
                 if (k < 0)
                         return k;
         }
@@ -205,11 +206,11 @@ static int lint_conflicts(LintReport *r, const Cmdline *c, Arch arch) {
         return 0;
 }
 
-static int lint_cmdline_version(const Cmdline *c, Arch arch, unsigned version, LintReport *report) {
+static int lint_cmdline_version(const Cmdline *c, Arch arch, unsigned version, unsigned build, LintReport *report) {
         int k;
 
         for (size_t i = 0; i < c->n_tokens; i++) {
-                k = lint_token(report, &c->tokens[i], arch, version);
+                k = lint_token(report, &c->tokens[i], arch, version, build);
                 if (k < 0)
                         return k;
         }
@@ -220,7 +221,7 @@ static int lint_cmdline_version(const Cmdline *c, Arch arch, unsigned version, L
 }
 
 int lint_cmdline(const Cmdline *c, Arch arch, LintReport *report) {
-        return lint_cmdline_version(c, arch, 0, report);
+        return lint_cmdline_version(c, arch, 0, 0, report);
 }
 
 /* Tokens the kernel model says change nothing on this kernel beyond what the table already says:
@@ -249,8 +250,15 @@ static int lint_model(const Cmdline *c, const KernelInfo *k, Vendor vendor, Lint
                         continue;
                 if (check[1] >= 0 && (!b || (b->effect != TOKEN_REDUNDANT && b->effect != TOKEN_OVERRIDDEN)))
                         continue;
-                r = add_finding(report, SEVERITY_WARNING, c->tokens[a->index].text, "remove it",
-                                "%s (on %s)", a->why, k->release ?: "the kernel modelled");
+                /* Redundant only by a default the model assumed: the profiles write such tokens because
+                 * the default depends on the build. Say so; no advice to remove it. */
+                if (a->depends_on_build || (b && b->depends_on_build))
+                        r = add_finding(report, SEVERITY_NOTE, c->tokens[a->index].text, NULL,
+                                        "%s; keep it unless this kernel's build configuration proves it redundant "
+                                        "(pass --config or --kernel)", (a->depends_on_build ? a : b)->why);
+                else
+                        r = add_finding(report, SEVERITY_WARNING, c->tokens[a->index].text, "remove it",
+                                        "%s (on %s)", a->why, k->release ?: "the kernel modelled");
                 if (r < 0)
                         goto finish;
         }
@@ -263,7 +271,7 @@ finish:
 int lint_cmdline_for_kernel(const Cmdline *c, const KernelInfo *k, Vendor vendor, LintReport *report) {
         int r;
 
-        r = lint_cmdline_version(c, k->arch, k->version, report);
+        r = lint_cmdline_version(c, k->arch, k->version, kernel_config_build_flags(&k->config), report);
         if (r < 0)
                 return r;
         return lint_model(c, k, vendor, report);

@@ -11,6 +11,7 @@
 typedef enum Severity {
         SEVERITY_WARNING,
         SEVERITY_ERROR,
+        SEVERITY_NOTE,    /* for people: no advice, no count (a token whose need depends on the build) */
 } Severity;
 
 typedef struct LintFinding {

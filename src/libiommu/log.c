@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 
+#include "escape.h"
 #include "log.h"
 
 static int max_level = LOG_LEVEL_INFO;
@@ -51,10 +52,10 @@ int log_internal(int level, int error, const char *fmt, ...) {
                 hook(level, m ?: "out of memory", hook_userdata);
         }
         if (level <= max_level) {
+                _cleanup_free_ char *m = NULL;
                 va_list ap;
+                int k;
 
-                if (kmsg_prefix)
-                        fprintf(stderr, "<%d>%s: ", level, program_invocation_short_name);
                 errno = saved;
                 va_start(ap, fmt);
                 if (saved == EBADFD && strstr(fmt, "%m")) {
@@ -72,11 +73,18 @@ int log_internal(int level, int error, const char *fmt, ...) {
                         /* fmt with one %m replaced by text: the same arguments, checked at the call. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-                        vfprintf(stderr, f, ap);
+                        k = vasprintf(&m, f, ap);
 #pragma GCC diagnostic pop
                 } else
-                        vfprintf(stderr, fmt, ap);
+                        k = vasprintf(&m, fmt, ap);
                 va_end(ap);
+                if (k < 0)
+                        m = NULL;
+                if (kmsg_prefix)
+                        fprintf(stderr, "<%d>%s: ", level, program_invocation_short_name);
+                /* Messages name files and quote what they hold: shown by the one escaping rule
+                 * (escape.h), so a crafted file name cannot drive the terminal. */
+                fputs_escaped(m ?: "(out of memory formatting a message)", stderr);
                 fputc('\n', stderr);
         }
         return -saved;

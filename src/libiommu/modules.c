@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <libkmod.h>
 
 #include "dlfcn-util.h"
@@ -88,6 +89,7 @@ static int find_module_dir(Observation *o, char **ret) {
 }
 
 int modules_observe(Observation *o, char * const *names) {
+        _cleanup_close_ int moddir_fd = -1; /* declared first: closed after ctx is unref'd */
         _cleanup_(kmod_unrefp) struct kmod_ctx *ctx = NULL;
         _cleanup_strv_free_ char **all = NULL;
         _cleanup_free_ char *proc = NULL, *unsafe = NULL;
@@ -118,10 +120,13 @@ int modules_observe(Observation *o, char * const *names) {
                 return r;
         /* Without libkmod (logged, naming it) availability stays unknown, as without a directory. */
         if (o->modules.directory && dlopen_libkmod() >= 0) {
-                _cleanup_free_ char *full = root_path(o->root, o->modules.directory);
-                if (!full)
-                        return -ENOMEM;
-                ctx = sym_kmod_new(full, NULL);
+                /* libkmod takes a directory name: hand it the directory opened through the root
+                 * handle, as /proc/self/fd/N, never a path built from the root. */
+                char full[64];
+                if (root_open(o->root, o->modules.directory, O_PATH | O_DIRECTORY, &moddir_fd) >= 0) {
+                        snprintf(full, sizeof(full), "/proc/self/fd/%d", moddir_fd);
+                        ctx = sym_kmod_new(full, NULL);
+                }
                 /* libkmod logs to stderr by default; the verdict says what matters. */
                 if (ctx)
                         sym_kmod_set_log_priority(ctx, 0);

@@ -3,8 +3,10 @@
 #include <fcntl.h>
 #include <libgen.h>
 
+#include "escape.h"
 #include "fileio.h"
 #include "observe.h"
+#include "p2p.h"
 #include "strv.h"
 
 #define PCI_DEVICES_DIR "/sys/bus/pci/devices"
@@ -98,7 +100,7 @@ static int read_attr(Observation *o, const char *path, char **ret) {
 }
 
 /* Opens the directory ROOT/path; -ENOENT when it is missing. */
-static int open_root_dir(const char *root, const char *path, int *ret_fd) {
+static int open_root_dir(const Root *root, const char *path, int *ret_fd) {
         /* Resolved inside the root (fileio's confined resolver). */
         return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
@@ -146,7 +148,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
                         if (de->d_name[0] == '.')
                                 continue;
                         /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume_n(&l, &n, &allocated, name_escape_control(de->d_name));
+                        r = strv_consume_n(&l, &n, &allocated, escape_text(de->d_name));
                         if (r < 0)
                                 return r;
                 }
@@ -159,7 +161,7 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         return 0;
 }
 
-static int list_dir(const char *root, const char *path, char ***ret, size_t *ret_n) {
+static int list_dir(const Root *root, const char *path, char ***ret, size_t *ret_n) {
         _cleanup_close_ int fd = -1;
         int r;
 
@@ -268,7 +270,7 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         }
         buf[n] = '\0';
         /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
-        char *t = name_escape_control(basename(buf));
+        char *t = escape_text(basename(buf));
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -319,14 +321,53 @@ static int open_device_dir(Observation *o, int devices_fd, int sys_devices_fd, c
         return root_open(o->root, dir, O_RDONLY | O_DIRECTORY, ret_fd);
 }
 
+/* The device's config space (pcie.h): bounded to 4096 bytes, a regular file only. Unreadable
+ * (not root: the kernel gives 256 bytes then, which is still parsed) is noted; a tree captured
+ * without config files says nothing. */
+static int observe_device_config(Observation *o, int dir_fd, const char *bdf, PciDevice *d) {
+        _cleanup_free_ char *data = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t size;
+        int r;
+
+        fd = openat(dir_fd, "config", O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
+        if (fd < 0)
+                r = -errno;
+        else
+                r = read_fd_full(fd, PCI_CONFIG_SPACE_SIZE, &data, &size);
+        if (r == -ENOENT || r == -ENOTDIR)
+                return 0;
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 && pcie_parse((const uint8_t *) data, size, &d->pcie) >= 0)
+                return 0;
+        _cleanup_free_ char *p = NULL;
+        if (asprintf(&p, PCI_DEVICES_DIR "/%s/config", bdf) < 0)
+                return -ENOMEM;
+        return observation_note_unreadable(o, p, r < 0 ? r : -EBADMSG);
+}
+
+/* Where the device sits: the host bridge and the bridges above it, from the link
+ * /sys/bus/pci/devices/X -> ../../../devices/pci0000:00/0000:00:10.0/.../X. */
+static int observe_device_path(int devices_fd, const char *name, PciDevice *d) {
+        char target[PATH_MAX];
+        ssize_t n;
+
+        n = devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
+        if (n <= 0)
+                return 0;
+        target[n] = '\0';
+        return p2p_parse_sysfs_path(target, &d->host_bridge, &d->upstream);
+}
+
 static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, char *name, PciDevice *d) {
         _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
-        char group[32];
+        char group[PATH_MAX]; /* "../" per level of a deep device (behind switches), then kernel/iommu_groups/N */
         ssize_t n;
         int r;
 
-        *d = (PciDevice) { .group = -1, .bdf = name };
+        *d = (PciDevice) { .group = -1, .bdf = name, .numa_node = -1, .pcie.port_type = PCIE_TYPE_NONE };
         /* Every file of the device relative to its directory: one confined resolution per device
          * (the entry is a symlink into /sys/devices, followed inside the root), not one per
          * attribute; the attributes are then single components opened with O_NOFOLLOW. */
@@ -350,6 +391,16 @@ static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, ch
                 r = read_device_link(fd, "driver", &d->driver);
         if (r >= 0)
                 r = read_device_link(fd, "physfn", &d->physfn);
+        if (r >= 0)
+                r = observe_device_config(o, fd, name, d);
+        if (r >= 0)
+                r = observe_device_path(devices_fd, name, d);
+        if (r >= 0) {
+                char buf[32];
+                r = read_observed_attr(o, fd, PCI_DEVICES_DIR, name, "numa_node", buf, sizeof(buf));
+                if (r >= 0 && buf[0])
+                        d->numa_node = atoi(buf);
+        }
         if (r < 0)
                 return r;
         n = readlinkat(fd, "iommu_group", group, sizeof(group) - 1);
@@ -584,7 +635,7 @@ static int observe_interrupts(Observation *o) {
         return 0;
 }
 
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret) {
         _cleanup_(observation_done) Observation o = {
                 .arch = arch,
                 .vendor = vendor,
@@ -595,9 +646,7 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         };
         int r;
 
-        o.root = strdup(root ?: "/");
-        if (!o.root)
-                return -ENOMEM;
+        o.root = root;
         o.sysfs = root_exists(root, "/sys/kernel") || root_exists(root, PCI_DEVICES_DIR);
 
         r = read_root_line(root, "/proc/cmdline", &o.cmdline);
@@ -631,6 +680,12 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
         r = acpi_read(root, &o.acpi);
         if (r < 0)
                 return r;
+        /* iommufd and the VFIO device cdev (issue 21): captured trees have no /dev. */
+        o.dev_iommu = o.dev_vfio_devices = -1;
+        if (root_exists(root, "/dev")) {
+                o.dev_iommu = root_exists(root, "/dev/iommu");
+                o.dev_vfio_devices = root_exists(root, "/dev/vfio/devices");
+        }
         if (o.acpi.dmar.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/DMAR", o.acpi.dmar.error)) < 0)
                 return r;
         if (o.acpi.ivrs.error && (r = observation_note_unreadable(&o, ACPI_TABLES_DIR "/IVRS", o.acpi.ivrs.error)) < 0)
@@ -642,13 +697,14 @@ int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_
 }
 
 void observation_done(Observation *o) {
-        free(o->root);
         free(o->cmdline);
         free(o->release);
         for (size_t i = 0; i < o->n_devices; i++) {
                 free(o->devices[i].bdf);
                 free(o->devices[i].driver);
                 free(o->devices[i].physfn);
+                free(o->devices[i].host_bridge);
+                strv_free(o->devices[i].upstream);
         }
         free(o->devices);
         for (size_t i = 0; i < o->n_groups; i++)

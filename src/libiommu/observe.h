@@ -2,7 +2,9 @@
 #pragma once
 
 #include "acpi.h"
+#include "fileio.h"
 #include "params.h"
+#include "pcie.h"
 #include "profile.h"
 
 /* What the running kernel really did, read from /proc and /sys under a root prefix (the live host,
@@ -25,6 +27,10 @@ typedef struct PciDevice {
         unsigned sriov_numvfs;
         char *physfn;         /* the PF's address, for a VF */
         bool is_gpu;          /* NVIDIA or AMD display/3D/accelerator function */
+        PcieInfo pcie;        /* from its config space (pcie.h); pcie.read false when unreadable */
+        int numa_node;        /* -1 when the platform does not say */
+        char *host_bridge;    /* "pci0000:00": the root bus it sits under, from its sysfs path */
+        char **upstream;      /* the bridges above it, root port first ("0000:00:10.0", ...), NULL for none */
 } PciDevice;
 
 typedef struct IommuGroup {
@@ -70,7 +76,7 @@ typedef struct KernelLog {
 } KernelLog;
 
 typedef struct Observation {
-        char *root;
+        const Root *root;
         bool sysfs;        /* ROOT/sys/kernel or ROOT/sys/bus/pci exists: there is something to check */
         char *cmdline;     /* ROOT/proc/cmdline, NULL when unreadable */
         char *release;     /* ROOT/proc/sys/kernel/osrelease */
@@ -96,13 +102,16 @@ typedef struct Observation {
         ModulesInfo modules;
         KernelLog log;
 
+        int dev_iommu;          /* ROOT/dev/iommu (iommufd) exists: 1, 0; -1 no /dev under the root */
+        int dev_vfio_devices;   /* ROOT/dev/vfio/devices (VFIO cdev) exists: 1, 0; -1 no /dev under the root */
+
         char **unreadable; /* "path: reason" for what could not be read (non-root, ...) */
         unsigned n_types_unread; /* groups whose type file is missing or holds no type the kernel writes */
 } Observation;
 
 /* Reads the tree under root. arch/vendor come from host_probe() (the caller has them). Only
  * -ENOMEM is fatal; whatever cannot be read is recorded in ->unreadable. */
-int observe_tree(const char *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret);
+int observe_tree(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, Observation *ret);
 void observation_done(Observation *o);
 
 const PciDevice *observation_find_device(const Observation *o, const char *bdf);

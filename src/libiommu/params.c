@@ -45,7 +45,7 @@ static const ParamValue iommu_x86_values[] = {
         { "nopanic", VALUE_OK, "does not panic on GART IOMMU overflow" },
         { "merge", VALUE_OK, "GART: merge scatter-gather lists" },
         { "nomerge", VALUE_OK, "GART: do not merge scatter-gather lists" },
-        { "soft", VALUE_OK, "uses the software bounce buffer (swiotlb)" },
+        { "soft", VALUE_OK, "uses the software bounce buffer (swiotlb); before 5.19 it also turns hardware IOMMU detection off" },
         { "pt", VALUE_OK, "sets the default DMA domain to passthrough (identity): host DMA untranslated, devices still get IOMMU groups" },
         { "nopt", VALUE_OK, "sets the default DMA domain to translated (same as iommu.passthrough=0)" },
         { "usedac", VALUE_OK, "allows 64-bit DAC addressing" },
@@ -184,8 +184,15 @@ static const KernelFactInfo kernel_facts[_KERNEL_FACT_MAX] = {
                 "iommu.strict= is honoured on x86",
                 "drivers/iommu/iommu.c: iommu_set_dma_strict() (5.15)" },
         [KERNEL_FACT_AMD_VM_STRICT] = { KERNEL_VERSION(5, 15),
-                "AMD-Vi uses strict invalidation inside a VM (\"Using strict mode due to virtualization\")",
-                "drivers/iommu/amd/iommu.c: amd_iommu_init_dma_ops() (measured on 6.1, 6.12 and 7.2 under QEMU)" },
+                "AMD-Vi uses strict invalidation when the IOMMU reports NpCache, as virtual IOMMUs do "
+                "(\"Using strict mode due to virtualization\"); the CPU's hypervisor flag plays no part",
+                "drivers/iommu/amd/init.c: IOMMU_CAP_NPCACHE -> amd_iommu_np_cache -> iommu_set_dma_strict() "
+                "(measured on 6.1, 6.12, 7.2 and 7.3 under QEMU, also with the hypervisor flag hidden)" },
+        [KERNEL_FACT_X86_SOFT_ONLY_SWIOTLB] = { KERNEL_VERSION(5, 19),
+                "iommu=soft only adds the swiotlb bounce buffer; before 5.19 it also skipped every hardware IOMMU's "
+                "detection (no groups; on AMD no interrupt remapping either)",
+                "arch/x86/kernel/pci-dma.c: commit 78013eaadf69 \"x86: remove the IOMMU table infrastructure\" (5.19); "
+                "measured: 5.10 with iommu=soft has no groups on Intel and AMD" },
 };
 
 const KernelFactInfo *kernel_fact_info(KernelFact f) {
@@ -269,6 +276,28 @@ const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item
                 return buf;
         }
         return param_lookup_value(info, item);
+}
+
+/* Distribution and vendor builds that differ from mainline. Measured on Debian's 5.10, 6.12 and 7.x
+ * (tests/vm/kernel-truth.sh); the release rules above still apply to every other build. */
+static const ParamBuildRule param_build_rules[] = {
+        { "intel_iommu", "intgpu_off", PARAM_BUILD_DEBIAN_INTGPU_OFF, VALUE_OK,
+          "leaves the integrated GPU out of DMA remapping (Debian's patch; the kernel logs \"DMAR: Disable integrated GPU "
+          "device mapping\")",
+          "Debian (linux-image-*: CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y means \"on, intgpu_off\")",
+          "debian/patches/debian/intel-iommu-add-option-to-exclude-integrated-gpu-only.patch; measured on 6.12" },
+};
+
+const ParamValue *param_lookup_value_for_build(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                               unsigned build_flags, ParamValue *buf) {
+        for (size_t i = 0; i < ELEMENTSOF(param_build_rules); i++) {
+                const ParamBuildRule *b = &param_build_rules[i];
+                if ((build_flags & b->build_flag) && cmdline_key_equal(b->key, info->key) && item && streq(item, b->value)) {
+                        *buf = (ParamValue) { .value = item, .verdict = b->verdict, .meaning = b->meaning };
+                        return buf;
+                }
+        }
+        return param_lookup_value_for(info, item, arch, version, buf);
 }
 
 const char *param_describe(const char *key, const char *value) {

@@ -91,12 +91,33 @@ const ParamValue *param_lookup_value_for(const ParamInfo *info, const char *item
                                          ParamValue *buf);
 const ParamRule *param_rule_lookup(const char *key, const char *item, Arch arch, unsigned version);
 
+/* Where a distribution's or a vendor's build differs from mainline, as its build configuration
+ * proves it (kernel-model.c turns a KernelConfig into these flags). */
+typedef enum ParamBuildFlag {
+        PARAM_BUILD_DEBIAN_INTGPU_OFF = 1 << 0, /* CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF: Debian's patch */
+} ParamBuildFlag;
+
+typedef struct ParamBuildRule {
+        const char *key, *value;
+        unsigned build_flag;     /* ParamBuildFlag the build must have */
+        ValueVerdict verdict;
+        const char *meaning;
+        const char *builds;      /* which distribution or vendor builds, for people */
+        const char *source;
+} ParamBuildRule;
+
+/* Like param_lookup_value_for(), for a build with these ParamBuildFlag flags: a matching build rule
+ * wins over the release rules. */
+const ParamValue *param_lookup_value_for_build(const ParamInfo *info, const char *item, Arch arch, unsigned version,
+                                               unsigned build_flags, ParamValue *buf);
+
 /* Behaviour that depends on the release, not on one parameter. */
 typedef enum KernelFact {
         KERNEL_FACT_DMA_FQ,          /* lazy domains read DMA-FQ in sysfs, the log names the policy */
         KERNEL_FACT_DMA_MODE_CONFIG, /* CONFIG_IOMMU_DEFAULT_DMA_STRICT / _DMA_LAZY exist */
         KERNEL_FACT_X86_IOMMU_STRICT, /* iommu.strict= is honoured on x86 (before: arm64 only) */
-        KERNEL_FACT_AMD_VM_STRICT,   /* AMD-Vi uses strict invalidation inside a VM */
+        KERNEL_FACT_AMD_VM_STRICT,   /* AMD-Vi uses strict invalidation when the IOMMU has NpCache (a VM) */
+        KERNEL_FACT_X86_SOFT_ONLY_SWIOTLB, /* iommu=soft only adds swiotlb (before: hardware IOMMU detection off) */
         _KERNEL_FACT_MAX,
 } KernelFact;
 

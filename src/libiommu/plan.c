@@ -147,6 +147,9 @@ bool sync_judge_carries(SyncJudge *judge, const Cmdline *current, char * const *
 
 void plan_done(Plan *plan) {
         cmdline_free(plan->wanted);
+        free(plan->wanted_why);
+        free(plan->wanted_misses_mode);
+        intent_conflicts_done(&plan->conflicts);
         cmdline_free(plan->current);
         cmdline_free(plan->result);
         strv_free(plan->owned_keys);
@@ -206,7 +209,27 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
         Vendor pv = vendor == VENDOR_PORTABLE ? VENDOR_INTEL : vendor;
         int r;
 
-        r = profile_kernel_args(p, vendor, &plan.wanted);
+        {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                r = intent_profile_args(p, vendor, k, &choice);
+                if (r >= 0 && !choice.tokens)
+                        return log_error_errno(-EOPNOTSUPP, "Profile %s: Mode=%s cannot be kept on %s: %s.%s%s%s", p->name,
+                                               profile_mode_to_string(p->mode), vendor_to_string(vendor), choice.refusal,
+                                               choice.nearest >= 0 ? " The nearest mode this kernel can give is " : "",
+                                               choice.nearest >= 0 ? profile_mode_to_string(choice.nearest) : "",
+                                               choice.nearest >= 0 ? "." : "");
+                if (r >= 0) {
+                        plan.wanted = TAKE_PTR(choice.tokens);
+                        plan.wanted_from_profile = choice.from_profile;
+                        plan.wanted_why = TAKE_PTR(choice.why);
+                        plan.wanted_misses_mode = TAKE_PTR(choice.misses_mode);
+                        r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
+                }
+                for (size_t i = 0; r >= 0 && i < plan.conflicts.n; i++)
+                        if (plan.conflicts.items[i].refuse)
+                                return log_error_errno(-EOPNOTSUPP, "Profile %s: %s.", p->name, plan.conflicts.items[i].message);
+        }
         if (r == -ENODATA)
                 return log_error_errno(r, "Profile %s has no kernel arguments for %s ([KernelArgs] %s= is not set in %s).",
                                        p->name, vendor_to_string(vendor),

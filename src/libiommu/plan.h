@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "intent.h"
 #include "kernel-model.h"
 #include "profile.h"
 
@@ -64,7 +65,11 @@ bool sync_judge_carries(SyncJudge *judge, const Cmdline *current, char * const *
 
 typedef struct Plan {
         Vendor vendor;     /* the [KernelArgs] entry used */
-        Cmdline *wanted;   /* the profile's tokens */
+        Cmdline *wanted;   /* the profile's tokens: its own line, or the model's choice for its Mode on k */
+        bool wanted_from_profile; /* the profile's own [KernelArgs] line */
+        char *wanted_why;  /* why these tokens */
+        char *wanted_misses_mode; /* the profile's own line does not give its Mode on k: why (IntentChoice.misses_mode) */
+        IntentConflicts conflicts; /* what the mode would break on this node (k's platform facts) */
         Cmdline *current;  /* NULL when there is no current command line (offline image) */
         Cmdline *result;   /* current merged with wanted; wanted alone without a current line */
         char **owned_keys;
@@ -78,7 +83,8 @@ typedef struct Plan {
 } Plan;
 
 /* k: the kernel the line is for (NULL: kernel_info_default()). current may be NULL. -ENODATA (logged) when the profile has nothing for the vendor, -E2BIG
- * (logged) when the result would be too long for the kernel. */
+ * (logged) when the result would be too long for the kernel, -EOPNOTSUPP (logged, with the reason and
+ * the nearest mode) when the kernel or the platform cannot keep the profile's Mode. */
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret);
 void plan_done(Plan *plan);
 const char *plan_action_to_string(PlanAction a);

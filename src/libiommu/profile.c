@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
 #include <dirent.h>
 #include <libgen.h>
 
 #include "fileio.h"
 #include "ini-file.h"
+#include "intent.h"
 #include "lint.h"
 #include "log.h"
 #include "kernel-model.h"
@@ -21,6 +23,7 @@ static const char * const mode_names[_MODE_MAX] = {
         [MODE_TRANSLATED] = "translated",
         [MODE_STRICT] = "strict",
         [MODE_OFF] = "off",
+        [MODE_LAZY] = "lazy",
 };
 
 static const char * const firmware_names[_FIRMWARE_MAX] = {
@@ -57,6 +60,7 @@ DomainType profile_mode_domain(ProfileMode m) {
         case MODE_PASSTHROUGH:
                 return DOMAIN_IDENTITY;
         case MODE_TRANSLATED:
+        case MODE_LAZY:
                 return DOMAIN_DMA_FQ;
         case MODE_STRICT:
                 return DOMAIN_DMA;
@@ -94,78 +98,145 @@ Profile *profile_free(Profile *p) {
         return NULL;
 }
 
-int profile_search_path(const char *root, char ***ret) {
+/* A directory of the search path: one of the tree (rel, read through the root handle) or one of
+ * this machine (IOMMUCTL_PROFILES_PATH, the shipped profiles: rel NULL, read by path). */
+typedef struct SearchDir {
+        char *display; /* ROOT/rel, or the host path */
+        const char *rel;
+} SearchDir;
+
+static void search_dirs_free(SearchDir *l) {
+        for (SearchDir *d = l; d && d->display; d++)
+                free(d->display);
+        free(l);
+}
+
+static int search_dirs_add(SearchDir **l, size_t *n, char *display, const char *rel) {
+        SearchDir *t;
+
+        if (!display)
+                return -ENOMEM;
+        for (size_t i = 0; i < *n; i++)
+                if (streq((*l)[i].display, display)) {
+                        free(display);
+                        return 0;
+                }
+        t = reallocarray(*l, *n + 2, sizeof(SearchDir));
+        if (!t) {
+                free(display);
+                return -ENOMEM;
+        }
+        *l = t;
+        t[(*n)++] = (SearchDir) { .display = display, .rel = rel };
+        t[*n] = (SearchDir) {};
+        return 0;
+}
+
+static int search_dirs(const Root *root, SearchDir **ret) {
         static const char * const rooted[] = {
                 "/etc/iommu/profiles",
                 "/run/iommu/profiles",
                 "/usr/local/lib/iommu/profiles",
                 "/usr/lib/iommu/profiles",
         };
-        _cleanup_strv_free_ char **l = NULL;
+        SearchDir *l = NULL;
+        size_t n = 0;
         const char *e;
         int r;
 
         for (size_t i = 0; i < ELEMENTSOF(rooted); i++) {
-                char *d = root_path(root, rooted[i]);
-                if (!d) {
-                        /* A root that is missing, or a search directory that does not resolve
-                         * (a symlink loop, a file in the way): nothing to find there. */
-                        if (errno == ENOMEM)
-                                return -ENOMEM;
-                        continue;
-                }
-                r = strv_consume(&l, d);
+                r = search_dirs_add(&l, &n, root_display(root, rooted[i]), rooted[i]);
                 if (r < 0)
-                        return r;
+                        goto fail;
         }
         e = getenv("IOMMUCTL_PROFILES_PATH");
         if (!isempty(e)) {
                 _cleanup_strv_free_ char **extra = NULL;
                 r = strv_split(e, ":", &extra);
                 if (r < 0)
-                        return r;
-                r = strv_extend_strv(&l, extra);
-                if (r < 0)
-                        return r;
+                        goto fail;
+                STRV_FOREACH(x, extra) {
+                        r = search_dirs_add(&l, &n, strdup(*x), NULL);
+                        if (r < 0)
+                                goto fail;
+                }
         }
-        if (!root_is_host(root) && !strv_contains(l, IOMMU_PROFILES_DIR)) {
-                r = strv_extend(&l, IOMMU_PROFILES_DIR);
+        if (!root_is_host(root)) {
+                r = search_dirs_add(&l, &n, strdup(IOMMU_PROFILES_DIR), NULL);
                 if (r < 0)
-                        return r;
+                        goto fail;
         }
+        if (!l && !(l = calloc(1, sizeof(SearchDir))))
+                return -ENOMEM;
+        *ret = l;
+        return 0;
+fail:
+        search_dirs_free(l);
+        return r;
+}
+
+int profile_search_path(const Root *root, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        SearchDir *dirs = NULL;
+        int r;
+
+        r = search_dirs(root, &dirs);
+        if (r < 0)
+                return r;
+        for (SearchDir *d = dirs; d->display; d++) {
+                r = strv_extend(&l, d->display);
+                if (r < 0)
+                        break;
+        }
+        search_dirs_free(dirs);
+        if (r < 0)
+                return r;
+        if (!l && !(l = calloc(1, sizeof(char *))))
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
 }
 
 /* The first file for name in the search path that is not already being read (so a profile in
- * /etc may include the shipped profile of the same name and override parts of it). */
-static int profile_find(const char *root, const char *name, char * const *skip, char **ret) {
-        _cleanup_strv_free_ char **path = NULL;
+ * /etc may include the shipped profile of the same name and override parts of it). ret gets its
+ * name for messages, ret_rel (NULL for a file of this machine) its path inside the root. A
+ * profile of the tree that is a symlink is followed inside the root only. */
+static int profile_find(const Root *root, const char *name, char * const *skip, char **ret, char **ret_rel) {
+        SearchDir *dirs = NULL;
         bool skipped = false;
         int r;
 
-        r = profile_search_path(root, &path);
+        r = search_dirs(root, &dirs);
         if (r < 0)
                 return r;
-        STRV_FOREACH(d, path) {
-                _cleanup_free_ char *f = NULL;
+        r = -ENOENT;
+        for (SearchDir *d = dirs; d->display; d++) {
+                _cleanup_free_ char *f = NULL, *rel = NULL;
 
-                if (asprintf(&f, "%s/%s.conf", *d, name) < 0)
-                        return -ENOMEM;
-                if (access(f, F_OK) < 0)
+                if (asprintf(&f, "%s/%s.conf", d->display, name) < 0 ||
+                    (d->rel && asprintf(&rel, "%s/%s.conf", d->rel, name) < 0)) {
+                        r = -ENOMEM;
+                        break;
+                }
+                if (rel ? !root_dropin_usable(root, rel) || !root_exists(root, rel) : access(f, F_OK) < 0)
                         continue;
                 if (strv_contains(skip, f)) {
                         skipped = true;
                         continue;
                 }
                 *ret = TAKE_PTR(f);
-                return 0;
+                *ret_rel = TAKE_PTR(rel);
+                r = 0;
+                break;
         }
-        return skipped ? -ELOOP : -ENOENT;
+        search_dirs_free(dirs);
+        if (r == -ENOENT && skipped)
+                return -ELOOP;
+        return r;
 }
 
 typedef struct ParseContext {
-        const char *root;
+        const Root *root;
         Profile *profile;
         IniFile *ini;      /* the file being read */
         char **stack;      /* files on the include stack, for loops */
@@ -175,7 +246,7 @@ typedef struct ParseContext {
         int error;
 } ParseContext;
 
-static int parse_file(ParseContext *ctx, const char *path);
+static int parse_file(ParseContext *ctx, const char *path, const char *rel);
 
 #define parse_error(ctx, ...) ini_file_error((ctx)->ini, __VA_ARGS__)
 
@@ -188,7 +259,7 @@ static int parse_yes_no(const char *v) {
 }
 
 static void handle_include(ParseContext *ctx, const char *value) {
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *rel = NULL;
         int r;
 
         if (ctx->setting_seen)
@@ -197,7 +268,7 @@ static void handle_include(ParseContext *ctx, const char *value) {
                 return parse_error(ctx, "Include=%s is not a valid profile name (letters, digits, '.', '_', '-')", value);
         if (strv_length(ctx->stack) >= INCLUDE_DEPTH_MAX)
                 return parse_error(ctx, "Include=%s: includes nested deeper than %d", value, INCLUDE_DEPTH_MAX);
-        r = profile_find(ctx->root, value, ctx->stack, &path);
+        r = profile_find(ctx->root, value, ctx->stack, &path, &rel);
         if (r == -ELOOP) {
                 _cleanup_free_ char *chain = strv_join(ctx->stack, " -> ");
 
@@ -208,7 +279,7 @@ static void handle_include(ParseContext *ctx, const char *value) {
         if (r < 0)
                 return parse_error(ctx, "Include=%s: %s", value, strerror(-r));
 
-        r = parse_file(ctx, path);
+        r = parse_file(ctx, path, rel);
         if (r < 0 && ctx->ini->error == 0)
                 ctx->ini->error = r;
 }
@@ -234,6 +305,8 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
                 return parse_error(ctx, "%s", strerror(-r));
         for (size_t i = 0; i < report.n_findings; i++) {
                 LintFinding *f = &report.findings[i];
+                if (f->severity == SEVERITY_NOTE)
+                        continue;
                 if (f->severity == SEVERITY_ERROR)
                         parse_error(ctx, "%s=: %s%s%s", vendor_keys[vendor], f->message, f->fix ? "; use: " : "",
                                     f->fix ?: "");
@@ -254,6 +327,32 @@ static void handle_kernel_args(ParseContext *ctx, Vendor vendor, const char *val
         a->line = ctx->ini->line;
 }
 
+static const char * const acs_lift_names[_PROFILE_ACS_LIFT_MAX] = {
+        [PROFILE_ACS_KEEP] = "no",
+        [PROFILE_ACS_LIFT_GPU_PATHS] = "gpu-paths",
+};
+
+const char *profile_acs_lift_to_string(ProfileAcsLift l) {
+        return STRING_TABLE_TO_STRING(acs_lift_names, l);
+}
+
+ProfileAcsLift profile_acs_lift_from_string(const char *s) {
+        return string_table_lookup(acs_lift_names, ELEMENTSOF(acs_lift_names), s);
+}
+
+/* [PCI] (issue 25): kept apart from the IOMMU keys above. */
+static void handle_pci(ParseContext *ctx, const char *name, const char *value) {
+        if (!streq(name, "LiftACSRedirect")) {
+                parse_error(ctx, "unknown key '%s' in [PCI]; valid: LiftACSRedirect", name);
+                return;
+        }
+        ProfileAcsLift l = profile_acs_lift_from_string(value);
+        if (l < 0)
+                parse_error(ctx, "LiftACSRedirect=%s is not valid; valid: no, gpu-paths", value);
+        else
+                ctx->profile->lift_acs_redirect = l;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value) {
         ParseContext *ctx = user;
         Profile *p = ctx->profile;
@@ -271,7 +370,7 @@ static int handler(void *user, const char *section, const char *name, const char
                 } else if (streq(name, "Mode")) {
                         ProfileMode m = profile_mode_from_string(value);
                         if (m < 0)
-                                parse_error(ctx, "Mode=%s is not valid; valid: passthrough, translated, strict, off", value);
+                                parse_error(ctx, "Mode=%s is not valid; valid: passthrough, lazy, strict, translated, off", value);
                         else
                                 p->mode = m;
                 } else
@@ -320,12 +419,15 @@ static int handler(void *user, const char *section, const char *name, const char
                 } else
                         parse_error(ctx, "unknown key '%s' in [Expect]; valid: Groups, DomainType, Firmware, "
                                     "InterruptRemapping, Modules", name);
-        } else
-                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect]");
+        } else if (streq(section, "PCI"))
+                handle_pci(ctx, name, value);
+        else
+                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect], [PCI]");
         return 1;
 }
 
-static int parse_file(ParseContext *ctx, const char *path) {
+/* path names the file; rel, when set, is where it is inside the root (read through the handle). */
+static int parse_file(ParseContext *ctx, const char *path, const char *rel) {
         IniFile ini = {}, *saved_ini = ctx->ini;
         bool saved_seen = ctx->setting_seen;
         int r;
@@ -338,6 +440,8 @@ static int parse_file(ParseContext *ctx, const char *path) {
                 return r;
         /* The path string lives as long as the profile: settings point to it. */
         ini.path = ctx->profile->files[strv_length(ctx->profile->files) - 1];
+        ini.root = rel ? ctx->root : NULL;
+        ini.root_file = rel;
         ctx->ini = &ini;
         ctx->setting_seen = false;
 
@@ -389,11 +493,10 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
 
 static int profile_finish(ParseContext *ctx) {
         Profile *p = ctx->profile;
-        bool any = false;
         int r = 0;
 
         if (p->mode < 0)
-                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, translated, strict, off", p->path);
+                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, lazy, strict, translated, off", p->path);
         if (!ctx->expect_groups_set)
                 p->expect_groups = p->mode != MODE_OFF;
         if (!ctx->expect_domain_set)
@@ -411,17 +514,16 @@ static int profile_finish(ParseContext *ctx) {
         for (Vendor v = 0; v < _VENDOR_MAX; v++) {
                 if (!p->args[v].set)
                         continue;
-                any = true;
                 /* Also a check for people (lint, apply, plan), skipped at boot like the lint. */
                 if (!(ctx->flags & PROFILE_LOAD_NO_LINT) && check_args_match_mode(p, v) < 0)
                         r = -EINVAL;
         }
-        if (!any)
-                r = log_error_errno(-EINVAL, "%s: [KernelArgs] sets none of Intel=, AMD=, ARM64=, Portable=", p->path);
+        /* Without [KernelArgs] lines the kernel model chooses the tokens for Mode= (intent.h). */
         return r;
 }
 
-static int profile_load_path(const char *root, const char *name, const char *path, ProfileLoadFlags flags, Profile **ret) {
+static int profile_load_path(const Root *root, const char *name, const char *path, const char *rel, ProfileLoadFlags flags,
+                             Profile **ret) {
         _cleanup_profile_ Profile *p = NULL;
         _cleanup_strv_free_ char **stack = NULL;
         ParseContext ctx = { .root = root, .flags = flags };
@@ -438,7 +540,7 @@ static int profile_load_path(const char *root, const char *name, const char *pat
                 return log_oom();
 
         ctx.profile = p;
-        r = parse_file(&ctx, path);
+        r = parse_file(&ctx, path, rel);
         stack = ctx.stack;
         if (r < 0)
                 return r;
@@ -451,25 +553,25 @@ static int profile_load_path(const char *root, const char *name, const char *pat
         return 0;
 }
 
-int profile_load(const char *root, const char *name, Profile **ret) {
+int profile_load(const Root *root, const char *name, Profile **ret) {
         return profile_load_full(root, name, 0, ret);
 }
 
-int profile_load_full(const char *root, const char *name, ProfileLoadFlags flags, Profile **ret) {
-        _cleanup_free_ char *path = NULL;
+int profile_load_full(const Root *root, const char *name, ProfileLoadFlags flags, Profile **ret) {
+        _cleanup_free_ char *path = NULL, *rel = NULL;
         int r;
 
         if (!profile_name_is_valid(name))
                 return log_error_errno(-EINVAL, "'%s' is not a valid profile name (letters, digits, '.', '_', '-')", name);
-        r = profile_find(root, name, NULL, &path);
+        r = profile_find(root, name, NULL, &path, &rel);
         if (r == -ENOENT)
                 return log_error_errno(r, "No profile '%s' found (see 'iommuctl profiles' for the search path).", name);
         if (r < 0)
                 return log_error_errno(r, "Failed to look up profile '%s': %m", name);
-        return profile_load_path(root, name, path, flags, ret);
+        return profile_load_path(root, name, path, rel, flags, ret);
 }
 
-int profile_load_file(const char *root, const char *path, Profile **ret) {
+int profile_load_file(const Root *root, const char *path, Profile **ret) {
         _cleanup_free_ char *copy = strdup(path);
         char *name, *dot;
 
@@ -479,13 +581,20 @@ int profile_load_file(const char *root, const char *path, Profile **ret) {
         dot = strrchr(name, '.');
         if (dot && streq(dot, ".conf"))
                 *dot = '\0';
-        return profile_load_path(root, name, path, 0, ret);
+        return profile_load_path(root, name, path, NULL, 0, ret);
 }
 
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
-        if (vendor < 0 || vendor >= _VENDOR_MAX || !p->args[vendor].set)
+        _cleanup_(intent_choice_done) IntentChoice c = {};
+        int r;
+
+        r = intent_profile_args(p, vendor, NULL, &c);
+        if (r < 0)
+                return r;
+        if (!c.tokens)
                 return -ENODATA;
-        return cmdline_parse(p->args[vendor].text, ret);
+        *ret = TAKE_PTR(c.tokens);
+        return 0;
 }
 
 int profile_owned_keys(const Profile *p, char ***ret) {
@@ -529,31 +638,39 @@ static int entry_compare(const void *a, const void *b) {
         return strcmp(((const ProfileListEntry *) a)->name, ((const ProfileListEntry *) b)->name);
 }
 
-int profile_list(const char *root, ProfileListEntry **ret, size_t *ret_n) {
-        _cleanup_strv_free_ char **path = NULL;
+int profile_list(const Root *root, ProfileListEntry **ret, size_t *ret_n) {
+        SearchDir *dirs = NULL;
         ProfileListEntry *l = NULL;
         size_t n = 0;
         int r;
 
-        r = profile_search_path(root, &path);
+        r = search_dirs(root, &dirs);
         if (r < 0)
                 return r;
-        STRV_FOREACH(d, path) {
-                _cleanup_(closedirp) DIR *dir = opendir(*d);
-                struct dirent *de;
+        for (SearchDir *d = dirs; d->display; d++) {
+                _cleanup_strv_free_ char **names = NULL;
 
-                if (!dir)
+                if (d->rel)
+                        r = root_list_dir(root, d->rel, ".conf", &names);
+                else {
+                        _cleanup_close_ int fd = open(d->display, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                        r = fd < 0 ? -errno : dir_list_sorted(fd, ".conf", &names);
+                }
+                if (r == -ENOMEM)
+                        goto oom;
+                if (r < 0)
                         continue;
-                while ((de = readdir(dir))) {
-                        _cleanup_free_ char *name = NULL, *file = NULL;
+                STRV_FOREACH(de, names) {
+                        _cleanup_free_ char *name = NULL, *file = NULL, *rel = NULL;
                         ProfileListEntry *e = NULL;
 
-                        if (!endswith(de->d_name, ".conf"))
-                                continue;
-                        name = strndup(de->d_name, strlen(de->d_name) - 5);
-                        if (!name || asprintf(&file, "%s/%s", *d, de->d_name) < 0)
+                        name = strndup(*de, strlen(*de) - 5);
+                        if (!name || asprintf(&file, "%s/%s", d->display, *de) < 0 ||
+                            (d->rel && asprintf(&rel, "%s/%s", d->rel, *de) < 0))
                                 goto oom;
                         if (!profile_name_is_valid(name))
+                                continue;
+                        if (rel && !root_dropin_usable(root, rel))
                                 continue;
                         for (size_t i = 0; i < n; i++)
                                 if (streq(l[i].name, name))
@@ -570,12 +687,50 @@ int profile_list(const char *root, ProfileListEntry **ret, size_t *ret_n) {
                         l[n++] = (ProfileListEntry) { .name = TAKE_PTR(name), .path = TAKE_PTR(file) };
                 }
         }
+        search_dirs_free(dirs);
         if (n > 0)
                 qsort(l, n, sizeof(ProfileListEntry), entry_compare);
         *ret = l;
         *ret_n = n;
         return 0;
 oom:
+        search_dirs_free(dirs);
         profile_list_free(l, n);
         return -ENOMEM;
+}
+
+int profile_format_resolved(const Profile *p, char **ret) {
+        _cleanup_free_ char *out = NULL, *modules = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        modules = strv_join(p->expect_modules, " ");
+        if (!modules)
+                return -ENOMEM;
+        f = open_memstream(&out, &size);
+        if (!f)
+                return -ENOMEM;
+        /* Every value the profile ends up with, [Expect] ones derived from Mode included: loading
+         * this gives the same Profile, with no Include= left to look up. */
+        fprintf(f, "# The IOMMU profile %s as iommuctl resolved it, includes flattened, from:\n", p->name);
+        STRV_FOREACH(file, p->files)
+                fprintf(f, "#   %s\n", *file);
+        fprintf(f, "[Profile]\n");
+        if (p->description)
+                fprintf(f, "Description=%s\n", p->description);
+        fprintf(f, "Mode=%s\n", profile_mode_to_string(p->mode));
+        fprintf(f, "\n[KernelArgs]\n");
+        for (Vendor v = 0; v < _VENDOR_MAX; v++)
+                if (p->args[v].set)
+                        fprintf(f, "%s=%s\n", vendor_keys[v], p->args[v].text);
+        fprintf(f, "\n[Expect]\nGroups=%s\nDomainType=%s\nFirmware=%s\nInterruptRemapping=%s\n",
+                p->expect_groups ? "yes" : "no", domain_type_to_string(p->expect_domain),
+                firmware_requirement_to_string(p->expect_firmware),
+                p->expect_interrupt_remapping < 0 ? "any" : p->expect_interrupt_remapping ? "yes" : "no");
+        if (!isempty(modules))
+                fprintf(f, "Modules=%s\n", modules);
+        if (fclose(f) != 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(out);
+        return 0;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "fileio.h"
 #include "params.h"
 
 /* Profiles: INI files that say what state a node must end up in.
@@ -16,6 +17,7 @@ typedef enum ProfileMode {
         MODE_TRANSLATED,  /* IOMMU on, DMA translated (lazy or strict) */
         MODE_STRICT,      /* IOMMU on, translated with strict invalidation */
         MODE_OFF,         /* no IOMMU groups */
+        MODE_LAZY,        /* IOMMU on, translated with deferred invalidation (flush queue: DMA-FQ) */
         _MODE_MAX,
         _MODE_INVALID = -EINVAL,
 } ProfileMode;
@@ -26,6 +28,19 @@ typedef enum FirmwareRequirement {
         _FIRMWARE_MAX,
         _FIRMWARE_INVALID = -EINVAL,
 } FirmwareRequirement;
+
+/* [PCI] LiftACSRedirect= (issue 25): whether the profile asks iommuctl to lift ACS P2P redirect on
+ * the ports of the GPU paths it sees (pci=disable_acs_redir= / pci=config_acs=). Never a blanket
+ * setting: only the ports on GPU paths, computed from the topology (p2p.h). */
+typedef enum ProfileAcsLift {
+        PROFILE_ACS_KEEP,           /* "no": the kernel's default */
+        PROFILE_ACS_LIFT_GPU_PATHS, /* "gpu-paths" */
+        _PROFILE_ACS_LIFT_MAX,
+        _PROFILE_ACS_LIFT_INVALID = -EINVAL,
+} ProfileAcsLift;
+
+const char *profile_acs_lift_to_string(ProfileAcsLift l);
+ProfileAcsLift profile_acs_lift_from_string(const char *s);
 
 typedef struct ProfileArgs {
         bool set;
@@ -47,6 +62,7 @@ typedef struct Profile {
         FirmwareRequirement expect_firmware;
         int expect_interrupt_remapping;    /* 1 yes, 0 no, -1 don't care */
         char **expect_modules;             /* kernel modules that must be loadable (vfio-pci...) */
+        ProfileAcsLift lift_acs_redirect;  /* [PCI] LiftACSRedirect= */
 } Profile;
 
 const char *profile_mode_to_string(ProfileMode m);
@@ -64,22 +80,28 @@ bool profile_name_is_valid(const char *name);
  * values, include loops, missing includes, unsafe tokens and tokens that would not produce the
  * declared Mode are logged with file:line and refused (-EINVAL). -ENOENT when there is no such
  * profile (also logged). */
-int profile_load(const char *root, const char *name, Profile **ret);
+int profile_load(const Root *root, const char *name, Profile **ret);
 typedef enum ProfileLoadFlags {
         /* Do not lint the KernelArgs tokens nor check that they give the declared Mode (the
          * generator at boot; lint, apply and plan do): unsafe tokens are still refused. */
         PROFILE_LOAD_NO_LINT = 1 << 0,
 } ProfileLoadFlags;
-int profile_load_full(const char *root, const char *name, ProfileLoadFlags flags, Profile **ret);
+int profile_load_full(const Root *root, const char *name, ProfileLoadFlags flags, Profile **ret);
 /* Loads one file directly (for "lint FILE"); includes are looked up by name as usual. */
-int profile_load_file(const char *root, const char *path, Profile **ret);
+int profile_load_file(const Root *root, const char *path, Profile **ret);
 Profile *profile_free(Profile *p);
 static inline void profile_freep(Profile **p) {
         profile_free(*p);
 }
 #define _cleanup_profile_ _cleanup_(profile_freep)
 
-/* The tokens for one vendor. -ENODATA when the profile says nothing for it. */
+/* The profile as one INI file, every value resolved and no Include= left (the dracut module
+ * installs it in the initramfs, where the included files are not). */
+int profile_format_resolved(const Profile *p, char **ret);
+
+/* The tokens for one vendor: the profile's own line, else what the kernel model chooses for its Mode
+ * on the newest kernel it knows (intent.h chooses for a given kernel, which callers that have one
+ * use). -ENODATA when there is neither. */
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret);
 /* iommu_owned_keys plus every key the profile writes for any vendor. */
 int profile_owned_keys(const Profile *p, char ***ret);
@@ -91,8 +113,8 @@ typedef struct ProfileListEntry {
 } ProfileListEntry;
 
 /* Every profile name found, sorted, with where it comes from. */
-int profile_list(const char *root, ProfileListEntry **ret, size_t *ret_n);
+int profile_list(const Root *root, ProfileListEntry **ret, size_t *ret_n);
 void profile_list_free(ProfileListEntry *l, size_t n);
 
 /* The search path for a root, in precedence order (for messages and "profiles"). */
-int profile_search_path(const char *root, char ***ret);
+int profile_search_path(const Root *root, char ***ret);

@@ -48,6 +48,12 @@ int publish_nfd_render(const NodeState *s, char **ret) {
         nfd_label(f, "iommu.verdict", s->verdict);
         nfd_label(f, "iommu.vfio", bool_label(s->vfio_available));
         nfd_label(f, "iommu.firmware", bool_label(s->firmware_iommu));
+        if (s->iommufd >= 0)
+                nfd_label(f, "iommu.iommufd", bool_label(s->iommufd));
+        if (s->p2p) {
+                nfd_label(f, "iommu.p2p", s->p2p);
+                nfd_label(f, "iommu.p2p-gpu-redirected", bool_label(s->p2p_gpu_redirected > 0));
+        }
         if (fclose(f) != 0)
                 return -ENOMEM;
         if (size > NFD_FILE_MAX)
@@ -133,15 +139,27 @@ int publish_prometheus_render(const NodeState *s, char **ret) {
                 if (t != DOMAIN_NONE)
                         fprintf(f, "iommu_groups{type=\"%s\"} %u\n", domain_type_to_string(t), s->groups_by_type[t]);
 
+        if (s->p2p) {
+                prom_header(f, "iommu_p2p_paths", "GPU/NIC/NVMe peer-to-peer paths by class (PIX, PXB, PHB, NODE, SYS) and route.");
+                for (P2pClass c = 0; c < _P2P_CLASS_MAX; c++)
+                        for (P2pRoute r = 0; r < _P2P_ROUTE_MAX; r++)
+                                if (s->p2p_paths[c][r])
+                                        fprintf(f, "iommu_p2p_paths{class=\"%s\",route=\"%s\"} %u\n", p2p_class_to_string(c),
+                                                p2p_route_to_string(r), s->p2p_paths[c][r]);
+                prom_header(f, "iommu_p2p_gpu_redirected", "GPU peer paths that ACS redirects to the root complex.");
+                fprintf(f, "iommu_p2p_gpu_redirected %u\n", s->p2p_gpu_redirected);
+        }
+
         if (fclose(f) != 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(buf);
         return 0;
 }
 
-static int publish_file(const char *root, const char *path, const char *what, const char *setting,
+static int publish_file(const Root *root, const char *path, const char *what, const char *setting,
                         int (*render)(const NodeState *s, char **ret), const NodeState *s) {
-        _cleanup_free_ char *text = NULL, *p = NULL;
+        _cleanup_free_ char *text = NULL, *p = NULL, *name = NULL, *rel = NULL;
+        _cleanup_close_ int dir_fd = -1;
         int r;
 
         if (!path || path[0] != '/')
@@ -151,35 +169,32 @@ static int publish_file(const char *root, const char *path, const char *what, co
         if (r < 0)
                 return log_error_errno(r, "Failed to format the %s file: %m", what);
         /* The path comes from the tree's own iommu.conf: it is resolved inside the root like every
-         * other path, so it cannot name a file of the machine that runs verify --root. */
-        {
-                _cleanup_free_ char *copy = strdup(path);
-                if (!copy)
-                        return log_oom();
-                r = chase_root(root, dirname(copy), CHASE_MKDIR, NULL, NULL);
-        }
-        if (r >= 0)
-                r = chase_root(root, path, CHASE_NONEXISTENT, &p, NULL);
+         * other path, and written relative to its directory's descriptor, so it cannot name a file
+         * of the machine that runs verify --root. */
+        r = root_open_parent(root, path, CHASE_MKDIR, &dir_fd, &name, &rel);
         if (r < 0)
-                return log_error_errno(r, "Failed to resolve %s under %s: %m", path, root ?: "/");
-        r = write_file_atomic(p, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1);
+                return log_error_errno(r, "Failed to resolve %s under %s: %m", path, root->path);
+        p = root_display(root, rel);
+        if (!p)
+                return log_oom();
+        r = write_file_atomic_at(dir_fd, name, text, strlen(text), 0644, (uid_t) -1, (gid_t) -1, 0);
         if (r < 0)
                 return log_error_errno(r, "Failed to write %s: %m", p);
         log_debug("Wrote %s.", p);
         return 0;
 }
 
-int publish_nfd(const char *root, const char *path, const NodeState *s) {
+int publish_nfd(const Root *root, const char *path, const NodeState *s) {
         return publish_file(root, path ?: NFD_FEATURES_FILE_DEFAULT, "node-feature-discovery", "NodeFeatureDiscoveryPath",
                             publish_nfd_render, s);
 }
 
-int publish_prometheus(const char *root, const char *path, const NodeState *s) {
+int publish_prometheus(const Root *root, const char *path, const NodeState *s) {
         return publish_file(root, path ?: PROMETHEUS_FILE_DEFAULT, "Prometheus textfile", "PrometheusPath",
                             publish_prometheus_render, s);
 }
 
-int publish_node_state(const char *root, const Config *c, const NodeState *s) {
+int publish_node_state(const Root *root, const Config *c, const NodeState *s) {
         int r = 0, k;
 
         if (c->publish_nfd) {

@@ -2,6 +2,8 @@
 #pragma once
 
 #include "config.h"
+#include "p2p.h"
+#include "fileio.h"
 #include "params.h"
 #include "profile.h"
 
@@ -19,8 +21,12 @@ typedef struct NodeState {
         bool verified;              /* verify passed */
         bool vfio_available;        /* VFIO device assignment can work (groups and vfio-pci) */
         bool firmware_iommu;        /* the firmware describes an IOMMU (ACPI DMAR/IVRS, an SMMU) */
+        int iommufd;                /* iommufd-based VFIO can work: 1, 0, -1 unknown (no label) */
         unsigned groups_by_type[_DOMAIN_TYPE_MAX]; /* IOMMU groups per default domain type; [DOMAIN_NONE] is ignored */
         const char *verdict;        /* verify's one-word verdict (pass, fail...); NULL: none */
+        const char *p2p;            /* verify's p2p check (pass, warn); NULL: no peer paths were judged */
+        unsigned p2p_paths[_P2P_CLASS_MAX][_P2P_ROUTE_MAX]; /* peer paths by class and route */
+        unsigned p2p_gpu_redirected; /* GPU paths that ACS redirects to the root complex */
 } NodeState;
 
 #define NFD_LABEL_PREFIX "feature.node.kubernetes.io/"
@@ -32,11 +38,11 @@ int publish_prometheus_render(const NodeState *s, char **ret);
 
 /* Write ROOT/path (path NULL: the default), creating missing directories. path must be absolute.
  * Errors are logged. */
-int publish_nfd(const char *root, const char *path, const NodeState *s);
-int publish_prometheus(const char *root, const char *path, const NodeState *s);
+int publish_nfd(const Root *root, const char *path, const NodeState *s);
+int publish_prometheus(const Root *root, const char *path, const NodeState *s);
 
 /* Both, as [Publish] in iommu.conf asks. Returns the first error, after trying both. */
-int publish_node_state(const char *root, const Config *c, const NodeState *s);
+int publish_node_state(const Root *root, const Config *c, const NodeState *s);
 
 /* Whether a verify run publishes (issue 22.2): labels and metrics are the node's state, so only the
  * boot's verdict for the configured profile goes there. A run by hand (a what-if with --profile

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "fileio.h"
+#include "p2p.h"
 #include "recommend.h"
 #include "strv.h"
 
@@ -16,6 +17,7 @@ static const char * const fact_names[_FACT_MAX] = {
         [FACT_EXTERNAL_PORTS] = "external-ports",
         [FACT_VIRTUALIZATION] = "virtual-machine",
         [FACT_IOMMU_FIRMWARE] = "iommu-firmware",
+        [FACT_GPU_P2P_REDIRECTED] = "gpu-p2p-redirected",
 };
 
 const char *recommend_fact_to_string(RecommendFact f) {
@@ -54,7 +56,7 @@ static bool is_accelerator(const PciDevice *d) {
 }
 
 /* "Y", "1" or "yes" in a module parameter file. */
-static bool param_is_on(const char *root, const char *path) {
+static bool param_is_on(const Root *root, const char *path) {
         _cleanup_free_ char *v = NULL;
 
         if (read_root_line(root, path, &v) < 0)
@@ -62,7 +64,25 @@ static bool param_is_on(const char *root, const char *path) {
         return streq(v, "Y") || streq(v, "1") || streq(v, "yes");
 }
 
-static int gather_pci(const char *root, const Observation *o, RecommendFacts *f) {
+/* GPU paths under a PCIe switch (PIX, PXB) that ACS redirects: what the path class costs a
+ * GPUDirect node (issue 25). */
+static int gather_p2p(const Observation *o, RecommendFacts *f) {
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        int r;
+
+        r = p2p_analyze(o, &t);
+        for (size_t i = 0; i < t.n_paths && r >= 0; i++) {
+                const P2pPath *p = &t.paths[i];
+                if (!o->devices[p->a].is_gpu || p->route != P2P_ROUTE_REDIRECTED || p->class > P2P_PXB)
+                        continue;
+                r = add_evidence(f, FACT_GPU_P2P_REDIRECTED, "%s - %s (%s): %s, redirected at %s%s%s", o->devices[p->a].bdf,
+                                 o->devices[p->b].bdf, pci_class_name(o->devices[p->b].class), p2p_class_to_string(p->class),
+                                 p->redirect_ports[0], p->redirect_ports[1] ? " and " : "", p->redirect_ports[1] ?: "");
+        }
+        return r;
+}
+
+static int gather_pci(const Root *root, const Observation *o, RecommendFacts *f) {
         int r = 0;
 
         for (size_t i = 0; i < o->n_devices && r >= 0; i++) {
@@ -93,7 +113,7 @@ static int gather_pci(const char *root, const Observation *o, RecommendFacts *f)
         return r;
 }
 
-static int gather_thunderbolt(const char *root, RecommendFacts *f) {
+static int gather_thunderbolt(const Root *root, RecommendFacts *f) {
         _cleanup_strv_free_ char **names = NULL;
         DIR *d;
         struct dirent *de;
@@ -119,7 +139,7 @@ static int gather_thunderbolt(const char *root, RecommendFacts *f) {
         return add_evidence(f, FACT_EXTERNAL_PORTS, "/sys/bus/thunderbolt/devices: %s (Thunderbolt/USB4 can tunnel PCIe)", joined);
 }
 
-static int gather_kvm(const char *root, RecommendFacts *f) {
+static int gather_kvm(const Root *root, RecommendFacts *f) {
         static const char * const mods[] = { "kvm_intel", "kvm_amd", "kvm" };
         _cleanup_free_ char *cpuinfo = NULL;
         int r = 0;
@@ -155,11 +175,13 @@ static int gather_kvm(const char *root, RecommendFacts *f) {
         return r;
 }
 
-int recommend_gather(const char *root, const Observation *o, const HostInfo *h, RecommendFacts *ret) {
+int recommend_gather(const Root *root, const Observation *o, const HostInfo *h, RecommendFacts *ret) {
         _cleanup_(recommend_facts_done) RecommendFacts f = {};
         int r;
 
         r = gather_pci(root, o, &f);
+        if (r >= 0)
+                r = gather_p2p(o, &f);
         if (r >= 0)
                 r = gather_thunderbolt(root, &f);
         if (r >= 0)
@@ -231,6 +253,12 @@ int recommend_decide(const RecommendFacts *f, Recommendation *ret) {
                            "translating IOMMU stops DMA attacks through them.");
         if (has[FACT_VIRTUALIZATION] && !vm_without_iommu)
                 add_reason(&rec, FACT_VIRTUALIZATION, NULL, "A virtual machine with a virtual IOMMU: the profile applies inside it.");
+        if (has[FACT_GPU_P2P_REDIRECTED])
+                add_reason(&rec, FACT_GPU_P2P_REDIRECTED, NULL,
+                           "GPU peer-to-peer inside a PCIe switch is redirected to the root complex by ACS, whatever the "
+                           "profile (on AMD even with the IOMMU off): for GPUDirect bandwidth on these paths add [PCI] "
+                           "LiftACSRedirect=gpu-paths to the profile (the devices below those ports then share IOMMU groups; "
+                           "keep it off where they are assigned to different VMs).");
         if (has[FACT_IOMMU_FIRMWARE])
                 add_reason(&rec, FACT_IOMMU_FIRMWARE, NULL, "The firmware describes an IOMMU, so profiles that need one can be kept.");
         else if (!has[FACT_VIRTUALIZATION] && !streq(rec.profile, "bare-metal"))

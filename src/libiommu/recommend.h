@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "fileio.h"
 #include "host.h"
 #include "observe.h"
 
@@ -19,6 +20,7 @@ typedef enum RecommendFact {
         FACT_EXTERNAL_PORTS,    /* Thunderbolt/USB4 or PCIe ports marked external_facing/removable */
         FACT_VIRTUALIZATION,    /* this node is itself a virtual machine */
         FACT_IOMMU_FIRMWARE,    /* the firmware (or hypervisor) describes an IOMMU */
+        FACT_GPU_P2P_REDIRECTED, /* GPU peer paths inside a PCIe switch that ACS redirects to the root complex (p2p.h) */
         _FACT_MAX,
         _FACT_INVALID = -EINVAL,
 } RecommendFact;
@@ -34,7 +36,7 @@ void recommend_facts_done(RecommendFacts *f);
 
 /* Reads the facts under root. o is observe_tree()'s (the PCI devices), h has the virtualization
  * (host_probe_virtualization()). Only -ENOMEM is fatal: what cannot be read is not evidence. */
-int recommend_gather(const char *root, const Observation *o, const HostInfo *h, RecommendFacts *ret);
+int recommend_gather(const Root *root, const Observation *o, const HostInfo *h, RecommendFacts *ret);
 
 typedef struct RecommendReason {
         RecommendFact fact;

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <syslog.h>
 
+#include "escape.h"
 #include "json.h"
 #include "report.h"
 #include "strv.h"
@@ -43,13 +44,14 @@ static void text_devices(FILE *f, const Observation *o) {
 
 void report_verify_text(FILE *f, const Observation *o, const Profile *p, const Verdict *v) {
         _cleanup_strv_free_ char **types = NULL;
+        _cleanup_escape_buffer_ EscapeBuffer x = {};
         size_t width = 0;
 
-        fprintf(f, "Profile:   %s (Mode=%s: %s domains%s)\n", p->name, profile_mode_to_string(p->mode),
+        fprintf(f, "Profile:   %s (Mode=%s: %s domains%s)\n", escaped(&x, p->name), profile_mode_to_string(p->mode),
                 p->expect_groups ? expected_domain(p) : "no", p->expect_groups ? "" : ", no groups");
-        fprintf(f, "Kernel:    %s, %s, %s (%s)\n", strna(o->release), strna(arch_to_string(o->arch)), strna(vendor_to_string(o->vendor)),
-                strna(o->vendor_source));
-        fprintf(f, "Cmdline:   %s\n", o->cmdline ?: "(unreadable)");
+        fprintf(f, "Kernel:    %s, %s, %s (%s)\n", escaped(&x, strna(o->release)), strna(arch_to_string(o->arch)),
+                strna(vendor_to_string(o->vendor)), escaped(&x, strna(o->vendor_source)));
+        fprintf(f, "Cmdline:   %s\n", escaped(&x, o->cmdline) ?: "(unreadable)");
         for (DomainType t = 0; t < _DOMAIN_TYPE_MAX; t++)
                 if (o->type_counts[t]) {
                         char *s;
@@ -62,11 +64,14 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
         }
         if (v->facts.strict_inferred)
                 fprintf(f, "Inferred:  %s invalidation, not observable on this kernel: %s\n",
-                        v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown", v->facts.strict_evidence);
-        fprintf(f, "Model:     %s\n", strna(v->facts.kernel));
+                        v->facts.strict == 1 ? "strict" : v->facts.strict == 0 ? "lazy" : "unknown",
+                        escaped(&x, v->facts.strict_evidence));
+        fprintf(f, "Model:     %s\n", escaped(&x, strna(v->facts.kernel)));
+        fprintf(f, "iommufd:   %s (%s)\n", v->facts.iommufd_ready > 0 ? "ready" : v->facts.iommufd_ready == 0 ? "not available" : "unknown",
+                escaped(&x, strna(v->facts.iommufd_evidence)));
         if (o->efi.booted)
                 fprintf(f, "EFI:       booted in EFI mode, Secure Boot %s%s%s\n", tristate(o->efi.secure_boot, "on", "off", "unknown"),
-                        o->efi.loader_entry ? ", entry " : "", o->efi.loader_entry ?: "");
+                        o->efi.loader_entry ? ", entry " : "", escaped(&x, o->efi.loader_entry ?: ""));
         else
                 fprintf(f, "EFI:       not booted in EFI mode (legacy BIOS, or not visible under the root)\n");
 
@@ -75,36 +80,29 @@ void report_verify_text(FILE *f, const Observation *o, const Profile *p, const V
                 width = strlen(v->checks[i].id) > width ? strlen(v->checks[i].id) : width;
         for (size_t i = 0; i < v->n_checks; i++) {
                 const Check *c = &v->checks[i];
-                fprintf(f, "%s  %-*s  %s\n", check_result_to_string(c->result), (int) width, c->id, c->evidence);
+                fprintf(f, "%s  %-*s  %s\n", check_result_to_string(c->result), (int) width, c->id, escaped(&x, c->evidence));
                 if (c->fix)
-                        fprintf(f, "      %-*s  fix: %s\n", (int) width, "", c->fix);
+                        fprintf(f, "      %-*s  fix: %s\n", (int) width, "", escaped(&x, c->fix));
         }
 
         text_devices(f, o);
 
         fprintf(f, "\nCompatibility on this node:\n");
         for (Feature ft = 0; ft < _FEATURE_MAX; ft++)
-                fprintf(f, "  %-26s %-9s %s\n", feature_title(ft), feature_state_to_string(v->matrix[ft].state), v->matrix[ft].reason);
+                fprintf(f, "  %-26s %-9s %s\n", feature_title(ft), feature_state_to_string(v->matrix[ft].state),
+                        escaped(&x, v->matrix[ft].reason));
 
         if (o->log.read && o->log.lines) {
-                fprintf(f, "\nKernel log (%s), for reference only:\n", o->log.source);
+                fprintf(f, "\nKernel log (%s), for reference only:\n", escaped(&x, o->log.source));
                 STRV_FOREACH(l, o->log.lines)
-                        fprintf(f, "  %s\n", *l);
+                        fprintf(f, "  %s\n", escaped(&x, *l));
         }
         if (o->unreadable) {
                 fprintf(f, "\nNot read:\n");
                 STRV_FOREACH(u, o->unreadable)
-                        fprintf(f, "  %s\n", *u);
+                        fprintf(f, "  %s\n", escaped(&x, *u));
         }
         fprintf(f, "\nVerdict:   %s\n", check_result_to_string(v->result));
-}
-
-static void json_field_tristate(JsonWriter *w, const char *key, int v) {
-        json_key(w, key);
-        if (v < 0)
-                json_null(w);
-        else
-                json_bool(w, v);
 }
 
 static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d) {
@@ -132,6 +130,60 @@ static void json_device(JsonWriter *w, const Observation *o, const PciDevice *d)
                 json_null(w);
         json_field_string(w, "group_type", g ? domain_type_to_string(g->type) : NULL);
         json_field_int(w, "group_size", g ? (long long) strv_length(g->devices) : 0);
+        json_end_object(w);
+}
+
+/* Issue 25: the peer-to-peer paths and the ACS ports, with the kernel's predicted ACS Control next
+ * to the observed one. Only where config space was read (older trees have none). */
+static void json_p2p(JsonWriter *w, const Observation *o, const Verdict *v) {
+        const P2pTopology *t = &v->p2p;
+        char buf[32];
+
+        json_key(w, "p2p");
+        json_begin_object(w);
+        json_key(w, "paths");
+        json_begin_array(w);
+        for (size_t i = 0; i < t->n_paths; i++) {
+                const P2pPath *p = &t->paths[i];
+                json_begin_object(w);
+                json_field_string(w, "from", o->devices[p->a].bdf);
+                json_field_string(w, "to", o->devices[p->b].bdf);
+                json_field_string(w, "to_class", pci_class_name(o->devices[p->b].class));
+                json_field_string(w, "class", p2p_class_to_string(p->class));
+                json_field_string(w, "route", p2p_route_to_string(p->route));
+                json_field_string(w, "common", p->common);
+                json_key(w, "redirected_at");
+                json_begin_array(w);
+                for (unsigned k = 0; k < 2; k++)
+                        if (p->redirect_ports[k])
+                                json_string(w, p->redirect_ports[k]);
+                json_end_array(w);
+                json_field_string(w, "evidence", p->evidence);
+                json_end_object(w);
+        }
+        json_end_array(w);
+        json_key(w, "ports");
+        json_begin_array(w);
+        for (size_t i = 0; i < t->n_ports; i++) {
+                const PciDevice *d = &o->devices[t->ports[i].device];
+                json_begin_object(w);
+                json_field_string(w, "address", d->bdf);
+                json_field_string(w, "port_type", pcie_port_type_to_string(d->pcie.port_type));
+                snprintf(buf, sizeof(buf), "0x%04x", d->pcie.acs_cap);
+                json_field_string(w, "acs_cap", buf);
+                snprintf(buf, sizeof(buf), "0x%04x", d->pcie.acs_ctrl);
+                json_field_string(w, "acs_ctrl", buf);
+                json_field_string(w, "acs_ctrl_bits", pcie_acs_bits_to_string(d->pcie.acs_ctrl, buf));
+                json_key(w, "acs_ctrl_predicted");
+                if (t->ports[i].predicted >= 0) {
+                        snprintf(buf, sizeof(buf), "0x%04x", (unsigned) t->ports[i].predicted);
+                        json_string(w, buf);
+                } else
+                        json_null(w);
+                json_field_bool(w, "redirect", d->pcie.acs_ctrl & (PCI_ACS_RR | PCI_ACS_CR));
+                json_end_object(w);
+        }
+        json_end_array(w);
         json_end_object(w);
 }
 
@@ -238,6 +290,8 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_end_array(&w);
         json_field_tristate(&w, "vfio_available", v->facts.vfio_modules);
         json_field_bool(&w, "vfio_usable", v->facts.vfio_usable);
+        json_field_tristate(&w, "iommufd_ready", v->facts.iommufd_ready);
+        json_field_string(&w, "iommufd_evidence", v->facts.iommufd_evidence);
         json_field_tristate(&w, "allow_unsafe_interrupts", o->modules.allow_unsafe_interrupts);
 
         json_key(&w, "devices");
@@ -286,6 +340,9 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         } else
                 json_null(&w);
 
+        if (verdict_find_check(v, "p2p"))
+                json_p2p(&w, o, v);
+
         json_key(&w, "checks");
         json_begin_array(&w);
         for (size_t i = 0; i < v->n_checks; i++) {
@@ -318,7 +375,22 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_finish(&w);
 }
 
+/* "NIC 0000:1a:00.0 PIX redirected" for a GPU with a NIC peer (issue 25), "" otherwise. */
+static void gpu_peer_note(const P2pTopology *t, const Observation *o, const PciDevice *d, char *buf, size_t size) {
+        const P2pPath *p = p2p_topology_nic_peer(t, o, (size_t) (d - o->devices));
+
+        if (!p || !d->pcie.read)
+                snprintf(buf, size, "GPU");
+        else
+                snprintf(buf, size, "GPU, NIC %s %s %s", o->devices[p->a == (size_t) (d - o->devices) ? p->b : p->a].bdf,
+                         p2p_class_to_string(p->class), p2p_route_to_string(p->route));
+}
+
 void report_groups_text(FILE *f, const Observation *o) {
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+
+        /* Without memory for the paths the notes only lose their peers. */
+        (void) p2p_analyze(o, &t);
         if (o->n_groups == 0) {
                 fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
                 return;
@@ -332,14 +404,14 @@ void report_groups_text(FILE *f, const Observation *o) {
                         fprintf(f, "%-6u %-10s (no devices)\n", g->id, domain_type_to_string(g->type));
                 STRV_FOREACH(dn, g->devices) {
                         const PciDevice *d = observation_find_device(o, *dn);
-                        char gid[16], id[16] = "-", class[16] = "-", note[64] = "";
+                        char gid[16], id[16] = "-", class[16] = "-", note[96] = "";
 
                         snprintf(gid, sizeof(gid), "%u", g->id);
                         if (d) {
                                 snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
                                 snprintf(class, sizeof(class), "%06x", d->class);
                                 if (d->is_gpu)
-                                        snprintf(note, sizeof(note), "GPU");
+                                        gpu_peer_note(&t, o, d, note, sizeof(note));
                                 else if (d->sriov_totalvfs > 0)
                                         snprintf(note, sizeof(note), "SR-IOV %u/%u VFs", d->sriov_numvfs, d->sriov_totalvfs);
                                 else if (d->physfn)
@@ -380,6 +452,32 @@ void report_groups_json(FILE *f, const Observation *o) {
                 json_end_object(&w);
         }
         json_end_array(&w);
+        /* Each GPU's NIC peer and the path class between them (issue 25), where config space was
+         * read. */
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        bool any = false;
+        (void) p2p_analyze(o, &t);
+        for (size_t i = 0; i < o->n_devices; i++) {
+                const PciDevice *d = &o->devices[i];
+                const P2pPath *p = d->is_gpu && d->pcie.read ? p2p_topology_nic_peer(&t, o, i) : NULL;
+                if (!p)
+                        continue;
+                if (!any) {
+                        json_key(&w, "gpu_peers");
+                        json_begin_array(&w);
+                        any = true;
+                }
+                json_begin_object(&w);
+                json_field_string(&w, "gpu", d->bdf);
+                json_field_string(&w, "nic", o->devices[p->a == i ? p->b : p->a].bdf);
+                json_field_string(&w, "class", p2p_class_to_string(p->class));
+                json_field_string(&w, "route", p2p_route_to_string(p->route));
+                json_field_string(&w, "common", p->common);
+                json_field_string(&w, "evidence", p->evidence);
+                json_end_object(&w);
+        }
+        if (any)
+                json_end_array(&w);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -426,6 +524,15 @@ int report_journal_fields(const Observation *o, const Profile *p, const Verdict 
         ADD("IOMMU_FAILED_CHECKS=%s", failed);
         ADD("IOMMU_FIRMWARE=%s", o->acpi.dmar.present ? "DMAR" : o->acpi.ivrs.present ? "IVRS" : "none");
         ADD("IOMMU_KERNEL=%s", strna(o->release));
+        const Check *p2p = verdict_find_check(v, "p2p");
+        if (p2p) {
+                unsigned redirected = 0;
+                for (size_t i = 0; i < v->p2p.n_paths; i++)
+                        redirected += v->p2p.paths[i].route == P2P_ROUTE_REDIRECTED;
+                ADD("IOMMU_P2P=%s", check_result_to_json_string(p2p->result));
+                ADD("IOMMU_P2P_PATHS=%zu", v->p2p.n_paths);
+                ADD("IOMMU_P2P_REDIRECTED=%u", redirected);
+        }
 #undef ADD
         *ret = TAKE_PTR(l);
         return 0;

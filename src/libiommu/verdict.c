@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "cmdline.h"
+#include "intent.h"
 #include "plan.h"
 #include "strv.h"
 #include "verdict.h"
@@ -224,7 +225,10 @@ static int check_driver_and_groups(Verdict *v, const Observation *o, const Profi
                 return -ENOMEM;
 
         if (p->expect_groups) {
-                if (!firmware)
+                if (v->predicted.driver_not_built)
+                        r = asprintf(&fix, "This kernel cannot register the IOMMU: %s. Boot a kernel built with the driver (Debian: "
+                                     "linux-image-amd64, not the cloud flavour); no command line can help.", strna(v->predicted.reason));
+                else if (!firmware)
                         fix = strdup(o->virtualization ? VM_IOMMU_FIX : firmware_fix(o->vendor));
                 else if (disabler)
                         r = asprintf(&fix, "The running command line turns the IOMMU off (%s): boot with the profile's tokens "
@@ -301,6 +305,17 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                         wrong += o->type_counts[t];
                         seen = t;
                 }
+        /* Before 5.15 lazy domains read DMA too: lazy is only known from the model. */
+        if (p->mode == MODE_LAZY && v->facts.strict_inferred && o->type_counts[DOMAIN_DMA] > 0 &&
+            wrong == o->type_counts[DOMAIN_DMA]) {
+                if (v->facts.strict == 0)
+                        return check_add(v, "domain-type", CHECK_PASS, NULL,
+                                         "every default domain is DMA (%s); lazy invalidation is not observable on this kernel, "
+                                         "inferred lazy: %s", types, v->facts.strict_evidence);
+                return check_add(v, "domain-type", CHECK_FAIL, "Boot with the profile's tokens ('iommuctl plan', 'iommuctl apply') and reboot.",
+                                 "every default domain reads DMA (%s) and the model infers strict: %s; Mode=lazy is not in effect",
+                                 types, v->facts.strict_evidence);
+        }
         /* Before 5.15 lazy domains read DMA too: strict is only known from the model. */
         if (wrong == 0 && p->mode == MODE_STRICT && v->facts.strict_inferred) {
                 if (v->facts.strict == 1)
@@ -317,8 +332,15 @@ static int check_domain_type(Verdict *v, const Observation *o, const Profile *p)
                                  "the model infers lazy: %s; Mode=strict is not in effect", types, v->facts.strict_evidence);
         }
         if (wrong == 0)
-                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises",
-                                 want, types, profile_mode_to_string(p->mode));
+                return check_add(v, "domain-type", CHECK_PASS, NULL, "every default domain is %s (%s), as Mode=%s promises%s%s",
+                                 want, types, profile_mode_to_string(p->mode), v->facts.strict_forced ? "; strict by virtualization: " : "",
+                                 v->facts.strict_forced ? v->facts.strict_forced : "");
+        if (p->mode == MODE_LAZY && seen == DOMAIN_DMA && v->facts.strict_forced)
+                return check_add(v, "domain-type", CHECK_FAIL,
+                                 "A virtual IOMMU that forces strict cannot give lazy domains: use the strict profile here, or "
+                                 "ask the hypervisor for an IOMMU without caching mode / NpCache.",
+                                 "%u of %u default domains are DMA (%s), not DMA-FQ: strict by virtualization: %s; Mode=lazy "
+                                 "cannot be kept on this node", wrong, n, types, v->facts.strict_forced);
 
         switch (p->mode) {
         case MODE_STRICT:
@@ -423,7 +445,21 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
         if (vendor < 0)
                 return check_add(v, "cmdline", CHECK_WARN, "Set Vendor= in /etc/iommu/iommu.conf or pass --vendor.",
                                  "cannot tell this host's IOMMU vendor, so not which [KernelArgs] entry applies");
-        r = profile_kernel_args(p, vendor, &wanted);
+        {
+                _cleanup_(intent_choice_done) IntentChoice choice = {};
+
+                /* The profile's own line, else the tokens the model chooses for its Mode on this kernel. */
+                r = intent_profile_args(p, vendor, k, &choice);
+                if (r >= 0 && !choice.tokens)
+                        return check_add(v, "cmdline", CHECK_FAIL,
+                                         choice.nearest >= 0 ? "Choose a profile whose Mode this node can keep (the nearest one is "
+                                                               "named in the evidence)." : NULL,
+                                         "Mode=%s cannot be kept on this node: %s%s%s", profile_mode_to_string(p->mode), choice.refusal,
+                                         choice.nearest >= 0 ? "; the nearest mode it can give is " : "",
+                                         choice.nearest >= 0 ? profile_mode_to_string(choice.nearest) : "");
+                if (r >= 0)
+                        wanted = TAKE_PTR(choice.tokens);
+        }
         if (r == -ENODATA) {
                 r = check_inert_tokens(v, current, NULL);
                 if (r < 0)
@@ -609,6 +645,35 @@ static int check_kernel_log(Verdict *v, const Observation *o) {
                          "%s", joined);
 }
 
+static Vendor model_vendor(const Observation *o, Vendor args_vendor);
+
+/* What the profile's mode breaks on this node (SEV-SNP with passthrough...): one WARN each, with the
+ * profile that fits. */
+static int check_conflicts(Verdict *v, const Observation *o, const Profile *p, const KernelInfo *k, Vendor args_vendor) {
+        _cleanup_(intent_conflicts_done) IntentConflicts c = {};
+        int r;
+
+        r = intent_conflicts(p->mode, model_vendor(o, args_vendor), k, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < c.n; i++) {
+                _cleanup_free_ char *id = NULL, *fix = NULL;
+                Check *ck;
+
+                if (asprintf(&id, "conflict:%s", c.items[i].id) < 0 ||
+                    (c.items[i].fits && asprintf(&fix, "Use profile %s on this node ('iommuctl plan --profile %s').", c.items[i].fits,
+                                                 c.items[i].fits) < 0))
+                        return -ENOMEM;
+                r = check_add(v, id, CHECK_WARN, fix, "%s", c.items[i].message);
+                if (r < 0)
+                        return r;
+                ck = &v->checks[v->n_checks - 1];
+                ck->id_owned = TAKE_PTR(id);
+                ck->id = ck->id_owned;
+        }
+        return 0;
+}
+
 /* Devices in a group other than bridges: what VFIO has to assign together. */
 static unsigned group_endpoints(const Observation *o, const IommuGroup *g) {
         unsigned n = 0;
@@ -668,6 +733,171 @@ static int check_isolation(Verdict *v, const Observation *o, const Profile *p, u
                          "%u of %u GPUs and SR-IOV devices share their group: %s", *ret_shared, checked, joined);
 }
 
+/* "0000:00:10.0 (ACSCtl 0x001d: SV RR CR UF)" for each port that redirects one of the paths
+ * (gpu_only: paths from a GPU), each once. */
+static char *p2p_redirect_summary(const Observation *o, const P2pTopology *t, bool gpu_only, char ***ret_ports) {
+        _cleanup_strv_free_ char **ports = NULL, **l = NULL;
+
+        for (size_t i = 0; i < t->n_paths; i++) {
+                const P2pPath *p = &t->paths[i];
+                if (gpu_only && !o->devices[p->a].is_gpu)
+                        continue;
+                for (unsigned k = 0; k < 2; k++) {
+                        const PciDevice *d;
+                        char bits[32], *s;
+                        if (!p->redirect_ports[k] || strv_contains(ports, p->redirect_ports[k]))
+                                continue;
+                        d = observation_find_device(o, p->redirect_ports[k]);
+                        if (!d || strv_extend(&ports, p->redirect_ports[k]) < 0 ||
+                            asprintf(&s, "%s (%s, ACSCtl 0x%04x: %s)", d->bdf, pcie_port_type_to_string(d->pcie.port_type),
+                                     d->pcie.acs_ctrl, pcie_acs_bits_to_string(d->pcie.acs_ctrl, bits)) < 0 ||
+                            strv_consume(&l, s) < 0)
+                                return NULL;
+                }
+        }
+        if (ret_ports)
+                *ret_ports = TAKE_PTR(ports);
+        /* An HGX board has 24 such ports: name four, count the rest (JSON lists them all). */
+        size_t n = strv_length(l);
+        if (n > 4) {
+                char *more;
+                if (asprintf(&more, "and %zu more", n - 4) < 0)
+                        return NULL;
+                free(l[4]);
+                l[4] = more;
+                for (size_t i = 5; i < n; i++)
+                        l[i] = mfree(l[i]);
+        }
+        return l ? strv_join(l, ", ") : strdup("");
+}
+
+/* "4 paths: PIX 2 (redirected 2), PHB 2 (translated 2)". */
+static char *p2p_class_summary(const P2pTopology *t) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (P2pClass c = 0; c < _P2P_CLASS_MAX; c++) {
+                unsigned n = 0, by_route[_P2P_ROUTE_MAX] = {};
+                _cleanup_free_ char *routes = NULL;
+                char *s;
+
+                for (size_t i = 0; i < t->n_paths; i++)
+                        if (t->paths[i].class == c) {
+                                n++;
+                                by_route[t->paths[i].route]++;
+                        }
+                if (n == 0)
+                        continue;
+                for (P2pRoute r = 0; r < _P2P_ROUTE_MAX; r++) {
+                        char *x;
+                        if (!by_route[r])
+                                continue;
+                        if (asprintf(&x, "%s%s%s %u", routes ?: "", routes ? ", " : "", p2p_route_to_string(r), by_route[r]) < 0)
+                                return NULL;
+                        free(routes);
+                        routes = x;
+                }
+                if (asprintf(&s, "%s %u (%s)", p2p_class_to_string(c), n, routes) < 0 || strv_consume(&l, s) < 0)
+                        return NULL;
+        }
+        return l ? strv_join(l, ", ") : strdup("none");
+}
+
+/* Ports whose ACS can redirect but does not: the devices below them share IOMMU groups. */
+static char *p2p_lifted_summary(const Observation *o, const P2pTopology *t) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (size_t i = 0; i < t->n_ports; i++) {
+                const PciDevice *d = &o->devices[t->ports[i].device];
+                char bits[32], *s;
+                if (d->pcie.acs_ctrl & (PCI_ACS_RR | PCI_ACS_CR) || !(d->pcie.acs_cap & (PCI_ACS_RR | PCI_ACS_CR)))
+                        continue;
+                if (asprintf(&s, "%s (ACSCtl 0x%04x: %s)", d->bdf, d->pcie.acs_ctrl, pcie_acs_bits_to_string(d->pcie.acs_ctrl, bits)) < 0 ||
+                    strv_consume(&l, s) < 0)
+                        return NULL;
+        }
+        return l ? strv_join(l, ", ") : strdup("");
+}
+
+/* The peer-to-peer path (issue 25): what ACS does to GPU/NIC/NVMe traffic, judged by the profile's
+ * intent. A profile that assigns devices through VFIO needs the redirect (it is what separates the
+ * groups); a node that wants peer-to-peer bandwidth does not want it on its GPU paths. */
+static int check_p2p(Verdict *v, const Observation *o, const Profile *p, unsigned kernel_version) {
+        const P2pTopology *t = &v->p2p;
+        _cleanup_free_ char *classes = NULL, *redirect = NULL, *gpu_redirect = NULL, *lifted = NULL, *fix = NULL;
+        _cleanup_strv_free_ char **gpu_ports = NULL;
+        bool any_config = false, isolation = p->expect_groups && profile_wants_vfio(p);
+
+        for (size_t i = 0; i < o->n_devices && !any_config; i++)
+                any_config = o->devices[i].pcie.read;
+        /* Trees without config space (captured before issue 25) and nodes without peers: nothing
+         * to say, and no line that says nothing. */
+        if (!any_config || (t->n_paths == 0 && t->n_ports == 0))
+                return 0;
+        classes = p2p_class_summary(t);
+        redirect = p2p_redirect_summary(o, t, false, NULL);
+        gpu_redirect = p2p_redirect_summary(o, t, true, &gpu_ports);
+        lifted = p2p_lifted_summary(o, t);
+        if (!classes || !redirect || !gpu_redirect || !lifted)
+                return -ENOMEM;
+        if (t->n_unread > 0)
+                return check_add(v, "p2p", CHECK_WARN, "Run verify as root: the extended config space (ACS) is readable by root only.",
+                                 "%zu peer paths (%s); ACS of %u ports on them not read", t->n_paths, classes, t->n_unread);
+        if (p->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                /* The profile chose bandwidth on its GPU paths over isolation there. */
+                if (!isempty(gpu_redirect))
+                        return check_add(v, "p2p", CHECK_WARN,
+                                         "The profile asks for LiftACSRedirect=gpu-paths: run 'iommuctl plan' for the token, "
+                                         "add it to the profile's [KernelArgs] and apply, then reboot.",
+                                         "%zu peer paths (%s); ACS still redirects GPU peer-to-peer at %s", t->n_paths, classes,
+                                         gpu_redirect);
+                return check_add(v, "p2p", CHECK_PASS, NULL,
+                                 "%zu peer paths (%s); no GPU path is redirected, as LiftACSRedirect=gpu-paths asks%s%s%s",
+                                 t->n_paths, classes, isempty(lifted) ? "" : " (devices below these ports share groups: ", lifted,
+                                 isempty(lifted) ? "" : ")");
+        }
+        if (isolation) {
+                if (!isempty(lifted))
+                        return check_add(v, "p2p", CHECK_WARN,
+                                         "Per-device VFIO isolation needs ACS redirect: remove pci=disable_acs_redir= / pci=config_acs= for "
+                                         "these ports (or choose a profile without VFIO for this node).",
+                                         "%zu peer paths (%s); ACS redirect is off at %s: devices below share a path to each other and "
+                                         "their IOMMU groups merge%s%s", t->n_paths, classes, lifted,
+                                         isempty(redirect) ? "" : "; redirect kept at ", redirect);
+                return check_add(v, "p2p", CHECK_PASS, NULL,
+                                 "%zu peer paths (%s)%s%s; the profile assigns devices through VFIO, which needs ACS to keep them apart",
+                                 t->n_paths, classes, isempty(redirect) ? "" : "; ACS redirect at ", redirect);
+        }
+        if (!isempty(gpu_redirect)) {
+                _cleanup_free_ char *token = NULL, *why = NULL;
+                int k = p2p_lift_token(o, t, kernel_version, &token, NULL, NULL, &why);
+                if (k == -ENOMEM)
+                        return k;
+                if (asprintf(&fix, "GPU peer-to-peer (GPUDirect RDMA/Storage, NCCL) climbs to the root complex and back: "
+                             "lower bandwidth, or a hang where the root complex does not forward it (NVIDIA's NCCL "
+                             "troubleshooting: check ACSCtl). %s%s%s (the devices below those ports then share IOMMU groups).",
+                             token ? "Lift the redirect on these ports only: add [PCI] LiftACSRedirect=gpu-paths to the profile "
+                                     "and its token " : "No one command-line token lifts it on these ports only: ",
+                             token ?: strna(why), token ? " ('iommuctl plan' shows it) to [KernelArgs]" : "") < 0)
+                        return -ENOMEM;
+                return check_add(v, "p2p", CHECK_WARN, fix, "%zu peer paths (%s); ACS redirects GPU peer-to-peer at %s%s", t->n_paths,
+                                 classes, gpu_redirect, p->mode == MODE_OFF ? " although the IOMMU is off" : "");
+        }
+        if (p->mode == MODE_OFF && !isempty(redirect)) {
+                _cleanup_strv_free_ char **ports = NULL;
+                _cleanup_free_ char *r2 = p2p_redirect_summary(o, t, false, &ports), *list = NULL;
+                if (!r2 || !(list = strv_join(ports, " ")))
+                        return -ENOMEM;
+                if (asprintf(&fix, "The IOMMU is off, but peer-to-peer is still redirected to the root complex (on AMD the IVRS "
+                             "table alone makes the kernel request ACS, whatever amd_iommu=/iommu= say). Lift it where peers "
+                             "talk with pci=disable_acs_redir= (pci=config_acs= from 6.11) for these ports: %s.", list) < 0)
+                        return -ENOMEM;
+                return check_add(v, "p2p", CHECK_WARN, fix, "%zu peer paths (%s); the kernel kept ACS redirect at %s", t->n_paths,
+                                 classes, redirect);
+        }
+        return check_add(v, "p2p", CHECK_PASS, NULL, "%zu peer paths (%s)%s%s", t->n_paths, classes,
+                         isempty(redirect) ? "; no ACS redirect on them" : "; ACS redirect (no GPU path) at ", redirect);
+}
+
 /* 1 available, 0 not, -1 unknown. */
 static int module_usable(const Observation *o, const char *name) {
         const ModuleState *m = observation_find_module(o, name);
@@ -702,8 +932,22 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
                 vfio = t == 0 ? 0 : vfio < 0 || t < 0 ? -1 : 1;
         }
 
-        /* GPUDirect RDMA: peer-to-peer DMA between GPU and NIC. */
-        if (mode == MODE_OFF)
+        /* GPUDirect RDMA: peer-to-peer DMA between GPU and NIC. The IOMMU mode decides translation;
+         * the PCIe path decides whether the traffic stays in the switch (issue 25). */
+        unsigned gpu_nic = 0, gpu_nic_redirected = 0;
+        for (size_t i = 0; i < v->p2p.n_paths; i++) {
+                const P2pPath *pp = &v->p2p.paths[i];
+                if (!o->devices[pp->a].is_gpu || (o->devices[pp->b].class >> 16) != 0x02)
+                        continue;
+                gpu_nic++;
+                gpu_nic_redirected += pp->route == P2P_ROUTE_REDIRECTED;
+        }
+        if (gpu_nic_redirected > 0 && verdict_find_check(v, "p2p"))
+                r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_DEGRADED,
+                               "%s; but ACS redirects %u of %u GPU-NIC paths to the root complex (see the p2p check)",
+                               mode == MODE_OFF ? "no IOMMU translation" : mode == MODE_PASSTHROUGH ? "identity domains" : "DMA is translated",
+                               gpu_nic_redirected, gpu_nic);
+        else if (mode == MODE_OFF)
                 r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "no IOMMU translation between GPU and NIC (IOMMU off)");
         else if (mode == MODE_PASSTHROUGH)
                 r = matrix_set(v, FEATURE_GPUDIRECT_RDMA, FEATURE_WORKS, "identity domains: peer-to-peer DMA is not translated");
@@ -754,7 +998,7 @@ static int compute_matrix(Verdict *v, const Observation *o, unsigned shared) {
         else if (mode == MODE_STRICT)
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED,
                                "strict translation (DMA): every unmap flushes the IOTLB; expect lower DMA throughput "
-                               "(around 14%% reported for GPUDirect RDMA)");
+                               "(NVMe on Grace: 2.8 M IOPS strict, 16.4 M lazy, 16.5 M passthrough)");
         else
                 r = matrix_set(v, FEATURE_DMA_TRANSLATION_OVERHEAD, FEATURE_DEGRADED, "mixed domain types: some DMA is translated");
         if (r < 0)
@@ -805,6 +1049,7 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
         int mode = observation_mode(o);
         NodeFacts *f = &v->facts;
         char ver[16];
+        int r;
 
         f->firmware_iommu = o->acpi.dmar.present || o->acpi.ivrs.present || (o->arch == ARCH_AARCH64 && o->n_units > 0);
         f->vfio_modules = !a || !b ? -1
@@ -830,13 +1075,42 @@ static int compute_facts(Verdict *v, const Observation *o, const KernelInfo *k) 
                 if (asprintf(&f->strict_evidence, "observed: every default domain is %s", mode == MODE_STRICT ? "DMA" : "DMA-FQ") < 0)
                         return -ENOMEM;
         }
+        /* iommufd and the VFIO device cdev (intent.h), computed once for text, JSON and labels. */
+        r = iommufd_readiness(o->dev_iommu, o->dev_vfio_devices, k, &f->iommufd_ready, &f->iommufd_evidence);
+        if (r < 0)
+                return r;
+        /* Strict because the IOMMU is virtual, whatever the line: verify says why. */
+        if (mode == MODE_STRICT || f->strict_inferred) {
+                const KernelPlatform *pl = &k->platform;
+                PlatformFact why = o->vendor == VENDOR_AMD ? PLATFORM_AMD_NPCACHE : PLATFORM_VTD_CACHING_MODE;
+
+                if (o->arch == ARCH_X86_64 && pl->fact[why] == 1 &&
+                    (why == PLATFORM_VTD_CACHING_MODE || kernel_fact_holds(KERNEL_FACT_AMD_VM_STRICT, k->version)))
+                        f->strict_forced = pl->evidence[why];
+        }
         return 0;
+}
+
+/* What the observed IOMMUs and the kernel log say about the platform, where k does not say it already. */
+static void platform_from_observation(const Observation *o, KernelPlatform *p) {
+        KernelPlatform seen;
+
+        kernel_platform_unknown(&seen);
+        for (size_t i = 0; i < o->n_units; i++)
+                kernel_platform_from_cap(o->units[i].kind, o->units[i].cap, &seen);
+        if (o->log.read)
+                kernel_platform_from_log(o->log.lines, &seen);
+        for (PlatformFact f = 0; f < _PLATFORM_FACT_MAX; f++)
+                if (p->fact[f] < 0 || seen.fact[f] == 1) {
+                        p->fact[f] = seen.fact[f];
+                        p->evidence[f] = seen.evidence[f];
+                }
 }
 
 int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vendor, const KernelInfo *k, Verdict *ret) {
         _cleanup_(verdict_done) Verdict v = { .result = CHECK_PASS, .args_vendor = args_vendor };
         _cleanup_cmdline_ Cmdline *running = NULL;
-        KernelInfo def;
+        KernelInfo def, node;
         unsigned shared = 0;
         int r;
 
@@ -846,12 +1120,24 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
                         kernel_config_defaults(o->arch, def.version, &def.config);
                 k = &def;
         }
+        /* The observation is the node: its IOMMUs' capabilities decide what no token can (caching mode).
+         * A shallow copy: the strings stay k's. */
+        node = *k;
+        platform_from_observation(o, &node.platform);
+        k = &node;
         if (o->cmdline && cmdline_parse(o->cmdline, &running) >= 0) {
                 r = kernel_predict(k, model_vendor(o, args_vendor), running, &v.predicted);
                 if (r < 0)
                         return r;
         }
         r = compute_facts(&v, o, k);
+        if (r >= 0)
+                r = p2p_analyze(o, &v.p2p);
+        if (r >= 0)
+                r = p2p_predict_ports(&v.p2p, o,
+                                      p2p_acs_requested(o, model_vendor(o, args_vendor),
+                                                        running ? v.predicted.groups : o->n_groups > 0),
+                                      running, k->version);
         if (r >= 0)
                 r = check_firmware(&v, o, p);
         if (r >= 0)
@@ -869,12 +1155,25 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
         if (r >= 0)
                 r = check_isolation(&v, o, p, &shared);
         if (r >= 0)
+                r = check_p2p(&v, o, p, k->version);
+        if (r >= 0)
                 r = check_kernel_log(&v, o);
+        if (r >= 0)
+                r = check_conflicts(&v, o, p, k, args_vendor);
         if (r >= 0)
                 r = compute_matrix(&v, o, shared);
         if (r < 0)
                 return r;
         v.facts.vfio_usable = v.matrix[FEATURE_VFIO_PASSTHROUGH].state == FEATURE_WORKS;
+        const Check *p2p = verdict_find_check(&v, "p2p");
+        if (p2p) {
+                v.facts.p2p = check_result_to_json_string(p2p->result);
+                for (size_t i = 0; i < v.p2p.n_paths; i++) {
+                        const P2pPath *pp = &v.p2p.paths[i];
+                        v.facts.p2p_paths[pp->class][pp->route]++;
+                        v.facts.p2p_gpu_redirected += o->devices[pp->a].is_gpu && pp->route == P2P_ROUTE_REDIRECTED;
+                }
+        }
         *ret = v;
         v = (Verdict) {};
         return 0;
@@ -894,8 +1193,10 @@ void verdict_done(Verdict *v) {
         for (Feature f = 0; f < _FEATURE_MAX; f++)
                 free(v->matrix[f].reason);
         free(v->facts.strict_evidence);
+        free(v->facts.iommufd_evidence);
         free(v->facts.kernel);
         kernel_prediction_done(&v->predicted);
+        p2p_topology_done(&v->p2p);
         *v = (Verdict) {};
 }
 

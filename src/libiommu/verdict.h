@@ -3,6 +3,7 @@
 
 #include "kernel-model.h"
 #include "observe.h"
+#include "p2p.h"
 #include "profile.h"
 
 /* The judgement: a pure function of an Observation and a Profile (no I/O), so it is unit-tested
@@ -58,7 +59,14 @@ typedef struct NodeFacts {
         int strict;              /* translated domains: 1 strict, 0 lazy, -1 not applicable or unknown */
         bool strict_inferred;    /* strict comes from the model (command line, build), not from sysfs */
         char *strict_evidence;   /* how strict/lazy is known */
+        const char *strict_forced; /* strict by virtualization (VT-d caching mode, AMD-Vi NpCache): the evidence; NULL otherwise */
+        int iommufd_ready;       /* iommufd-based VFIO (KubeVirt 1.9...) can work: /dev/iommu and /dev/vfio/devices, or
+                                  * CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV: 1, 0, -1 unknown */
+        char *iommufd_evidence;
         char *kernel;            /* the kernel the model used, for people */
+        const char *p2p;         /* the p2p check's result ("pass", "warn"), NULL without one (issue 25) */
+        unsigned p2p_paths[_P2P_CLASS_MAX][_P2P_ROUTE_MAX]; /* peer paths by class and route */
+        unsigned p2p_gpu_redirected; /* paths from a GPU that ACS redirects */
 } NodeFacts;
 
 typedef struct Verdict {
@@ -69,6 +77,7 @@ typedef struct Verdict {
         Vendor args_vendor; /* the [KernelArgs] entry the command line was compared with */
         NodeFacts facts;
         KernelPrediction predicted; /* the model's prediction for the running command line (empty without one) */
+        P2pTopology p2p;            /* peer-to-peer paths and ACS ports, with the kernel's predicted ACS Control */
 } Verdict;
 
 const char *check_result_to_string(CheckResult r);        /* "PASS", "WARN", "FAIL" */

@@ -36,25 +36,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (bls_entry_rewrite(a, iommu_owned_keys, w, NULL, &b, &k2) < 0 || strcmp(a, b) != 0)
                 abort(); /* not idempotent */
 
-        /* Every non-options line of the input is in the output, in order. */
+        /* Every non-options line of the input is in the output, in order. Lines end at LF or CR,
+         * as systemd's read_line() has them. */
         q = a;
         for (p = s; *p;) {
-                size_t n = strcspn(p, "\n");
+                size_t n = strcspn(p, "\r\n");
                 if (!is_options_line(p, n)) {
                         const char *f = NULL;
                         for (const char *c = q; *c;) {
-                                size_t m = strcspn(c, "\n");
+                                size_t m = strcspn(c, "\r\n");
                                 if (m == n && memcmp(c, p, n) == 0) {
                                         f = c;
                                         break;
                                 }
-                                c += m + (c[m] == '\n');
+                                c += m + (c[m] != '\0');
                         }
                         if (!f)
                                 abort(); /* a line was lost */
-                        q = f + n + (f[n] == '\n');
+                        q = f + n + (f[n] != '\0');
                 }
-                p += n + (p[n] == '\n');
+                p += n + (p[n] != '\0');
         }
         return 0;
 }

@@ -17,6 +17,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char root[] = "/tmp/fuzz-files.XXXXXX";
+static Root *root_handle; /* opened once, like iommuctl opens --root */
 static bool made;
 
 static void put(const char *rel, const uint8_t *d, size_t n) {
@@ -56,6 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         abort();
                 make_dirs();
                 atexit(remove_root);
+                if (root_open_handle(root, &root_handle) < 0)
+                        abort();
                 made = true;
         }
         if (size == 0)
@@ -64,7 +67,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 0: {
                 Config c = {};
                 put("/etc/iommu/iommu.conf", data + 1, size - 1);
-                if (config_load(root, &c) >= 0)
+                if (config_load(root_handle, &c) >= 0)
                         config_done(&c);
                 break;
         }
@@ -75,11 +78,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 put("/var/lib/iommu/changesets/00000001/old-0", bytes, 4);
                 put("/var/lib/iommu/changesets/00000001/new-0", bytes, 4);
                 /* Loads and validates the manifest; never writes. */
-                (void) changeset_load_last_for_rollback(root, &cs);
+                (void) changeset_load_last_for_rollback(root_handle, &cs);
                 break;
         }
         case 2: {
-                Observation o = { .root = strdup(root) };
+                Observation o = { .root = root_handle };
                 _cleanup_free_ char *p = NULL;
                 put("/boot/dmesg", data + 1, size - 1);
                 if (asprintf(&p, "%s/boot/dmesg", root) < 0)

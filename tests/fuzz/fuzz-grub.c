@@ -6,6 +6,7 @@
 #include "boot-grub.h"
 #include "log.h"
 #include "params.h"
+#include "strv.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -19,6 +20,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s = strndup((const char *) data, size);
         if (!s || cmdline_parse("intel_iommu=on iommu=pt", &w) < 0)
                 abort();
+        /* What lint reads, by the same lexer: a value per assignment, each with its line. */
+        {
+                _cleanup_strv_free_ char **values = NULL;
+                _cleanup_free_ unsigned *lines = NULL;
+                size_t n = 0;
+
+                if (grub_defaults_values("fuzz", s, &values, &lines, &n) >= 0)
+                        for (size_t i = 0; i < n; i++)
+                                if (!values[i] || lines[i] < 1)
+                                        abort();
+        }
         for (int append = 0; append < 2; append++) {
                 GrubRewriteResult a = {}, b = {};
                 if (grub_defaults_rewrite("fuzz", s, iommu_owned_keys, append ? w : NULL, NULL, &a) >= 0) {

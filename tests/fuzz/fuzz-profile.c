@@ -19,7 +19,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (write(fd, data, size) != (ssize_t) size)
                 abort();
         close(fd);
-        (void) profile_load_file("/nonexistent-root", path, &p);
+        static Root *nowhere;
+        if (!nowhere && root_open_handle("/nonexistent-root", &nowhere) < 0)
+                abort();
+        (void) profile_load_file(nowhere, path, &p);
         unlink(path);
         return 0;
 }

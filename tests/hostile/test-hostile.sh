@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Hostile image trees: symlinks at every level (absolute and relative) pointing out of the root,
-# FIFOs and devices in place of files, NUL bytes, huge files, forged change-set manifests and
+# FIFOs and devices in place of files, NUL bytes, huge files, forged change-set journals and
 # [Publish] paths. A decoy directory sits OUTSIDE every root; after each run its checksums must be
 # unchanged, nothing may hang (each command runs under timeout), and each refusal must name what
 # it refused. Runs the real binary (ASan build too: any sanitizer report fails).
@@ -181,26 +181,25 @@ expect_outcome "changesets/00000001 -> outside" "00000001"
 expect_clean "changesets/00000001 symlinked outside: recovery"
 run "$IOMMUCTL" rollback --root "$root"
 expect_clean "changesets/00000001 symlinked outside: rollback"
-# With a manifest in it, as if interrupted: still never recovered or removed.
-printf 'iommuctl-changeset 1\n0\t1\t1\t0644\t-1\t-1\tbls\t/victim\n' > "$decoy/cs/manifest"
+# With a journal in it, as if interrupted: still never recovered or removed.
+printf 'iommuctl-changeset 3\n0\t1\t1\t0644\t-1\t-1\t2\t0\t0\t0\tbls\t/victim\n\nb\n' > "$decoy/cs/journal"
 decoy_before=$(decoy_sum)
 fresh rhel9-bls-grub "$root"
 mkdir -p "$root/var/lib/iommu/changesets"
 ln -s "$(rel_target "$root/var/lib/iommu/changesets/00000001" "$decoy/cs")" "$root/var/lib/iommu/changesets/00000001"
 apply --profile gpu-sriov --vendor intel
-expect_clean "changesets/00000001 (relative, with a manifest) symlinked outside"
+expect_clean "changesets/00000001 (relative, with a journal) symlinked outside"
 ok "acceptance: changesets/00000001 -> outside directory: the next apply deletes nothing outside"
 
-# Forged manifests: traversal and absolute paths outside, for recovery and for rollback.
+# Forged journals: traversal and absolute paths outside, for recovery and for rollback.
 for path in "/../../../../../../..$decoy/victim" "/boot/../../../../../..$decoy/victim" "$decoy/../decoy/victim" "boot/x" "/boot//x" "/boot/./x"; do
         for state in interrupted complete; do
                 new_decoy
                 fresh rhel9-bls-grub "$root"
                 cs=$root/var/lib/iommu/changesets/00000001
                 mkdir -p "$cs"
-                printf 'iommuctl-changeset 1\n0\t1\t1\t0644\t-1\t-1\tbls\t%s\n' "$path" > "$cs/manifest"
-                echo "journaled old bytes" > "$cs/old-0"
-                echo "victim" > "$cs/new-0"
+                printf 'iommuctl-changeset 3\n0\t1\t1\t0644\t-1\t-1\t20\t7\t0\t0\tbls\t%s\n\njournaled old bytes\nvictim\n' "$path" \
+                        > "$cs/journal"
                 [ $state = interrupted ] || date +%s > "$cs/complete"
                 decoy_before=$(decoy_sum)
                 if [ $state = interrupted ]; then
@@ -208,13 +207,13 @@ for path in "/../../../../../../..$decoy/victim" "/boot/../../../../../..$decoy/
                 else
                         run "$IOMMUCTL" rollback --root "$root"
                 fi
-                expect_clean "forged manifest path '$path' ($state)"
-                [ "$path" = "$decoy/../decoy/victim" ] || [ "$rc" = 2 ] || fail "forged manifest '$path' ($state): exit $rc"
-                grep -q "manifest:2" "$TMP/err" || [ "$path" = "$decoy/../decoy/victim" ] ||
-                        fail "forged manifest '$path' ($state): refusal does not name manifest:2: $(cat "$TMP/err")"
+                expect_clean "forged journal path '$path' ($state)"
+                [ "$path" = "$decoy/../decoy/victim" ] || [ "$rc" = 2 ] || fail "forged journal '$path' ($state): exit $rc"
+                grep -q "journal:2" "$TMP/err" || [ "$path" = "$decoy/../decoy/victim" ] ||
+                        fail "forged journal '$path' ($state): refusal does not name journal:2: $(cat "$TMP/err")"
         done
 done
-ok "manifests naming paths with '..', relative or unnormalized paths are refused (manifest:2); none reaches the decoy"
+ok "journals naming paths with '..', relative or unnormalized paths are refused (journal:2); none reaches the decoy"
 
 # ---------------------------------------------------------------------------------------------
 # 4. FIFOs and devices in place of files: nothing hangs, the refusal names the file.
@@ -251,15 +250,15 @@ new_decoy
 mkfifo "$TMP/lint.fifo"
 run "$IOMMUCTL" lint "$TMP/lint.fifo"
 [ "$rc" != 0 ] && grep -q "lint.fifo.*not a regular file" "$TMP/err" || fail "lint FIFO: exit $rc: $(cat "$TMP/err")"
-# A journal manifest that is a FIFO.
+# A change-set journal that is a FIFO.
 fresh rhel9-bls-grub "$root"
 mkdir -p "$root/var/lib/iommu/changesets/00000001"
-mkfifo "$root/var/lib/iommu/changesets/00000001/manifest"
+mkfifo "$root/var/lib/iommu/changesets/00000001/journal"
 apply --profile gpu-sriov --vendor intel
-# Not a manifest: a journal directory without one never touched a boot file, and is removed.
-expect_outcome "FIFO manifest" "manifest"
-[ ! -p "$root/var/lib/iommu/changesets/00000001/manifest" ] || fail "FIFO manifest: left in place"
-ok "FIFOs at each file read (entries, GRUB, cmdline, grubenv, loader.conf, iommu.conf and drop-ins, lock, manifest, lint's argument): no hang, refusal named"
+# Not a journal: a set directory without one never touched a boot file, and is removed.
+expect_outcome "FIFO journal" "journal"
+[ ! -p "$root/var/lib/iommu/changesets/00000001/journal" ] || fail "FIFO journal: left in place"
+ok "FIFOs at each file read (entries, GRUB, cmdline, grubenv, loader.conf, iommu.conf and drop-ins, lock, journal, lint's argument): no hang, refusal named"
 
 # Devices: mknod where we can, a symlink to /dev/zero in every case (which resolves inside the root).
 fresh rhel9-bls-grub "$root"

@@ -119,6 +119,29 @@ linux_lines | grep -q 'intel_iommu=on iommu=pt' && fail "grub.cfg still has the 
 linux_lines | grep -q 'intel_iommu=off' || fail "grub.cfg after rollback lacks the old tokens"
 rm -f "$root/boot/grub/grub.cfg"
 same_tree "$TMP/input" "$root" || fail "rollback did not restore the defaults"
+# 5b. rollback is all or nothing too: with a failing update-grub it writes the set's files back
+# (the drop-in stays, grub.cfg keeps matching it), exits 2, and a retry rolls back for real.
+fresh debian-grub-dropins "$root"
+rm -rf "$root/boot/grub/grub.cfg" "$TMP/bin/etc-upper"
+for v in 6.1.0-18-amd64 6.1.0-21-amd64; do
+        echo "not a kernel" > "$root/boot/vmlinuz-$v"
+        echo "not an initrd" > "$root/boot/initrd.img-$v"
+done
+in_tree bash -c '
+        "$0" apply --profile gpu-sriov --vendor intel --backend grub > /dev/null 2>&1 || exit 10
+        rc=0; env PATH="$1:/usr/bin:/bin" "$0" rollback > rb1.out 2>&1 || rc=$?; echo "rollback1 $rc"
+        [ -f /etc/default/grub.d/60-iommu.cfg ] && echo "dropin-kept"
+        rc=0; "$0" rollback > rb2.out 2>&1 || rc=$?; echo "rollback2 $rc"
+        [ -f /etc/default/grub.d/60-iommu.cfg ] || echo "dropin-removed"' "$IOMMUCTL" "$TMP/failbin" > "$TMP/out" 2> "$TMP/err" ||
+        fail "rollback with a failing update-grub: $(cat "$TMP/out" "$TMP/err")"
+grep -qx 'rollback1 2' "$TMP/out" || fail "rollback with a failing update-grub: $(cat "$TMP/out" rb1.out)"
+grep -q 'nothing was rolled back' rb1.out || fail "rollback with a failing update-grub did not say so: $(cat rb1.out)"
+grep -qx 'dropin-kept' "$TMP/out" || fail "a failed rollback removed the drop-in while grub.cfg kept the profile"
+grep -qx 'rollback2 0' "$TMP/out" || fail "the retried rollback failed: $(cat rb2.out)"
+grep -qx 'dropin-removed' "$TMP/out" || fail "the retried rollback did not remove the drop-in: $(cat rb2.out)"
+linux_lines | grep -q 'intel_iommu=on iommu=pt' && fail "grub.cfg still has the tokens after the retried rollback"
+rm -f rb1.out rb2.out "$root/boot/grub/grub.cfg"
+same_tree "$TMP/input" "$root" || fail "the retried rollback did not restore the defaults"
 # 6. After apply --no-bootloader-update, grub.cfg is older than the defaults: status --check says
 # the next boot lacks the profile, and the next apply regenerates grub.cfg instead of saying
 # "Nothing to change".

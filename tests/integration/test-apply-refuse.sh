@@ -47,6 +47,9 @@ etc/default/grub|if [ -e /etc/foo ]; then GRUB_CMDLINE_LINUX="quiet"; fi|0
 etc/default/grub|GRUB_CMDLINE_LINUX="unterminated|0
 etc/default/grub.d/40-mitigations.cfg|GRUB_CMDLINE_LINUX_DEFAULT=${GRUB_CMDLINE_LINUX_DEFAULT:-quiet}|0
 etc/default/grub.d/40-mitigations.cfg|GRUB_CMDLINE_LINUX+=" iommu=pt"|0
+etc/default/grub|GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX -- single"|0
+etc/default/grub.d/40-mitigations.cfg|GRUB_CMDLINE_LINUX="$GRUB_CMDLINE_LINUX -- single"|0
+etc/default/grub|GRUB_CMDLINE_LINUX="root=/dev/sda1"; [ -f /etc/x ] && . /etc/x|0
 CASES
 
 # An assignment inside a multi-line if block.

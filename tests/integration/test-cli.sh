@@ -22,6 +22,11 @@ merged=$out
 [ "$merged" = "BOOT_IMAGE=/vmlinuz root=UUID=x ro quiet intel_iommu=on iommu=pt -- single" ] && ok "cmdline --full is the merged line" || not_ok "cmdline --full: $merged"
 check "engine on its own output" 0 "$IOMMUCTL" cmdline --root "$root" --profile gpu-sriov --full --cmdline "$merged"
 [ "$out" = "$merged" ] && ok "idempotent through the CLI" || not_ok "second merge changed: $out"
+# A given line is spliced (dracut's kernel_cmdline): 0xA0 and the spacing stay, the tokens go before "--".
+spliced=$("$IOMMUCTL" cmdline --root "$root" --profile gpu-sriov --vendor intel --full \
+    --cmdline $'root=/dev/sda1  systemd.hostname=voil\xc3\xa0 iommu=off -- single')
+[ "$spliced" = $'root=/dev/sda1  systemd.hostname=voil\xc3\xa0 intel_iommu=on iommu=pt -- single' ] &&
+    ok "cmdline --full --cmdline splices" || not_ok "cmdline --full --cmdline: $spliced"
 check "plan --check in sync" 0 "$IOMMUCTL" plan --root "$root" --profile gpu-sriov --check --cmdline "$merged"
 contains "in sync status" "$out" "in sync, nothing to change"
 

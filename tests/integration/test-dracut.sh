@@ -28,7 +28,7 @@ check() {
 
 # dracut's own tree, with our module and a stand-in for a module that stores root= (as rootfs-block
 # does with hostonly_cmdline).
-mkdir -p "$tmp/dracut/modules.d" "$tmp/confdir" "$tmp/root/etc/iommu"
+mkdir -p "$tmp/dracut/modules.d" "$tmp/confdir" "$tmp/root/etc/iommu/profiles"
 for f in /usr/lib/dracut/*; do [[ ${f##*/} == modules.d ]] || ln -s "$f" "$tmp/dracut/"; done
 for m in /usr/lib/dracut/modules.d/*; do ln -s "$m" "$tmp/dracut/modules.d/"; done
 ln -s "$src/dracut/95iommu" "$tmp/dracut/modules.d/95iommu"
@@ -113,6 +113,39 @@ check "initrd has iommuctl and the selected profile" \
     test -x "$tmp/initrd/usr/bin/iommuctl" -a -f "$tmp/initrd/etc/iommu/profiles/gpu-sriov.conf"
 out=$(hook "root=/dev/vda1 iommu=off rd.iommuctl.enforce=0" yes)
 check "hook: rd.iommuctl.enforce=0 turns enforcement off" bash -c '[[ $1 == *warn:* && $1 != *DIED* ]]' _ "$out"
+
+# A site profile that includes a shipped one (issue #20.7): the initramfs has neither the include nor
+# the search path's other files, so the module installs the profile as iommuctl resolves it, one file.
+printf '[Profile]\nInclude=gpu-sriov\nDescription=site GPU nodes\n\n[KernelArgs]\nIntel=intel_iommu=on iommu=pt iommu.passthrough=1\n' \
+    > "$tmp/root/etc/iommu/profiles/site-gpu.conf"
+printf '[IOMMU]\nProfile=site-gpu\nVendor=intel\n[Boot]\nEnforce=yes\n' > "$tmp/root/etc/iommu/iommu.conf"
+cmdline=$(build site --hostonly --hostonly-cmdline --hostonly-mode sloppy)
+echo "site profile UKI .cmdline: '$cmdline'"
+check "site profile: .cmdline has the including profile's tokens" \
+    test "$(echo $cmdline)" = "root=/dev/vda1 rw intel_iommu=on iommu=pt iommu.passthrough=1"
+mkdir -p "$tmp/initrd-site"
+objcopy --dump-section .initrd="$tmp/initrd-site.img" "$tmp/site.efi" "$tmp/discard3"
+(cd "$tmp/initrd-site" && /usr/lib/dracut/skipcpio "$tmp/initrd-site.img" | zstd -dcq 2> /dev/null | cpio -id --quiet 2> /dev/null ||
+    /usr/lib/dracut/skipcpio "$tmp/initrd-site.img" | gzip -dc 2> /dev/null | cpio -id --quiet 2> /dev/null ||
+    cpio -id --quiet < "$tmp/initrd-site.img")
+pfile=$tmp/initrd-site/etc/iommu/profiles/site-gpu.conf
+check "site profile: installed flattened (no Include= left)" bash -c '[[ -f $1 ]] && ! grep -q "^Include=" "$1"' _ "$pfile"
+check "site profile: only the selected profile's file went in" \
+    test "$(ls "$tmp/initrd-site/etc/iommu/profiles")" = "site-gpu.conf"
+# Read in the initramfs's tree alone (no IOMMUCTL_PROFILES_PATH): the same profile as on the host.
+host=$("$bindir/iommuctl" --root "$tmp/root" profiles --resolved site-gpu | grep -v '^#')
+initrd=$(env -u IOMMUCTL_PROFILES_PATH "$bindir/iommuctl" --root "$tmp/initrd-site" profiles --resolved site-gpu | grep -v '^#')
+check "site profile: the initramfs resolves it as the host does (Mode, [Expect] from the include)" \
+    bash -c '[[ -n $1 && $1 == "$2" && $1 == *Mode=passthrough* && $1 == *Modules=vfio_pci* ]]' _ "$host" "$initrd"
+plan() { # the early check's decision, on the initramfs's files alone
+    env -u IOMMUCTL_PROFILES_PATH "$bindir/iommuctl" -q --root "$tmp/initrd-site" plan --check --profile site-gpu \
+        --vendor intel --cmdline "$1" > /dev/null 2>&1
+    echo $?
+}
+check "site profile: the initramfs's check passes the profile's line" \
+    test "$(plan "root=/dev/vda1 intel_iommu=on iommu=pt iommu.passthrough=1")" = 0
+check "site profile: the initramfs's check flags iommu=off" test "$(plan "root=/dev/vda1 iommu=off")" = 1
+check "module-setup.sh parses no JSON" bash -c '! grep -qiE "json|sed " "$1"' _ "$src/dracut/95iommu/module-setup.sh"
 
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -9,7 +9,16 @@ out=$("$IOMMUCTL" groups --json --root "$HOSTS/synthetic-hgx-h100/root")
 [ "$(grep -cE '^      "group": [0-9]+,$' <<<"$out")" -eq 200 ] || fail "groups --json: want 200 groups"
 grep -q '"class": "030200"' <<<"$out" || fail "groups --json: GPU class"
 out=$("$IOMMUCTL" groups --root "$HOSTS/synthetic-hgx-h100/root")
-grep -Eq '^4 +identity +0000:19:00.0 +10de:2330 +030200 +nvidia +GPU$' <<<"$out" || fail "groups text: GPU row"
+grep -Eq '^4 +identity +0000:19:00.0 +10de:2330 +030200 +nvidia +GPU, NIC 0000:1a:00.0 PIX redirected$' <<<"$out" || fail "groups text: GPU row"
+# Issue 25: every GPU names its NIC peer (under the same PCIe switch) and the path class.
+for i in 1 2 3 4 5 6 7 8; do
+        grep -Eq "^[0-9]+ +identity +0000:${i}9:00.0 .*GPU, NIC 0000:${i}a:00.0 PIX redirected\$" <<<"$out" \
+                || fail "groups text: GPU 0000:${i}9:00.0 without its NIC peer"
+done
+[ "$(grep -c 'GPU, NIC ' <<<"$out")" -eq 8 ] || fail "groups text: want 8 GPUs with a NIC peer"
+json=$("$IOMMUCTL" groups --json --root "$HOSTS/synthetic-hgx-h100/root")
+[ "$(grep -c '"class": "PIX"' <<<"$json")" -eq 8 ] && grep -q '"nic": "0000:8a:00.0"' <<<"$json" \
+        || fail "groups --json: gpu_peers"
 grep -Eq '^0 +identity +0000:00:1f.0 ' <<<"$out" && grep -Eq '^ +0000:00:1f.4 +8086:1bc9 .*i801_smbus' <<<"$out" \
         || fail "groups text: shared chipset group"
 grep -Eq 'VF of 0000:1a:00.0$' <<<"$out" || fail "groups text: VF marked"

@@ -23,9 +23,12 @@ contains "the release's verdict at the same position" "$out" \
         "99-worker-kargs-amd.yaml:14:7: error: MachineConfig 99-worker-kargs-amd: amd_iommu=on is ignored by the kernel"
 contains "names the release" "$out" "5.10 ignores it without a word"
 lint "pool and config, multi-document" 0 "$F/pool-and-config.yaml"
-contains "no errors" "$out" "0 errors, 1 warning"
+contains "no errors" "$out" "0 errors, 0 warnings"
+# No build configuration for a cluster's nodes: intel_iommu=on depends on the build, a note with its
+# position and no advice to remove it (issue 21: that advice breaks RHEL 8 nodes).
 contains "the kernel model's verdict, with its position" "$out" \
-        "pool-and-config.yaml:24:7: warning: MachineConfig 07-sriov-related-kernel-args-worker-gpu: intel_iommu=on is already what this kernel does by default"
+        "pool-and-config.yaml:24:7: note: MachineConfig 07-sriov-related-kernel-args-worker-gpu: intel_iommu=on: whether it is needed depends on the build"
+lacks "no advice to remove it" "$out" "intel_iommu=on; use: remove it"
 
 lint "oc get -o yaml (kind: List)" 1 "$F/oc-get-mc.yaml"
 contains "List item position" "$out" "oc-get-mc.yaml:16:7: error: MachineConfig 50-worker-iommu: amd_iommu=on"
@@ -87,7 +90,7 @@ contains "counted as a warning" "$out" "0 errors, 1 warning"
 
 # Several files: one total, every file named.
 lint "several files" 1 "$F/pool-and-config.yaml" "$F/99-worker-kargs-amd.yaml" "$F/kargs.ign"
-contains "total" "$out" "2 errors, 2 warnings"
+contains "total" "$out" "2 errors, 0 warnings"
 
 lint "--json" 1 --json "$F/99-worker-kargs-amd.yaml" "$F/kargs.bu"
 if python3 - "$tmp/out" <<'EOF'

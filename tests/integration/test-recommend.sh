@@ -28,6 +28,8 @@ grep -q '^Recommended profile: gpu-sriov ' <<<"$out" || fail "hgx: $out"
 [ "$(grep -c '10de:2330 (3D controller)' <<<"$out")" -eq 8 ] || fail "hgx: the 8 GPUs are not the evidence"
 grep -q '^+ sriov-pf' <<<"$out" && grep -q '0000:1a:00.0 15b3:1021: sriov_totalvfs 64' <<<"$out" || fail "hgx: SR-IOV evidence"
 grep -q '^+ sriov-vfs-in-use' <<<"$out" || fail "hgx: VFs in use"
+grep -q "^  gpu-p2p-redirected" <<<"$out" && grep -q "0000:19:00.0 - 0000:1a:00.0 (InfiniBand controller): PIX, redirected at 0000:18:00.0 and 0000:18:01.0" <<<"$out" \
+        || fail "hgx: recommend weighs the GPU-NIC path (PIX, ACS redirect)"
 json_is "$hgx" 'd["version"] == 1 and d["profile"] == "gpu-sriov" and d["mode"] == "passthrough" and d["facts"]["gpu"] and r["gpu"]["decides"] and len(r["gpu"]["evidence"]) == 8 and d["reasons"][0]["points_to"] == "gpu-sriov"' \
         && ok "HGX H100 node: gpu-sriov, GPUs and SR-IOV as evidence"
 

@@ -88,16 +88,19 @@ expect_rc 1 "a kernel installed after apply, without the tokens"
 grep -q '6.1.0-25-amd64 (loader.conf default): does NOT' <<< "$out" || fail "new kernel: $out"
 rm "$e-6.1.0-25-amd64.conf"
 
-# A unified kernel image: its .cmdline section is read (a minimal PE image with that section).
+# A unified kernel image: its .cmdline section is read (a minimal PE image with that section, and
+# the .osrel without which systemd-boot and bootctl skip a UKI).
 mkdir -p "$IMG/efi/EFI/Linux"
 python3 - "$IMG/efi/EFI/Linux/debian-6.1.0-30-amd64.efi" <<'PY'
 import struct, sys
 cmdline = b"root=UUID=4e1f ro quiet amd_iommu=off\n\0"
+osrel = b"ID=debian\nVERSION_ID=12\nPRETTY_NAME=\"Debian GNU/Linux 12\"\n"
 dos = b"MZ" + b"\0" * 58 + struct.pack("<I", 0x40)
-coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 1, 0, 0, 0, 0, 0)
-section = b".cmdline" + struct.pack("<IIIIIIHHI", len(cmdline), 0x1000, len(cmdline), 0x100, 0, 0, 0, 0, 0x40000040)
-head = dos + coff + section
-open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline)
+coff = b"PE\0\0" + struct.pack("<HHIIIHH", 0x8664, 2, 0, 0, 0, 0, 0)
+def section(name, data, at):
+    return name.ljust(8, b"\0") + struct.pack("<IIIIIIHHI", len(data), 0x1000 + at, len(data), at, 0, 0, 0, 0, 0x40000040)
+head = dos + coff + section(b".cmdline", cmdline, 0x100) + section(b".osrel", osrel, 0x200)
+open(sys.argv[1], "wb").write(head + b"\0" * (0x100 - len(head)) + cmdline + b"\0" * (0x100 - len(cmdline)) + osrel)
 PY
 status "$IMG" --json
 python3 - "$out" <<'PY' || fail "UKI: $out"
@@ -143,6 +146,43 @@ status "$R" --profile gpu-sriov --vendor intel
 grep -q "Next boot: bls $rescue (GRUB_DEFAULT): carries the profile" <<< "$out" || fail "after apply --entries default: $out"
 echo "ok: apply --entries default and status agree on the default entry"
 
+## ... also when LoaderEntryDefault (an EFI variable, read as a file under the root) names an
+## entry that is not the first in systemd-boot's order.
+D="$TMP/efi-default"
+mkdir -p "$D/efi/EFI/systemd" "$D/efi/loader/entries"
+: > "$D/efi/EFI/systemd/systemd-bootx64.efi"
+printf 'title A65\noptions root=/dev/a65\n' > "$D/efi/loader/entries/a-6.5.conf"
+printf 'title A61\noptions root=/dev/a61\n' > "$D/efi/loader/entries/a-6.1.conf"
+efivar "$D" LoaderEntryDefault a-6.1.conf
+status "$D" --json
+next=$(python3 -c 'import json, sys; n = json.loads(sys.argv[1])["next_boot"]; print(n["path"], n["source"])' "$out") ||
+        fail "status --json: $out"
+[ "$next" = "/efi/loader/entries/a-6.1.conf EFI variable LoaderEntryDefault" ] || fail "next with LoaderEntryDefault: $next"
+python3 -c 'import json, sys; c = json.loads(sys.argv[1])["boot_config"]; assert c["efi_loader_entry_default"] == "a-6.1.conf" and c["esp"] == "/efi", c' "$out" ||
+        fail "boot_config does not show LoaderEntryDefault: $out"
+out=$("$IOMMUCTL" apply --root "$D" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
+        fail "apply --entries default --dry-run: $out"
+changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
+[ "$changed" = "/efi/loader/entries/a-6.1.conf" ] || fail "apply --entries default changes '$changed', status names a-6.1: $out"
+echo "ok: LoaderEntryDefault: apply --entries default --dry-run changes the entry status names"
+
+## ostree/bootc: apply refuses and points at their tools; status still reads the entries.
+O="$TMP/ostree"
+mkdir -p "$O/boot/loader.1/entries" "$O/etc/default"
+ln -s loader.1 "$O/boot/loader"
+printf 'title Fedora CoreOS\nversion 1\nlinux /ostree/fcos-1/vmlinuz\noptions root=UUID=x rw ostree=/ostree/boot.1/fedora-coreos/abc/0\n' \
+        > "$O/boot/loader.1/entries/ostree-1-fedora-coreos.conf"
+status "$O" --profile gpu-sriov --vendor intel --check
+expect_rc 1 "status --check on an ostree root without the profile"
+grep -q 'Next boot: bls ostree-1-fedora-coreos' <<< "$out" || fail "ostree: status does not read the entry: $out"
+rc=0
+out=$("$IOMMUCTL" apply --root "$O" --profile gpu-sriov --vendor intel 2>&1) || rc=$?
+[ "$rc" != 0 ] || fail "apply on an ostree root succeeded: $out"
+grep -q "rpm-ostree kargs --append=intel_iommu=on --append=iommu=pt" <<< "$out" || fail "ostree refusal: $out"
+grep -q "export bootc" <<< "$out" || fail "ostree refusal does not name export bootc: $out"
+! grep -rq iommu= "$O/boot" || fail "apply wrote into an ostree root"
+echo "ok: ostree/bootc roots: apply refuses with rpm-ostree kargs / bootc kargs.d, status reads them"
+
 ## RHEL 8: entries read "$kernelopts" from grubenv.
 R="$TMP/rhel8"
 fresh rhel8-kernelopts "$R"
@@ -161,4 +201,40 @@ status "$E" --profile gpu-sriov --vendor intel --check
 expect_rc 2 "status --check with nothing to boot"
 grep -q 'Cannot tell which entry boots next' <<< "$out" || fail "empty tree: $out"
 echo "ok: GRUB saved_entry, \$kernelopts, GRUB defaults, nothing to boot"
+
+## Issue 19's systemd-boot cases: boot counting and case, with no profile selected (issue 22:
+## status lists like bootctl, exits 0 and names the next boot).
+S="$TMP/sdboot"
+mkdir -p "$S/efi/EFI/systemd" "$S/efi/loader/entries"
+: > "$S/efi/EFI/systemd/systemd-bootx64.efi"
+printf 'title A65\nversion 6.5\nlinux /k\noptions root=/dev/a65\n' > "$S/efi/loader/entries/a-6.5+0-3.conf"
+printf 'title A61\nversion 6.1\nlinux /k\noptions root=/dev/a61\n' > "$S/efi/loader/entries/a-6.1.conf"
+status "$S"
+expect_rc 0 "status with no profile selected"
+grep -q '^Next boot: bls a-6.1 (the first entry)$' <<< "$out" || fail "no tries left must sort last: $out"
+grep -q 'a-6.5+0-3.conf' <<< "$out" || fail "the entry with no tries left is still listed: $out"
+status "$S" --check
+expect_rc 2 "status --check with no profile selected"
+rm "$S"/efi/loader/entries/*
+printf 'title X612\nlinux /k\noptions root=/dev/x612\n' > "$S/efi/loader/entries/X-6.12.CONF"
+printf 'title x61\nlinux /k\noptions root=/dev/x61\n' > "$S/efi/loader/entries/x-6.1.conf"
+printf 'default x-6.12*\n' > "$S/efi/loader/loader.conf"
+status "$S" --json
+expect_rc 0 "status --json with no profile selected"
+python3 - "$out" <<'PY' || fail "*.CONF entry: $out"
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["profile"] is None
+assert [e["id"] for e in d["entries"]] == ["x-6.1", "X-6.12"], d["entries"]
+assert d["next_boot"]["id"] == "X-6.12" and d["next_boot"]["options"] == "root=/dev/x612", d["next_boot"]
+assert d["default_boot"]["source"] == "loader.conf default", d
+assert d["boot_config"]["loader_conf"] == "/efi/loader/loader.conf" and d["boot_config"]["loader_conf_default_line"] == 1, d
+PY
+status "$S"
+grep -q '^Default:   bls X-6.12 (loader.conf default, /efi/loader/loader.conf:1)$' <<< "$out" || fail "Default line: $out"
+out=$("$IOMMUCTL" apply --root "$S" --profile gpu-sriov --vendor intel --backend bls --entries default --dry-run 2>&1) ||
+        fail "apply --entries default on X-6.12.CONF: $out"
+changed=$(grep '^+++ b/.*/loader/entries/' <<< "$out" | sed 's|^+++ b||')
+[ "$changed" = "/efi/loader/entries/X-6.12.CONF" ] || fail "apply --entries default changes '$changed', not X-6.12.CONF: $out"
+echo "ok: boot counting, *.CONF, a case-insensitive default, status without a profile"
 echo OK

@@ -140,6 +140,11 @@ grep -qx 'feature.node.kubernetes.io/iommu.mode=passthrough' "$nfd" \
         && grep -qx 'feature.node.kubernetes.io/iommu.profile=gpu-sriov' "$nfd" || fail "NFD labels: $(cat "$nfd" 2>&1)"
 grep -q '^iommu_verified 1$' "$prom" && grep -q '^iommu_groups{type="identity"} 200$' "$prom" \
         || fail "Prometheus metrics: $(cat "$prom" 2>&1)"
+# Issue 25: the p2p check as labels and metrics.
+grep -qx 'feature.node.kubernetes.io/iommu.p2p=pass' "$nfd" && grep -qx 'feature.node.kubernetes.io/iommu.p2p-gpu-redirected=true' "$nfd" \
+        || fail "NFD p2p labels: $(cat "$nfd")"
+grep -qx 'iommu_p2p_paths{class="PIX",route="redirected"} 16' "$prom" && grep -qx 'iommu_p2p_gpu_redirected 16' "$prom" \
+        || fail "Prometheus p2p metrics: $(cat "$prom")"
 # Issue 22.2: a run by hand publishes nothing, a what-if for another profile included...
 cp "$prom" "$tmp/prom.before"
 cp "$nfd" "$tmp/nfd.before"
@@ -188,4 +193,20 @@ if [ "$(id -u)" -eq 0 ]; then
         grep -q 'sys/firmware/acpi/tables/DMAR: Permission denied (run as root to read it)' <<<"$out" || fail "non-root: note"
         ok "non-root run notes what it could not read"
 fi
+# Issue 25: the peer-to-peer check on trees captured from QEMU with ACS-capable root ports.
+verify qemu-acs-intel-passthrough gpu-sriov --journal-fields-to "$tmp/fields"
+[ "$rc" -eq 0 ] || fail "acs passthrough: exit $rc"
+grep -Eq '^PASS  p2p .*0000:00:10.0 \(root-port, ACSCtl 0x001d: SV RR CR UF\)' <<<"$out" || fail "acs: p2p names the port and its bits: $out"
+grep -qx IOMMU_P2P=pass "$tmp/fields" && grep -qx IOMMU_P2P_REDIRECTED=5 "$tmp/fields" || fail "acs: journal fields"
+verify qemu-acs-intel-redir-lifted gpu-sriov
+p2p=$(grep '^WARN  p2p ' <<<"$out") || fail "redir-lifted: no p2p WARN: $out"
+grep -q 'redirect is off at 0000:00:10.0 (ACSCtl 0x0011: SV UF)' <<<"$p2p" || fail "redir-lifted: lifted port"
+grep -q 'redirect kept at 0000:00:10.0' <<<"$p2p" && fail "redir-lifted: redirect reported at the lifted port"
+grep -q 'redirect kept at 0000:00:11.0' <<<"$p2p" || fail "redir-lifted: the other port keeps it"
+verify qemu-acs-amd-off bare-metal
+grep -Eq '^WARN  p2p .*the kernel kept ACS redirect at 0000:00:10.0 \(root-port, ACSCtl 0x001d' <<<"$out" \
+        && grep -q 'IVRS' <<<"$out" || fail "amd-off: kept redirect: $out"
+verify qemu-acs-intel-off bare-metal
+grep -Eq '^PASS  p2p .*no ACS redirect on them' <<<"$out" || fail "intel-off: no redirect"
+ok "p2p names the redirecting ports and bits, and what the command line lifted"
 finish

@@ -17,7 +17,7 @@
 
 static char *read_file_under(const char *root, const char *path) {
         char *s = NULL;
-        if (read_root_file(root, path, 1 << 20, &s, NULL) < 0)
+        if (read_root_file(test_root(root), path, 1 << 20, &s, NULL) < 0)
                 return NULL;
         return s;
 }
@@ -41,18 +41,20 @@ static void test_reboot_decision(void **state) {
 
 static void test_want_regenerate(void **state) {
         Config c = { .bootloader_update = true };
+        char *image = test_mkroot();
 
-        assert_true(apply_want_regenerate(-1, "/", &c));
-        assert_false(apply_want_regenerate(-1, "/tmp/image", &c));
-        assert_false(apply_want_regenerate(0, "/", &c));
-        assert_true(apply_want_regenerate(1, "/tmp/image", &c));
+        assert_true(apply_want_regenerate(-1, test_root("/"), &c));
+        assert_false(apply_want_regenerate(-1, test_root(image), &c));
+        assert_false(apply_want_regenerate(0, test_root("/"), &c));
+        assert_true(apply_want_regenerate(1, test_root(image), &c));
         c.bootloader_update = false;
-        assert_false(apply_want_regenerate(-1, "/", &c));
+        assert_false(apply_want_regenerate(-1, test_root("/"), &c));
+        test_rmroot(image);
 }
 
 static void request(ApplyRequest *req, const char *root, char * const *owned, const Cmdline *wanted) {
         *req = (ApplyRequest) {
-                .root = root,
+                .root = test_root(root),
                 .profile = "gpu-sriov",
                 .owned = owned,
                 .wanted = wanted,
@@ -74,14 +76,14 @@ static void test_apply_and_rollback(void **state) {
         assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
         request(&req, root, (char **) iommu_owned_keys, wanted);
         req.config = &config;
-        assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
+        assert_int_equal(apply_select_backends(test_root(root), NULL, NULL, req.backends), 0);
         assert_true(req.backends[BOOT_BACKEND_BLS]);
         assert_false(req.backends[BOOT_BACKEND_GRUB]);
-        assert_int_equal(apply_select_backends(root, STRV_MAKE("grub"), "--backend", req.backends), -ENOENT);
-        assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
+        assert_int_equal(apply_select_backends(test_root(root), STRV_MAKE("grub"), "--backend", req.backends), -ENOENT);
+        assert_int_equal(apply_select_backends(test_root(root), NULL, NULL, req.backends), 0);
 
         /* Not armed before apply. */
-        assert_int_equal(drift_record_read(root, &profile), -ENOENT);
+        assert_int_equal(drift_record_read(test_root(root), &profile), -ENOENT);
 
         /* A dry run plans the entry and the record and writes nothing. */
         {
@@ -106,7 +108,7 @@ static void test_apply_and_rollback(void **state) {
                 entry = read_file_under(root, ENTRY);
                 assert_non_null(strstr(entry, "options root=/dev/sda1 ro quiet intel_iommu=on iommu=pt\n"));
                 entry = mfree(entry);
-                assert_int_equal(drift_record_read(root, &profile), 0);
+                assert_int_equal(drift_record_read(test_root(root), &profile), 0);
                 assert_string_equal(profile, "gpu-sriov");
                 profile = mfree(profile);
         }
@@ -134,21 +136,21 @@ static void test_apply_and_rollback(void **state) {
         /* Rollback: the selection set, then the profile's (entry and record), then nothing. */
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
-                assert_int_equal(rollback_run(root, &config, false, 0, &res), 1);
+                assert_int_equal(rollback_run(test_root(root), &config, false, 0, &res), 1);
                 assert_int_equal(res.cs->n_items, 1);
-                assert_false(root_exists(root, CONFIG_SELECTION_FILE));
+                assert_false(root_exists(test_root(root), CONFIG_SELECTION_FILE));
         }
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
-                assert_int_equal(rollback_run(root, &config, false, 0, &res), 1);
+                assert_int_equal(rollback_run(test_root(root), &config, false, 0, &res), 1);
                 entry = read_file_under(root, ENTRY);
                 assert_string_equal(entry, ENTRY_TEXT);
                 entry = mfree(entry);
-                assert_int_equal(drift_record_read(root, &profile), -ENOENT);
+                assert_int_equal(drift_record_read(test_root(root), &profile), -ENOENT);
         }
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
-                assert_int_equal(rollback_run(root, &config, false, 0, &res), 0);
+                assert_int_equal(rollback_run(test_root(root), &config, false, 0, &res), 0);
                 assert_int_equal(res.cs->n_items, 0);
         }
         test_rmroot(root);
@@ -158,7 +160,7 @@ static void test_apply_and_rollback(void **state) {
 static void test_undo_on_failed_regenerate(void **state) {
         char *root = test_mkroot(), *bin = test_mkroot();
         _cleanup_cmdline_ Cmdline *wanted = NULL;
-        _cleanup_free_ char *grub = NULL, *tool = root_path(bin, "/update-grub"), *path = NULL, *old_path = NULL;
+        _cleanup_free_ char *grub = NULL, *tool = test_root_path(bin, "/update-grub"), *path = NULL, *old_path = NULL;
         _cleanup_(apply_result_done) ApplyResult res = {};
         const char *defaults = "GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\nGRUB_CMDLINE_LINUX=\"\"\n";
         Config config = { .bootloader_update = true };
@@ -176,20 +178,20 @@ static void test_undo_on_failed_regenerate(void **state) {
         request(&req, root, (char **) iommu_owned_keys, wanted);
         req.config = &config;
         req.regenerate = 1;
-        assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
+        assert_int_equal(apply_select_backends(test_root(root), NULL, NULL, req.backends), 0);
         assert_true(req.backends[BOOT_BACKEND_GRUB]);
         assert_int_equal(apply_run(&req, &res), -EPROTO);
         setenv("PATH", old_path, 1);
 
         grub = read_file_under(root, "/etc/default/grub");
         assert_string_equal(grub, defaults);
-        assert_false(root_exists(root, "/etc/default/grub.d/60-iommu.cfg"));
-        assert_false(root_exists(root, DRIFT_RECORD_FILE));
+        assert_false(root_exists(test_root(root), "/etc/default/grub.d/60-iommu.cfg"));
+        assert_false(root_exists(test_root(root), DRIFT_RECORD_FILE));
         /* It was committed (change set 1), then undone: nothing left to roll back. */
-        assert_true(root_exists(root, CHANGESET_DIR "/00000001"));
+        assert_true(root_exists(test_root(root), CHANGESET_DIR "/00000001"));
         {
                 _cleanup_(apply_result_done) ApplyResult again = {};
-                assert_int_equal(rollback_run(root, &config, true, 0, &again), 0);
+                assert_int_equal(rollback_run(test_root(root), &config, true, 0, &again), 0);
         }
         test_rmroot(root);
         test_rmroot(bin);
@@ -203,7 +205,7 @@ static void test_undo(void **state) {
         Config config = {};
         ApplyRequest req;
         UndoRequest u = {
-                .root = root,
+                .root = test_root(root),
                 .config = &config,
                 .profile = "gpu-sriov",
                 .owned = (char **) iommu_owned_keys,
@@ -214,7 +216,7 @@ static void test_undo(void **state) {
         assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
         request(&req, root, (char **) iommu_owned_keys, wanted);
         req.config = &config;
-        assert_int_equal(apply_select_backends(root, NULL, NULL, req.backends), 0);
+        assert_int_equal(apply_select_backends(test_root(root), NULL, NULL, req.backends), 0);
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
                 assert_int_equal(apply_run(&req, &res), 0);
@@ -241,7 +243,7 @@ static void test_undo(void **state) {
         assert_string_equal(entry, ENTRY_TEXT);
         other = read_file_under(root, "/boot/loader/entries/a-6.5.conf");
         assert_non_null(strstr(other, "options root=/dev/sda1 ro quiet\n"));
-        assert_false(root_exists(root, DRIFT_RECORD_FILE));
+        assert_false(root_exists(test_root(root), DRIFT_RECORD_FILE));
         {
                 _cleanup_(apply_result_done) ApplyResult res = {};
                 assert_int_equal(undo_run(&u, &res), 0);
@@ -252,7 +254,7 @@ static void test_undo(void **state) {
         {
                 ChangeSetInfo *l = NULL;
                 size_t n = 0;
-                assert_int_equal(changeset_list(root, &l, &n), 0);
+                assert_int_equal(changeset_list(test_root(root), &l, &n), 0);
                 assert_int_equal(n, 2);
                 assert_string_equal(l[0].verb, "apply");
                 assert_string_equal(l[1].verb, "undo");

@@ -26,7 +26,7 @@ static void test_options(void **state) {
               "title A\noptions root=/dev/sda ro iommu=pt\nlinux /vmlinuz\n", false);
         /* Key spacing, trailing blanks, a last line without newline, unknown keys. */
         check("options\t  ro   quiet  \nx-foo bar\ngrub_class kernel", "iommu=pt",
-              "options\t  ro quiet iommu=pt  \nx-foo bar\ngrub_class kernel", false);
+              "options\t  ro   quiet iommu=pt  \nx-foo bar\ngrub_class kernel", false);
         /* Several options lines are one command line: remove everywhere, append to the last. */
         check("options root=x amd_iommu=off\noptions quiet\n", "intel_iommu=on iommu=pt",
               "options root=x\noptions quiet intel_iommu=on iommu=pt\n", false);
@@ -42,6 +42,39 @@ static void test_options(void **state) {
               "# options iommu=off\noptionsx iommu=off\noptions a iommu=pt\n", false);
         /* init arguments stay last. */
         check("options ro -- single\n", "iommu=pt", "options ro iommu=pt -- single\n", false);
+}
+
+/* Rewrites splice: every byte outside the owned tokens stays, 0xA0 (kernel whitespace, and the
+ * second byte of UTF-8 "à") included; the tokens go before " -- ". */
+static void test_splice(void **state) {
+        check("options root=/dev/sda1 ro systemd.hostname=voil\xc3\xa0 -- single\n", "intel_iommu=on iommu=pt",
+              "options root=/dev/sda1 ro systemd.hostname=voil\xc3\xa0 intel_iommu=on iommu=pt -- single\n", false);
+        check("options systemd.hostname=voil\xc3\xa0\n", "iommu=pt", "options systemd.hostname=voil\xc3\xa0 iommu=pt\n", false);
+        check("options a=voil\xc3\xa0 iommu=off  b\n", "iommu=pt", "options a=voil\xc3\xa0  b iommu=pt\n", false);
+        check("options iommu=off\t x\n", "", "options x\n", false);
+        /* "--" on an earlier line: the later lines are init's too; owned tokens there are init's. */
+        check("options ro -- single\noptions iommu=off\n", "iommu=pt", "options ro iommu=pt -- single\noptions iommu=off\n", false);
+        check("options -- single\n", "iommu=pt", "options iommu=pt -- single\n", false);
+}
+
+/* systemd's read_line(): a bare CR ends a line, so the initrd line after it is its own. */
+static void test_line_ends(void **state) {
+        _cleanup_free_ char *o = NULL;
+
+        check("options ro iommu=off\rinitrd /initrd.img\r\n", "iommu=pt", "options ro iommu=pt\rinitrd /initrd.img\r\n", false);
+        check("options ro\r\ninitrd /i\n\roptions quiet\n", "iommu=pt", "options ro\r\ninitrd /i\n\roptions quiet iommu=pt\n", false);
+        assert_int_equal(bls_entry_options("options a\rinitrd /x\roptions b\n", &o), 0);
+        assert_string_equal(o, "a b");
+        /* A quote that spans two options lines: one token, as the joined line is read. */
+        check("options a=\"x\noptions y\" iommu=off\n", "iommu=pt", "options a=\"x\noptions y\" iommu=pt\n", false);
+        {
+                _cleanup_cmdline_ Cmdline *w = NULL;
+                _cleanup_free_ char *s = NULL;
+                bool k;
+                /* An owned token quoted across the lines cannot be cut from one of them. */
+                assert_int_equal(cmdline_parse("iommu=pt", &w), 0);
+                assert_int_equal(bls_entry_rewrite("options \"iommu=off\noptions x\"\n", owned, w, NULL, &s, &k), -EBADMSG);
+        }
 }
 
 static void test_kernelopts(void **state) {
@@ -63,6 +96,8 @@ static void test_grubenv(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_options),
+                cmocka_unit_test(test_splice),
+                cmocka_unit_test(test_line_ends),
                 cmocka_unit_test(test_kernelopts),
                 cmocka_unit_test(test_grubenv),
         };

@@ -43,7 +43,7 @@ static char *drifted_root(void) {
 static DriftDecision decide(const char *root, bool initrd) {
         _cleanup_(drift_result_done) DriftResult d = {};
 
-        assert_int_equal(drift_decide(root, initrd, &d), 0);
+        assert_int_equal(drift_decide(test_root(root), initrd, &d), 0);
         return d.decision;
 }
 
@@ -60,7 +60,7 @@ static void test_decide(void **state) {
         assert_int_equal(decide(root, false), DRIFT_SKIP_NOT_ARMED);
         {
                 _cleanup_(drift_result_done) DriftResult d = {};
-                assert_int_equal(drift_decide(root, false, &d), 0);
+                assert_int_equal(drift_decide(test_root(root), false, &d), 0);
                 assert_int_equal(d.armed, DRIFT_ARMED_OTHER_PROFILE);
                 assert_string_equal(d.recorded, "strict");
                 assert_int_equal(drift_armed_describe(d.armed, d.profile, d.recorded, &why), 0);
@@ -69,7 +69,7 @@ static void test_decide(void **state) {
 
         /* Applied with this profile: the drift starts the apply unit. */
         test_write(root, DRIFT_RECORD_FILE, "gpu-sriov\n");
-        assert_int_equal(drift_record_read(root, &recorded), 0);
+        assert_int_equal(drift_record_read(test_root(root), &recorded), 0);
         assert_string_equal(recorded, "gpu-sriov");
         assert_int_equal(decide(root, false), DRIFT_START_APPLY);
 

@@ -54,23 +54,23 @@ static void test_probe_virtualization(void **state) {
         char *root = test_mkroot();
         HostInfo h = {};
 
-        assert_int_equal(host_probe_virtualization(root, &h), 0);
+        assert_int_equal(host_probe_virtualization(test_root(root), &h), 0);
         assert_null(h.virtualization);
 
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu vme hypervisor lahf_lm\n");
-        assert_int_equal(host_probe_virtualization(root, &h), 0);
+        assert_int_equal(host_probe_virtualization(test_root(root), &h), 0);
         assert_string_equal(h.virtualization, "vm");
 
         test_write(root, "/sys/class/dmi/id/sys_vendor", "QEMU\n");
         test_write(root, "/sys/class/dmi/id/product_name", "Standard PC (Q35 + ICH9, 2009)\n");
-        assert_int_equal(host_probe_virtualization(root, &h), 0);
+        assert_int_equal(host_probe_virtualization(test_root(root), &h), 0);
         assert_string_equal(h.virtualization, "qemu");
 
         /* "hypervisor" must be a whole flag, not part of one. */
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nflags\t\t: fpu nothypervisor hypervisorx\n");
         test_write(root, "/sys/class/dmi/id/sys_vendor", "Dell Inc.\n");
         test_write(root, "/sys/class/dmi/id/product_name", "PowerEdge XE9680\n");
-        assert_int_equal(host_probe_virtualization(root, &h), 0);
+        assert_int_equal(host_probe_virtualization(test_root(root), &h), 0);
         assert_null(h.virtualization);
 
         test_rmroot(root);

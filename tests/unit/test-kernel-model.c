@@ -93,16 +93,45 @@ static void test_defaults_by_release(void **state) {
         assert_int_equal(p.strict, 1);
         kernel_prediction_done(&p);
 
-        /* AMD-Vi goes strict inside a VM (6.1 on, measured under QEMU). */
-        k61.virtualized = 1;
+        /* AMD-Vi goes strict when the IOMMU reports NpCache (6.1 on, measured under QEMU: cap 1f03000f),
+         * not because the CPU says "hypervisor". */
+        kernel_platform_from_cap("amd-iommu", "1f03000f", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_AMD_NPCACHE], 1);
         p = predict(&k61, VENDOR_AMD, "ro");
         assert_int_equal(p.domain, DOMAIN_DMA);
         assert_int_equal(p.strict, 1);
+        assert_non_null(strstr(p.strict_reason, "NpCache"));
         kernel_prediction_done(&p);
-        k61.virtualized = 0;
+        /* Even with iommu.strict=0: the IOMMU decides. */
+        p = predict(&k61, VENDOR_AMD, "iommu.strict=0");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        kernel_prediction_done(&p);
+        k61.platform.fact[PLATFORM_AMD_NPCACHE] = 0;
         p = predict(&k61, VENDOR_AMD, "ro");
         assert_int_equal(p.domain, DOMAIN_DMA_FQ);
         kernel_prediction_done(&p);
+
+        /* VT-d with caching mode (QEMU caching-mode=on): strict on every release, iommu.strict=0 or not. */
+        kernel_platform_from_cap("intel-iommu", "d2008c22260286", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 1);
+        p = predict(&k61, VENDOR_INTEL, "iommu.strict=0");
+        assert_int_equal(p.domain, DOMAIN_DMA);
+        assert_int_equal(p.strict, 1);
+        assert_non_null(strstr(p.strict_reason, "caching mode"));
+        kernel_prediction_done(&p);
+        p = predict(&k61, VENDOR_INTEL, "intel_iommu=on iommu=pt");
+        assert_int_equal(p.domain, DOMAIN_IDENTITY);
+        kernel_prediction_done(&p);
+        kernel_platform_unknown(&k61.platform);
+        kernel_platform_from_cap("intel-iommu", "d2008c22260206", &k61.platform);
+        assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 0);
+        {
+                char *lines[] = { (char *) "[    0.5] DMAR: IOMMU batching disallowed due to virtualization", NULL };
+                kernel_platform_unknown(&k61.platform);
+                kernel_platform_from_log(lines, &k61.platform);
+                assert_int_equal(k61.platform.fact[PLATFORM_VTD_CACHING_MODE], 1);
+                kernel_platform_unknown(&k61.platform);
+        }
 
         /* A build with VT-d off by default needs intel_iommu=on. */
         k61.config.intel_default_on = 0;
@@ -188,13 +217,61 @@ static void test_token_effects(void **state) {
         }
 }
 
+/* Debian's intel_iommu=intgpu_off: accepted where the build has CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF,
+ * unknown to mainline. */
+static void test_debian_intgpu_off(void **state) {
+        KernelInfo k = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        p = predict(&k, VENDOR_INTEL, "intel_iommu=intgpu_off");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_UNKNOWN);
+        kernel_prediction_done(&p);
+        kernel_config_parse("CONFIG_INTEL_IOMMU=y\nCONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\n", ARCH_X86_64, k.version, &k.config);
+        p = predict(&k, VENDOR_INTEL, "intel_iommu=intgpu_off");
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        assert_non_null(strstr(kernel_prediction_find_token(&p, 0)->why, "Debian"));
+        kernel_prediction_done(&p);
+}
+
+/* iommu=soft before 5.19 turns hardware IOMMU detection off (measured on 5.10); from 5.19 swiotlb only. */
+static void test_iommu_soft(void **state) {
+        KernelInfo k510 = kernel(ARCH_X86_64, 5, 10), k612 = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        p = predict(&k510, VENDOR_AMD, "iommu=soft");
+        assert_false(p.groups);
+        assert_int_equal(p.interrupt_remapping, 0);
+        assert_int_equal(effect_of_token(&p, 0), TOKEN_EFFECTIVE);
+        kernel_prediction_done(&p);
+        p = predict(&k510, VENDOR_INTEL, "iommu=soft");
+        assert_false(p.groups);
+        assert_int_equal(p.interrupt_remapping, 1);
+        kernel_prediction_done(&p);
+        p = predict(&k612, VENDOR_INTEL, "iommu=soft");
+        assert_true(p.groups);
+        kernel_prediction_done(&p);
+}
+
+/* Debian's cloud flavour has no AMD-Vi driver: iommu=pt changes nothing because there is no driver. */
+static void test_cloud_flavour(void **state) {
+        KernelInfo k = kernel(ARCH_X86_64, 6, 12);
+        KernelPrediction p;
+
+        k.config_source = (char *) "/boot/config-6.12.117+deb13-cloud-amd64";
+        kernel_config_parse("CONFIG_INTEL_IOMMU=y\n# CONFIG_AMD_IOMMU is not set\n", ARCH_X86_64, k.version, &k.config);
+        p = predict(&k, VENDOR_AMD, "iommu=pt");
+        assert_false(p.groups);
+        assert_non_null(strstr(kernel_prediction_find_token(&p, 0)->why, "without CONFIG_AMD_IOMMU"));
+        kernel_prediction_done(&p);
+}
+
 static void test_info_load(void **state) {
         char *root = test_mkroot();
         KernelInfo k;
         _cleanup_free_ char *d = NULL;
 
         /* Nothing there: say so, assume the newest release with mainline defaults. */
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_null(k.release);
         assert_string_equal(k.release_source, "assumed");
         assert_null(k.config_source);
@@ -204,25 +281,26 @@ static void test_info_load(void **state) {
         test_write(root, "/proc/sys/kernel/osrelease", "5.10.0-32-amd64\n");
         test_write(root, "/boot/config-5.10.0-32-amd64", "CONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n");
         test_write(root, "/proc/cpuinfo", "flags\t\t: fpu vme hypervisor lahf_lm\n");
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_string_equal(k.release, "5.10.0-32-amd64");
         assert_int_equal(k.version, KERNEL_VERSION(5, 10));
         assert_string_equal(k.config_source, "/boot/config-5.10.0-32-amd64");
         assert_int_equal(k.config.intel_default_on, 0);
-        assert_int_equal(k.virtualized, 1);
+        /* The CPU's hypervisor flag is no platform fact: kernel_info_load() reads none. */
+        assert_int_equal(k.platform.fact[PLATFORM_AMD_NPCACHE], -1);
         d = kernel_info_describe(&k);
         assert_non_null(strstr(d, "5.10.0-32-amd64"));
         kernel_info_done(&k);
 
         /* An osrelease that does not parse (a hostile image) is not an error: the newest release is modelled. */
         test_write(root, "/proc/sys/kernel/osrelease", "../../etc\n");
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, NULL, NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, NULL, NULL, &k), 0);
         assert_int_equal(k.version, KERNEL_VERSION_NEWEST);
         assert_null(k.config_source);
         kernel_info_done(&k);
 
         /* --kernel: a release with no config under the root. */
-        assert_int_equal(kernel_info_load(root, ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
+        assert_int_equal(kernel_info_load(test_root(root), ARCH_X86_64, "7.2.13+deb14-amd64", NULL, &k), 0);
         assert_string_equal(k.release_source, "--kernel");
         assert_null(k.config_source);
         kernel_info_done(&k);
@@ -235,6 +313,9 @@ int main(void) {
                 cmocka_unit_test(test_config_parse),
                 cmocka_unit_test(test_defaults_by_release),
                 cmocka_unit_test(test_token_effects),
+                cmocka_unit_test(test_debian_intgpu_off),
+                cmocka_unit_test(test_iommu_soft),
+                cmocka_unit_test(test_cloud_flavour),
                 cmocka_unit_test(test_info_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -122,8 +122,16 @@ static void test_for_kernel(void **state) {
         assert_non_null(strstr(r.findings[0].message, "Unknown option"));
         lint_report_done(&r);
 
-        /* Already the build default: a warning, for Intel and AMD alike. */
+        /* With no build configuration read, a default is an assumption: a note, no advice to remove. */
         assert_int_equal(cmdline_parse("iommu.strict=0", &d), 0);
+        assert_int_equal(lint_cmdline_for_kernel(d, &k, _VENDOR_INVALID, &r), 0);
+        assert_int_equal(r.n_findings, 1);
+        assert_int_equal(r.findings[0].severity, SEVERITY_NOTE);
+        assert_null(r.findings[0].fix);
+        assert_non_null(strstr(r.findings[0].message, "depends on the build"));
+        lint_report_done(&r);
+        /* Already the build default of a configuration that was read: a warning, for Intel and AMD alike. */
+        k.config_source = (char *) "/boot/config-6.12.117+deb13-amd64";
         assert_int_equal(lint_cmdline_for_kernel(d, &k, _VENDOR_INVALID, &r), 0);
         assert_int_equal(r.n_findings, 1);
         assert_int_equal(r.findings[0].severity, SEVERITY_WARNING);
@@ -136,9 +144,34 @@ static void test_for_kernel(void **state) {
         lint_report_done(&r);
 }
 
+/* Issue 21's acceptance lines: no advice to remove a token the profiles write when only the build can
+ * tell; of two tokens that each turn AMD-Vi off, at most one is advice to remove. */
+static void test_no_advice_that_breaks_nodes(void **state) {
+        _cleanup_cmdline_ Cmdline *c = NULL, *d = NULL;
+        LintReport r = {};
+        KernelInfo k;
+        size_t remove = 0;
+
+        kernel_info_default(ARCH_X86_64, &k);
+        assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &c), 0);
+        assert_int_equal(lint_cmdline_for_kernel(c, &k, _VENDOR_INVALID, &r), 0);
+        for (size_t i = 0; i < r.n_findings; i++) {
+                assert_int_not_equal(r.findings[i].severity, SEVERITY_WARNING);
+                assert_true(!r.findings[i].fix || !strstr(r.findings[i].fix, "remove"));
+        }
+        lint_report_done(&r);
+        assert_int_equal(cmdline_parse("amd_iommu=off iommu=off", &d), 0);
+        assert_int_equal(lint_cmdline_for_kernel(d, &k, VENDOR_AMD, &r), 0);
+        for (size_t i = 0; i < r.n_findings; i++)
+                remove += r.findings[i].fix && strstr(r.findings[i].fix, "remove");
+        assert_true(remove <= 1);
+        lint_report_done(&r);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_for_kernel),
+                cmocka_unit_test(test_no_advice_that_breaks_nodes),
                 cmocka_unit_test(test_clean_lines),
                 cmocka_unit_test(test_popular_mistakes),
                 cmocka_unit_test(test_deprecated),

@@ -11,7 +11,7 @@
 
 static Profile *load(const char *name) {
         Profile *p = NULL;
-        assert_int_equal(profile_load("/nonexistent-root", name, &p), 0);
+        assert_int_equal(profile_load(test_root("/nonexistent-root"), name, &p), 0);
         return p;
 }
 
@@ -185,6 +185,141 @@ static void test_judge_extra_inert(void **state) {
         assert_string_equal(intel.dropped[0], "amd_iommu=off");
 }
 
+/* Issue 21: the model chooses the strict profile's tokens for the target kernel. Debian 11's 5.10
+ * (VT-d on by default, CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF) needs intel_iommu=strict; 6.12
+ * takes iommu.strict=1. */
+static void test_tokens_for_kernel(void **state) {
+        _cleanup_profile_ Profile *p = load("strict");
+        _cleanup_profile_ Profile *lazy = load("lazy");
+        KernelInfo k;
+        static const struct {
+                unsigned major, minor;
+                const char *config;
+                Vendor vendor;
+                const char *want;
+        } cases[] = {
+                { 5, 10, "CONFIG_INTEL_IOMMU=y\nCONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\n", VENDOR_INTEL,
+                  "intel_iommu=strict iommu.passthrough=0" },
+                { 5, 10, NULL, VENDOR_INTEL, "intel_iommu=on,strict iommu.passthrough=0" },
+                { 5, 10, NULL, VENDOR_AMD, "amd_iommu=fullflush iommu.passthrough=0" },
+                { 5, 14, NULL, VENDOR_PORTABLE, "intel_iommu=on,strict amd_iommu=fullflush iommu.passthrough=0" },
+                { 6, 12, "CONFIG_INTEL_IOMMU=y\nCONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\nCONFIG_IOMMU_DEFAULT_DMA_LAZY=y\n",
+                  VENDOR_INTEL, "intel_iommu=on iommu.passthrough=0 iommu.strict=1" },
+                { 5, 10, NULL, VENDOR_ARM64, "iommu.passthrough=0 iommu.strict=1" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(plan_done) Plan plan = {};
+                _cleanup_free_ char *s = NULL;
+
+                kernel_info_default(vendor_arch(cases[i].vendor), &k);
+                k.version = KERNEL_VERSION(cases[i].major, cases[i].minor);
+                k.config_source = cases[i].config ? (char *) "config" : NULL;
+                kernel_config_parse(cases[i].config, vendor_arch(cases[i].vendor), k.version, &k.config);
+                assert_int_equal(plan_compute(p, cases[i].vendor, &k, NULL, &plan), 0);
+                s = cmdline_to_string(plan.result);
+                if (!streq(s, cases[i].want))
+                        fail_msg("case %zu: planned '%s', wanted '%s'", i, s, cases[i].want);
+                assert_false(plan.wanted_from_profile);
+                assert_non_null(plan.wanted_why);
+                /* The model's own prediction of its choice keeps the promise. */
+                assert_int_equal(plan.predicted.strict, 1);
+        }
+
+        /* Lazy where a virtual IOMMU forces strict: refused, with the reason and the nearest mode. */
+        {
+                _cleanup_(plan_done) Plan plan = {};
+                _cleanup_free_ char *log = NULL;
+
+                kernel_info_default(ARCH_X86_64, &k);
+                kernel_platform_from_cap("intel-iommu", "d2008c22260286", &k.platform);
+                capture_stderr_begin();
+                assert_int_equal(plan_compute(lazy, VENDOR_INTEL, &k, NULL, &plan), -EOPNOTSUPP);
+                log = capture_stderr_end();
+                assert_non_null(strstr(log, "caching mode"));
+                assert_non_null(strstr(log, "nearest mode this kernel can give is strict"));
+        }
+        /* Debian's cloud flavour has no AMD-Vi driver: passthrough cannot be kept there. */
+        {
+                _cleanup_(intent_choice_done) IntentChoice c = {};
+
+                kernel_info_default(ARCH_X86_64, &k);
+                k.config_source = (char *) "/boot/config-6.12.117+deb13-cloud-amd64";
+                kernel_config_parse("CONFIG_INTEL_IOMMU=y\n# CONFIG_AMD_IOMMU is not set\n", ARCH_X86_64, k.version, &k.config);
+                assert_int_equal(intent_choose(MODE_PASSTHROUGH, VENDOR_AMD, &k, &c), 0);
+                assert_null(c.tokens);
+                assert_non_null(strstr(c.refusal, "CONFIG_AMD_IOMMU"));
+                assert_int_equal(c.nearest, MODE_OFF);
+        }
+}
+
+/* A host running SEV-SNP guests: passthrough breaks them; plan says so and names the profile that fits. */
+static void test_conflicts(void **state) {
+        _cleanup_profile_ Profile *p = load("gpu-sriov");
+        _cleanup_(plan_done) Plan plan = {}, plan2 = {};
+        char *lines[] = { (char *) "[    5.1] kvm_amd: SEV-SNP enabled (ASIDs 1 - 99)", NULL };
+        KernelInfo k;
+
+        kernel_info_default(ARCH_X86_64, &k);
+        kernel_platform_from_log(lines, &k.platform);
+        assert_int_equal(plan_compute(p, VENDOR_AMD, &k, NULL, &plan), 0);
+        assert_int_equal(plan.conflicts.n, 1);
+        assert_string_equal(plan.conflicts.items[0].id, "sev-snp");
+        assert_non_null(strstr(plan.conflicts.items[0].message, "SNP cannot be supported"));
+        assert_string_equal(plan.conflicts.items[0].fits, "lazy");
+        /* Unknown platform facts raise nothing. */
+        kernel_info_default(ARCH_X86_64, &k);
+        assert_int_equal(plan_compute(p, VENDOR_AMD, &k, NULL, &plan2), 0);
+        assert_int_equal(plan2.conflicts.n, 0);
+}
+
+/* The node's platform: caps under /sys/class/iommu, and what only its owner can state
+ * (/etc/iommu/platform.conf): PASID devices on SMMUv3 before 6.11 conflict with passthrough unless
+ * the kernel carries the identity-domain backport. */
+static void test_platform_probe(void **state) {
+        char *root = test_mkroot();
+        KernelPlatform pl;
+        KernelInfo k;
+        IntentConflicts c = {};
+        _cleanup_free_ char *log = NULL;
+
+        test_write(root, "/sys/class/iommu/dmar0/intel-iommu/cap", "d2008c22260286\n");
+        test_write(root, "/sys/class/iommu/smmu3.0x0000000009050000/.keep", "");
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nPASIDDevices=yes\n");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &pl), 0);
+        assert_int_equal(pl.fact[PLATFORM_VTD_CACHING_MODE], 1);
+        assert_int_equal(pl.fact[PLATFORM_SMMUV3], 1);
+        assert_int_equal(pl.fact[PLATFORM_PASID_ATS], 1);
+        assert_non_null(strstr(pl.evidence[PLATFORM_PASID_ATS], "platform.conf"));
+
+        kernel_info_default(ARCH_AARCH64, &k);
+        k.version = KERNEL_VERSION(6, 8);
+        k.platform = pl;
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 1);
+        assert_string_equal(c.items[0].id, "smmuv3-pasid");
+        intent_conflicts_done(&c);
+        /* 6.11 has the fix; a vendor kernel states its backport. */
+        k.version = KERNEL_VERSION(6, 11);
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 0);
+        intent_conflicts_done(&c);
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nPASIDDevices=yes\nSMMUv3IdentityFix=yes\n");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        k.version = KERNEL_VERSION(6, 8);
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 0);
+        intent_conflicts_done(&c);
+
+        /* A broken statement is an error with file:line, not a guess. */
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nSEVSNP=maybe\n");
+        capture_stderr_begin();
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_X86_64, NULL, &pl), -EINVAL);
+        log = capture_stderr_end();
+        assert_non_null(strstr(log, "platform.conf:2: SEVSNP=maybe is not valid"));
+        test_rmroot(root);
+}
+
 static void test_offline(void **state) {
         _cleanup_profile_ Profile *p = load("strict");
         _cleanup_(plan_done) Plan plan = {};
@@ -202,10 +337,12 @@ static void test_no_args_for_vendor(void **state) {
         _cleanup_(plan_done) Plan plan = {};
         _cleanup_free_ char *log = NULL;
 
+        /* Mode=off has no arm64 spelling: refused with the reason and the nearest mode. */
         capture_stderr_begin();
-        assert_int_equal(plan_compute(p, VENDOR_ARM64, NULL, "ro", &plan), -ENODATA);
+        assert_int_equal(plan_compute(p, VENDOR_ARM64, NULL, "ro", &plan), -EOPNOTSUPP);
         log = capture_stderr_end();
-        assert_non_null(strstr(log, "no kernel arguments for arm64"));
+        assert_non_null(strstr(log, "arm64 has no command-line switch that turns the SMMU off"));
+        assert_non_null(strstr(log, "nearest mode this kernel can give is passthrough"));
 }
 
 static void test_host_probe(void **state) {
@@ -213,25 +350,25 @@ static void test_host_probe(void **state) {
         HostInfo h;
 
         /* Nothing under the root: vendor unknown unless overridden. */
-        assert_int_equal(host_probe(root, ARCH_X86_64, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), ARCH_X86_64, _VENDOR_INVALID, &h), 0);
         assert_true(h.vendor < 0);
         host_info_done(&h);
 
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nvendor_id\t: AuthenticAMD\n");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
         assert_int_equal(h.arch, ARCH_X86_64);
         assert_int_equal(h.vendor, VENDOR_AMD);
         host_info_done(&h);
 
         /* The ACPI table wins over the CPU vendor. */
         test_write(root, "/sys/firmware/acpi/tables/DMAR", "DMAR");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, _VENDOR_INVALID, &h), 0);
         assert_int_equal(h.vendor, VENDOR_INTEL);
         assert_string_equal(h.vendor_source, "ACPI DMAR table present");
         host_info_done(&h);
 
         test_write(root, "/proc/cpuinfo", "processor\t: 0\nCPU implementer\t: 0x41\n");
-        assert_int_equal(host_probe(root, _ARCH_INVALID, VENDOR_PORTABLE, &h), 0);
+        assert_int_equal(host_probe(test_root(root), _ARCH_INVALID, VENDOR_PORTABLE, &h), 0);
         assert_int_equal(h.arch, ARCH_AARCH64);
         assert_int_equal(host_args_vendor(&h), VENDOR_ARM64);
         host_info_done(&h);
@@ -249,6 +386,9 @@ int main(void) {
                 cmocka_unit_test(test_judge_extra_inert),
                 cmocka_unit_test(test_offline),
                 cmocka_unit_test(test_no_args_for_vendor),
+                cmocka_unit_test(test_tokens_for_kernel),
+                cmocka_unit_test(test_conflicts),
+                cmocka_unit_test(test_platform_probe),
                 cmocka_unit_test(test_host_probe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

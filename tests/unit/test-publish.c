@@ -13,6 +13,7 @@
 #include "libiommu/log.h"
 #include "libiommu/publish.h"
 #include "libiommu/strv.h"
+#include "test-util.h"
 
 static char root[] = "/tmp/test-publish.XXXXXX";
 
@@ -36,6 +37,7 @@ static NodeState passthrough_node(void) {
                 .verified = true,
                 .vfio_available = true,
                 .firmware_iommu = true,
+                .iommufd = 1,
                 .verdict = "pass",
         };
         s.groups_by_type[DOMAIN_IDENTITY] = 4;
@@ -50,6 +52,7 @@ static NodeState drifted_node(void) {
                 .verified = false,
                 .vfio_available = true,
                 .firmware_iommu = true,
+                .iommufd = -1,
                 .verdict = "fail",
         };
         s.groups_by_type[DOMAIN_DMA_FQ] = 3;
@@ -152,7 +155,15 @@ static void test_nfd_render(void **state) {
                                "feature.node.kubernetes.io/iommu.verified=true\n"
                                "feature.node.kubernetes.io/iommu.verdict=pass\n"
                                "feature.node.kubernetes.io/iommu.vfio=true\n"
-                               "feature.node.kubernetes.io/iommu.firmware=true\n"));
+                               "feature.node.kubernetes.io/iommu.firmware=true\n"
+                               "feature.node.kubernetes.io/iommu.iommufd=true\n"));
+        /* iommufd readiness unknown (no /dev, no build configuration): no label rather than a guess. */
+        {
+                NodeState d = drifted_node();
+                _cleanup_free_ char *t2 = NULL;
+                assert_int_equal(publish_nfd_render(&d, &t2), 0);
+                assert_null(strstr(t2, "iommu.iommufd"));
+        }
 }
 
 static void test_nfd_bad_values_left_out(void **state) {
@@ -259,7 +270,7 @@ static void test_promtool(void **state) {
                 int status;
 
                 assert_true(asprintf(&path, "%s/promtool-%zu.prom", root, i) > 0);
-                assert_int_equal(publish_prometheus("/", path, &states[i]), 0);
+                assert_int_equal(publish_prometheus(test_root("/"), path, &states[i]), 0);
                 assert_true(asprintf(&cmd, "'%s' check metrics < '%s' > '%s.out' 2>&1", promtool, path, path) > 0);
                 status = system(cmd);
                 free(cmd);
@@ -280,11 +291,11 @@ static void test_publish_files(void **state) {
         unsigned n = 0;
 
         assert_true(asprintf(&sub, "%s/publish", root) > 0);
-        assert_int_equal(publish_nfd(sub, NULL, &s), 0);
-        assert_int_equal(publish_prometheus(sub, "/srv/metrics/iommu.prom", &s), 0);
+        assert_int_equal(publish_nfd(test_root(sub), NULL, &s), 0);
+        assert_int_equal(publish_prometheus(test_root(sub), "/srv/metrics/iommu.prom", &s), 0);
 
-        assert_int_equal(read_root_file(sub, NFD_FEATURES_FILE_DEFAULT, 65536, &nfd, NULL), 0);
-        assert_int_equal(read_root_file(sub, "/srv/metrics/iommu.prom", 65536, &prom, NULL), 0);
+        assert_int_equal(read_root_file(test_root(sub), NFD_FEATURES_FILE_DEFAULT, 65536, &nfd, NULL), 0);
+        assert_int_equal(read_root_file(test_root(sub), "/srv/metrics/iommu.prom", 65536, &prom, NULL), 0);
         assert_int_equal(publish_nfd_render(&s, &want_nfd), 0);
         assert_int_equal(publish_prometheus_render(&s, &want_prom), 0);
         assert_string_equal(nfd, want_nfd);
@@ -293,7 +304,7 @@ static void test_publish_files(void **state) {
         check_prometheus_format(prom);
 
         /* Readable by the nfd-worker and node_exporter users, and alone in its directory. */
-        nfd_dir = root_path(sub, "/etc/kubernetes/node-feature-discovery/features.d");
+        nfd_dir = test_root_path(sub, "/etc/kubernetes/node-feature-discovery/features.d");
         d = opendir(nfd_dir);
         assert_non_null(d);
         while ((de = readdir(d))) {
@@ -304,7 +315,7 @@ static void test_publish_files(void **state) {
         }
         assert_int_equal(n, 1);
         free(nfd);
-        nfd = root_path(sub, NFD_FEATURES_FILE_DEFAULT);
+        nfd = test_root_path(sub, NFD_FEATURES_FILE_DEFAULT);
         assert_int_equal(stat(nfd, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0644);
 }
@@ -318,19 +329,19 @@ static void test_publish_node_state(void **state) {
         };
 
         assert_true(asprintf(&sub, "%s/config", root) > 0);
-        assert_int_equal(publish_node_state(sub, &c, &s), 0);
-        assert_false(root_exists(sub, NFD_FEATURES_FILE_DEFAULT));
-        assert_int_equal(read_root_file(sub, PROMETHEUS_FILE_DEFAULT, 65536, &text, NULL), 0);
+        assert_int_equal(publish_node_state(test_root(sub), &c, &s), 0);
+        assert_false(root_exists(test_root(sub), NFD_FEATURES_FILE_DEFAULT));
+        assert_int_equal(read_root_file(test_root(sub), PROMETHEUS_FILE_DEFAULT, 65536, &text, NULL), 0);
         assert_non_null(strstr(text, "\niommu_verified 0\n"));
 
         /* A relative path from iommu.conf is refused, and nothing is written. */
         c.publish_nfd = true;
         c.nfd_path = (char *) "features.d/iommu";
         log_set_max_level(LOG_LEVEL_ERROR - 1);
-        assert_int_equal(publish_node_state(sub, &c, &s), -EINVAL);
+        assert_int_equal(publish_node_state(test_root(sub), &c, &s), -EINVAL);
         log_set_max_level(LOG_LEVEL_INFO);
-        assert_false(root_exists(sub, "features.d/iommu"));
-        assert_false(root_exists(sub, NFD_FEATURES_FILE_DEFAULT));
+        assert_false(root_exists(test_root(sub), "features.d/iommu"));
+        assert_false(root_exists(test_root(sub), NFD_FEATURES_FILE_DEFAULT));
 }
 
 /* Readers polling the directory while verify rewrites the files must only ever see whole files:
@@ -348,14 +359,14 @@ static void test_never_half_written(void **state) {
         assert_true(asprintf(&sub, "%s/race", root) > 0);
         assert_int_equal(publish_nfd_render(&a, &ra), 0);
         assert_int_equal(publish_nfd_render(&b, &rb), 0);
-        assert_int_equal(publish_nfd(sub, NULL, &a), 0);
-        dir = root_path(sub, "/etc/kubernetes/node-feature-discovery/features.d");
+        assert_int_equal(publish_nfd(test_root(sub), NULL, &a), 0);
+        dir = test_root_path(sub, "/etc/kubernetes/node-feature-discovery/features.d");
 
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 for (unsigned i = 0; i < 100; i++)
-                        if (publish_nfd(sub, NULL, i % 2 ? &a : &b) < 0)
+                        if (publish_nfd(test_root(sub), NULL, i % 2 ? &a : &b) < 0)
                                 _exit(1);
                 _exit(0);
         }

@@ -28,7 +28,7 @@ static void test_missing_and_signal(void **state) {
 /* With SPAWN_STDOUT_TO_STDERR, what the program prints lands on our stderr, not our stdout. */
 static void test_stdout_to_stderr(void **state) {
         char *root = test_mkroot();
-        _cleanup_free_ char *out = NULL, *err = NULL, *po = root_path(root, "/out"), *pe = root_path(root, "/err");
+        _cleanup_free_ char *out = NULL, *err = NULL, *po = test_root_path(root, "/out"), *pe = test_root_path(root, "/err");
         int saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
         int fo = open(po, O_WRONLY | O_CREAT | O_CLOEXEC, 0644), fe = open(pe, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 

@@ -6,73 +6,89 @@
 #include <cmocka.h>
 
 #include "status.h"
+#include "test-util.h"
 
-/* Newest first, as bls_find_entries() sorts them. */
-static const StatusCandidate bls[] = {
-        { .id = "mid-6.1.0-21-amd64", .top = 0 },
-        { .id = "mid-6.1.0-18-amd64", .top = 1 },
-        { .id = "mid-0-rescue", .top = 2 },
-};
-
-static size_t pick(const StatusCandidate *c, size_t n, NextBootHints h, const char **src) {
-        size_t i = SIZE_MAX;
-        assert_int_equal(status_pick_next(c, n, &h, &i, src), 0);
-        return i;
+static size_t next_of(const char *root, const char **src, Status *s) {
+        assert_int_equal(status_collect(test_root(root), NULL, NULL, NULL, s), 0);
+        *src = s->next_source;
+        return s->next;
 }
 
-static void test_pick_systemd_boot(void **state) {
+static void test_next_systemd_boot(void **state) {
+        char *root = test_mkroot();
+        Status s = {};
         const char *src = NULL;
 
-        assert_int_equal(pick(bls, 3, (NextBootHints) {}, &src), 0);
-        assert_string_equal(src, "the newest entry");
-        /* The one-shot entry wins over every default, with or without ".conf". */
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .oneshot = "mid-6.1.0-18-amd64.conf", .efi_default = "mid-0-rescue" }, &src), 1);
-        assert_string_equal(src, "EFI variable LoaderEntryOneShot");
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .efi_default = "mid-0-rescue.conf", .loader_conf_default = "mid-6*" }, &src), 2);
-        assert_string_equal(src, "EFI variable LoaderEntryDefault");
-        /* loader.conf's default is a glob; the first (newest) match wins. */
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .loader_conf_default = "mid-6.1.0-1*" }, &src), 1);
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        test_write(root, "/efi/loader/entries/mid-6.1.0-21-amd64.conf", "options a21\n");
+        test_write(root, "/efi/loader/entries/mid-6.1.0-18-amd64.conf", "options a18\n");
+        test_write(root, "/efi/loader/entries/mid-0-rescue.conf", "options rescue\n");
+        /* Newest first by version; the newest without any hint. */
+        assert_int_equal(next_of(root, &src, &s), 0);
+        assert_string_equal(s.entries[0].id, "mid-6.1.0-21-amd64");
+        assert_string_equal(src, "the first entry");
+        status_done(&s);
+        test_write(root, "/efi/loader/loader.conf", "default mid-6.1.0-1*\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
+        assert_string_equal(s.entries[1].options, "a18");
         assert_string_equal(src, "loader.conf default");
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .loader_conf_default = "mid-*.conf" }, &src), 0);
-        /* A hint naming an entry that is gone falls through to the next one. */
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .oneshot = "removed", .loader_conf_default = "mid-0-*" }, &src), 2);
-        assert_string_equal(src, "loader.conf default");
-        size_t i;
-        assert_int_equal(status_pick_next(bls, 0, &(NextBootHints) {}, &i, &src), -ENOENT);
+        status_done(&s);
+        /* The glob is matched against the id with ".conf". */
+        test_write(root, "/efi/loader/loader.conf", "default mid-0-rescue\n");
+        assert_int_equal(next_of(root, &src, &s), 0);
+        status_done(&s);
+        /* Nothing to boot: none. */
+        test_rmroot(root);
+        root = test_mkroot();
+        assert_int_equal(next_of(root, &src, &s), SIZE_MAX);
+        status_done(&s);
+        test_rmroot(root);
 }
 
-static void test_pick_grub(void **state) {
+static void test_next_grub_blscfg(void **state) {
+        char *root = test_mkroot();
+        Status s = {};
         const char *src = NULL;
 
-        /* RHEL: saved_entry (GRUB_DEFAULT=saved or unset), next_entry for one boot. */
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .grub_saved_entry = "mid-6.1.0-18-amd64", .grub_default = "saved" }, &src), 1);
+        test_write(root, "/boot/loader/entries/mid-6.1.0-21.el9.conf", "title 21\noptions a21\n");
+        test_write(root, "/boot/loader/entries/mid-6.1.0-18.el9.conf", "title 18\noptions a18\n");
+        test_write(root, "/boot/grub2/grubenv", "# GRUB Environment Block\nsaved_entry=mid-6.1.0-18.el9\n");
+        /* GRUB_DEFAULT=saved (RHEL): saved_entry. */
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=saved\nGRUB_CMDLINE_LINUX=\"ro\"\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
         assert_string_equal(src, "grubenv saved_entry");
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .grub_saved_entry = "mid-6.1.0-18-amd64" }, &src), 1);
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .grub_next_entry = "mid-0-rescue", .grub_saved_entry = "mid-6.1.0-18-amd64" }, &src), 2);
+        assert_string_equal(s.loader, "grub-blscfg");
+        /* The GRUB defaults are listed after the entries. */
+        assert_int_equal(s.n_entries, 3);
+        assert_int_equal(s.entries[2].kind, STATUS_GRUB_DEFAULTS);
+        assert_string_equal(s.entries[2].options, "ro");
+        status_done(&s);
+        /* The drop-ins are sourced after it: a plain assignment replaces, "$GRUB_CMDLINE_LINUX x" appends. */
+        test_write(root, "/etc/default/grub.d/40-replace.cfg", "GRUB_CMDLINE_LINUX=\"quiet\"\n");
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg", "GRUB_CMDLINE_LINUX=\"$GRUB_CMDLINE_LINUX iommu=pt\"\n"
+                                                             "GRUB_CMDLINE_LINUX_DEFAULT='splash'\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
+        assert_string_equal(s.entries[2].options, "quiet iommu=pt splash");
+        status_done(&s);
+        test_write(root, "/etc/default/grub.d/40-replace.cfg", "");
+        test_write(root, "/etc/default/grub.d/60-iommu.cfg", "");
+        /* GRUB_DEFAULT=0 ignores the leftover saved_entry. */
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=0\n");
+        assert_int_equal(next_of(root, &src, &s), 0);
+        assert_string_equal(src, "GRUB_DEFAULT");
+        status_done(&s);
+        /* ... also when set in a drop-in. */
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=0\n");
+        test_write(root, "/etc/default/grub.d/50-x.cfg", "GRUB_DEFAULT=saved\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
+        status_done(&s);
+        /* next_entry boots once. */
+        test_write(root, "/boot/grub2/grubenv", "# GRUB Environment Block\nnext_entry=mid-6.1.0-21.el9\nsaved_entry=mid-6.1.0-18.el9\n");
+        assert_int_equal(next_of(root, &src, &s), 0);
         assert_string_equal(src, "grubenv next_entry");
-        /* GRUB_DEFAULT=0 ignores saved_entry. */
-        assert_int_equal(pick(bls, 3, (NextBootHints) { .grub_saved_entry = "mid-6.1.0-18-amd64", .grub_default = "2" }, &src), 2);
-        assert_string_equal(src, "GRUB_DEFAULT");
-
-        /* Debian grub.cfg: a top-level entry, then a submenu with two entries. */
-        const StatusCandidate menu[] = {
-                { .id = "gnulinux-simple-u", .title = "Debian GNU/Linux", .top = 0 },
-                { .id = "gnulinux-6.1.0-21-amd64-advanced-u", .title = "Debian GNU/Linux, with Linux 6.1.0-21-amd64", .top = 1 },
-                { .id = "gnulinux-6.1.0-18-amd64-advanced-u", .title = "Debian GNU/Linux, with Linux 6.1.0-18-amd64", .top = 1 },
-        };
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "0" }, &src), 0);
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "1>1" }, &src), 2);
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "1" }, &src), 1);
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "Advanced options for Debian GNU/Linux>Debian GNU/Linux, with Linux 6.1.0-18-amd64" }, &src), 2);
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "gnulinux-6.1.0-21-amd64-advanced-u" }, &src), 1);
-        assert_string_equal(src, "GRUB_DEFAULT");
-        /* GRUB_DEFAULT=saved with saved_entry a title path. */
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "saved",
-                                                         .grub_saved_entry = "gnulinux-advanced-u>gnulinux-6.1.0-18-amd64-advanced-u" }, &src), 2);
-        assert_string_equal(src, "grubenv saved_entry");
-        /* An index past the end falls back to the first entry, as GRUB does. */
-        assert_int_equal(pick(menu, 3, (NextBootHints) { .grub_default = "7" }, &src), 0);
-        assert_string_equal(src, "the newest entry");
+        assert_int_equal(s.default_entry, 1);
+        status_done(&s);
+        test_rmroot(root);
 }
 
 static const char grub_cfg[] =
@@ -100,37 +116,44 @@ static const char grub_cfg[] =
         "\tfwsetup\n"
         "}\n";
 
-static void test_grub_cfg_parse(void **state) {
-        GrubMenuEntry *e = NULL;
-        size_t n = 0;
+static void test_grub_cfg(void **state) {
+        char *root = test_mkroot();
+        Status s = {};
+        const char *src = NULL;
 
-        assert_int_equal(grub_cfg_parse(grub_cfg, &e, &n), 0);
+        test_write(root, "/boot/grub/grub.cfg", grub_cfg);
+        assert_int_equal(next_of(root, &src, &s), 0);
         /* Entries without a linux line (firmware setup) are left out. */
-        assert_int_equal(n, 3);
-        assert_string_equal(e[0].title, "Debian GNU/Linux");
-        assert_string_equal(e[0].id, "gnulinux-simple-u");
-        assert_string_equal(e[0].options, "root=UUID=u ro quiet intel_iommu=on iommu=pt");
-        assert_int_equal(e[0].top, 0);
-        assert_string_equal(e[1].id, "gnulinux-6.1.0-21-amd64-advanced-u");
-        assert_int_equal(e[1].top, 1);
-        assert_string_equal(e[2].options, "root=UUID=u ro single");
-        assert_int_equal(e[2].top, 1);
-        grub_menu_entries_free(e, n);
-
-        assert_int_equal(grub_cfg_parse("# placeholder\n", &e, &n), 0);
-        assert_int_equal(n, 0);
-        grub_menu_entries_free(e, n);
+        assert_int_equal(s.n_entries, 3);
+        assert_string_equal(s.entries[0].id, "Debian GNU/Linux");
+        assert_string_equal(s.entries[0].options, "root=UUID=u ro quiet intel_iommu=on iommu=pt");
+        assert_string_equal(s.entries[2].options, "root=UUID=u ro single");
+        assert_string_equal(src, "GRUB's first entry");
+        status_done(&s);
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=\"1>1\"\n");
+        assert_int_equal(next_of(root, &src, &s), 2);
+        status_done(&s);
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=saved\n");
+        test_write(root, "/boot/grub/grubenv", "# GRUB Environment Block\nsaved_entry=gnulinux-advanced-u>gnulinux-6.1.0-21-amd64-advanced-u\n");
+        assert_int_equal(next_of(root, &src, &s), 1);
+        status_done(&s);
+        /* An index past the end falls back to the first entry, as GRUB does. */
+        test_write(root, "/etc/default/grub", "GRUB_DEFAULT=7\n");
+        assert_int_equal(next_of(root, &src, &s), 0);
+        status_done(&s);
         /* Unbalanced input does not crash or invent entries. */
-        assert_int_equal(grub_cfg_parse("menuentry 'x' {\n\tlinux /k a=b\n", &e, &n), 0);
-        assert_int_equal(n, 0);
-        grub_menu_entries_free(e, n);
+        test_write(root, "/boot/grub/grub.cfg", "menuentry 'x' {\n\tlinux /k a=b\n");
+        assert_int_equal(next_of(root, &src, &s), 0);
+        assert_string_equal(s.entries[0].options, "a=b");
+        status_done(&s);
+        test_rmroot(root);
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_pick_systemd_boot),
-                cmocka_unit_test(test_pick_grub),
-                cmocka_unit_test(test_grub_cfg_parse),
+                cmocka_unit_test(test_next_systemd_boot),
+                cmocka_unit_test(test_next_grub_blscfg),
+                cmocka_unit_test(test_grub_cfg),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

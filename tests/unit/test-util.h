@@ -26,9 +26,40 @@ static inline void test_rmroot(char *d) {
         free(d);
 }
 
+/* ROOT/path as a string, for the test's own setup and checks (the code under test never builds
+ * one: it gets a root handle from test_root()). */
+static inline char *test_root_path(const char *root, const char *path) {
+        char *p;
+        if (asprintf(&p, "%s%s", root && strcmp(root, "/") ? root : "", path) < 0)
+                abort();
+        return p;
+}
+
+/* A root handle for the directory root, freed when the test program exits. */
+static Root **test_roots;
+static size_t n_test_roots;
+
+static void __attribute__((destructor)) test_roots_free(void) {
+        for (size_t i = 0; i < n_test_roots; i++)
+                root_free(test_roots[i]);
+        free(test_roots);
+}
+
+static inline const Root *test_root(const char *root) {
+        Root *r, **t;
+        if (root_open_handle(root, &r) < 0)
+                abort();
+        t = reallocarray(test_roots, n_test_roots + 1, sizeof(Root *));
+        if (!t)
+                abort();
+        test_roots = t;
+        test_roots[n_test_roots++] = r;
+        return r;
+}
+
 /* Writes ROOT/path, creating parent directories. */
 static inline void test_write(const char *root, const char *path, const char *content) {
-        _cleanup_free_ char *p = root_path(root, path);
+        _cleanup_free_ char *p = test_root_path(root, path);
         FILE *f;
 
         for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {

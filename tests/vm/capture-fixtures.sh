@@ -42,6 +42,18 @@ CASES=(
 	"qemu-5.10-intel-strict|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|bullseye"
 	"qemu-6.12-intel-default|intel||trixie"
 	"qemu-6.12-amd-on-wrong|amd|amd_iommu=on iommu=pt|trixie"
+	# Issue 21: VT-d with caching mode (a virtual IOMMU that shadows page tables) and nothing
+	# on the line: the kernel runs strict ("IOMMU batching disallowed due to virtualization").
+	"qemu-6.12-intel-cm-default|intel-cm||trixie"
+	# Issue 25: ACS-capable root ports with a switch below one of them (a fifth field names the
+	# VM_TOPOLOGY of tests/vm/lib.sh); the trees keep each device's config space.
+	"qemu-acs-intel-passthrough|intel|intel_iommu=on iommu=pt||acs"
+	"qemu-acs-intel-redir-lifted|intel|intel_iommu=on iommu=pt pci=disable_acs_redir=0000:00:10.0||acs"
+	"qemu-acs-intel-off|intel|intel_iommu=off||acs"
+	"qemu-acs-amd-off|amd|amd_iommu=off||acs"
+	"qemu-acs-6.12-intel-passthrough|intel|intel_iommu=on iommu=pt|trixie|acs"
+	"qemu-acs-6.12-intel-redir-lifted|intel|intel_iommu=on iommu=pt pci=disable_acs_redir=0000:00:10.0|trixie|acs"
+	"qemu-acs-6.12-intel-config-acs|intel|intel_iommu=on iommu=pt pci=config_acs=00xx@0000:00:10.0|trixie|acs"
 )
 
 usage() {
@@ -62,6 +74,7 @@ portable_qemu_cmd() {
 describe_target() {
 	case $1 in
 	intel) echo "Intel VT-d (intel-iommu), q35, direct kernel boot" ;;
+	intel-cm) echo "Intel VT-d with caching mode (intel-iommu,caching-mode=on), q35, direct kernel boot" ;;
 	amd) echo "AMD-Vi (amd-iommu), q35, direct kernel boot" ;;
 	none) echo "no IOMMU, q35, direct kernel boot" ;;
 	intel-efi) echo "Intel VT-d (intel-iommu), q35, OVMF + systemd-boot (ESP entry loader/entries/iommuctl-test.conf)" ;;
@@ -82,7 +95,8 @@ case: $name
 machine: $(describe_target "$target")
 kernel package: $(vm_kernel_package "$arch") ($suite)
 kernel command line added: ${cmdline:-(nothing)}
-qemu: $("$qemu" --version | head -n 1)
+${VM_TOPOLOGY:+topology: VM_TOPOLOGY=$VM_TOPOLOGY of tests/vm/lib.sh (VM_X86_ACS_DEVICES)
+}qemu: $("$qemu" --version | head -n 1)
 qemu command: $(portable_qemu_cmd)
 $(sed 's/^/guest: /' "$tool_origin")
 EOF
@@ -92,18 +106,13 @@ EOF
 # (the full file is about 250 KiB).
 trimmed_config() {
 	echo "# Trimmed by tests/vm/capture-fixtures.sh from $(basename "$1"): only the IOMMU lines the kernel model reads."
-	grep -E '^(# )?CONFIG_(IOMMU_|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
+	grep -E '^(# )?CONFIG_(IOMMU_|IOMMUFD|INTEL_IOMMU|AMD_IOMMU|IRQ_REMAP|ARM_SMMU|VFIO)' "$1"
 }
 
 capture_one() {
-	local name=${1%%|*} rest=${1#*|} target cmdline work arch fixture start
-	target=${rest%%|*}
-	cmdline=${rest#*|}
-	local VM_SUITE=
-	if [[ $cmdline == *"|"* ]]; then
-		VM_SUITE=${cmdline##*|}
-		cmdline=${cmdline%|*}
-	fi
+	local name target cmdline work arch fixture start
+	local VM_SUITE='' VM_TOPOLOGY=''
+	IFS='|' read -r name target cmdline VM_SUITE VM_TOPOLOGY <<<"$1"
 	arch=$(vm_target_arch "$target")
 	work=$SCRATCH/$name
 	fixture=$FIXTURES/$name
@@ -150,7 +159,7 @@ main() {
 	local suite key
 	for c in "${VM_SELECTED[@]}"; do
 		suite=
-		IFS='|' read -r _ c _ suite <<<"$c"
+		IFS='|' read -r _ c _ suite _ <<<"$c"
 		archs[${suite:-default}:$(vm_target_arch "$c")]=1
 	done
 	for key in "${!archs[@]}"; do

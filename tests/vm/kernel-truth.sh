@@ -54,6 +54,7 @@ export IOMMUCTL_PROFILES_PATH=$PROFILES_DIR
 declare -A PROMISE=(
 	[gpu-sriov]=identity
 	[strict]=DMA
+	[lazy]=DMA-FQ
 	[bare-metal]=none
 	[generic]=none
 )
@@ -62,6 +63,7 @@ declare -A PROMISE=(
 declare -A PROFILE_LOG_X86=(
 	[gpu-sriov]="Default domain type: Passthrough (set via kernel command line)"
 	[strict]="strict mode (set via kernel command line)"
+	[lazy]="lazy mode (set via kernel command line)"
 )
 
 # Rows: name|target|kernel command line|profile|verdict|expectations
@@ -97,8 +99,13 @@ suite_version() {
 }
 
 # "bookworm" is this machine's own apt (VM_SUITE empty): its kernel is cached already.
+# "trixie-cloud", "trixie-rt": a Debian kernel flavour (tests/vm/lib.sh VM_SUITE=trixie/cloud).
 suite_var() {
-	[[ $1 == bookworm ]] || printf '%s' "$1"
+	case $1 in
+	bookworm) ;;
+	*-cloud | *-rt) printf '%s/%s' "${1%-*}" "${1##*-}" ;;
+	*) printf '%s' "$1" ;;
+	esac
 }
 
 # release_cases SUITE: the profile rows and the wrong spellings for one release.
@@ -125,6 +132,16 @@ release_cases() {
 	CASES+=("$suite-iommu-on-wrong|intel|intel_iommu=off amd_iommu=off iommu=on|gpu-sriov|fail|groups=0;log=DMAR: IOMMU disabled;lint=iommu=on;check=groups=fail;check=token:iommu=on=warn|$suite")
 	CASES+=("$suite-iommu-on-generic|intel|intel_iommu=off amd_iommu=off iommu=on|generic|warn|groups=0;check=cmdline=pass;check=token:iommu=on=warn|$suite")
 	CASES+=("$suite-off-reordered|intel|iommu=off intel_iommu=off|bare-metal|pass|groups=0;check=cmdline=pass|$suite")
+	# VT-d with caching mode, as virtual IOMMUs that shadow page tables run (issue 21): strict with
+	# nothing on the line and also with the lazy profile's tokens. Two boots, on trixie's kernel only.
+	if [[ $suite == trixie ]]; then
+		CASES+=("$suite-cm-strict-default|intel-cm||strict|pass|type=DMA;log=IOMMU batching disallowed due to virtualization;check=domain-type=pass;check=cmdline=pass|$suite")
+		CASES+=("$suite-cm-lazy|intel-cm|intel_iommu=on iommu.passthrough=0 iommu.strict=0|lazy|fail|type=DMA;log=IOMMU batching disallowed due to virtualization;check=domain-type=fail;check=cmdline=fail|$suite")
+		# Debian's flavours: cloud is built without CONFIG_AMD_IOMMU (no groups on AMD whatever the
+		# line; verify names the build and the conflict), rt behaves like the standard kernel.
+		CASES+=("$suite-cloud-gpu-sriov-amd|amd|iommu=pt|gpu-sriov|fail|groups=0;log=Default domain type: Passthrough (set via kernel command line);check=groups=fail;check=conflict:no-driver=warn|$suite-cloud")
+		CASES+=("$suite-rt-strict-intel|intel|intel_iommu=on iommu.passthrough=0 iommu.strict=1|strict|pass|type=DMA;promise=DMA;log=strict mode (set via kernel command line)|$suite-rt")
+	fi
 	if [[ -n $arm ]]; then
 		CASES+=("$suite-arm64-iommu-pt-wrong|arm64|iommu=pt|gpu-sriov|fail|type=DMA;lint=iommu=pt;check=domain-type=fail;check=token:iommu=pt=warn|$suite")
 	fi
@@ -146,9 +163,15 @@ profile_cases() {
 				[[ -n $arm ]] || continue
 				v=$arm
 			fi
-			if ! cmdline=$("$IOMMUCTL_BIN" cmdline --profile "$profile" --vendor "$vendor" 2>"$WORKDIR/cmdline.err"); then
+			# The tokens the kernel model chooses for this suite's kernel and its build
+			# configuration (issue 21: intel_iommu=strict on 5.10, iommu.strict=1 from 5.15).
+			local karch=amd64
+			[[ $target != arm64 ]] || karch=arm64
+			if ! cmdline=$("$IOMMUCTL_BIN" cmdline --root "$WORKDIR" --profile "$profile" --vendor "$vendor" \
+				--kernel "$(VM_SUITE=$(suite_var "$suite") vm_kernel_release "$karch")" \
+				--config "$(VM_SUITE=$(suite_var "$suite") vm_kernel_config "$karch")" 2>"$WORKDIR/cmdline.err"); then
 				err=$(<"$WORKDIR/cmdline.err")
-				if [[ $target == arm64 && $err == *"no kernel arguments for arm64"* ]]; then
+				if [[ $target == arm64 && ($err == *"no kernel arguments for arm64"* || $err == *"cannot be kept on arm64"*) ]]; then
 					NOTES+=("$suite-$profile-arm64: not booted: $err")
 					continue
 				fi
@@ -160,14 +183,18 @@ profile_cases() {
 			else
 				expects="type=${PROMISE[$profile]};promise=${PROMISE[$profile]}"
 			fi
-			# Before 5.15 iommu.strict= does not reach the x86 drivers and lazy reads DMA
-			# too: the model infers lazy, and verify fails Mode=strict on what it cannot see.
-			if [[ $profile == strict && $target != arm64 ]] && ((v < 5 * 256 + 15)); then
+			# Before 5.15 lazy and strict both read DMA and 5.10 logs no invalidation policy:
+			# the model chose intel_iommu=strict / amd_iommu=fullflush for strict, and verify
+			# infers strict (or lazy) from the line and the build.
+			if [[ ($profile == strict || $profile == lazy) && $target != arm64 ]] && ((v < 5 * 256 + 15)); then
+				expects="type=DMA;promise=${PROMISE[$profile]}"
+				[[ $profile == strict ]] && expects+=";inferred=strict" || expects+=";inferred=lazy"
+				expects+=";check=domain-type=pass;check=cmdline=pass"
+			elif [[ $profile == lazy && $target == amd ]]; then
+				# QEMU's AMD-Vi reports NpCache: the kernel forces strict, verify knows why.
 				verdict=fail
-				expects+=";inferred=lazy;check=domain-type=fail"
-			elif [[ $target != arm64 && -n ${PROFILE_LOG_X86[$profile]:-} ]] &&
-				{ [[ $profile != strict ]] || ((v >= 5 * 256 + 15)); }; then
-				# 5.10 does not log the invalidation policy.
+				expects="type=DMA;promise=DMA-FQ;log=Using strict mode due to virtualization;check=domain-type=fail;check=cmdline=fail"
+			elif [[ $target != arm64 && -n ${PROFILE_LOG_X86[$profile]:-} ]]; then
 				expects+=";log=${PROFILE_LOG_X86[$profile]}"
 			fi
 			CASES+=("$suite-$profile-$target|$target|$cmdline|$profile|$verdict|$expects|$suite")
@@ -182,6 +209,7 @@ usage() {
 describe_target() {
 	case $1 in
 	intel) echo "Intel VT-d, q35, direct kernel boot" ;;
+	intel-cm) echo "Intel VT-d with caching mode (a virtual IOMMU), q35, direct kernel boot" ;;
 	amd) echo "AMD-Vi, q35, direct kernel boot" ;;
 	arm64) echo "Arm SMMUv3, virt, direct kernel boot" ;;
 	*) echo "$1" ;;
@@ -500,6 +528,8 @@ main() {
 	for key in "${!archs[@]}"; do
 		suite=${key%%:*}
 		arch=${key#*:}
+		# Flavours (trixie-cloud) are not in KERNEL_TRUTH_SUITES' loop above: fetched when selected.
+		VM_SUITE=$(suite_var "$suite") vm_fetch_kernel "$arch"
 		local bin=$IOMMUCTL_BIN
 		if [[ $arch != amd64 ]]; then
 			[[ -n $arm64_bin ]] || arm64_bin=$(build_arm64_iommuctl)
