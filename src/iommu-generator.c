@@ -8,20 +8,17 @@
  * configuration is broken: a typo in iommu.conf must not fail the boot. It does nothing in the initrd
  * (SYSTEMD_IN_INITRD=1): the host's configuration and /boot are not there yet.
  *
- * "iommuctl.apply=0" on the kernel command line turns it off for one boot.
+ * "iommuctl.apply=0" on the kernel command line turns it off for one boot. It acts only on a node
+ * where the profile was applied (/etc/iommu/applied names it) or where [Apply] Automatic=yes: a
+ * configuration pushed to a fleet changes nothing until apply ran on each node.
  * IOMMU_GENERATOR_ROOT moves the root it reads from, for tests. */
 
 #include <fcntl.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "drift.h"
 #include "fileio.h"
-#include "host.h"
-#include "intent.h"
 #include "log.h"
-#include "plan.h"
-#include "profile.h"
-#include "strv.h"
 
 #ifndef SYSTEMD_SYSTEM_UNIT_DIR
 #define SYSTEMD_SYSTEM_UNIT_DIR "/usr/lib/systemd/system"
@@ -29,7 +26,6 @@
 
 #define APPLY_UNIT "iommu-apply.service"
 #define APPLY_TARGET "multi-user.target"
-#define APPLY_SWITCH "iommuctl.apply"
 
 static bool env_is_true(const char *name) {
         const char *e = getenv(name);
@@ -73,125 +69,63 @@ static bool booted_already(const Root *root) {
         return false;
 }
 
+/* The decision is the library's (drift.c); this only says it and writes the unit link. */
 static int run(const char *normal_dir) {
-        _cleanup_free_ char *proc_cmdline = NULL;
-        _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
-        _cleanup_strv_free_ char **owned = NULL;
-        _cleanup_profile_ Profile *profile = NULL;
-        _cleanup_(config_done) Config config = {};
-        _cleanup_(host_info_done) HostInfo host = {};
-        _cleanup_(kernel_info_done) KernelInfo kernel = {};
-        SyncState sync;
-        const CmdlineToken *t;
+        _cleanup_(drift_result_done) DriftResult d = {};
         _cleanup_root_ Root *root = NULL;
-        Vendor vendor;
+        bool in_initrd = env_is_true("SYSTEMD_IN_INITRD");
         int r;
 
-        if (env_is_true("SYSTEMD_IN_INITRD")) {
+        if (!in_initrd) {
+                r = root_open_handle(getenv("IOMMU_GENERATOR_ROOT") ?: "/", &root);
+                if (r < 0)
+                        return log_warning_errno(r, "Failed to open the root directory, not checking the IOMMU command "
+                                                 "line: %m");
+        }
+        r = drift_decide(root, in_initrd, &d);
+        if (r < 0)
+                return log_warning_errno(r, "Not checking the IOMMU command line because of the errors above; "
+                                         "%s is not started on this boot.", APPLY_UNIT);
+        switch (d.decision) {
+        case DRIFT_SKIP_INITRD:
                 log_debug("In the initrd, nothing to do.");
                 return 0;
-        }
-        r = root_open_handle(getenv("IOMMU_GENERATOR_ROOT") ?: "/", &root);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to open the root directory, not checking the IOMMU command line: %m");
-
-        r = host_read_cmdline(root, &proc_cmdline);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to read %s/proc/cmdline, not checking the IOMMU command line: %m",
-                                         root_prefix(root));
-        r = cmdline_parse(proc_cmdline, &current);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to parse the kernel command line: %m");
-        t = cmdline_find_last(current, APPLY_SWITCH);
-        if (t && t->value && parse_kernel_bool(t->value) == 0) {
-                log_debug("%s=%s on the kernel command line, not checking.", APPLY_SWITCH, t->value);
+        case DRIFT_SKIP_SWITCH:
+                log_debug("%s=%s on the kernel command line, not checking.", DRIFT_SWITCH, d.switch_value);
                 return 0;
-        }
-
-        /* A missing iommu.conf or Profile= is the normal state of a host that does not use this: say
-         * nothing above debug. A broken file was already logged with file:line. */
-        r = config_load(root, &config);
-        if (r < 0)
-                return log_warning_errno(r, "Ignoring the IOMMU configuration because of the errors above; "
-                                         "%s is not started on this boot.", APPLY_UNIT);
-        if (!config.generator) {
+        case DRIFT_SKIP_DISABLED:
                 log_debug("Generator=no in [Boot], nothing to do.");
                 return 0;
-        }
-        if (!config.profile) {
+        case DRIFT_SKIP_NO_PROFILE:
                 log_debug("No Profile= in %s, nothing to do.", CONFIG_FILE);
                 return 0;
-        }
-        /* Not linted here: "iommuctl lint" and apply did that; the boot only needs the tokens. */
-        r = profile_load_full(root, config.profile, PROFILE_LOAD_NO_LINT, &profile);
-        if (r < 0)
-                return log_warning_errno(r, "Cannot load profile %s; %s is not started on this boot.",
-                                         config.profile, APPLY_UNIT);
-
-        /* Vendor= wins; otherwise the ACPI tables and the CPU tell. */
-        r = host_probe(root, _ARCH_INVALID, config.vendor, &host);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to probe the host: %m");
-        vendor = host_args_vendor(&host);
-        if (vendor < 0)
-                return log_warning_errno(-ENXIO, "Cannot tell this host's IOMMU (%s); set Vendor= in %s.",
-                                         host.vendor_source, CONFIG_FILE);
-        r = profile_kernel_args(profile, vendor, &wanted);
-        if (r == -ENODATA)
-                return log_warning_errno(r, "Profile %s has no kernel arguments for %s (%s); nothing to check.",
-                                         profile->name, vendor_to_string(vendor), profile->path);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to parse the kernel arguments of profile %s: %m", profile->name);
-        r = profile_owned_keys(profile, &owned);
-        if (r < 0)
-                return log_oom();
-
-        /* The line apply writes: in sync on any kernel, without reading its build configuration. */
-        if (plan_line_carries_profile(current, owned, wanted)) {
-                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
+        case DRIFT_SKIP_NOT_ARMED:
+                /* The normal state of a node the fleet configuration reached before its apply. */
+                if (d.recorded)
+                        log_info("Profile %s is configured but this node applied %s: not enforcing it until "
+                                 "'iommuctl apply' runs here.", d.profile, d.recorded);
+                else
+                        log_debug("Profile %s is configured but was never applied on this node: not enforcing it.", d.profile);
                 return 0;
-        }
-        /* Drift is a different predicted effect, not a different token order: another writer's order,
-         * or an extra token that changes nothing, never starts the apply service. */
-        r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
-        if (r < 0)
-                return log_warning_errno(r, "Failed to read the running kernel's release and configuration: %m");
-        /* A profile that declares only its Mode gets the tokens the model chooses for this kernel
-         * (intel_iommu=strict before 5.15...): what apply writes for it. */
-        if (!profile->args[vendor].set) {
-                _cleanup_(intent_choice_done) IntentChoice choice = {};
-
-                r = intent_profile_args(profile, vendor, &kernel, &choice);
-                if (r < 0 && r != -ENODATA)
-                        return log_oom();
-                if (r >= 0 && choice.tokens) {
-                        cmdline_free(wanted);
-                        wanted = TAKE_PTR(choice.tokens);
-                        if (plan_line_carries_profile(current, owned, wanted)) {
-                                log_debug("Kernel command line carries the tokens of profile %s.", profile->name);
-                                return 0;
-                        }
-                }
-        }
-        r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
-        if (r < 0)
-                return log_oom();
-        if (sync != SYNC_DRIFT) {
-                log_debug("Kernel command line does what profile %s promises (%s).", profile->name, sync_state_to_string(sync));
+        case DRIFT_SKIP_NO_ARGS:
                 return 0;
+        case DRIFT_IN_SYNC:
+        case DRIFT_SAME_EFFECT:
+                log_debug("Kernel command line does what profile %s promises (%s).", d.profile,
+                          drift_decision_to_string(d.decision));
+                return 0;
+        case DRIFT_START_APPLY:
+                if (root && booted_already(root))
+                        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than "
+                                   "they do; this is a daemon-reload, which starts nothing: %s runs at the next boot "
+                                   "(or now with 'systemctl start %s').", d.profile, strna(d.wanted), APPLY_UNIT, APPLY_UNIT);
+                else
+                        log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than "
+                                   "they do: starting %s on this boot.", d.profile, strna(d.wanted), APPLY_UNIT);
+                return add_apply_wants(normal_dir);
+        default:
+                return -EINVAL;
         }
-
-        _cleanup_free_ char *w = cmdline_to_string(wanted);
-        if (booted_already(root))
-                log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do; "
-                           "this is a daemon-reload, which starts nothing: %s runs at the next boot "
-                           "(or now with 'systemctl start %s').",
-                           profile->name, strna(w), APPLY_UNIT, APPLY_UNIT);
-        else
-                log_notice("Kernel command line lacks the IOMMU tokens of profile %s (%s) and does something else than they do: "
-                           "starting %s on this boot.",
-                           profile->name, strna(w), APPLY_UNIT);
-        return add_apply_wants(normal_dir);
 }
 
 /* systemd runs generators with stderr on /dev/null (PID 1 hands its own stdio to /dev/null), so

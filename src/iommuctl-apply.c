@@ -1,20 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
-#include "libiommu/boot-grub.h"
-#include "libiommu/boot-kernel-cmdline.h"
-#include "libiommu/boot.h"
-#include "libiommu/atomic-write.h"
+#include "libiommu/apply.h"
 #include "libiommu/changeset.h"
+#include "libiommu/drift.h"
 #include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
-#include "libiommu/lint.h"
 #include "libiommu/log.h"
-#include "libiommu/plan.h"
-#include "libiommu/status.h"
 #include "libiommu/strv.h"
 
 static const char *item_action(const ChangeItem *c, bool restore) {
+        /* rollback restores; undo, like apply, modifies. */
         return !c->old ? "created" : !c->new ? "removed" : restore ? "restored" : "modified";
 }
 
@@ -58,101 +54,6 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
         }
 }
 
-/* grub.cfg is regenerated on a live host when the GRUB defaults changed, unless told not to. */
-static bool want_regenerate(const ChangeSet *cs, const Config *config) {
-        return changeset_has_backend(cs, "grub") && root_is_host(cs->root) && !arg.no_bootloader_update &&
-               (!config || config->bootloader_update);
-}
-
-/* What each backend looks for, for the error when one asked for is not there. */
-static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
-        [BOOT_BACKEND_BLS] = "loader/entries/*.conf in /boot, /efi or /boot/efi",
-        /* Parenthesized: one string on two lines, not two elements (clang's -Wstring-concatenation). */
-        [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
-                                         "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
-        [BOOT_BACKEND_GRUB] = "/etc/default/grub",
-};
-
-static int select_backends(const Context *ctx, bool backends[_BOOT_BACKEND_MAX]) {
-        _cleanup_strv_free_ char **names = NULL;
-        bool found[_BOOT_BACKEND_MAX];
-        int r;
-
-        if (arg.backends) {
-                r = strv_split(arg.backends, ",", &names);
-                if (r < 0)
-                        return log_oom();
-        }
-        if (names || ctx->config.backends) {
-                r = boot_backends_from_list(names ?: ctx->config.backends, backends);
-                if (r < 0)
-                        return r;
-                /* A backend asked for and not there would write nothing, which is not success. */
-                (void) boot_detect_backends(ctx->root, found);
-                for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
-                        if (backends[b] && !found[b])
-                                return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
-                                                       "kind under %s: looked for %s. Nothing was changed.",
-                                                       boot_backend_to_string(b),
-                                                       names ? "--backend" : "Backends= in [Apply]", ctx->root->path,
-                                                       backend_looked_for[b]);
-                return 0;
-        }
-        if (boot_detect_backends(ctx->root, backends) == 0)
-                return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
-                                       "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
-                                       "Pass --backend to say which to write.", ctx->root->path);
-        return 0;
-}
-
-static int validate_tokens(const Context *ctx, const Cmdline *wanted) {
-        _cleanup_(lint_report_done) LintReport report = {};
-        const char *bad_token = NULL;
-        char bad = 0;
-        int r;
-
-        r = cmdline_check_safe(wanted, &bad_token, &bad);
-        if (r < 0)
-                return log_error_errno(r, "Profile %s: token '%s' contains '%c', which is unsafe in GRUB and shell files. "
-                                       "Nothing was changed.", ctx->profile->name, strna(bad_token), bad ?: '?');
-        r = lint_cmdline(wanted, ctx->host.arch, &report);
-        if (r < 0)
-                return log_oom();
-        for (size_t i = 0; i < report.n_findings; i++)
-                if (report.findings[i].severity == SEVERITY_ERROR)
-                        log_error("Profile %s (%s): %s: %s", ctx->profile->name, vendor_to_string(ctx->args_vendor),
-                                  report.findings[i].token, report.findings[i].message);
-        if (lint_report_count(&report, SEVERITY_ERROR) > 0)
-                return log_error_errno(-EINVAL, "Refusing to write tokens the kernel would not accept. Nothing was changed.");
-        return 0;
-}
-
-static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate);
-
-/* The selection the command line made (--profile, --vendor) is recorded in CONFIG_SELECTION_FILE,
- * in the same change set as the boot files, so the generator enforces what was applied and
- * rollback restores the previous selection. Without either option apply follows the configuration
- * and records nothing. Returns 1 when the selection changes. */
-static int plan_selection(const Context *ctx, ChangeSet *cs) {
-        _cleanup_free_ char *text = NULL;
-        Vendor vendor = _VENDOR_INVALID;
-        int r;
-
-        if (!arg.profile && arg.vendor < 0)
-                return 0;
-        if (arg.vendor >= 0)
-                vendor = arg.vendor;
-        else if (ctx->config.vendor_from && endswith(ctx->config.vendor_from, CONFIG_SELECTION_FILE))
-                vendor = ctx->config.vendor; /* keep the vendor recorded before */
-        r = config_selection_contents(ctx->profile->name, vendor, &text);
-        if (r < 0)
-                return log_oom();
-        r = changeset_add(cs, CONFIG_SELECTION_FILE, text, strlen(text), 0644, "selection");
-        if (r < 0)
-                return log_error_errno(r, "Failed to plan %s: %m", CONFIG_SELECTION_FILE);
-        return r;
-}
-
 static void log_selection(const Context *ctx) {
         const char *new = ctx->profile->name, *old = ctx->config.profile;
 
@@ -174,125 +75,18 @@ static void log_selection(const Context *ctx) {
                            CONFIG_SELECTION_FILE);
 }
 
-#define REBOOT_STAMP "/var/lib/iommu/reboot-requested"
-
-/* Reboots the live host into the change just committed, once per command line: if the previous
- * boot already rebooted for the same tokens and they are still not on the running command line,
- * the boot loader does not read what was written, and another reboot would only loop. */
-static int reboot_into(const Context *ctx, char * const *owned, const Cmdline *wanted) {
-        _cleanup_free_ char *tokens = cmdline_to_string(wanted), *stamp = NULL, *previous = NULL, *line = NULL;
-        const char *cmd;
-        int r;
-
-        if (!tokens)
-                return log_oom();
-        /* IOMMUCTL_REBOOT_COMMAND replaces the reboot in tests, which run under --root. */
-        cmd = getenv("IOMMUCTL_REBOOT_COMMAND");
-        if (!root_is_host(ctx->root) && !cmd)
-                return log_error_errno(-EINVAL, "--reboot applies to the running host, not to --root %s.", ctx->root->path);
-        stamp = root_display(ctx->root, REBOOT_STAMP);
-        if (!stamp)
-                return log_oom();
-        if (read_root_line(ctx->root, REBOOT_STAMP, &previous) >= 0 && streq(previous, tokens)) {
-                _cleanup_cmdline_ Cmdline *running = NULL;
-
-                if (host_read_cmdline(ctx->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
-                    !cmdline_in_sync(running, owned, wanted))
-                        return log_error_errno(-ELOOP, "Not rebooting: the previous boot already rebooted to get '%s', and "
-                                               "the kernel still runs without it. The boot loader does not use the files "
-                                               "written above; check which entry it boots ('iommuctl verify').", tokens);
-        }
-        r = write_root_file_atomic(ctx->root, REBOOT_STAMP, tokens, strlen(tokens));
-        if (r < 0)
-                return log_error_errno(r, "Failed to write %s, not rebooting: %m", stamp);
-
-        cmd = cmd ?: "systemctl reboot";
-        log_notice("Rebooting into the new kernel command line (%s).", cmd);
-        r = system(cmd);
-        if (r != 0)
-                return log_error_errno(-EIO, "'%s' failed (status %d).", cmd, r);
-        return 0;
-}
-
-/* The GRUB defaults already carry the profile, but grub.cfg may not: an earlier apply ran with
- * --no-bootloader-update, or offline. Regenerate it where apply would have, else say so. */
-static int regenerate_stale_grub_cfg(const Context *ctx) {
-        _cleanup_free_ char *cfg = NULL, *newer = NULL;
-        _cleanup_(grub_plan_done) GrubPlan grub = {};
-        bool regenerate = root_is_host(ctx->root) && !arg.no_bootloader_update && ctx->config.bootloader_update;
-        int r;
-
-        r = status_grub_cfg_stale(ctx->root, &cfg, &newer);
-        if (r < 0)
-                return log_oom();
-        if (!newer || arg.dry_run || !regenerate) {
-                if (arg.json)
-                        print_result(&(ChangeSet) { .root = ctx->root }, "apply", ctx->profile->name, arg.dry_run);
-                else
-                        log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx->root->path,
-                                 ctx->profile->name);
-                if (newer)
-                        log_notice("But %s is older than %s, which it is generated from: %s.", cfg, newer,
-                                   arg.dry_run ? "apply would regenerate it"
-                                               : "run update-grub or grub2-mkconfig in the system before booting it");
-                return 0;
-        }
-        log_notice("%s is older than %s, which it is generated from: regenerating it.", cfg, newer);
-        r = boot_grub_find_regenerate(ctx->root, &grub);
-        if (r < 0)
-                return r;
-        return boot_grub_regenerate(&grub);
-}
-
-/* [Apply] RebootSentinel=: tells a reboot daemon (kured watches /var/run/reboot-required) that the
- * committed change needs a reboot, and leaves the cordon, drain and reboot to it. A sentinel that is
- * already there (another package's, or ours from an earlier change) is left as it is: the reboot
- * it asks for boots the files just written too. */
-static int leave_reboot_sentinel(const Root *root, const char *sentinel) {
-        static const char text[] = "*** System restart required ***\n";
-        _cleanup_free_ char *path = root_display(root, sentinel);
-        int r;
-
-        if (!path)
-                return log_oom();
-        if (root_exists(root, sentinel)) {
-                log_info("%s is already there: the reboot it asks for boots the new command line.", sentinel);
-                return 0;
-        }
-        r = write_root_file_atomic(root, sentinel, text, strlen(text));
-        if (r < 0)
-                return log_error_errno(r, "Failed to create the reboot sentinel %s: %m", path);
-        log_notice("Created %s: the reboot daemon watching it (kured) reboots into the new command line.", sentinel);
-        return 0;
-}
-
-/* After a committed change: --reboot=yes reboots; otherwise RebootSentinel= leaves the reboot to the
- * daemon watching the sentinel (it wins over Reboot=yes, which would reboot without a drain);
- * otherwise --reboot=config reboots as Reboot= says. */
-static int after_commit(const Context *ctx, char * const *owned, const Cmdline *wanted) {
-        if (arg.reboot > 0)
-                return reboot_into(ctx, owned, wanted);
-        if (ctx->config.reboot_sentinel) {
-                if (arg.reboot < 0 && ctx->config.reboot)
-                        log_info("Not rebooting although Reboot=yes: RebootSentinel= leaves the reboot to the daemon watching %s.",
-                                 ctx->config.reboot_sentinel);
-                return leave_reboot_sentinel(ctx->root, ctx->config.reboot_sentinel);
-        }
-        if (arg.reboot < 0 && ctx->config.reboot)
-                return reboot_into(ctx, owned, wanted);
-        return 0;
+static int regenerate_arg(void) {
+        return arg.no_bootloader_update ? 0 : -1;
 }
 
 int verb_apply(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
         _cleanup_cmdline_ Cmdline *wanted = NULL;
-        _cleanup_strv_free_ char **owned = NULL;
-        _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
-        _cleanup_(grub_plan_done) GrubPlan grub = {};
+        _cleanup_strv_free_ char **owned = NULL, **names = NULL;
+        _cleanup_free_ char *selection = NULL;
+        _cleanup_(apply_result_done) ApplyResult res = {};
         ContextOptions o = args_context_options(true);
-        BootRequest req = {};
-        bool selection_changed;
+        ApplyRequest req;
         int r;
 
         if (argc > 1)
@@ -304,164 +98,256 @@ int verb_apply(int argc, char *argv[]) {
                 return EXIT_ERROR;
         if (context_profile_args(&ctx, &wanted, &owned) < 0)
                 return EXIT_ERROR;
-        if (validate_tokens(&ctx, wanted) < 0)
+        if (apply_check_tokens(ctx.profile->name, ctx.args_vendor, ctx.host.arch, wanted) < 0)
                 return EXIT_ERROR;
+        if (arg.backends && strv_split(arg.backends, ",", &names) < 0)
+                return log_oom(), EXIT_ERROR;
+        /* --if-armed (the kernel-install plugin): only where the profile was applied before (or
+         * Automatic=yes), and without arming a node itself. */
+        if (arg.if_armed) {
+                DriftArmed armed;
 
-        req = (BootRequest) {
+                r = drift_armed_under(ctx.root, &ctx.config, &armed, NULL);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read %s: %m", DRIFT_RECORD_FILE), EXIT_ERROR;
+                if (!drift_is_armed(armed)) {
+                        _cleanup_free_ char *why = NULL;
+                        if (drift_armed_describe(armed, ctx.profile->name, NULL, &why) < 0)
+                                return log_oom(), EXIT_ERROR;
+                        log_info("Not applying (--if-armed): %s.", why);
+                        return EXIT_NO;
+                }
+        }
+        if (apply_selection_contents(&ctx.config, ctx.profile->name, arg.profile != NULL, arg.vendor, &selection) < 0)
+                return log_oom(), EXIT_ERROR;
+
+        req = (ApplyRequest) {
                 .root = ctx.root,
+                .config = &ctx.config,
                 .profile = ctx.profile->name,
                 .owned = owned,
                 .wanted = wanted,
+                .kernel = &ctx.kernel,
+                .vendor = ctx.args_vendor,
                 .entries = arg.entries ?: ctx.config.entries,
+                .selection = selection,
+                .record = !arg.if_armed,
+                .verb = arg.if_armed ? "apply --if-armed" : "apply",
+                .dry_run = arg.dry_run,
+                .regenerate = regenerate_arg(),
+                .reboot = arg.reboot,
         };
-        if (select_backends(&ctx, req.backends) < 0)
+        if (apply_select_backends(ctx.root, names ?: ctx.config.backends,
+                                  names ? "--backend" : "Backends= in [Apply]", req.backends) < 0)
                 return EXIT_ERROR;
 
-        if (!arg.dry_run) {
-                lock.root = ctx.root;
-                if (changeset_lock(ctx.root, &lock.fd) < 0)
-                        return EXIT_ERROR;
-                if (changeset_recover(ctx.root) < 0)
-                        return EXIT_ERROR;
-        }
-        if (changeset_new(ctx.root, &cs) < 0)
-                return log_oom(), EXIT_ERROR;
-        /* Lines that already do what the profile does, in any order, are left byte for byte alone. */
-        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
-        r = boot_plan(&req, cs);
-        if (r >= 0 && plan_sync_judge_dropped()) {
-                _cleanup_free_ char *d = strv_join((char **) plan_sync_judge_dropped(), " ");
+        r = apply_run(&req, &res);
+        if (r < 0)
+                return EXIT_ERROR;
+        if (res.dropped) {
+                _cleanup_free_ char *d = strv_join(res.dropped, " ");
                 log_notice("Dropping %s from the lines rewritten: %s nothing on this kernel.", strna(d),
-                           strv_length((char **) plan_sync_judge_dropped()) == 1 ? "it changes" : "they change");
+                           strv_length(res.dropped) == 1 ? "it changes" : "they change");
         }
-        plan_uninstall_sync_judge();
-        if (r < 0)
-                return EXIT_ERROR;
-        r = plan_selection(&ctx, cs);
-        if (r < 0)
-                return EXIT_ERROR;
-        selection_changed = r > 0;
 
-        if (cs->n_items == 0) {
-                if (req.backends[BOOT_BACKEND_GRUB])
-                        return regenerate_stale_grub_cfg(&ctx) < 0 ? EXIT_ERROR : EXIT_OK;
+        if (!res.boot_changed && !res.selection_changed) {
+                if (res.regenerated && res.cs->n_items == 0)
+                        return EXIT_OK; /* only grub.cfg was stale, and is regenerated */
                 if (arg.json)
-                        print_result(cs, "apply", ctx.profile->name, arg.dry_run);
+                        print_result(res.cs, "apply", ctx.profile->name, arg.dry_run);
                 else
                         log_info("Nothing to change: the boot configuration under %s already carries profile %s.", ctx.root->path,
                                  ctx.profile->name);
+                if (res.stale_newer)
+                        log_notice("But %s was not generated from %s as it is now: %s.", res.stale_cfg, res.stale_newer,
+                                   arg.dry_run ? "apply would regenerate it"
+                                               : "run update-grub or grub2-mkconfig in the system before booting it");
+                if (res.committed)
+                        log_info("Recorded in %s that profile %s is applied on this node: iommu-generator keeps the boot in "
+                                 "line with it from now on (change set %08u).", DRIFT_RECORD_FILE, ctx.profile->name, res.cs->id);
                 return EXIT_OK;
         }
         if (arg.dry_run) {
-                print_result(cs, "apply", ctx.profile->name, true);
+                print_result(res.cs, "apply", ctx.profile->name, true);
                 return EXIT_OK;
         }
-        if (want_regenerate(cs, &ctx.config) && boot_grub_find_regenerate(ctx.root, &grub) < 0)
-                return EXIT_ERROR;
-
-        if (changeset_commit(cs) < 0)
-                return EXIT_ERROR;
-        print_result(cs, "apply", ctx.profile->name, false);
-        if (selection_changed)
+        print_result(res.cs, "apply", ctx.profile->name, false);
+        if (res.selection_changed)
                 log_selection(&ctx);
-
-        if (grub.tool) {
-                r = boot_grub_regenerate(&grub);
-                if (r < 0) {
-                        log_error("Restoring the files changed above, since grub.cfg could not be regenerated.");
-                        (void) rollback_last(ctx.root, false, NULL, false);
-                        return EXIT_ERROR;
-                }
-        } else if (changeset_has_backend(cs, "grub"))
+        if (res.grub_not_regenerated)
                 log_notice("grub.cfg was not regenerated (%s): run update-grub or grub2-mkconfig in the system before booting it.",
                            root_is_host(ctx.root) ? "--no-bootloader-update" : "offline root");
-        if (changeset_has_backend(cs, "kernel-cmdline") && boot_count_ukis(ctx.root) > 0)
+        if (res.ukis > 0)
                 log_notice("Unified kernel images on the ESP embed their command line: rebuild them (kernel-install add) "
                            "to carry the new one.");
-        log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", cs->id);
+        log_info("Recorded as change set %08u; 'iommuctl rollback' restores the previous files.", res.cs->id);
 
-        /* A change of the selection alone changes nothing the kernel reads. */
-        if (selection_changed && cs->n_items == 1)
-                return EXIT_OK;
-        plan_install_sync_judge(&ctx.kernel, ctx.args_vendor);
-        r = after_commit(&ctx, owned, wanted);
-        plan_uninstall_sync_judge();
-        return r < 0 ? EXIT_ERROR : EXIT_OK;
-}
-
-/* Rolls back the newest set. regenerate: grub.cfg is regenerated afterwards where the set changed
- * GRUB's defaults (false when undoing an apply whose regeneration failed: grub.cfg was never
- * generated from the set's files). */
-static int rollback_last(const Root *root, bool quiet_if_none, const Config *config, bool regenerate) {
-        _cleanup_changeset_ ChangeSet *cs = NULL;
-        _cleanup_(grub_plan_done) GrubPlan grub = {};
-        int r;
-
-        r = changeset_load_last_for_rollback(root, &cs);
-        if (r == -ENOENT) {
-                if (!quiet_if_none)
-                        log_info("Nothing to roll back: no change set recorded under %s%s.",
-                                 root_prefix(root), CHANGESET_DIR);
-                /* Programs get their answer too: nothing changed, no files. */
-                if (!quiet_if_none && arg.json)
-                        print_result(&(const ChangeSet) {}, "rollback", NULL, arg.dry_run);
-                return 0;
-        }
-        if (r < 0)
-                return r;
-        if (arg.dry_run) {
-                print_result(cs, "rollback", NULL, true);
-                return 0;
-        }
-        if (regenerate && want_regenerate(cs, config) && boot_grub_find_regenerate(root, &grub) < 0)
-                return -ENOENT;
-        r = changeset_rollback_apply(cs);
-        if (r < 0)
-                return r;
-        /* All or nothing, as for apply: a grub.cfg that could not be regenerated would still boot
-         * the profile while the defaults say otherwise, so the files go back to the set's and the
-         * set stays the one to roll back. */
-        if (grub.tool) {
-                r = boot_grub_regenerate(&grub);
-                if (r < 0) {
-                        log_error("Writing back the files of change set %08u, since grub.cfg could not be regenerated; "
-                                  "nothing was rolled back.", cs->id);
-                        (void) changeset_rollback_revert(cs);
-                        return r;
-                }
-        }
-        r = changeset_rollback_mark(cs);
-        if (r < 0)
-                return r;
-        print_result(cs, "rollback", NULL, false);
-        log_info("Change set %08u rolled back.", cs->id);
-        return 1;
+        return apply_reboot(&req, &res) < 0 ? EXIT_ERROR : EXIT_OK;
 }
 
 int verb_rollback(int argc, char *argv[]) {
         _cleanup_(config_done) Config config = {};
-        _cleanup_(changeset_lock_release) ChangeSetLock lock = { .fd = -1 };
+        _cleanup_(apply_result_done) ApplyResult res = {};
         int r;
 
         if (argc > 1)
                 return log_error("rollback takes no arguments."), EXIT_ERROR;
         if (config_load(arg.root, &config) < 0)
                 return EXIT_ERROR;
-        if (!arg.dry_run) {
-                lock.root = arg.root;
-                if (changeset_lock(arg.root, &lock.fd) < 0)
-                        return EXIT_ERROR;
-                r = changeset_recover(arg.root);
-                if (r < 0)
-                        return EXIT_ERROR;
-                if (r > 0)
-                        return EXIT_OK; /* the interrupted set was the last one; it is rolled back now */
-        }
-        r = rollback_last(arg.root, false, &config, true);
+        r = rollback_run(arg.root, &config, arg.dry_run, regenerate_arg(), &res);
         if (r < 0)
                 return EXIT_ERROR;
-        /* The restored files need a reboot as much as the change did. */
-        if (r > 0 && !arg.dry_run && config.reboot_sentinel && leave_reboot_sentinel(arg.root, config.reboot_sentinel) < 0)
-                return EXIT_ERROR;
+        if (res.recovered)
+                return EXIT_OK;
+        if (r == 0) {
+                log_info("Nothing to roll back: no change set recorded under %s%s.", root_prefix(arg.root), CHANGESET_DIR);
+                /* Programs get their answer too: nothing changed, no files. */
+                if (arg.json)
+                        print_result(&(const ChangeSet) {}, "rollback", NULL, arg.dry_run);
+                return EXIT_OK;
+        }
+        print_result(res.cs, "rollback", NULL, arg.dry_run);
+        if (!arg.dry_run)
+                log_info("Change set %08u rolled back.", res.cs->id);
         return EXIT_OK;
+}
+
+void print_generator_armed_text(const Context *ctx) {
+        _cleanup_free_ char *recorded = NULL, *why = NULL;
+        DriftArmed a;
+
+        if (drift_armed_under(ctx->root, &ctx->config, &a, &recorded) < 0 ||
+            drift_armed_describe(a, ctx->config.profile, recorded, &why) < 0) {
+                printf("Generator: cannot tell whether it is armed (%s unreadable)\n", DRIFT_RECORD_FILE);
+                return;
+        }
+        if (!ctx->config.generator)
+                printf("Generator: off (Generator=no in [Boot])\n");
+        else
+                printf("Generator: %s\n", why);
+}
+
+void print_generator_armed_json(const Context *ctx, JsonWriter *w) {
+        _cleanup_free_ char *recorded = NULL;
+        DriftArmed a;
+
+        json_key(w, "generator");
+        if (drift_armed_under(ctx->root, &ctx->config, &a, &recorded) < 0) {
+                json_null(w);
+                return;
+        }
+        json_begin_object(w);
+        json_field_bool(w, "enabled", ctx->config.generator);
+        json_field_bool(w, "armed", ctx->config.generator && drift_is_armed(a));
+        json_field_string(w, "armed_by", drift_armed_to_string(a));
+        json_field_string(w, "applied_profile", recorded);
+        json_end_object(w);
+}
+
+/* The profile whose tokens undo removes: --profile, else the one applied on this node, else the
+ * configured one. */
+static int undo_profile(const Config *config, char **ret) {
+        _cleanup_free_ char *recorded = NULL;
+        int r;
+
+        if (arg.profile)
+                return (*ret = strdup(arg.profile)) ? 0 : -ENOMEM;
+        r = drift_record_read(arg.root, &recorded);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Failed to read %s: %m", DRIFT_RECORD_FILE);
+        if (recorded) {
+                *ret = TAKE_PTR(recorded);
+                return 0;
+        }
+        if (config->profile)
+                return (*ret = strdup(config->profile)) ? 0 : -ENOMEM;
+        *ret = NULL;
+        return 0;
+}
+
+/* Undo removes the profile's tokens; what an apply removed to make room for them (a conflicting
+ * iommu=off) stays removed. Says so, naming the change sets, when there are any. */
+static void note_replaced(const Root *root) {
+        _cleanup_strv_free_ char **ids = NULL;
+        _cleanup_free_ char *s = NULL;
+        ChangeSetInfo *l = NULL;
+        size_t n = 0;
+
+        if (changeset_list(root, &l, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char id[16];
+                if (l[i].state != CHANGESET_COMPLETE || !l[i].verb || !startswith(l[i].verb, "apply") ||
+                    !strv_contains(l[i].actions, "modified"))
+                        continue;
+                (void) snprintf(id, sizeof(id), "%08u", l[i].id);
+                (void) strv_extend(&ids, id);
+        }
+        changeset_info_free(l, n);
+        if (!ids || !(s = strv_join(ids, ", ")))
+                return;
+        log_notice("Tokens an apply removed to make room for the profile's (in change set%s %s) are not brought back by "
+                   "undo; 'iommuctl history' lists the sets, 'iommuctl rollback' restores the files of the last one.",
+                   strv_length(ids) == 1 ? "" : "s", s);
+}
+
+int verb_undo(int argc, char *argv[]) {
+        _cleanup_(config_done) Config config = {};
+        _cleanup_(apply_result_done) ApplyResult res = {};
+        _cleanup_profile_ Profile *profile = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
+        _cleanup_free_ char *name = NULL;
+        UndoRequest req;
+        int r;
+
+        if (argc > 1)
+                return log_error("undo takes no arguments."), EXIT_ERROR;
+        if (config_load(arg.root, &config) < 0)
+                return EXIT_ERROR;
+        r = undo_profile(&config, &name);
+        if (r < 0)
+                return log_oom(), EXIT_ERROR;
+        if (!name) {
+                log_info("Nothing to undo: no profile was applied under %s or is configured; pass --profile to name one.",
+                         arg.root->path);
+                if (arg.json)
+                        print_result(&(ChangeSet) { .root = arg.root }, "undo", NULL, arg.dry_run);
+                return EXIT_OK;
+        }
+        if (profile_load_full(arg.root, name, PROFILE_LOAD_NO_LINT, &profile) < 0)
+                return EXIT_ERROR;
+        if (profile_owned_keys(profile, &owned) < 0)
+                return log_oom(), EXIT_ERROR;
+
+        req = (UndoRequest) {
+                .root = arg.root,
+                .config = &config,
+                .profile = profile->name,
+                .owned = owned,
+                .dry_run = arg.dry_run,
+                .regenerate = regenerate_arg(),
+        };
+        r = undo_run(&req, &res);
+        if (r < 0)
+                return EXIT_ERROR;
+        STRV_FOREACH(c, res.cannot)
+                log_warning("Cannot undo %s.", *c);
+        if (res.cs->n_items == 0) {
+                if (arg.json)
+                        print_result(res.cs, "undo", profile->name, arg.dry_run);
+                else
+                        log_info("Nothing to undo: no entry or file under %s carries a token of profile %s, and the "
+                                 "generator is not armed.", arg.root->path, profile->name);
+                return res.cannot ? EXIT_NO : EXIT_OK;
+        }
+        print_result(res.cs, "undo", profile->name, arg.dry_run);
+        if (arg.dry_run)
+                return EXIT_OK;
+        if (res.grub_not_regenerated)
+                log_notice("grub.cfg was not regenerated (%s): run update-grub or grub2-mkconfig in the system before booting it.",
+                           root_is_host(arg.root) ? "--no-bootloader-update" : "offline root");
+        log_info("Removed the tokens of profile %s as change set %08u; 'iommuctl rollback' restores them. Reboot to run "
+                 "without them, and remove Profile= from the configuration.", profile->name, res.cs->id);
+        note_replaced(arg.root);
+        return res.cannot ? EXIT_NO : EXIT_OK;
 }

@@ -124,6 +124,7 @@ static void print_json(const Context *ctx, const Plan *plan, const AcsLift *lift
         json_field_string(&w, "reason", plan->predicted.reason);
         json_field_string(&w, "kernel", kernel);
         json_end_object(&w);
+        print_generator_armed_json(ctx, &w);
         if (lift)
                 print_acs_lift_json(&w, lift);
         json_end_object(&w);
@@ -184,6 +185,7 @@ static void print_text(const Context *ctx, const Plan *plan) {
                 _cleanup_free_ char *d = strv_join(plan->dropped, " ");
                 printf("Dropped:  %s (owned tokens that change nothing on this kernel)\n", escaped(&x, strna(d)));
         }
+        print_generator_armed_text(ctx);
 }
 
 /* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of

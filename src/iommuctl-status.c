@@ -103,6 +103,8 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_end_object(&w);
         }
         json_end_array(&w);
+        if (ctx)
+                print_generator_armed_json(ctx, &w);
         json_end_object(&w);
         json_finish(&w);
 }
@@ -159,6 +161,8 @@ static void print_text(const Root *root, const Context *ctx, const Cmdline *want
                 printf("Default:   %s %s (%s%s%s)\n", status_kind_to_string(d->kind), escaped(&x, d->id ?: d->path),
                        escaped(&x, s->default_source), where ? ", " : "", where ? escaped(&x, where) : "");
         }
+        if (ctx)
+                print_generator_armed_text(ctx);
         if (s->grub_cfg_older_than)
                 printf("grub.cfg:  %s was not generated from %s as it is now: regenerate it (update-grub or "
                        "grub2-mkconfig) before booting\n",
@@ -181,7 +185,7 @@ int status_next_boot_options(const Root *root, char **ret_options, char **ret_wh
         int r;
 
         *ret_options = *ret_what = NULL;
-        r = status_collect(root, NULL, NULL, &s);
+        r = status_collect(root, NULL, NULL, NULL, &s);
         if (r < 0)
                 return r;
         if (s.next == SIZE_MAX || !s.entries[s.next].options)
@@ -201,7 +205,7 @@ static int status_without_profile(void) {
         if (arg.check)
                 return log_error_errno(-EINVAL, "No profile selected: status --check needs one to judge the next boot "
                                        "(pass --profile NAME or set Profile= in iommu.conf)."), EXIT_ERROR;
-        if (status_collect(root, NULL, NULL, &s) < 0)
+        if (status_collect(root, NULL, NULL, NULL, &s) < 0)
                 return EXIT_ERROR;
         if (arg.json)
                 print_json(NULL, NULL, &s);
@@ -225,6 +229,7 @@ int verb_status(int argc, char *argv[]) {
         _cleanup_cmdline_ Cmdline *wanted = NULL;
         _cleanup_strv_free_ char **owned = NULL;
         ContextOptions o = args_context_options(true);
+        _cleanup_(sync_judge_done) SyncJudge judge = {};
 
         if (argc > 1)
                 return log_error("status takes no arguments."), EXIT_ERROR;
@@ -235,7 +240,8 @@ int verb_status(int argc, char *argv[]) {
         if (context_profile_args(&ctx, &wanted, &owned) < 0)
                 return EXIT_ERROR;
 
-        if (status_collect(ctx.root, owned, wanted, &s) < 0)
+        judge = SYNC_JUDGE(&ctx.kernel, ctx.args_vendor);
+        if (status_collect(ctx.root, owned, wanted, &judge, &s) < 0)
                 return EXIT_ERROR;
 
         if (arg.json)

@@ -103,8 +103,9 @@ static int send_journal_entry(const Observation *o, const Profile *p, const Verd
         return 0;
 }
 
-/* Node labels and metrics, where [Publish] in iommu.conf asks for them. A failure to publish is
- * logged but does not change the verdict. */
+/* Node labels and metrics, where [Publish] in iommu.conf asks for them, from the boot's verdict on
+ * the configured profile only (publish_decide()). A failure to publish is logged but does not
+ * change the verdict. */
 static void publish(const Context *ctx, const Observation *o, const Verdict *v) {
         NodeState s = {
                 .profile = ctx->profile->name,
@@ -117,8 +118,20 @@ static void publish(const Context *ctx, const Observation *o, const Verdict *v) 
                 .verdict = check_result_to_json_string(v->result),
         };
 
-        if (!ctx->config.publish_nfd && !ctx->config.publish_prometheus)
+        switch (publish_decide(&ctx->config, ctx->profile->name, arg.boot_check, arg.publish)) {
+        case PUBLISH_YES:
+                break;
+        case PUBLISH_SKIP_MANUAL:
+                log_info("Not publishing node labels or metrics: they carry the boot check's verdict "
+                         "(iommu-verify.service, --boot-check); pass --publish to publish this run.");
                 return;
+        case PUBLISH_SKIP_OTHER_PROFILE:
+                log_info("Not publishing node labels or metrics: this run checked profile %s, the node's profile is %s.",
+                         ctx->profile->name, strna(ctx->config.profile));
+                return;
+        default:
+                return;
+        }
         memcpy(s.groups_by_type, o->type_counts, sizeof(s.groups_by_type));
         s.p2p = v->facts.p2p;
         memcpy(s.p2p_paths, v->facts.p2p_paths, sizeof(s.p2p_paths));

@@ -43,7 +43,7 @@ static const Verb verbs[] = {
           "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline",
           "0 printed, 2 error",
           "iommuctl export bootc --profile gpu-sriov --vendor portable" },
-        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--kernel-log FILE]",
+        { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--publish] [--kernel-log FILE]",
           "Check what the running kernel really did against the profile",
           "0 every promise kept (warnings allowed), 1 a check failed (drift included), 2 could not check",
           "iommuctl verify --no-journal" },
@@ -56,9 +56,9 @@ static const Verb verbs[] = {
           "0 printed, 2 a bad configuration or an unknown setting",
           "iommuctl config IOMMU.Profile" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
-          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--root DIR] [--json]",
+          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback",
-          "0 written or nothing to change, 2 refused or failed (nothing changed)",
+          "0 written or nothing to change, 1 --if-armed: the node is not armed (nothing changed), 2 refused or failed (nothing changed)",
           "iommuctl apply --dry-run" },
         { "recommend", verb_recommend, "recommend [--root DIR] [--json]",
           "Say which profile fits this node (GPUs, SR-IOV, VFIO, KVM, SEV-SNP/TDX, external ports) and why; writes nothing",
@@ -72,6 +72,14 @@ static const Verb verbs[] = {
           "Restore the files the last apply changed",
           "0 restored or nothing to roll back, 2 refused or failed (nothing changed)",
           "iommuctl rollback --dry-run" },
+        { "undo", verb_undo, "undo [--profile NAME] [--root DIR] [--dry-run] [--no-bootloader-update] [--json]",
+          "Remove the profile's tokens from every entry and file that carries them, and disarm the generator",
+          "0 undone or nothing to undo, 1 some files cannot be rewritten (named: UKIs), 2 refused or failed (nothing changed)",
+          "iommuctl undo --dry-run" },
+        { "history", verb_history, "history [--root DIR] [--json] [--no-legend]",
+          "List the change sets: time, verb, profile, state and files",
+          "0 listed, 2 error",
+          "iommuctl history" },
 };
 
 /* One line per option (or more, the following lines indented), with the verbs it applies to
@@ -89,7 +97,7 @@ static const OptionHelp options_help[] = {
         { "-h --help", "Show this help (or a verb's, after the verb)", NULL },
         { "   --version", "Show the version", "" },
         { "-R --root=DIR", "Operate on the tree under DIR instead of the host (default /)", NULL },
-        { "-p --profile=NAME", "Use this profile instead of Profile= from iommu.conf", CONTEXT_VERBS "profiles " },
+        { "-p --profile=NAME", "Use this profile instead of Profile= from iommu.conf", CONTEXT_VERBS "profiles undo " },
         { "   --vendor=V", "intel, amd, arm64 or portable (default: detected)", CONTEXT_VERBS "lint recommend groups " },
         { "   --arch=A", "x86_64 or aarch64 (default: detected)", CONTEXT_VERBS "lint recommend groups " },
         { "   --cmdline=LINE", "Use LINE as the current command line instead of ROOT/proc/cmdline\n"
@@ -108,11 +116,15 @@ static const OptionHelp options_help[] = {
         { "   --kernel-log=FILE", "verify: read the kernel log from FILE (for --root trees);\n"
           "plan, apply, recommend: the node's facts in it (caching mode, SNP)", "verify plan apply recommend " },
         { "   --boot-check", "verify: log the verdict as this boot's check (iommu-verify.service)", "verify " },
+        { "   --publish", "verify: publish labels and metrics from a run by hand too\n"
+          "(the configured profile only; --boot-check always does)", "verify " },
         { "   --journal-fields-to=FILE", "verify: write the journal entry's fields to FILE", "verify " },
         { "   --backend=LIST", "apply: bls, kernel-cmdline, grub (default: detected)", "apply " },
         { "   --entries=SEL", "apply: BLS entries to change: all, default or a glob (default: all)", "apply " },
-        { "   --dry-run", "apply, rollback: print a unified diff, write nothing", "apply rollback " },
-        { "   --no-bootloader-update", "apply, rollback: do not regenerate grub.cfg", "apply rollback " },
+        { "   --dry-run", "apply, rollback, undo: print a unified diff, write nothing", "apply rollback undo " },
+        { "   --no-bootloader-update", "apply, rollback, undo: do not regenerate grub.cfg", "apply rollback undo " },
+        { "   --if-armed", "apply: only where the profile was applied before or\n"
+          "[Apply] Automatic=yes (kernel-install plugin); 1 when not", "apply " },
         { "   --reboot=no|yes|config", "apply: reboot into a committed change (config: as\n"
           "[Apply] Reboot= says; iommu-apply.service uses it)", "apply " },
         { "-q --quiet", "Print errors only (plan --check, verify: only the exit status)", NULL },
@@ -200,6 +212,8 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_PAGER,
                 ARG_NO_LEGEND,
                 ARG_BOOT_CHECK,
+                ARG_IF_ARMED,
+                ARG_PUBLISH,
         };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -229,6 +243,8 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-pager", no_argument, NULL, ARG_NO_PAGER },
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
+                { "if-armed", no_argument, NULL, ARG_IF_ARMED },
+                { "publish", no_argument, NULL, ARG_PUBLISH },
                 {}
         };
         int c;
@@ -308,6 +324,12 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_NO_BOOTLOADER_UPDATE:
                         arg.no_bootloader_update = true;
+                        break;
+                case ARG_IF_ARMED:
+                        arg.if_armed = true;
+                        break;
+                case ARG_PUBLISH:
+                        arg.publish = true;
                         break;
                 case ARG_REBOOT:
                         if (streq(optarg, "config"))

@@ -41,6 +41,8 @@ typedef struct Args {
         bool dry_run;
         bool no_bootloader_update;
         int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
+        bool if_armed;              /* apply: only where the generator is armed (kernel-install plugin) */
+        bool publish;               /* verify: publish labels and metrics from a run by hand too */
 } Args;
 
 extern Args arg;
@@ -56,6 +58,8 @@ int verb_verify(int argc, char *argv[]);
 int verb_groups(int argc, char *argv[]);
 int verb_apply(int argc, char *argv[]);
 int verb_rollback(int argc, char *argv[]);
+int verb_undo(int argc, char *argv[]);
+int verb_history(int argc, char *argv[]);
 int verb_recommend(int argc, char *argv[]);
 int verb_status(int argc, char *argv[]);
 
@@ -83,6 +87,11 @@ void print_setting_origins(const Context *ctx, int width);
 
 /* --no-legend, and colour on a terminal (SYSTEMD_COLORS, NO_COLOR), for the library's reports. */
 ReportFlags args_report_flags(void);
+
+/* Whether iommu-generator is armed on the context's node (issue 22.1): the "Generator:" line of
+ * plan and status, and their "generator" JSON object. */
+void print_generator_armed_text(const Context *ctx);
+void print_generator_armed_json(const Context *ctx, struct JsonWriter *w);
 
 /* Context options from the parsed arguments. */
 ContextOptions args_context_options(bool need_vendor);

@@ -8,6 +8,7 @@
 #include "boot-grub.h"
 #include "fileio.h"
 #include "log.h"
+#include "spawn.h"
 #include "status.h"
 #include "strv.h"
 
@@ -145,7 +146,8 @@ static bool has_token(const Cmdline *c, const char *text) {
         return false;
 }
 
-int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts) {
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
+                      bool *ret_kernelopts) {
         _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *all = NULL, *out = NULL;
@@ -167,6 +169,11 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
         if (r < 0)
                 return r;
         kernelopts = has_token(joined, "$kernelopts");
+        if (sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted)) {
+                *ret = strdup(text);
+                *ret_kernelopts = kernelopts;
+                return *ret ? 0 : -ENOMEM;
+        }
 
         /* Boot loaders join the "options" lines with one space and the kernel reads the result:
          * tokens (quotes that span two lines included) and "--" are judged on that, and the edits
@@ -384,8 +391,7 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         _cleanup_free_ char *tool = NULL, *tmpdir = NULL, *copy = NULL, *assignment = NULL;
         const char *t = getenv("TMPDIR");
         FILE *f;
-        pid_t pid;
-        int status, r;
+        int r;
 
         for (size_t i = 0; i < ELEMENTSOF(tools) && !tool; i++)
                 (void) find_executable(tools[i], &tool);
@@ -404,18 +410,8 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
                 (void) rmdir(tmpdir);
                 return log_error_errno(r, "Failed to write %s: %m", copy);
         }
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(-errno, "Failed to fork: %m");
-        if (pid == 0) {
-                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
-                execl(tool, tool, copy, "set", assignment, (char *) NULL);
-                _exit(127);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        r = !WIFEXITED(status) || WEXITSTATUS(status) != 0 ? -EPROTO : read_full_file(copy, CHANGESET_FILE_MAX, ret, ret_size);
+        r = spawn_and_wait(STRV_MAKE(tool, copy, "set", assignment), SPAWN_STDOUT_TO_STDERR);
+        r = r != 0 ? -EPROTO : read_full_file(copy, CHANGESET_FILE_MAX, ret, ret_size);
         (void) unlink(copy);
         (void) rmdir(tmpdir);
         if (r == -EPROTO)
@@ -423,7 +419,7 @@ static int grubenv_set_with_tool(const char *text, size_t size, const char *key,
         return r;
 }
 
-static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline *wanted, ChangeSet *cs) {
+static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs) {
         _cleanup_free_ char *path = NULL, *text = NULL, *value = NULL, *new_value = NULL, *new_text = NULL;
         _cleanup_cmdline_ Cmdline *cur = NULL;
         size_t size, new_size;
@@ -444,7 +440,7 @@ static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline 
         r = cmdline_parse(value, &cur);
         if (r < 0)
                 return r;
-        if (cmdline_in_sync(cur, owned, wanted))
+        if (sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
         r = cmdline_splice(value, owned, wanted, &new_value);
         if (r == -EBADMSG)
@@ -458,7 +454,7 @@ static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
-int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
                   char **ret_default_options) {
         BlsEntry *e = NULL;
         size_t n = 0, def = 0, matched = 0;
@@ -500,7 +496,7 @@ int boot_bls_plan(const Root *root, const char *selector, char * const *owned, c
                                 log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
                         break;
                 }
-                r = bls_entry_rewrite(text, owned, wanted, &new, &kernelopts);
+                r = bls_entry_rewrite(text, owned, wanted, judge, &new, &kernelopts);
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
                 else if (r == -EBADMSG)
@@ -525,7 +521,7 @@ int boot_bls_plan(const Root *root, const char *selector, char * const *owned, c
         if (selector && !streq(selector, "all") && matched == 0)
                 return log_error_errno(-ENOENT, "No boot loader entry matches '%s' under %s.", selector, root->path);
         if (need_kernelopts) {
-                r = plan_kernelopts(root, owned, wanted, cs);
+                r = plan_kernelopts(root, owned, wanted, judge, cs);
                 if (r < 0)
                         return r;
         }

@@ -4,6 +4,7 @@
 #include "changeset.h"
 #include "cmdline.h"
 #include "fileio.h"
+#include "plan.h"
 
 /* Boot Loader Specification Type #1 entries, $BOOT/loader/entries/ *.conf, with $BOOT found the
  * way bootctl does (/boot, /efi, /boot/efi), and the GRUB environment block that RHEL 8 style
@@ -19,7 +20,8 @@ typedef struct BlsEntry {
  * new "options" line is added). Every other line is kept byte for byte. An entry whose options
  * name "$kernelopts" gets its wanted tokens from the GRUB environment instead: only owned tokens
  * written into the entry itself are removed, and *ret_kernelopts is set. */
-int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, char **ret, bool *ret_kernelopts);
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
+                      bool *ret_kernelopts);
 /* Pure: the "options" lines joined by spaces (NULL when there is none). */
 int bls_entry_options(const char *text, char **ret);
 /* Pure: each "options" line's value and its line number (1-based), for readers that report
@@ -45,5 +47,5 @@ int grubenv_get(const char *text, const char *key, char **ret);
  * the entry file names) and, for $kernelopts entries, of the GRUB environment block (rewritten by
  * grub2-editenv/grub-editenv on a scratch copy) to cs. ret_default_options, when not NULL, gets
  * the resulting options of the default entry (for seeding /etc/kernel/cmdline), or NULL. */
-int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, ChangeSet *cs,
+int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
                   char **ret_default_options);

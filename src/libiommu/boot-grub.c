@@ -10,6 +10,7 @@
 #include "bootspec.h"
 #include "fileio.h"
 #include "log.h"
+#include "spawn.h"
 #include "strv.h"
 
 /* In a decoded value, ESC starts a two-byte sequence: ESC 'S' stands for "$NAME" (the variable
@@ -877,14 +878,22 @@ static int parse_assignments(const char *path, const char *s, const char * const
  * byte of the value deletes its source bytes (quotes around it stay, so the word stays one
  * word), the insertion goes where the value byte next to it was, inside its quotes, or quoted
  * itself where that was unquoted. */
-static int splice_assignment(const char *text, const Assignment *a, char * const *owned, const Cmdline *append, bool *del,
-                             size_t *ret_insert_at, char **ret_insert) {
+static int splice_assignment(const char *text, const Assignment *a, char * const *owned, const Cmdline *append,
+                             SyncJudge *judge, bool *del, size_t *ret_insert_at, char **ret_insert) {
         _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
+        _cleanup_cmdline_ Cmdline *cur = NULL;
         Cmdline empty = {};
         char quote;
         size_t at;
         int r;
 
+        *ret_insert = NULL;
+        r = cmdline_parse(a->value, &cur);
+        if (r < 0)
+                return r;
+        /* The one judgement: a value that already does what the profile does stays as written. */
+        if (sync_judge_carries(judge, cur, owned, append ?: &empty))
+                return 0;
         r = cmdline_splice_plan(a->value, NULL, 0, owned, append ?: &empty, &sp);
         if (r < 0)
                 return r;
@@ -936,7 +945,7 @@ static int splice_assignment(const char *text, const Assignment *a, char * const
         return 0;
 }
 
-int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append,
+int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append, SyncJudge *judge,
                           GrubRewriteResult *ret) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         _cleanup_free_ char *out = NULL, *insert = NULL;
@@ -1006,7 +1015,7 @@ int grub_defaults_rewrite(const char *path, const char *text, char * const *owne
                 if (init_only)
                         continue;
 
-                r = splice_assignment(text, a, owned, i == last_linux ? append : NULL, del, &at, &ins);
+                r = splice_assignment(text, a, owned, i == last_linux ? append : NULL, judge, del, &at, &ins);
                 if (r == -EBADMSG)
                         return log_error_errno(r, "%s:%u: %s has an unterminated quote inside its value; nothing was changed.",
                                                path, a->line, a->name);
@@ -1216,7 +1225,7 @@ bool boot_grub_is_debian(const Root *root) {
         return root_exists(root, "/etc/debian_version");
 }
 
-static int rewrite_file(const Root *root, const char *path, char * const *owned, const Cmdline *append,
+static int rewrite_file(const Root *root, const char *path, char * const *owned, const Cmdline *append, SyncJudge *judge,
                         ChangeSet *cs, GrubRewriteResult *ret) {
         _cleanup_free_ char *text = NULL, *full = root_display(root, path);
         int r;
@@ -1232,14 +1241,15 @@ static int rewrite_file(const Root *root, const char *path, char * const *owned,
                 return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
         else if (r < 0)
                 return r;
-        r = grub_defaults_rewrite(full, text, owned, append, ret);
+        r = grub_defaults_rewrite(full, text, owned, append, judge, ret);
         if (r < 0)
                 return r;
         r = changeset_add(cs, path, ret->text, strlen(ret->text), 0644, "grub");
         return r < 0 ? r : 0;
 }
 
-int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs) {
+int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *profile,
+                   ChangeSet *cs) {
         _cleanup_free_ char *dir = root_display(root, GRUB_DROPIN_DIR), *dropin = NULL, *dashdash_at = NULL;
         _cleanup_strv_free_ char **names = NULL;
         bool dashdash = false;
@@ -1251,7 +1261,7 @@ int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted,
         {
                 GrubRewriteResult res = {};
                 /* Debian: the drop-in carries the tokens; elsewhere /etc/default/grub itself. */
-                r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, cs, &res);
+                r = rewrite_file(root, GRUB_DEFAULTS, owned, debian ? NULL : wanted, judge, cs, &res);
                 if (r >= 0 && res.linux_dashdash) {
                         _cleanup_free_ char *full = root_display(root, GRUB_DEFAULTS);
                         dashdash = true;
@@ -1279,7 +1289,7 @@ int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted,
                         continue;
                 if (asprintf(&path, "%s/%s", GRUB_DROPIN_DIR, name) < 0)
                         return log_oom();
-                r = rewrite_file(root, path, owned, NULL, cs, &res);
+                r = rewrite_file(root, path, owned, NULL, judge, cs, &res);
                 if (r >= 0 && strcmp(name, "60-iommu.cfg") < 0) {
                         /* The drop-in appends to what the files before it leave. */
                         if (res.sets_linux)
@@ -1306,29 +1316,16 @@ int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted,
                                        "follows into GRUB_CMDLINE_LINUX_DEFAULT and run iommuctl apply again. Nothing was "
                                        "changed.", dashdash_at, GRUB_DROPIN);
 
+        /* Nothing to carry (undo): the drop-in goes. */
+        if (wanted->n_tokens == 0) {
+                r = changeset_add(cs, GRUB_DROPIN, NULL, 0, 0644, "grub");
+                return r < 0 ? r : 0;
+        }
         r = grub_dropin_contents(profile, wanted, &dropin);
         if (r < 0)
                 return log_oom();
         r = changeset_add(cs, GRUB_DROPIN, dropin, strlen(dropin), 0644, "grub");
         return r < 0 ? r : 0;
-}
-
-int find_executable(const char *name, char **ret) {
-        const char *path = getenv("PATH") ?: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        _cleanup_strv_free_ char **dirs = NULL;
-
-        if (strv_split(path, ":", &dirs) < 0)
-                return -ENOMEM;
-        STRV_FOREACH(d, dirs) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s/%s", *d, name) < 0)
-                        return -ENOMEM;
-                if (access(p, X_OK) == 0) {
-                        *ret = TAKE_PTR(p);
-                        return 0;
-                }
-        }
-        return -ENOENT;
 }
 
 /* grub.cfg is in /boot/grub2 on Fedora/RHEL, /boot/grub elsewhere; on older EFI installs of
@@ -1370,28 +1367,15 @@ int boot_grub_find_regenerate(const Root *root, GrubPlan *ret) {
 }
 
 int boot_grub_regenerate(const GrubPlan *p) {
-        pid_t pid;
-        int status;
+        int r;
 
         log_info("Regenerating grub.cfg: %s%s%s", p->tool, p->output ? " -o " : "", p->output ?: "");
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(-errno, "Failed to fork: %m");
-        if (pid == 0) {
-                /* stdout is for our own report; the tool's chatter goes to stderr. */
-                (void) dup2(STDERR_FILENO, STDOUT_FILENO);
-                if (p->output)
-                        execl(p->tool, p->tool, "-o", p->output, (char *) NULL);
-                else
-                        execl(p->tool, p->tool, (char *) NULL);
-                _exit(127);
-        }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(-errno, "Failed to wait for %s: %m", p->tool);
-        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                return log_error_errno(-EPROTO, "%s failed (%s %d).", p->tool, WIFEXITED(status) ? "exit status" : "signal",
-                                       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+        /* stdout is for our own report; the tool's chatter goes to stderr. */
+        r = spawn_and_wait(p->output ? STRV_MAKE(p->tool, "-o", p->output) : STRV_MAKE(p->tool), SPAWN_STDOUT_TO_STDERR);
+        if (r < 0)
+                return r;
+        if (r != 0)
+                return log_error_errno(-EPROTO, "%s failed (exit status %d).", p->tool, r);
         return 0;
 }
 

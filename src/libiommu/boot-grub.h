@@ -4,6 +4,7 @@
 #include "changeset.h"
 #include "cmdline.h"
 #include "fileio.h"
+#include "plan.h"
 
 /* GRUB defaults: /etc/default/grub and, on Debian-family systems, /etc/default/grub.d/ *.cfg.
  * These are shell fragments grub-mkconfig sources (with dash on Debian, bash elsewhere). The file is
@@ -32,7 +33,7 @@ typedef struct GrubRewriteResult {
 /* Pure: removes owned tokens from every GRUB_CMDLINE_LINUX and GRUB_CMDLINE_LINUX_DEFAULT
  * assignment; with append, merges it into the last GRUB_CMDLINE_LINUX assignment (or adds one).
  * path is for messages. Errors are logged with path:line and returned as -EINVAL. */
-int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append,
+int grub_defaults_rewrite(const char *path, const char *text, char * const *owned, const Cmdline *append, SyncJudge *judge,
                           GrubRewriteResult *ret);
 void grub_rewrite_result_done(GrubRewriteResult *r);
 
@@ -64,7 +65,8 @@ typedef struct GrubPlan {
 } GrubPlan;
 
 /* Adds the changes of the GRUB defaults to cs. */
-int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *profile, ChangeSet *cs);
+int boot_grub_plan(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *profile,
+                   ChangeSet *cs);
 /* Finds the tool that regenerates grub.cfg; -ENOENT (logged) when none is installed. */
 int boot_grub_find_regenerate(const Root *root, GrubPlan *ret);
 /* Runs it, stdout and stderr to our stderr. */
@@ -75,5 +77,3 @@ bool boot_grub_detect(const Root *root);
 /* Debian family: grub-mkconfig sources /etc/default/grub.d. */
 bool boot_grub_is_debian(const Root *root);
 
-/* Looks for an executable in $PATH. */
-int find_executable(const char *name, char **ret);

@@ -87,7 +87,8 @@ static int seed_cmdline(const Root *root, const char *fallback, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *fallback, ChangeSet *cs) {
+int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *fallback,
+                             ChangeSet *cs) {
         _cleanup_free_ char *text = NULL, *out = NULL;
         _cleanup_cmdline_ Cmdline *cur = NULL;
         bool exists;
@@ -118,7 +119,7 @@ int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdlin
                 return log_error_errno(r, "Failed to parse %s%s: %m; nothing was changed.", root_prefix(root),
                                        KERNEL_CMDLINE);
         exists = root_exists(root, KERNEL_CMDLINE);
-        if (exists && cmdline_in_sync(cur, owned, wanted))
+        if (exists && sync_judge_carries(judge, cur, owned, wanted))
                 return 0;
         /* Spliced: every byte but the owned tokens stays, newlines included (kernel-install's
          * 90-loaderentry.install squeezes blanks and newlines to single spaces on its own). */

@@ -4,6 +4,7 @@
 #include "changeset.h"
 #include "cmdline.h"
 #include "fileio.h"
+#include "plan.h"
 
 /* /etc/kernel/cmdline: what kernel-install (and so systemd-boot entries and UKIs built later)
  * puts on the command line of kernels installed from now on. */
@@ -18,7 +19,8 @@ bool boot_kernel_cmdline_detect(const Root *root);
 /* Adds the change of /etc/kernel/cmdline. A missing file is created (when kernel-install is
  * used) from /usr/lib/kernel/cmdline, else the running kernel's command line (host only), else
  * fallback (the default entry's options), else it is left alone with a notice. */
-int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, const char *fallback, ChangeSet *cs);
+int boot_kernel_cmdline_plan(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, const char *fallback,
+                             ChangeSet *cs);
 
 /* UKIs on the ESP embed their command line: returns how many there are. */
 unsigned boot_count_ukis(const Root *root);

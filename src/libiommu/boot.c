@@ -78,17 +78,17 @@ int boot_plan(const BootRequest *req, ChangeSet *cs) {
                 return r;
 
         if (req->backends[BOOT_BACKEND_BLS]) {
-                r = boot_bls_plan(req->root, req->entries, req->owned, req->wanted, cs, &default_options);
+                r = boot_bls_plan(req->root, req->entries, req->owned, req->wanted, req->judge, cs, &default_options);
                 if (r < 0)
                         return r;
         }
         if (req->backends[BOOT_BACKEND_KERNEL_CMDLINE]) {
-                r = boot_kernel_cmdline_plan(req->root, req->owned, req->wanted, default_options, cs);
+                r = boot_kernel_cmdline_plan(req->root, req->owned, req->wanted, req->judge, default_options, cs);
                 if (r < 0)
                         return r;
         }
         if (req->backends[BOOT_BACKEND_GRUB]) {
-                r = boot_grub_plan(req->root, req->owned, req->wanted, req->profile, cs);
+                r = boot_grub_plan(req->root, req->owned, req->wanted, req->judge, req->profile, cs);
                 if (r < 0)
                         return r;
         }

@@ -3,6 +3,7 @@
 
 #include "changeset.h"
 #include "cmdline.h"
+#include "plan.h"
 #include "fileio.h"
 
 /* Which boot configuration a machine (or image) really uses, and the changes a profile needs in
@@ -24,6 +25,7 @@ typedef struct BootRequest {
         const char *profile;     /* name, for the files we write */
         char * const *owned;     /* keys the profile owns */
         const Cmdline *wanted;   /* the profile's tokens */
+        SyncJudge *judge;        /* whether a line already carries them (NULL: default kernel, portable) */
         const char *entries;     /* all (NULL), default, or a glob over BLS entry file names */
         bool backends[_BOOT_BACKEND_MAX];
 } BootRequest;

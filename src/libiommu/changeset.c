@@ -462,6 +462,19 @@ static int unsigned_compare(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
+/* For the history: which verb wrote the set, for which profile. Journaled with the set, before
+ * any boot file is touched. */
+static int journal_write_info(const ChangeSet *cs, int dir_fd) {
+        _cleanup_free_ char *text = NULL;
+
+        if (!cs->verb)
+                return 0;
+        if (asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
+                return -ENOMEM;
+        return write_file_atomic_at(dir_fd, "info", text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
+                                    WRITE_ATOMIC_NO_DATA_SYNC);
+}
+
 /* The ids of the journaled sets, ascending. */
 static int journal_list(const Root *root, unsigned **ret, size_t *ret_n, unsigned *ret_max) {
         _cleanup_free_ char *d = root_display(root, CHANGESET_DIR);
@@ -853,6 +866,11 @@ int changeset_commit(ChangeSet *cs) {
         /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
          * before the first boot file is touched. */
         r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
+        if (r >= 0) {
+                r = journal_write_info(cs, dir_fd);
+                if (r < 0)
+                        log_error_errno(r, "Failed to write %s/info: %m", dir);
+        }
         if (r >= 0 && fsync(base_rd) < 0) {
                 r = -errno;
                 log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
@@ -1293,4 +1311,91 @@ void changeset_unlock(const Root *root, int fd) {
         }
         if (fd >= 0)
                 close(fd);
+}
+
+static const char * const changeset_state_names[_CHANGESET_STATE_MAX] = {
+        [CHANGESET_INCOMPLETE] = "incomplete",
+        [CHANGESET_COMPLETE] = "complete",
+        [CHANGESET_ROLLED_BACK] = "rolled-back",
+};
+
+const char *changeset_state_to_string(ChangeSetState s) {
+        return STRING_TABLE_TO_STRING(changeset_state_names, s);
+}
+
+void changeset_info_free(ChangeSetInfo *l, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                free(l[i].verb);
+                free(l[i].profile);
+                strv_free(l[i].paths);
+                strv_free(l[i].actions);
+        }
+        free(l);
+}
+
+static long long journal_mark_time(int dir_fd, const char *name) {
+        _cleanup_free_ char *text = NULL;
+        size_t size;
+
+        if (read_file_at(dir_fd, name, 64, &text, &size) < 0)
+                return -1;
+        return strtoll(text, NULL, 10);
+}
+
+int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
+        _cleanup_free_ unsigned *ids = NULL;
+        ChangeSetInfo *l = NULL;
+        size_t n_ids, n = 0;
+        int r;
+
+        r = journal_list(root, &ids, &n_ids, NULL);
+        if (r < 0)
+                return r;
+        l = calloc(n_ids ?: 1, sizeof(ChangeSetInfo));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_ids; i++) {
+                _cleanup_changeset_ ChangeSet *cs = NULL;
+                _cleanup_free_ char *info = NULL;
+                _cleanup_close_ int dir_fd = -1;
+                ChangeSetInfo *e = &l[n];
+                size_t size;
+
+                if (journal_dir_open(root, ids[i], &dir_fd) < 0)
+                        continue;
+                if (!journal_has(dir_fd, "journal") && !journal_has(dir_fd, "manifest"))
+                        continue; /* interrupted while journaling: nothing was touched */
+                *e = (ChangeSetInfo) { .id = ids[i], .time = -1 };
+                n++;
+                e->state = journal_has(dir_fd, "rolled-back") ? CHANGESET_ROLLED_BACK :
+                           journal_has(dir_fd, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
+                e->time = journal_mark_time(dir_fd, "complete");
+                if (e->time < 0)
+                        e->time = journal_mark_time(dir_fd, "rolled-back");
+                if (read_file_at(dir_fd, "info", 4096, &info, &size) >= 0) {
+                        char *nl = strchr(info, '\n');
+                        if (nl) {
+                                *nl = '\0';
+                                e->verb = strdup(info);
+                                nl[1 + strcspn(nl + 1, "\n")] = '\0';
+                                e->profile = isempty(nl + 1) ? NULL : strdup(nl + 1);
+                        }
+                }
+                r = journal_load(root, ids[i], &cs);
+                if (r < 0) {
+                        changeset_info_free(l, n);
+                        return r;
+                }
+                for (size_t k = 0; k < cs->n_items; k++) {
+                        const ChangeItem *c = &cs->items[k];
+                        if (strv_extend(&e->paths, c->path) < 0 ||
+                            strv_extend(&e->actions, !c->old ? "created" : !c->new ? "removed" : "modified") < 0) {
+                                changeset_info_free(l, n);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        *ret = l;
+        *ret_n = n;
+        return 0;
 }

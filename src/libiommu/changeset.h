@@ -55,6 +55,8 @@ typedef struct ChangeSet {
         size_t *index;      /* hash of the items' paths (open addressing): item number + 1, 0 free */
         size_t index_size;  /* a power of two, more than twice n_items; 0 before the first item */
         unsigned id;     /* set by commit */
+        const char *verb;    /* for the history: what writes it (apply, undo); borrowed, may be NULL */
+        const char *profile; /* for the history: the profile; borrowed, may be NULL */
 } ChangeSet;
 
 int changeset_new(const Root *root, ChangeSet **ret);
@@ -104,6 +106,29 @@ int changeset_recover(const Root *root);
 int changeset_load_last_for_rollback(const Root *root, ChangeSet **ret);
 /* Applies a set loaded by changeset_load_last_for_rollback() and marks it rolled back. */
 int changeset_rollback_commit(ChangeSet *cs);
+
+/* The history: every journaled set, oldest first, for "iommuctl history". */
+typedef enum ChangeSetState {
+        CHANGESET_INCOMPLETE,  /* interrupted (the next apply or rollback restores it) */
+        CHANGESET_COMPLETE,
+        CHANGESET_ROLLED_BACK, /* restored by rollback, or by itself after a failure */
+        _CHANGESET_STATE_MAX,
+} ChangeSetState;
+
+const char *changeset_state_to_string(ChangeSetState s);
+
+typedef struct ChangeSetInfo {
+        unsigned id;
+        ChangeSetState state;
+        long long time;        /* seconds since the epoch it completed (else rolled back); -1 unknown */
+        char *verb;            /* what wrote it (ChangeSet.verb); NULL when not recorded */
+        char *profile;
+        char **paths;          /* host paths of its files */
+        char **actions;        /* per path: created, modified, removed */
+} ChangeSetInfo;
+
+int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n);
+void changeset_info_free(ChangeSetInfo *l, size_t n);
 /* The same in two steps, for a rollback that must also regenerate grub.cfg: the files first
  * (changeset_rollback_apply()), the mark once everything else succeeded
  * (changeset_rollback_mark()), or, when it did not, the set's files written back

@@ -239,14 +239,6 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
         return false;
 }
 
-static CmdlineSyncJudge sync_judge = NULL;
-static void *sync_judge_userdata = NULL;
-
-void cmdline_set_sync_judge(CmdlineSyncJudge judge, void *userdata) {
-        sync_judge = judge;
-        sync_judge_userdata = userdata;
-}
-
 bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t) {
         for (size_t i = 0; i < c->n_tokens; i++)
                 if (cmdline_token_equal(&c->tokens[i], t))
@@ -255,19 +247,14 @@ bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t) {
 }
 
 bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
-        bool differs = false;
-
         /* As sets: order never matters. */
         for (size_t j = 0; j < wanted->n_tokens; j++)
                 if (!cmdline_contains_token(current, &wanted->tokens[j]))
-                        differs = true;
+                        return false;
         for (size_t i = 0; i < current->n_tokens; i++)
                 if (key_is_owned(current->tokens[i].key, owned_keys) && !cmdline_contains_token(wanted, &current->tokens[i]))
-                        differs = true;
-        if (!differs)
-                return true;
-        /* Owned tokens the profile does not write are fine when they change nothing: the judge says. */
-        return sync_judge && sync_judge(current, owned_keys, wanted, sync_judge_userdata);
+                        return false;
+        return true;
 }
 
 const CmdlineToken *cmdline_find_unterminated(const Cmdline *c) {

@@ -51,16 +51,10 @@ int cmdline_append(Cmdline *c, const Cmdline *src);
 
 bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t);
 
-/* Whether current already carries wanted: the owned tokens of current and the tokens of wanted
- * are the same set (same key, same value; '-' and '_' alike; in any order). When they differ, an
- * installed judge decides (owned tokens that change nothing are fine); without one they are not
- * in sync. */
+/* Whether the owned tokens of current and the tokens of wanted are the same set (same key, same
+ * value; '-' and '_' alike; in any order). Not whether a line carries a profile: that judgement
+ * (which also accepts owned tokens that change nothing) is sync_judge_carries() in plan.h. */
 bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
-
-/* Says whether current, with owned tokens wanted lacks, does what wanted does. plan.h installs the
- * kernel model's judgement (plan_install_sync_judge()); cmdline.c stays free of it. */
-typedef bool (*CmdlineSyncJudge)(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, void *userdata);
-void cmdline_set_sync_judge(CmdlineSyncJudge judge, void *userdata);
 
 /* The first token with an unbalanced double quote (the kernel reads it to the end of the line). */
 const CmdlineToken *cmdline_find_unterminated(const Cmdline *c);

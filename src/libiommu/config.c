@@ -103,6 +103,8 @@ static int parse_setting(void *user, const char *section, const char *name, cons
                         return set_bool(ctx, &c->bootloader_update, name, value);
                 if (streq(name, "Reboot"))
                         return set_bool(ctx, &c->reboot, name, value);
+                if (streq(name, "Automatic"))
+                        return set_bool(ctx, &c->automatic, name, value);
                 if (streq(name, "RebootSentinel")) {
                         if (!isempty(value) && !reboot_sentinel_path_is_valid(value)) {
                                 ini_file_error(&ctx->ini, "RebootSentinel=%s is not a normalized absolute path under /run or "

@@ -24,6 +24,7 @@ typedef struct Config {
         char **backends;        /* [Apply] Backends=; NULL for auto */
         bool bootloader_update; /* [Apply] BootloaderUpdate= */
         bool reboot;            /* [Apply] Reboot= */
+        bool automatic;         /* [Apply] Automatic=: the generator acts without an apply on this node first */
         char *reboot_sentinel;  /* [Apply] RebootSentinel=; NULL for none */
         bool enforce;           /* [Boot] Enforce= (initrd check stops the boot) */
         bool generator;         /* [Boot] Generator= */

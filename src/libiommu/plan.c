@@ -90,7 +90,8 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
         bool all = true;
         int r;
 
-        if (plan_line_carries_profile(current, owned_keys, wanted)) {
+        /* The owned tokens are wanted's, in any order: nothing to judge by effect. */
+        if (plan_line_carries_profile(current, owned_keys, wanted) || cmdline_in_sync(current, owned_keys, wanted)) {
                 *ret = SYNC_IN_SYNC;
                 return 0;
         }
@@ -111,54 +112,37 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
         return 0;
 }
 
-static struct {
-        const KernelInfo *kernel;
-        Vendor vendor;
-        char **dropped;
-} judge;
+void sync_judge_done(SyncJudge *j) {
+        j->dropped = strv_free(j->dropped);
+}
 
 /* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */
-static void judge_note_dropped(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         _cleanup_(kernel_prediction_done) KernelPrediction p = {};
 
-        if (kernel_predict(judge.kernel, judge.vendor == VENDOR_PORTABLE ? VENDOR_INTEL : judge.vendor, current, &p) < 0)
+        if (kernel_predict(j->kernel, j->vendor == VENDOR_PORTABLE ? VENDOR_INTEL : j->vendor, current, &p) < 0)
                 return;
         for (size_t i = 0; i < p.n_tokens; i++) {
                 const CmdlineToken *t = &current->tokens[p.tokens[i].index];
                 if (token_effect_is_inert(p.tokens[i].effect) && key_owned(owned_keys, t->key) &&
-                    !cmdline_contains_token(wanted, t) && !strv_contains(judge.dropped, t->text))
-                        (void) strv_extend(&judge.dropped, t->text);
+                    !cmdline_contains_token(wanted, t) && !strv_contains(j->dropped, t->text))
+                        (void) strv_extend(&j->dropped, t->text);
         }
 }
 
-static bool judge_by_effect(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted, void *userdata) {
+bool sync_judge_carries(SyncJudge *judge, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         SyncState s;
 
-        /* Clearing a fragment (a GRUB variable other than the one the tokens go to): its owned tokens
-         * go, whatever they do on their own; only whole lines are judged by effect. */
+        /* Clearing a fragment (a GRUB variable other than the one the tokens go to, or undo): its
+         * owned tokens go, whatever they do on their own; only whole lines are judged by effect. */
         if (wanted->n_tokens == 0)
-                return false;
-        if (plan_sync_state(judge.kernel, judge.vendor, current, owned_keys, wanted, &s) >= 0 && s == SYNC_IN_SYNC)
+                return cmdline_in_sync(current, owned_keys, wanted);
+        if (plan_sync_state(judge ? judge->kernel : NULL, judge ? judge->vendor : VENDOR_PORTABLE, current, owned_keys,
+                            wanted, &s) >= 0 && s == SYNC_IN_SYNC)
                 return true;
-        judge_note_dropped(current, owned_keys, wanted);
+        if (judge && judge->note_dropped)
+                judge_note_dropped(judge, current, owned_keys, wanted);
         return false;
-}
-
-void plan_install_sync_judge(const KernelInfo *k, Vendor vendor) {
-        judge.kernel = k;
-        judge.vendor = vendor;
-        judge.dropped = strv_free(judge.dropped);
-        cmdline_set_sync_judge(judge_by_effect, NULL);
-}
-
-char * const *plan_sync_judge_dropped(void) {
-        return judge.dropped;
-}
-
-void plan_uninstall_sync_judge(void) {
-        cmdline_set_sync_judge(NULL, NULL);
-        judge.kernel = NULL;
-        judge.dropped = strv_free(judge.dropped);
 }
 
 void plan_done(Plan *plan) {
@@ -272,9 +256,10 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                 if (kernel_predict(k, pv, plan.current, &plan.predicted_current) < 0)
                         return log_oom();
                 /* The merge leaves an in-sync line byte for byte alone. */
-                plan_install_sync_judge(k, vendor);
-                r = cmdline_merge(plan.current, plan.owned_keys, plan.wanted, &plan.result);
-                plan_uninstall_sync_judge();
+                if (plan.in_sync)
+                        r = cmdline_parse(current, &plan.result);
+                else
+                        r = cmdline_merge(plan.current, plan.owned_keys, plan.wanted, &plan.result);
                 if (r == -E2BIG)
                         return log_error_errno(r, "The resulting command line would be longer than the kernel's limit of %d bytes.",
                                                COMMAND_LINE_MAX);

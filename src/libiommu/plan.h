@@ -41,12 +41,27 @@ bool plan_line_carries_profile(const Cmdline *current, char * const *owned_keys,
 int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned_keys,
                     const Cmdline *wanted, SyncState *ret);
 
-/* Makes cmdline_in_sync() (and so every boot backend's merge) judge extra owned tokens by effect on
- * kernel k for vendor. k must stay valid until plan_uninstall_sync_judge(). */
-void plan_install_sync_judge(const KernelInfo *k, Vendor vendor);
-void plan_uninstall_sync_judge(void);
-/* The owned tokens that change nothing on the lines the judge saw rewritten since it was installed. */
-char * const *plan_sync_judge_dropped(void);
+/* The one judgement whether a line carries a profile, passed as an argument to every caller (plan,
+ * apply and every boot backend, status, the generator, verify). kernel: the kernel the line is for
+ * (NULL: kernel_info_default()); vendor: the IOMMU the line is for (VENDOR_PORTABLE: Intel and AMD
+ * both). With note_dropped, dropped collects, for apply to report, the owned tokens that change
+ * nothing on the lines judged not to carry the profile (and so rewritten). */
+typedef struct SyncJudge {
+        const KernelInfo *kernel;
+        Vendor vendor;
+        bool note_dropped;
+        char **dropped;
+} SyncJudge;
+
+#define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
+void sync_judge_done(SyncJudge *j);
+
+/* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),
+ * or the line does on judge's kernel and vendor what writing wanted would do, with every token of
+ * wanted on it (an extra owned token that changes nothing is fine). An empty wanted (clearing a
+ * fragment) is carried only by a line without owned tokens. judge NULL: the default kernel model,
+ * portable. */
+bool sync_judge_carries(SyncJudge *judge, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
 
 typedef struct Plan {
         Vendor vendor;     /* the [KernelArgs] entry used */

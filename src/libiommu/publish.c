@@ -209,3 +209,13 @@ int publish_node_state(const Root *root, const Config *c, const NodeState *s) {
         }
         return r;
 }
+
+PublishDecision publish_decide(const Config *config, const char *profile, bool boot_check, bool publish_asked) {
+        if (!config->publish_nfd && !config->publish_prometheus)
+                return PUBLISH_SKIP_DISABLED;
+        if (!boot_check && !publish_asked)
+                return PUBLISH_SKIP_MANUAL;
+        if (!config->profile || !profile || !streq(config->profile, profile))
+                return PUBLISH_SKIP_OTHER_PROFILE;
+        return PUBLISH_YES;
+}

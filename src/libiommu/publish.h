@@ -43,3 +43,18 @@ int publish_prometheus(const Root *root, const char *path, const NodeState *s);
 
 /* Both, as [Publish] in iommu.conf asks. Returns the first error, after trying both. */
 int publish_node_state(const Root *root, const Config *c, const NodeState *s);
+
+/* Whether a verify run publishes (issue 22.2): labels and metrics are the node's state, so only the
+ * boot's verdict for the configured profile goes there. A run by hand (a what-if with --profile
+ * OTHER included) prints and returns, unless asked to publish, and even then only for the
+ * configured profile. */
+typedef enum PublishDecision {
+        PUBLISH_YES,
+        PUBLISH_SKIP_DISABLED,      /* [Publish] asks for nothing */
+        PUBLISH_SKIP_MANUAL,        /* not the boot check (--boot-check), and no --publish */
+        PUBLISH_SKIP_OTHER_PROFILE, /* verify ran for another profile than the configured one */
+        _PUBLISH_DECISION_MAX,
+} PublishDecision;
+
+/* Pure. profile: the one verify judged; config->profile: the node's. */
+PublishDecision publish_decide(const Config *config, const char *profile, bool boot_check, bool publish_asked);

@@ -30,7 +30,7 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
         StatusEntry e = { .kind = kind, .options_source = options_source };
 
         if (options && wanted && cmdline_parse(options, &c) >= 0)
-                e.carries = cmdline_in_sync(c, owned, wanted);
+                e.carries = sync_judge_carries(s->judge, c, owned, wanted);
         e.path = strdup(path);
         e.id = id ? strdup(id) : NULL;
         e.title = title ? strdup(title) : NULL;
@@ -217,8 +217,8 @@ int status_default_entry(const Root *root, const char * const *ids, size_t n, si
                                strna(b.default_source));
 }
 
-int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, Status *ret) {
-        _cleanup_(status_done) Status s = { .next = SIZE_MAX, .default_entry = SIZE_MAX };
+int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, Status *ret) {
+        _cleanup_(status_done) Status s = { .next = SIZE_MAX, .default_entry = SIZE_MAX, .judge = judge };
         _cleanup_(bootspec_done) BootSpec b = {};
         int r;
 

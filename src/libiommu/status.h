@@ -2,6 +2,7 @@
 #pragma once
 
 #include "cmdline.h"
+#include "plan.h"
 
 /* What the next boot will run: a read-only view on the boot configuration model (bootspec.h):
  * every entry the boot loader offers, in its menu order, and the files iommuctl writes that the
@@ -46,6 +47,7 @@ typedef struct Status {
         BootSpec spec;           /* the model the view is made from: every fact with its file */
         char *grub_cfg;          /* grub.cfg inside the root; NULL when there is none */
         char *grub_cfg_older_than; /* a GRUB defaults file newer than grub.cfg; NULL when fresh */
+        SyncJudge *judge;        /* borrowed from status_collect()'s caller: whether a line carries the profile */
 } Status;
 
 /* The Type #1 entry (ids: file names without ".conf", as bls_find_entries() gives them) that
@@ -54,9 +56,9 @@ typedef struct Status {
  * -ENOENT (logged) when the default is not one of them (a UKI, GRUB's own menu). */
 int status_default_entry(const Root *root, const char * const *ids, size_t n, size_t *ret);
 
-/* Reads the model under root and judges each entry with cmdline_in_sync(). wanted may be NULL to
- * only list the entries and the next one (nothing carries anything then). Errors are logged. */
-int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, Status *ret);
+/* Reads the model under root and judges each entry with sync_judge_carries(judge, ...). wanted may be
+ * NULL to only list the entries and the next one (nothing carries anything then). Errors are logged. */
+int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, Status *ret);
 void status_done(Status *s);
 
 /* grub.cfg (inside the root) and, when a GRUB defaults file is newer than it, that file. 0 when

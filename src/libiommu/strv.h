@@ -29,3 +29,6 @@ char *strv_join(char * const *l, const char *sep);
 int strv_sort(char **l);
 
 #define STRV_FOREACH(s, l) for (char * const *s = (l); s && *s; s++)
+
+/* A NULL-terminated array of the arguments, on the stack, as systemd's STRV_MAKE. */
+#define STRV_MAKE(...) ((char **) ((const char *[]) { __VA_ARGS__, NULL }))

@@ -48,7 +48,7 @@ snapshot() {
 }
 
 ansible-doc -t module iommu.iommuctl.iommuctl >"$tmp/doc.txt" 2>&1 || fail "ansible-doc: $(cat "$tmp/doc.txt")"
-for w in "state" "applied" "rolled_back" "reboot_required" "failed_checks" "EXAMPLES" "RETURN VALUES"; do
+for w in "state" "applied" "rolled_back" "absent" "reboot_required" "failed_checks" "EXAMPLES" "RETURN VALUES"; do
         grep -q -- "$w" "$tmp/doc.txt" || fail "ansible-doc does not show '$w'"
 done
 echo "ok: ansible-doc renders the module"
@@ -65,7 +65,7 @@ echo "ok: check mode writes nothing, reports the change and shows the diff"
 
 mod apply "$args"
 [ $rc = 0 ] || fail "apply: exit $rc"
-[ "$(get apply 'r["changed"], r["reboot_required"], r["changeset"], len(r["files"])')" = "(True, True, 1, 4)" ] ||
+[ "$(get apply 'r["changed"], r["reboot_required"], r["changeset"], len(r["files"])')" = "(True, True, 1, 5)" ] ||
         fail "apply: $(get apply r)"
 grep -q "intel_iommu=on iommu=pt" "$root/etc/kernel/cmdline" || fail "apply did not write"
 grep -qx "Profile=gpu-sriov" "$root/etc/iommu/selection" || fail "apply did not record the selection"
@@ -92,6 +92,9 @@ mod verify "state=verified profile=gpu-sriov kernel_log=$host/kmsg.txt"
         fail "verify: $(get verify r)"
 mod applied-booted "$args"
 [ "$(get applied-booted 'r["changed"], r["reboot_required"]')" = "(False, False)" ] || fail "after the reboot: $(get applied-booted r)"
+# Issue 22.3: facts about the node with every state.
+[ "$(get applied-booted 'r["node"]["profile"], r["node"]["next_boot_carries_profile"], r["node"]["generator_armed"]')" = "('gpu-sriov', True, True)" ] ||
+        fail "node facts after apply: $(get applied-booted 'r["node"]')"
 echo "ok: verified returns the verdict and the failed checks, and fails on a failed check"
 
 mod rb-check "state=rolled_back" --check
@@ -103,6 +106,22 @@ grep -q "amd_iommu=off" "$root/etc/kernel/cmdline" || fail "rollback did not res
 mod rb2 "state=rolled_back"
 [ "$(get rb2 'r["changed"]')" = False ] || fail "rollback with nothing left: $(get rb2 r)"
 echo "ok: rolled_back restores the last change set, then reports no change"
+
+# state=absent: iommuctl undo, converging.
+mod apply3 "$args"
+[ "$(get apply3 'r["changed"]')" = True ] || fail "apply before absent: $(get apply3 r)"
+mod absent-check "state=absent" --check
+[ "$(get absent-check 'r["changed"]')" = True ] || fail "absent in check mode: $(get absent-check r)"
+grep -q "intel_iommu=on iommu=pt" "$root/etc/kernel/cmdline" || fail "absent in check mode wrote"
+mod absent "state=absent"
+[ $rc = 0 ] || fail "absent: exit $rc: $(cat "$tmp/absent.out")"
+[ "$(get absent 'r["changed"], r["reboot_required"], r["profile"]')" = "(True, True, 'gpu-sriov')" ] || fail "absent: $(get absent r)"
+! grep -q "intel_iommu=on\|iommu=pt" "$root/etc/kernel/cmdline" "$root"/efi/loader/entries/*.conf || fail "absent left tokens behind"
+[ "$(get absent 'r["node"]["next_boot_carries_profile"], r["node"]["generator_armed"]')" = "(False, False)" ] ||
+        fail "node facts after absent: $(get absent 'r["node"]')"
+mod absent2 "state=absent"
+[ "$(get absent2 'r["changed"], r["files"]')" = "(False, [])" ] || fail "second absent changed something: $(get absent2 r)"
+echo "ok: absent removes the profile's tokens everywhere and converges"
 
 mod bad "profile=no-such-profile"
 [ $rc = 2 ] || fail "unknown profile: exit $rc"

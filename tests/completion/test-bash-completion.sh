@@ -44,8 +44,10 @@ check() {
         fi
 }
 
-check "apply cmdline config export groups lint plan profiles recommend rollback status verify" iommuctl ""
+check "apply cmdline config export groups history lint plan profiles recommend rollback status undo verify" iommuctl ""
 check "recommend rollback" iommuctl r
+check "undo" iommuctl u
+check "history" iommuctl hi
 check "--json" iommuctl recommend --j
 check "plan profiles" iommuctl p
 check "plan" iommuctl --json pl
@@ -66,6 +68,9 @@ check "status" iommuctl --root /tmp st
 check "gpu-sriov" iommuctl status --profile gpu
 check "--full" iommuctl cmdline --fu
 check "--dry-run" iommuctl rollback --d
+check "--dry-run" iommuctl undo --d
+check "--publish" iommuctl verify --pu
+check "--if-armed" iommuctl apply --if
 check "--no-journal --no-legend --no-pager" iommuctl verify --no-
 check "--no-bootloader-update --no-legend --no-pager" iommuctl apply --no-
 check "bls,grub" iommuctl apply --backend bls,g

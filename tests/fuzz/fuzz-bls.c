@@ -31,9 +31,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!s || cmdline_parse("intel_iommu=on iommu=pt", &w) < 0)
                 abort();
         (void) bls_entry_options(s, &opts);
-        if (bls_entry_rewrite(s, iommu_owned_keys, w, &a, &k1) < 0)
+        if (bls_entry_rewrite(s, iommu_owned_keys, w, NULL, &a, &k1) < 0)
                 return 0;
-        if (bls_entry_rewrite(a, iommu_owned_keys, w, &b, &k2) < 0 || strcmp(a, b) != 0)
+        if (bls_entry_rewrite(a, iommu_owned_keys, w, NULL, &b, &k2) < 0 || strcmp(a, b) != 0)
                 abort(); /* not idempotent */
 
         /* Every non-options line of the input is in the output, in order. Lines end at LF or CR,

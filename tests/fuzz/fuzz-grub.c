@@ -33,8 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         for (int append = 0; append < 2; append++) {
                 GrubRewriteResult a = {}, b = {};
-                if (grub_defaults_rewrite("fuzz", s, iommu_owned_keys, append ? w : NULL, &a) >= 0) {
-                        if (grub_defaults_rewrite("fuzz", a.text, iommu_owned_keys, append ? w : NULL, &b) < 0 ||
+                if (grub_defaults_rewrite("fuzz", s, iommu_owned_keys, append ? w : NULL, NULL, &a) >= 0) {
+                        if (grub_defaults_rewrite("fuzz", a.text, iommu_owned_keys, append ? w : NULL, NULL, &b) < 0 ||
                             strcmp(a.text, b.text) != 0)
                                 abort(); /* the result must be accepted again, unchanged */
                 }

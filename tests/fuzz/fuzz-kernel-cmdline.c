@@ -67,7 +67,7 @@ static int plan(const Cmdline *wanted, ChangeSet **ret) {
 
         if (changeset_new(root_handle, &cs) < 0)
                 abort();
-        r = boot_kernel_cmdline_plan(root_handle, iommu_owned_keys, wanted, NULL, cs);
+        r = boot_kernel_cmdline_plan(root_handle, iommu_owned_keys, wanted, NULL, NULL, cs);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(cs);

@@ -326,7 +326,8 @@ run "$IOMMUCTL" lint "$root/boot/loader/entries/huge.conf"
 ok "huge files (entry, iommu.conf, lint argument): refused, named"
 
 # ---------------------------------------------------------------------------------------------
-# 6. verify --root: [Publish] paths and a symlinked etc/kubernetes stay inside the root.
+# 6. verify --root (the boot check, which publishes): [Publish] paths and a symlinked etc/kubernetes
+# stay inside the root.
 new_decoy
 rm -rf "$root"
 cp -a "$HOSTS/synthetic-hgx-h100/root" "$root"
@@ -334,7 +335,7 @@ mkdir -p "$root/etc/iommu"
 printf '[IOMMU]\nProfile=gpu-sriov\n[Publish]\nNodeFeatureDiscovery=yes\nNodeFeatureDiscoveryPath=%s\nPrometheus=yes\nPrometheusPath=/../../../../../..%s\n' \
         "$decoy/victim" "$decoy/shadow" > "$root/etc/iommu/iommu.conf"
 decoy_before=$(decoy_sum)
-run "$IOMMUCTL" verify --no-journal --root "$root"
+run "$IOMMUCTL" verify --boot-check --no-journal --root "$root"
 expect_clean "verify --root with [Publish] paths naming host files"
 [ -f "$root/$decoy/victim" ] && [ -f "$root/$decoy/shadow" ] || fail "[Publish] files not written inside the root: $(cat "$TMP/err")"
 printf '[IOMMU]\nProfile=gpu-sriov\n[Publish]\nNodeFeatureDiscovery=yes\nPrometheus=yes\n' > "$root/etc/iommu/iommu.conf"
@@ -343,7 +344,7 @@ mkdir -p "$root/var/lib"
 ln -s "$decoy" "$root/etc/kubernetes"
 ln -s "$(rel_target "$root/var/lib/prometheus" "$decoy")" "$root/var/lib/prometheus"
 decoy_before=$(decoy_sum)
-run "$IOMMUCTL" verify --no-journal --root "$root"
+run "$IOMMUCTL" verify --boot-check --no-journal --root "$root"
 expect_clean "verify --root with etc/kubernetes and var/lib/prometheus symlinked out"
 ok "verify --root: [Publish] paths and symlinked publish directories resolve inside the root"
 
@@ -371,11 +372,11 @@ mkfifo "$decoy/cmdline"
 rm -rf "$root/proc"
 ln -s "$decoy" "$root/proc"
 decoy_before=$(decoy_sum)
-run "$IOMMUCTL" verify --no-journal --root "$root"
+run "$IOMMUCTL" verify --boot-check --no-journal --root "$root"
 expect_clean "verify with /proc symlinked out"
 run "$IOMMUCTL" groups --root "$root"
 mkfifo "$root/sys/kernel/iommu_groups/4/type.new" && mv -f "$root/sys/kernel/iommu_groups/4/type.new" "$root/sys/kernel/iommu_groups/4/type"
-run "$IOMMUCTL" verify --no-journal --root "$root"
+run "$IOMMUCTL" verify --boot-check --no-journal --root "$root"
 run "$IOMMUCTL" groups --root "$root"
 ok "verify and groups with /proc symlinked out and a FIFO as a group's type: no hang, decoy untouched"
 

@@ -54,10 +54,17 @@ generator "$T"
 echo "ok: after apply --profile bare-metal the generator starts nothing"
 # ...and without the recorded selection it would have undone the apply (the bug this fixes).
 mv "$T/$SEL" "$TMP/sel.saved"
+# (Issue 22.1: the node applied bare-metal, so a configured gpu-sriov alone arms nothing...)
+generator "$T"
+[ -z "$gen_out" ] || fail "control: gpu-sriov was never applied here, yet the generator acted: $gen_log"
+# (...but where gpu-sriov had been applied, the generator would have reverted bare-metal.)
+cp "$T/etc/iommu/applied" "$TMP/applied.saved"
+echo gpu-sriov > "$T/etc/iommu/applied"
 generator "$T"
 [ -n "$gen_out" ] || fail "control: without the selection file the generator did not see the drift"
 grep -q 'lacks the IOMMU tokens of profile gpu-sriov' <<< "$gen_log" || fail "control: generator log: $gen_log"
 mv "$TMP/sel.saved" "$T/$SEL"
+mv "$TMP/applied.saved" "$T/etc/iommu/applied"
 
 # A drop-in written later does not win over the recorded selection; apply says so.
 mkdir "$T/etc/iommu/iommu.conf.d"

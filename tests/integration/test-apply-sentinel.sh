@@ -46,9 +46,9 @@ echo "from another package" > "$sentinel"
 
 # verify removes nothing kured owns (the sentinel, whatever is beside it) and publishes the labels.
 echo pkg > "$sentinel.pkgs"
-printf '[Apply]\nRebootSentinel=/var/run/reboot-required\n[Publish]\nNodeFeatureDiscovery=yes\n' > "$root/etc/iommu/iommu.conf"
+printf '[IOMMU]\nProfile=gpu-sriov\n[Apply]\nRebootSentinel=/var/run/reboot-required\n[Publish]\nNodeFeatureDiscovery=yes\n' > "$root/etc/iommu/iommu.conf"
 rc=0
-"$IOMMUCTL" verify --root "$root" --profile gpu-sriov --no-journal \
+"$IOMMUCTL" verify --boot-check --root "$root" --no-journal \
         --kernel-log "$SRCDIR/tests/fixtures/hosts/qemu-intel-efi-passthrough/kmsg.txt" > "$TMP/verify" 2>&1 || rc=$?
 [ $rc = 0 ] || fail "verify: exit $rc: $(cat "$TMP/verify")"
 [ "$(cat "$sentinel")" = "from another package" ] && [ -f "$sentinel.pkgs" ] || fail "verify touched the sentinel"

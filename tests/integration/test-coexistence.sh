@@ -52,7 +52,7 @@ EOT
 echo "root=/dev/vda1 ro quiet $line" >"$root/etc/kernel/cmdline"
 printf '[IOMMU]\nProfile=gpu-sriov\nVendor=intel\n' >"$root/etc/iommu/iommu.conf"
 
-snapshot() { (cd "$root" && find boot etc -type f -print0 | sort -z | xargs -0 sha256sum); }
+snapshot() { (cd "$root" && find boot etc -type f ! -path etc/iommu/applied -print0 | sort -z | xargs -0 sha256sum); }
 before=$(snapshot)
 
 # plan --check agrees: in sync, order and the ignored token do not matter.
@@ -64,7 +64,9 @@ rc=$?
 check "apply exits 0" test $rc -eq 0
 check "apply says there is nothing to change" grep -q "Nothing to change" "$tmp/apply"
 check "apply changed no byte of the BLS entry, GRUB defaults, /etc/kernel/cmdline" test "$(snapshot)" = "$before"
-check "apply recorded no change set" test -z "$(ls -A "$root/var/lib/iommu/changesets" 2>/dev/null)"
+# It records that the profile is applied here (which arms the generator), and nothing else.
+check "apply recorded only that the profile is applied" test "$(cat "$root/etc/iommu/applied")" = gpu-sriov
+check "a second apply records nothing" bash -c "'$iommuctl' --root '$root' apply --backend bls,grub,kernel-cmdline --no-bootloader-update >/dev/null 2>&1 && test \"\$(ls '$root/var/lib/iommu/changesets')\" = 00000001"
 
 mkdir -p "$tmp/gen"/{normal,early,late}
 IOMMU_GENERATOR_ROOT=$root "$generator" "$tmp/gen/normal" "$tmp/gen/early" "$tmp/gen/late" 2>"$tmp/gen.log" </dev/null

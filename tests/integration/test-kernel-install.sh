@@ -43,11 +43,13 @@ export PATH=$tmp/bin:$PATH IOMMUCTL_PROFILES_PATH=$src/profiles
 export KERNEL_INSTALL_MACHINE_ID=0123456789abcdef0123456789abcdef KERNEL_INSTALL_ENTRY_TOKEN=debian
 export KERNEL_INSTALL_VERBOSE=0 KVER=6.1.0-99-amd64
 
-# new_root CMDLINE [CONF]: a root with a gpu-sriov profile (Intel) and /etc/kernel/cmdline.
+# new_root CMDLINE [CONF]: a root with a gpu-sriov profile (Intel), applied on this node before
+# (etc/iommu/applied, unless NOT_APPLIED=1), and /etc/kernel/cmdline.
 new_root() {
     root=$tmp/root.$RANDOM
     mkdir -p "$root/etc/iommu" "$root/etc/kernel" "$root/proc" "$root/boot"
     printf '%b' "${2:-[IOMMU]\nProfile=gpu-sriov\nVendor=intel\n}" > "$root/etc/iommu/iommu.conf"
+    [[ ${NOT_APPLIED:-} == 1 ]] || echo gpu-sriov > "$root/etc/iommu/applied"
     [[ -n $1 ]] && echo "$1" > "$root/etc/kernel/cmdline"
     echo "BOOT_IMAGE=/vmlinuz root=/dev/vda1 ro" > "$root/proc/cmdline"
     echo fake-kernel > "$tmp/vmlinuz"
@@ -73,8 +75,8 @@ entry_options() { sed -n 's/^options *//p' "$root/boot/loader/entries/$KERNEL_IN
 # BLS: the new entry gets the tokens, other options kept, a conflicting owned token replaced.
 new_root "root=/dev/vda1 ro quiet iommu=off"
 check "bls: plugin succeeds" plugins bls
-check "bls: ran 'iommuctl apply --backend kernel-cmdline --no-bootloader-update'" \
-    grep -qx -- "--root $root apply --backend kernel-cmdline --no-bootloader-update" "$tmp/calls"
+check "bls: ran 'iommuctl apply --if-armed --backend kernel-cmdline --no-bootloader-update'" \
+    grep -qx -- "--root $root apply --if-armed --backend kernel-cmdline --no-bootloader-update" "$tmp/calls"
 check "bls: entry options are the merged line" \
     test "$(entry_options)" = "root=/dev/vda1 ro quiet intel_iommu=on iommu=pt"
 
@@ -90,6 +92,20 @@ rc=$?
 check "bls, tokens missing: exit 1" test $rc = 1
 check "bls, tokens missing: says which tokens and which kernel" \
     grep -q "lacks the IOMMU profile's tokens (intel_iommu=on iommu=pt).*" "$tmp/out"
+
+# Issue 22.1: a profile that reached the node by configuration only (a fleet drop-in), never
+# applied here: the new kernel boots the line it would have without the plugin.
+NOT_APPLIED=1 new_root "root=/dev/vda1 ro quiet iommu=off"
+check "not applied: plugin succeeds" plugins bls
+check "not applied: /etc/kernel/cmdline untouched" test "$(cat "$root/etc/kernel/cmdline")" = "root=/dev/vda1 ro quiet iommu=off"
+check "not applied: entry options are the source line" test "$(entry_options)" = "root=/dev/vda1 ro quiet iommu=off"
+check "not applied: no change set" test ! -e "$root/var/lib/iommu/changesets"
+check "not applied: not armed by the plugin" test ! -e "$root/etc/iommu/applied"
+# [Apply] Automatic=yes arms it without an apply.
+NOT_APPLIED=1 new_root "root=/dev/vda1 ro quiet iommu=off" "[IOMMU]\nProfile=gpu-sriov\nVendor=intel\n[Apply]\nAutomatic=yes\n"
+check "automatic: plugin succeeds" plugins bls
+check "automatic: entry options are the merged line" \
+    test "$(entry_options)" = "root=/dev/vda1 ro quiet intel_iommu=on iommu=pt"
 
 # No profile configured: nothing called, nothing changed.
 new_root "root=/dev/vda1 ro" "[Boot]\n#Profile=gpu-sriov\n"

@@ -123,15 +123,16 @@ out=$("$IOMMUCTL" verify --no-journal --json --root "$tmp/conf") || rc=$?
 [ "$rc" -eq 1 ] && grep -q '"name": "strict"' <<<"$out" || fail "iommu.conf profile: exit $rc"
 ok "profile from iommu.conf"
 
-# [Publish]: verify writes the node-feature-discovery labels and the node_exporter metrics
-# under the root, and nothing when publishing is off.
+# [Publish]: the boot check (verify --boot-check, as iommu-verify.service runs it) writes the
+# node-feature-discovery labels and the node_exporter metrics under the root, and nothing when
+# publishing is off.
 cp -a "$HOSTS/synthetic-hgx-h100/root" "$tmp/pub"
 mkdir -p "$tmp/pub/etc/iommu"
 printf '[IOMMU]\nProfile=gpu-sriov\n' >"$tmp/pub/etc/iommu/iommu.conf"
-"$IOMMUCTL" verify --no-journal --root "$tmp/pub" >/dev/null || fail "publish off: verify failed"
+"$IOMMUCTL" verify --boot-check --no-journal --root "$tmp/pub" >/dev/null || fail "publish off: verify failed"
 [ ! -e "$tmp/pub/etc/kubernetes" ] && [ ! -e "$tmp/pub/var/lib/prometheus" ] || fail "published although [Publish] is off"
 printf '[IOMMU]\nProfile=gpu-sriov\n[Publish]\nNodeFeatureDiscovery=yes\nPrometheus=yes\n' >"$tmp/pub/etc/iommu/iommu.conf"
-"$IOMMUCTL" verify --no-journal --root "$tmp/pub" >/dev/null || fail "publish on: verify failed"
+"$IOMMUCTL" verify --boot-check --no-journal --root "$tmp/pub" >/dev/null || fail "publish on: verify failed"
 nfd=$tmp/pub/etc/kubernetes/node-feature-discovery/features.d/iommu
 prom=$tmp/pub/var/lib/prometheus/node-exporter/iommu.prom
 grep -qx 'feature.node.kubernetes.io/iommu.mode=passthrough' "$nfd" \
@@ -144,11 +145,32 @@ grep -qx 'feature.node.kubernetes.io/iommu.p2p=pass' "$nfd" && grep -qx 'feature
         || fail "NFD p2p labels: $(cat "$nfd")"
 grep -qx 'iommu_p2p_paths{class="PIX",route="redirected"} 16' "$prom" && grep -qx 'iommu_p2p_gpu_redirected 16' "$prom" \
         || fail "Prometheus p2p metrics: $(cat "$prom")"
-# The strict promise fails on this node: the labels say so.
-"$IOMMUCTL" verify --no-journal --profile strict --root "$tmp/pub" >/dev/null && fail "strict passed on an identity host"
+# Issue 22.2: a run by hand publishes nothing, a what-if for another profile included...
+cp "$prom" "$tmp/prom.before"
+cp "$nfd" "$tmp/nfd.before"
+"$IOMMUCTL" verify --no-journal --profile strict --root "$tmp/pub" >"$tmp/out" 2>&1 && fail "strict passed on an identity host"
+cmp -s "$prom" "$tmp/prom.before" && cmp -s "$nfd" "$tmp/nfd.before" || fail "verify --profile strict by hand rewrote the published state"
+grep -q 'Not publishing' "$tmp/out" || fail "verify by hand did not say why it did not publish: $(cat "$tmp/out")"
+"$IOMMUCTL" verify --no-journal --root "$tmp/pub" >/dev/null || fail "verify by hand failed"
+cmp -s "$prom" "$tmp/prom.before" || fail "verify by hand rewrote the metrics"
+# ... and neither does --publish or --boot-check for a profile the node is not configured for.
+"$IOMMUCTL" verify --boot-check --publish --no-journal --profile strict --root "$tmp/pub" >/dev/null 2>&1 || :
+cmp -s "$prom" "$tmp/prom.before" || fail "verify --boot-check --profile strict published a what-if"
+# The strict promise fails on a node configured for it: the boot check's labels say so.
+printf '[IOMMU]\nProfile=strict\n[Publish]\nNodeFeatureDiscovery=yes\nPrometheus=yes\n' >"$tmp/pub/etc/iommu/iommu.conf"
+"$IOMMUCTL" verify --boot-check --no-journal --root "$tmp/pub" >/dev/null && fail "strict passed on an identity host"
 grep -qx 'feature.node.kubernetes.io/iommu.verified=false' "$nfd" && grep -q '^iommu_verified 0$' "$prom" \
         || fail "failed verdict not published"
-ok "verify publishes NFD labels and Prometheus metrics as [Publish] asks"
+# The acceptance of issue 22.2: Profile=strict configured, a what-if for gpu-sriov (which passes
+# here) by hand leaves the metrics byte for byte.
+cp "$prom" "$tmp/prom.strict"
+"$IOMMUCTL" verify --profile gpu-sriov --no-journal --root "$tmp/pub" >/dev/null || fail "gpu-sriov what-if failed"
+cmp -s "$prom" "$tmp/prom.strict" || fail "verify --profile gpu-sriov changed the metrics of a strict node"
+# --publish by hand for the configured profile does publish.
+rm -f "$prom"
+"$IOMMUCTL" verify --publish --no-journal --root "$tmp/pub" >/dev/null 2>&1 || :
+grep -q '^iommu_verified 0$' "$prom" || fail "verify --publish did not publish"
+ok "only the boot check of the configured profile publishes NFD labels and Prometheus metrics"
 
 # As a user who cannot read the ACPI tables: still a verdict, and a note on what was not read.
 if [ "$(id -u)" -eq 0 ]; then

@@ -14,10 +14,10 @@ static void check(const char *in, const char *wanted, const char *out, bool kern
         bool k;
 
         assert_int_equal(cmdline_parse(wanted, &w), 0);
-        assert_int_equal(bls_entry_rewrite(in, owned, w, &s, &k), 0);
+        assert_int_equal(bls_entry_rewrite(in, owned, w, NULL, &s, &k), 0);
         assert_string_equal(s, out);
         assert_int_equal(k, kernelopts);
-        assert_int_equal(bls_entry_rewrite(s, owned, w, &again, &k), 0);
+        assert_int_equal(bls_entry_rewrite(s, owned, w, NULL, &again, &k), 0);
         assert_string_equal(again, out);
 }
 
@@ -73,7 +73,7 @@ static void test_line_ends(void **state) {
                 bool k;
                 /* An owned token quoted across the lines cannot be cut from one of them. */
                 assert_int_equal(cmdline_parse("iommu=pt", &w), 0);
-                assert_int_equal(bls_entry_rewrite("options \"iommu=off\noptions x\"\n", owned, w, &s, &k), -EBADMSG);
+                assert_int_equal(bls_entry_rewrite("options \"iommu=off\noptions x\"\n", owned, w, NULL, &s, &k), -EBADMSG);
         }
 }
 

@@ -17,7 +17,7 @@ static char *rewrite(const char *text, const char *append, bool *ret_sets_linux)
 
         if (append)
                 assert_int_equal(cmdline_parse(append, &a), 0);
-        if (grub_defaults_rewrite("test", text, owned, a, &res) < 0)
+        if (grub_defaults_rewrite("test", text, owned, a, NULL, &res) < 0)
                 return NULL;
         if (ret_sets_linux)
                 *ret_sets_linux = res.sets_linux;

@@ -138,23 +138,51 @@ static void test_same_effect(void **state) {
         assert_int_equal(st, SYNC_DRIFT);
 }
 
-/* With the judge installed, every backend's merge leaves such a line alone; without, it rewrites. */
+/* The judgement is an argument: the same line is carried on AMD (amd_iommu=on is the default
+ * there, so it changes nothing), and the merge of a line judged not to carry drops it. */
 static void test_judge(void **state) {
-        _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL, *m1 = NULL, *m2 = NULL;
-        _cleanup_free_ char *s1 = NULL, *s2 = NULL;
+        _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL, *m1 = NULL, *empty = NULL;
+        _cleanup_free_ char *s1 = NULL;
+        _cleanup_(sync_judge_done) SyncJudge amd = SYNC_JUDGE(NULL, VENDOR_AMD);
+        KernelInfo k;
 
         assert_int_equal(cmdline_parse("ro iommu=pt amd_iommu=on", &cur), 0);
         assert_int_equal(cmdline_parse("iommu=pt", &wanted), 0);
+        assert_int_equal(cmdline_parse("", &empty), 0);
         assert_int_equal(cmdline_merge(cur, iommu_owned_keys, wanted, &m1), 0);
         s1 = cmdline_to_string(m1);
         assert_string_equal(s1, "ro iommu=pt");
 
-        plan_install_sync_judge(NULL, VENDOR_AMD);
-        assert_int_equal(cmdline_merge(cur, iommu_owned_keys, wanted, &m2), 0);
-        assert_null(plan_sync_judge_dropped());
-        plan_uninstall_sync_judge();
-        s2 = cmdline_to_string(m2);
-        assert_string_equal(s2, "ro iommu=pt amd_iommu=on");
+        amd.note_dropped = true;
+        assert_true(sync_judge_carries(&amd, cur, iommu_owned_keys, wanted));
+        assert_null(amd.dropped);
+        /* Clearing the owned tokens: a line with any of them does not carry "nothing". */
+        assert_false(sync_judge_carries(&amd, cur, iommu_owned_keys, empty));
+
+        /* A line that does what intel_iommu=on iommu=pt does (VT-d on by default) but lacks one of
+         * the tokens is not carried: same effect is not enough, every wanted token must be there. */
+        kernel_info_default(ARCH_X86_64, &k);
+        k.config.intel_default_on = 1;
+        cmdline_free(wanted);
+        assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
+        assert_false(sync_judge_carries(&SYNC_JUDGE(&k, VENDOR_INTEL), cur, iommu_owned_keys, wanted));
+}
+
+/* Issue 19's case: intel_iommu=on iommu=pt amd_iommu=off on Intel carries gpu-sriov's tokens. */
+static void test_judge_extra_inert(void **state) {
+        _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL;
+        _cleanup_(sync_judge_done) SyncJudge intel = SYNC_JUDGE(NULL, VENDOR_INTEL);
+
+        assert_int_equal(cmdline_parse("root=/dev/sda1 intel_iommu=on iommu=pt amd_iommu=off", &cur), 0);
+        assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
+        assert_true(sync_judge_carries(&intel, cur, iommu_owned_keys, wanted));
+        intel.note_dropped = true;
+        /* Without intel_iommu=on it is not carried, and amd_iommu=off is noted as changing nothing. */
+        cmdline_free(cur);
+        assert_int_equal(cmdline_parse("root=/dev/sda1 iommu=pt amd_iommu=off", &cur), 0);
+        assert_false(sync_judge_carries(&intel, cur, iommu_owned_keys, wanted));
+        assert_non_null(intel.dropped);
+        assert_string_equal(intel.dropped[0], "amd_iommu=off");
 }
 
 /* Issue 21: the model chooses the strict profile's tokens for the target kernel. Debian 11's 5.10
@@ -355,6 +383,7 @@ int main(void) {
                 cmocka_unit_test(test_line_carries_profile),
                 cmocka_unit_test(test_same_effect),
                 cmocka_unit_test(test_judge),
+                cmocka_unit_test(test_judge_extra_inert),
                 cmocka_unit_test(test_offline),
                 cmocka_unit_test(test_no_args_for_vendor),
                 cmocka_unit_test(test_tokens_for_kernel),

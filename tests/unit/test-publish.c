@@ -417,6 +417,22 @@ static void test_never_half_written(void **state) {
         }
 }
 
+/* Issue 22.2: only the boot check of the configured profile publishes, or a run asked to, for it. */
+static void test_publish_decide(void **state) {
+        Config c = { .profile = (char *) "strict" };
+
+        assert_int_equal(publish_decide(&c, "strict", true, false), PUBLISH_SKIP_DISABLED);
+        c.publish_prometheus = true;
+        assert_int_equal(publish_decide(&c, "strict", true, false), PUBLISH_YES);
+        assert_int_equal(publish_decide(&c, "strict", false, false), PUBLISH_SKIP_MANUAL);
+        assert_int_equal(publish_decide(&c, "strict", false, true), PUBLISH_YES);
+        assert_int_equal(publish_decide(&c, "gpu-sriov", false, false), PUBLISH_SKIP_MANUAL);
+        assert_int_equal(publish_decide(&c, "gpu-sriov", true, false), PUBLISH_SKIP_OTHER_PROFILE);
+        assert_int_equal(publish_decide(&c, "gpu-sriov", false, true), PUBLISH_SKIP_OTHER_PROFILE);
+        c.profile = NULL;
+        assert_int_equal(publish_decide(&c, "gpu-sriov", true, false), PUBLISH_SKIP_OTHER_PROFILE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nfd_render),
@@ -428,6 +444,7 @@ int main(void) {
                 cmocka_unit_test(test_publish_files),
                 cmocka_unit_test(test_publish_node_state),
                 cmocka_unit_test(test_never_half_written),
+                cmocka_unit_test(test_publish_decide),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,7 +9,7 @@
 #include "test-util.h"
 
 static size_t next_of(const char *root, const char **src, Status *s) {
-        assert_int_equal(status_collect(test_root(root), NULL, NULL, s), 0);
+        assert_int_equal(status_collect(test_root(root), NULL, NULL, NULL, s), 0);
         *src = s->next_source;
         return s->next;
 }

@@ -193,13 +193,15 @@ make_esp() {
 		mt mcopy -i "$esp" "$WORK/entry-0.conf" "::/loader/entries/$ENTRY"
 }
 
-# set_overlay PROFILE BOOT [NEXT_PROFILE]: /etc/iommu/iommu.conf and
+# set_overlay PROFILE BOOT [NEXT_PROFILE]: /etc/iommu/iommu.conf, /etc/iommu/applied and
 # /etc/iommu-loop.env for the next boot, replacing ::/overlay.gz on the ESP.
 set_overlay() {
 	local profile=$1 boot=$2 next=${3:-} dir=$WORK/overlay
 	rm -rf "$dir"
 	mkdir -p "$dir/etc/iommu"
 	printf '[IOMMU]\nProfile=%s\n' "$profile" >"$dir/etc/iommu/iommu.conf"
+	# A node where the profile was applied (issue 22.1: the generator acts only there).
+	printf '%s\n' "$profile" >"$dir/etc/iommu/applied"
 	printf 'BOOT=%s\nNEXT_PROFILE=%s\n' "$boot" "$next" >"$dir/etc/iommu-loop.env"
 	_vm_pack_cpio "$dir" "$WORK/overlay.gz" &&
 		mt mcopy -o -i "$WORK/esp.img" "$WORK/overlay.gz" ::/overlay.gz

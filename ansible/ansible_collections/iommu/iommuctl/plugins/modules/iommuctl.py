@@ -24,6 +24,13 @@ description:
     returning the verdict and the failed checks with their evidence and fixes.
   - C(state=rolled_back) runs C(iommuctl rollback), which restores the files of the last change
     set iommuctl recorded. Each run undoes one more change set; with none left it reports no change.
+  - C(state=absent) runs C(iommuctl undo), which removes the profile's tokens from every boot entry
+    and file that carries them (also entries the kernel-install plugin wrote since apply) and
+    disarms the generator. It converges - a second run reports no change - and is the way to take
+    the profile off a node.
+  - Every state returns C(node) - the profile, the mode the kernel runs in, whether the next boot
+    carries the profile and whether the generator is armed - read with C(iommuctl status --json)
+    and C(iommuctl verify --json --no-journal).
   - Check mode runs C(--dry-run) and writes nothing; C(changed) says whether a run would change
     a boot file, and with C(--diff) the unified diff of the boot files is shown.
   - Failures carry iommuctl's own message (its standard error) in C(msg).
@@ -37,8 +44,9 @@ options:
       - C(applied) writes the profile into the boot configuration.
       - C(verified) checks what the running kernel did against the profile.
       - C(rolled_back) restores the files of the last recorded change set.
+      - C(absent) removes the profile's tokens from every entry and file, converging.
     type: str
-    choices: [applied, verified, rolled_back]
+    choices: [applied, verified, rolled_back, absent]
     default: applied
   profile:
     description:
@@ -102,6 +110,10 @@ EXAMPLES = r'''
   iommu.iommuctl.iommuctl:
     state: rolled_back
 
+- name: Take the profile off the node (converges; reboot after it when reboot_required)
+  iommu.iommuctl.iommuctl:
+    state: absent
+
 - name: Prepare an image tree offline
   iommu.iommuctl.iommuctl:
     root: /srv/images/gpu-node
@@ -133,7 +145,7 @@ profile:
   sample: gpu-sriov
 files:
   description: The boot files changed (in check mode, that would change), as iommuctl reports them.
-  returned: with state applied or rolled_back
+  returned: with state applied, rolled_back or absent
   type: list
   elements: dict
   contains:
@@ -177,6 +189,27 @@ verify:
   description: The whole C(iommuctl verify --json) object (see doc/verify-json.md).
   returned: with state verified
   type: dict
+node:
+  description:
+    - Facts about the node after the run, from C(iommuctl status --json) and C(iommuctl verify --json --no-journal);
+      a fact iommuctl cannot tell (no profile, no running kernel under C(root)) is null.
+  returned: success
+  type: dict
+  contains:
+    profile:
+      description: The profile configured or applied on the node.
+      type: str
+      sample: gpu-sriov
+    observed_mode:
+      description: What the running kernel does, C(passthrough), C(translated), C(strict), C(off) or C(mixed).
+      type: str
+      sample: passthrough
+    next_boot_carries_profile:
+      description: Whether the entry that boots next carries the profile's tokens.
+      type: bool
+    generator_armed:
+      description: Whether iommu-generator enforces the profile at boot (apply ran, or Automatic=yes).
+      type: bool
 cmd:
   description: The iommuctl command line that made the change or the check.
   returned: always
@@ -343,6 +376,59 @@ def state_rolled_back(module, tool):
     return result
 
 
+def state_absent(module, tool):
+    p = module.params
+    args = ['--profile', p['profile']] if p['profile'] else []
+    diff_result = None
+    if module.check_mode or module._diff:
+        rc, out, err, cmd = tool.run('undo', '--dry-run', '--json', *args, ok=(0, 1))
+        plan = tool.json(out, cmd) or {}
+        if module._diff and plan.get('files'):
+            rc, diff, err, dcmd = tool.run('undo', '--dry-run', *args, ok=(0, 1))
+            diff_result = {'prepared': diff}
+        if module.check_mode:
+            result = dict(changed=bool(plan.get('files')), files=plan.get('files', []), changeset=None, cmd=cmd,
+                          profile=plan.get('profile'), reboot_required=bool(plan.get('files')))
+            if diff_result:
+                result['diff'] = diff_result
+            return result
+    # Exit 1: undone, but something (a UKI) still embeds the tokens; iommuctl said what.
+    rc, out, err, cmd = tool.run('undo', '--json', *args, ok=(0, 1))
+    res = tool.json(out, cmd) or {}
+    result = dict(changed=bool(res.get('changed')), files=res.get('files', []), changeset=res.get('changeset'),
+                  profile=res.get('profile'), cmd=cmd, reboot_required=bool(res.get('changed')))
+    if result['changed'] and diff_result:
+        result['diff'] = diff_result
+    if rc == 1:
+        result['warnings'] = [iommuctl_message(err)]
+    return result
+
+
+def node_facts(tool, p, profile):
+    """What iommuctl says about the node now, for profile (None: the node's); None where it cannot tell."""
+    facts = dict(profile=None, observed_mode=None, next_boot_carries_profile=None, generator_armed=None)
+    args = ['--profile', profile] if profile else []
+    rc, out, err, cmd = tool.run('status', '--json', *args, ok=(0, 1, 2))
+    try:
+        status = json.loads(out) if rc in (0, 1) and out.strip() else {}
+    except ValueError:
+        status = {}
+    facts['profile'] = (status.get('profile') or {}).get('name')
+    facts['next_boot_carries_profile'] = (status.get('next_boot') or {}).get('carries_profile')
+    facts['generator_armed'] = (status.get('generator') or {}).get('armed')
+    vargs = ['--json', '--no-journal'] + args
+    if p['kernel_log']:
+        vargs += ['--kernel-log', p['kernel_log']]
+    rc, out, err, cmd = tool.run('verify', *vargs, ok=(0, 1, 2))
+    try:
+        verify = json.loads(out) if rc in (0, 1) and out.strip() else {}
+    except ValueError:
+        verify = {}
+    facts['observed_mode'] = (verify.get('observed') or {}).get('mode')
+    facts['profile'] = facts['profile'] or (verify.get('profile') or {}).get('name')
+    return facts
+
+
 def state_verified(module, tool):
     p = module.params
     args = ['--json'] + selection_args(p, with_vendor=False)
@@ -376,7 +462,7 @@ def state_verified(module, tool):
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            state=dict(type='str', default='applied', choices=['applied', 'verified', 'rolled_back']),
+            state=dict(type='str', default='applied', choices=['applied', 'verified', 'rolled_back', 'absent']),
             profile=dict(type='str'),
             vendor=dict(type='str', choices=['auto', 'intel', 'amd', 'arm64', 'portable']),
             root=dict(type='path'),
@@ -393,8 +479,15 @@ def main():
         result = state_applied(module, tool)
     elif state == 'verified':
         result = state_verified(module, tool)
+    elif state == 'absent':
+        result = state_absent(module, tool)
     else:
         result = state_rolled_back(module, tool)
+    facts_stderr = len(tool.stderr)
+    # After undo the node may have no profile left: the facts are about the one taken off.
+    result['node'] = node_facts(tool, module.params, module.params['profile'] or result.get('profile'))
+    # The facts' own chatter (a node without a profile) is not the run's.
+    del tool.stderr[facts_stderr:]
     result['stderr'] = ''.join(tool.stderr)
     module.exit_json(**result)
 
