@@ -98,6 +98,8 @@ check_placement() {
                                 [[ $f =~ ^/usr/lib/dracut/modules.d/[0-9][0-9][a-z0-9-]+/ ]] || fail "$f: dracut modules belong in /usr/lib/dracut/modules.d/NNname/" ;;
                         *.so)
                                 [[ $dir == /usr/lib/iommu ]] || fail "$f: iommuctl's dlopen()ed modules belong in /usr/lib/iommu" ;;
+                        /usr/lib/iommu/package-remove)
+                                ;; # the package's remove-time hook (prerm, %preun): iommuctl's own libexec file
                         */profiles/*.conf)
                                 [[ $dir == /usr/lib/iommu/profiles ]] || fail "$f: shipped profiles belong in /usr/lib/iommu/profiles" ;;
                         /etc/*)

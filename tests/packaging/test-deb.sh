@@ -106,7 +106,7 @@ out=$("$root/usr/bin/iommuctl" --version) && [[ $out == "iommuctl $version" ]] \
 # The installed profiles are where iommuctl looks (under --root; no profile path from tests).
 out=$(env -u IOMMUCTL_PROFILES_PATH "$root/usr/bin/iommuctl" --root "$root" profiles --json)
 n=$(grep -o "\"path\": *\"$root/usr/lib/iommu/profiles/[a-z-]*\.conf\"" <<<"$out" | wc -l)
-[[ $n -eq 4 ]] && ok "iommuctl --root finds the 4 installed profiles" \
+[[ $n -eq 5 ]] && ok "iommuctl --root finds the 5 installed profiles" \
         || fail "iommuctl --root found $n installed profiles: $out"
 out=$(env -u IOMMUCTL_PROFILES_PATH "$root/usr/bin/iommuctl" --root "$root" cmdline --profile strict --vendor amd) \
         && [[ $out == "iommu.passthrough=0 iommu.strict=1" ]] \
