@@ -209,7 +209,8 @@ chroot_run /bin/sh -ec '
         f=/srv/fixture/root
         mkdir -p $f/etc/iommu/iommu.conf.d
         printf "[Publish]\nNodeFeatureDiscovery=yes\nPrometheus=yes\n" >$f/etc/iommu/iommu.conf.d/publish.conf
-        IOMMUCTL_PROFILES_PATH=/usr/lib/iommu/profiles iommuctl verify --no-journal --profile gpu-sriov --root $f \
+        printf "[IOMMU]\nProfile=gpu-sriov\n" >$f/etc/iommu/iommu.conf.d/profile.conf
+        IOMMUCTL_PROFILES_PATH=/usr/lib/iommu/profiles iommuctl verify --no-journal --boot-check --root $f \
                 --kernel-log /srv/fixture/kmsg.txt >/dev/null
         mkdir -p /etc/kubernetes/node-feature-discovery/features.d /var/lib/prometheus/node-exporter
         cp $f/etc/kubernetes/node-feature-discovery/features.d/iommu /etc/kubernetes/node-feature-discovery/features.d/iommu
