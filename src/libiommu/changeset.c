@@ -528,7 +528,8 @@ static int journal_list(const Root *root, unsigned **ret, size_t *ret_n, unsigne
                 ids = t;
                 ids[n++] = (unsigned) v;
         }
-        qsort(ids, n, sizeof(unsigned), unsigned_compare);
+        if (n > 0)
+                qsort(ids, n, sizeof(unsigned), unsigned_compare);
         *ret = TAKE_PTR(ids);
         *ret_n = n;
         if (ret_max)

@@ -115,6 +115,7 @@ static int str_compare(const void *a, const void *b) {
 }
 
 int strv_sort(char **l) {
-        qsort(l, strv_length(l), sizeof(char *), str_compare);
+        if (l) /* qsort() must not be given NULL, even for no elements */
+                qsort(l, strv_length(l), sizeof(char *), str_compare);
         return 0;
 }

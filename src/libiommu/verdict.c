@@ -839,9 +839,13 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p, unsigne
         lifted = p2p_lifted_summary(o, t);
         if (!classes || !redirect || !gpu_redirect || !lifted)
                 return -ENOMEM;
+        /* Unread ACS matters on a GPU's data path; a node without GPUs (a VM with virtio NICs and
+         * disks) is told, not warned. */
         if (t->n_unread > 0)
-                return check_add(v, "p2p", CHECK_WARN, "Run verify as root: the extended config space (ACS) is readable by root only.",
-                                 "%zu peer paths (%s); ACS of %u ports on them not read", t->n_paths, classes, t->n_unread);
+                return check_add(v, "p2p", t->n_gpus > 0 ? CHECK_WARN : CHECK_PASS,
+                                 t->n_gpus > 0 ? "Run verify as root: the extended config space (ACS) is readable by root only." : NULL,
+                                 "%zu peer paths (%s); ACS of %u ports on them not read%s", t->n_paths, classes, t->n_unread,
+                                 t->n_gpus > 0 ? "" : " (no GPU on them)");
         if (p->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
                 /* The profile chose bandwidth on its GPU paths over isolation there. */
                 if (!isempty(gpu_redirect))

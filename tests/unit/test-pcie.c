@@ -127,11 +127,11 @@ static void test_hostile(void **state) {
 
         /* An extended list that loops (0x100 -> 0x100), and one that points past the data. */
         root_port(0x001d);
-        put32(0x100, 0x0001 | 2 << 16 | 0x100 << 20);
+        put32(0x100, 0x0001u | 2u << 16 | 0x100u << 20);
         assert_int_equal(pcie_parse(cfg, sizeof(cfg), &p), 0);
         assert_false(p.has_acs);
         root_port(0x001d);
-        put32(0x100, 0x0001 | 2 << 16 | 0xffc << 20);
+        put32(0x100, 0x0001u | 2u << 16 | 0xffcu << 20);
         assert_int_equal(pcie_parse(cfg, 0x400, &p), 0);
         assert_false(p.has_acs);
         /* The ACS header is in the data but its registers are not. */
