@@ -51,15 +51,12 @@ static int add_entry(Status *s, StatusKind kind, const char *path, const char *i
 }
 
 static int mtime_of(const Root *root, const char *path, struct timespec *ret) {
-        _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
-        r = root_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+        r = root_stat(root, path, &st);
         if (r < 0)
                 return r;
-        if (fstat(fd, &st) < 0)
-                return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
         *ret = st.st_mtim;
