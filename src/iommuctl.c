@@ -35,9 +35,10 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes",
           "0 no errors (warnings allowed), 1 errors found, 2 a file could not be read",
           "iommuctl lint --cmdline 'intel_iommu=on iommu=strict'" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected [--json] | profiles --resolved [NAME]",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected|--armed [--json] | profiles --resolved [NAME]",
           "List the profiles, where each comes from, and what it promises",
-          "0 listed (--selected: a profile is selected), 1 a profile fails to load (--selected: none is selected), 2 error",
+          "0 listed (--selected: a profile is selected; --armed: and the generator is armed), 1 a profile fails to load\n"
+          "(--selected: none is selected; --armed: not armed), 2 error",
           "iommuctl profiles --selected" },
         { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
           "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline",
@@ -109,6 +110,8 @@ static const OptionHelp options_help[] = {
           "status: exit 1 when the next boot lacks the profile", "plan status " },
         { "   --full", "cmdline: print the whole merged command line", "cmdline " },
         { "   --selected", "profiles: print the profile iommu.conf selects; exit 1 if none", "profiles " },
+        { "   --armed", "profiles: print it only where the generator is armed (applied on\n"
+          "this node, or Automatic=yes); exit 1 otherwise", "profiles " },
         { "   --resolved", "profiles: print a profile (NAME, --profile or the selected one) as one\n"
           "file with its includes flattened", "profiles " },
         { "   --role=ROLE", "export machineconfig: the MachineConfigPool role (worker...)", "export " },
@@ -199,6 +202,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_SELECTED,
+                ARG_ARMED,
                 ARG_RESOLVED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
@@ -229,6 +233,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "selected", no_argument, NULL, ARG_SELECTED },
+                { "armed", no_argument, NULL, ARG_ARMED },
                 { "resolved", no_argument, NULL, ARG_RESOLVED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
@@ -297,6 +302,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_SELECTED:
                         arg.selected = true;
+                        break;
+                case ARG_ARMED:
+                        arg.armed = true;
                         break;
                 case ARG_RESOLVED:
                         arg.resolved = true;

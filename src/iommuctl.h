@@ -31,6 +31,7 @@ typedef struct Args {
         bool no_legend;             /* --no-legend: no column headers or summary lines */
         bool boot_check;            /* verify: this is iommu-verify.service's run (the boot check's MESSAGE_ID) */
         bool selected;              /* profiles: print only the profile iommu.conf selects */
+        bool armed;                 /* profiles: print it only where the generator is armed */
         bool resolved;              /* profiles: print a profile with its includes flattened */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
