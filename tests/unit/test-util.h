@@ -57,8 +57,8 @@ static inline const Root *test_root(const char *root) {
         return r;
 }
 
-/* Writes ROOT/path, creating parent directories. */
-static inline void test_write(const char *root, const char *path, const char *content) {
+/* Writes size bytes to ROOT/path, creating parent directories. */
+static inline void test_write_bytes(const char *root, const char *path, const void *data, size_t size) {
         _cleanup_free_ char *p = test_root_path(root, path);
         FILE *f;
 
@@ -68,10 +68,14 @@ static inline void test_write(const char *root, const char *path, const char *co
                 *s = '/';
         }
         f = fopen(p, "we");
-        if (!f)
+        if (!f || fwrite(data, 1, size, f) != size)
                 abort();
-        fputs(content, f);
         fclose(f);
+}
+
+/* Writes ROOT/path, creating parent directories. */
+static inline void test_write(const char *root, const char *path, const char *content) {
+        test_write_bytes(root, path, content, strlen(content));
 }
 
 static int captured_fd = -1, saved_stderr = -1;
