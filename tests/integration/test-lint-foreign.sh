@@ -85,7 +85,7 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' >"$tmp/cm.yaml"
 # whole manifests directory can be linted.
 lint "YAML of another kind" 0 "$tmp/cm.yaml"
 contains "says what lint looked for" "$out" \
-        "cm.yaml:1:1: warning: no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document: nothing linted"
+        "cm.yaml:1:1: warning: no MachineConfig, PerformanceProfile, Butane, Ignition, Talos or Image Factory schematic document: nothing linted"
 contains "counted as a warning" "$out" "0 errors, 1 warning"
 
 # Several files: one total, every file named.
