@@ -8,8 +8,12 @@ it carries, one per line. Exits non-zero when the document is not what the consu
   parse-export.py butane FILE REMOVED-FILE
   parse-export.py talos FILE REMOVED-FILE
 
+  parse-export.py batch MANIFEST
+
 butane and talos write the arguments they remove (should_not_exist, Talos' "-TOKEN") to
-REMOVED-FILE, one per line.
+REMOVED-FILE, one per line. batch reads lines "FORMAT FILE REMOVED-FILE OUT-FILE" (butane or
+talos) and writes each file's arguments to OUT-FILE, or "FAIL: why" there: one interpreter for
+all, since starting Python with PyYAML costs about as much as the parsing of every file.
 """
 import re
 import sys
@@ -18,9 +22,12 @@ import tomllib
 import yaml
 
 
+class ParseError(Exception):
+    pass
+
+
 def fail(msg):
-    print(f'parse-export: {msg}', file=sys.stderr)
-    sys.exit(1)
+    raise ParseError(msg)
 
 
 def machineconfig(path, role, name):
@@ -111,7 +118,25 @@ def talos(path):
     return add, remove
 
 
+def batch(manifest):
+    with open(manifest, encoding='utf-8') as f:
+        for line in f:
+            fmt, path, removed_path, out_path = line.split()
+            with open(out_path, 'w', encoding='utf-8') as out:
+                try:
+                    args, removed = (butane if fmt == 'butane' else talos)(path)
+                except (ParseError, yaml.YAMLError, OSError) as e:
+                    out.write(f'FAIL: {e}\n')
+                    continue
+                out.writelines(f'{a}\n' for a in args)
+            with open(removed_path, 'w', encoding='utf-8') as r:
+                r.writelines(f'{a}\n' for a in removed)
+
+
 def main(argv):
+    if len(argv) == 3 and argv[1] == 'batch':
+        batch(argv[2])
+        return
     if len(argv) < 3:
         fail(__doc__)
     if argv[1] == 'machineconfig' and len(argv) == 5:
@@ -129,4 +154,8 @@ def main(argv):
 
 
 if __name__ == '__main__':
-    main(sys.argv)
+    try:
+        main(sys.argv)
+    except ParseError as e:
+        print(f'parse-export: {e}', file=sys.stderr)
+        sys.exit(1)
