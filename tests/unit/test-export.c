@@ -285,11 +285,16 @@ static void test_dracut_and_kernel_cmdline(void **state) {
 static void test_unsafe_tokens_refused(void **state) {
         log_set_max_level(LOG_LEVEL_ERROR - 1);
         for (ExportFormat f = 0; f < _EXPORT_FORMAT_MAX; f++) {
-                _cleanup_free_ char *a = NULL, *b = NULL;
+                _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
                 assert_int_equal(render(f, "x", VENDOR_INTEL, "iommu=pt \"a$b\"", "worker", &a), -EINVAL);
                 assert_string_equal(a, "");
                 assert_int_equal(render(f, "x", VENDOR_INTEL, "iommu=pt -- init", "worker", &b), -EINVAL);
                 assert_string_equal(b, "");
+                /* '#' starts a YAML, TOML and shell comment: refused, also in what Butane and Talos remove. */
+                assert_int_equal(render(f, "x", VENDOR_INTEL, "iommu=pt a#b", "worker", &c), -EINVAL);
+                assert_string_equal(c, "");
+                assert_int_equal(render_full(f, "x", VENDOR_INTEL, "iommu=pt", "worker", "x#y", NULL, &d), -EINVAL);
+                assert_string_equal(d, "");
         }
         log_set_max_level(LOG_LEVEL_INFO);
 }
