@@ -325,6 +325,8 @@ static const char *talos_boots_uki(const YamlWalk *w, const yaml_node_t *m) {
                 return "its installer image is a SecureBoot one, which always boots a UKI";
         if (grub_uki && streq(grub_uki, "true"))
                 return "grubUseUKICmdline: true makes GRUB take the UKI's command line too";
+        if (grub_uki && streq(grub_uki, "false"))
+                return NULL; /* GRUB builds the line itself: legacy BIOS installs honour the list */
         return "systemd-boot boots a UKI on every UEFI install since Talos 1.10, and GRUB takes the UKI's command line "
                "on new installs since 1.12 (grubUseUKICmdline)";
 }
@@ -678,11 +680,13 @@ static int lint_document(const ForeignKargs *k, size_t index, const KernelInfo *
 
         /* Talos booting a UKI never sees these: the schematic is where they take effect. */
         if (d->format == FOREIGN_TALOS && add.cmdline->n_tokens > 0) {
-                r = report_addf(ret, FOREIGN_FINDING_LINT, SEVERITY_WARNING, NULL,
+                r = report_addf(ret, FOREIGN_FINDING_LINT, d->boots_uki ? SEVERITY_WARNING : SEVERITY_NOTE, NULL,
                                 "put them in the Image Factory schematic's customization.extraKernelArgs "
                                 "('iommuctl export talos' writes one)",
                                 add.origin[0]->line, add.origin[0]->column, (ssize_t) index, false,
-                                "machine.install.extraKernelArgs is ignored when Talos boots a UKI: %s", d->boots_uki);
+                                "machine.install.extraKernelArgs is ignored when Talos boots a UKI: %s",
+                                d->boots_uki ?: "with grubUseUKICmdline: false only legacy-BIOS GRUB installs use it, "
+                                "UEFI installs boot a UKI through systemd-boot");
                 if (r < 0)
                         return r;
         }

@@ -49,7 +49,8 @@ typedef struct ForeignDocument {
         char **architectures;  /* bootc match-architectures; NULL: every architecture */
         unsigned arch_line, arch_column;
         /* Talos machine config: why the installed system boots a UKI, which ignores
-         * machine.install.extraKernelArgs (static text); NULL: the file does not say. */
+         * machine.install.extraKernelArgs (static text); NULL: grubUseUKICmdline: false, which
+         * legacy-BIOS GRUB installs honour (a note, not a warning). */
         const char *boots_uki;
 } ForeignDocument;
 

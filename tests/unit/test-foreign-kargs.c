@@ -205,6 +205,19 @@ static void test_talos_schematic_and_uki(void **state) {
         for (size_t i = 0; i < r.n_findings; i++)
                 assert_false(r.findings[i].lint.token && strstr(r.findings[i].lint.token, "amd_iommu"));
 
+        /* GRUB building its own line: only UEFI installs ignore the list, a note. */
+        {
+                _cleanup_(foreign_kargs_done) ForeignKargs g = {};
+                _cleanup_(foreign_report_done) ForeignReport rg = {};
+
+                parse_ok(FOREIGN_SYNTAX_YAML,
+                         "machine:\n  install:\n    grubUseUKICmdline: false\n    extraKernelArgs: [iommu=pt]\n", &g);
+                assert_null(g.documents[0].boots_uki);
+                assert_int_equal(lint_for(&g, ARCH_X86_64, &rg), 0);
+                f = find(&rg, "only legacy-BIOS GRUB installs use it");
+                assert_int_equal(f->lint.severity, SEVERITY_NOTE);
+        }
+
         parse_ok(FOREIGN_SYNTAX_YAML,
                  "customization:\n"
                  "  extraKernelArgs:\n"
