@@ -40,8 +40,8 @@ static const Verb verbs[] = {
           "0 listed (--selected: a profile is selected; --armed: and the generator is armed), 1 a profile fails to load\n"
           "(--selected: none is selected; --armed: not armed), 2 error",
           "iommuctl profiles --selected" },
-        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
-          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline",
+        { "export", verb_export, "export machineconfig|bootc|butane|talos|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
+          "Print the profile's tokens for OpenShift, bootc, Butane (with should_not_exist), a Talos schematic or dracut, or a whole /etc/kernel/cmdline",
           "0 printed, 2 error",
           "iommuctl export bootc --profile gpu-sriov --vendor portable" },
         { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--publish] [--kernel-log FILE]",
