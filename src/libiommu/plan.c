@@ -19,29 +19,16 @@ const char *sync_state_to_string(SyncState s) {
         return STRING_TABLE_TO_STRING(sync_state_names, s);
 }
 
-static bool key_owned(char * const *owned, const char *key) {
-        STRV_FOREACH(k, owned)
-                if (cmdline_key_equal(*k, key))
-                        return true;
-        return false;
-}
-
 /* current without its owned tokens, then wanted: what writing the profile gives. */
 static int line_with_profile(const Cmdline *current, char * const *owned, const Cmdline *wanted, Cmdline **ret) {
         _cleanup_cmdline_ Cmdline *c = NULL;
-        _cleanup_strv_free_ char **keep = NULL;
-        _cleanup_free_ char *s = NULL;
         int r;
 
-        for (size_t i = 0; i < current->n_tokens; i++)
-                if (!key_owned(owned, current->tokens[i].key) && (r = strv_extend(&keep, current->tokens[i].text)) < 0)
-                        return r;
-        s = keep ? strv_join(keep, " ") : strdup("");
-        if (!s)
-                return -ENOMEM;
-        r = cmdline_parse(s, &c);
+        r = cmdline_strip_owned(current, owned, &c);
         if (r < 0)
                 return r;
+        /* The kernel's parameters only: what follows "--" is init's. */
+        c->init_args = mfree(c->init_args);
         r = cmdline_append(c, wanted);
         if (r < 0)
                 return r;
@@ -70,13 +57,43 @@ static int same_effect(const KernelInfo *k, Vendor vendor, const Cmdline *a, con
         return 1;
 }
 
+/* 1 when the owned options of current (pci=disable_acs_redir=...) are not wanted's, 0 when they are. */
+static int owned_options_differ(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+        _cleanup_strv_free_ char **have = NULL, **want = NULL;
+        size_t n_have = 0, n_want = 0;
+        int r;
+
+        r = cmdline_units(current, owned_keys, true, &have);
+        if (r >= 0)
+                r = cmdline_units(wanted, owned_keys, true, &want);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(u, have) {
+                const char *eq = strchr(*u, '=');
+                if (!eq || !cmdline_key_has_owned_options(strndupa(*u, eq - *u), owned_keys))
+                        continue;
+                n_have++;
+                if (!strv_contains(want, *u))
+                        return 1;
+        }
+        STRV_FOREACH(u, want) {
+                const char *eq = strchr(*u, '=');
+                if (eq && cmdline_key_has_owned_options(strndupa(*u, eq - *u), owned_keys))
+                        n_want++;
+        }
+        return n_have != n_want;
+}
+
 bool plan_line_carries_profile(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         size_t w = 0;
 
         for (size_t i = 0; i < current->n_tokens; i++) {
                 const CmdlineToken *t = &current->tokens[i];
-                if (!key_owned(owned_keys, t->key))
+                CmdlineOwnership o = cmdline_token_ownership(t, owned_keys);
+                if (o == CMDLINE_NOT_OWNED)
                         continue;
+                if (o == CMDLINE_OWNED_PART) /* pci=noaer,disable_acs_redir=X: judged by options */
+                        return false;
                 if (w >= wanted->n_tokens || !streq(t->text, wanted->tokens[w].text))
                         return false;
                 w++;
@@ -93,6 +110,15 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
         /* The owned tokens are wanted's, in any order: nothing to judge by effect. */
         if (plan_line_carries_profile(current, owned_keys, wanted) || cmdline_in_sync(current, owned_keys, wanted)) {
                 *ret = SYNC_IN_SYNC;
+                return 0;
+        }
+        /* The owned pci= options (the ACS lift) are outside the kernel model's IOMMU effect: the
+         * line carries them or drifts. */
+        r = owned_options_differ(current, owned_keys, wanted);
+        if (r != 0) {
+                if (r < 0)
+                        return r;
+                *ret = SYNC_DRIFT;
                 return 0;
         }
         r = line_with_profile(current, owned_keys, wanted, &target);
@@ -124,7 +150,8 @@ static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * cons
                 return;
         for (size_t i = 0; i < p.n_tokens; i++) {
                 const CmdlineToken *t = &current->tokens[p.tokens[i].index];
-                if (token_effect_is_inert(p.tokens[i].effect) && key_owned(owned_keys, t->key) &&
+                if (token_effect_is_inert(p.tokens[i].effect) &&
+                    cmdline_token_ownership(t, owned_keys) == CMDLINE_OWNED_WHOLE &&
                     !cmdline_contains_token(wanted, t) && !strv_contains(j->dropped, t->text))
                         (void) strv_extend(&j->dropped, t->text);
         }
@@ -204,6 +231,34 @@ static char *why_removed(const Plan *plan, size_t index, const char *profile) {
         return s;
 }
 
+/* The owned options of t (pci=disable_acs_redir=...) that wanted does not have, one change each. */
+static int plan_remove_options(Plan *plan, const CmdlineToken *t, const char *profile) {
+        _cleanup_strv_free_ char **units = NULL, **want = NULL;
+        _cleanup_cmdline_ Cmdline *one = NULL;
+        int r;
+
+        r = cmdline_parse(t->text, &one);
+        if (r >= 0)
+                r = cmdline_units(one, plan->owned_keys, true, &units);
+        if (r >= 0)
+                r = cmdline_units(plan->wanted, plan->owned_keys, true, &want);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(u, units) {
+                char *why;
+
+                if (strv_contains(want, *u))
+                        continue;
+                if (asprintf(&why, "not in profile %s: an option iommuctl owns (the operator's other %.*s options stay)",
+                             profile, (int) strcspn(*u, "="), *u) < 0)
+                        return -ENOMEM;
+                r = add_change(plan, PLAN_REMOVE, *u, why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret) {
         _cleanup_(plan_done) Plan plan = { .vendor = vendor };
         Vendor pv = vendor == VENDOR_PORTABLE ? VENDOR_INTEL : vendor;
@@ -277,8 +332,16 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         const CmdlineToken *t = &plan.current->tokens[i];
                         const TokenPrediction *tp;
 
-                        if (!key_owned(plan.owned_keys, t->key) || cmdline_contains_token(plan.wanted, t))
+                        CmdlineOwnership o = cmdline_token_ownership(t, plan.owned_keys);
+
+                        if (o == CMDLINE_NOT_OWNED || cmdline_contains_token(plan.wanted, t))
                                 continue;
+                        if (cmdline_key_has_owned_options(t->key, plan.owned_keys)) {
+                                r = plan_remove_options(&plan, t, p->name);
+                                if (r < 0)
+                                        return log_oom();
+                                continue;
+                        }
                         r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(&plan, i, p->name));
                         if (r < 0)
                                 return log_oom();
