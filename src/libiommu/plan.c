@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "lint.h"
 #include "log.h"
+#include "p2p.h"
 #include "plan.h"
 #include "strv.h"
 
@@ -231,6 +232,116 @@ static char *why_removed(const Plan *plan, size_t index, const char *profile) {
         return s;
 }
 
+void acs_lift_done(AcsLift *l) {
+        free(l->token);
+        strv_free(l->ports);
+        strv_free(l->merges);
+        free(l->reason);
+        *l = (AcsLift) {};
+}
+
+int plan_acs_lift_observed(const Observation *o, unsigned kernel_version, AcsLift *ret) {
+        _cleanup_(acs_lift_done) AcsLift l = {};
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        _cleanup_cmdline_ Cmdline *running = NULL;
+        _cleanup_free_ PciDevice *devices = NULL;
+        Observation unlifted;
+        int r;
+
+        /* The ports the running line's own lift cleared are what the token must name: judged as the
+         * kernel leaves them without it (RR and CR on), or the token would vanish once booted. A
+         * shallow copy: only the control bits differ, everything else is o's. */
+        r = cmdline_parse(o->cmdline, &running);
+        if (r < 0)
+                return r;
+        if (kernel_version == 0) {
+                KernelInfo d;
+
+                /* The node's own release, else the newest the model knows. */
+                if (!o->release || kernel_release_parse(o->release, &kernel_version) < 0) {
+                        kernel_info_default(o->arch, &d);
+                        kernel_version = d.version;
+                        kernel_info_done(&d);
+                }
+        }
+        devices = o->n_devices > 0 ? malloc(o->n_devices * sizeof(PciDevice)) : NULL;
+        if (o->n_devices > 0 && !devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->n_devices; i++) {
+                PciDevice *d = &devices[i];
+
+                *d = o->devices[i];
+                if (d->pcie.has_acs && !(d->pcie.acs_ctrl & (PCI_ACS_RR | PCI_ACS_CR)) &&
+                    p2p_port_lifted_by(o, &o->devices[i], running))
+                        d->pcie.acs_ctrl |= d->pcie.acs_cap & (PCI_ACS_RR | PCI_ACS_CR);
+        }
+        unlifted = *o;
+        unlifted.devices = devices;
+
+        r = p2p_analyze(&unlifted, &t);
+        if (r < 0)
+                return r;
+        r = p2p_lift_token(&unlifted, &t, kernel_version, &l.token, &l.ports, &l.merges, &l.reason);
+        if (r == -ENODATA)
+                l.reason = strdup(t.n_gpus == 0 ? "no GPU on this node" :
+                                  t.n_unread > 0 ? "the ports' config space could not be read (run as root)" :
+                                  "no GPU path is redirected by ACS: nothing to lift");
+        else if (r == -ENOMEM)
+                return r;
+        if (!l.token && !l.reason)
+                return -ENOMEM;
+        *ret = l;
+        l = (AcsLift) {};
+        return 0;
+}
+
+int plan_acs_lift(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, unsigned kernel_version, AcsLift *ret) {
+        _cleanup_(observation_done) Observation o = {};
+        int r;
+
+        r = observe_tree(root, arch, vendor, vendor_source, &o);
+        if (r < 0)
+                return r;
+        return plan_acs_lift_observed(&o, kernel_version, ret);
+}
+
+/* The lift's token joins the profile's, unless its own line writes an owned pci= option already. */
+int acs_lift_add_token(Cmdline *wanted, const AcsLift *lift) {
+        _cleanup_cmdline_ Cmdline *t = NULL;
+        int r;
+
+        if (!lift || !lift->token)
+                return 0;
+        for (size_t i = 0; i < wanted->n_tokens; i++)
+                if (cmdline_token_ownership(&wanted->tokens[i], iommu_owned_keys) != CMDLINE_NOT_OWNED &&
+                    cmdline_key_has_owned_options(wanted->tokens[i].key, iommu_owned_keys))
+                        return 0;
+        r = cmdline_parse(lift->token, &t);
+        if (r < 0)
+                return r;
+        return cmdline_append(wanted, t);
+}
+
+int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vendor vendor, const char *vendor_source,
+                             unsigned kernel_version, Cmdline *wanted, AcsLift *ret_lift) {
+        _cleanup_(acs_lift_done) AcsLift l = {};
+        int r;
+
+        if (p->lift_acs_redirect != PROFILE_ACS_LIFT_GPU_PATHS)
+                return 0;
+        r = plan_acs_lift(root, arch, vendor, vendor_source, kernel_version, &l);
+        if (r < 0)
+                return r;
+        r = acs_lift_add_token(wanted, &l);
+        if (r < 0)
+                return r;
+        if (ret_lift) {
+                *ret_lift = l;
+                l = (AcsLift) {};
+        }
+        return 0;
+}
+
 /* The owned options of t (pci=disable_acs_redir=...) that wanted does not have, one change each. */
 static int plan_remove_options(Plan *plan, const CmdlineToken *t, const char *profile) {
         _cleanup_strv_free_ char **units = NULL, **want = NULL;
@@ -260,6 +371,10 @@ static int plan_remove_options(Plan *plan, const CmdlineToken *t, const char *pr
 }
 
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret) {
+        return plan_compute_lifted(p, vendor, k, current, NULL, ret);
+}
+
+int plan_compute_lifted(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, const AcsLift *lift, Plan *ret) {
         _cleanup_(plan_done) Plan plan = { .vendor = vendor };
         Vendor pv = vendor == VENDOR_PORTABLE ? VENDOR_INTEL : vendor;
         int r;
@@ -279,7 +394,9 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         plan.wanted_from_profile = choice.from_profile;
                         plan.wanted_why = TAKE_PTR(choice.why);
                         plan.wanted_misses_mode = TAKE_PTR(choice.misses_mode);
-                        r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
+                        r = acs_lift_add_token(plan.wanted, lift);
+                        if (r >= 0)
+                                r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
                 }
                 for (size_t i = 0; r >= 0 && i < plan.conflicts.n; i++)
                         if (plan.conflicts.items[i].refuse)
@@ -353,7 +470,10 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                 const CmdlineToken *t = &plan.wanted->tokens[i];
                 bool present = plan.current && cmdline_contains_token(plan.current, t);
 
-                r = add_change(&plan, present ? PLAN_KEEP : PLAN_ADD, t->text, strdup(param_describe(t->key, t->value)));
+                r = add_change(&plan, present ? PLAN_KEEP : PLAN_ADD, t->text,
+                               strdup(cmdline_key_has_owned_options(t->key, plan.owned_keys)
+                                      ? "lifts ACS P2P redirect on the ports it names (peer-to-peer stays below them; their IOMMU groups merge)"
+                                      : param_describe(t->key, t->value)));
                 if (r < 0)
                         return log_oom();
         }

@@ -4,6 +4,7 @@
 #include "cmdline.h"
 #include "intent.h"
 #include "kernel-model.h"
+#include "observe.h"
 #include "profile.h"
 
 /* The command line a profile asks for, computed from the current one. Pure code. */
@@ -88,3 +89,31 @@ typedef struct Plan {
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret);
 void plan_done(Plan *plan);
 const char *plan_action_to_string(PlanAction a);
+
+/* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of
+ * the node, computed here once for plan, apply, status, the generator and verify. */
+typedef struct AcsLift {
+        char *token;   /* "pci=disable_acs_redir=..." or "pci=config_acs=...@..."; NULL: none, see reason */
+        char **ports;  /* the ports it names */
+        char **merges; /* per port, the IOMMU groups that become one */
+        char *reason;  /* why there is no token */
+} AcsLift;
+void acs_lift_done(AcsLift *l);
+
+/* From an observation of the node, for kernel_version (the token's spelling changes at 6.11; 0: the
+ * release the observation read, else the newest the model knows). The
+ * ports the running line's own lift already cleared count as redirected, so the token stays the
+ * same once it is booted. No token is not an error (reason says why); only -ENOMEM fails. */
+int plan_acs_lift_observed(const Observation *o, unsigned kernel_version, AcsLift *ret);
+/* Appends lift's token (if any) to wanted, unless wanted writes an owned pci= option already (the
+ * profile's own line wins). */
+int acs_lift_add_token(Cmdline *wanted, const AcsLift *lift);
+/* plan_acs_lift_observed(), observing the node under root. */
+int plan_acs_lift(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, unsigned kernel_version, AcsLift *ret);
+/* For a profile with LiftACSRedirect=gpu-paths: computes the lift under root (ret_lift may be NULL)
+ * and appends its token to wanted, unless the profile's own line already writes an owned pci=
+ * option. Does nothing for other profiles. Only -ENOMEM fails. */
+int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vendor vendor, const char *vendor_source,
+                             unsigned kernel_version, Cmdline *wanted, AcsLift *ret_lift);
+/* plan_compute() with the lift's token (NULL: none) added to the profile's tokens. */
+int plan_compute_lifted(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, const AcsLift *lift, Plan *ret);

@@ -472,6 +472,29 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
         r = profile_owned_keys(p, &owned);
         if (r < 0)
                 return r;
+        /* [PCI] LiftACSRedirect=gpu-paths: the token plan and apply write, from this node's tree. A
+         * line that does what the profile's IOMMU tokens do but lacks it is a WARN (bandwidth). */
+        if (p->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                _cleanup_(acs_lift_done) AcsLift lift = {};
+                SyncState without;
+
+                r = plan_sync_state(k, vendor, current, owned, wanted, &without);
+                if (r >= 0)
+                        r = plan_acs_lift_observed(o, k ? k->version : 0, &lift);
+                if (r >= 0)
+                        r = acs_lift_add_token(wanted, &lift);
+                if (r >= 0)
+                        r = plan_sync_state(k, vendor, current, owned, wanted, &sync);
+                if (r < 0)
+                        return r;
+                if (sync == SYNC_DRIFT && without != SYNC_DRIFT && lift.token)
+                        return check_add(v, "cmdline", CHECK_WARN,
+                                         "Run 'iommuctl apply' to write it to the boot entries, then reboot (the devices "
+                                         "below those ports then share IOMMU groups).",
+                                         "the running command line does what the profile's IOMMU tokens do, but lacks %s, "
+                                         "the ACS lift on the GPU paths the profile asks for ([PCI] LiftACSRedirect=gpu-paths)",
+                                         lift.token);
+        }
         r = plan_sync_state(k, vendor, current, owned, wanted, &sync);
         if (r < 0)
                 return r;
@@ -480,7 +503,8 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
                 return r;
 
         for (size_t i = 0; i < current->n_tokens; i++)
-                if (strv_contains(owned, current->tokens[i].key) && (r = strv_extend(&have, current->tokens[i].text)) < 0)
+                if (cmdline_token_ownership(&current->tokens[i], owned) != CMDLINE_NOT_OWNED &&
+                    (r = strv_extend(&have, current->tokens[i].text)) < 0)
                         return r;
         for (size_t i = 0; i < wanted->n_tokens; i++)
                 if (!cmdline_contains_token(current, &wanted->tokens[i]) && (r = strv_extend(&missing, wanted->tokens[i].text)) < 0)
@@ -851,8 +875,8 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p, unsigne
                 /* The profile chose bandwidth on its GPU paths over isolation there. */
                 if (!isempty(gpu_redirect))
                         return check_add(v, "p2p", CHECK_WARN,
-                                         "The profile asks for LiftACSRedirect=gpu-paths: run 'iommuctl plan' for the token, "
-                                         "add it to the profile's [KernelArgs] and apply, then reboot.",
+                                         "The profile asks for LiftACSRedirect=gpu-paths: 'iommuctl apply' writes the token "
+                                         "'iommuctl plan' shows (the cmdline check judges it), then reboot.",
                                          "%zu peer paths (%s); ACS still redirects GPU peer-to-peer at %s", t->n_paths, classes,
                                          gpu_redirect);
                 return check_add(v, "p2p", CHECK_PASS, NULL,
