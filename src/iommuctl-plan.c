@@ -240,9 +240,7 @@ int verb_plan(int argc, char *argv[]) {
                 log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
         /* What the mode would break on this node: warned once here, the text and JSON show it too. */
         for (size_t i = 0; i < plan.conflicts.n; i++)
-                log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
-                            plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
-                            plan.conflicts.items[i].fits ? " fits" : "");
+                plan_conflict_log(ctx.profile->name, &plan.conflicts.items[i]);
         bool want_lift = ctx.profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS;
         if (arg.json)
                 print_json(&ctx, &plan, want_lift ? &lift : NULL);

@@ -342,6 +342,35 @@ int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vend
         return 0;
 }
 
+void plan_conflict_log(const char *profile, const IntentConflict *c) {
+        log_warning("Profile %s: %s%s%s%s", profile, c->message, c->fits ? "; profile " : "", c->fits ?: "",
+                    c->fits ? " fits" : "");
+}
+
+int plan_conflicts_gate(const Profile *p, Vendor vendor, const KernelInfo *k, bool force) {
+        _cleanup_(intent_conflicts_done) IntentConflicts c = {};
+        const char *fits = NULL;
+        int r;
+
+        r = intent_conflicts(p->mode, vendor, k, &c);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < c.n; i++) {
+                plan_conflict_log(p->name, &c.items[i]);
+                fits = fits ?: c.items[i].fits;
+        }
+        if (c.n == 0)
+                return 0;
+        if (force) {
+                log_notice("Writing profile %s anyway (--force), despite %zu conflict%s with this node.", p->name, c.n,
+                           c.n == 1 ? "" : "s");
+                return (int) c.n;
+        }
+        return log_error_errno(-EOPNOTSUPP, "Refusing to write profile %s: its Mode=%s breaks what this node uses (above).%s%s%s "
+                               "Pass --force to write it anyway.", p->name, profile_mode_to_string(p->mode),
+                               fits ? " Profile " : "", fits ?: "", fits ? " fits this node." : "");
+}
+
 /* The owned options of t (pci=disable_acs_redir=...) that wanted does not have, one change each. */
 static int plan_remove_options(Plan *plan, const CmdlineToken *t, const char *profile) {
         _cleanup_strv_free_ char **units = NULL, **want = NULL;

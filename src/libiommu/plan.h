@@ -117,3 +117,12 @@ int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vend
                              unsigned kernel_version, Cmdline *wanted, AcsLift *ret_lift);
 /* plan_compute() with the lift's token (NULL: none) added to the profile's tokens. */
 int plan_compute_lifted(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, const AcsLift *lift, Plan *ret);
+
+/* One conflict of a profile's mode with this node (intent_conflicts()), logged as plan and apply
+ * print it: what breaks, the evidence, and the profile that fits. */
+void plan_conflict_log(const char *profile, const IntentConflict *c);
+/* apply's gate: logs every conflict of the profile's mode on kernel k's platform (the node's facts)
+ * with plan_conflict_log(); one would break something the node uses (SEV-SNP guests, PASID/ATS
+ * binds, GPUDirect Storage) or the mode cannot work at all: -EOPNOTSUPP (logged, with the profile
+ * that fits) unless force, which writes it anyway. Returns the number of conflicts. */
+int plan_conflicts_gate(const Profile *p, Vendor vendor, const KernelInfo *k, bool force);
