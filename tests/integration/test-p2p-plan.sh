@@ -119,11 +119,33 @@ for kernel in "" 6.12.57+deb13-amd64; do
         words=$(cd "$t" && dash -c 'for f in etc/default/grub etc/default/grub.d/*.cfg; do . "./$f"; done
                                     printf "%s\n" $GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT')
         grep -qxF "$want" <<<"$words" || fail "dash sourcing /etc/default/grub (${kernel:-default}): $want not a word of: $words"
-        if command -v grub-script-check >/dev/null; then
-                printf 'linux /vmlinuz root=/dev/sda1 %s\n' $words | grub-script-check || fail "grub-script-check rejects the line"
-        fi
+        # The linux line grub-mkconfig's 10_linux writes from them (grub-common, .ci/packages.txt).
+        printf 'linux /vmlinuz root=/dev/sda1 ro %s\n' "$(tr '\n' ' ' <<<"$words")" >"$tmp/grub.cfg"
+        grub-script-check "$tmp/grub.cfg" || fail "grub-script-check rejects the line: $(cat "$tmp/grub.cfg")"
 done
 ok "dash gives the written token back byte for byte (disable_acs_redir= and config_acs=...@)"
+
+# Ownership by option, written for real into BLS entries: status agrees with apply; the operator's
+# pci=noaer merged into the lift's token survives a switch to a profile without the lift and undo.
+t=$tmp/bls-real
+cp -al "$tmp/base" "$t"
+rm -r "$t/boot"
+cp -a "$SRCDIR/tests/fixtures/boot/systemd-boot-esp/input/." "$t/"
+"$IOMMUCTL" apply --root "$t" --profile gpu-direct --vendor intel >"$tmp/out" 2>&1 || fail "apply gpu-direct: $(cat "$tmp/out")"
+"$IOMMUCTL" status --check --root "$t" --profile gpu-direct --vendor intel >"$tmp/out" 2>&1 || fail "status after apply: $(cat "$tmp/out")"
+entries=("$t"/efi/loader/entries/*.conf)
+grep -q '^options .* pci=disable_acs_redir=pci:1000:c030' "${entries[@]}" || fail "apply: entries lack the lift"
+sed -i 's/ pci=disable_acs_redir=pci:1000:c030/ pci=noaer,disable_acs_redir=pci:1000:c030/' "${entries[@]}"
+"$IOMMUCTL" status --check --root "$t" --profile gpu-direct --vendor intel >"$tmp/out" 2>&1 \
+        || fail "status: the lift inside the operator's pci= token carries the profile: $(cat "$tmp/out")"
+"$IOMMUCTL" apply --root "$t" --profile gpu-sriov --vendor intel >"$tmp/out" 2>&1 || fail "apply gpu-sriov: $(cat "$tmp/out")"
+grep -q '^options .* pci=noaer\( \|$\)' "${entries[@]}" && ! grep -q 'disable_acs_redir' "${entries[@]}" \
+        || fail "profile switch: want pci=noaer kept and the lift gone: $(grep -h ^options "${entries[@]}")"
+"$IOMMUCTL" apply --root "$t" --profile gpu-direct --vendor intel >"$tmp/out" 2>&1 || fail "apply gpu-direct again: $(cat "$tmp/out")"
+"$IOMMUCTL" undo --root "$t" >"$tmp/out" 2>&1 || fail "undo: $(cat "$tmp/out")"
+grep -q '^options .* pci=noaer\( \|$\)' "${entries[@]}" && ! grep -q 'disable_acs_redir\|iommu' "${entries[@]}" \
+        || fail "undo: want pci=noaer kept, the lift and the IOMMU tokens gone: $(grep -h ^options "${entries[@]}")"
+ok "apply, status, a profile switch and undo own only the lift inside pci=, never pci=noaer"
 
 # The token in the profile's line: apply --dry-run writes it into every backend.
 cat >"$tmp/profiles/gpu-direct-lifted.conf" <<'EOP'
