@@ -58,10 +58,10 @@ ok "the computed token is part of the profile's line for plan, cmdline and verif
 
 # The same node booted with the token (the ports' redirect bits cleared, as the kernel does): the
 # token stays the same, and the line is in sync for plan --check and verify.
-booted=$tmp/booted
-cp -a "$hgx" "$booted"
-sed -i 's/$/ pci=disable_acs_redir=pci:1000:c030/' "$booted/proc/cmdline"
-python3 - "$booted"/sys/bus/pci/devices/0000:[1-8]8:0[012].0/config <<'EOPY'
+# lift_bits ROOT: the HGX switch ports' ACS Control as a kernel booted with the lift leaves it
+# (RR and CR cleared).
+lift_bits() {
+python3 - "$1"/sys/bus/pci/devices/0000:[1-8]8:0[012].0/config <<'EOPY'
 import sys
 for p in sys.argv[1:]:
     b = bytearray(open(p, 'rb').read())
@@ -75,6 +75,11 @@ for p in sys.argv[1:]:
         off = hdr >> 20
     open(p, 'wb').write(b)
 EOPY
+}
+booted=$tmp/booted
+cp -a "$hgx" "$booted"
+sed -i 's/$/ pci=disable_acs_redir=pci:1000:c030/' "$booted/proc/cmdline"
+lift_bits "$booted"
 "$IOMMUCTL" plan --check --profile gpu-direct --root "$booted" >"$tmp/out" 2>&1 || fail "plan --check on the booted node: $(cat "$tmp/out")"
 grep -qx 'ACS:      LiftACSRedirect=gpu-paths: pci=disable_acs_redir=pci:1000:c030' "$tmp/out" || fail "booted: token: $(cat "$tmp/out")"
 rc=0
@@ -146,6 +151,29 @@ grep -q '^options .* pci=noaer\( \|$\)' "${entries[@]}" && ! grep -q 'disable_ac
 grep -q '^options .* pci=noaer\( \|$\)' "${entries[@]}" && ! grep -q 'disable_acs_redir\|iommu' "${entries[@]}" \
         || fail "undo: want pci=noaer kept, the lift and the IOMMU tokens gone: $(grep -h ^options "${entries[@]}")"
 ok "apply, status, a profile switch and undo own only the lift inside pci=, never pci=noaer"
+
+# The generator, on that node armed for gpu-direct: booted without the lift it drifts and names the
+# token; booted with it (ports cleared, token on /proc/cmdline) it is in sync.
+g=$tmp/gen
+cp -a "$hgx" "$g"
+rm -r "$g/boot"
+cp -a "$SRCDIR/tests/fixtures/boot/systemd-boot-esp/input/." "$g/"
+mkdir -p "$g/etc/iommu"
+printf '[IOMMU]\nProfile=gpu-direct\nVendor=intel\n' >"$g/etc/iommu/iommu.conf"
+"$IOMMUCTL" apply --root "$g" >"$tmp/out" 2>&1 || fail "apply on the generator's tree: $(cat "$tmp/out")"
+generate() {
+        rm -rf "$tmp/units" && mkdir -p "$tmp/units"/{normal,early,late}
+        IOMMU_GENERATOR_ROOT=$g "$IOMMU_GENERATOR" "$tmp/units/normal" "$tmp/units/early" "$tmp/units/late" 2>"$tmp/log" </dev/null
+        wants=$(find "$tmp/units" -name 'iommu-apply.service' | wc -l)
+}
+generate
+[ "$wants" -gt 0 ] && grep -q 'pci=disable_acs_redir=pci:1000:c030' "$tmp/log" \
+        || fail "generator without the lift booted: want iommu-apply.service and the token named: $(cat "$tmp/log")"
+echo "$(cat "$hgx/proc/cmdline") pci=disable_acs_redir=pci:1000:c030" >"$g/proc/cmdline"
+lift_bits "$g"
+generate
+[ "$wants" = 0 ] || fail "generator with the lift booted: want nothing started: $(cat "$tmp/log")"
+ok "the generator's drift decision wants the computed token, and is in sync once it is booted"
 
 # The token in the profile's line: apply --dry-run writes it into every backend.
 cat >"$tmp/profiles/gpu-direct-lifted.conf" <<'EOP'
