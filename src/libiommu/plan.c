@@ -143,6 +143,31 @@ void sync_judge_done(SyncJudge *j) {
         j->dropped = strv_free(j->dropped);
 }
 
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret) {
+        Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
+        int r;
+
+        if (isempty(release))
+                return 0;
+        r = kernel_info_for_entry(root, arch, release, ret_kernel);
+        if (r < 0)
+                return r;
+        if (judge->kernel)
+                ret_kernel->platform = judge->kernel->platform;
+        *ret = *judge;
+        ret->kernel = ret_kernel;
+        ret->dropped = NULL;
+        return 1;
+}
+
+void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from) {
+        STRV_FOREACH(t, from->dropped)
+                if (!strv_contains(into->dropped, *t))
+                        (void) strv_extend(&into->dropped, *t);
+        from->dropped = strv_free(from->dropped);
+}
+
 /* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */
 static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         _cleanup_(kernel_prediction_done) KernelPrediction p = {};

@@ -56,6 +56,15 @@ typedef struct SyncJudge {
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
 void sync_judge_done(SyncJudge *j);
+/* judge for an entry that boots kernel release (its BLS "version"): that release and its build
+ * configuration under root (kernel_info_for_entry()), judge's vendor and the node's platform facts
+ * kept, into ret_kernel and ret. 1 when set; 0 when release is NULL (use judge itself). Status and
+ * apply judge each entry this way, so they agree. Hand ret's dropped tokens back with
+ * sync_judge_take_dropped(). */
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret);
+/* Moves from's dropped tokens to into (each once). */
+void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 
 /* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),
  * or the line does on judge's kernel and vendor what writing wanted would do, with every token of

@@ -230,29 +230,6 @@ static const char *entry_kernel_release(const BootSpecEntry *e) {
         return isempty(base) ? NULL : base;
 }
 
-/* judge with the entry's own kernel (its release and ROOT/boot/config-RELEASE or the module
- * directory's config), the node's platform facts kept: an entry for 5.10 is judged by what 5.10
- * does with its line, not by the running kernel. 0 and ret untouched when the entry names no
- * kernel (judged with the caller's). */
-static int entry_judge(const Root *root, const SyncJudge *judge, const BootSpecEntry *e, KernelInfo *ret_kernel,
-                       SyncJudge *ret) {
-        const char *release = entry_kernel_release(e);
-        Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
-        int r;
-
-        if (!release || e->type == BOOTSPEC_TYPE2)
-                return 0;
-        r = kernel_info_for_entry(root, arch, release, ret_kernel);
-        if (r < 0)
-                return r;
-        if (judge->kernel)
-                ret_kernel->platform = judge->kernel->platform;
-        *ret = *judge;
-        ret->kernel = ret_kernel;
-        ret->dropped = NULL;
-        return 1;
-}
-
 int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, Status *ret) {
         _cleanup_(status_done) Status s = { .next = SIZE_MAX, .default_entry = SIZE_MAX, .judge = judge };
         _cleanup_(bootspec_done) BootSpec b = {};
@@ -270,7 +247,9 @@ int status_collect(const Root *root, char * const *owned, const Cmdline *wanted,
                 _cleanup_(kernel_info_done) KernelInfo ek = {};
                 SyncJudge ej;
 
-                r = judge ? entry_judge(root, judge, e, &ek, &ej) : 0;
+                /* Each entry with its own kernel (an entry for 5.10 by what 5.10 does with its line),
+                 * as apply judges it; a UKI's release is not read here. */
+                r = judge && e->type != BOOTSPEC_TYPE2 ? sync_judge_for_release(root, judge, entry_kernel_release(e), &ek, &ej) : 0;
                 if (r == -ENOMEM)
                         return log_oom();
                 if (r > 0)
@@ -279,9 +258,7 @@ int status_collect(const Root *root, char * const *owned, const Cmdline *wanted,
                               e->cmdline_source, owned, wanted);
                 if (s.judge != judge) {
                         s.judge = judge;
-                        if (ej.dropped && strv_extend_strv(&judge->dropped, ej.dropped) < 0)
-                                r = -ENOMEM;
-                        strv_free(ej.dropped);
+                        sync_judge_take_dropped(judge, &ej);
                 }
                 if (r < 0)
                         return log_oom();

@@ -36,6 +36,19 @@ for e in d["entries"]:
 [ "$(carries debian-5.10.0-32-amd64)" = no ] || fail "status: the 5.10 entry should not (iommu=soft before 5.19): $out"
 ok "status judges each BLS entry with its own kernel (6.12 carries, 5.10 does not)"
 
+# apply judges each entry the same way: it rewrites the 5.10 entry only (its iommu=soft goes), the
+# 6.12 one stays byte for byte, and status then finds both carrying the profile.
+cp "$r/boot/loader/entries/debian-6.12.117+deb13-amd64.conf" "$tmp/612.before"
+rc=0
+out=$("$IOMMUCTL" apply --root "$r" --profile strict --vendor intel 2>&1) || rc=$?
+[ "$rc" = 0 ] || fail "apply: exit $rc: $out"
+cmp -s "$tmp/612.before" "$r/boot/loader/entries/debian-6.12.117+deb13-amd64.conf" || fail "apply rewrote the 6.12 entry: $out"
+! grep -q 'iommu=soft' "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf" || fail "apply left the 5.10 entry alone: $out"
+out=$("$IOMMUCTL" status --json --root "$r" --profile strict --vendor intel 2>&1) || fail "status after apply: $out"
+[ "$(carries debian-5.10.0-32-amd64)" = yes ] && [ "$(carries debian-6.12.117+deb13-amd64)" = yes ] \
+        || fail "status after apply: both entries should carry: $out"
+ok "apply judges each entry with its own kernel too: status and apply agree"
+
 # lint of each entry file: iommu.strict=1 does not reach the x86 drivers before 5.15 (the 5.10
 # entry), it does on the 6.12 one.
 rc=0
