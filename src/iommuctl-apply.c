@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/plan.h"
 #include "libiommu/apply.h"
 #include "libiommu/changeset.h"
 #include "libiommu/drift.h"
@@ -99,6 +100,10 @@ int verb_apply(int argc, char *argv[]) {
         if (context_profile_args(&ctx, &wanted, &owned) < 0)
                 return EXIT_ERROR;
         if (apply_check_tokens(ctx.profile->name, ctx.args_vendor, ctx.host.arch, wanted) < 0)
+                return EXIT_ERROR;
+        /* What the mode would break on this node, as plan says it; --if-armed (a new kernel of a
+         * node where the profile was applied) already had that choice made. */
+        if (plan_conflicts_gate(ctx.profile, ctx.args_vendor, &ctx.kernel, arg.force || arg.if_armed) < 0)
                 return EXIT_ERROR;
         if (arg.backends && strv_split(arg.backends, ",", &names) < 0)
                 return log_oom(), EXIT_ERROR;

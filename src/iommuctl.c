@@ -57,7 +57,7 @@ static const Verb verbs[] = {
           "0 printed, 2 a bad configuration or an unknown setting",
           "iommuctl config IOMMU.Profile" },
         { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
-          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--root DIR] [--json]",
+          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--force] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback",
           "0 written or nothing to change, 1 --if-armed: the node is not armed (nothing changed), 2 refused or failed (nothing changed)",
           "iommuctl apply --dry-run" },
@@ -128,6 +128,8 @@ static const OptionHelp options_help[] = {
         { "   --no-bootloader-update", "apply, rollback, undo: do not regenerate grub.cfg", "apply rollback undo " },
         { "   --if-armed", "apply: only where the profile was applied before or\n"
           "[Apply] Automatic=yes (kernel-install plugin); 1 when not", "apply " },
+        { "   --force", "apply: write a profile whose mode breaks what the node\n"
+          "uses (SEV-SNP guests, PASID/ATS, GPUDirect Storage)", "apply " },
         { "   --reboot=no|yes|config", "apply: reboot into a committed change (config: as\n"
           "[Apply] Reboot= says; iommu-apply.service uses it)", "apply " },
         { "-q --quiet", "Print errors only (plan --check, verify: only the exit status)", NULL },
@@ -217,6 +219,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_BOOT_CHECK,
                 ARG_IF_ARMED,
+                ARG_FORCE,
                 ARG_PUBLISH,
         };
         static const struct option options[] = {
@@ -249,6 +252,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
                 { "if-armed", no_argument, NULL, ARG_IF_ARMED },
+                { "force", no_argument, NULL, ARG_FORCE },
                 { "publish", no_argument, NULL, ARG_PUBLISH },
                 {}
         };
@@ -335,6 +339,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_IF_ARMED:
                         arg.if_armed = true;
+                        break;
+                case ARG_FORCE:
+                        arg.force = true;
                         break;
                 case ARG_PUBLISH:
                         arg.publish = true;

@@ -43,6 +43,7 @@ typedef struct Args {
         bool no_bootloader_update;
         int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
         bool if_armed;              /* apply: only where the generator is armed (kernel-install plugin) */
+        bool force;                 /* apply: write a profile whose mode conflicts with what the node uses */
         bool publish;               /* verify: publish labels and metrics from a run by hand too */
 } Args;
 

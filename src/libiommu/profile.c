@@ -597,6 +597,22 @@ int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
         return 0;
 }
 
+static int profile_owned_options(const CmdlineToken *t, char ***keys) {
+        for (const char *p = t->value ?: ""; *p; ) {
+                size_t n = strcspn(p, ","), name = strcspn(p, "=,");
+                _cleanup_free_ char *o = NULL;
+
+                if (n > 0) {
+                        if (asprintf(&o, "%s=%.*s", t->key, (int) name, p) < 0)
+                                return -ENOMEM;
+                        if (!strv_contains(*keys, o) && strv_consume(keys, TAKE_PTR(o)) < 0)
+                                return -ENOMEM;
+                }
+                p += n + (p[n] == ',');
+        }
+        return 0;
+}
+
 int profile_owned_keys(const Profile *p, char ***ret) {
         _cleanup_strv_free_ char **keys = NULL;
         int r;
@@ -613,11 +629,20 @@ int profile_owned_keys(const Profile *p, char ***ret) {
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < c->n_tokens; i++) {
+                        const CmdlineToken *t = &c->tokens[i];
                         bool have = false;
+
+                        /* A key owned by options (pci=) gains the options the profile writes, never the key. */
+                        if (cmdline_key_has_owned_options(t->key, keys)) {
+                                r = profile_owned_options(t, &keys);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         STRV_FOREACH(k, keys)
-                                if (cmdline_key_equal(*k, c->tokens[i].key))
+                                if (cmdline_key_equal(*k, t->key))
                                         have = true;
-                        if (!have && (r = strv_extend(&keys, c->tokens[i].key)) < 0)
+                        if (!have && (r = strv_extend(&keys, t->key)) < 0)
                                 return r;
                 }
         }
