@@ -215,6 +215,7 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
                 .wanted = req->wanted,
                 .judge = &judge,
                 .entries = req->entries,
+                .uki = req->uki,
         };
         memcpy(br.backends, req->backends, sizeof(br.backends));
         r = boot_plan(&br, res.cs);
@@ -361,6 +362,7 @@ static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
                                          "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
+        [BOOT_BACKEND_UKI_ADDON] = "a unified kernel image in EFI/Linux/ that boots next",
 };
 
 int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
@@ -473,6 +475,7 @@ int undo_run(const UndoRequest *req, ApplyResult *ret) {
                 .wanted = none,
         };
         (void) boot_detect_backends(req->root, br.backends);
+        br.backends[BOOT_BACKEND_UKI_ADDON] = true; /* every add-on of ours goes, whatever boots next */
         /* Not created where there is none (it would be seeded from the running line). */
         br.backends[BOOT_BACKEND_KERNEL_CMDLINE] = br.backends[BOOT_BACKEND_KERNEL_CMDLINE] &&
                                                    root_exists(req->root, KERNEL_CMDLINE);

@@ -11,6 +11,7 @@ static const char * const backend_names[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_BLS] = "bls",
         [BOOT_BACKEND_KERNEL_CMDLINE] = "kernel-cmdline",
         [BOOT_BACKEND_GRUB] = "grub",
+        [BOOT_BACKEND_UKI_ADDON] = "uki-addon",
 };
 
 const char *boot_backend_to_string(BootBackend b) {
@@ -25,7 +26,8 @@ int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]) {
         ret[BOOT_BACKEND_BLS] = boot_bls_detect(root);
         ret[BOOT_BACKEND_KERNEL_CMDLINE] = boot_kernel_cmdline_detect(root);
         ret[BOOT_BACKEND_GRUB] = boot_grub_detect(root);
-        return ret[0] + ret[1] + ret[2];
+        ret[BOOT_BACKEND_UKI_ADDON] = boot_uki_addon_detect(root);
+        return ret[0] + ret[1] + ret[2] + ret[3];
 }
 
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]) {
@@ -34,7 +36,7 @@ int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]) {
         STRV_FOREACH(n, names) {
                 BootBackend x = boot_backend_from_string(*n);
                 if (x < 0)
-                        return log_error_errno(-EINVAL, "Unknown boot backend '%s'; valid: bls, kernel-cmdline, grub.", *n);
+                        return log_error_errno(-EINVAL, "Unknown boot backend '%s'; valid: bls, kernel-cmdline, grub, uki-addon.", *n);
                 b[x] = true;
         }
         memcpy(ret, b, sizeof(b));
@@ -89,6 +91,14 @@ int boot_plan(const BootRequest *req, ChangeSet *cs) {
         }
         if (req->backends[BOOT_BACKEND_GRUB]) {
                 r = boot_grub_plan(req->root, req->owned, req->wanted, req->judge, req->profile, cs);
+                if (r < 0)
+                        return r;
+        }
+        if (req->backends[BOOT_BACKEND_UKI_ADDON]) {
+                UkiAddonSettings defaults;
+
+                uki_addon_settings_from_profile(NULL, -1, &defaults);
+                r = boot_uki_addon_plan(req->root, req->profile, req->owned, req->wanted, req->judge, req->uki ?: &defaults, cs);
                 if (r < 0)
                         return r;
         }
