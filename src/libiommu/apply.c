@@ -425,6 +425,24 @@ int apply_selection_contents(const Config *config, const char *profile, bool pro
         return config_selection_contents(profile, vendor, ret);
 }
 
+/* Whether the UKI at path has owned tokens on its line without our add-ons (in its own .cmdline or
+ * in someone else's add-on). */
+static int uki_embeds_owned(const Root *root, const BootSpec *b, const char *path, char * const *owned, const Cmdline *none) {
+        for (size_t i = 0; i < b->n_entries; i++) {
+                _cleanup_free_ char *line = NULL;
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                if (b->entries[i].type != BOOTSPEC_TYPE2 || !streq(b->entries[i].path, path))
+                        continue;
+                if (uki_line_without_ours(root, &b->entries[i], &line) < 0)
+                        return -ENOMEM;
+                if (cmdline_parse(line, &c) < 0)
+                        return 1;
+                return !sync_judge_carries(NULL, c, owned, none);
+        }
+        return 1;
+}
+
 /* What undo cannot bring back by rewriting a file: UKIs embed their command line. */
 static int undo_cannot(const Root *root, char * const *owned, char ***ret) {
         _cleanup_(status_done) Status s = {};
@@ -445,6 +463,11 @@ static int undo_cannot(const Root *root, char * const *owned, char ***ret) {
 
                 if (e->kind != STATUS_UKI || !e->options || e->carries)
                         continue;
+                r = uki_embeds_owned(root, &s.spec, e->path, owned, none);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue; /* only our add-on carried them, and it goes */
                 if (asprintf(&why, "%s: a unified kernel image embeds its command line; rebuild it (kernel-install add) "
                              "after the undo", e->path) < 0 || strv_consume(&l, TAKE_PTR(why)) < 0)
                         return -ENOMEM;

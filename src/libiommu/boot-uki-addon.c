@@ -304,6 +304,24 @@ static const char *basename_of(const char *p) {
         return s ? s + 1 : p;
 }
 
+int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) {
+        _cleanup_strv_free_ char **parts = NULL;
+
+        if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
+                return -ENOMEM;
+        STRV_FOREACH(a, e->addons) {
+                _cleanup_free_ char *c = NULL;
+                if (uki_addon_is_ours(basename_of(*a)))
+                        continue;
+                if (addon_cmdline(root, *a, &c) < 0)
+                        return -ENOMEM;
+                if (c && strv_consume(&parts, TAKE_PTR(c)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = strv_join(parts, " ");
+        return *ret ? 0 : -ENOMEM;
+}
+
 /* Every add-on of ours on any UKI's line (and in each UKI partition's loader/addons/). */
 static int our_addons(const Root *root, const BootSpec *b, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
@@ -320,7 +338,7 @@ static int our_addons(const Root *root, const BootSpec *b, char ***ret) {
 int boot_uki_addon_plan(const Root *root, const char *profile, char * const *owned, const Cmdline *wanted, SyncJudge *judge,
                         const UkiAddonSettings *s, ChangeSet *cs) {
         _cleanup_(bootspec_done) BootSpec b = {};
-        _cleanup_strv_free_ char **ours = NULL, **parts = NULL;
+        _cleanup_strv_free_ char **ours = NULL;
         _cleanup_free_ char *target = NULL, *line = NULL, *tokens = NULL, *current = NULL, *pe = NULL;
         _cleanup_cmdline_ Cmdline *without = NULL;
         const BootSpecEntry *e = NULL;
@@ -351,19 +369,7 @@ int boot_uki_addon_plan(const Root *root, const char *profile, char * const *own
 
                 /* The UKI's line without our add-ons: when it carries the profile already (its .cmdline was
                  * built with the tokens), no add-on is needed. */
-                if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
-                        return log_oom();
-                STRV_FOREACH(a, e->addons) {
-                        _cleanup_free_ char *c = NULL;
-                        if (uki_addon_is_ours(basename_of(*a)))
-                                continue;
-                        if (addon_cmdline(root, *a, &c) < 0)
-                                return log_oom();
-                        if (c && strv_consume(&parts, TAKE_PTR(c)) < 0)
-                                return log_oom();
-                }
-                line = strv_join(parts, " ");
-                if (!line)
+                if (uki_line_without_ours(root, e, &line) < 0)
                         return log_oom();
                 if (cmdline_parse(line, &without) < 0)
                         return log_error_errno(-EINVAL, "Cannot parse the command line of %s: '%s'", e->path, line);

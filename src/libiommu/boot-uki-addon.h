@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "bootspec.h"
 #include "changeset.h"
 #include "cmdline.h"
 #include "fileio.h"
@@ -69,6 +70,10 @@ int uki_addon_build(const char *cmdline, const UkiAddonSettings *s, char **ret, 
 
 /* ROOT/sys/firmware/efi/efivars/SecureBoot-<global GUID>: 1 on, 0 off or unknown. */
 int uki_secure_boot_enabled(const Root *root);
+
+/* A Type #2 entry's line as systemd-stub makes it without iommuctl's add-ons (what undo cannot
+ * change). -ENOMEM only. */
+int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret);
 
 /* Plans the add-on for the UKI that boots next: written when the tokens are not on its line
  * already (judge), every other add-on of ours removed. wanted without tokens (undo) removes ours.

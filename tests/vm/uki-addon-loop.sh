@@ -1,0 +1,282 @@
+#!/bin/bash
+# Issue 23: the UKI command-line add-on through the firmware. OVMF boots
+# systemd-boot, which boots a unified kernel image built here with Debian 13's
+# systemd-stub 257 (systemd-boot-efi of trixie) around Debian 13's kernel and
+# a busybox initramfs holding iommuctl, objcopy and the add-on stub; nothing
+# in the UKI names an IOMMU token.
+#
+#   boot 1  /proc/cmdline lacks the profile's tokens; `iommuctl apply
+#           --profile gpu-sriov --vendor intel` finds that the next boot is the
+#           UKI, builds ESP/loader/addons/iommuctl-gpu-sriov.addon.efi with
+#           objcopy on /usr/lib/systemd/boot/efi/addonx64.efi.stub (found at
+#           run time, as on a Debian 13 host) and writes it to the ESP
+#   boot 2  systemd-stub appends the add-on's .cmdline: /proc/cmdline carries
+#           the tokens, `iommuctl verify` passes (its boot-entry check: the
+#           entry's line in iommuctl's model, UKI .cmdline then add-ons, is
+#           the running one), `iommuctl status` says the next boot carries the
+#           profile; then `iommuctl rollback` removes the add-on (the change
+#           sets in /var/lib/iommu, kept on the ESP across boots)
+#   boot 3  the tokens are gone again
+#
+#   tests/vm/uki-addon-loop.sh [-k DIR]   -k keeps the ESP and console logs
+#
+# Caches (IOMMU_VM_CACHE, tests/vm/lib.sh): trixie's kernel and
+# systemd-boot-efi, fetched through the private apt configuration of
+# <cache>/apt/trixie. Secure Boot with enrolled keys is not part of this loop
+# (see tests/vm/README.md).
+
+set -euo pipefail
+PATH=$PATH:/usr/sbin:/sbin
+
+VM_SUITE=trixie
+# shellcheck source=tests/vm/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+VM_TIMEOUT=${VM_TIMEOUT:-240}
+IOMMUCTL_BIN=${IOMMUCTL_BIN:-$VM_REPO/build/src/iommuctl}
+PROFILE=gpu-sriov
+TOKENS="intel_iommu=on iommu=pt"
+UKI_CMDLINE="console=ttyS0 quiet no_timer_check panic=-1"
+ADDON=loader/addons/iommuctl-$PROFILE.addon.efi
+KEEP=
+
+while getopts k: o; do
+	case $o in
+	k) KEEP=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+
+FAILURES=0
+fail() {
+	echo "FAIL $*"
+	FAILURES=$((FAILURES + 1))
+}
+ok() {
+	echo "ok   $*"
+}
+
+[[ -x $IOMMUCTL_BIN ]] || { vm_err "IOMMUCTL_BIN=$IOMMUCTL_BIN is not an executable (build first)"; exit 2; }
+WORK=$(mktemp -d)
+cleanup() {
+	if [[ -n $KEEP ]]; then
+		mkdir -p "$KEEP" && cp -a "$WORK/." "$KEEP/"
+	fi
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+SECONDS=0
+vm_fetch_kernel amd64
+SDBOOT=$VM_CACHE/suites/trixie/amd64/systemd-boot-efi
+_vm_apt_suite_setup
+_vm_fetch_deb systemd-boot-efi amd64 "$SDBOOT"
+EFI_DIR=$SDBOOT/usr/lib/systemd/boot/efi
+for f in linuxx64.efi.stub addonx64.efi.stub systemd-bootx64.efi; do
+	[[ -f $EFI_DIR/$f ]] || { vm_err "$EFI_DIR/$f missing ($(cat "$SDBOOT/.stamp" | paste -sd' '))"; exit 2; }
+done
+RELEASE=$(vm_kernel_release amd64)
+vm_log "kernel $(vm_kernel_package amd64), $(awk -F': ' '{ printf "%s ", $2 }' "$SDBOOT/.stamp")(fetched in ${SECONDS}s)"
+
+# --- the guest -----------------------------------------------------------------------------
+
+cat >"$WORK/init" <<'EOF'
+#!/bin/sh
+. /lib/vm-guest.sh
+vm_guest_setup
+vm_guest_load_modules
+vm_guest_mount_efivars
+mkdir -p /efi /var/tmp
+i=0
+until mount -t vfat /dev/sda /efi 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { echo "guest: the ESP (/dev/sda) never appeared"; vm_guest_done; }
+	sleep 1
+done
+# /var persists on a real system (the change sets rollback reads): here it lives on the ESP.
+mkdir -p /efi/var-lib-iommu /var/lib/iommu
+mount --bind /efi/var-lib-iommu /var/lib/iommu
+cat /proc/cmdline >/tmp/cmdline
+vm_guest_emit_file cmdline /tmp/cmdline
+case $(cat /efi/phase 2>/dev/null) in
+'')
+	iommuctl apply --profile gpu-sriov --vendor intel --reboot=no >/tmp/apply.out 2>&1
+	echo "rc=$?" >>/tmp/apply.out
+	iommuctl status --json >/tmp/status.json 2>/tmp/status.err
+	echo 2 >/efi/phase
+	vm_guest_emit_file apply /tmp/apply.out
+	vm_guest_emit_file status-before /tmp/status.json
+	;;
+2)
+	iommuctl verify --profile gpu-sriov --vendor intel --json >/tmp/verify.json 2>/tmp/verify.err
+	echo "$?" >/tmp/verify.rc
+	iommuctl status --profile gpu-sriov --vendor intel --json >/tmp/status.json 2>/tmp/status.err
+	iommuctl rollback >/tmp/rollback.out 2>&1
+	echo "rc=$?" >>/tmp/rollback.out
+	echo 3 >/efi/phase
+	vm_guest_emit_file verify /tmp/verify.json
+	vm_guest_emit_file verify-rc /tmp/verify.rc
+	vm_guest_emit_file status /tmp/status.json
+	vm_guest_emit_file rollback /tmp/rollback.out
+	;;
+esac
+umount /var/lib/iommu
+umount /efi
+vm_guest_done
+EOF
+
+specs=("bin:$IOMMUCTL_BIN:/usr/bin/iommuctl" "bin:$(command -v objcopy):/usr/bin/objcopy"
+	"file:$EFI_DIR/addonx64.efi.stub:/usr/lib/systemd/boot/efi/addonx64.efi.stub"
+	"file:$(vm_kernel_config amd64):/boot/config-$RELEASE")
+# The live EFI variables are read through libefivar, loaded when used.
+for lib in /usr/lib/x86_64-linux-gnu/libefivar.so.1 /lib/x86_64-linux-gnu/libefivar.so.1; do
+	[[ -e $lib ]] && specs+=("bin:$lib:$lib") && break
+done
+for conf in "$VM_REPO"/profiles/*.conf; do
+	specs+=("file:$conf:/usr/lib/iommu/profiles/$(basename "$conf")")
+done
+for m in ahci sd_mod vfat nls_cp437 nls_ascii nls_utf8; do
+	specs+=("mod:$m")
+done
+specs+=(optmod:efivarfs)
+vm_build_initramfs "$WORK/initrd.gz" "$WORK/init" "${specs[@]}"
+
+# --- the UKI: systemd-stub 257 + .osrel .cmdline .uname .initrd .linux ---------------------
+
+# Sections after the stub's last one, each at the next multiple of the stub's
+# SectionAlignment (ukify's layout).
+build_uki() {
+	local stub=$1 out=$2 base align next
+	shift 2
+	base=$((16#$(objdump -p "$stub" | awk '$1 == "ImageBase" { print $2 }')))
+	align=$((16#$(objdump -p "$stub" | awk '$1 == "SectionAlignment" { print $2 }')))
+	next=$((16#$(objdump -p "$stub" | awk '$1 == "SizeOfImage" { print $2 }')))
+	local -a args=()
+	local spec name file
+	for spec in "$@"; do
+		name=${spec%%=*}
+		file=${spec#*=}
+		next=$(((next + align - 1) / align * align))
+		args+=(--add-section "$name=$file" --change-section-vma "$name=$(printf 0x%x $((base + next)))")
+		next=$((next + $(stat -c %s "$file")))
+	done
+	objcopy "${args[@]}" "$stub" "$out"
+}
+
+printf 'ID=debian\nVERSION_ID=13\nPRETTY_NAME="Debian GNU/Linux 13 (iommuctl UKI add-on loop)"\n' >"$WORK/osrel"
+printf '%s' "$UKI_CMDLINE" >"$WORK/cmdline"
+printf '%s' "$RELEASE" >"$WORK/uname"
+build_uki "$EFI_DIR/linuxx64.efi.stub" "$WORK/debian-uki.efi" \
+	.osrel="$WORK/osrel" .cmdline="$WORK/cmdline" .uname="$WORK/uname" \
+	.initrd="$WORK/initrd.gz" .linux="$(vm_kernel_image amd64)"
+
+ESP=$WORK/esp.img
+mt() { MTOOLS_SKIP_CHECK=1 "$@"; }
+printf 'timeout 0\n' >"$WORK/loader.conf"
+mkfs.vfat -C -n ESP "$ESP" $(($(stat -c %s "$WORK/debian-uki.efi") / 1024 + 16384)) >/dev/null
+mt mmd -i "$ESP" ::/EFI ::/EFI/BOOT ::/EFI/Linux ::/loader
+mt mcopy -i "$ESP" "$EFI_DIR/systemd-bootx64.efi" ::/EFI/BOOT/BOOTX64.EFI
+mt mcopy -i "$ESP" "$WORK/loader.conf" ::/loader/loader.conf
+mt mcopy -i "$ESP" "$WORK/debian-uki.efi" ::/EFI/Linux/debian-uki.efi
+cp "$VM_OVMF_VARS" "$WORK/vars.fd"
+
+boot() {
+	local n=$1
+	local -a iommu
+	_vm_x86_iommu_args intel iommu
+	vm_log "boot $n"
+	_vm_run_qemu "$WORK/console-$n.log" qemu-system-x86_64 -accel tcg -cpu max -m 1024 \
+		-machine q35,kernel-irqchip=split "${iommu[@]}" \
+		-nographic -no-reboot "${VM_X86_DEVICES[@]}" \
+		-drive "if=pflash,format=raw,readonly=on,file=$VM_OVMF_CODE" \
+		-drive "if=pflash,format=raw,file=$WORK/vars.fd" \
+		-drive "if=ide,format=raw,file=$ESP"
+}
+
+has_tokens() {
+	local line=" $(cat "$1") " t
+	for t in $TOKENS; do
+		[[ $line == *" $t "* ]] || return 1
+	done
+}
+
+# --- boot 1: apply --------------------------------------------------------------------------
+
+T0=$SECONDS
+if boot 1; then
+	vm_extract "$WORK/console-1.log" cmdline "$WORK/cmdline-1"
+	vm_extract "$WORK/console-1.log" apply "$WORK/apply-1"
+	vm_extract "$WORK/console-1.log" status-before "$WORK/status-1.json"
+	if has_tokens "$WORK/cmdline-1"; then fail "boot 1: /proc/cmdline already has $TOKENS: $(cat "$WORK/cmdline-1")"; else ok "boot 1: /proc/cmdline without the tokens: $(cat "$WORK/cmdline-1")"; fi
+	if grep -qx 'rc=0' "$WORK/apply-1" && grep -q "created  /efi/$ADDON (uki-addon)" "$WORK/apply-1"; then
+		ok "boot 1: iommuctl apply wrote /efi/$ADDON"
+	else
+		fail "boot 1: iommuctl apply: $(cat "$WORK/apply-1")"
+	fi
+	python3 - "$WORK/status-1.json" "$TOKENS" <<'PY' && ok "boot 1: status: the next boot (the UKI) carries the profile with the add-on" || fail "boot 1: status after apply"
+import json, sys
+st = json.load(open(sys.argv[1]))
+nxt = [e for e in st["entries"] if e.get("next")]
+assert len(nxt) == 1 and nxt[0]["kind"] == "uki", nxt
+assert nxt[0]["carries_profile"], nxt[0]
+assert nxt[0]["options"].split()[-2:] == sys.argv[2].split(), nxt[0]["options"]
+PY
+else
+	fail "boot 1 did not finish"
+fi
+mt mcopy -n -i "$ESP" "::/$ADDON" "$WORK/addon.efi" 2>/dev/null || fail "the ESP has no $ADDON after boot 1"
+if [[ -f $WORK/addon.efi ]]; then
+	objcopy -O binary --only-section=.cmdline "$WORK/addon.efi" "$WORK/addon.cmdline"
+	[[ $(cat "$WORK/addon.cmdline") == "$TOKENS" ]] && ok "the add-on's .cmdline is exactly '$TOKENS'" ||
+		fail "the add-on's .cmdline is '$(cat "$WORK/addon.cmdline")', not '$TOKENS'"
+fi
+
+# --- boot 2: the stub appends the add-on; verify; rollback ---------------------------------
+
+if boot 2; then
+	vm_extract "$WORK/console-2.log" cmdline "$WORK/cmdline-2"
+	vm_extract "$WORK/console-2.log" verify "$WORK/verify-2.json"
+	vm_extract "$WORK/console-2.log" verify-rc "$WORK/verify-2.rc"
+	vm_extract "$WORK/console-2.log" status "$WORK/status-2.json"
+	vm_extract "$WORK/console-2.log" rollback "$WORK/rollback-2"
+	[[ $(cat "$WORK/cmdline-2") == "$UKI_CMDLINE $TOKENS" ]] && ok "boot 2: /proc/cmdline is the UKI's .cmdline then the add-on's: $(cat "$WORK/cmdline-2")" ||
+		fail "boot 2: /proc/cmdline is '$(cat "$WORK/cmdline-2")', not '$UKI_CMDLINE $TOKENS'"
+	[[ $(cat "$WORK/verify-2.rc") == 0 ]] && ok "boot 2: iommuctl verify exits 0" || fail "boot 2: iommuctl verify exits $(cat "$WORK/verify-2.rc")"
+	python3 - "$WORK/verify-2.json" <<'PY' && ok "boot 2: verify: cmdline and boot-entry PASS, no FAIL" || fail "boot 2: verify's checks"
+import json, sys
+v = json.load(open(sys.argv[1]))
+checks = {c["id"]: c for c in v["checks"]}
+bad = [c for c in v["checks"] if c["result"] == "fail"]
+assert not bad, bad
+for want in ("cmdline", "boot-entry"):
+    assert checks.get(want, {}).get("result") == "pass", (want, checks.get(want))
+print("    boot-entry:", checks["boot-entry"]["evidence"])
+PY
+	python3 - "$WORK/status-2.json" <<'PY' && ok "boot 2: status: the UKI's effective line carries the profile" || fail "boot 2: status"
+import json, sys
+st = json.load(open(sys.argv[1]))
+nxt = [e for e in st["entries"] if e.get("next")]
+assert len(nxt) == 1 and nxt[0]["kind"] == "uki" and nxt[0]["carries_profile"], nxt
+PY
+	grep -q "removed  /efi/$ADDON (uki-addon)" "$WORK/rollback-2" && grep -qx 'rc=0' "$WORK/rollback-2" &&
+		ok "boot 2: iommuctl rollback removed the add-on" || fail "boot 2: rollback: $(cat "$WORK/rollback-2")"
+else
+	fail "boot 2 did not finish"
+fi
+
+# --- boot 3: without the add-on ------------------------------------------------------------
+
+if boot 3; then
+	vm_extract "$WORK/console-3.log" cmdline "$WORK/cmdline-3"
+	[[ $(cat "$WORK/cmdline-3") == "$UKI_CMDLINE" ]] && ok "boot 3: /proc/cmdline is the UKI's own again" ||
+		fail "boot 3: /proc/cmdline is '$(cat "$WORK/cmdline-3")'"
+else
+	fail "boot 3 did not finish"
+fi
+vm_log "three boots in $((SECONDS - T0))s, ${SECONDS}s in all"
+
+if ((FAILURES > 0)); then
+	echo "$FAILURES failure(s)"
+	exit 1
+fi
+echo "all passed"
