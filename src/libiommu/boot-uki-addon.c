@@ -306,6 +306,7 @@ static const char *basename_of(const char *p) {
 
 int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) {
         _cleanup_strv_free_ char **parts = NULL;
+        char *line, *o;
 
         if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
                 return -ENOMEM;
@@ -318,8 +319,22 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) 
                 if (c && strv_consume(&parts, TAKE_PTR(c)) < 0)
                         return -ENOMEM;
         }
-        *ret = strv_join(parts, " ");
-        return *ret ? 0 : -ENOMEM;
+        line = o = strv_join(parts, " ");
+        if (!line)
+                return -ENOMEM;
+        /* Whitespace folded, as the stub and the kernel see it (a .cmdline may span lines). */
+        for (char *i = line; *i; i++) {
+                if (strchr(" \t\n\r", *i)) {
+                        if (o > line && o[-1] != ' ')
+                                *o++ = ' ';
+                } else
+                        *o++ = *i;
+        }
+        if (o > line && o[-1] == ' ')
+                o--;
+        *o = '\0';
+        *ret = line;
+        return 0;
 }
 
 /* Every add-on of ours on any UKI's line (and in each UKI partition's loader/addons/). */
