@@ -38,5 +38,11 @@ int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]);
 /* Parses "bls,grub,uki-addon" (or a list of names); errors logged. */
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]);
 
+/* ostree/bootc roots (apply refuses): the rpm-ostree kargs command and the bootc kargs.d TOML that
+ * carry wanted, deleting the other owned tokens of current (the next deployment's line; may be
+ * NULL). Pure; -ENOMEM only. */
+int boot_ostree_commands(const Cmdline *current, char * const *owned, const Cmdline *wanted, Vendor vendor, char **ret_rpm_ostree,
+                         char **ret_bootc_toml);
+
 /* Computes every change (nothing is written). Errors are logged. */
 int boot_plan(const BootRequest *req, ChangeSet *cs);
