@@ -116,6 +116,13 @@ pe "$R/efi/EFI/Linux/debian-6.12.efi.extra.d/notanaddon.efi" "$IOMMUCTL_UKI_ADDO
 want="$UKI_LINE first=1 $tokens site=2 a=4 vendor=3"
 [ "$(uki_options "$R" | head -n 1)" = "$want" ] && ok "effective line in systemd-stub's order: $want" ||
         fail "effective line '$(uki_options "$R" | head -n 1)', want '$want'"
+"$IOMMUCTL" status --root "$R" --json | python3 -c '
+import json, sys
+e = [e for e in json.load(sys.stdin)["entries"] if e["kind"] == "uki"][0]
+assert e["addons"] == ["/efi/loader/addons/00-first.addon.efi", "/efi/loader/addons/iommuctl-gpu-sriov.addon.efi",
+                       "/efi/loader/addons/zz-site.addon.efi", "/efi/EFI/Linux/debian-6.12.efi.extra.d/a.addon.efi",
+                       "/efi/EFI/Linux/debian-6.12.efi.extra.d/vendor.addon.efi"], e["addons"]' &&
+        ok "status --json lists the add-ons in that order" || fail "status --json addons"
 # bootctl 252 lists the UKI with its own .cmdline only (add-ons are read by bootctl from 254 on).
 mkdir -p "$TMP/no-xbootldr"
 # shellcheck disable=SC2016 # expanded by the inner shell

@@ -20,8 +20,11 @@
 #
 #   tests/vm/uki-addon-loop.sh [-k DIR]   -k keeps the ESP and console logs
 #
-# Caches (IOMMU_VM_CACHE, tests/vm/lib.sh): trixie's kernel and
-# systemd-boot-efi, fetched through the private apt configuration of
+# Before the boots, on the host: the same apply on a copy of the ESP with
+# Debian 13's ukify on $PATH builds the add-on with ukify instead.
+#
+# Caches (IOMMU_VM_CACHE, tests/vm/lib.sh): trixie's kernel, systemd-boot-efi,
+# systemd-ukify and python3-pefile, fetched through the private apt configuration of
 # <cache>/apt/trixie. Secure Boot with enrolled keys is not part of this loop
 # (see tests/vm/README.md).
 
@@ -199,6 +202,29 @@ has_tokens() {
 		[[ $line == *" $t "* ]] || return 1
 	done
 }
+
+# --- ukify: the builder apply prefers when it is on $PATH ------------------------------------
+
+# Debian 13's ukify (with its pefile) runs under this machine's python3; apply on a tree with the
+# same UKI must build the add-on with it (ukify adds .sbat, objcopy does not) and the same .cmdline.
+UKIFY=$VM_CACHE/suites/trixie/amd64/ukify
+_vm_fetch_deb "systemd-ukify python3-pefile" amd64 "$UKIFY"
+TREE=$WORK/tree
+mkdir -p "$TREE/efi/EFI/Linux" "$TREE/efi/loader" "$TREE/efi/EFI/systemd"
+cp "$EFI_DIR/systemd-bootx64.efi" "$TREE/efi/EFI/systemd/"
+cp "$WORK/debian-uki.efi" "$TREE/efi/EFI/Linux/"
+if PATH=$UKIFY/usr/bin:$PATH PYTHONPATH=$UKIFY/usr/lib/python3/dist-packages IOMMUCTL_PROFILES_PATH=$VM_REPO/profiles \
+	IOMMUCTL_UKI_ADDON_STUB=$EFI_DIR/addonx64.efi.stub "$IOMMUCTL_BIN" apply --root "$TREE" --profile "$PROFILE" \
+	--vendor intel >"$WORK/ukify.out" 2>&1; then
+	objcopy -O binary --only-section=.cmdline "$TREE/efi/$ADDON" "$WORK/ukify.cmdline" 2>/dev/null || true
+	if [[ $(cat "$WORK/ukify.cmdline" 2>/dev/null) == "$TOKENS" ]] && objdump -h "$TREE/efi/$ADDON" | grep -q ' \.sbat '; then
+		ok "host: apply built the add-on with Debian 13's ukify (.sbat present), .cmdline '$TOKENS'"
+	else
+		fail "host: the ukify-built add-on: $(objdump -h "$TREE/efi/$ADDON" 2>&1 | grep -c '^ *[0-9]') sections, .cmdline '$(cat "$WORK/ukify.cmdline" 2>/dev/null)'"
+	fi
+else
+	fail "host: apply with ukify: $(cat "$WORK/ukify.out")"
+fi
 
 # --- boot 1: apply --------------------------------------------------------------------------
 
