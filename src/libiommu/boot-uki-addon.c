@@ -133,6 +133,25 @@ int uki_addon_stub_next_vma(const uint8_t *data, size_t size, uint64_t *ret) {
         return 0;
 }
 
+int uki_addon_pe_signed(const uint8_t *data, size_t size) {
+        uint64_t pe, opt, dirs;
+        unsigned magic;
+
+        /* The optional header's data directories (at 112 in PE32+, 96 in PE32); the fourth
+         * (Certificate Table: file offset, size) is what sbsign fills. */
+        if (size < 0x40 || data[0] != 'M' || data[1] != 'Z')
+                return -EBADMSG;
+        pe = le(data + 0x3c, 4);
+        if (pe > size || size - pe < 4 + 20 + 2 || memcmp(data + pe, "PE\0\0", 4) != 0)
+                return -EBADMSG;
+        opt = pe + 4 + 20;
+        magic = le(data + opt, 2);
+        dirs = opt + (magic == 0x20b ? 112 : magic == 0x10b ? 96 : 0);
+        if (dirs == opt || dirs + 5 * 8 > size || le(data + opt + (magic == 0x20b ? 108 : 92), 4) < 5)
+                return 0; /* no Certificate Table directory: not signed */
+        return le(data + dirs + 4 * 8 + 4, 4) > 0;
+}
+
 const char *uki_addon_stub_name(void) {
 #if defined(__x86_64__)
         return "addonx64.efi.stub";
@@ -338,14 +357,13 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) 
 }
 
 /* Every add-on of ours on any UKI's line (and in each UKI partition's loader/addons/). */
-static int our_addons(const Root *root, const BootSpec *b, char ***ret) {
+static int our_addons(const BootSpec *b, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
 
         for (size_t i = 0; i < b->n_entries; i++)
                 STRV_FOREACH(a, b->entries[i].addons)
                         if (uki_addon_is_ours(basename_of(*a)) && !strv_contains(l, *a) && strv_extend(&l, *a) < 0)
                                 return -ENOMEM;
-        (void) root;
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -365,7 +383,7 @@ int boot_uki_addon_plan(const Root *root, const char *profile, char * const *own
         r = bootspec_load(root, &b);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the boot configuration under %s: %m", root->path);
-        r = our_addons(root, &b, &ours);
+        r = our_addons(&b, &ours);
         if (r < 0)
                 return log_oom();
         if (b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].type == BOOTSPEC_TYPE2)
@@ -409,8 +427,16 @@ int boot_uki_addon_plan(const Root *root, const char *profile, char * const *own
         r = addon_cmdline(root, target, &current);
         if (r < 0)
                 return log_oom();
-        if (current && streq(current, tokens))
-                return 0; /* already there, byte for byte the same line */
+        if (current && streq(current, tokens)) {
+                _cleanup_free_ char *data = NULL;
+                size_t size;
+
+                /* Already there with the same line; re-signed only when a key is set and it is not signed. */
+                if (!s->signing_key || !s->signing_certificate ||
+                    read_root_file(root, target, CHANGESET_FILE_MAX, &data, &size) < 0 ||
+                    uki_addon_pe_signed((const uint8_t *) data, size) != 0)
+                        return 0;
+        }
 
         if (uki_secure_boot_enabled(root) && !(s->signing_key && s->signing_certificate))
                 return log_error_errno(-EPERM, "Secure Boot is on (%s under %s): systemd-stub loads only a signed add-on, and "

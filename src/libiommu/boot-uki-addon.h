@@ -58,6 +58,9 @@ int uki_partition(const char *uki_path, char **ret);
  * SizeOfImage rounded up to SectionAlignment (what objcopy's --change-section-vma needs).
  * -EBADMSG for something that is not a PE32/PE32+ image. */
 int uki_addon_stub_next_vma(const uint8_t *data, size_t size, uint64_t *ret);
+/* 1 when the PE image carries an Authenticode signature (a Certificate Table, as sbsign writes),
+ * 0 when not, -EBADMSG for something that is not a PE image. */
+int uki_addon_pe_signed(const uint8_t *data, size_t size);
 /* The add-on stub's file name for this machine's architecture: addonx64.efi.stub, addonaa64.efi.stub. */
 const char *uki_addon_stub_name(void);
 

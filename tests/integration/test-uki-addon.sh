@@ -114,8 +114,8 @@ pe "$R/efi/EFI/Linux/debian-6.12.efi.extra.d/a.addon.efi" "$IOMMUCTL_UKI_ADDON_S
 pe "$R/efi/EFI/Linux/debian-6.12.efi.extra.d/notanaddon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=ignored=5"
 "$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > /dev/null 2>&1 || fail "apply among other add-ons"
 want="$UKI_LINE first=1 $tokens site=2 a=4 vendor=3"
-[ "$(uki_options "$R" | head -n 1)" = "$want" ] && ok "effective line in systemd-stub's order: $want" ||
-        fail "effective line '$(uki_options "$R" | head -n 1)', want '$want'"
+[ "$(uki_options "$R" | sed -n 1p)" = "$want" ] && ok "effective line in systemd-stub's order: $want" ||
+        fail "effective line '$(uki_options "$R" | sed -n 1p)', want '$want'"
 "$IOMMUCTL" status --root "$R" --json | python3 -c '
 import json, sys
 e = [e for e in json.load(sys.stdin)["entries"] if e["kind"] == "uki"][0]
@@ -160,6 +160,18 @@ A=$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi
 sbverify --cert "$TMP/db.crt" "$A" > /dev/null 2>&1 && [ "$(section "$A")" = "$tokens" ] &&
         ok "Secure Boot on: the add-on is signed with [UKI] SigningKey= (sbverify) and carries '$tokens'" ||
         fail "signed add-on: $(sbverify --cert "$TMP/db.crt" "$A" 2>&1)"
+
+# An unsigned add-on of ours is signed once [UKI] names a key (same line, Secure Boot off).
+R=$TMP/resign
+tree "$R"
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > /dev/null 2>&1 || fail "unsigned apply"
+A=$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi
+! sbverify --cert "$TMP/db.crt" "$A" > /dev/null 2>&1 || fail "the add-on is signed without a key"
+mkdir -p "$R/etc/iommu/profiles"
+cp "$TMP/sb/etc/iommu/profiles/gpu-sriov.conf" "$R/etc/iommu/profiles/"
+out=$("$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel 2>&1) || fail "re-sign apply: $out"
+sbverify --cert "$TMP/db.crt" "$A" > /dev/null 2>&1 && grep -q "modified /efi/loader/addons/iommuctl-gpu-sriov.addon.efi" <<< "$out" &&
+        ok "an unsigned add-on of ours is replaced by a signed one once [UKI] names a key" || fail "re-sign: $out"
 
 # 5. Refusals: unsafe tokens, no stub. Nothing written.
 R=$TMP/bad

@@ -83,6 +83,27 @@ static void test_stub_next_vma(void **state) {
         assert_int_equal(uki_addon_stub_next_vma((const uint8_t *) "MZ", 2, &vma), -EBADMSG);
 }
 
+static void test_pe_signed(void **state) {
+        _cleanup_free_ char *data = NULL;
+        uint8_t pe[1024] = { 'M', 'Z' };
+        size_t size;
+
+        (void) state;
+        assert_int_equal(read_full_file(FIXTURE_STUB, 65536, &data, &size), 0);
+        assert_int_equal(uki_addon_pe_signed((const uint8_t *) data, size), 0);
+        assert_int_equal(uki_addon_pe_signed((const uint8_t *) "MZ", 2), -EBADMSG);
+        /* PE32+ with 16 data directories; the fourth (Certificate Table) gets a size. */
+        pe[0x3c] = 0x40;
+        memcpy(pe + 0x40, "PE\0\0", 4);
+        pe[0x58] = 0x0b, pe[0x59] = 0x02;
+        pe[0x58 + 108] = 16;
+        assert_int_equal(uki_addon_pe_signed(pe, sizeof(pe)), 0);
+        pe[0x58 + 112 + 4 * 8 + 4] = 0x10;
+        assert_int_equal(uki_addon_pe_signed(pe, sizeof(pe)), 1);
+        pe[0x58 + 108] = 4; /* no room for a Certificate Table entry */
+        assert_int_equal(uki_addon_pe_signed(pe, sizeof(pe)), 0);
+}
+
 /* systemd-stub's order: the UKI's .cmdline, then loader/addons/ of its own partition sorted by
  * name, then NAME.efi.extra.d/ sorted; files not named *.addon.efi are not add-ons. */
 static void test_effective_order(void **state) {
@@ -237,6 +258,7 @@ int main(void) {
                 cmocka_unit_test(test_addon_paths),
                 cmocka_unit_test(test_is_ours),
                 cmocka_unit_test(test_stub_next_vma),
+                cmocka_unit_test(test_pe_signed),
                 cmocka_unit_test(test_effective_order),
                 cmocka_unit_test(test_plan),
         };
