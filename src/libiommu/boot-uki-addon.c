@@ -357,11 +357,18 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) 
 }
 
 /* Every add-on of ours on any UKI's line (and in each UKI partition's loader/addons/). */
-static int our_addons(const BootSpec *b, char ***ret) {
-        _cleanup_strv_free_ char **l = NULL;
+static int our_addons(const Root *root, const BootSpec *b, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL, **global = NULL;
+        int r;
 
-        for (size_t i = 0; i < b->n_entries; i++)
-                STRV_FOREACH(a, b->entries[i].addons)
+        /* Also the partitions' loader/addons/ when no UKI is left to name them (undo after a kernel
+         * removal). */
+        if (b->esp && (r = bootspec_list_addons(root, b->esp, &global)) < 0)
+                return r;
+        if (b->xbootldr && (r = bootspec_list_addons(root, b->xbootldr, &global)) < 0)
+                return r;
+        for (size_t i = 0; i <= b->n_entries; i++)
+                STRV_FOREACH(a, i < b->n_entries ? b->entries[i].addons : global)
                         if (uki_addon_is_ours(basename_of(*a)) && !strv_contains(l, *a) && strv_extend(&l, *a) < 0)
                                 return -ENOMEM;
         *ret = TAKE_PTR(l);
@@ -383,7 +390,7 @@ int boot_uki_addon_plan(const Root *root, const char *profile, char * const *own
         r = bootspec_load(root, &b);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the boot configuration under %s: %m", root->path);
-        r = our_addons(&b, &ours);
+        r = our_addons(root, &b, &ours);
         if (r < 0)
                 return log_oom();
         if (b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].type == BOOTSPEC_TYPE2)

@@ -104,6 +104,13 @@ strict=$("$IOMMUCTL" status --root "$R" --profile strict --vendor intel --json |
 out=$("$IOMMUCTL" undo --root "$R" --profile strict 2>&1) || fail "undo failed: $out"
 [ -z "$(find "$R/efi" -name 'iommuctl-*.addon.efi')" ] && ok "undo removed the add-on" || fail "undo left $(find "$R/efi" -name '*.addon.efi')"
 
+# An add-on of ours left after its UKI was removed: undo still finds it in loader/addons/.
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > /dev/null 2>&1 || fail "apply before the UKI removal"
+mv "$R/efi/EFI/Linux/debian-6.12.efi" "$TMP/uki.away"
+"$IOMMUCTL" undo --root "$R" --profile gpu-sriov > /dev/null 2>&1 || true
+[ ! -e "$A" ] && ok "undo removes an add-on of ours that no UKI names any more" || fail "undo without the UKI left $A"
+mv "$TMP/uki.away" "$R/efi/EFI/Linux/debian-6.12.efi"
+
 # 3. The stub's order with add-ons of others: .cmdline, loader/addons/ sorted, .extra.d/ sorted.
 R=$TMP/order
 tree "$R"
