@@ -10,13 +10,15 @@
 #           UKI, builds ESP/loader/addons/iommuctl-gpu-sriov.addon.efi with
 #           objcopy on /usr/lib/systemd/boot/efi/addonx64.efi.stub (found at
 #           run time, as on a Debian 13 host) and writes it to the ESP
-#   boot 2  systemd-stub appends the add-on's .cmdline: /proc/cmdline carries
-#           the tokens, `iommuctl verify` passes (its boot-entry check: the
-#           entry's line in iommuctl's model, UKI .cmdline then add-ons, is
-#           the running one), `iommuctl status` says the next boot carries the
+#   boot 2  two add-ons of someone else's were added on the host in reverse
+#           name order; systemd-stub appends the add-ons' .cmdline sorted by
+#           name (not in FAT's directory order): /proc/cmdline carries the
+#           tokens, `iommuctl verify` passes (its boot-entry check: the entry's
+#           line in iommuctl's model, UKI .cmdline then add-ons, is the running
+#           one), `iommuctl status` says the next boot carries the
 #           profile; then `iommuctl rollback` removes the add-on (the change
 #           sets in /var/lib/iommu, kept on the ESP across boots)
-#   boot 3  the tokens are gone again
+#   boot 3  the tokens are gone again, the other add-ons stay
 #
 # Then Secure Boot, with Debian's snakeoil keys enrolled (OVMF_VARS_4M.snakeoil.fd,
 # OVMF_CODE_4M.secboot.fd), systemd-boot and the UKI signed with that key:
@@ -294,7 +296,20 @@ if [[ -f $WORK/addon.efi ]]; then
 		fail "the add-on's .cmdline is '$(cat "$WORK/addon.cmdline")', not '$TOKENS'"
 fi
 
-# --- boot 2: the stub appends the add-on; verify; rollback ---------------------------------
+# --- boot 2: the stub appends the add-ons; verify; rollback --------------------------------
+
+# Two add-ons of someone else's, written in reverse name order: FAT keeps creation order, so
+# the stub's sort (not the directory's order, which bootctl 257 shows) decides the line.
+printf 'zz_last=1' >"$WORK/zz.cmdline"
+printf 'aa_first=1' >"$WORK/aa.cmdline"
+for n in zz aa; do
+	objcopy --add-section .cmdline="$WORK/$n.cmdline" --change-section-vma .cmdline=0x1dd513000 \
+		"$EFI_DIR/addonx64.efi.stub" "$WORK/$n.addon.efi"
+done
+mt mcopy -i "$ESP" "$WORK/zz.addon.efi" ::/loader/addons/zz-last.addon.efi
+mt mcopy -i "$ESP" "$WORK/aa.addon.efi" ::/loader/addons/aa-first.addon.efi
+mt mdir -b -i "$ESP" ::/loader/addons | sed 's|.*/||' | paste -sd' ' >"$WORK/fat-order"
+SORTED="$UKI_CMDLINE aa_first=1 $TOKENS zz_last=1"
 
 if boot 2; then
 	vm_extract "$WORK/console-2.log" cmdline "$WORK/cmdline-2"
@@ -302,8 +317,9 @@ if boot 2; then
 	vm_extract "$WORK/console-2.log" verify-rc "$WORK/verify-2.rc"
 	vm_extract "$WORK/console-2.log" status "$WORK/status-2.json"
 	vm_extract "$WORK/console-2.log" rollback "$WORK/rollback-2"
-	[[ $(cat "$WORK/cmdline-2") == "$UKI_CMDLINE $TOKENS" ]] && ok "boot 2: /proc/cmdline is the UKI's .cmdline then the add-on's: $(cat "$WORK/cmdline-2")" ||
-		fail "boot 2: /proc/cmdline is '$(cat "$WORK/cmdline-2")', not '$UKI_CMDLINE $TOKENS'"
+	[[ $(cat "$WORK/cmdline-2") == "$SORTED" ]] &&
+		ok "boot 2: /proc/cmdline is the UKI's .cmdline then the add-ons sorted by name (FAT order: $(cat "$WORK/fat-order")): $(cat "$WORK/cmdline-2")" ||
+		fail "boot 2: /proc/cmdline is '$(cat "$WORK/cmdline-2")', not '$SORTED' (FAT order: $(cat "$WORK/fat-order"))"
 	[[ $(cat "$WORK/verify-2.rc") == 0 ]] && ok "boot 2: iommuctl verify exits 0" || fail "boot 2: iommuctl verify exits $(cat "$WORK/verify-2.rc")"
 	python3 - "$WORK/verify-2.json" <<'PY' && ok "boot 2: verify: cmdline and boot-entry PASS, no FAIL" || fail "boot 2: verify's checks"
 import json, sys
@@ -331,7 +347,7 @@ fi
 
 if boot 3; then
 	vm_extract "$WORK/console-3.log" cmdline "$WORK/cmdline-3"
-	[[ $(cat "$WORK/cmdline-3") == "$UKI_CMDLINE" ]] && ok "boot 3: /proc/cmdline is the UKI's own again" ||
+	[[ $(cat "$WORK/cmdline-3") == "$UKI_CMDLINE aa_first=1 zz_last=1" ]] && ok "boot 3: the tokens are gone, the other add-ons stay: $(cat "$WORK/cmdline-3")" ||
 		fail "boot 3: /proc/cmdline is '$(cat "$WORK/cmdline-3")'"
 else
 	fail "boot 3 did not finish"
