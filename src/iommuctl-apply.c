@@ -87,6 +87,7 @@ int verb_apply(int argc, char *argv[]) {
         _cleanup_free_ char *selection = NULL;
         _cleanup_(apply_result_done) ApplyResult res = {};
         ContextOptions o = args_context_options(true);
+        UkiAddonSettings uki;
         ApplyRequest req;
         int r;
 
@@ -126,9 +127,11 @@ int verb_apply(int argc, char *argv[]) {
         if (apply_selection_contents(&ctx.config, ctx.profile->name, arg.profile != NULL, arg.vendor, &selection) < 0)
                 return log_oom(), EXIT_ERROR;
 
+        uki_addon_settings_from_profile(ctx.profile, arg.uki_addon, &uki);
         req = (ApplyRequest) {
                 .root = ctx.root,
                 .config = &ctx.config,
+                .uki = &uki,
                 .profile = ctx.profile->name,
                 .owned = owned,
                 .wanted = wanted,

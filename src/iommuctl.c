@@ -10,6 +10,7 @@
 Args arg = {
         .root_arg = "/",
         .vendor = _VENDOR_INVALID,
+        .uki_addon = -1,
         .arch = _ARCH_INVALID,
 };
 
@@ -56,7 +57,8 @@ static const Verb verbs[] = {
           "Print the effective settings of iommu.conf and its drop-ins, with the file and line of each (or only the values asked for)",
           "0 printed, 2 a bad configuration or an unknown setting",
           "iommuctl config IOMMU.Profile" },
-        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
+        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub,uki-addon] [--entries all|default|GLOB] "
+          "[--uki-addon=global|per-uki] "
           "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--force] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback",
           "0 written or nothing to change, 1 --if-armed: the node is not armed (nothing changed), 2 refused or failed (nothing changed)",
@@ -122,7 +124,9 @@ static const OptionHelp options_help[] = {
         { "   --publish", "verify: publish labels and metrics from a run by hand too\n"
           "(the configured profile only; --boot-check always does)", "verify " },
         { "   --journal-fields-to=FILE", "verify: write the journal entry's fields to FILE", "verify " },
-        { "   --backend=LIST", "apply: bls, kernel-cmdline, grub (default: detected)", "apply " },
+        { "   --backend=LIST", "apply: bls, kernel-cmdline, grub, uki-addon (default: detected)", "apply " },
+        { "   --uki-addon=WHERE", "apply: the UKI command-line add-on in ESP/loader/addons/ (global)\n"
+          "or in <uki>.efi.extra.d/ (per-uki) (default: [UKI] Addon= of the profile, else global)", "apply " },
         { "   --entries=SEL", "apply: BLS entries to change: all, default or a glob (default: all)", "apply " },
         { "   --dry-run", "apply, rollback, undo: print a unified diff, write nothing", "apply rollback undo " },
         { "   --no-bootloader-update", "apply, rollback, undo: do not regenerate grub.cfg", "apply rollback undo " },
@@ -212,6 +216,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JOURNAL_FIELDS_TO,
                 ARG_BACKEND,
                 ARG_ENTRIES,
+                ARG_UKI_ADDON,
                 ARG_DRY_RUN,
                 ARG_NO_BOOTLOADER_UPDATE,
                 ARG_REBOOT,
@@ -245,6 +250,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "quiet", no_argument, NULL, 'q' },
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "entries", required_argument, NULL, ARG_ENTRIES },
+                { "uki-addon", required_argument, NULL, ARG_UKI_ADDON },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
                 { "reboot", required_argument, NULL, ARG_REBOOT },
@@ -330,6 +336,11 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_ENTRIES:
                         arg.entries = optarg;
+                        break;
+                case ARG_UKI_ADDON:
+                        arg.uki_addon = profile_uki_addon_from_string(optarg);
+                        if (arg.uki_addon < 0)
+                                return log_error("--uki-addon=%s is not valid; valid: global, per-uki.", optarg), -EINVAL;
                         break;
                 case ARG_DRY_RUN:
                         arg.dry_run = true;

@@ -39,6 +39,7 @@ typedef struct Args {
         /* apply, rollback */
         const char *backends;
         const char *entries;
+        int uki_addon;                 /* ProfileUkiAddon; -1: the profile's [UKI] Addon= */
         bool dry_run;
         bool no_bootloader_update;
         int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
