@@ -133,6 +133,7 @@ int verb_apply(int argc, char *argv[]) {
                 .config = &ctx.config,
                 .uki = &uki,
                 .profile = ctx.profile->name,
+                .intent = ctx.profile,
                 .owned = owned,
                 .wanted = wanted,
                 .kernel = &ctx.kernel,

@@ -258,6 +258,7 @@ int verb_status(int argc, char *argv[]) {
                 return EXIT_ERROR;
 
         judge = SYNC_JUDGE(&ctx.kernel, ctx.args_vendor);
+        judge.intent = ctx.profile;
         if (status_collect(ctx.root, owned, wanted, &judge, &s) < 0)
                 return EXIT_ERROR;
 

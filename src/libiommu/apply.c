@@ -208,6 +208,7 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
 
         /* Lines that already do what the profile does, in any order, are left byte for byte alone. */
         judge.note_dropped = true;
+        judge.intent = req->intent;
         br = (BootRequest) {
                 .root = req->root,
                 .profile = req->profile,

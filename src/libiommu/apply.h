@@ -38,6 +38,7 @@ typedef struct ApplyRequest {
         char * const *owned;
         const Cmdline *wanted;
         const KernelInfo *kernel;  /* for the judgement (NULL: default model) */
+        const Profile *intent;     /* set: BLS entries for other kernels get the model's tokens for theirs */
         Vendor vendor;
         const char *entries;       /* all (NULL), default, or a glob */
         bool backends[_BOOT_BACKEND_MAX];

@@ -500,6 +500,7 @@ int boot_bls_plan(const Root *root, const char *selector, char * const *owned, c
                         /* Judged with the kernel the entry boots, as status judges it. */
                         _cleanup_(kernel_info_done) KernelInfo ek = {};
                         _cleanup_free_ char *version = NULL;
+                        _cleanup_cmdline_ Cmdline *ewanted = NULL;
                         SyncJudge ej, *j = judge;
 
                         r = judge ? bls_entry_version(text, &version) : 0;
@@ -507,9 +508,16 @@ int boot_bls_plan(const Root *root, const char *selector, char * const *owned, c
                                 r = sync_judge_for_release(root, judge, version, &ek, &ej);
                         if (r == -ENOMEM)
                                 break;
-                        if (r > 0)
+                        if (r > 0) {
                                 j = &ej;
-                        r = bls_entry_rewrite(text, owned, wanted, j, &new, &kernelopts);
+                                /* ...and given the tokens that keep the profile's mode on that kernel. */
+                                r = sync_judge_wanted_for_entry(judge, &ej, wanted, &ewanted);
+                                if (r < 0) {
+                                        sync_judge_take_dropped(judge, &ej);
+                                        break;
+                                }
+                        }
+                        r = bls_entry_rewrite(text, owned, ewanted ?: wanted, j, &new, &kernelopts);
                         if (j != judge)
                                 sync_judge_take_dropped(judge, &ej);
                 }

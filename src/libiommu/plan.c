@@ -148,7 +148,10 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
         int r;
 
-        if (isempty(release))
+        unsigned v;
+
+        /* No release to read (a rescue entry's "0-rescue-MACHINEID"): the node's kernel judges it. */
+        if (isempty(release) || kernel_release_parse(release, &v) < 0)
                 return 0;
         r = kernel_info_for_entry(root, arch, release, ret_kernel);
         if (r < 0)
@@ -159,6 +162,45 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         ret->kernel = ret_kernel;
         ret->dropped = NULL;
         return 1;
+}
+
+int sync_judge_wanted_for_entry(const SyncJudge *node, const SyncJudge *entry, const Cmdline *wanted, Cmdline **ret) {
+        _cleanup_(intent_choice_done) IntentChoice for_node = { .nearest = _MODE_INVALID };
+        _cleanup_(intent_choice_done) IntentChoice for_entry = { .nearest = _MODE_INVALID };
+        _cleanup_free_ char *a = NULL, *b = NULL, *line = NULL;
+        _cleanup_strv_free_ char **kept = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!node->intent || !node->kernel || !entry->kernel || entry->kernel == node->kernel)
+                return 0;
+        r = intent_profile_args(node->intent, node->vendor, node->kernel, &for_node);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || for_node.from_profile || !for_node.tokens)
+                return 0;
+        r = intent_profile_args(node->intent, node->vendor, entry->kernel, &for_entry);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || !for_entry.tokens) /* refused on that kernel: verify says why; keep the node's */
+                return 0;
+        a = cmdline_to_string(for_node.tokens);
+        b = cmdline_to_string(for_entry.tokens);
+        if (!a || !b)
+                return -ENOMEM;
+        if (streq(a, b))
+                return 0;
+        /* The rest of the node's line (the ACS lift, extra tokens) stays as it is. */
+        for (size_t i = 0; i < wanted->n_tokens; i++)
+                if (!cmdline_contains_token(for_node.tokens, &wanted->tokens[i]) &&
+                    strv_extend(&kept, wanted->tokens[i].text) < 0)
+                        return -ENOMEM;
+        if (strv_extend(&kept, b) < 0)
+                return -ENOMEM;
+        line = strv_join(kept, " ");
+        if (!line)
+                return -ENOMEM;
+        return cmdline_parse(line, ret);
 }
 
 void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from) {

@@ -50,6 +50,7 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
 typedef struct SyncJudge {
         const KernelInfo *kernel;
         Vendor vendor;
+        const Profile *intent;     /* set: an entry for another kernel gets the model's tokens for it */
         bool note_dropped;
         char **dropped;
 } SyncJudge;
@@ -64,6 +65,11 @@ void sync_judge_done(SyncJudge *j);
 int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
                            SyncJudge *ret);
 /* Moves from's dropped tokens to into (each once). */
+/* The line wanted for an entry judged by entry (from sync_judge_for_release()), from the line
+ * wanted for the node, chosen for node->kernel: where node->intent has no line of its own for the
+ * vendor, the model's tokens for the node's kernel are swapped for its tokens for the entry's
+ * (intel_iommu=on,strict for a 5.10 entry of a strict node running 6.12). *ret NULL: wanted as it is. */
+int sync_judge_wanted_for_entry(const SyncJudge *node, const SyncJudge *entry, const Cmdline *wanted, Cmdline **ret);
 void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 
 /* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),

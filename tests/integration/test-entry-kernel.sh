@@ -36,21 +36,31 @@ for e in d["entries"]:
 [ "$(carries debian-5.10.0-32-amd64)" = no ] || fail "status: the 5.10 entry should not (iommu=soft before 5.19): $out"
 ok "status judges each BLS entry with its own kernel (6.12 carries, 5.10 does not)"
 
-# apply judges each entry the same way: it rewrites the 5.10 entry only (its iommu=soft goes), the
-# 6.12 one stays byte for byte, and status then finds both carrying the profile.
+# apply judges each entry the same way: it rewrites the 5.10 entry only (its iommu=soft goes, and it
+# gets 5.10's spelling of strict), the 6.12 one stays byte for byte, and status then finds both
+# carrying the profile.
 cp "$r/boot/loader/entries/debian-6.12.117+deb13-amd64.conf" "$tmp/612.before"
+cp "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf" "$tmp/510.before"
 rc=0
 out=$("$IOMMUCTL" apply --root "$r" --profile strict --vendor intel 2>&1) || rc=$?
 [ "$rc" = 0 ] || fail "apply: exit $rc: $out"
 cmp -s "$tmp/612.before" "$r/boot/loader/entries/debian-6.12.117+deb13-amd64.conf" || fail "apply rewrote the 6.12 entry: $out"
 ! grep -q 'iommu=soft' "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf" || fail "apply left the 5.10 entry alone: $out"
+# The 5.10 entry gets the tokens that keep strict on 5.10 (iommu.strict= does not reach VT-d before
+# 5.15: intel_iommu=strict), not the running 6.12's.
+grep -qx 'options root=/dev/sda1 ro intel_iommu=strict iommu.passthrough=0' "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf" ||
+        fail "apply wrote the running kernel's tokens into the 5.10 entry: $(grep options "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf")"
+rc=0
+out=$("$IOMMUCTL" apply --root "$r" --profile strict --vendor intel 2>&1) || rc=$?
+[ "$rc" = 0 ] && grep -q 'Nothing to change' <<<"$out" || fail "second apply is not a no-op: exit $rc: $out"
 out=$("$IOMMUCTL" status --json --root "$r" --profile strict --vendor intel 2>&1) || fail "status after apply: $out"
 [ "$(carries debian-5.10.0-32-amd64)" = yes ] && [ "$(carries debian-6.12.117+deb13-amd64)" = yes ] \
         || fail "status after apply: both entries should carry: $out"
 ok "apply judges each entry with its own kernel too: status and apply agree"
 
-# lint of each entry file: iommu.strict=1 does not reach the x86 drivers before 5.15 (the 5.10
-# entry), it does on the 6.12 one.
+# lint of each entry file as it was before apply: iommu.strict=1 does not reach the x86 drivers
+# before 5.15 (the 5.10 entry), it does on the 6.12 one.
+cp "$tmp/510.before" "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf"
 rc=0
 out=$("$IOMMUCTL" lint --root "$r" --vendor intel "$r/boot/loader/entries/debian-5.10.0-32-amd64.conf" 2>&1) || rc=$?
 [ "$rc" != 0 ] && grep -q 'error: iommu.strict=1 is ignored by the kernel: has no effect on x86 before 5.15' <<<"$out" \
