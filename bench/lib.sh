@@ -47,18 +47,24 @@ build_floor() {
         echo "$out"
 }
 
-# make_groups_tree DIR N: a host root under DIR with N IOMMU groups of one PCI device each, in
-# the layout tools/iommu-capture-host writes (and tests/fixtures/make-synthetic-hosts.sh): the
-# synthetic HGX host's /proc, ACPI and IOMMU units, its devices and groups replaced by N.
+# make_groups_tree DIR N [SHAPE]: a host root under DIR with N IOMMU groups of one PCI device
+# each, in the layout tools/iommu-capture-host writes (and tests/fixtures/make-synthetic-hosts.sh):
+# the synthetic HGX host's /proc, ACPI and IOMMU units, its devices and groups replaced by N.
+# SHAPE "gpu" (the default): GPUs, SR-IOV NICs, NVMe and other devices in turn (a GPU server:
+# every GPU and SR-IOV device is a row of verify's device table); "plain": NVMe, Ethernet
+# without SR-IOV, system peripherals and bridges (a plain server: no device table).
 make_groups_tree() {
-        local r=$1 n=$2
+        local r=$1 n=$2 shape=${3:-gpu}
         cp -a "$src/tests/fixtures/hosts/synthetic-hgx-h100/root" "$r"
         rm -rf "$r/sys/kernel/iommu_groups" "$r/sys/bus/pci/devices" "$r"/sys/devices/pci0000:00 "$r"/sys/devices/pci0001:*
-        python3 - "$r" "$n" <<'PY'
+        python3 - "$r" "$n" "$shape" <<'PY'
 import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
+root, n, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 kinds = [("10de", "2330", "030200", "nvidia"), ("15b3", "1021", "020700", "mlx5_core"),
          ("144d", "a80a", "010802", "nvme"), ("8086", "3240", "088000", None)]
+if shape == "plain":
+    kinds = [("144d", "a80a", "010802", "nvme"), ("8086", "1521", "020000", "igb"),
+             ("8086", "3240", "088000", None), ("8086", "09a2", "060000", None)]
 os.makedirs(f"{root}/sys/bus/pci/devices")
 for i in range(n):
     bdf = "%04x:%02x:%02x.%d" % (i >> 16, (i >> 8) & 0xff, (i >> 3) & 0x1f, i & 7)

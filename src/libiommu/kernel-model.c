@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "fileio.h"
+#include "host.h"
 #include "ini-file.h"
 #include "kernel-model.h"
 #include "strv.h"
@@ -264,7 +265,7 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                         }
                 }
         if (arch == ARCH_X86_64) {
-                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                r = host_read_cpuinfo(root, &cpuinfo);
                 if (r == -ENOMEM)
                         return r;
                 /* The CPU can do SNP; whether this host runs it is the kernel's (kvm_amd's sev_snp, the log). */
@@ -277,7 +278,7 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                         platform_set(&p, PLATFORM_SEV_SNP, parse_kernel_bool(strstrip(snp)) == 1,
                                      "kvm_amd's sev_snp parameter (/sys/module/kvm_amd/parameters/sev_snp) and the CPU's sev_snp flag");
         } else if (arch == ARCH_AARCH64) {
-                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                r = host_read_cpuinfo(root, &cpuinfo);
                 if (r == -ENOMEM)
                         return r;
                 /* Grace is Arm Neoverse V2 (implementer 0x41, part 0xd4f) in NVIDIA's systems; DMI tells the rest. */

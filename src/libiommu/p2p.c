@@ -252,6 +252,36 @@ const P2pPath *p2p_topology_nic_peer(const P2pTopology *t, const Observation *o,
         return best;
 }
 
+int p2p_topology_nic_peers(const P2pTopology *t, const Observation *o, const P2pPath ***ret) {
+        const P2pPath **best;
+
+        best = calloc(o->n_devices ?: 1, sizeof(P2pPath *));
+        if (!best)
+                return -ENOMEM;
+        /* p2p_topology_nic_peer() for each end of each path, in the same order (ties: the first). */
+        for (size_t i = 0; i < t->n_paths; i++) {
+                const P2pPath *p = &t->paths[i];
+                size_t ends[2][2] = { { p->a, p->b }, { p->b, p->a } };
+
+                for (unsigned k = 0; k < 2; k++) {
+                        size_t gpu = ends[k][0], other = ends[k][1];
+                        if ((o->devices[other].class >> 16) != 0x02)
+                                continue;
+                        if (!best[gpu] || p->class < best[gpu]->class)
+                                best[gpu] = p;
+                }
+        }
+        *ret = best;
+        return 0;
+}
+
+bool p2p_config_read(const Observation *o) {
+        for (size_t i = 0; i < o->n_devices; i++)
+                if (o->devices[i].pcie.read)
+                        return true;
+        return false;
+}
+
 static bool parse_hex(const char **s, unsigned max, unsigned *ret) {
         char *end;
         unsigned long v;

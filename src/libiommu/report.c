@@ -389,10 +389,9 @@ void report_verify_json(FILE *f, const Observation *o, const Profile *p, const V
         json_finish(&w);
 }
 
-/* "NIC 0000:1a:00.0 PIX redirected" for a GPU with a NIC peer (issue 25), "" otherwise. */
-static void gpu_peer_note(const P2pTopology *t, const Observation *o, const PciDevice *d, char *buf, size_t size) {
-        const P2pPath *p = p2p_topology_nic_peer(t, o, (size_t) (d - o->devices));
-
+/* "NIC 0000:1a:00.0 PIX redirected" for a GPU with a NIC peer (issue 25), "" otherwise. peer is
+ * the GPU's best NIC path (p2p_topology_nic_peers()). */
+static void gpu_peer_note(const P2pPath *p, const Observation *o, const PciDevice *d, char *buf, size_t size) {
         if (!p || !d->pcie.read)
                 snprintf(buf, size, "GPU");
         else
@@ -400,17 +399,27 @@ static void gpu_peer_note(const P2pTopology *t, const Observation *o, const PciD
                          p2p_class_to_string(p->class), p2p_route_to_string(p->route));
 }
 
+/* Each GPU's best NIC path, where config space was read (without it no path is printed, and
+ * pairing every GPU with every peer would only cost time). Without memory for them the notes
+ * only lose their peers: *ret stays NULL. */
+static void gpu_nic_peers(const Observation *o, P2pTopology *t, const P2pPath ***ret) {
+        *ret = NULL;
+        if (!p2p_config_read(o) || p2p_analyze(o, t) < 0)
+                return;
+        (void) p2p_topology_nic_peers(t, o, ret);
+}
+
 void report_groups_text(FILE *f, const Observation *o, ReportFlags flags) {
         _cleanup_(p2p_topology_done) P2pTopology t = {};
+        _cleanup_free_ const P2pPath **peers = NULL;
 
-        /* Without memory for the paths the notes only lose their peers. */
-        (void) p2p_analyze(o, &t);
         if (o->n_groups == 0) {
                 fprintf(f, "No IOMMU groups: the IOMMU is off or absent.\n");
                 return;
         }
         if (!(flags & REPORT_NO_LEGEND))
                 fprintf(f, "%-6s %-10s %-14s %-9s %-8s %-14s %s\n", "GROUP", "TYPE", "DEVICE", "ID", "CLASS", "DRIVER", "NOTE");
+        gpu_nic_peers(o, &t, &peers);
         for (size_t i = 0; i < o->n_groups; i++) {
                 const IommuGroup *g = &o->groups[i];
                 bool first = true;
@@ -426,7 +435,7 @@ void report_groups_text(FILE *f, const Observation *o, ReportFlags flags) {
                                 snprintf(id, sizeof(id), "%04x:%04x", d->vendor, d->device);
                                 snprintf(class, sizeof(class), "%06x", d->class);
                                 if (d->is_gpu)
-                                        gpu_peer_note(&t, o, d, note, sizeof(note));
+                                        gpu_peer_note(peers ? peers[d - o->devices] : NULL, o, d, note, sizeof(note));
                                 else if (d->sriov_totalvfs > 0)
                                         snprintf(note, sizeof(note), "SR-IOV %u/%u VFs", d->sriov_numvfs, d->sriov_totalvfs);
                                 else if (d->physfn)
@@ -470,11 +479,12 @@ void report_groups_json(FILE *f, const Observation *o) {
         /* Each GPU's NIC peer and the path class between them (issue 25), where config space was
          * read. */
         _cleanup_(p2p_topology_done) P2pTopology t = {};
+        _cleanup_free_ const P2pPath **peers = NULL;
         bool any = false;
-        (void) p2p_analyze(o, &t);
-        for (size_t i = 0; i < o->n_devices; i++) {
+        gpu_nic_peers(o, &t, &peers);
+        for (size_t i = 0; i < o->n_devices && peers; i++) {
                 const PciDevice *d = &o->devices[i];
-                const P2pPath *p = d->is_gpu && d->pcie.read ? p2p_topology_nic_peer(&t, o, i) : NULL;
+                const P2pPath *p = d->is_gpu && d->pcie.read ? peers[i] : NULL;
                 if (!p)
                         continue;
                 if (!any) {
