@@ -44,15 +44,11 @@ int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]) {
 /* ostree and bootc regenerate boot/loader.N from the deployment's kernel arguments: an entry
  * rewritten here is lost at the next deployment (or breaks its checksum). Their own tools own
  * the command line. */
-static int refuse_ostree(const BootRequest *req) {
-        _cleanup_(bootspec_done) BootSpec b = {};
+static int refuse_ostree(const BootRequest *req, const BootSpec *spec) {
+        const BootSpec b = *spec; /* a shallow copy: the lines below read b. */
         _cleanup_strv_free_ char **appends = NULL;
         _cleanup_free_ char *args = NULL;
-        int r;
 
-        r = bootspec_load(req->root, &b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root->path);
         if (!b.ostree)
                 return 0;
         for (size_t i = 0; req->wanted && i < req->wanted->n_tokens; i++) {
@@ -70,15 +66,21 @@ static int refuse_ostree(const BootRequest *req) {
 }
 
 int boot_plan(const BootRequest *req, ChangeSet *cs) {
+        _cleanup_(bootspec_done) BootSpec spec = {};
         _cleanup_free_ char *default_options = NULL;
         int r;
 
-        r = refuse_ostree(req);
+        /* Read once: the ostree check and the default entry both look at it (each entry file
+         * was read and parsed once per look, a third of apply's instructions). */
+        r = bootspec_load(req->root, &spec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root->path);
+        r = refuse_ostree(req, &spec);
         if (r < 0)
                 return r;
 
         if (req->backends[BOOT_BACKEND_BLS]) {
-                r = boot_bls_plan(req->root, req->entries, req->owned, req->wanted, req->judge, cs, &default_options);
+                r = boot_bls_plan(req->root, &spec, req->entries, req->owned, req->wanted, req->judge, cs, &default_options);
                 if (r < 0)
                         return r;
         }

@@ -46,11 +46,21 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
  * (NULL: kernel_info_default()); vendor: the IOMMU the line is for (VENDOR_PORTABLE: Intel and AMD
  * both). With note_dropped, dropped collects, for apply to report, the owned tokens that change
  * nothing on the lines judged not to carry the profile (and so rewritten). */
+#define SYNC_JUDGE_CACHE_MAX 8
+typedef struct SyncJudgeCached {
+        char *key;               /* the current line, wanted and the owned keys, one per line */
+        bool carries;
+} SyncJudgeCached;
+
 typedef struct SyncJudge {
         const KernelInfo *kernel;
         Vendor vendor;
         bool note_dropped;
         char **dropped;
+        /* The answers for the last distinct lines: apply judges every boot entry, and they usually
+         * carry the same line, so the kernel model runs once per distinct line. */
+        SyncJudgeCached cache[SYNC_JUDGE_CACHE_MAX];
+        size_t cache_next;
 } SyncJudge;
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
