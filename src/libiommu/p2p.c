@@ -40,28 +40,70 @@ static bool is_pci_address(const char *s, size_t n) {
         return true;
 }
 
-int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
-        _cleanup_strv_free_ char **parts = NULL, **chain = NULL;
-        _cleanup_free_ char *host = NULL;
-        size_t n;
-        int r;
+/* The next component of a '/'-separated path at *p (empty ones skipped, as strv_split() does):
+ * its start and length, *p moved past it; false at the end. */
+static bool next_component(const char **p, const char **ret, size_t *ret_n) {
+        const char *s = *p;
+        size_t n = 0;
 
-        r = strv_split(target, "/", &parts);
-        if (r < 0)
-                return r;
-        n = strv_length(parts);
-        for (size_t i = 0; i + 1 < n; i++) {
-                const char *c = parts[i];
-                /* "pci0000:00", "pci10000:00" (VMD domains); nothing else is taken from a
-                 * crafted tree, since the name is printed. */
-                if (!host && startswith(c, "pci") && strchr(c, ':') && c[3 + strspn(c + 3, "0123456789abcdef:")] == '\0') {
-                        host = strdup(c);
-                        if (!host)
+        while (*s == '/')
+                s++;
+        while (s[n] && s[n] != '/')
+                n++;
+        if (n == 0)
+                return false;
+        *ret = s;
+        *ret_n = n;
+        *p = s + n;
+        return true;
+}
+
+static bool is_host_bridge(const char *c, size_t n) {
+        /* "pci0000:00", "pci10000:00" (VMD domains); nothing else is taken from a crafted tree,
+         * since the name is printed. */
+        bool colon = false;
+
+        if (n <= 3 || !strneq(c, "pci", 3))
+                return false;
+        for (size_t i = 3; i < n; i++) {
+                if (c[i] == ':')
+                        colon = true;
+                else if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f')))
+                        return false;
+        }
+        return colon;
+}
+
+int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
+        _cleanup_strv_free_ char **chain = NULL;
+        _cleanup_free_ char *host = NULL;
+        const char *p = target, *c, *next_c;
+        size_t n, next_n, k = 0, n_chain = 0;
+
+        /* Walked in place (no copy per component), the last component (the device) left out; the
+         * bridges counted first, so the list is allocated once. */
+        for (unsigned pass = 0; pass < 2; pass++) {
+                bool seen_host = false;
+
+                p = target;
+                if (!next_component(&p, &c, &n))
+                        break;
+                for (; next_component(&p, &next_c, &next_n); c = next_c, n = next_n) {
+                        if (!seen_host && is_host_bridge(c, n)) {
+                                seen_host = true;
+                                if (pass == 1 && !(host = strndup(c, n)))
+                                        return -ENOMEM;
+                                continue;
+                        }
+                        if (!seen_host || !is_pci_address(c, n))
+                                continue;
+                        if (pass == 0)
+                                n_chain++;
+                        else if (!(chain[k++] = strndup(c, n)))
                                 return -ENOMEM;
-                        continue;
                 }
-                if (host && is_pci_address(c, strlen(c)) && (r = strv_extend(&chain, c)) < 0)
-                        return r;
+                if (pass == 0 && n_chain > 0 && !(chain = calloc(n_chain + 1, sizeof(char *))))
+                        return -ENOMEM;
         }
         *ret_host_bridge = TAKE_PTR(host);
         *ret_upstream = TAKE_PTR(chain);
