@@ -8,7 +8,7 @@
  * no error messages, no kernel model.
  *
  * With --config it also scans the running kernel's build configuration (boot/config-RELEASE,
- * RELEASE from proc/sys/kernel/osrelease) for the IOMMU options, line by line: the floor for a
+ * RELEASE from proc/sys/kernel/osrelease) for the lines that set IOMMU options: the floor for a
  * generator that judges a line that is not the one apply writes.
  *
  * Usage: minimal-generator [--config] NORMAL EARLY LATE */
@@ -108,11 +108,13 @@ int main(int argc, char *argv[]) {
                         release[strcspn(release, "\n")] = '\0';
                         snprintf(path, sizeof(path), "boot/config-%s", release);
                         kconfig = read_at(rootfd, path, NULL);
-                        for (char *p = kconfig; p && *p;) {
-                                char *e = strchr(p, '\n');
-                                if (strncmp(p, "CONFIG_", 7) == 0 && (strstr(p, "IOMMU") != NULL && (!e || strstr(p, "IOMMU") < e)))
-                                        found++;
-                                p = e ? e + 1 : NULL;
+                        /* Every IOMMU option has "IOMMU" in its name: one scan for it, and a
+                         * look at the start of each line it is on. */
+                        for (const char *hit = kconfig ? strstr(kconfig, "IOMMU") : NULL; hit; hit = strstr(hit + 5, "IOMMU")) {
+                                const char *p = hit;
+                                while (p > kconfig && p[-1] != '\n')
+                                        p--;
+                                found += strncmp(p, "CONFIG_", 7) == 0;
                         }
                         free(kconfig);
                         free(release);

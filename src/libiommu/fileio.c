@@ -623,6 +623,19 @@ int read_root_file(const Root *root, const char *path, size_t max, char **ret, s
         return read_fd_full(fd, max, ret, ret_size);
 }
 
+/* memmem() for a short needle: memchr() for its first byte. glibc's memmem() runs the two-way
+ * algorithm, which costs more than the search for "\n\n" in /proc/cpuinfo's first block. */
+static const char *find_bytes(const char *s, size_t n, const char *needle, size_t l) {
+        for (const char *p = s, *end = s + n; l > 0 && (size_t) (end - p) >= l; p++) {
+                p = memchr(p, needle[0], (size_t) (end - p) - l + 1);
+                if (!p)
+                        return NULL;
+                if (memcmp(p, needle, l) == 0)
+                        return p;
+        }
+        return NULL;
+}
+
 int read_root_file_until(const Root *root, const char *path, size_t max, const char *stop, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         _cleanup_close_ int fd = -1;
@@ -668,7 +681,7 @@ int read_root_file_until(const Root *root, const char *path, size_t max, const c
                 if (n > max)
                         return -EFBIG;
                 buf[n] = '\0';
-                if (memmem(buf + from, n - from, stop, l))
+                if (find_bytes(buf + from, n - from, stop, l))
                         break;
         }
         buf[n] = '\0';

@@ -57,6 +57,19 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         };
 }
 
+/* Whether a line of text starts with line ("CONFIG_X=y"). Searched for from its eighth byte on:
+ * strstr() for "\nCONFIG_" stops at every line of a 10000-line config, strstr() for the symbol's
+ * name almost nowhere (it was half the generator's instructions when it judged a line by the
+ * kernel model). */
+static bool config_has_line(const char *text, const char *line) {
+        const char *name = line + 7;
+
+        for (const char *h = strstr(text, name); h; h = strstr(h + 1, name))
+                if (h - text >= 7 && memcmp(h - 7, line, 7) == 0 && (h - 7 == text || h[-8] == '\n'))
+                        return true;
+        return false;
+}
+
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
         int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
         const struct {
@@ -107,7 +120,7 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
         ret->amd_iommu = amd;
         ret->iommufd = iommufd;
         /* The one symbol read without "IOMMU" in its name. */
-        ret->vfio_device_cdev = strstr(text, "\nCONFIG_VFIO_DEVICE_CDEV=y") || startswith(text, "CONFIG_VFIO_DEVICE_CDEV=y");
+        ret->vfio_device_cdev = config_has_line(text, "CONFIG_VFIO_DEVICE_CDEV=y");
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;
