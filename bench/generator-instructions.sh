@@ -183,8 +183,8 @@ echo "budget: under $BUDGET, under zram-generator, within 4x /bin/true"
 if [[ -x $build/src/iommuctl ]]; then
     for case in in-sync in-sync+224cpu in-sync+config reordered+config; do
         [[ -n ${gen[$case]:-} ]] || continue
-        printf '%-44s %12d %10.2f\n' "iommuctl plan --check ($case root)" "$(plan_check "$(root_for "$case")")" \
-            "$(ratio "$(plan_check "$(root_for "$case")")" "$true_n")"
+        n=$(plan_check "$(root_for "$case")")
+        printf '%-44s %12d %10.2f\n' "iommuctl plan --check ($case root)" "$n" "$(ratio "$n" "$true_n")"
     done
 fi
 echo

@@ -359,22 +359,18 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         return 0;
 }
 
-/* Fills d for the device name, taking ownership of name. */
 /* Opens the directory the entry name of /sys/bus/pci/devices links to. The kernel's links are
  * "../../../devices/<path>", real directories all the way: those are walked from /sys/devices
  * (resolved once, inside the root) one component at a time with O_NOFOLLOW, which cannot leave
  * it. Any other link, or a component that is not a plain directory, goes through the resolver
- * (root_open(), one resolution of the whole path, clamped at the root). */
-static int open_device_dir(Observation *o, int devices_fd, int sys_devices_fd, const char *name, int *ret_fd) {
-        char target[PATH_MAX];
+ * (root_open(), one resolution of the whole path, clamped at the root). target: the entry's
+ * link, NULL when it is none. */
+static int open_device_dir(Observation *o, int sys_devices_fd, const char *name, const char *target, int *ret_fd) {
         const char *p;
-        ssize_t n;
 
-        n = sys_devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
-        if (n > 0) {
+        if (sys_devices_fd >= 0 && target) {
                 _cleanup_close_ int fd = -1;
 
-                target[n] = '\0';
                 p = startswith(target, "../../../devices/");
                 if (p && *p)
                         fd = fcntl(sys_devices_fd, F_DUPFD_CLOEXEC, 3);
@@ -434,21 +430,18 @@ static int observe_device_config(Observation *o, int dir_fd, const char *bdf, Pc
 
 /* Where the device sits: the host bridge and the bridges above it, from the link
  * /sys/bus/pci/devices/X -> ../../../devices/pci0000:00/0000:00:10.0/.../X. */
-static int observe_device_path(int devices_fd, const char *name, PciDevice *d) {
-        char target[PATH_MAX];
-        ssize_t n;
-
-        n = devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
-        if (n <= 0)
+static int observe_device_path(const char *target, PciDevice *d) {
+        if (!target)
                 return 0;
-        target[n] = '\0';
         return p2p_parse_sysfs_path(target, &d->host_bridge, &d->upstream);
 }
 
+/* Fills d for the device name, taking ownership of name. */
 static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, char *name, PciDevice *d) {
         _cleanup_close_ int fd = -1;
         char group[PATH_MAX]; /* "../" per level of a deep device (behind switches), then kernel/iommu_groups/N */
-        ssize_t n;
+        char target[PATH_MAX];
+        ssize_t n, target_len;
         int r;
 
         *d = (PciDevice) { .group = -1, .bdf = name, .numa_node = -1, .pcie.port_type = PCIE_TYPE_NONE };
@@ -456,7 +449,11 @@ static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, ch
          * (the entry is a symlink into /sys/devices, followed inside the root), not one per
          * attribute; the attributes are then single components opened with O_NOFOLLOW. The path
          * is only formatted for a message. */
-        r = open_device_dir(o, devices_fd, sys_devices_fd, name, &fd);
+        /* The entry's link, read once: where to open the device, and where it sits. */
+        target_len = devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
+        if (target_len > 0)
+                target[target_len] = '\0';
+        r = open_device_dir(o, sys_devices_fd, name, target_len > 0 ? target : NULL, &fd);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
         if (r == -ENOMEM)
@@ -483,7 +480,7 @@ static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, ch
         if (r >= 0)
                 r = observe_device_config(o, fd, name, d);
         if (r >= 0)
-                r = observe_device_path(devices_fd, name, d);
+                r = observe_device_path(target_len > 0 ? target : NULL, d);
         if (r >= 0) {
                 char buf[32];
                 r = read_observed_attr(o, fd, PCI_DEVICES_DIR, name, "numa_node", buf, sizeof(buf));

@@ -77,33 +77,33 @@ static bool is_host_bridge(const char *c, size_t n) {
 int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
         _cleanup_strv_free_ char **chain = NULL;
         _cleanup_free_ char *host = NULL;
-        const char *p = target, *c, *next_c;
-        size_t n, next_n, k = 0, n_chain = 0;
+        /* A link target is at most PATH_MAX: at most this many "dddd:bb:dd.f/" components. */
+        const char *bridge[PATH_MAX / 13 + 1], *p = target, *c, *next_c;
+        size_t n, next_n, k = 0;
 
-        /* Walked in place (no copy per component), the last component (the device) left out; the
-         * bridges counted first, so the list is allocated once. */
-        for (unsigned pass = 0; pass < 2; pass++) {
-                bool seen_host = false;
-
-                p = target;
-                if (!next_component(&p, &c, &n))
-                        break;
+        /* Walked once in place (no copy per component), the last component (the device) left
+         * out; the bridges are copied at the end, into a list allocated once. */
+        if (next_component(&p, &c, &n))
                 for (; next_component(&p, &next_c, &next_n); c = next_c, n = next_n) {
-                        if (!seen_host && is_host_bridge(c, n)) {
-                                seen_host = true;
-                                if (pass == 1 && !(host = strndup(c, n)))
+                        if (!host && is_host_bridge(c, n)) {
+                                host = strndup(c, n);
+                                if (!host)
                                         return -ENOMEM;
                                 continue;
                         }
-                        if (!seen_host || !is_pci_address(c, n))
+                        if (!host || !is_pci_address(c, n))
                                 continue;
-                        if (pass == 0)
-                                n_chain++;
-                        else if (!(chain[k++] = strndup(c, n)))
-                                return -ENOMEM;
+                        if (k >= ELEMENTSOF(bridge))
+                                return -E2BIG;
+                        bridge[k++] = c; /* every one is 12 bytes long (is_pci_address()) */
                 }
-                if (pass == 0 && n_chain > 0 && !(chain = calloc(n_chain + 1, sizeof(char *))))
+        if (k > 0) {
+                chain = calloc(k + 1, sizeof(char *));
+                if (!chain)
                         return -ENOMEM;
+                for (size_t i = 0; i < k; i++)
+                        if (!(chain[i] = strndup(bridge[i], 12)))
+                                return -ENOMEM;
         }
         *ret_host_bridge = TAKE_PTR(host);
         *ret_upstream = TAKE_PTR(chain);
