@@ -23,21 +23,10 @@
 
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$src/build
-sizes=()
-large=no
-for a in "$@"; do
-        case $a in
-                --large) large=yes ;;
-                [0-9]*) sizes+=("$a") ;;
-                *) build=$a ;;
-        esac
-done
-[[ ${#sizes[@]} -gt 0 ]] || sizes=(10 100 1000)
-[[ $large == yes ]] && sizes+=(2000 5000)
+. "$src/bench/lib.sh"
+parse_size_args "10 100 1000" "2000 5000" "$@"
 iommuctl=$build/src/iommuctl
 [[ -x $iommuctl ]] || { echo "$iommuctl is missing: build first" >&2; exit 2; }
-. "$src/bench/lib.sh"
 writer=$(build_floor minimal-writer)
 read -r -a args < "$src/tests/fixtures/boot/systemd-boot-esp/args"
 
@@ -93,12 +82,6 @@ for n in "${sizes[@]}"; do
         rm -rf "$tmp/bls-$n" "$r"
 done
 
-# target LABEL VALUE LIMIT
-target() {
-        printf '  %-52s %9s  (target <= %s: %s)\n' "$1" "$2" "$3" "$(awk -v a="${2%x}" -v b="$3" 'BEGIN { print a <= b ? "met" : "NOT MET" }')"
-}
-# exponent N1 C1 N2 C2 Z: growth exponent of C - Z between the two Ns.
-exponent() { awk -v n1="$1" -v c1="$2" -v n2="$3" -v c2="$4" -v z="$5" 'BEGIN { printf "%.3f", log((c2 - z) / (c1 - z)) / log(n2 / n1) }'; }
 echo
 echo "issue 24 targets:"
 [[ -n ${apply_n[1000]:-} ]] && target "apply, instructions per entry at 1000 entries" "$(per "${apply_n[1000]}" 1000)" 30000

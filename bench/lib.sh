@@ -112,3 +112,34 @@ PY
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / b }'; }
+
+# parse_size_args "DEFAULT SIZES" "LARGE SIZES" ARGS...: sets build (a directory argument, default
+# $src/build) and sizes (the numbers given, else the default ones, plus the large ones with
+# --large).
+parse_size_args() {
+        local defaults=$1 larger=$2 a large=no more
+        shift 2
+        build=$src/build
+        sizes=()
+        for a in "$@"; do
+                case $a in
+                        --large) large=yes ;;
+                        [0-9]*) sizes+=("$a") ;;
+                        *) build=$a ;;
+                esac
+        done
+        [[ ${#sizes[@]} -gt 0 ]] || read -r -a sizes <<< "$defaults"
+        if [[ $large == yes ]]; then
+                read -r -a more <<< "$larger"
+                sizes+=("${more[@]}")
+        fi
+}
+
+# target LABEL VALUE LIMIT: "LABEL VALUE (target <= LIMIT: met|NOT MET)"; VALUE may end in "x".
+target() {
+        printf '  %-52s %9s  (target <= %s: %s)\n' "$1" "$2" "$3" "$(awk -v a="${2%x}" -v b="$3" 'BEGIN { print a <= b ? "met" : "NOT MET" }')"
+}
+
+# exponent N1 C1 N2 C2 Z: the growth exponent of the count C above Z (the fixed cost) from N1 to N2,
+# ln((C2 - Z) / (C1 - Z)) / ln(N2 / N1): 1 for linear growth.
+exponent() { awk -v n1="$1" -v c1="$2" -v n2="$3" -v c2="$4" -v z="$5" 'BEGIN { printf "%.3f", log((c2 - z) / (c1 - z)) / log(n2 / n1) }'; }

@@ -23,21 +23,10 @@
 
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$src/build
-sizes=()
-large=no
-for a in "$@"; do
-        case $a in
-                --large) large=yes ;;
-                [0-9]*) sizes+=("$a") ;;
-                *) build=$a ;;
-        esac
-done
-[[ ${#sizes[@]} -gt 0 ]] || sizes=(64 256 1024 4096)
-[[ $large == yes ]] && sizes+=(16384)
+. "$src/bench/lib.sh"
+parse_size_args "64 256 1024 4096" "16384" "$@"
 iommuctl=$build/src/iommuctl
 [[ -x $iommuctl ]] || { echo "$iommuctl is missing: build first" >&2; exit 2; }
-. "$src/bench/lib.sh"
 reader=$(build_floor minimal-reader)
 
 verify_n() { callgrind_count "$iommuctl" verify --no-journal --profile gpu-sriov --root "$1"; }
@@ -47,13 +36,6 @@ groups_n() { callgrind_count "$iommuctl" groups --root "$1"; }
 none=$(verify_n "$src/tests/fixtures/hosts/qemu-none/root")
 printf 'verify, host without IOMMU (qemu-none): %d instructions (limit 2000000: %s)\n' "$none" \
         "$( ((none < 2000000)) && echo ok || echo OVER)"
-
-# target LABEL VALUE LIMIT
-target() {
-        printf '  %-52s %7s  (target <= %s: %s)\n' "$1" "$2" "$3" "$(awk -v a="${2%x}" -v b="$3" 'BEGIN { print a <= b ? "met" : "NOT MET" }')"
-}
-# exponent A_N A_COUNT B_N B_COUNT ZERO: growth exponent of COUNT - ZERO between the two Ns.
-exponent() { awk -v n1="$1" -v c1="$2" -v n2="$3" -v c2="$4" -v z="$5" 'BEGIN { printf "%.3f", log((c2 - z) / (c1 - z)) / log(n2 / n1) }'; }
 
 for shape in gpu plain; do
         r=$tmp/host-$shape-0
