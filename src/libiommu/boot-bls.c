@@ -345,9 +345,15 @@ void bls_entries_free(BlsEntry *e, size_t n) {
         free(e);
 }
 
+/* An entry file: "*.conf", "*.CONF" too (FAT), not hidden. */
+static bool is_entry_name(const char *name) {
+        size_t l = strlen(name);
+        return name[0] != '.' && l >= 5 && strcasecmp(name + l - 5, ".conf") == 0;
+}
+
 int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         BlsEntry *list = NULL;
-        size_t n = 0;
+        size_t n = 0, allocated = 0;
         dev_t seen_dev[ELEMENTSOF(boot_dirs)];
         ino_t seen_ino[ELEMENTSOF(boot_dirs)];
         size_t n_seen = 0;
@@ -377,21 +383,23 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
                         BlsEntry *t;
                         char *path, *id;
 
-                        if (de->d_name[0] == '.' || strlen(de->d_name) < 5 ||
-                            strcasecmp(de->d_name + strlen(de->d_name) - 5, ".conf") != 0) /* FAT: *.CONF too */
+                        if (!is_entry_name(de->d_name))
                                 continue;
                         if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
                                 bls_entries_free(list, n);
                                 return -ENOMEM;
                         }
                         id = strndup(de->d_name, strlen(de->d_name) - strlen(".conf"));
-                        t = reallocarray(list, n + 1, sizeof(BlsEntry));
+                        /* Doubled as it fills: thousands of entries are not copied once per entry. */
+                        t = n < allocated ? list : reallocarray(list, allocated ? allocated * 2 : 16, sizeof(BlsEntry));
                         if (!id || !t) {
                                 free(path);
                                 free(id);
                                 free(t ?: list);
                                 return -ENOMEM;
                         }
+                        if (n >= allocated)
+                                allocated = allocated ? allocated * 2 : 16;
                         list = t;
                         list[n++] = (BlsEntry) { path, id };
                 }
@@ -403,14 +411,23 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         return 0;
 }
 
+/* Whether bls_find_entries() would find an entry: the first entry file answers, without listing,
+ * copying and sorting them all (apply asks before it lists them). */
 bool boot_bls_detect(const Root *root) {
-        BlsEntry *e = NULL;
-        size_t n = 0;
+        for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
+                _cleanup_(closedirp) DIR *d = NULL;
+                struct dirent *de;
+                char rel[PATH_MAX];
+                struct stat st;
 
-        if (bls_find_entries(root, &e, &n) < 0)
-                return false;
-        bls_entries_free(e, n);
-        return n > 0;
+                snprintf(rel, sizeof(rel), "%s/loader/entries", boot_dirs[i]);
+                if (root_opendir(root, rel, &d) < 0 || fstat(dirfd(d), &st) < 0)
+                        continue;
+                while ((de = readdir(d)))
+                        if (is_entry_name(de->d_name))
+                                return true;
+        }
+        return false;
 }
 
 /* quiet: for a look at saved_entry, where an unreadable block only means no saved default. */
