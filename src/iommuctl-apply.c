@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/plan.h"
 #include "libiommu/apply.h"
 #include "libiommu/changeset.h"
 #include "libiommu/drift.h"
@@ -86,6 +87,7 @@ int verb_apply(int argc, char *argv[]) {
         _cleanup_free_ char *selection = NULL;
         _cleanup_(apply_result_done) ApplyResult res = {};
         ContextOptions o = args_context_options(true);
+        UkiAddonSettings uki;
         ApplyRequest req;
         int r;
 
@@ -99,6 +101,10 @@ int verb_apply(int argc, char *argv[]) {
         if (context_profile_args(&ctx, &wanted, &owned) < 0)
                 return EXIT_ERROR;
         if (apply_check_tokens(ctx.profile->name, ctx.args_vendor, ctx.host.arch, wanted) < 0)
+                return EXIT_ERROR;
+        /* What the mode would break on this node, as plan says it; --if-armed (a new kernel of a
+         * node where the profile was applied) already had that choice made. */
+        if (plan_conflicts_gate(ctx.profile, ctx.args_vendor, &ctx.kernel, arg.force || arg.if_armed) < 0)
                 return EXIT_ERROR;
         if (arg.backends && strv_split(arg.backends, ",", &names) < 0)
                 return log_oom(), EXIT_ERROR;
@@ -121,9 +127,11 @@ int verb_apply(int argc, char *argv[]) {
         if (apply_selection_contents(&ctx.config, ctx.profile->name, arg.profile != NULL, arg.vendor, &selection) < 0)
                 return log_oom(), EXIT_ERROR;
 
+        uki_addon_settings_from_profile(ctx.profile, arg.uki_addon, &uki);
         req = (ApplyRequest) {
                 .root = ctx.root,
                 .config = &ctx.config,
+                .uki = &uki,
                 .profile = ctx.profile->name,
                 .owned = owned,
                 .wanted = wanted,

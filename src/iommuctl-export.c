@@ -70,7 +70,51 @@ static int merged_kernel_cmdline(const Context *ctx, const Cmdline *wanted, Cmdl
         return 0;
 }
 
-/* {"version": 1, "format", "profile", "kernel_args_for", "kernel_args", "destination", "content"}:
+/* Every token of every profile found (this one included), for every vendor: the candidates
+ * export_conflicting_tokens() judges against the profile. A profile that does not load is left
+ * out with a warning: it is not the one being exported. */
+static int all_profiles_tokens(const Context *ctx, Cmdline **ret) {
+        _cleanup_cmdline_ Cmdline *all = NULL;
+        ProfileListEntry *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = cmdline_parse("", &all);
+        if (r < 0)
+                return log_oom();
+        r = profile_list(ctx->root, &list, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the profiles: %m");
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                _cleanup_profile_ Profile *p = NULL;
+
+                if (profile_load_full(ctx->root, list[i].name, PROFILE_LOAD_NO_LINT, &p) < 0) {
+                        log_warning("Profile %s does not load; its tokens are not checked for conflicts.", list[i].name);
+                        continue;
+                }
+                for (Vendor v = 0; r >= 0 && v < _VENDOR_MAX; v++) {
+                        _cleanup_cmdline_ Cmdline *args = NULL;
+
+                        if (profile_kernel_args(p, v, &args) < 0)
+                                continue; /* none for this vendor */
+                        r = cmdline_append(all, args);
+                }
+        }
+        profile_list_free(list, n);
+        if (r < 0)
+                return log_oom();
+        *ret = TAKE_PTR(all);
+        return 0;
+}
+
+static const char *destination(ExportFormat format, const ExportInput *in) {
+        if (format == EXPORT_BOOTC && !in->aarch64_args)
+                return export_bootc_destination(vendor_arch(in->vendor));
+        return isempty(export_format_destination(format)) ? NULL : export_format_destination(format);
+}
+
+/* {"version": 1, "format", "profile", "kernel_args_for", "kernel_args", "kernel_args_removed",
+ * "destination", "content"}: destination is the kargs.d directory when content is several files;
  * content is exactly what the text output prints. */
 static int print_json(ExportFormat format, const ExportInput *in) {
         _cleanup_free_ char *content = NULL;
@@ -97,7 +141,12 @@ static int print_json(ExportFormat format, const ExportInput *in) {
         for (size_t i = 0; i < in->args->n_tokens; i++)
                 json_string(&w, in->args->tokens[i].text);
         json_end_array(&w);
-        json_field_string(&w, "destination", isempty(export_format_destination(format)) ? NULL : export_format_destination(format));
+        json_key(&w, "kernel_args_removed");
+        json_begin_array(&w);
+        for (size_t i = 0; in->remove && i < in->remove->n_tokens; i++)
+                json_string(&w, in->remove->tokens[i].text);
+        json_end_array(&w);
+        json_field_string(&w, "destination", destination(format, in));
         json_field_string(&w, "content", content);
         json_end_object(&w);
         json_finish(&w);
@@ -108,16 +157,19 @@ static int print_json(ExportFormat format, const ExportInput *in) {
 
 int verb_export(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
-        _cleanup_cmdline_ Cmdline *args = NULL;
+        _cleanup_cmdline_ Cmdline *args = NULL, *remove = NULL, *aarch64_args = NULL;
+        _cleanup_strv_free_ char **owned = NULL;
         ContextOptions o = args_context_options(false);
         ExportFormat format;
         int r;
 
         if (argc != 2)
-                return log_error("export takes one format: machineconfig, bootc, dracut or kernel-cmdline."), EXIT_ERROR;
+                return log_error("export takes one format: machineconfig, bootc, butane, talos, dracut or kernel-cmdline."),
+                       EXIT_ERROR;
         format = export_format_from_string(argv[1]);
         if (format < 0)
-                return log_error("Unknown export format '%s'; valid: machineconfig, bootc, dracut, kernel-cmdline.",
+                return log_error("Unknown export format '%s'; valid: machineconfig, bootc, butane, talos, dracut, "
+                                 "kernel-cmdline.",
                                  argv[1]), EXIT_ERROR;
         if (arg.role && format != EXPORT_MACHINECONFIG)
                 return log_error("--role only applies to 'export machineconfig'."), EXIT_ERROR;
@@ -127,7 +179,8 @@ int verb_export(int argc, char *argv[]) {
                 return EXIT_ERROR;
         /* Images and cluster objects boot on other machines than the one that builds them: never the
          * build host's own CPU vendor, only one asked for. */
-        if ((format == EXPORT_BOOTC || format == EXPORT_MACHINECONFIG) && arg.vendor < 0 && ctx.config.vendor < 0)
+        if ((format == EXPORT_BOOTC || format == EXPORT_MACHINECONFIG || format == EXPORT_BUTANE ||
+             format == EXPORT_TALOS) && arg.vendor < 0 && ctx.config.vendor < 0)
                 return log_error("export %s is for images and node pools, not this host: pass --vendor portable for an x86 "
                                  "image that must boot on Intel and AMD alike, or --vendor intel, amd or arm64 "
                                  "(or set Vendor= in iommu.conf under --root).", argv[1]), EXIT_ERROR;
@@ -137,8 +190,25 @@ int verb_export(int argc, char *argv[]) {
                                  "--vendor portable for an x86 image that must boot on Intel and AMD alike.",
                                  ctx.host.vendor_source), EXIT_ERROR;
 
-        if (context_profile_args(&ctx, &args, NULL) < 0)
+        if (context_profile_args(&ctx, &args, &owned) < 0)
                 return EXIT_ERROR;
+
+        if (format == EXPORT_BUTANE || format == EXPORT_TALOS) {
+                _cleanup_cmdline_ Cmdline *candidates = NULL;
+
+                if (all_profiles_tokens(&ctx, &candidates) < 0)
+                        return EXIT_ERROR;
+                if (export_conflicting_tokens(args, ctx.args_vendor, owned, candidates, &remove) < 0)
+                        return log_oom(), EXIT_ERROR;
+        }
+        /* A portable image: x86 for Intel and AMD, and arm64's tokens in a file of their own. */
+        if (format == EXPORT_BOOTC && ctx.args_vendor == VENDOR_PORTABLE) {
+                r = profile_kernel_args(ctx.profile, VENDOR_ARM64, &aarch64_args);
+                if (r == -ENODATA)
+                        log_info("Profile %s has no arm64 arguments: only the x86_64 file.", ctx.profile->name);
+                else if (r < 0)
+                        return log_oom(), EXIT_ERROR;
+        }
 
         if (format == EXPORT_KERNEL_CMDLINE) {
                 Cmdline *merged = NULL;
@@ -155,6 +225,8 @@ int verb_export(int argc, char *argv[]) {
                 .vendor = ctx.args_vendor,
                 .args = args,
                 .role = arg.role,
+                .remove = remove,
+                .aarch64_args = aarch64_args,
         };
         if (arg.json)
                 return print_json(format, &in) < 0 ? EXIT_ERROR : EXIT_OK;

@@ -34,7 +34,8 @@ static int current_cmdline(const Root *root, char **ret) {
         return 0;
 }
 
-static int load_plan(Context *ctx, Plan *plan) {
+/* lift: filled for a profile with [PCI] LiftACSRedirect=gpu-paths (its token is in the plan). */
+static int load_plan(Context *ctx, Plan *plan, AcsLift *lift) {
         _cleanup_free_ char *current = NULL;
         ContextOptions o = args_context_options(true);
         int r;
@@ -45,10 +46,14 @@ static int load_plan(Context *ctx, Plan *plan) {
         r = current_cmdline(ctx->root, &current);
         if (r < 0)
                 return r;
-        return plan_compute(ctx->profile, ctx->args_vendor, &ctx->kernel, current, plan);
+        if (ctx->profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                r = plan_acs_lift(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, ctx->kernel.version, lift);
+                if (r < 0)
+                        return log_oom();
+        }
+        return plan_compute_lifted(ctx->profile, ctx->args_vendor, &ctx->kernel, current, lift, plan);
 }
 
-typedef struct AcsLift AcsLift;
 static void print_acs_lift_json(JsonWriter *w, const AcsLift *l);
 
 static void print_json(const Context *ctx, const Plan *plan, const AcsLift *lift) {
@@ -188,42 +193,6 @@ static void print_text(const Context *ctx, const Plan *plan) {
         print_generator_armed_text(ctx);
 }
 
-/* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of
- * the topology under the root, the ports it names and the groups that merge. */
-typedef struct AcsLift {
-        char *token;
-        char **ports;
-        char **merges;
-        char *reason; /* why there is no token */
-} AcsLift;
-
-static void acs_lift_done(AcsLift *l) {
-        free(l->token);
-        strv_free(l->ports);
-        strv_free(l->merges);
-        free(l->reason);
-}
-
-static int acs_lift_compute(const Context *ctx, AcsLift *ret) {
-        _cleanup_(observation_done) Observation o = {};
-        _cleanup_(p2p_topology_done) P2pTopology t = {};
-        int r;
-
-        r = observe_tree(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, &o);
-        if (r >= 0)
-                r = p2p_analyze(&o, &t);
-        if (r < 0)
-                return log_oom();
-        r = p2p_lift_token(&o, &t, ctx->kernel.version, &ret->token, &ret->ports, &ret->merges, &ret->reason);
-        if (r == -ENODATA)
-                ret->reason = strdup(t.n_gpus == 0 ? "no GPU on this node" :
-                                     t.n_unread > 0 ? "the ports' config space could not be read (run as root)" :
-                                     "no GPU path is redirected by ACS: nothing to lift");
-        else if (r == -ENOMEM)
-                return log_oom();
-        return 0;
-}
-
 static void print_acs_lift_text(const AcsLift *l) {
         _cleanup_free_ char *ports = l->ports ? strv_join(l->ports, " ") : NULL;
 
@@ -235,7 +204,7 @@ static void print_acs_lift_text(const AcsLift *l) {
         printf("          lifts redirect on the %zu ports of GPU paths: %s\n", strv_length(l->ports), strna(ports));
         STRV_FOREACH(m, l->merges)
                 printf("          merges %s\n", *m);
-        printf("          (add it to the profile's [KernelArgs] line to have apply write it)\n");
+        printf("          (in the profile's line above: apply, status, the generator and verify own it)\n");
 }
 
 static void print_acs_lift_json(JsonWriter *w, const AcsLift *l) {
@@ -263,20 +232,16 @@ int verb_plan(int argc, char *argv[]) {
 
         if (argc > 1)
                 return log_error("plan takes no arguments."), EXIT_ERROR;
-        r = load_plan(&ctx, &plan);
+        _cleanup_(acs_lift_done) AcsLift lift = {};
+        r = load_plan(&ctx, &plan, &lift);
         if (r < 0)
                 return EXIT_ERROR;
         if (plan.wanted_misses_mode)
                 log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
         /* What the mode would break on this node: warned once here, the text and JSON show it too. */
         for (size_t i = 0; i < plan.conflicts.n; i++)
-                log_warning("Profile %s: %s%s%s%s", ctx.profile->name, plan.conflicts.items[i].message,
-                            plan.conflicts.items[i].fits ? "; profile " : "", plan.conflicts.items[i].fits ?: "",
-                            plan.conflicts.items[i].fits ? " fits" : "");
-        _cleanup_(acs_lift_done) AcsLift lift = {};
+                plan_conflict_log(ctx.profile->name, &plan.conflicts.items[i]);
         bool want_lift = ctx.profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS;
-        if (want_lift && acs_lift_compute(&ctx, &lift) < 0)
-                return EXIT_ERROR;
         if (arg.json)
                 print_json(&ctx, &plan, want_lift ? &lift : NULL);
         else if (!arg.quiet) {
@@ -293,13 +258,14 @@ int verb_plan(int argc, char *argv[]) {
 
 int verb_cmdline(int argc, char *argv[]) {
         _cleanup_(context_done) Context ctx = {};
+        _cleanup_(acs_lift_done) AcsLift lift = {};
         _cleanup_(plan_done) Plan plan = {};
         _cleanup_free_ char *s = NULL;
         int r;
 
         if (argc > 1)
                 return log_error("cmdline takes no arguments."), EXIT_ERROR;
-        r = load_plan(&ctx, &plan);
+        r = load_plan(&ctx, &plan, &lift);
         if (r < 0)
                 return EXIT_ERROR;
         if (arg.full && arg.cmdline) {

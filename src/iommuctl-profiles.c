@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/drift.h"
 #include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
@@ -40,6 +41,39 @@ static int print_selected(void) {
         return EXIT_OK;
 }
 
+/* "profiles --armed": like --selected, but only where the generator would act (the configured
+ * profile was applied on this node, or [Apply] Automatic=yes). The dracut module bakes tokens into
+ * a UKI only then: a profile that is merely configured must not reach the next boot behind the
+ * operator's back. */
+static int print_armed(void) {
+        _cleanup_(config_done) Config c = {};
+        _cleanup_free_ char *recorded = NULL, *why = NULL;
+        DriftArmed a;
+
+        if (config_load(arg.root, &c) < 0)
+                return EXIT_ERROR;
+        if (drift_armed_under(arg.root, &c, &a, &recorded) < 0)
+                return EXIT_ERROR;
+        if (drift_armed_describe(a, c.profile, recorded, &why) < 0)
+                return log_oom(), EXIT_ERROR;
+        if (arg.json) {
+                JsonWriter w = { .f = stdout };
+
+                json_begin_object(&w);
+                json_field_int(&w, "version", PROFILES_JSON_VERSION);
+                json_field_string(&w, "selected", c.profile);
+                json_field_bool(&w, "armed", drift_is_armed(a));
+                json_field_string(&w, "armed_by", drift_armed_to_string(a));
+                json_end_object(&w);
+                json_finish(&w);
+        } else if (drift_is_armed(a)) {
+                fputs_escaped(c.profile, stdout);
+                putchar('\n');
+        }
+        log_info("Generator %s.", why);
+        return drift_is_armed(a) ? EXIT_OK : EXIT_NO;
+}
+
 /* "profiles --resolved [NAME]": the profile as one file, includes flattened, for the initramfs
  * (dracut's 95iommu), which has the profile but not the files it includes. */
 static int print_resolved(const char *name) {
@@ -75,6 +109,8 @@ int verb_profiles(int argc, char *argv[]) {
                 return print_resolved(argc == 2 ? argv[1] : NULL);
         if (argc > 1)
                 return log_error("profiles takes no arguments (but --resolved NAME)."), EXIT_ERROR;
+        if (arg.armed)
+                return print_armed();
         if (arg.selected)
                 return print_selected();
         r = profile_list(arg.root, &l, &n);

@@ -9,6 +9,21 @@
 #include "libiommu/status.h"
 #include "libiommu/strv.h"
 
+/* A UKI's add-ons, in the order systemd-stub appends their .cmdline (global, then its own). */
+static void print_uki_addons_json(const Status *s, const char *path, JsonWriter *w) {
+        for (size_t i = 0; i < s->spec.n_entries; i++) {
+                const BootSpecEntry *b = &s->spec.entries[i];
+                if (b->type != BOOTSPEC_TYPE2 || !streq(b->path, path))
+                        continue;
+                json_key(w, "addons");
+                json_begin_array(w);
+                STRV_FOREACH(a, b->addons)
+                        json_string(w, *a);
+                json_end_array(w);
+                return;
+        }
+}
+
 /* ctx and wanted are NULL when no profile is selected: the entries and the next boot are listed,
  * nothing is judged (bootctl lists always). */
 static void print_json(const Context *ctx, const Cmdline *wanted, const Status *s) {
@@ -96,6 +111,8 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_field_string(&w, "title", e->title);
                 json_field_string(&w, "options", e->options);
                 json_field_string(&w, "options_from", e->options_source);
+                if (e->kind == STATUS_UKI)
+                        print_uki_addons_json(s, e->path, &w);
                 if (wanted)
                         json_field_bool(&w, "carries_profile", e->carries);
                 json_field_bool(&w, "next", e->next);

@@ -10,6 +10,7 @@
 Args arg = {
         .root_arg = "/",
         .vendor = _VENDOR_INVALID,
+        .uki_addon = -1,
         .arch = _ARCH_INVALID,
 };
 
@@ -35,12 +36,13 @@ static const Verb verbs[] = {
           "Check command lines, profiles, BLS entries or GRUB defaults for IOMMU mistakes",
           "0 no errors (warnings allowed), 1 errors found, 2 a file could not be read",
           "iommuctl lint --cmdline 'intel_iommu=on iommu=strict'" },
-        { "profiles", verb_profiles, "profiles [--json] | profiles --selected [--json] | profiles --resolved [NAME]",
+        { "profiles", verb_profiles, "profiles [--json] | profiles --selected|--armed [--json] | profiles --resolved [NAME]",
           "List the profiles, where each comes from, and what it promises",
-          "0 listed (--selected: a profile is selected), 1 a profile fails to load (--selected: none is selected), 2 error",
+          "0 listed (--selected: a profile is selected; --armed: and the generator is armed), 1 a profile fails to load\n"
+          "(--selected: none is selected; --armed: not armed), 2 error",
           "iommuctl profiles --selected" },
-        { "export", verb_export, "export machineconfig|bootc|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
-          "Print the profile's tokens for OpenShift, bootc or dracut, or a whole /etc/kernel/cmdline",
+        { "export", verb_export, "export machineconfig|bootc|butane|talos|dracut|kernel-cmdline [--profile NAME] [--vendor V] [--role ROLE] [--cmdline LINE] [--json]",
+          "Print the profile's tokens for OpenShift, bootc, Butane (with should_not_exist), a Talos schematic or dracut, or a whole /etc/kernel/cmdline",
           "0 printed, 2 error",
           "iommuctl export bootc --profile gpu-sriov --vendor portable" },
         { "verify", verb_verify, "verify [--profile NAME] [--root DIR] [--json] [--no-journal] [--boot-check] [--publish] [--kernel-log FILE]",
@@ -55,8 +57,9 @@ static const Verb verbs[] = {
           "Print the effective settings of iommu.conf and its drop-ins, with the file and line of each (or only the values asked for)",
           "0 printed, 2 a bad configuration or an unknown setting",
           "iommuctl config IOMMU.Profile" },
-        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub] [--entries all|default|GLOB] "
-          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--root DIR] [--json]",
+        { "apply", verb_apply, "apply [--profile NAME] [--vendor V] [--backend bls,kernel-cmdline,grub,uki-addon] [--entries all|default|GLOB] "
+          "[--uki-addon=global|per-uki] "
+          "[--dry-run] [--no-bootloader-update] [--reboot=no|yes|config] [--if-armed] [--force] [--root DIR] [--json]",
           "Write the profile into the boot configuration, atomically and recorded for rollback",
           "0 written or nothing to change, 1 --if-armed: the node is not armed (nothing changed), 2 refused or failed (nothing changed)",
           "iommuctl apply --dry-run" },
@@ -109,6 +112,8 @@ static const OptionHelp options_help[] = {
           "status: exit 1 when the next boot lacks the profile", "plan status " },
         { "   --full", "cmdline: print the whole merged command line", "cmdline " },
         { "   --selected", "profiles: print the profile iommu.conf selects; exit 1 if none", "profiles " },
+        { "   --armed", "profiles: print it only where the generator is armed (applied on\n"
+          "this node, or Automatic=yes); exit 1 otherwise", "profiles " },
         { "   --resolved", "profiles: print a profile (NAME, --profile or the selected one) as one\n"
           "file with its includes flattened", "profiles " },
         { "   --role=ROLE", "export machineconfig: the MachineConfigPool role (worker...)", "export " },
@@ -119,12 +124,16 @@ static const OptionHelp options_help[] = {
         { "   --publish", "verify: publish labels and metrics from a run by hand too\n"
           "(the configured profile only; --boot-check always does)", "verify " },
         { "   --journal-fields-to=FILE", "verify: write the journal entry's fields to FILE", "verify " },
-        { "   --backend=LIST", "apply: bls, kernel-cmdline, grub (default: detected)", "apply " },
+        { "   --backend=LIST", "apply: bls, kernel-cmdline, grub, uki-addon (default: detected)", "apply " },
+        { "   --uki-addon=WHERE", "apply: the UKI command-line add-on in ESP/loader/addons/ (global)\n"
+          "or in <uki>.efi.extra.d/ (per-uki) (default: [UKI] Addon= of the profile, else global)", "apply " },
         { "   --entries=SEL", "apply: BLS entries to change: all, default or a glob (default: all)", "apply " },
         { "   --dry-run", "apply, rollback, undo: print a unified diff, write nothing", "apply rollback undo " },
         { "   --no-bootloader-update", "apply, rollback, undo: do not regenerate grub.cfg", "apply rollback undo " },
         { "   --if-armed", "apply: only where the profile was applied before or\n"
           "[Apply] Automatic=yes (kernel-install plugin); 1 when not", "apply " },
+        { "   --force", "apply: write a profile whose mode breaks what the node\n"
+          "uses (SEV-SNP guests, PASID/ATS, GPUDirect Storage)", "apply " },
         { "   --reboot=no|yes|config", "apply: reboot into a committed change (config: as\n"
           "[Apply] Reboot= says; iommu-apply.service uses it)", "apply " },
         { "-q --quiet", "Print errors only (plan --check, verify: only the exit status)", NULL },
@@ -199,6 +208,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_CHECK,
                 ARG_FULL,
                 ARG_SELECTED,
+                ARG_ARMED,
                 ARG_RESOLVED,
                 ARG_ROLE,
                 ARG_NO_JOURNAL,
@@ -206,6 +216,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_JOURNAL_FIELDS_TO,
                 ARG_BACKEND,
                 ARG_ENTRIES,
+                ARG_UKI_ADDON,
                 ARG_DRY_RUN,
                 ARG_NO_BOOTLOADER_UPDATE,
                 ARG_REBOOT,
@@ -213,6 +224,7 @@ static int parse_argv(int argc, char *argv[]) {
                 ARG_NO_LEGEND,
                 ARG_BOOT_CHECK,
                 ARG_IF_ARMED,
+                ARG_FORCE,
                 ARG_PUBLISH,
         };
         static const struct option options[] = {
@@ -229,6 +241,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "check", no_argument, NULL, ARG_CHECK },
                 { "full", no_argument, NULL, ARG_FULL },
                 { "selected", no_argument, NULL, ARG_SELECTED },
+                { "armed", no_argument, NULL, ARG_ARMED },
                 { "resolved", no_argument, NULL, ARG_RESOLVED },
                 { "role", required_argument, NULL, ARG_ROLE },
                 { "no-journal", no_argument, NULL, ARG_NO_JOURNAL },
@@ -237,6 +250,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "quiet", no_argument, NULL, 'q' },
                 { "backend", required_argument, NULL, ARG_BACKEND },
                 { "entries", required_argument, NULL, ARG_ENTRIES },
+                { "uki-addon", required_argument, NULL, ARG_UKI_ADDON },
                 { "dry-run", no_argument, NULL, ARG_DRY_RUN },
                 { "no-bootloader-update", no_argument, NULL, ARG_NO_BOOTLOADER_UPDATE },
                 { "reboot", required_argument, NULL, ARG_REBOOT },
@@ -244,6 +258,7 @@ static int parse_argv(int argc, char *argv[]) {
                 { "no-legend", no_argument, NULL, ARG_NO_LEGEND },
                 { "boot-check", no_argument, NULL, ARG_BOOT_CHECK },
                 { "if-armed", no_argument, NULL, ARG_IF_ARMED },
+                { "force", no_argument, NULL, ARG_FORCE },
                 { "publish", no_argument, NULL, ARG_PUBLISH },
                 {}
         };
@@ -298,6 +313,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_SELECTED:
                         arg.selected = true;
                         break;
+                case ARG_ARMED:
+                        arg.armed = true;
+                        break;
                 case ARG_RESOLVED:
                         arg.resolved = true;
                         break;
@@ -319,6 +337,11 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_ENTRIES:
                         arg.entries = optarg;
                         break;
+                case ARG_UKI_ADDON:
+                        arg.uki_addon = profile_uki_addon_from_string(optarg);
+                        if (arg.uki_addon < 0)
+                                return log_error("--uki-addon=%s is not valid; valid: global, per-uki.", optarg), -EINVAL;
+                        break;
                 case ARG_DRY_RUN:
                         arg.dry_run = true;
                         break;
@@ -327,6 +350,9 @@ static int parse_argv(int argc, char *argv[]) {
                         break;
                 case ARG_IF_ARMED:
                         arg.if_armed = true;
+                        break;
+                case ARG_FORCE:
+                        arg.force = true;
                         break;
                 case ARG_PUBLISH:
                         arg.publish = true;

@@ -31,6 +31,7 @@ typedef struct Args {
         bool no_legend;             /* --no-legend: no column headers or summary lines */
         bool boot_check;            /* verify: this is iommu-verify.service's run (the boot check's MESSAGE_ID) */
         bool selected;              /* profiles: print only the profile iommu.conf selects */
+        bool armed;                 /* profiles: print it only where the generator is armed */
         bool resolved;              /* profiles: print a profile with its includes flattened */
         bool no_journal;               /* verify: neither read the kernel log from nor log to the journal */
         const char *kernel_log;        /* verify: read the kernel log from this file (captured trees) */
@@ -38,10 +39,12 @@ typedef struct Args {
         /* apply, rollback */
         const char *backends;
         const char *entries;
+        int uki_addon;                 /* ProfileUkiAddon; -1: the profile's [UKI] Addon= */
         bool dry_run;
         bool no_bootloader_update;
         int reboot;                 /* apply: 1 yes, 0 no, -1 as [Apply] Reboot= says */
         bool if_armed;              /* apply: only where the generator is armed (kernel-install plugin) */
+        bool force;                 /* apply: write a profile whose mode conflicts with what the node uses */
         bool publish;               /* verify: publish labels and metrics from a run by hand too */
 } Args;
 

@@ -21,7 +21,8 @@ iommu_conf_get() {
     iommu_ctl -q config "$1.$2"
 }
 
-# Included whenever iommuctl is installed and a profile is configured.
+# Included whenever iommuctl is installed and a profile is configured; install() adds nothing
+# until that profile is applied on the node.
 check() {
     require_binaries iommuctl || return 1
     iommu_ctl -q profiles --selected > /dev/null || return 255
@@ -39,6 +40,13 @@ cmdline() {
 
 install() {
     local _tokens _merged _enforce _profile _vendor
+
+    # Only a profile applied on this node (or [Apply] Automatic=yes) reaches the image: a profile
+    # that is merely configured would otherwise change the next boot behind the operator's back.
+    if ! iommu_ctl -q profiles --armed > /dev/null; then
+        dwarn "iommu: $(iommu_ctl profiles --armed 2>&1 >/dev/null); the image gets no IOMMU tokens"
+        return 0
+    fi
 
     if ! _tokens=$(iommu_ctl cmdline) || [[ -z $_tokens ]]; then
         dfatal "iommu: cannot compute the IOMMU profile's kernel command line (see above)"

@@ -215,6 +215,7 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
                 .wanted = req->wanted,
                 .judge = &judge,
                 .entries = req->entries,
+                .uki = req->uki,
         };
         memcpy(br.backends, req->backends, sizeof(br.backends));
         r = boot_plan(&br, res.cs);
@@ -361,6 +362,7 @@ static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
         [BOOT_BACKEND_KERNEL_CMDLINE] = ("/etc/kernel/cmdline, or a kernel-install layout (install.conf layout=, "
                                          "systemd-boot on the ESP, BLS entries next to /usr/lib/kernel/install.d)"),
         [BOOT_BACKEND_GRUB] = "/etc/default/grub",
+        [BOOT_BACKEND_UKI_ADDON] = "a unified kernel image in EFI/Linux/ that boots next",
 };
 
 int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
@@ -423,6 +425,24 @@ int apply_selection_contents(const Config *config, const char *profile, bool pro
         return config_selection_contents(profile, vendor, ret);
 }
 
+/* Whether the UKI at path has owned tokens on its line without our add-ons (in its own .cmdline or
+ * in someone else's add-on). */
+static int uki_embeds_owned(const Root *root, const BootSpec *b, const char *path, char * const *owned, const Cmdline *none) {
+        for (size_t i = 0; i < b->n_entries; i++) {
+                _cleanup_free_ char *line = NULL;
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                if (b->entries[i].type != BOOTSPEC_TYPE2 || !streq(b->entries[i].path, path))
+                        continue;
+                if (uki_line_without_ours(root, &b->entries[i], &line) < 0)
+                        return -ENOMEM;
+                if (cmdline_parse(line, &c) < 0)
+                        return 1;
+                return !sync_judge_carries(NULL, c, owned, none);
+        }
+        return 1;
+}
+
 /* What undo cannot bring back by rewriting a file: UKIs embed their command line. */
 static int undo_cannot(const Root *root, char * const *owned, char ***ret) {
         _cleanup_(status_done) Status s = {};
@@ -443,6 +463,11 @@ static int undo_cannot(const Root *root, char * const *owned, char ***ret) {
 
                 if (e->kind != STATUS_UKI || !e->options || e->carries)
                         continue;
+                r = uki_embeds_owned(root, &s.spec, e->path, owned, none);
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        continue; /* only our add-on carried them, and it goes */
                 if (asprintf(&why, "%s: a unified kernel image embeds its command line; rebuild it (kernel-install add) "
                              "after the undo", e->path) < 0 || strv_consume(&l, TAKE_PTR(why)) < 0)
                         return -ENOMEM;
@@ -473,6 +498,7 @@ int undo_run(const UndoRequest *req, ApplyResult *ret) {
                 .wanted = none,
         };
         (void) boot_detect_backends(req->root, br.backends);
+        br.backends[BOOT_BACKEND_UKI_ADDON] = true; /* every add-on of ours goes, whatever boots next */
         /* Not created where there is none (it would be seeded from the running line). */
         br.backends[BOOT_BACKEND_KERNEL_CMDLINE] = br.backends[BOOT_BACKEND_KERNEL_CMDLINE] &&
                                                    root_exists(req->root, KERNEL_CMDLINE);

@@ -41,6 +41,7 @@ typedef struct ApplyRequest {
         Vendor vendor;
         const char *entries;       /* all (NULL), default, or a glob */
         bool backends[_BOOT_BACKEND_MAX];
+        const UkiAddonSettings *uki; /* [UKI] of the profile and --uki-addon= (NULL: defaults) */
         const char *selection;     /* contents of CONFIG_SELECTION_FILE to record; NULL: leave it */
         bool record;               /* write DRIFT_RECORD_FILE (arms the generator) */
         bool dry_run;

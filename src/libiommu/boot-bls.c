@@ -572,7 +572,23 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                                 log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
                         break;
                 }
-                r = bls_entry_rewrite(text, owned, wanted, judge, &new, &kernelopts);
+                {
+                        /* Judged with the kernel the entry boots, as status judges it. */
+                        _cleanup_(kernel_info_done) KernelInfo ek = {};
+                        _cleanup_free_ char *version = NULL;
+                        SyncJudge ej, *j = judge;
+
+                        r = judge ? bls_entry_version(text, &version) : 0;
+                        if (r >= 0 && judge)
+                                r = sync_judge_for_release(root, judge, version, &ek, &ej);
+                        if (r == -ENOMEM)
+                                break;
+                        if (r > 0)
+                                j = &ej;
+                        r = bls_entry_rewrite(text, owned, wanted, j, &new, &kernelopts);
+                        if (j != judge)
+                                sync_judge_take_dropped(judge, &ej);
+                }
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
                 else if (r == -EBADMSG)

@@ -1136,43 +1136,13 @@ int grub_defaults_values(const char *path, const char *text, char ***ret_values,
         return 0;
 }
 
-int grub_defaults_value(const char *path, const char *text, const char *name, const char *prev, char **ret,
-                        unsigned *ret_line) {
+/* NAME's value after the file's assignments to it, in order, starting from initial ("$NAME" in a
+ * value is what came before); *ret_line is the last assignment's line, 0 when there is none. */
+static int fold_assignments(const char *path, const char *text, const char *name, const char *initial, char **ret,
+                            unsigned *ret_line) {
         _cleanup_(assignment_list_done) AssignmentList l = {};
         _cleanup_free_ char *cur = NULL;
         unsigned line = 0;
-        int r;
-
-        r = parse_assignments(path, text, (const char * const[]) { name, NULL }, &l);
-        if (r < 0)
-                return r;
-        if (l.override_at != SIZE_MAX)
-                return -EUCLEAN; /* sources or runs something: not known from this file alone */
-        cur = strdup(prev ?: "");
-        if (!cur)
-                return -ENOMEM;
-        for (size_t i = 0; i < l.n; i++) {
-                char *v;
-                if (!streq(l.items[i].name, name))
-                        continue;
-                v = value_undecoded(l.items[i].value, cur);
-                if (!v)
-                        return -ENOMEM;
-                free(cur);
-                cur = v;
-                line = l.items[i].line;
-        }
-        if (line == 0)
-                return -ENOENT;
-        *ret = TAKE_PTR(cur);
-        if (ret_line)
-                *ret_line = line;
-        return 0;
-}
-
-int grub_defaults_final_value(const char *path, const char *text, const char *name, const char *initial, char **ret) {
-        _cleanup_(assignment_list_done) AssignmentList l = {};
-        _cleanup_free_ char *cur = NULL;
         int r;
 
         r = parse_assignments(path, text, (const char * const[]) { name, NULL }, &l);
@@ -1192,9 +1162,34 @@ int grub_defaults_final_value(const char *path, const char *text, const char *na
                         return -ENOMEM;
                 free(cur);
                 cur = v;
+                line = l.items[i].line;
         }
         *ret = TAKE_PTR(cur);
+        *ret_line = line;
         return 0;
+}
+
+int grub_defaults_value(const char *path, const char *text, const char *name, const char *prev, char **ret,
+                        unsigned *ret_line) {
+        _cleanup_free_ char *cur = NULL;
+        unsigned line;
+        int r;
+
+        r = fold_assignments(path, text, name, prev, &cur, &line);
+        if (r < 0)
+                return r;
+        if (line == 0)
+                return -ENOENT;
+        *ret = TAKE_PTR(cur);
+        if (ret_line)
+                *ret_line = line;
+        return 0;
+}
+
+int grub_defaults_final_value(const char *path, const char *text, const char *name, const char *initial, char **ret) {
+        unsigned line;
+
+        return fold_assignments(path, text, name, initial, ret, &line);
 }
 
 void grub_rewrite_result_done(GrubRewriteResult *r) {

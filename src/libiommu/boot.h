@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "boot-uki-addon.h"
 #include "changeset.h"
 #include "cmdline.h"
 #include "plan.h"
@@ -13,6 +14,7 @@ typedef enum BootBackend {
         BOOT_BACKEND_BLS,
         BOOT_BACKEND_KERNEL_CMDLINE,
         BOOT_BACKEND_GRUB,
+        BOOT_BACKEND_UKI_ADDON,  /* the next boot is a unified kernel image: a command-line add-on */
         _BOOT_BACKEND_MAX,
         _BOOT_BACKEND_INVALID = -EINVAL,
 } BootBackend;
@@ -28,12 +30,19 @@ typedef struct BootRequest {
         SyncJudge *judge;        /* whether a line already carries them (NULL: default kernel, portable) */
         const char *entries;     /* all (NULL), default, or a glob over BLS entry file names */
         bool backends[_BOOT_BACKEND_MAX];
+        const UkiAddonSettings *uki; /* [UKI] of the profile (NULL: defaults) */
 } BootRequest;
 
 /* Sets backends[] to what is found under root. Returns how many. */
 int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]);
-/* Parses "bls,grub" (or a list of names); errors logged. */
+/* Parses "bls,grub,uki-addon" (or a list of names); errors logged. */
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]);
+
+/* ostree/bootc roots (apply refuses): the rpm-ostree kargs command and the bootc kargs.d TOML that
+ * carry wanted, deleting the other owned tokens of current (the next deployment's line; may be
+ * NULL). Pure; -ENOMEM only. */
+int boot_ostree_commands(const Cmdline *current, char * const *owned, const Cmdline *wanted, Vendor vendor, char **ret_rpm_ostree,
+                         char **ret_bootc_toml);
 
 /* Computes every change (nothing is written). Errors are logged. */
 int boot_plan(const BootRequest *req, ChangeSet *cs);

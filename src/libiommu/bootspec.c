@@ -593,6 +593,10 @@ static int read_pe(const Root *root, const char *path, char **ret_cmdline, char 
         return bootspec_pe_sections(fd_pread, &fd, ret_cmdline, ret_osrel, ret_uname);
 }
 
+int bootspec_read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
+        return read_pe(root, path, ret_cmdline, ret_osrel, ret_uname);
+}
+
 /* os-release value of key (quotes removed), or NULL. */
 static char *osrel_get(const char *text, const char *key) {
         size_t kl = strlen(key);
@@ -1029,6 +1033,34 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
         return 0;
 }
 
+/* The *.addon.efi files of dir (case-insensitively, as the stub matches them), sorted by name,
+ * appended to *l as paths inside the root. A missing directory adds nothing. */
+static int list_addon_dir(const Root *root, const char *dir, char ***l) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+
+        if (root_opendir(root, dir, &d) < 0)
+                return 0;
+        while ((de = readdir(d)))
+                if (de->d_name[0] != '.' && endswith_no_case(de->d_name, ".addon.efi") &&
+                    strv_extend(&names, de->d_name) < 0)
+                        return -ENOMEM;
+        (void) strv_sort(names);
+        STRV_FOREACH(n, names)
+                if (strv_consume(l, path_join(dir, *n)) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
+int bootspec_list_addons(const Root *root, const char *part, char ***l) {
+        _cleanup_free_ char *dir = path_join(part, BOOTSPEC_GLOBAL_ADDONS_DIR);
+
+        if (!dir)
+                return -ENOMEM;
+        return list_addon_dir(root, dir, l);
+}
+
 static int load_type2(const Root *root, BootSpec *b, const char *part) {
         _cleanup_free_ char *dir = path_join(part, "EFI/Linux");
         _cleanup_(closedirp) DIR *d = NULL;
@@ -1044,7 +1076,6 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                 _cleanup_free_ char *osrel = NULL, *extra = NULL, *image_id = NULL, *id = NULL, *pretty = NULL,
                                     *name = NULL, *image_version = NULL, *version = NULL, *version_id = NULL,
                                     *build_id = NULL;
-                _cleanup_(closedirp) DIR *ed = NULL;
 
                 if (de->d_name[0] == '.' || !endswith_no_case(de->d_name, ".efi"))
                         continue;
@@ -1080,17 +1111,18 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                         e.version = strdup(image_version ?: version ?: version_id ?: build_id);
                 if (!e.file_id || !e.title)
                         return -ENOMEM;
-                /* Add-ons: NAME.efi.extra.d/ *.addon.efi, their .cmdline appended in name order. */
+                /* Add-ons, in systemd-stub's order (src/boot/efi/stub.c, 254 and later): the global ones
+                 * of the partition the UKI was loaded from, loader/addons/ *.addon.efi, then the UKI's
+                 * own NAME.efi.extra.d/ *.addon.efi, each directory sorted by name; their .cmdline
+                 * sections are appended to the UKI's in that order. */
+                r = bootspec_list_addons(root, part, &e.addons);
+                if (r < 0)
+                        return r;
                 if (asprintf(&extra, "%s.extra.d", e.path) < 0)
                         return -ENOMEM;
-                if (root_opendir(root, extra, &ed) >= 0) {
-                        struct dirent *ae;
-                        while ((ae = readdir(ed)))
-                                if (ae->d_name[0] != '.' && endswith_no_case(ae->d_name, ".addon.efi") &&
-                                    strv_consume(&e.addons, path_join(extra, ae->d_name)) < 0)
-                                        return -ENOMEM;
-                        (void) strv_sort(e.addons);
-                }
+                r = list_addon_dir(root, extra, &e.addons);
+                if (r < 0)
+                        return r;
                 r = add_entry(b, &e);
                 if (r < 0)
                         return r;
@@ -1321,7 +1353,7 @@ static int effective_cmdlines(const Root *root, BootSpec *b) {
                                         return -ENOMEM;
                         }
                         raw = strv_join(parts, " ");
-                        src = e->addons ? "UKI .cmdline and add-ons" : "UKI .cmdline";
+                        src = e->addons ? "UKI .cmdline, then global and per-UKI add-ons" : "UKI .cmdline";
                 } else if (e->type == BOOTSPEC_TYPE1 && e->efi && !e->options) {
                         raw = strdup(e->uki_cmdline ?: "");
                         src = "the .cmdline of the entry's efi image";

@@ -59,7 +59,8 @@ typedef struct BootSpecEntry {
         int tries_done;
         char *uki_cmdline;  /* Type #2 (or the "efi" image of a Type #1): .cmdline, whole */
         char *uki_uname;
-        char **addons;      /* Type #2: add-ons found, inside the root */
+        char **addons;      /* Type #2: add-ons found, inside the root, in the stub's order: global
+                             * (loader/addons/ of the UKI's partition), then NAME.efi.extra.d/ */
         char *grub_id;      /* menuentry: $menuentry_id_option */
         char *grub_path;    /* menuentry: "1>0", where it sits in the menu */
         char *cmdline;      /* effective: what the kernel gets */
@@ -105,6 +106,13 @@ typedef struct BootSpec {
 int bootspec_load(const Root *root, BootSpec *ret);
 void bootspec_done(BootSpec *b);
 
+/* systemd-stub's global add-ons (254 and later), on the partition the UKI was loaded from. */
+#define BOOTSPEC_GLOBAL_ADDONS_DIR "loader/addons"
+
+/* Appends part/loader/addons/ *.addon.efi (paths inside the root, sorted by name, as the stub
+ * loads them) to *l. Nothing when the directory is missing; only -ENOMEM is returned. */
+int bootspec_list_addons(const Root *root, const char *part, char ***l);
+
 /* Where GRUB reads its menu from (inside the root): an older RHEL-like EFI install's
  * EFI/<vendor>/grub.cfg on the ESP unless it is a stub ("configfile"), else /boot/grub2/grub.cfg,
  * else /boot/grub/grub.cfg. 0 (and NULL) when there is none. status and apply use this one answer. */
@@ -144,6 +152,8 @@ char *efi_utf16le_to_ascii(const uint8_t *data, size_t size);
  * leave NULL. -EBADMSG for a broken image. */
 typedef int (*bootspec_pread_t)(void *userdata, void *buf, size_t n, uint64_t offset);
 int bootspec_pe_sections(bootspec_pread_t r, void *userdata, char **ret_cmdline, char **ret_osrel, char **ret_uname);
+/* The same for a regular file inside the root (a UKI, an add-on). */
+int bootspec_read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname);
 /* The same over a buffer (tests, fuzzing). */
 int bootspec_pe_sections_buffer(const uint8_t *data, size_t size, char **ret_cmdline, char **ret_osrel, char **ret_uname);
 

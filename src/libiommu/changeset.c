@@ -400,6 +400,11 @@ void changeset_print_diff(const ChangeSet *cs, FILE *f) {
                         log_oom();
                         return;
                 }
+                /* A PE image (a UKI add-on) as diff(1) says it, not as bytes on a terminal. */
+                if ((c->old && memchr(c->old, 0, c->old_size)) || (c->new && memchr(c->new, 0, c->new_size))) {
+                        fprintf(f, "Binary files %s and %s differ\n", c->old ? a : "/dev/null", c->new ? b : "/dev/null");
+                        continue;
+                }
                 diff_unified(f, c->old ? a : "/dev/null", c->old ?: "", c->old_size,
                              c->new ? b : "/dev/null", c->new ?: "", c->new_size);
         }

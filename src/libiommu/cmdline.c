@@ -239,6 +239,176 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
         return false;
 }
 
+/* "KEY=OPTION" owner entries: whether entry names key, and the option it owns. */
+static const char *owner_option(const char *entry, const char *key) {
+        const char *eq = strchr(entry, '=');
+        char *k;
+
+        if (!eq)
+                return NULL;
+        k = strndupa(entry, eq - entry);
+        return cmdline_key_equal(k, key) ? eq + 1 : NULL;
+}
+
+bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys) {
+        STRV_FOREACH(o, owned_keys)
+                if (owner_option(*o, key))
+                        return true;
+        return false;
+}
+
+/* item: one comma-separated option of a key=value ("disable_acs_redir=0000:00:01.0", "noaer").
+ * The kernel compares option names exactly (pci_setup()'s strncmp()), so this does too. */
+static bool option_is_owned(const char *key, const char *item, size_t n_item, char * const *owned_keys) {
+        size_t name = strcspn(item, "=,");
+
+        if (name > n_item)
+                name = n_item;
+        STRV_FOREACH(o, owned_keys) {
+                const char *opt = owner_option(*o, key);
+                if (opt && strlen(opt) == name && strneq(opt, item, name))
+                        return true;
+        }
+        return false;
+}
+
+CmdlineOwnership cmdline_token_ownership(const CmdlineToken *t, char * const *owned_keys) {
+        size_t total = 0, owned = 0;
+
+        if (!cmdline_key_has_owned_options(t->key, owned_keys))
+                return key_is_owned(t->key, owned_keys) ? CMDLINE_OWNED_WHOLE : CMDLINE_NOT_OWNED;
+        if (!t->value)
+                return CMDLINE_NOT_OWNED;
+        for (const char *p = t->value; *p; ) {
+                size_t n = strcspn(p, ",");
+                if (n > 0) {
+                        total++;
+                        owned += option_is_owned(t->key, p, n, owned_keys);
+                }
+                p += n + (p[n] == ',');
+        }
+        return owned == 0 ? CMDLINE_NOT_OWNED : owned == total ? CMDLINE_OWNED_WHOLE : CMDLINE_OWNED_PART;
+}
+
+int cmdline_token_strip_owned(const CmdlineToken *t, char * const *owned_keys, char **ret) {
+        _cleanup_free_ char *rest = NULL;
+        size_t n_rest = 0;
+        bool quoted = t->text[0] == '"';
+        const char *key_start = t->text + quoted, *eq = strchr(key_start, '=');
+
+        if (!t->value || !eq)
+                return -EINVAL;
+        rest = malloc(strlen(t->value) + 1);
+        if (!rest)
+                return -ENOMEM;
+        for (const char *p = t->value; *p; ) {
+                size_t n = strcspn(p, ",");
+                if (n > 0 && !option_is_owned(t->key, p, n, owned_keys)) {
+                        if (n_rest > 0)
+                                rest[n_rest++] = ',';
+                        memcpy(rest + n_rest, p, n);
+                        n_rest += n;
+                }
+                p += n + (p[n] == ',');
+        }
+        rest[n_rest] = '\0';
+        if (asprintf(ret, "%s%.*s=%s%s", quoted ? "\"" : "", (int) (eq - key_start), key_start, rest, quoted ? "\"" : "") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int units_add(char ***l, const char *key, const char *value, size_t n_value) {
+        char *u;
+
+        if (value) {
+                if (asprintf(&u, "%s=%.*s", key, (int) n_value, value) < 0)
+                        return -ENOMEM;
+        } else if (!(u = strdup(key)))
+                return -ENOMEM;
+        if (strv_contains(*l, u)) {
+                free(u);
+                return 0;
+        }
+        return strv_consume(l, u);
+}
+
+int cmdline_units(const Cmdline *c, char * const *owned_keys, bool only_owned, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                const CmdlineToken *t = &c->tokens[i];
+
+                if (!t->value || !cmdline_key_has_owned_options(t->key, owned_keys)) {
+                        if (only_owned && !key_is_owned(t->key, owned_keys))
+                                continue;
+                        r = units_add(&l, t->key, t->value, t->value ? strlen(t->value) : 0);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                for (const char *p = t->value; *p; ) {
+                        size_t n = strcspn(p, ",");
+                        if (n > 0 && (!only_owned || option_is_owned(t->key, p, n, owned_keys))) {
+                                r = units_add(&l, t->key, p, n);
+                                if (r < 0)
+                                        return r;
+                        }
+                        p += n + (p[n] == ',');
+                }
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+int cmdline_strip_owned(const Cmdline *c, char * const *owned_keys, Cmdline **ret) {
+        _cleanup_cmdline_ Cmdline *m = NULL;
+        int r;
+
+        m = calloc(1, sizeof(Cmdline));
+        if (!m)
+                return -ENOMEM;
+        for (size_t i = 0; i < c->n_tokens; i++) {
+                CmdlineOwnership o = cmdline_token_ownership(&c->tokens[i], owned_keys);
+                CmdlineToken t;
+
+                if (o == CMDLINE_OWNED_WHOLE)
+                        continue;
+                if (o == CMDLINE_OWNED_PART) {
+                        _cleanup_free_ char *text = NULL;
+                        _cleanup_cmdline_ Cmdline *one = NULL;
+
+                        r = cmdline_token_strip_owned(&c->tokens[i], owned_keys, &text);
+                        if (r < 0)
+                                return r;
+                        r = cmdline_parse(text, &one);
+                        if (r < 0)
+                                return r;
+                        if (one->n_tokens != 1)
+                                return -EINVAL;
+                        r = cmdline_append(m, one);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = token_copy(&c->tokens[i], &t);
+                if (r < 0)
+                        return r;
+                r = push_token(m, &t);
+                if (r < 0) {
+                        token_done(&t);
+                        return r;
+                }
+        }
+        if (c->init_args) {
+                m->init_args = strdup(c->init_args);
+                if (!m->init_args)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
 bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t) {
         for (size_t i = 0; i < c->n_tokens; i++)
                 if (cmdline_token_equal(&c->tokens[i], t))
@@ -246,8 +416,36 @@ bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t) {
         return false;
 }
 
+/* Whether a key has option owners in owned_keys and appears on c or wanted: then the line is
+ * compared by units (options), not tokens. */
+static bool lines_have_owned_options(const Cmdline *a, const Cmdline *b, char * const *owned_keys) {
+        const Cmdline *l[2] = { a, b };
+
+        for (size_t k = 0; k < 2; k++)
+                for (size_t i = 0; i < l[k]->n_tokens; i++)
+                        if (cmdline_key_has_owned_options(l[k]->tokens[i].key, owned_keys))
+                                return true;
+        return false;
+}
+
 bool cmdline_in_sync(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         /* As sets: order never matters. */
+        if (lines_have_owned_options(current, wanted, owned_keys)) {
+                /* pci=noaer,disable_acs_redir=X carries pci=disable_acs_redir=X: by options. */
+                _cleanup_strv_free_ char **have = NULL, **owned = NULL, **want = NULL;
+
+                if (cmdline_units(current, owned_keys, false, &have) < 0 ||
+                    cmdline_units(current, owned_keys, true, &owned) < 0 ||
+                    cmdline_units(wanted, owned_keys, false, &want) < 0)
+                        return false; /* out of memory: rewriting is the safe answer */
+                STRV_FOREACH(u, want)
+                        if (!strv_contains(have, *u))
+                                return false;
+                STRV_FOREACH(u, owned)
+                        if (!strv_contains(want, *u))
+                                return false;
+                return true;
+        }
         for (size_t j = 0; j < wanted->n_tokens; j++)
                 if (!cmdline_contains_token(current, &wanted->tokens[j]))
                         return false;
@@ -278,34 +476,15 @@ int cmdline_merge(const Cmdline *current, char * const *owned_keys, const Cmdlin
         if (cmdline_find_unterminated(current) || cmdline_find_unterminated(wanted))
                 return -EBADMSG;
 
-        m = calloc(1, sizeof(Cmdline));
-        if (!m)
-                return -ENOMEM;
-
         sync = cmdline_in_sync(current, owned_keys, wanted);
-        for (size_t i = 0; i < current->n_tokens; i++) {
-                CmdlineToken t;
-
-                if (!sync && key_is_owned(current->tokens[i].key, owned_keys))
-                        continue;
-                r = token_copy(&current->tokens[i], &t);
-                if (r < 0)
-                        return r;
-                r = push_token(m, &t);
-                if (r < 0) {
-                        token_done(&t);
-                        return r;
-                }
-        }
+        /* Owned tokens out (owned options out of the operator's pci= tokens), wanted's in. */
+        r = cmdline_strip_owned(current, sync ? NULL : owned_keys, &m);
+        if (r < 0)
+                return r;
         if (!sync) {
                 r = cmdline_append(m, wanted);
                 if (r < 0)
                         return r;
-        }
-        if (current->init_args) {
-                m->init_args = strdup(current->init_args);
-                if (!m->init_args)
-                        return -ENOMEM;
         }
 
         s = cmdline_to_string(m);
@@ -372,6 +551,7 @@ int cmdline_splice_plan(const char *line, const size_t *segment_starts, size_t n
         _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
         _cleanup_cmdline_ Cmdline *cur = NULL;
         _cleanup_free_ char *tokens = NULL;
+        _cleanup_strv_free_ char **kept = NULL;
         size_t len = strlen(line), at;
         int r;
 
@@ -388,9 +568,24 @@ int cmdline_splice_plan(const char *line, const size_t *segment_starts, size_t n
 
         for (size_t i = 0; i < cur->n_tokens; i++) {
                 size_t a = cur->tokens[i].start, b = cur->tokens[i].end, l = a;
+                CmdlineOwnership o = cmdline_token_ownership(&cur->tokens[i], owned_keys);
 
-                if (!key_is_owned(cur->tokens[i].key, owned_keys))
+                if (o == CMDLINE_NOT_OWNED)
                         continue;
+                if (o == CMDLINE_OWNED_PART) {
+                        /* The operator's options of the token move, as written, in front of the
+                         * inserted tokens: every backend carries one insertion and cuts. */
+                        _cleanup_free_ char *rest = NULL;
+
+                        r = cmdline_token_strip_owned(&cur->tokens[i], owned_keys, &rest);
+                        if (r < 0)
+                                return r;
+                        if (cmdline_token_check_safe(rest, NULL) < 0)
+                                return -EINVAL;
+                        r = strv_consume(&kept, TAKE_PTR(rest));
+                        if (r < 0)
+                                return r;
+                }
                 /* With the blanks before it; the first of a line takes the blanks after it instead,
                  * so the line keeps its indentation. Only ASCII blanks: a 0xA0 may be half of a
                  * UTF-8 character the kernel splits but people and boot loaders read whole. */
@@ -406,10 +601,17 @@ int cmdline_splice_plan(const char *line, const size_t *segment_starts, size_t n
                         return r;
         }
 
-        if (wanted->n_tokens > 0) {
-                tokens = cmdline_to_string(wanted);
-                if (!tokens)
+        if (wanted->n_tokens > 0 || kept) {
+                _cleanup_free_ char *w = cmdline_to_string(wanted);
+
+                if (!w)
                         return -ENOMEM;
+                if (kept) {
+                        _cleanup_free_ char *k = strv_join(kept, " ");
+                        if (!k || asprintf(&tokens, "%s%s%s", k, isempty(w) ? "" : " ", w) < 0)
+                                return -ENOMEM;
+                } else
+                        tokens = TAKE_PTR(w);
                 if (cur->init_args) {
                         /* Before "--": what follows it is init's. */
                         at = cur->init_start;

@@ -51,6 +51,30 @@ int cmdline_append(Cmdline *c, const Cmdline *src);
 
 bool cmdline_contains_token(const Cmdline *c, const CmdlineToken *t);
 
+/* Ownership. An owned_keys entry "KEY" owns every KEY= token whole. An entry "KEY=OPTION" owns only
+ * the comma-separated items OPTION and OPTION=... inside KEY= tokens: pci= is one parameter with
+ * many options (drivers/pci/pci.c:pci_setup() splits its value at ','), of which iommuctl owns
+ * disable_acs_redir= and config_acs= and never the operator's others (pci=noaer,realloc=on). A key
+ * with option owners is never owned whole. */
+typedef enum CmdlineOwnership {
+        CMDLINE_NOT_OWNED,
+        CMDLINE_OWNED_PART,  /* some options of the token are owned: rewritten without them */
+        CMDLINE_OWNED_WHOLE, /* the token goes (its key is owned, or all its options are) */
+} CmdlineOwnership;
+CmdlineOwnership cmdline_token_ownership(const CmdlineToken *t, char * const *owned_keys);
+/* Whether owned_keys has "KEY=OPTION" entries for key. */
+bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys);
+/* The token text without its owned options ("pci=noaer" of "pci=noaer,disable_acs_redir=X"), for a
+ * CMDLINE_OWNED_PART token; a token quoted whole stays quoted whole. */
+int cmdline_token_strip_owned(const CmdlineToken *t, char * const *owned_keys, char **ret);
+/* What a line says, in units ownership is decided by: a token ("key=value", key normalized) for
+ * keys owned whole or not at all, one "key=OPTION..." per option for keys with option owners.
+ * only_owned: just the owned units. Sorted is not promised; duplicates are kept once. */
+int cmdline_units(const Cmdline *c, char * const *owned_keys, bool only_owned, char ***ret);
+/* c without its owned units: tokens owned whole dropped, tokens owned in part rewritten without
+ * their owned options, every other token byte for byte and in order (init arguments kept). */
+int cmdline_strip_owned(const Cmdline *c, char * const *owned_keys, Cmdline **ret);
+
 /* Whether the owned tokens of current and the tokens of wanted are the same set (same key, same
  * value; '-' and '_' alike; in any order). Not whether a line carries a profile: that judgement
  * (which also accepts owned tokens that change nothing) is sync_judge_carries() in plan.h. */

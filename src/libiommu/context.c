@@ -7,6 +7,7 @@
 #include "intent.h"
 #include "log.h"
 #include "macro.h"
+#include "plan.h"
 #include "strv.h"
 
 int context_load(const ContextOptions *o, Context *ret) {
@@ -86,6 +87,18 @@ int context_profile_args(const Context *c, Cmdline **ret_wanted, char ***ret_own
                                        vendor_to_string(c->args_vendor), c->profile->path);
         if (r < 0)
                 return log_error_errno(r, "Failed to get the kernel arguments of profile %s: %m", c->profile->name);
+        /* [PCI] LiftACSRedirect=gpu-paths: the token plan computes from the node's PCIe tree. */
+        if (c->profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                _cleanup_(acs_lift_done) AcsLift lift = {};
+
+                r = plan_wanted_add_acs_lift(c->root, c->profile, c->host.arch, c->host.vendor, c->host.vendor_source,
+                                             c->kernel.version, wanted, &lift);
+                if (r < 0)
+                        return log_oom();
+                if (!lift.token)
+                        log_warning("Profile %s asks to lift ACS redirect on GPU paths, but there is no token: %s.",
+                                    c->profile->name, lift.reason);
+        }
         if (ret_owned && profile_owned_keys(c->profile, &owned) < 0)
                 return log_oom();
         *ret_wanted = TAKE_PTR(wanted);

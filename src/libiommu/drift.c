@@ -134,6 +134,16 @@ static int done(DriftResult *res, DriftDecision d, DriftResult *ret) {
         return 0;
 }
 
+/* [PCI] LiftACSRedirect=gpu-paths: the token plan and apply add, for the running kernel (kernel
+ * NULL: the release the node reports; the spelling changes at 6.11). */
+static int drift_add_acs_lift(const Root *root, const Profile *profile, const HostInfo *host, const KernelInfo *kernel,
+                              Cmdline *wanted) {
+        if (profile->lift_acs_redirect != PROFILE_ACS_LIFT_GPU_PATHS)
+                return 0;
+        return plan_wanted_add_acs_lift(root, profile, host->arch, host->vendor, host->vendor_source,
+                                        kernel ? kernel->version : 0, wanted, NULL);
+}
+
 int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         _cleanup_(drift_result_done) DriftResult res = {};
         _cleanup_free_ char *proc_cmdline = NULL;
@@ -207,6 +217,9 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         r = profile_owned_keys(profile, &owned);
         if (r < 0)
                 return log_oom();
+        r = drift_add_acs_lift(root, profile, &host, NULL, wanted);
+        if (r < 0)
+                return log_oom();
         res.wanted = cmdline_to_string(wanted);
         if (!res.wanted)
                 return log_oom();
@@ -228,6 +241,8 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
                 if (r >= 0 && choice.tokens) {
                         cmdline_free(wanted);
                         wanted = TAKE_PTR(choice.tokens);
+                        if (drift_add_acs_lift(root, profile, &host, &kernel, wanted) < 0)
+                                return log_oom();
                         free(res.wanted);
                         res.wanted = cmdline_to_string(wanted);
                         if (!res.wanted)

@@ -18,6 +18,7 @@ static const char * const foreign_format_names[_FOREIGN_FORMAT_MAX] = {
         [FOREIGN_IGNITION] = "Ignition",
         [FOREIGN_TALOS] = "Talos",
         [FOREIGN_BOOTC_KARGS] = "bootc-kargs",
+        [FOREIGN_TALOS_SCHEMATIC] = "Talos-schematic",
 };
 
 /* foreign-kargs-toml.cc names the format by its number. */
@@ -282,9 +283,10 @@ static yaml_node_t *map_get_path(const YamlWalk *w, const yaml_node_t *m, const 
 }
 
 /* Records every string of the list at path (a dotted name for messages). A missing or null list
- * is an empty one; anything but a list of strings is what the tool itself would refuse. */
+ * is an empty one; anything but a list of strings is what the tool itself would refuse. Where
+ * dash_removes (Talos), "-TOKEN" is a removal of TOKEN (a lone "-" is the kernel's own argument). */
 static int walk_list(const YamlWalk *w, const yaml_node_t *root, const char * const *path, const char *name,
-                     bool removal) {
+                     bool removal, bool dash_removes) {
         const yaml_node_t *l = map_get_path(w, root, path);
         int r;
 
@@ -300,6 +302,8 @@ static int walk_list(const YamlWalk *w, const yaml_node_t *root, const char * co
                         r = foreign_kargs_add_problem(w->k, MARK_LINE(n), MARK_COLUMN(n),
                                                       "%s must hold strings, not %s", name,
                                                       !s ? (n->type == YAML_MAPPING_NODE ? "a mapping" : "a list") : "null");
+                else if (dash_removes && s[0] == '-' && s[1])
+                        r = foreign_kargs_add_karg(w->k, s + 1, MARK_LINE(n), MARK_COLUMN(n), true);
                 else
                         r = foreign_kargs_add_karg(w->k, s, MARK_LINE(n), MARK_COLUMN(n), removal);
                 if (r < 0)
@@ -309,6 +313,23 @@ static int walk_list(const YamlWalk *w, const yaml_node_t *root, const char * co
 }
 
 #define PATH(...) ((const char * const[]) { __VA_ARGS__, NULL })
+
+/* Why a Talos machine config's install boots a UKI, whose built-in command line wins over
+ * machine.install.extraKernelArgs (docs.siderolabs.com, "Boot Loader": "With systemd-boot, the
+ * .machine.install.extraKernelArgs field in the machine configuration is ignored"). */
+static const char *talos_boots_uki(const YamlWalk *w, const yaml_node_t *m) {
+        const char *image = scalar(map_get_path(w, m, PATH("machine", "install", "image")));
+        const char *grub_uki = scalar(map_get_path(w, m, PATH("machine", "install", "grubUseUKICmdline")));
+
+        if (image && strstr(image, "secureboot"))
+                return "its installer image is a SecureBoot one, which always boots a UKI";
+        if (grub_uki && streq(grub_uki, "true"))
+                return "grubUseUKICmdline: true makes GRUB take the UKI's command line too";
+        if (grub_uki && streq(grub_uki, "false"))
+                return NULL; /* GRUB builds the line itself: legacy BIOS installs honour the list */
+        return "systemd-boot boots a UKI on every UEFI install since Talos 1.10, and GRUB takes the UKI's command line "
+               "on new installs since 1.12 (grubUseUKICmdline)";
+}
 
 static int walk_object(const YamlWalk *w, const yaml_node_t *m, ForeignFormat format) {
         const char *name = scalar(map_get_path(w, m, PATH("metadata", "name")));
@@ -324,25 +345,30 @@ static int walk_object(const YamlWalk *w, const yaml_node_t *m, ForeignFormat fo
         }
         switch (format) {
         case FOREIGN_MACHINE_CONFIG:
-                return walk_list(w, m, PATH("spec", "kernelArguments"), "spec.kernelArguments", false);
+                return walk_list(w, m, PATH("spec", "kernelArguments"), "spec.kernelArguments", false, false);
         case FOREIGN_PERFORMANCE_PROFILE:
-                return walk_list(w, m, PATH("spec", "additionalKernelArgs"), "spec.additionalKernelArgs", false);
+                return walk_list(w, m, PATH("spec", "additionalKernelArgs"), "spec.additionalKernelArgs", false, false);
         case FOREIGN_BUTANE:
-                r = walk_list(w, m, PATH("kernel_arguments", "should_exist"), "kernel_arguments.should_exist", false);
+                r = walk_list(w, m, PATH("kernel_arguments", "should_exist"), "kernel_arguments.should_exist", false, false);
                 if (r < 0)
                         return r;
-                r = walk_list(w, m, PATH("kernel_arguments", "should_not_exist"), "kernel_arguments.should_not_exist", true);
+                r = walk_list(w, m, PATH("kernel_arguments", "should_not_exist"), "kernel_arguments.should_not_exist", true, false);
                 if (r < 0)
                         return r;
                 /* The openshift variant's own list, which Butane turns into MachineConfig kernelArguments. */
-                return walk_list(w, m, PATH("openshift", "kernel_arguments"), "openshift.kernel_arguments", false);
+                return walk_list(w, m, PATH("openshift", "kernel_arguments"), "openshift.kernel_arguments", false, false);
         case FOREIGN_IGNITION:
-                r = walk_list(w, m, PATH("kernelArguments", "shouldExist"), "kernelArguments.shouldExist", false);
+                r = walk_list(w, m, PATH("kernelArguments", "shouldExist"), "kernelArguments.shouldExist", false, false);
                 if (r < 0)
                         return r;
-                return walk_list(w, m, PATH("kernelArguments", "shouldNotExist"), "kernelArguments.shouldNotExist", true);
+                return walk_list(w, m, PATH("kernelArguments", "shouldNotExist"), "kernelArguments.shouldNotExist", true, false);
         case FOREIGN_TALOS:
-                return walk_list(w, m, PATH("machine", "install", "extraKernelArgs"), "machine.install.extraKernelArgs", false);
+                w->k->documents[w->k->n_documents - 1].boots_uki = talos_boots_uki(w, m);
+                return walk_list(w, m, PATH("machine", "install", "extraKernelArgs"), "machine.install.extraKernelArgs",
+                                 false, true);
+        case FOREIGN_TALOS_SCHEMATIC:
+                return walk_list(w, m, PATH("customization", "extraKernelArgs"), "customization.extraKernelArgs", false,
+                                 true);
         default:
                 return -EINVAL;
         }
@@ -389,8 +415,12 @@ static int walk_document(const YamlWalk *w, const yaml_node_t *root) {
         /* Ignition: the ignition object with its spec version. */
         if (map_get_path(w, root, PATH("ignition", "version")))
                 return walk_object(w, root, FOREIGN_IGNITION);
-        /* Talos v1alpha1: version: v1alpha1 and the machine object. */
+        /* Talos Image Factory schematic: the customization object, nothing of a machine config. */
         machine = map_get(w, root, "machine");
+        if (!machine && map_get(w, root, "customization") &&
+            map_get(w, root, "customization")->type == YAML_MAPPING_NODE)
+                return walk_object(w, root, FOREIGN_TALOS_SCHEMATIC);
+        /* Talos v1alpha1: version: v1alpha1 and the machine object. */
         if (machine && machine->type == YAML_MAPPING_NODE)
                 return walk_object(w, root, FOREIGN_TALOS);
         return 0;
@@ -648,6 +678,19 @@ static int lint_document(const ForeignKargs *k, size_t index, const KernelInfo *
         if (r < 0)
                 return r;
 
+        /* Talos booting a UKI never sees these: the schematic is where they take effect. */
+        if (d->format == FOREIGN_TALOS && add.cmdline->n_tokens > 0) {
+                r = report_addf(ret, FOREIGN_FINDING_LINT, d->boots_uki ? SEVERITY_WARNING : SEVERITY_NOTE, NULL,
+                                "put them in the Image Factory schematic's customization.extraKernelArgs "
+                                "('iommuctl export talos' writes one)",
+                                add.origin[0]->line, add.origin[0]->column, (ssize_t) index, false,
+                                "machine.install.extraKernelArgs is ignored when Talos boots a UKI: %s",
+                                d->boots_uki ?: "with grubUseUKICmdline: false only legacy-BIOS GRUB installs use it, "
+                                "UEFI installs boot a UKI through systemd-boot");
+                if (r < 0)
+                        return r;
+        }
+
         r = lint_cmdline_for_kernel(add.cmdline, kernel, vendor, &report);
         for (size_t i = 0; r >= 0 && i < report.n_findings; i++) {
                 const ForeignKarg *o = origin_of(&add, report.findings[i].token);
@@ -686,7 +729,8 @@ int foreign_kargs_lint(const ForeignKargs *k, const KernelInfo *kernel, Vendor v
          * that lint can run over a whole directory of manifests. */
         if (k->n_documents == 0 && k->n_problems == 0) {
                 r = report_addf(&report, FOREIGN_FINDING_PROBLEM, SEVERITY_WARNING, NULL, NULL, 1, 1, -1, false,
-                                "no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document: nothing linted");
+                                "no MachineConfig, PerformanceProfile, Butane, Ignition, Talos or Image Factory schematic document: "
+                                "nothing linted");
                 if (r < 0)
                         return r;
         }

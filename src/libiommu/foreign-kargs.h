@@ -7,7 +7,8 @@
 /* Kernel arguments in other tools' files: OpenShift MachineConfig (spec.kernelArguments) and
  * PerformanceProfile (spec.additionalKernelArgs), Butane (kernel_arguments.should_exist /
  * should_not_exist, and openshift.kernel_arguments in the openshift variant), Ignition JSON
- * (kernelArguments.shouldExist / shouldNotExist), Talos (machine.install.extraKernelArgs) and
+ * (kernelArguments.shouldExist / shouldNotExist), Talos (machine.install.extraKernelArgs, and the
+ * Image Factory schematic's customization.extraKernelArgs; in both "-TOKEN" removes TOKEN) and
  * bootc kargs.d TOML (kargs, match-architectures).
  *
  * Parsing turns a file into records (string, line, column, removal?) and knows nothing about the
@@ -23,6 +24,7 @@ typedef enum ForeignFormat {
         FOREIGN_IGNITION,
         FOREIGN_TALOS,
         FOREIGN_BOOTC_KARGS,
+        FOREIGN_TALOS_SCHEMATIC, /* Image Factory schematic: customization.extraKernelArgs */
         _FOREIGN_FORMAT_MAX,
         _FOREIGN_FORMAT_INVALID = -EINVAL,
 } ForeignFormat;
@@ -46,6 +48,10 @@ typedef struct ForeignDocument {
         unsigned line, column; /* where the document starts */
         char **architectures;  /* bootc match-architectures; NULL: every architecture */
         unsigned arch_line, arch_column;
+        /* Talos machine config: why the installed system boots a UKI, which ignores
+         * machine.install.extraKernelArgs (static text); NULL: grubUseUKICmdline: false, which
+         * legacy-BIOS GRUB installs honour (a note, not a warning). */
+        const char *boots_uki;
 } ForeignDocument;
 
 /* Something the tool itself would refuse (a list that is not a list of strings, a syntax error). */

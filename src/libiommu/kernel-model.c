@@ -7,6 +7,7 @@
 #include "host.h"
 #include "ini-file.h"
 #include "kernel-model.h"
+#include "pcie.h"
 #include "strv.h"
 
 #define KERNEL_CONFIG_MAX (4u * 1024u * 1024u)
@@ -251,6 +252,62 @@ static int override_handler(void *user, const char *section, const char *name, c
         return 1;
 }
 
+/* SMMUv3 hosts only (the scan costs a config-space read per device, and only the SMMUv3
+ * passthrough rule asks): a device with PASID and ATS capabilities (a Grace-class GPU) binds
+ * PASIDs through the SMMU. Unknown when no extended config space could be read (not root, a
+ * captured tree without config files). */
+static int platform_probe_pasid_devices(const Root *root, KernelPlatform *p) {
+        _cleanup_(closedirp) DIR *d = NULL;
+        struct dirent *de;
+        bool any_extended = false;
+
+        if (root_opendir(root, "/sys/bus/pci/devices", &d) < 0)
+                return 0;
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *config = NULL;
+                size_t size;
+                PcieInfo info;
+                int r;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                if (asprintf(&path, "/sys/bus/pci/devices/%s/config", de->d_name) < 0)
+                        return -ENOMEM;
+                r = read_root_file(root, path, PCI_CONFIG_SPACE_SIZE, &config, &size);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0 || pcie_parse((const uint8_t *) config, size, &info) < 0 || !info.extended)
+                        continue;
+                any_extended = true;
+                if (info.has_pasid && info.has_ats) {
+                        platform_set(p, PLATFORM_PASID_ATS, 1,
+                                     "a PCI device with PASID and ATS capabilities (config space under /sys/bus/pci/devices)");
+                        return 0;
+                }
+        }
+        if (any_extended)
+                platform_set(p, PLATFORM_PASID_ATS, 0, "no PCI device has PASID and ATS capabilities (config space)");
+        return 0;
+}
+
+/* The SoC's SMCCC SOC_ID (drivers/firmware/smccc/soc_id.c, 5.10 on) names the chip where the
+ * CPU part cannot (Neoverse V2 is Grace, Graviton4, Axion...): JEP106 036b is NVIDIA, 0241 the
+ * Grace chip (as NVIDIA's DCGM and hwloc read it). It decides over the CPU part either way. */
+static int platform_probe_soc_id(const Root *root, KernelPlatform *p) {
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        r = read_root_line(root, "/sys/devices/soc0/soc_id", &id);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return 0;
+        p->fact[PLATFORM_GRACE] = streq(strstrip(id), "jep106:036b:0241");
+        p->evidence[PLATFORM_GRACE] = p->fact[PLATFORM_GRACE] ? "/sys/devices/soc0/soc_id jep106:036b:0241 (NVIDIA Grace)" :
+                                                                 "/sys/devices/soc0/soc_id (not NVIDIA Grace's jep106:036b:0241)";
+        return 0;
+}
+
 int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, KernelPlatform *ret) {
         _cleanup_(closedirp) DIR *d = NULL;
         _cleanup_free_ char *cpuinfo = NULL, *snp = NULL;
@@ -277,6 +334,11 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                                         kernel_platform_from_cap(kinds[i], strstrip(cap), &p);
                         }
                 }
+        if (arch == ARCH_AARCH64 && p.fact[PLATFORM_SMMUV3] == 1) {
+                r = platform_probe_pasid_devices(root, &p);
+                if (r < 0)
+                        return r;
+        }
         if (arch == ARCH_X86_64) {
                 r = host_read_cpuinfo(root, &cpuinfo);
                 if (r == -ENOMEM)
@@ -297,7 +359,10 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                 /* Grace is Arm Neoverse V2 (implementer 0x41, part 0xd4f) in NVIDIA's systems; DMI tells the rest. */
                 if (cpuinfo)
                         platform_set(&p, PLATFORM_GRACE, strstr(cpuinfo, "CPU part\t: 0xd4f") != NULL,
-                                     "/proc/cpuinfo's CPU part (0xd4f: Neoverse V2, Grace)");
+                                     "/proc/cpuinfo's CPU part (0xd4f: Neoverse V2, Grace or another V2 such as Graviton4)");
+                r = platform_probe_soc_id(root, &p);
+                if (r < 0)
+                        return r;
         }
         if (log_file) {
                 _cleanup_free_ char *text = NULL;

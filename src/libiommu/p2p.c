@@ -505,6 +505,16 @@ int p2p_predict_acs_ctrl(const Observation *o, const PciDevice *port, bool reque
         return changed ? ctrl : -ENODATA;
 }
 
+bool p2p_port_lifted_by(const Observation *o, const PciDevice *port, const Cmdline *c) {
+        _cleanup_free_ char *redir = NULL, *config = NULL;
+        const char *list;
+        uint16_t set, clear;
+
+        if ((list = pci_option(c, "disable_acs_redir", &redir)) && spec_list_matches(o, port, list, false, NULL, NULL))
+                return true;
+        return (list = pci_option(c, "config_acs", &config)) && spec_list_matches(o, port, list, true, &set, &clear);
+}
+
 int p2p_redirect_ports(const P2pTopology *t, const Observation *o, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         int r;

@@ -96,6 +96,9 @@ bool p2p_acs_requested(const Observation *o, Vendor vendor, bool driver_register
  * "pci:vvvv:dddd[:svvv:sddd]") names the device, as drivers/pci/pci.c:pci_dev_str_match() does. */
 bool p2p_spec_matches(const Observation *o, const PciDevice *d, const char *spec);
 
+/* Whether pci=disable_acs_redir= or pci=config_acs= on c names the port (whatever the release). */
+bool p2p_port_lifted_by(const Observation *o, const PciDevice *port, const Cmdline *c);
+
 /* The ports whose redirect bits stand in the way of the GPU paths of t (each once, sorted): what
  * "pci=disable_acs_redir=" must name to lift redirect there and nowhere else. */
 int p2p_redirect_ports(const P2pTopology *t, const Observation *o, char ***ret);

@@ -31,7 +31,10 @@ Arch arch_native(void) {
 }
 
 char * const iommu_owned_keys[] = {
-        "iommu", "intel_iommu", "amd_iommu", "iommu.passthrough", "iommu.strict", NULL,
+        "iommu", "intel_iommu", "amd_iommu", "iommu.passthrough", "iommu.strict",
+        /* Options, not the key: the ACS lift of [PCI] LiftACSRedirect= (drivers/pci/pci.c:pci_setup()),
+         * never the operator's other pci= options. */
+        "pci=disable_acs_redir", "pci=config_acs", NULL,
 };
 
 /* arch/x86/kernel/pci-dma.c:iommu_setup(): every item is compared by prefix, unknown items are

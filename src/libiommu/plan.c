@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "lint.h"
 #include "log.h"
+#include "p2p.h"
 #include "plan.h"
 #include "strv.h"
 
@@ -19,29 +20,16 @@ const char *sync_state_to_string(SyncState s) {
         return STRING_TABLE_TO_STRING(sync_state_names, s);
 }
 
-static bool key_owned(char * const *owned, const char *key) {
-        STRV_FOREACH(k, owned)
-                if (cmdline_key_equal(*k, key))
-                        return true;
-        return false;
-}
-
 /* current without its owned tokens, then wanted: what writing the profile gives. */
 static int line_with_profile(const Cmdline *current, char * const *owned, const Cmdline *wanted, Cmdline **ret) {
         _cleanup_cmdline_ Cmdline *c = NULL;
-        _cleanup_strv_free_ char **keep = NULL;
-        _cleanup_free_ char *s = NULL;
         int r;
 
-        for (size_t i = 0; i < current->n_tokens; i++)
-                if (!key_owned(owned, current->tokens[i].key) && (r = strv_extend(&keep, current->tokens[i].text)) < 0)
-                        return r;
-        s = keep ? strv_join(keep, " ") : strdup("");
-        if (!s)
-                return -ENOMEM;
-        r = cmdline_parse(s, &c);
+        r = cmdline_strip_owned(current, owned, &c);
         if (r < 0)
                 return r;
+        /* The kernel's parameters only: what follows "--" is init's. */
+        c->init_args = mfree(c->init_args);
         r = cmdline_append(c, wanted);
         if (r < 0)
                 return r;
@@ -70,13 +58,43 @@ static int same_effect(const KernelInfo *k, Vendor vendor, const Cmdline *a, con
         return 1;
 }
 
+/* 1 when the owned options of current (pci=disable_acs_redir=...) are not wanted's, 0 when they are. */
+static int owned_options_differ(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+        _cleanup_strv_free_ char **have = NULL, **want = NULL;
+        size_t n_have = 0, n_want = 0;
+        int r;
+
+        r = cmdline_units(current, owned_keys, true, &have);
+        if (r >= 0)
+                r = cmdline_units(wanted, owned_keys, true, &want);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(u, have) {
+                const char *eq = strchr(*u, '=');
+                if (!eq || !cmdline_key_has_owned_options(strndupa(*u, eq - *u), owned_keys))
+                        continue;
+                n_have++;
+                if (!strv_contains(want, *u))
+                        return 1;
+        }
+        STRV_FOREACH(u, want) {
+                const char *eq = strchr(*u, '=');
+                if (eq && cmdline_key_has_owned_options(strndupa(*u, eq - *u), owned_keys))
+                        n_want++;
+        }
+        return n_have != n_want;
+}
+
 bool plan_line_carries_profile(const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         size_t w = 0;
 
         for (size_t i = 0; i < current->n_tokens; i++) {
                 const CmdlineToken *t = &current->tokens[i];
-                if (!key_owned(owned_keys, t->key))
+                CmdlineOwnership o = cmdline_token_ownership(t, owned_keys);
+                if (o == CMDLINE_NOT_OWNED)
                         continue;
+                if (o == CMDLINE_OWNED_PART) /* pci=noaer,disable_acs_redir=X: judged by options */
+                        return false;
                 if (w >= wanted->n_tokens || !streq(t->text, wanted->tokens[w].text))
                         return false;
                 w++;
@@ -93,6 +111,15 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
         /* The owned tokens are wanted's, in any order: nothing to judge by effect. */
         if (plan_line_carries_profile(current, owned_keys, wanted) || cmdline_in_sync(current, owned_keys, wanted)) {
                 *ret = SYNC_IN_SYNC;
+                return 0;
+        }
+        /* The owned pci= options (the ACS lift) are outside the kernel model's IOMMU effect: the
+         * line carries them or drifts. */
+        r = owned_options_differ(current, owned_keys, wanted);
+        if (r != 0) {
+                if (r < 0)
+                        return r;
+                *ret = SYNC_DRIFT;
                 return 0;
         }
         r = line_with_profile(current, owned_keys, wanted, &target);
@@ -118,6 +145,31 @@ void sync_judge_done(SyncJudge *j) {
                 j->cache[i].key = mfree(j->cache[i].key);
 }
 
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret) {
+        Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
+        int r;
+
+        if (isempty(release))
+                return 0;
+        r = kernel_info_for_entry(root, arch, release, ret_kernel);
+        if (r < 0)
+                return r;
+        if (judge->kernel)
+                ret_kernel->platform = judge->kernel->platform;
+        *ret = *judge;
+        ret->kernel = ret_kernel;
+        ret->dropped = NULL;
+        return 1;
+}
+
+void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from) {
+        STRV_FOREACH(t, from->dropped)
+                if (!strv_contains(into->dropped, *t))
+                        (void) strv_extend(&into->dropped, *t);
+        from->dropped = strv_free(from->dropped);
+}
+
 /* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */
 static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         _cleanup_(kernel_prediction_done) KernelPrediction p = {};
@@ -126,7 +178,8 @@ static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * cons
                 return;
         for (size_t i = 0; i < p.n_tokens; i++) {
                 const CmdlineToken *t = &current->tokens[p.tokens[i].index];
-                if (token_effect_is_inert(p.tokens[i].effect) && key_owned(owned_keys, t->key) &&
+                if (token_effect_is_inert(p.tokens[i].effect) &&
+                    cmdline_token_ownership(t, owned_keys) == CMDLINE_OWNED_WHOLE &&
                     !cmdline_contains_token(wanted, t) && !strv_contains(j->dropped, t->text))
                         (void) strv_extend(&j->dropped, t->text);
         }
@@ -252,7 +305,178 @@ static char *why_removed(const Plan *plan, size_t index, const char *profile) {
         return s;
 }
 
+void acs_lift_done(AcsLift *l) {
+        free(l->token);
+        strv_free(l->ports);
+        strv_free(l->merges);
+        free(l->reason);
+        *l = (AcsLift) {};
+}
+
+int plan_acs_lift_observed(const Observation *o, unsigned kernel_version, AcsLift *ret) {
+        _cleanup_(acs_lift_done) AcsLift l = {};
+        _cleanup_(p2p_topology_done) P2pTopology t = {};
+        _cleanup_cmdline_ Cmdline *running = NULL;
+        _cleanup_free_ PciDevice *devices = NULL;
+        Observation unlifted;
+        int r;
+
+        /* The ports the running line's own lift cleared are what the token must name: judged as the
+         * kernel leaves them without it (RR and CR on), or the token would vanish once booted. A
+         * shallow copy: only the control bits differ, everything else is o's. */
+        r = cmdline_parse(o->cmdline, &running);
+        if (r < 0)
+                return r;
+        if (kernel_version == 0) {
+                KernelInfo d;
+
+                /* The node's own release, else the newest the model knows. */
+                if (!o->release || kernel_release_parse(o->release, &kernel_version) < 0) {
+                        kernel_info_default(o->arch, &d);
+                        kernel_version = d.version;
+                        kernel_info_done(&d);
+                }
+        }
+        devices = o->n_devices > 0 ? malloc(o->n_devices * sizeof(PciDevice)) : NULL;
+        if (o->n_devices > 0 && !devices)
+                return -ENOMEM;
+        for (size_t i = 0; i < o->n_devices; i++) {
+                PciDevice *d = &devices[i];
+
+                *d = o->devices[i];
+                if (d->pcie.has_acs && !(d->pcie.acs_ctrl & (PCI_ACS_RR | PCI_ACS_CR)) &&
+                    p2p_port_lifted_by(o, &o->devices[i], running))
+                        d->pcie.acs_ctrl |= d->pcie.acs_cap & (PCI_ACS_RR | PCI_ACS_CR);
+        }
+        unlifted = *o;
+        unlifted.devices = devices;
+
+        r = p2p_analyze(&unlifted, &t);
+        if (r < 0)
+                return r;
+        r = p2p_lift_token(&unlifted, &t, kernel_version, &l.token, &l.ports, &l.merges, &l.reason);
+        if (r == -ENODATA)
+                l.reason = strdup(t.n_gpus == 0 ? "no GPU on this node" :
+                                  t.n_unread > 0 ? "the ports' config space could not be read (run as root)" :
+                                  "no GPU path is redirected by ACS: nothing to lift");
+        else if (r == -ENOMEM)
+                return r;
+        if (!l.token && !l.reason)
+                return -ENOMEM;
+        *ret = l;
+        l = (AcsLift) {};
+        return 0;
+}
+
+int plan_acs_lift(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, unsigned kernel_version, AcsLift *ret) {
+        _cleanup_(observation_done) Observation o = {};
+        int r;
+
+        r = observe_tree(root, arch, vendor, vendor_source, &o);
+        if (r < 0)
+                return r;
+        return plan_acs_lift_observed(&o, kernel_version, ret);
+}
+
+/* The lift's token joins the profile's, unless its own line writes an owned pci= option already. */
+int acs_lift_add_token(Cmdline *wanted, const AcsLift *lift) {
+        _cleanup_cmdline_ Cmdline *t = NULL;
+        int r;
+
+        if (!lift || !lift->token)
+                return 0;
+        for (size_t i = 0; i < wanted->n_tokens; i++)
+                if (cmdline_token_ownership(&wanted->tokens[i], iommu_owned_keys) != CMDLINE_NOT_OWNED &&
+                    cmdline_key_has_owned_options(wanted->tokens[i].key, iommu_owned_keys))
+                        return 0;
+        r = cmdline_parse(lift->token, &t);
+        if (r < 0)
+                return r;
+        return cmdline_append(wanted, t);
+}
+
+int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vendor vendor, const char *vendor_source,
+                             unsigned kernel_version, Cmdline *wanted, AcsLift *ret_lift) {
+        _cleanup_(acs_lift_done) AcsLift l = {};
+        int r;
+
+        if (p->lift_acs_redirect != PROFILE_ACS_LIFT_GPU_PATHS)
+                return 0;
+        r = plan_acs_lift(root, arch, vendor, vendor_source, kernel_version, &l);
+        if (r < 0)
+                return r;
+        r = acs_lift_add_token(wanted, &l);
+        if (r < 0)
+                return r;
+        if (ret_lift) {
+                *ret_lift = l;
+                l = (AcsLift) {};
+        }
+        return 0;
+}
+
+void plan_conflict_log(const char *profile, const IntentConflict *c) {
+        log_warning("Profile %s: %s%s%s%s", profile, c->message, c->fits ? "; profile " : "", c->fits ?: "",
+                    c->fits ? " fits" : "");
+}
+
+int plan_conflicts_gate(const Profile *p, Vendor vendor, const KernelInfo *k, bool force) {
+        _cleanup_(intent_conflicts_done) IntentConflicts c = {};
+        const char *fits = NULL;
+        int r;
+
+        r = intent_conflicts(p->mode, vendor, k, &c);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < c.n; i++) {
+                plan_conflict_log(p->name, &c.items[i]);
+                fits = fits ?: c.items[i].fits;
+        }
+        if (c.n == 0)
+                return 0;
+        if (force) {
+                log_notice("Writing profile %s anyway (--force), despite %zu conflict%s with this node.", p->name, c.n,
+                           c.n == 1 ? "" : "s");
+                return (int) c.n;
+        }
+        return log_error_errno(-EOPNOTSUPP, "Refusing to write profile %s: its Mode=%s breaks what this node uses (above).%s%s%s "
+                               "Pass --force to write it anyway.", p->name, profile_mode_to_string(p->mode),
+                               fits ? " Profile " : "", fits ?: "", fits ? " fits this node." : "");
+}
+
+/* The owned options of t (pci=disable_acs_redir=...) that wanted does not have, one change each. */
+static int plan_remove_options(Plan *plan, const CmdlineToken *t, const char *profile) {
+        _cleanup_strv_free_ char **units = NULL, **want = NULL;
+        _cleanup_cmdline_ Cmdline *one = NULL;
+        int r;
+
+        r = cmdline_parse(t->text, &one);
+        if (r >= 0)
+                r = cmdline_units(one, plan->owned_keys, true, &units);
+        if (r >= 0)
+                r = cmdline_units(plan->wanted, plan->owned_keys, true, &want);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(u, units) {
+                char *why;
+
+                if (strv_contains(want, *u))
+                        continue;
+                if (asprintf(&why, "not in profile %s: an option iommuctl owns (the operator's other %.*s options stay)",
+                             profile, (int) strcspn(*u, "="), *u) < 0)
+                        return -ENOMEM;
+                r = add_change(plan, PLAN_REMOVE, *u, why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret) {
+        return plan_compute_lifted(p, vendor, k, current, NULL, ret);
+}
+
+int plan_compute_lifted(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, const AcsLift *lift, Plan *ret) {
         _cleanup_(plan_done) Plan plan = { .vendor = vendor };
         Vendor pv = vendor == VENDOR_PORTABLE ? VENDOR_INTEL : vendor;
         int r;
@@ -272,7 +496,9 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         plan.wanted_from_profile = choice.from_profile;
                         plan.wanted_why = TAKE_PTR(choice.why);
                         plan.wanted_misses_mode = TAKE_PTR(choice.misses_mode);
-                        r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
+                        r = acs_lift_add_token(plan.wanted, lift);
+                        if (r >= 0)
+                                r = intent_conflicts(p->mode, vendor, k, &plan.conflicts);
                 }
                 for (size_t i = 0; r >= 0 && i < plan.conflicts.n; i++)
                         if (plan.conflicts.items[i].refuse)
@@ -325,8 +551,16 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                         const CmdlineToken *t = &plan.current->tokens[i];
                         const TokenPrediction *tp;
 
-                        if (!key_owned(plan.owned_keys, t->key) || cmdline_contains_token(plan.wanted, t))
+                        CmdlineOwnership o = cmdline_token_ownership(t, plan.owned_keys);
+
+                        if (o == CMDLINE_NOT_OWNED || cmdline_contains_token(plan.wanted, t))
                                 continue;
+                        if (cmdline_key_has_owned_options(t->key, plan.owned_keys)) {
+                                r = plan_remove_options(&plan, t, p->name);
+                                if (r < 0)
+                                        return log_oom();
+                                continue;
+                        }
                         r = add_change(&plan, PLAN_REMOVE, t->text, why_removed(&plan, i, p->name));
                         if (r < 0)
                                 return log_oom();
@@ -338,7 +572,10 @@ int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const cha
                 const CmdlineToken *t = &plan.wanted->tokens[i];
                 bool present = plan.current && cmdline_contains_token(plan.current, t);
 
-                r = add_change(&plan, present ? PLAN_KEEP : PLAN_ADD, t->text, strdup(param_describe(t->key, t->value)));
+                r = add_change(&plan, present ? PLAN_KEEP : PLAN_ADD, t->text,
+                               strdup(cmdline_key_has_owned_options(t->key, plan.owned_keys)
+                                      ? "lifts ACS P2P redirect on the ports it names (peer-to-peer stays below them; their IOMMU groups merge)"
+                                      : param_describe(t->key, t->value)));
                 if (r < 0)
                         return log_oom();
         }

@@ -4,6 +4,7 @@
 #include "cmdline.h"
 #include "intent.h"
 #include "kernel-model.h"
+#include "observe.h"
 #include "profile.h"
 
 /* The command line a profile asks for, computed from the current one. Pure code. */
@@ -65,6 +66,15 @@ typedef struct SyncJudge {
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
 void sync_judge_done(SyncJudge *j);
+/* judge for an entry that boots kernel release (its BLS "version"): that release and its build
+ * configuration under root (kernel_info_for_entry()), judge's vendor and the node's platform facts
+ * kept, into ret_kernel and ret. 1 when set; 0 when release is NULL (use judge itself). Status and
+ * apply judge each entry this way, so they agree. Hand ret's dropped tokens back with
+ * sync_judge_take_dropped(). */
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret);
+/* Moves from's dropped tokens to into (each once). */
+void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 
 /* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),
  * or the line does on judge's kernel and vendor what writing wanted would do, with every token of
@@ -98,3 +108,40 @@ typedef struct Plan {
 int plan_compute(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, Plan *ret);
 void plan_done(Plan *plan);
 const char *plan_action_to_string(PlanAction a);
+
+/* [PCI] LiftACSRedirect=gpu-paths (issue 25): the token that lifts ACS redirect on the GPU paths of
+ * the node, computed here once for plan, apply, status, the generator and verify. */
+typedef struct AcsLift {
+        char *token;   /* "pci=disable_acs_redir=..." or "pci=config_acs=...@..."; NULL: none, see reason */
+        char **ports;  /* the ports it names */
+        char **merges; /* per port, the IOMMU groups that become one */
+        char *reason;  /* why there is no token */
+} AcsLift;
+void acs_lift_done(AcsLift *l);
+
+/* From an observation of the node, for kernel_version (the token's spelling changes at 6.11; 0: the
+ * release the observation read, else the newest the model knows). The
+ * ports the running line's own lift already cleared count as redirected, so the token stays the
+ * same once it is booted. No token is not an error (reason says why); only -ENOMEM fails. */
+int plan_acs_lift_observed(const Observation *o, unsigned kernel_version, AcsLift *ret);
+/* Appends lift's token (if any) to wanted, unless wanted writes an owned pci= option already (the
+ * profile's own line wins). */
+int acs_lift_add_token(Cmdline *wanted, const AcsLift *lift);
+/* plan_acs_lift_observed(), observing the node under root. */
+int plan_acs_lift(const Root *root, Arch arch, Vendor vendor, const char *vendor_source, unsigned kernel_version, AcsLift *ret);
+/* For a profile with LiftACSRedirect=gpu-paths: computes the lift under root (ret_lift may be NULL)
+ * and appends its token to wanted, unless the profile's own line already writes an owned pci=
+ * option. Does nothing for other profiles. Only -ENOMEM fails. */
+int plan_wanted_add_acs_lift(const Root *root, const Profile *p, Arch arch, Vendor vendor, const char *vendor_source,
+                             unsigned kernel_version, Cmdline *wanted, AcsLift *ret_lift);
+/* plan_compute() with the lift's token (NULL: none) added to the profile's tokens. */
+int plan_compute_lifted(const Profile *p, Vendor vendor, const KernelInfo *k, const char *current, const AcsLift *lift, Plan *ret);
+
+/* One conflict of a profile's mode with this node (intent_conflicts()), logged as plan and apply
+ * print it: what breaks, the evidence, and the profile that fits. */
+void plan_conflict_log(const char *profile, const IntentConflict *c);
+/* apply's gate: logs every conflict of the profile's mode on kernel k's platform (the node's facts)
+ * with plan_conflict_log(); one would break something the node uses (SEV-SNP guests, PASID/ATS
+ * binds, GPUDirect Storage) or the mode cannot work at all: -EOPNOTSUPP (logged, with the profile
+ * that fits) unless force, which writes it anyway. Returns the number of conflicts. */
+int plan_conflicts_gate(const Profile *p, Vendor vendor, const KernelInfo *k, bool force);

@@ -94,6 +94,9 @@ Profile *profile_free(Profile *p) {
         for (Vendor v = 0; v < _VENDOR_MAX; v++)
                 free(p->args[v].text);
         strv_free(p->expect_modules);
+        free(p->uki_addon_stub);
+        free(p->uki_signing_key);
+        free(p->uki_signing_certificate);
         free(p);
         return NULL;
 }
@@ -387,6 +390,52 @@ static void handle_pci(ParseContext *ctx, const char *name, const char *value) {
                 ctx->profile->lift_acs_redirect = l;
 }
 
+static const char * const uki_addon_names[_PROFILE_UKI_ADDON_MAX] = {
+        [PROFILE_UKI_ADDON_GLOBAL] = "global",
+        [PROFILE_UKI_ADDON_PER_UKI] = "per-uki",
+};
+
+const char *profile_uki_addon_to_string(ProfileUkiAddon a) {
+        return STRING_TABLE_TO_STRING(uki_addon_names, a);
+}
+
+ProfileUkiAddon profile_uki_addon_from_string(const char *s) {
+        return string_table_lookup(uki_addon_names, ELEMENTSOF(uki_addon_names), s);
+}
+
+/* [UKI] (issue 23): the command-line add-on for unified kernel images. Paths are on the machine
+ * that builds the add-on (an image builder signs with its own key), so they are taken as written,
+ * and must be absolute. */
+static void handle_uki(ParseContext *ctx, const char *name, const char *value) {
+        Profile *p = ctx->profile;
+        char **dest;
+
+        if (streq(name, "Addon")) {
+                ProfileUkiAddon a = profile_uki_addon_from_string(value);
+                if (a < 0)
+                        parse_error(ctx, "Addon=%s is not valid; valid: global, per-uki", value);
+                else
+                        p->uki_addon = a;
+                return;
+        }
+        if (streq(name, "AddonStub"))
+                dest = &p->uki_addon_stub;
+        else if (streq(name, "SigningKey"))
+                dest = &p->uki_signing_key;
+        else if (streq(name, "SigningCertificate"))
+                dest = &p->uki_signing_certificate;
+        else {
+                parse_error(ctx, "unknown key '%s' in [UKI]; valid: Addon, AddonStub, SigningKey, SigningCertificate", name);
+                return;
+        }
+        if (value[0] != '/') {
+                parse_error(ctx, "%s=%s is not an absolute path", name, value);
+                return;
+        }
+        if (free_and_strdup(dest, value) < 0)
+                ctx->ini->error = -ENOMEM;
+}
+
 static int handler(void *user, const char *section, const char *name, const char *value) {
         ParseContext *ctx = user;
         Profile *p = ctx->profile;
@@ -455,8 +504,10 @@ static int handler(void *user, const char *section, const char *name, const char
                                     "InterruptRemapping, Modules", name);
         } else if (streq(section, "PCI"))
                 handle_pci(ctx, name, value);
+        else if (streq(section, "UKI"))
+                handle_uki(ctx, name, value);
         else
-                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect], [PCI]");
+                ini_file_section_error(ctx->ini, section, "[Profile], [KernelArgs], [Expect], [PCI], [UKI]");
         return 1;
 }
 
@@ -631,6 +682,22 @@ int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
         return 0;
 }
 
+static int profile_owned_options(const CmdlineToken *t, char ***keys) {
+        for (const char *p = t->value ?: ""; *p; ) {
+                size_t n = strcspn(p, ","), name = strcspn(p, "=,");
+                _cleanup_free_ char *o = NULL;
+
+                if (n > 0) {
+                        if (asprintf(&o, "%s=%.*s", t->key, (int) name, p) < 0)
+                                return -ENOMEM;
+                        if (!strv_contains(*keys, o) && strv_consume(keys, TAKE_PTR(o)) < 0)
+                                return -ENOMEM;
+                }
+                p += n + (p[n] == ',');
+        }
+        return 0;
+}
+
 int profile_owned_keys(const Profile *p, char ***ret) {
         _cleanup_strv_free_ char **keys = NULL;
         int r;
@@ -647,11 +714,20 @@ int profile_owned_keys(const Profile *p, char ***ret) {
                 if (r < 0)
                         return r;
                 for (size_t i = 0; i < c->n_tokens; i++) {
+                        const CmdlineToken *t = &c->tokens[i];
                         bool have = false;
+
+                        /* A key owned by options (pci=) gains the options the profile writes, never the key. */
+                        if (cmdline_key_has_owned_options(t->key, keys)) {
+                                r = profile_owned_options(t, &keys);
+                                if (r < 0)
+                                        return r;
+                                continue;
+                        }
                         STRV_FOREACH(k, keys)
-                                if (cmdline_key_equal(*k, c->tokens[i].key))
+                                if (cmdline_key_equal(*k, t->key))
                                         have = true;
-                        if (!have && (r = strv_extend(&keys, c->tokens[i].key)) < 0)
+                        if (!have && (r = strv_extend(&keys, t->key)) < 0)
                                 return r;
                 }
         }

@@ -42,6 +42,17 @@ typedef enum ProfileAcsLift {
 const char *profile_acs_lift_to_string(ProfileAcsLift l);
 ProfileAcsLift profile_acs_lift_from_string(const char *s);
 
+/* [UKI] Addon= (issue 23): where the command-line add-on for unified kernel images goes. */
+typedef enum ProfileUkiAddon {
+        PROFILE_UKI_ADDON_GLOBAL,  /* "global": ESP/loader/addons/, every UKI on the partition */
+        PROFILE_UKI_ADDON_PER_UKI, /* "per-uki": ESP/EFI/Linux/<uki>.efi.extra.d/, the UKI that boots next */
+        _PROFILE_UKI_ADDON_MAX,
+        _PROFILE_UKI_ADDON_INVALID = -EINVAL,
+} ProfileUkiAddon;
+
+const char *profile_uki_addon_to_string(ProfileUkiAddon a);
+ProfileUkiAddon profile_uki_addon_from_string(const char *s);
+
 typedef struct ProfileArgs {
         bool set;
         char *text;       /* as written, whitespace-normalized */
@@ -63,6 +74,11 @@ typedef struct Profile {
         int expect_interrupt_remapping;    /* 1 yes, 0 no, -1 don't care */
         char **expect_modules;             /* kernel modules that must be loadable (vfio-pci...) */
         ProfileAcsLift lift_acs_redirect;  /* [PCI] LiftACSRedirect= */
+        /* [UKI]: the command-line add-on (boot-uki-addon.h) */
+        ProfileUkiAddon uki_addon;         /* Addon= */
+        char *uki_addon_stub;              /* AddonStub=: a path on the machine that builds; NULL: found at run time */
+        char *uki_signing_key;             /* SigningKey= and SigningCertificate=: sbsign's --key, --cert */
+        char *uki_signing_certificate;
 } Profile;
 
 const char *profile_mode_to_string(ProfileMode m);

@@ -7,6 +7,7 @@
 #include "boot-kernel-cmdline.h"
 #include "bootspec.h"
 #include "fileio.h"
+#include "kernel-model.h"
 #include "log.h"
 #include "status.h"
 #include "strv.h"
@@ -222,6 +223,21 @@ int status_default_entry_in(const BootSpec *spec, const Root *root, const char *
                                strna(b.default_source));
 }
 
+/* The kernel a BLS entry or menuentry boots: its "version", else the name of its linux image
+ * ("vmlinuz-6.12.57+deb13-amd64"). NULL when neither tells. */
+static const char *entry_kernel_release(const BootSpecEntry *e) {
+        const char *base;
+
+        if (!isempty(e->version))
+                return e->version;
+        if (!e->linux_path)
+                return NULL;
+        base = strrchr(e->linux_path, '/');
+        base = base ? base + 1 : e->linux_path;
+        base = startswith(base, "vmlinuz-") ?: startswith(base, "vmlinux-") ?: startswith(base, "Image-");
+        return isempty(base) ? NULL : base;
+}
+
 int status_collect(const Root *root, char * const *owned, const Cmdline *wanted, SyncJudge *judge, Status *ret) {
         _cleanup_(status_done) Status s = { .next = SIZE_MAX, .default_entry = SIZE_MAX, .judge = judge };
         _cleanup_(bootspec_done) BootSpec b = {};
@@ -236,9 +252,22 @@ int status_collect(const Root *root, char * const *owned, const Cmdline *wanted,
         for (size_t i = 0; i < b.n_entries; i++) {
                 const BootSpecEntry *e = &b.entries[i];
                 bool grub = e->type == BOOTSPEC_GRUB_MENU;
+                _cleanup_(kernel_info_done) KernelInfo ek = {};
+                SyncJudge ej;
 
+                /* Each entry with its own kernel (an entry for 5.10 by what 5.10 does with its line),
+                 * as apply judges it; a UKI's release is not read here. */
+                r = judge && e->type != BOOTSPEC_TYPE2 ? sync_judge_for_release(root, judge, entry_kernel_release(e), &ek, &ej) : 0;
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r > 0)
+                        s.judge = &ej;
                 r = add_entry(&s, kind_of(e->type), e->path, grub ? e->title : e->file_id, e->title, e->cmdline,
                               e->cmdline_source, owned, wanted);
+                if (s.judge != judge) {
+                        s.judge = judge;
+                        sync_judge_take_dropped(judge, &ej);
+                }
                 if (r < 0)
                         return log_oom();
         }

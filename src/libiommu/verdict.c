@@ -426,6 +426,38 @@ static int check_inert_tokens(Verdict *v, const Cmdline *current, const Cmdline 
         return 0;
 }
 
+/* The tokens of c that carry an owned pci= option (the ACS lift). */
+static int owned_option_tokens(const Cmdline *c, char * const *owned, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; i < c->n_tokens; i++)
+                if (cmdline_key_has_owned_options(c->tokens[i].key, owned) &&
+                    cmdline_token_ownership(&c->tokens[i], owned) != CMDLINE_NOT_OWNED &&
+                    (r = strv_extend(&l, c->tokens[i].text)) < 0)
+                        return r;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+/* The sync state of the line and the profile's tokens, both without the owned pci= options. */
+static int sync_without_owned_options(const KernelInfo *k, Vendor vendor, const Cmdline *current, char * const *owned,
+                                      const Cmdline *wanted, SyncState *ret) {
+        _cleanup_cmdline_ Cmdline *c = NULL, *w = NULL;
+        _cleanup_strv_free_ char **options = NULL;
+        int r;
+
+        STRV_FOREACH(o, owned)
+                if (strchr(*o, '=') && (r = strv_extend(&options, *o)) < 0)
+                        return r;
+        r = cmdline_strip_owned(current, options, &c);
+        if (r >= 0)
+                r = cmdline_strip_owned(wanted, options, &w);
+        if (r < 0)
+                return r;
+        return plan_sync_state(k, vendor, c, owned, w, ret);
+}
+
 static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, const KernelInfo *k, Vendor vendor) {
         _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
         _cleanup_strv_free_ char **owned = NULL, **have = NULL, **missing = NULL;
@@ -472,15 +504,55 @@ static int check_cmdline(Verdict *v, const Observation *o, const Profile *p, con
         r = profile_owned_keys(p, &owned);
         if (r < 0)
                 return r;
+        /* [PCI] LiftACSRedirect=gpu-paths: the token plan and apply write, from this node's tree. */
+        if (p->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
+                _cleanup_(acs_lift_done) AcsLift lift = {};
+
+                r = plan_acs_lift_observed(o, k ? k->version : 0, &lift);
+                if (r >= 0)
+                        r = acs_lift_add_token(wanted, &lift);
+                if (r < 0)
+                        return r;
+        }
         r = plan_sync_state(k, vendor, current, owned, wanted, &sync);
         if (r < 0)
                 return r;
+        /* Only the owned pci= options (the ACS lift) differ: bandwidth and group sizes, not the
+         * IOMMU mode. A WARN that says which. */
+        if (sync == SYNC_DRIFT) {
+                _cleanup_strv_free_ char **lift_have = NULL, **lift_want = NULL;
+                SyncState without;
+
+                r = sync_without_owned_options(k, vendor, current, owned, wanted, &without);
+                if (r < 0)
+                        return r;
+                if (without != SYNC_DRIFT) {
+                        _cleanup_free_ char *h = NULL, *w = NULL;
+
+                        r = owned_option_tokens(current, owned, &lift_have);
+                        if (r >= 0)
+                                r = owned_option_tokens(wanted, owned, &lift_want);
+                        if (r < 0)
+                                return r;
+                        h = lift_have ? strv_join(lift_have, " ") : strdup("no ACS lift");
+                        w = lift_want ? strv_join(lift_want, " ") : strdup("none (the profile has no [PCI] LiftACSRedirect=gpu-paths)");
+                        if (!h || !w)
+                                return -ENOMEM;
+                        return check_add(v, "cmdline", CHECK_WARN,
+                                         lift_want ? "Run 'iommuctl apply' to write the profile's ACS lift to the boot entries, then reboot."
+                                                   : "Run 'iommuctl apply' to remove the lift (the profile keeps ACS redirect), then reboot.",
+                                         "the running command line does what the profile's IOMMU tokens do, but its ACS lift "
+                                         "differs: it has %s, the profile asks for %s (peer-to-peer bandwidth and the IOMMU "
+                                         "groups below those ports depend on it)", h, w);
+                }
+        }
         r = check_inert_tokens(v, current, wanted);
         if (r < 0)
                 return r;
 
         for (size_t i = 0; i < current->n_tokens; i++)
-                if (strv_contains(owned, current->tokens[i].key) && (r = strv_extend(&have, current->tokens[i].text)) < 0)
+                if (cmdline_token_ownership(&current->tokens[i], owned) != CMDLINE_NOT_OWNED &&
+                    (r = strv_extend(&have, current->tokens[i].text)) < 0)
                         return r;
         for (size_t i = 0; i < wanted->n_tokens; i++)
                 if (!cmdline_contains_token(current, &wanted->tokens[i]) && (r = strv_extend(&missing, wanted->tokens[i].text)) < 0)
@@ -851,8 +923,8 @@ static int check_p2p(Verdict *v, const Observation *o, const Profile *p, unsigne
                 /* The profile chose bandwidth on its GPU paths over isolation there. */
                 if (!isempty(gpu_redirect))
                         return check_add(v, "p2p", CHECK_WARN,
-                                         "The profile asks for LiftACSRedirect=gpu-paths: run 'iommuctl plan' for the token, "
-                                         "add it to the profile's [KernelArgs] and apply, then reboot.",
+                                         "The profile asks for LiftACSRedirect=gpu-paths: 'iommuctl apply' writes the token "
+                                         "'iommuctl plan' shows (the cmdline check judges it), then reboot.",
                                          "%zu peer paths (%s); ACS still redirects GPU peer-to-peer at %s", t->n_paths, classes,
                                          gpu_redirect);
                 return check_add(v, "p2p", CHECK_PASS, NULL,

@@ -75,9 +75,9 @@ check "--no-journal --no-legend --no-pager" iommuctl verify --no-
 check "--no-bootloader-update --no-legend --no-pager" iommuctl apply --no-
 check "bls,grub" iommuctl apply --backend bls,g
 check "all default" iommuctl apply --entries ""
-check "bootc dracut kernel-cmdline machineconfig" iommuctl export ""
+check "bootc butane dracut kernel-cmdline machineconfig talos" iommuctl export ""
 # the profile option's value is not taken for the verb
-check "bootc dracut kernel-cmdline machineconfig" iommuctl -p strict export ""
+check "bootc butane dracut kernel-cmdline machineconfig talos" iommuctl -p strict export ""
 check "set-type" iommuctl groups ""
 check "0 7" iommuctl --root "$tmp/root" groups set-type ""
 check "DMA DMA-FQ" iommuctl groups set-type 7 D

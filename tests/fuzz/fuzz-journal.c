@@ -4,78 +4,45 @@
  * marked complete, and loaded for rollback. Loading reads the journal and the files it names and
  * never writes. A journal that loads must describe files under the root, with their sizes and
  * well-formed extended attributes. */
-#include <ftw.h>
 #include <stdint.h>
-#include <sys/stat.h>
 
 #include "changeset.h"
 #include "fileio.h"
 #include "log.h"
 #include "xattr-util.h"
 
+#include "fuzz-root.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char root[] = "/tmp/fuzz-journal.XXXXXX";
-static bool made;
-static Root *root_handle; /* opened once, like iommuctl opens --root */
 static volatile unsigned sum; /* keeps the reads of every byte */
-
-static void put(const char *rel, const void *d, size_t n) {
-        _cleanup_free_ char *p = NULL;
-        FILE *f;
-
-        if (asprintf(&p, "%s%s", root, rel) < 0 || !(f = fopen(p, "we")))
-                abort();
-        if (fwrite(d, 1, n, f) != n)
-                abort();
-        fclose(f);
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
-        (void) remove(path);
-        return 0;
-}
-
-static void remove_root(void) {
-        (void) nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static void make_root(void) {
         static const char * const dirs[] = { "/var", "/var/lib", "/var/lib/iommu", "/var/lib/iommu/changesets",
                                              "/var/lib/iommu/changesets/00000001", "/boot", "/boot/loader",
                                              "/boot/loader/entries" };
 
-        if (!mkdtemp(root))
-                abort();
-        for (size_t i = 0; i < ELEMENTSOF(dirs); i++) {
-                _cleanup_free_ char *p = NULL;
-                if (asprintf(&p, "%s%s", root, dirs[i]) < 0 || mkdir(p, 0755) < 0)
-                        abort();
-        }
+        if (!fuzz_root_make(dirs, ELEMENTSOF(dirs)))
+                return;
         /* A boot file the corpus journals name, holding the "new" contents of the seeds. */
-        put("/boot/loader/entries/a.conf", "options root=/dev/sda1 intel_iommu=on\n", 39);
-        put("/var/lib/iommu/changesets/00000001/complete", "1\n", 2);
-        atexit(remove_root);
-        if (root_open_handle(root, &root_handle) < 0)
-                abort();
-        made = true;
+        fuzz_root_put("/boot/loader/entries/a.conf", "options root=/dev/sda1 intel_iommu=on\n", 39);
+        fuzz_root_put("/var/lib/iommu/changesets/00000001/complete", "1\n", 2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_changeset_ ChangeSet *cs = NULL;
-        size_t rootlen = strlen(root);
+        size_t rootlen = strlen(fuzz_root);
 
         log_set_max_level(LOG_LEVEL_ERROR - 1);
-        if (!made)
-                make_root();
-        put("/var/lib/iommu/changesets/00000001/journal", data, size);
-        if (changeset_load_last_for_rollback(root_handle, &cs) < 0)
+        make_root();
+        fuzz_root_put("/var/lib/iommu/changesets/00000001/journal", data, size);
+        if (changeset_load_last_for_rollback(fuzz_root_handle, &cs) < 0)
                 return 0;
         if (cs->id != 1)
                 abort();
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                if (!c->path || c->path[0] != '/' || !c->full || strncmp(c->full, root, rootlen) != 0 ||
+                if (!c->path || c->path[0] != '/' || !c->full || strncmp(c->full, fuzz_root, rootlen) != 0 ||
                     c->old_size > CHANGESET_FILE_MAX || c->new_size > CHANGESET_FILE_MAX ||
                     (!c->old && c->old_size) || (!c->new && c->new_size))
                         abort();

@@ -20,28 +20,14 @@ done
 rm -f "$root/boot/grub/grub.cfg"
 cp -a "$root" "$TMP/input"
 mkdir -p "$TMP/bin"
-cat > "$TMP/bin/grub-probe" <<'PROBE'
-#!/bin/sh
-# Stands in for grub-probe, which would look at the host's disks.
-for a in "$@"; do case "$a" in --target=*) t=${a#--target=} ;; esac; done
-case "$t" in
-        device) echo /dev/vda1 ;;
-        disk) echo /dev/vda ;;
-        fs) echo ext2 ;;
-        fs_uuid) echo 4e1f6c0a-6d2b-4c4e-9a51-1f0c2b7d3e99 ;;
-        partuuid) echo 0a1b2c3d-01 ;;
-        partmap) echo msdos ;;
-        abstraction|compatibility_hint|hints_string|cryptodisk_uuid) ;;
-        drive) echo '(hd0,msdos1)' ;;
-        *) echo "fake grub-probe: $t" >&2; exit 1 ;;
-esac
-PROBE
+. "$(dirname "$0")/grub-probe-lib.sh"
+write_grub_probe "$TMP/bin/grub-probe" 1 msdos
 cat > "$TMP/bin/update-grub-fails" <<'FAILS'
 #!/bin/sh
 echo "update-grub: simulated failure" >&2
 exit 1
 FAILS
-chmod +x "$TMP/bin/grub-probe" "$TMP/bin/update-grub-fails"
+chmod +x "$TMP/bin/update-grub-fails"
 
 # Runs $@ with the tree mounted over /etc/default, /boot and a fresh /var/lib, and every other
 # write to /etc (apply --profile records the selection in /etc/iommu) going to an overlay whose

@@ -17,23 +17,8 @@ command -v unshare > /dev/null || fail "unshare is not installed (util-linux)"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-cat > "$TMP/grub-probe" <<'PROBE'
-#!/bin/sh
-# Stands in for grub-probe, which would look at the host's disks: an ext4 root on a GPT disk.
-for a in "$@"; do case "$a" in --target=*) t=${a#--target=} ;; esac; done
-case "$t" in
-        device) echo /dev/vda2 ;;
-        disk) echo /dev/vda ;;
-        fs) echo ext2 ;;
-        fs_uuid) echo 4e1f6c0a-6d2b-4c4e-9a51-1f0c2b7d3e99 ;;
-        partuuid) echo 0a1b2c3d-02 ;;
-        partmap) echo gpt ;;
-        abstraction | compatibility_hint | hints_string | cryptodisk_uuid) ;;
-        drive) echo '(hd0,gpt2)' ;;
-        *) echo "fake grub-probe: $t" >&2; exit 1 ;;
-esac
-PROBE
-chmod +x "$TMP/grub-probe"
+. "$(dirname "$0")/grub-probe-lib.sh"
+write_grub_probe "$TMP/grub-probe" 2 gpt
 UUID=4e1f6c0a-6d2b-4c4e-9a51-1f0c2b7d3e99
 
 # tree NAME: two kernels, Debian's default /etc/default/grub.

@@ -59,6 +59,15 @@ build() {
     tr -d '\000' < "$tmp/$name.cmdline"
 }
 
+# Configured but never applied on this node: the image gets nothing from the module (#22: no
+# surprise at rollout), and the log says why.
+cmdline=$(build not-applied --hostonly --hostonly-cmdline --hostonly-mode sloppy)
+echo "not-applied UKI .cmdline: '$cmdline'"
+check "configured but not applied: .cmdline has no IOMMU tokens" test "$(echo $cmdline)" = "root=/dev/vda1 rw"
+check "configured but not applied: dracut's log says why" \
+    grep -q "iommu: Generator not armed: profile gpu-sriov was never applied" "$tmp/not-applied.log"
+echo gpu-sriov > "$tmp/root/etc/iommu/applied"
+
 cmdline=$(build kernel-cmdline --no-hostonly --kernel-cmdline "root=/dev/vda1 ro iommu=off quiet")
 echo "kernel_cmdline UKI .cmdline: '$cmdline'"
 check "kernel_cmdline: .cmdline is the merged line (root= kept, iommu=off replaced)" \
@@ -119,6 +128,7 @@ check "hook: rd.iommuctl.enforce=0 turns enforcement off" bash -c '[[ $1 == *war
 printf '[Profile]\nInclude=gpu-sriov\nDescription=site GPU nodes\n\n[KernelArgs]\nIntel=intel_iommu=on iommu=pt iommu.passthrough=1\n' \
     > "$tmp/root/etc/iommu/profiles/site-gpu.conf"
 printf '[IOMMU]\nProfile=site-gpu\nVendor=intel\n[Boot]\nEnforce=yes\n' > "$tmp/root/etc/iommu/iommu.conf"
+echo site-gpu > "$tmp/root/etc/iommu/applied"
 cmdline=$(build site --hostonly --hostonly-cmdline --hostonly-mode sloppy)
 echo "site profile UKI .cmdline: '$cmdline'"
 check "site profile: .cmdline has the including profile's tokens" \

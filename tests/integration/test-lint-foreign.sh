@@ -52,6 +52,18 @@ lint "Ignition, compact" 0 "$F/compact.ign"
 
 lint "Talos" 1 "$F/talos-worker.yaml"
 contains "extraKernelArgs position" "$out" "talos-worker.yaml:13:9: error: Talos: iommu=strict is ignored"
+contains "extraKernelArgs are ignored under a UKI, with the fix" "$out" \
+        "talos-worker.yaml:10:9: warning: Talos: machine.install.extraKernelArgs is ignored when Talos boots a UKI"
+contains "the fix names the schematic" "$out" "use: put them in the Image Factory schematic's customization.extraKernelArgs"
+lint "Talos SecureBoot install" 0 "$F/talos-secureboot.yaml"
+contains "SecureBoot installer named as the reason" "$out" \
+        "talos-secureboot.yaml:8:9: warning: Talos: machine.install.extraKernelArgs is ignored when Talos boots a UKI: its installer image is a SecureBoot one"
+lacks "a -TOKEN removal is not linted as present" "$out" "amd_iommu"
+lint "Image Factory schematic" 1 "$F/schematic.yaml"
+contains "schematic position and fix" "$out" \
+        "schematic.yaml:3:11: error: Talos-schematic: amd_iommu=on is not an amd_iommu= option"
+lacks "the -iommu=strict removal is not linted as present" "$out" "iommu=strict"
+lacks "no UKI warning for the schematic itself" "$out" "boots a UKI"
 ARCH=aarch64 lint "Talos on arm64" 1 "$F/talos-worker.yaml"
 contains "x86 spelling on arm64" "$out" "talos-worker.yaml:12:9: error: Talos: intel_iommu= does not exist on aarch64"
 
@@ -85,7 +97,7 @@ printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' >"$tmp/cm.yaml"
 # whole manifests directory can be linted.
 lint "YAML of another kind" 0 "$tmp/cm.yaml"
 contains "says what lint looked for" "$out" \
-        "cm.yaml:1:1: warning: no MachineConfig, PerformanceProfile, Butane, Ignition or Talos document: nothing linted"
+        "cm.yaml:1:1: warning: no MachineConfig, PerformanceProfile, Butane, Ignition, Talos or Image Factory schematic document: nothing linted"
 contains "counted as a warning" "$out" "0 errors, 1 warning"
 
 # Several files: one total, every file named.
@@ -118,6 +130,12 @@ if [ -n "${IOMMUCTL_PROFILES_PATH:-}" ]; then
                 ARCH=$a lint "exported MachineConfig ($v) lints clean" 0 "$tmp/mc-$v.yaml"
                 contains "exported MachineConfig ($v) was read" "$out" "0 errors, "
                 lacks "exported MachineConfig ($v) has tokens" "$out" "nothing linted"
+                for format in butane talos; do
+                        "$IOMMUCTL" export $format --profile gpu-sriov --vendor "$v" >"$tmp/$format-$v.yaml"
+                        ARCH=$a lint "exported $format ($v) lints clean" 0 "$tmp/$format-$v.yaml"
+                        contains "exported $format ($v) was read, removals included" "$out" "0 errors, 0 warnings"
+                        lacks "exported $format ($v) has tokens" "$out" "nothing linted"
+                done
                 if [ "$HAVE_TOML" = 1 ]; then
                         "$IOMMUCTL" export bootc --profile gpu-sriov --vendor "$v" >"$tmp/kargs-$v.toml"
                         ARCH=$a lint "exported kargs.d ($v) lints clean" 0 "$tmp/kargs-$v.toml"

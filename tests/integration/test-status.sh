@@ -178,7 +178,7 @@ grep -q 'Next boot: bls ostree-1-fedora-coreos' <<< "$out" || fail "ostree: stat
 rc=0
 out=$("$IOMMUCTL" apply --root "$O" --profile gpu-sriov --vendor intel 2>&1) || rc=$?
 [ "$rc" != 0 ] || fail "apply on an ostree root succeeded: $out"
-grep -q "rpm-ostree kargs --append=intel_iommu=on --append=iommu=pt" <<< "$out" || fail "ostree refusal: $out"
+grep -q "rpm-ostree kargs --append-if-missing=intel_iommu=on --append-if-missing=iommu=pt" <<< "$out" || fail "ostree refusal: $out"
 grep -q "export bootc" <<< "$out" || fail "ostree refusal does not name export bootc: $out"
 ! grep -rq iommu= "$O/boot" || fail "apply wrote into an ostree root"
 echo "ok: ostree/bootc roots: apply refuses with rpm-ostree kargs / bootc kargs.d, status reads them"

@@ -398,34 +398,6 @@ static void test_load_blscfg(void **state) {
         test_rmroot(root);
 }
 
-/* A minimal PE image with the given sections (name, data) written to ROOT/path. */
-static void write_pe(const char *root, const char *path, const char * const *sec, size_t n) {
-        uint8_t img[4096] = { 'M', 'Z' };
-        _cleanup_free_ char *p = NULL;
-        size_t at = 0x400;
-        FILE *f;
-
-        img[0x3c] = 0x40;
-        memcpy(img + 0x40, "PE\0\0", 4);
-        img[0x40 + 6] = (uint8_t) n;
-        for (size_t i = 0; i < n; i++) {
-                uint8_t *h = img + 0x40 + 24 + 40 * i;
-                uint32_t len = (uint32_t) strlen(sec[2 * i + 1]);
-                memcpy(h, sec[2 * i], strlen(sec[2 * i]));
-                memcpy(h + 8, &len, 4);
-                memcpy(h + 16, &len, 4);
-                memcpy(h + 20, &(uint32_t) { (uint32_t) at }, 4);
-                memcpy(img + at, sec[2 * i + 1], len);
-                at += 0x200;
-        }
-        test_write(root, path, "");
-        p = test_root_path(root, path);
-        f = fopen(p, "we");
-        assert_non_null(f);
-        assert_int_equal(fwrite(img, 1, at, f), at);
-        fclose(f);
-}
-
 static void test_load_ukis(void **state) {
         char *root = test_mkroot();
         BootSpec b = {};
@@ -436,10 +408,10 @@ static void test_load_ukis(void **state) {
 
         (void) state;
         test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
-        write_pe(root, "/efi/EFI/Linux/debian-6.12.efi", uki, 3);
-        write_pe(root, "/efi/EFI/Linux/debian-6.12.efi.extra.d/iommu.addon.efi", addon, 1);
-        write_pe(root, "/efi/EFI/Linux/no-osrel.efi", no_osrel, 1);
-        write_pe(root, "/efi/EFI/Linux/img.efi", uki, 3);
+        test_write_pe(root, "/efi/EFI/Linux/debian-6.12.efi", uki, 3);
+        test_write_pe(root, "/efi/EFI/Linux/debian-6.12.efi.extra.d/iommu.addon.efi", addon, 1);
+        test_write_pe(root, "/efi/EFI/Linux/no-osrel.efi", no_osrel, 1);
+        test_write_pe(root, "/efi/EFI/Linux/img.efi", uki, 3);
         test_write(root, "/efi/loader/entries/with-options.conf", "efi /EFI/Linux/img.efi\noptions root=/dev/own\n");
         test_write(root, "/efi/loader/entries/without-options.conf", "efi /EFI/Linux/img.efi\n");
         assert_int_equal(bootspec_load(test_root(root), &b), 0);

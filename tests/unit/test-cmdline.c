@@ -178,6 +178,68 @@ static void test_safe_tokens(void **state) {
         assert_int_equal(bad, ';');
 }
 
+static CmdlineOwnership ownership_of(const char *token) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+
+        assert_int_equal(cmdline_parse(token, &c), 0);
+        assert_int_equal(c->n_tokens, 1);
+        return cmdline_token_ownership(&c->tokens[0], iommu_owned_keys);
+}
+
+static void test_pci_option_ownership(void **state) {
+        _cleanup_cmdline_ Cmdline *c = NULL;
+        _cleanup_free_ char *rest = NULL;
+
+        /* pci= is owned by option (issue 25): the ACS lift is iommuctl's, pci=noaer the operator's. */
+        assert_int_equal(ownership_of("pci=noaer"), CMDLINE_NOT_OWNED);
+        assert_int_equal(ownership_of("pci"), CMDLINE_NOT_OWNED);
+        assert_int_equal(ownership_of("pci=disable_acs_redir=pci:1000:c030"), CMDLINE_OWNED_WHOLE);
+        assert_int_equal(ownership_of("pci=config_acs=100x1@0000:00:02.0"), CMDLINE_OWNED_WHOLE);
+        assert_int_equal(ownership_of("pci=noaer,disable_acs_redir=0000:18:00.0"), CMDLINE_OWNED_PART);
+        /* Option names compare exactly, as pci_setup()'s strncmp() does. */
+        assert_int_equal(ownership_of("pci=disable_acs_redirx=1"), CMDLINE_NOT_OWNED);
+        assert_int_equal(ownership_of("iommu=pt"), CMDLINE_OWNED_WHOLE);
+        assert_int_equal(ownership_of("quiet"), CMDLINE_NOT_OWNED);
+
+        assert_int_equal(cmdline_parse("\"pci=realloc=on,config_acs=100x1@pci:1000:c030,noaer\"", &c), 0);
+        assert_int_equal(cmdline_token_strip_owned(&c->tokens[0], iommu_owned_keys, &rest), 0);
+        assert_string_equal(rest, "\"pci=realloc=on,noaer\"");
+        /* A profile's pci= token in [KernelArgs] makes it own that option, never the key. */
+        assert_false(cmdline_key_has_owned_options("iommu", iommu_owned_keys));
+        assert_true(cmdline_key_has_owned_options("pci", iommu_owned_keys));
+}
+
+static void test_pci_option_merge(void **state) {
+        /* Written as a token of its own; the operator's pci= options stay. */
+        assert_merge("ro pci=noaer iommu=pt", "iommu=pt pci=disable_acs_redir=pci:1000:c030",
+                     "ro pci=noaer iommu=pt pci=disable_acs_redir=pci:1000:c030");
+        /* The old lift comes out of the operator's token, the rest of it stays. */
+        assert_merge("ro pci=noaer,disable_acs_redir=0000:18:00.0,realloc iommu=pt", "iommu=pt pci=disable_acs_redir=pci:1000:c030",
+                     "ro pci=noaer,realloc iommu=pt pci=disable_acs_redir=pci:1000:c030");
+        /* Already there inside the operator's token: in sync, left alone. */
+        assert_merge("ro pci=noaer,disable_acs_redir=pci:1000:c030 iommu=pt", "iommu=pt pci=disable_acs_redir=pci:1000:c030",
+                     "ro pci=noaer,disable_acs_redir=pci:1000:c030 iommu=pt");
+        /* A profile without the lift (a profile switch, undo): only the owned option goes. */
+        assert_merge("ro pci=noaer pci=config_acs=100x1@pci:1000:c030 iommu=pt", "iommu=pt", "ro pci=noaer iommu=pt");
+        assert_merge("ro pci=noaer,config_acs=100x1@pci:1000:c030 iommu=pt", "", "ro pci=noaer");
+}
+
+static void test_pci_option_splice(void **state) {
+        _cleanup_cmdline_ Cmdline *w = NULL, *none = NULL;
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL;
+
+        assert_int_equal(cmdline_parse("iommu=pt pci=disable_acs_redir=pci:1000:c030", &w), 0);
+        assert_int_equal(cmdline_parse("", &none), 0);
+        /* Byte for byte outside the owned parts; the operator's options of a mixed token move in
+         * front of the inserted tokens. */
+        assert_int_equal(cmdline_splice("quiet  pci=noaer,disable_acs_redir=0000:18:00.0 iommu=pt\n", iommu_owned_keys, w, &a), 0);
+        assert_string_equal(a, "quiet pci=noaer iommu=pt pci=disable_acs_redir=pci:1000:c030\n");
+        assert_int_equal(cmdline_splice("quiet pci=noaer,disable_acs_redir=pci:1000:c030 iommu=pt", iommu_owned_keys, w, &b), 0);
+        assert_string_equal(b, "quiet pci=noaer,disable_acs_redir=pci:1000:c030 iommu=pt");
+        assert_int_equal(cmdline_splice("quiet pci=disable_acs_redir=pci:1000:c030,noaer iommu=pt", iommu_owned_keys, none, &c), 0);
+        assert_string_equal(c, "quiet pci=noaer");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tokenize_plain),
@@ -193,6 +255,9 @@ int main(void) {
                 cmocka_unit_test(test_merge_unterminated_quote),
                 cmocka_unit_test(test_merge_too_long),
                 cmocka_unit_test(test_safe_tokens),
+                cmocka_unit_test(test_pci_option_ownership),
+                cmocka_unit_test(test_pci_option_merge),
+                cmocka_unit_test(test_pci_option_splice),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -176,6 +176,72 @@ static void test_butane_ignition_talos(void **state) {
         foreign_kargs_done(&k);
 }
 
+/* Talos: "-TOKEN" removes TOKEN (machine config and schematic alike); the machine config's
+ * extraKernelArgs are ignored under a UKI, which lint says with the fix; the schematic is read. */
+static void test_talos_schematic_and_uki(void **state) {
+        _cleanup_(foreign_kargs_done) ForeignKargs k = {}, s = {};
+        _cleanup_(foreign_report_done) ForeignReport r = {}, rs = {};
+        const ForeignFinding *f;
+
+        parse_ok(FOREIGN_SYNTAX_YAML,
+                 "version: v1alpha1\n"
+                 "machine:\n"
+                 "  install:\n"
+                 "    image: factory.talos.dev/installer-secureboot/376567988ad3:v1.11.0\n"
+                 "    extraKernelArgs:\n"
+                 "      - iommu=pt\n"
+                 "      - -amd_iommu=on\n",
+                 &k);
+        assert_int_equal(k.documents[0].format, FOREIGN_TALOS);
+        assert_non_null(strstr(k.documents[0].boots_uki, "SecureBoot"));
+        assert_karg(&k, 0, "iommu=pt", 6, 9, false);
+        assert_karg(&k, 1, "amd_iommu=on", 7, 9, true);
+        assert_int_equal(lint_for(&k, ARCH_X86_64, &r), 0);
+        f = find(&r, "ignored when Talos boots a UKI");
+        assert_int_equal(f->lint.severity, SEVERITY_WARNING);
+        assert_int_equal(f->line, 6);
+        assert_non_null(strstr(f->lint.fix, "customization.extraKernelArgs"));
+        /* The removal of amd_iommu=on is the fix, not a finding. */
+        for (size_t i = 0; i < r.n_findings; i++)
+                assert_false(r.findings[i].lint.token && strstr(r.findings[i].lint.token, "amd_iommu"));
+
+        /* GRUB building its own line: only UEFI installs ignore the list, a note. */
+        {
+                _cleanup_(foreign_kargs_done) ForeignKargs g = {};
+                _cleanup_(foreign_report_done) ForeignReport rg = {};
+
+                parse_ok(FOREIGN_SYNTAX_YAML,
+                         "machine:\n  install:\n    grubUseUKICmdline: false\n    extraKernelArgs: [iommu=pt]\n", &g);
+                assert_null(g.documents[0].boots_uki);
+                assert_int_equal(lint_for(&g, ARCH_X86_64, &rg), 0);
+                f = find(&rg, "only legacy-BIOS GRUB installs use it");
+                assert_int_equal(f->lint.severity, SEVERITY_NOTE);
+        }
+
+        parse_ok(FOREIGN_SYNTAX_YAML,
+                 "customization:\n"
+                 "  extraKernelArgs:\n"
+                 "    - \"amd_iommu=on\"\n"
+                 "    - \"-iommu=pt\"\n"
+                 "    - \"iommu=pt\"\n"
+                 "    - \"-\"\n"
+                 "  systemExtensions:\n"
+                 "    officialExtensions: [siderolabs/amd-ucode]\n",
+                 &s);
+        assert_int_equal(s.n_documents, 1);
+        assert_int_equal(s.documents[0].format, FOREIGN_TALOS_SCHEMATIC);
+        assert_karg(&s, 0, "amd_iommu=on", 3, 7, false);
+        assert_karg(&s, 1, "iommu=pt", 4, 7, true);
+        assert_karg(&s, 3, "-", 6, 7, false); /* a lone "-" is an argument, not a removal */
+        assert_int_equal(lint_for(&s, ARCH_X86_64, &rs), 0);
+        f = find(&rs, "amd_iommu=on is not an amd_iommu= option");
+        assert_int_equal(f->line, 3);
+        f = find(&rs, "iommu=pt is removed and also added (line 5)");
+        assert_int_equal(f->line, 4);
+        for (size_t i = 0; i < rs.n_findings; i++)
+                assert_null(strstr(rs.findings[i].lint.message, "boots a UKI"));
+}
+
 static void test_bootc_toml(void **state) {
         ForeignKargs k = {};
 
@@ -338,6 +404,7 @@ int main(void) {
                 cmocka_unit_test(test_machine_config),
                 cmocka_unit_test(test_multi_document),
                 cmocka_unit_test(test_butane_ignition_talos),
+                cmocka_unit_test(test_talos_schematic_and_uki),
                 cmocka_unit_test(test_bootc_toml),
                 cmocka_unit_test(test_problems),
                 cmocka_unit_test(test_lint),

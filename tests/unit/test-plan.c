@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include "host.h"
+#include "pcie.h"
 #include "plan.h"
 #include "strv.h"
 #include "test-util.h"
@@ -320,6 +321,68 @@ static void test_platform_probe(void **state) {
         test_rmroot(root);
 }
 
+/* PASID/ATS devices probed from config space on an SMMUv3 host (no statement needed): a
+ * Grace-class GPU's endpoint with both capabilities raises the smmuv3-pasid conflict on 6.8;
+ * a NIC without PASID says "no" with its evidence; without an SMMUv3 nothing is scanned. */
+static void put_endpoint(const char *root, const char *bdf, bool pasid) {
+        uint8_t cfg[PCI_CONFIG_SPACE_SIZE] = {};
+        _cleanup_free_ char *path = NULL;
+
+        cfg[0x00] = 0xde; cfg[0x01] = 0x10; /* NVIDIA */
+        cfg[0x06] = 0x10;                   /* capability list */
+        cfg[0x34] = 0x60;
+        cfg[0x60] = 0x10; cfg[0x62] = 0x02; /* PCI Express endpoint */
+        cfg[0x100] = 0x0f; cfg[0x102] = 0x01; cfg[0x103] = pasid ? 0x12 : 0x00; /* ATS, next 0x120 */
+        if (pasid) {
+                cfg[0x120] = 0x1b; cfg[0x122] = 0x01;                           /* PASID */
+        }
+        assert_true(asprintf(&path, "/sys/bus/pci/devices/%s/config", bdf) > 0);
+        test_write_bytes(root, path, cfg, sizeof(cfg));
+}
+
+static void test_platform_probe_pasid(void **state) {
+        char *root = test_mkroot();
+        KernelInfo k;
+        IntentConflicts c = {};
+
+        put_endpoint(root, "0009:01:00.0", false);
+        /* No SMMUv3: not scanned, unknown. */
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_PASID_ATS], -1);
+        test_write(root, "/sys/class/iommu/smmu3.0x0000000011000000/.keep", "");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_PASID_ATS], 0);
+        assert_non_null(strstr(k.platform.evidence[PLATFORM_PASID_ATS], "config space"));
+
+        put_endpoint(root, "0019:01:00.0", true);
+        kernel_info_default(ARCH_AARCH64, &k);
+        k.version = KERNEL_VERSION(6, 8);
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_PASID_ATS], 1);
+        assert_non_null(strstr(k.platform.evidence[PLATFORM_PASID_ATS], "PASID and ATS"));
+        assert_int_equal(intent_conflicts(MODE_PASSTHROUGH, VENDOR_ARM64, &k, &c), 0);
+        assert_int_equal(c.n, 1);
+        assert_string_equal(c.items[0].id, "smmuv3-pasid");
+        intent_conflicts_done(&c);
+        /* Grace: the CPU part alone is any Neoverse V2; the SoC ID decides. */
+        test_write(root, "/proc/cpuinfo", "processor\t: 0\nCPU implementer\t: 0x41\nCPU part\t: 0xd4f\n\n");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_GRACE], 1);
+        assert_non_null(strstr(k.platform.evidence[PLATFORM_GRACE], "Graviton4"));
+        test_write(root, "/sys/devices/soc0/soc_id", "jep106:0a00:0010\n"); /* not NVIDIA */
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_GRACE], 0);
+        test_write(root, "/sys/devices/soc0/soc_id", "jep106:036b:0241\n");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_GRACE], 1);
+        assert_non_null(strstr(k.platform.evidence[PLATFORM_GRACE], "soc_id"));
+        /* The owner's statement still wins over the probe. */
+        test_write(root, "/etc/iommu/platform.conf", "[Platform]\nPASIDDevices=no\n");
+        assert_int_equal(kernel_platform_probe(test_root(root), ARCH_AARCH64, NULL, &k.platform), 0);
+        assert_int_equal(k.platform.fact[PLATFORM_PASID_ATS], 0);
+        test_rmroot(root);
+}
+
 static void test_offline(void **state) {
         _cleanup_profile_ Profile *p = load("strict");
         _cleanup_(plan_done) Plan plan = {};
@@ -389,6 +452,7 @@ int main(void) {
                 cmocka_unit_test(test_tokens_for_kernel),
                 cmocka_unit_test(test_conflicts),
                 cmocka_unit_test(test_platform_probe),
+                cmocka_unit_test(test_platform_probe_pasid),
                 cmocka_unit_test(test_host_probe),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -91,6 +91,24 @@ static void test_precedence_and_include(void **state) {
         assert_args("mine", VENDOR_AMD, "iommu=pt");
 }
 
+static void test_owned_pci_options(void **state) {
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_strv_free_ char **keys = NULL;
+
+        /* A profile writing pci= options owns those options, never the pci key: the operator's
+         * other pci= options are not the profile's to replace (issue 25). */
+        test_write(root, "/etc/iommu/profiles/pcilift.conf",
+                   "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=intel_iommu=on iommu=pt pci=realloc=on,disable_acs_redir=pci:1000:c030\n");
+        assert_int_equal(profile_load(test_root(root), "pcilift", &p), 0);
+        assert_int_equal(profile_owned_keys(p, &keys), 0);
+        assert_false(strv_contains(keys, "pci"));
+        assert_true(strv_contains(keys, "pci=disable_acs_redir"));
+        assert_true(strv_contains(keys, "pci=config_acs"));
+        assert_true(strv_contains(keys, "pci=realloc"));
+        assert_false(strv_contains(keys, "pci=noaer"));
+        assert_true(strv_contains(keys, "iommu"));
+}
+
 typedef struct BrokenCase {
         const char *content;
         const char *message; /* must appear in the log, after "file:line: " when line > 0 */
@@ -263,6 +281,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped_profiles),
                 cmocka_unit_test(test_precedence_and_include),
+                cmocka_unit_test(test_owned_pci_options),
                 cmocka_unit_test(test_broken_profiles),
                 cmocka_unit_test(test_intent_only),
                 cmocka_unit_test(test_include_loop),

@@ -5,6 +5,9 @@
 
 #include <fcntl.h>
 #include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "fileio.h"
@@ -57,8 +60,8 @@ static inline const Root *test_root(const char *root) {
         return r;
 }
 
-/* Writes ROOT/path, creating parent directories. */
-static inline void test_write(const char *root, const char *path, const char *content) {
+/* Writes size bytes to ROOT/path, creating parent directories. */
+static inline void test_write_bytes(const char *root, const char *path, const void *data, size_t size) {
         _cleanup_free_ char *p = test_root_path(root, path);
         FILE *f;
 
@@ -68,10 +71,14 @@ static inline void test_write(const char *root, const char *path, const char *co
                 *s = '/';
         }
         f = fopen(p, "we");
-        if (!f)
+        if (!f || fwrite(data, 1, size, f) != size)
                 abort();
-        fputs(content, f);
         fclose(f);
+}
+
+/* Writes ROOT/path, creating parent directories. */
+static inline void test_write(const char *root, const char *path, const char *content) {
+        test_write_bytes(root, path, content, strlen(content));
 }
 
 static int captured_fd = -1, saved_stderr = -1;
@@ -96,4 +103,35 @@ static inline char *capture_stderr_end(void) {
                 abort();
         close(captured_fd);
         return buf;
+}
+
+/* A minimal PE image with the given sections (name, data) written to ROOT/path. */
+static inline void test_write_pe(const char *root, const char *path, const char * const *sec, size_t n) {
+        uint8_t img[4096] = { 'M', 'Z' };
+        char *p;
+        size_t at = 0x400;
+        FILE *f;
+
+        img[0x3c] = 0x40;
+        memcpy(img + 0x40, "PE\0\0", 4);
+        img[0x40 + 6] = (uint8_t) n;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *h = img + 0x40 + 24 + 40 * i;
+                uint32_t len = (uint32_t) strlen(sec[2 * i + 1]);
+                memcpy(h, sec[2 * i], strlen(sec[2 * i]));
+                memcpy(h + 8, &len, 4);
+                memcpy(h + 16, &len, 4);
+                memcpy(h + 20, &(uint32_t) { (uint32_t) at }, 4);
+                memcpy(img + at, sec[2 * i + 1], len);
+                at += 0x200;
+        }
+        test_write(root, path, "");
+        p = test_root_path(root, path);
+        f = fopen(p, "we");
+        if (!f)
+                abort();
+        if (fwrite(img, 1, at, f) != at)
+                abort();
+        fclose(f);
+        free(p);
 }

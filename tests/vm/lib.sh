@@ -98,7 +98,7 @@ _vm_apt_suite_setup() {
 	local dir
 	dir=$VM_CACHE/apt/$(_vm_suite_base)
 	[[ -n $VM_SUITE ]] || return 0
-	local VM_SUITE
+	local VM_SUITE=$VM_SUITE
 	VM_SUITE=$(_vm_suite_base)
 	case $VM_SUITE in
 	bullseye | bookworm | trixie | forky | sid) ;;
