@@ -160,6 +160,9 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         *ret = *judge;
         ret->kernel = ret_kernel;
         ret->dropped = NULL;
+        /* Its answers are for another kernel, and the keys are judge's to free. */
+        memset(ret->cache, 0, sizeof(ret->cache));
+        ret->cache_next = 0;
         return 1;
 }
 
@@ -167,7 +170,8 @@ void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from) {
         STRV_FOREACH(t, from->dropped)
                 if (!strv_contains(into->dropped, *t))
                         (void) strv_extend(&into->dropped, *t);
-        from->dropped = strv_free(from->dropped);
+        /* from is done with: its dropped tokens and its cached answers go. */
+        sync_judge_done(from);
 }
 
 /* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */

@@ -73,7 +73,7 @@ void sync_judge_done(SyncJudge *j);
  * sync_judge_take_dropped(). */
 int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
                            SyncJudge *ret);
-/* Moves from's dropped tokens to into (each once). */
+/* Moves from's dropped tokens to into (each once) and releases the rest of from (sync_judge_done()). */
 void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 
 /* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),
