@@ -13,25 +13,28 @@
 # With GRUBBY_BLS=PATH (Fedora's grubby-bls script; Debian does not package it) the same update
 # is also done by grubby, its BLS directory and grubenv pointed into the tree (GRUBBY_ARGS
 # replaces the default arguments; BLS and ENV in it name the tree's entries and grubenv).
+# Issue 24's targets, printed as ratios: apply at most 30k instructions per entry (count / N) at
+# 1000 entries; the growth exponent of apply and rollback over N (their counts above the smallest
+# N, log-log, smallest to largest N) at most 1.05; each count next to the minimal writer's.
 # Prints; does not assert (exit 0 unless a tool is missing).
 #
-# Usage: bench/apply-instructions.sh [BUILD_DIR] [N...]
+# Usage: bench/apply-instructions.sh [BUILD_DIR] [--large] [N...]
+#   default N: 10 100 1000 (under a minute); --large adds 2000 and 5000 (minutes).
 
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$src/build}
-shift || true
-sizes=("$@")
-[[ ${#sizes[@]} -gt 0 ]] || sizes=(10 100 1000 2000)
+. "$src/bench/lib.sh"
+parse_size_args "10 100 1000" "2000 5000" "$@"
 iommuctl=$build/src/iommuctl
 [[ -x $iommuctl ]] || { echo "$iommuctl is missing: build first" >&2; exit 2; }
-. "$src/bench/lib.sh"
 writer=$(build_floor minimal-writer)
 read -r -a args < "$src/tests/fixtures/boot/systemd-boot-esp/args"
 
 fresh() { rm -rf "$2"; cp -a "$tmp/bls-$1" "$2"; }
 
-printf '%6s %13s %8s %13s %8s %10s %13s %8s %9s\n' entries apply fsyncs rollback fsyncs "rss KiB" "min. writer" fsyncs "apply/min"
+printf '%6s %13s %8s %9s %13s %8s %10s %13s %8s %9s %9s\n' entries apply fsyncs "per entry" rollback fsyncs "rss KiB" "min. writer" \
+        fsyncs "apply/min" "rollb/min"
+declare -A apply_n rollback_n writer_n
 for n in "${sizes[@]}"; do
         make_bls_tree "$tmp/bls-$n" "$n"
         r=$tmp/run
@@ -49,7 +52,9 @@ for n in "${sizes[@]}"; do
         wi=$(callgrind_count "$writer" "$r/efi/loader/entries" "${files[@]}")
         fresh "$n" "$r"
         wf=$(fsync_count "$writer" "$r/efi/loader/entries" "${files[@]}")
-        printf '%6d %13d %8d %13d %8d %10d %13d %8d %9s\n' "$n" "$ai" "$af" "$ri" "$rf" "$rss" "$wi" "$wf" "$(ratio "$ai" "$wi")x"
+        apply_n[$n]=$ai rollback_n[$n]=$ri writer_n[$n]=$wi
+        printf '%6d %13d %8d %9d %13d %8d %10d %13d %8d %9s %9s\n' "$n" "$ai" "$af" "$(per "$ai" "$n")" "$ri" "$rf" "$rss" "$wi" "$wf" \
+                "$(ratio "$ai" "$wi")x" "$(ratio "$ri" "$wi")x"
         # The issue's case: the profile from iommu.conf, so the change set holds the N entries
         # only. With --profile (the table's column) apply also records /etc/iommu/selection:
         # one more file and one more directory to fsync.
@@ -76,3 +81,17 @@ for n in "${sizes[@]}"; do
         fi
         rm -rf "$tmp/bls-$n" "$r"
 done
+
+echo
+echo "issue 24 targets:"
+[[ -n ${apply_n[1000]:-} ]] && target "apply, instructions per entry at 1000 entries" "$(per "${apply_n[1000]}" 1000)" 30000
+first=${sizes[0]} second=${sizes[1]:-} last=${sizes[-1]}
+if [[ -n $second && $second != "$last" ]]; then
+        # Above the smallest N: its count stands for the fixed cost.
+        target "growth exponent of apply, $second .. $last" \
+                "$(exponent "$second" "${apply_n[$second]}" "$last" "${apply_n[$last]}" "${apply_n[$first]}")" 1.05
+        target "growth exponent of rollback, $second .. $last" \
+                "$(exponent "$second" "${rollback_n[$second]}" "$last" "${rollback_n[$last]}" "${rollback_n[$first]}")" 1.05
+        printf '  %-52s %9s\n' "(minimal writer, $second .. $last)" \
+                "$(exponent "$second" "${writer_n[$second]}" "$last" "${writer_n[$last]}" "${writer_n[$first]}")"
+fi

@@ -47,18 +47,24 @@ build_floor() {
         echo "$out"
 }
 
-# make_groups_tree DIR N: a host root under DIR with N IOMMU groups of one PCI device each, in
-# the layout tools/iommu-capture-host writes (and tests/fixtures/make-synthetic-hosts.sh): the
-# synthetic HGX host's /proc, ACPI and IOMMU units, its devices and groups replaced by N.
+# make_groups_tree DIR N [SHAPE]: a host root under DIR with N IOMMU groups of one PCI device
+# each, in the layout tools/iommu-capture-host writes (and tests/fixtures/make-synthetic-hosts.sh):
+# the synthetic HGX host's /proc, ACPI and IOMMU units, its devices and groups replaced by N.
+# SHAPE "gpu" (the default): GPUs, SR-IOV NICs, NVMe and other devices in turn (a GPU server:
+# every GPU and SR-IOV device is a row of verify's device table); "plain": NVMe, Ethernet
+# without SR-IOV, system peripherals and bridges (a plain server: no device table).
 make_groups_tree() {
-        local r=$1 n=$2
+        local r=$1 n=$2 shape=${3:-gpu}
         cp -a "$src/tests/fixtures/hosts/synthetic-hgx-h100/root" "$r"
         rm -rf "$r/sys/kernel/iommu_groups" "$r/sys/bus/pci/devices" "$r"/sys/devices/pci0000:00 "$r"/sys/devices/pci0001:*
-        python3 - "$r" "$n" <<'PY'
+        python3 - "$r" "$n" "$shape" <<'PY'
 import os, sys
-root, n = sys.argv[1], int(sys.argv[2])
+root, n, shape = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 kinds = [("10de", "2330", "030200", "nvidia"), ("15b3", "1021", "020700", "mlx5_core"),
          ("144d", "a80a", "010802", "nvme"), ("8086", "3240", "088000", None)]
+if shape == "plain":
+    kinds = [("144d", "a80a", "010802", "nvme"), ("8086", "1521", "020000", "igb"),
+             ("8086", "3240", "088000", None), ("8086", "09a2", "060000", None)]
 os.makedirs(f"{root}/sys/bus/pci/devices")
 for i in range(n):
     bdf = "%04x:%02x:%02x.%d" % (i >> 16, (i >> 8) & 0xff, (i >> 3) & 0x1f, i & 7)
@@ -106,3 +112,34 @@ PY
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b ? a / b : 0 }'; }
 per() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a / b }'; }
+
+# parse_size_args "DEFAULT SIZES" "LARGE SIZES" ARGS...: sets build (a directory argument, default
+# $src/build) and sizes (the numbers given, else the default ones, plus the large ones with
+# --large).
+parse_size_args() {
+        local defaults=$1 larger=$2 a large=no more
+        shift 2
+        build=$src/build
+        sizes=()
+        for a in "$@"; do
+                case $a in
+                        --large) large=yes ;;
+                        [0-9]*) sizes+=("$a") ;;
+                        *) build=$a ;;
+                esac
+        done
+        [[ ${#sizes[@]} -gt 0 ]] || read -r -a sizes <<< "$defaults"
+        if [[ $large == yes ]]; then
+                read -r -a more <<< "$larger"
+                sizes+=("${more[@]}")
+        fi
+}
+
+# target LABEL VALUE LIMIT: "LABEL VALUE (target <= LIMIT: met|NOT MET)"; VALUE may end in "x".
+target() {
+        printf '  %-52s %9s  (target <= %s: %s)\n' "$1" "$2" "$3" "$(awk -v a="${2%x}" -v b="$3" 'BEGIN { print a <= b ? "met" : "NOT MET" }')"
+}
+
+# exponent N1 C1 N2 C2 Z: the growth exponent of the count C above Z (the fixed cost) from N1 to N2,
+# ln((C2 - Z) / (C1 - Z)) / ln(N2 / N1): 1 for linear growth.
+exponent() { awk -v n1="$1" -v c1="$2" -v n2="$3" -v c2="$4" -v z="$5" 'BEGIN { printf "%.3f", log((c2 - z) / (c1 - z)) / log(n2 / n1) }'; }

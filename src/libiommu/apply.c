@@ -69,7 +69,7 @@ static int reboot_into(const ApplyRequest *req) {
                 return log_oom();
         if (read_root_line(req->root, REBOOT_STAMP, &previous) >= 0 && streq(previous, tokens)) {
                 _cleanup_cmdline_ Cmdline *running = NULL;
-                SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
+                _cleanup_(sync_judge_done) SyncJudge judge = SYNC_JUDGE(req->kernel, req->vendor);
 
                 if (host_read_cmdline(req->root, &line) >= 0 && cmdline_parse(line, &running) >= 0 &&
                     !sync_judge_carries(&judge, running, req->owned, req->wanted))

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include "bootspec.h"
 #include "changeset.h"
 #include "cmdline.h"
 #include "fileio.h"
@@ -47,5 +48,6 @@ int grubenv_get(const char *text, const char *key, char **ret);
  * the entry file names) and, for $kernelopts entries, of the GRUB environment block (rewritten by
  * grub2-editenv/grub-editenv on a scratch copy) to cs. ret_default_options, when not NULL, gets
  * the resulting options of the default entry (for seeding /etc/kernel/cmdline), or NULL. */
-int boot_bls_plan(const Root *root, const char *selector, char * const *owned, const Cmdline *wanted, SyncJudge *judge, ChangeSet *cs,
-                  char **ret_default_options);
+/* spec: the boot configuration bootspec_load() read (for the default entry), NULL to read it here. */
+int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, char * const *owned, const Cmdline *wanted,
+                  SyncJudge *judge, ChangeSet *cs, char **ret_default_options);

@@ -88,16 +88,13 @@ int boot_ostree_commands(const Cmdline *current, char * const *owned, const Cmdl
 /* ostree and bootc regenerate boot/loader.N from the deployment's kernel arguments: an entry
  * rewritten here is lost at the next deployment (or breaks its checksum). Their own tools own
  * the command line: the refusal says, command for command, how to carry the same tokens there. */
-static int refuse_ostree(const BootRequest *req) {
-        _cleanup_(bootspec_done) BootSpec b = {};
+static int refuse_ostree(const BootRequest *req, const BootSpec *spec) {
+        const BootSpec b = *spec; /* a shallow copy: the lines below read b. */
         _cleanup_cmdline_ Cmdline *current = NULL;
         _cleanup_free_ char *rpm = NULL, *toml = NULL;
         Vendor vendor = req->judge ? req->judge->vendor : VENDOR_PORTABLE;
         int r;
 
-        r = bootspec_load(req->root, &b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root->path);
         if (!b.ostree)
                 return 0;
         if (b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].cmdline)
@@ -117,15 +114,21 @@ static int refuse_ostree(const BootRequest *req) {
 }
 
 int boot_plan(const BootRequest *req, ChangeSet *cs) {
+        _cleanup_(bootspec_done) BootSpec spec = {};
         _cleanup_free_ char *default_options = NULL;
         int r;
 
-        r = refuse_ostree(req);
+        /* Read once: the ostree check and the default entry both look at it (each entry file
+         * was read and parsed once per look, a third of apply's instructions). */
+        r = bootspec_load(req->root, &spec);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", req->root->path);
+        r = refuse_ostree(req, &spec);
         if (r < 0)
                 return r;
 
         if (req->backends[BOOT_BACKEND_BLS]) {
-                r = boot_bls_plan(req->root, req->entries, req->owned, req->wanted, req->judge, cs, &default_options);
+                r = boot_bls_plan(req->root, &spec, req->entries, req->owned, req->wanted, req->judge, cs, &default_options);
                 if (r < 0)
                         return r;
         }

@@ -75,8 +75,17 @@ static size_t kept_length(const char *s, size_t left, size_t *ret_escaped) {
 }
 
 char *escape_text(const char *s) {
-        size_t size = 1, n = strlen(s);
+        size_t size = 1, n = 0;
         char *r, *p;
+
+        /* Printable ASCII is kept as it is: a copy, without decoding (every sysfs name). */
+        while ((unsigned char) s[n] >= 0x20 && (unsigned char) s[n] < 0x7f)
+                n++;
+        if (!s[n]) {
+                r = malloc(n + 1);
+                return r ? memcpy(r, s, n + 1) : NULL;
+        }
+        n += strlen(s + n);
 
         for (size_t i = 0, k, e; i < n; i += k ?: e) {
                 k = kept_length(s + i, n - i, &e);

@@ -623,6 +623,74 @@ int read_root_file(const Root *root, const char *path, size_t max, char **ret, s
         return read_fd_full(fd, max, ret, ret_size);
 }
 
+/* memmem() for a short needle: memchr() for its first byte. glibc's memmem() runs the two-way
+ * algorithm, which costs more than the search for "\n\n" in /proc/cpuinfo's first block. */
+static const char *find_bytes(const char *s, size_t n, const char *needle, size_t l) {
+        for (const char *p = s, *end = s + n; l > 0 && (size_t) (end - p) >= l; p++) {
+                p = memchr(p, needle[0], (size_t) (end - p) - l + 1);
+                if (!p)
+                        return NULL;
+                if (memcmp(p, needle, l) == 0)
+                        return p;
+        }
+        return NULL;
+}
+
+int read_root_file_until(const Root *root, const char *path, size_t max, const char *stop, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -1;
+        size_t n = 0, allocated = 4097, l = strlen(stop);
+        struct stat st;
+        int r;
+
+        r = root_open(root, path, SAFE_READ_FLAGS, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (S_ISDIR(st.st_mode))
+                return -EISDIR;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        buf = malloc(allocated);
+        if (!buf)
+                return -ENOMEM;
+        for (;;) {
+                ssize_t k;
+
+                if (n + 1 == allocated) {
+                        char *t;
+                        if (allocated > max)
+                                return -EFBIG;
+                        t = realloc(buf, allocated * 2);
+                        if (!t)
+                                return -ENOMEM;
+                        buf = t;
+                        allocated *= 2;
+                }
+                k = read(fd, buf + n, allocated - n - 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                /* Only the new bytes and the l-1 before them can complete stop. */
+                size_t from = n >= l ? n - l + 1 : 0;
+                n += k;
+                if (n > max)
+                        return -EFBIG;
+                buf[n] = '\0';
+                if (find_bytes(buf + from, n - from, stop, l))
+                        break;
+        }
+        buf[n] = '\0';
+        if (ret_size)
+                *ret_size = n;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
 int read_root_line(const Root *root, const char *path, char **ret) {
         char *buf;
         int r;

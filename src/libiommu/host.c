@@ -23,6 +23,21 @@ static char *cpuinfo_field(const char *cpuinfo, const char *key) {
         return NULL;
 }
 
+int host_read_cpuinfo(const Root *root, char **ret) {
+        char *s, *e;
+        int r;
+
+        r = read_root_file_until(root, "/proc/cpuinfo", 16 * 1024 * 1024, "\n\n", &s, NULL);
+        if (r < 0)
+                return r;
+        /* The first block, with its last newline. */
+        e = strstr(s, "\n\n");
+        if (e)
+                e[1] = '\0';
+        *ret = s;
+        return 0;
+}
+
 /* Whether the "flags" line of /proc/cpuinfo holds flag as a whole word. */
 bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag) {
         _cleanup_free_ char *flags = cpuinfo_field(cpuinfo, "flags");
@@ -104,7 +119,7 @@ int host_probe_virtualization(const Root *root, HostInfo *h) {
         _cleanup_free_ char *cpuinfo = NULL, *vendor = NULL, *product = NULL, *type = NULL, *caps = NULL;
         int r;
 
-        r = read_root_file(root, "/proc/cpuinfo", 16 * 1024 * 1024, &cpuinfo, NULL);
+        r = host_read_cpuinfo(root, &cpuinfo);
         if (r < 0 && r != -ENOENT)
                 return r;
         (void) read_root_file(root, "/sys/class/dmi/id/sys_vendor", 4096, &vendor, NULL);
@@ -134,7 +149,7 @@ int host_probe(const Root *root, Arch arch_override, Vendor vendor_override, Hos
         h.has_dmar = root_exists(root, ACPI_DMAR);
         h.has_ivrs = root_exists(root, ACPI_IVRS);
 
-        r = read_root_file(root, "/proc/cpuinfo", 16 * 1024 * 1024, &cpuinfo, NULL);
+        r = host_read_cpuinfo(root, &cpuinfo);
         if (r < 0 && r != -ENOENT)
                 return r;
         if (cpuinfo) {

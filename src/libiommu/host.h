@@ -35,6 +35,9 @@ int host_probe_virtualization(const Root *root, HostInfo *h);
 /* The [KernelArgs] entry a profile is read with on this host: "portable" on arm64 means ARM64. */
 Vendor host_args_vendor(const HostInfo *h);
 
+/* The first CPU block of ROOT/proc/cpuinfo (up to its first empty line), read no further: the
+ * fields read from it (vendor_id, flags, CPU implementer, CPU part) are the same for every CPU. */
+int host_read_cpuinfo(const Root *root, char **ret);
 /* Whether the first "flags" line of /proc/cpuinfo text holds flag as a whole word. Pure. */
 bool host_cpuinfo_has_flag(const char *cpuinfo, const char *flag);
 

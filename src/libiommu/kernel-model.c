@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "fileio.h"
+#include "host.h"
 #include "ini-file.h"
 #include "kernel-model.h"
 #include "pcie.h"
@@ -57,6 +58,19 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         };
 }
 
+/* Whether a line of text starts with line ("CONFIG_X=y"). Searched for from its eighth byte on:
+ * strstr() for "\nCONFIG_" stops at every line of a 10000-line config, strstr() for the symbol's
+ * name almost nowhere (it was half the generator's instructions when it judged a line by the
+ * kernel model). */
+static bool config_has_line(const char *text, const char *line) {
+        const char *name = line + 7;
+
+        for (const char *h = strstr(text, name); h; h = strstr(h + 1, name))
+                if (h - text >= 7 && memcmp(h - 7, line, 7) == 0 && (h - 7 == text || h[-8] == '\n'))
+                        return true;
+        return false;
+}
+
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
         int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
         const struct {
@@ -107,7 +121,7 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
         ret->amd_iommu = amd;
         ret->iommufd = iommufd;
         /* The one symbol read without "IOMMU" in its name. */
-        ret->vfio_device_cdev = strstr(text, "\nCONFIG_VFIO_DEVICE_CDEV=y") || startswith(text, "CONFIG_VFIO_DEVICE_CDEV=y");
+        ret->vfio_device_cdev = config_has_line(text, "CONFIG_VFIO_DEVICE_CDEV=y");
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;
@@ -326,7 +340,7 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                         return r;
         }
         if (arch == ARCH_X86_64) {
-                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                r = host_read_cpuinfo(root, &cpuinfo);
                 if (r == -ENOMEM)
                         return r;
                 /* The CPU can do SNP; whether this host runs it is the kernel's (kvm_amd's sev_snp, the log). */
@@ -339,7 +353,7 @@ int kernel_platform_probe(const Root *root, Arch arch, const char *log_file, Ker
                         platform_set(&p, PLATFORM_SEV_SNP, parse_kernel_bool(strstrip(snp)) == 1,
                                      "kvm_amd's sev_snp parameter (/sys/module/kvm_amd/parameters/sev_snp) and the CPU's sev_snp flag");
         } else if (arch == ARCH_AARCH64) {
-                r = read_root_file(root, "/proc/cpuinfo", 16u * 1024u * 1024u, &cpuinfo, NULL);
+                r = host_read_cpuinfo(root, &cpuinfo);
                 if (r == -ENOMEM)
                         return r;
                 /* Grace is Arm Neoverse V2 (implementer 0x41, part 0xd4f) in NVIDIA's systems; DMI tells the rest. */

@@ -105,14 +105,12 @@ static int open_root_dir(const Root *root, const char *path, int *ret_fd) {
         return root_open(root, path, O_RDONLY | O_DIRECTORY, ret_fd);
 }
 
-/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted when asked,
- * without dot files, and how many. A missing directory is an empty list. The list keeps its length as it
- * grows (no recount per entry): listing 16384 groups is linear, plus the sort. */
-static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, size_t *ret_n) {
-        _cleanup_strv_free_ char **l = NULL;
+/* Calls f for each entry name of the directory name under dir_fd (AT_FDCWD and a path work too),
+ * without dot files, in the order the file system gives them: the names straight from
+ * getdents64() into the stack (not readdir(): a DIR is a 32 KiB allocation, once per group), no
+ * copy. A missing directory has no entries. Stops at f's first negative return. */
+static int dir_foreach_at(int dir_fd, const char *name, int (*f)(const char *entry, void *userdata), void *userdata) {
         _cleanup_close_ int fd = -1;
-        size_t n = 0, allocated = 0;
-        /* getdents64() into the stack, not readdir(): a DIR is a 32 KiB allocation, once per group. */
         union {
                 struct dirent64 de;
                 char buf[8192];
@@ -122,42 +120,126 @@ static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, siz
         /* O_NOFOLLOW: name is one component of a directory resolved inside the root (or "."),
          * and a symlink there must not lead out of it. */
         fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP) {
-                        *ret = NULL;
-                        if (ret_n)
-                                *ret_n = 0;
-                        return 0;
-                }
-                return -errno;
-        }
+        if (fd < 0)
+                return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? 0 : -errno;
         for (;;) {
                 ssize_t k = getdents64(fd, u.buf, sizeof(u.buf));
 
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
                         return -errno;
-                }
                 if (k == 0)
-                        break;
+                        return 0;
                 for (ssize_t off = 0; off < k;) {
                         const struct dirent64 *de = (const struct dirent64 *) (u.buf + off);
 
                         off += de->d_reclen;
                         if (de->d_name[0] == '.')
                                 continue;
-                        /* Names are printed: control bytes of a crafted tree are escaped. */
-                        r = strv_consume_n(&l, &n, &allocated, escape_text(de->d_name));
+                        r = f(de->d_name, userdata);
                         if (r < 0)
                                 return r;
                 }
         }
-        if (l && sort)
-                qsort(l, n, sizeof(char *), str_compare_ptr);
-        *ret = TAKE_PTR(l);
+}
+
+/* The names of a listing, one after the other with their NULs, escaped (they are printed:
+ * control bytes of a crafted tree never reach a terminal). */
+typedef struct NameBuffer {
+        char *buf;
+        size_t size, allocated, n;
+} NameBuffer;
+
+static int name_buffer_add(const char *name, void *userdata) {
+        _cleanup_free_ char *escaped = NULL;
+        NameBuffer *b = userdata;
+        const char *s = name;
+        size_t l;
+
+        for (const char *p = name; *p; p++)
+                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f) {
+                        escaped = escape_text(name);
+                        if (!escaped)
+                                return -ENOMEM;
+                        s = escaped;
+                        break;
+                }
+        l = strlen(s) + 1;
+        if (b->size + l > b->allocated) {
+                size_t a = b->allocated * 2 > b->size + l ? b->allocated * 2 : b->size + l + 256;
+                char *t = realloc(b->buf, a);
+                if (!t)
+                        return -ENOMEM;
+                b->buf = t;
+                b->allocated = a;
+        }
+        memcpy(b->buf + b->size, s, l);
+        b->size += l;
+        b->n++;
+        return 0;
+}
+
+/* The entry names of the directory name under dir_fd, sorted, as one allocation: the
+ * NULL-terminated array, then the names (free() it, not strv_free()); NULL when there are none.
+ * For the devices/ of each IOMMU group: usually one name, which cost two allocations and a copy
+ * as a strv. */
+static int list_dir_packed_at(int dir_fd, const char *name, char ***ret) {
+        _cleanup_free_ char *buf = NULL;
+        NameBuffer b = {};
+        char **l, *p;
+        int r;
+
+        r = dir_foreach_at(dir_fd, name, name_buffer_add, &b);
+        buf = b.buf;
+        if (r < 0)
+                return r;
+        if (b.n == 0) {
+                *ret = NULL;
+                return 0;
+        }
+        l = malloc((b.n + 1) * sizeof(char *) + b.size);
+        if (!l)
+                return -ENOMEM;
+        p = memcpy((char *) (l + b.n + 1), b.buf, b.size);
+        for (size_t i = 0; i < b.n; i++, p += strlen(p) + 1)
+                l[i] = p;
+        l[b.n] = NULL;
+        if (b.n > 1)
+                qsort(l, b.n, sizeof(char *), str_compare_ptr);
+        *ret = l;
+        return 0;
+}
+
+typedef struct NameList {
+        char **l;
+        size_t n, allocated;
+} NameList;
+
+static int name_list_add(const char *name, void *userdata) {
+        NameList *nl = userdata;
+        /* Names are printed: control bytes of a crafted tree are escaped. */
+        return strv_consume_n(&nl->l, &nl->n, &nl->allocated, escape_text(name));
+}
+
+/* Entry names of the directory name under dir_fd (AT_FDCWD and a path work too), sorted when asked,
+ * without dot files, and how many, each its own string (observe_devices() moves them into the
+ * devices). A missing directory is an empty list. The list keeps its length as it grows (no
+ * recount per entry): listing 16384 groups is linear, plus the sort. */
+static int list_dir_at(int dir_fd, const char *name, bool sort, char ***ret, size_t *ret_n) {
+        NameList nl = {};
+        int r;
+
+        r = dir_foreach_at(dir_fd, name, name_list_add, &nl);
+        if (r < 0) {
+                strv_free(nl.l);
+                return r;
+        }
+        if (nl.l && sort)
+                qsort(nl.l, nl.n, sizeof(char *), str_compare_ptr);
+        *ret = nl.l;
         if (ret_n)
-                *ret_n = n;
+                *ret_n = nl.n;
         return 0;
 }
 
@@ -277,22 +359,18 @@ static int read_device_link(int dir_fd, const char *name, char **ret) {
         return 0;
 }
 
-/* Fills d for the device name, taking ownership of name. */
 /* Opens the directory the entry name of /sys/bus/pci/devices links to. The kernel's links are
  * "../../../devices/<path>", real directories all the way: those are walked from /sys/devices
  * (resolved once, inside the root) one component at a time with O_NOFOLLOW, which cannot leave
  * it. Any other link, or a component that is not a plain directory, goes through the resolver
- * (root_open(), one resolution of the whole path, clamped at the root). */
-static int open_device_dir(Observation *o, int devices_fd, int sys_devices_fd, const char *name, const char *dir, int *ret_fd) {
-        char target[PATH_MAX];
+ * (root_open(), one resolution of the whole path, clamped at the root). target: the entry's
+ * link, NULL when it is none. */
+static int open_device_dir(Observation *o, int sys_devices_fd, const char *name, const char *target, int *ret_fd) {
         const char *p;
-        ssize_t n;
 
-        n = sys_devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
-        if (n > 0) {
+        if (sys_devices_fd >= 0 && target) {
                 _cleanup_close_ int fd = -1;
 
-                target[n] = '\0';
                 p = startswith(target, "../../../devices/");
                 if (p && *p)
                         fd = fcntl(sys_devices_fd, F_DUPFD_CLOEXEC, 3);
@@ -318,6 +396,9 @@ static int open_device_dir(Observation *o, int devices_fd, int sys_devices_fd, c
                         return 0;
                 }
         }
+        _cleanup_free_ char *dir = NULL;
+        if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
+                return -ENOMEM;
         return root_open(o->root, dir, O_RDONLY | O_DIRECTORY, ret_fd);
 }
 
@@ -349,35 +430,40 @@ static int observe_device_config(Observation *o, int dir_fd, const char *bdf, Pc
 
 /* Where the device sits: the host bridge and the bridges above it, from the link
  * /sys/bus/pci/devices/X -> ../../../devices/pci0000:00/0000:00:10.0/.../X. */
-static int observe_device_path(int devices_fd, const char *name, PciDevice *d) {
-        char target[PATH_MAX];
-        ssize_t n;
-
-        n = devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
-        if (n <= 0)
+static int observe_device_path(const char *target, PciDevice *d) {
+        if (!target)
                 return 0;
-        target[n] = '\0';
         return p2p_parse_sysfs_path(target, &d->host_bridge, &d->upstream);
 }
 
+/* Fills d for the device name, taking ownership of name. */
 static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, char *name, PciDevice *d) {
-        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int fd = -1;
         char group[PATH_MAX]; /* "../" per level of a deep device (behind switches), then kernel/iommu_groups/N */
-        ssize_t n;
+        char target[PATH_MAX];
+        ssize_t n, target_len;
         int r;
 
         *d = (PciDevice) { .group = -1, .bdf = name, .numa_node = -1, .pcie.port_type = PCIE_TYPE_NONE };
         /* Every file of the device relative to its directory: one confined resolution per device
          * (the entry is a symlink into /sys/devices, followed inside the root), not one per
-         * attribute; the attributes are then single components opened with O_NOFOLLOW. */
-        if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
-                return -ENOMEM;
-        r = open_device_dir(o, devices_fd, sys_devices_fd, name, dir, &fd);
+         * attribute; the attributes are then single components opened with O_NOFOLLOW. The path
+         * is only formatted for a message. */
+        /* The entry's link, read once: where to open the device, and where it sits. */
+        target_len = devices_fd >= 0 ? readlinkat(devices_fd, name, target, sizeof(target) - 1) : -1;
+        if (target_len > 0)
+                target[target_len] = '\0';
+        r = open_device_dir(o, sys_devices_fd, name, target_len > 0 ? target : NULL, &fd);
         if (r == -ENOENT || r == -ENOTDIR)
                 return 0;
-        if (r < 0)
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                _cleanup_free_ char *dir = NULL;
+                if (asprintf(&dir, PCI_DEVICES_DIR "/%s", name) < 0)
+                        return -ENOMEM;
                 return observation_note_unreadable(o, dir, r);
+        }
         r = read_device_attr_uint(o, fd, name, "vendor", &d->vendor);
         if (r >= 0)
                 r = read_device_attr_uint(o, fd, name, "device", &d->device);
@@ -394,7 +480,7 @@ static int observe_device(Observation *o, int devices_fd, int sys_devices_fd, ch
         if (r >= 0)
                 r = observe_device_config(o, fd, name, d);
         if (r >= 0)
-                r = observe_device_path(devices_fd, name, d);
+                r = observe_device_path(target_len > 0 ? target : NULL, d);
         if (r >= 0) {
                 char buf[32];
                 r = read_observed_attr(o, fd, PCI_DEVICES_DIR, name, "numa_node", buf, sizeof(buf));
@@ -462,6 +548,40 @@ static int group_compare(const void *a, const void *b) {
         return x->id < y->id ? -1 : x->id > y->id;
 }
 
+/* Puts the groups in the order of their numbers. The kernel numbers them 0, 1, 2... so each is
+ * placed at its number (no sort: a qsort() was a tenth of verify on 4096 groups); numbers far
+ * apart or twice the same (a crafted "01" next to "1") take qsort(). */
+static int groups_order_by_number(IommuGroup *groups, size_t n) {
+        _cleanup_free_ size_t *slot = NULL;
+        _cleanup_free_ IommuGroup *copy = NULL;
+        unsigned max = 0;
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                max = groups[i].id > max ? groups[i].id : max;
+        if (n == 0 || max >= 4 * n + 64)
+                goto sort;
+        slot = malloc(((size_t) max + 1) * sizeof(size_t));
+        copy = malloc(n * sizeof(IommuGroup));
+        if (!slot || !copy)
+                return -ENOMEM;
+        for (size_t i = 0; i <= max; i++)
+                slot[i] = SIZE_MAX;
+        for (size_t i = 0; i < n; i++) {
+                if (slot[groups[i].id] != SIZE_MAX)
+                        goto sort;
+                slot[groups[i].id] = i;
+        }
+        for (size_t i = 0; i <= max; i++)
+                if (slot[i] != SIZE_MAX)
+                        copy[k++] = groups[slot[i]];
+        memcpy(groups, copy, n * sizeof(IommuGroup));
+        return 0;
+sort:
+        qsort(groups, n, sizeof(IommuGroup), group_compare);
+        return 0;
+}
+
 static int observe_group(Observation *o, int groups_fd, const char *name, IommuGroup *g, size_t *n_missing_type) {
         _cleanup_close_ int fd = -1;
         char type[64];
@@ -497,7 +617,7 @@ static int observe_group(Observation *o, int groups_fd, const char *name, IommuG
                 (*n_missing_type)++;
                 o->n_types_unread++;
         }
-        r = list_dir_at(fd, "devices", true, &g->devices, NULL);
+        r = list_dir_packed_at(fd, "devices", &g->devices);
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
@@ -554,8 +674,7 @@ static int observe_groups(Observation *o) {
             (r = observation_note_unreadable(o, IOMMU_GROUPS_DIR "/*/type", -ENOENT)) < 0)
                 return r;
         /* By number, which observation_find_group() relies on. */
-        qsort(o->groups, o->n_groups, sizeof(IommuGroup), group_compare);
-        return 0;
+        return groups_order_by_number(o->groups, o->n_groups);
 }
 
 static int observe_units(Observation *o) {
@@ -708,7 +827,7 @@ void observation_done(Observation *o) {
         }
         free(o->devices);
         for (size_t i = 0; i < o->n_groups; i++)
-                strv_free(o->groups[i].devices);
+                free(o->groups[i].devices); /* one allocation (list_dir_packed_at()) */
         free(o->groups);
         for (size_t i = 0; i < o->n_units; i++) {
                 free(o->units[i].name);

@@ -36,7 +36,7 @@ typedef struct PciDevice {
 typedef struct IommuGroup {
         unsigned id;
         DomainType type;      /* DOMAIN_UNKNOWN when type is missing (kernels before 5.11) */
-        char **devices;       /* device names under devices/, sorted */
+        char **devices;       /* device names under devices/, sorted; one allocation: free(), not strv_free() */
 } IommuGroup;
 
 typedef struct IommuUnit {

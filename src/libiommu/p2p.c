@@ -40,28 +40,70 @@ static bool is_pci_address(const char *s, size_t n) {
         return true;
 }
 
-int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
-        _cleanup_strv_free_ char **parts = NULL, **chain = NULL;
-        _cleanup_free_ char *host = NULL;
-        size_t n;
-        int r;
+/* The next component of a '/'-separated path at *p (empty ones skipped, as strv_split() does):
+ * its start and length, *p moved past it; false at the end. */
+static bool next_component(const char **p, const char **ret, size_t *ret_n) {
+        const char *s = *p;
+        size_t n = 0;
 
-        r = strv_split(target, "/", &parts);
-        if (r < 0)
-                return r;
-        n = strv_length(parts);
-        for (size_t i = 0; i + 1 < n; i++) {
-                const char *c = parts[i];
-                /* "pci0000:00", "pci10000:00" (VMD domains); nothing else is taken from a
-                 * crafted tree, since the name is printed. */
-                if (!host && startswith(c, "pci") && strchr(c, ':') && c[3 + strspn(c + 3, "0123456789abcdef:")] == '\0') {
-                        host = strdup(c);
-                        if (!host)
-                                return -ENOMEM;
-                        continue;
+        while (*s == '/')
+                s++;
+        while (s[n] && s[n] != '/')
+                n++;
+        if (n == 0)
+                return false;
+        *ret = s;
+        *ret_n = n;
+        *p = s + n;
+        return true;
+}
+
+static bool is_host_bridge(const char *c, size_t n) {
+        /* "pci0000:00", "pci10000:00" (VMD domains); nothing else is taken from a crafted tree,
+         * since the name is printed. */
+        bool colon = false;
+
+        if (n <= 3 || !strneq(c, "pci", 3))
+                return false;
+        for (size_t i = 3; i < n; i++) {
+                if (c[i] == ':')
+                        colon = true;
+                else if (!((c[i] >= '0' && c[i] <= '9') || (c[i] >= 'a' && c[i] <= 'f')))
+                        return false;
+        }
+        return colon;
+}
+
+int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
+        _cleanup_strv_free_ char **chain = NULL;
+        _cleanup_free_ char *host = NULL;
+        /* A link target is at most PATH_MAX: at most this many "dddd:bb:dd.f/" components. */
+        const char *bridge[PATH_MAX / 13 + 1], *p = target, *c, *next_c;
+        size_t n, next_n, k = 0;
+
+        /* Walked once in place (no copy per component), the last component (the device) left
+         * out; the bridges are copied at the end, into a list allocated once. */
+        if (next_component(&p, &c, &n))
+                for (; next_component(&p, &next_c, &next_n); c = next_c, n = next_n) {
+                        if (!host && is_host_bridge(c, n)) {
+                                host = strndup(c, n);
+                                if (!host)
+                                        return -ENOMEM;
+                                continue;
+                        }
+                        if (!host || !is_pci_address(c, n))
+                                continue;
+                        if (k >= ELEMENTSOF(bridge))
+                                return -E2BIG;
+                        bridge[k++] = c; /* every one is 12 bytes long (is_pci_address()) */
                 }
-                if (host && is_pci_address(c, strlen(c)) && (r = strv_extend(&chain, c)) < 0)
-                        return r;
+        if (k > 0) {
+                chain = calloc(k + 1, sizeof(char *));
+                if (!chain)
+                        return -ENOMEM;
+                for (size_t i = 0; i < k; i++)
+                        if (!(chain[i] = strndup(bridge[i], 12)))
+                                return -ENOMEM;
         }
         *ret_host_bridge = TAKE_PTR(host);
         *ret_upstream = TAKE_PTR(chain);
@@ -250,6 +292,36 @@ const P2pPath *p2p_topology_nic_peer(const P2pTopology *t, const Observation *o,
                         best = p;
         }
         return best;
+}
+
+int p2p_topology_nic_peers(const P2pTopology *t, const Observation *o, const P2pPath ***ret) {
+        const P2pPath **best;
+
+        best = calloc(o->n_devices ?: 1, sizeof(P2pPath *));
+        if (!best)
+                return -ENOMEM;
+        /* p2p_topology_nic_peer() for each end of each path, in the same order (ties: the first). */
+        for (size_t i = 0; i < t->n_paths; i++) {
+                const P2pPath *p = &t->paths[i];
+                size_t ends[2][2] = { { p->a, p->b }, { p->b, p->a } };
+
+                for (unsigned k = 0; k < 2; k++) {
+                        size_t gpu = ends[k][0], other = ends[k][1];
+                        if ((o->devices[other].class >> 16) != 0x02)
+                                continue;
+                        if (!best[gpu] || p->class < best[gpu]->class)
+                                best[gpu] = p;
+                }
+        }
+        *ret = best;
+        return 0;
+}
+
+bool p2p_config_read(const Observation *o) {
+        for (size_t i = 0; i < o->n_devices; i++)
+                if (o->devices[i].pcie.read)
+                        return true;
+        return false;
 }
 
 static bool parse_hex(const char **s, unsigned max, unsigned *ret) {

@@ -72,6 +72,13 @@ int p2p_analyze(const Observation *o, P2pTopology *ret);
 void p2p_topology_done(P2pTopology *t);
 /* The best path from device index gpu to a NIC (lowest class; ties: the first), NULL for none. */
 const P2pPath *p2p_topology_nic_peer(const P2pTopology *t, const Observation *o, size_t gpu);
+/* The same for every device at once, in one pass over the paths: *ret has o->n_devices entries
+ * (NULL where there is no NIC peer). */
+int p2p_topology_nic_peers(const P2pTopology *t, const Observation *o, const P2pPath ***ret);
+/* Whether any device's config space was read. Without it no path has a route (ACS unknown
+ * everywhere): verify and groups print no path then, and skip p2p_analyze(), which pairs every
+ * GPU with every peer. */
+bool p2p_config_read(const Observation *o);
 
 /* What the kernel does to a port's ACS Control, from the command line: requested is whether an
  * IOMMU driver asks for ACS (pci_request_acs(): Intel VT-d and SMMU when their driver runs, AMD-Vi

@@ -141,17 +141,20 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
 
 void sync_judge_done(SyncJudge *j) {
         j->dropped = strv_free(j->dropped);
+        for (size_t i = 0; i < SYNC_JUDGE_CACHE_MAX; i++)
+                j->cache[i].key = mfree(j->cache[i].key);
 }
 
 int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
                            SyncJudge *ret) {
         Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
+        unsigned v;
         int r;
 
-        unsigned v;
-
-        /* No release to read (a rescue entry's "0-rescue-MACHINEID"): the node's kernel judges it. */
-        if (isempty(release) || kernel_release_parse(release, &v) < 0)
+        /* No release to read (a rescue entry's "0-rescue-MACHINEID"): the node's kernel judges it;
+         * the node's own release too, with the answers it has cached. */
+        if (isempty(release) || kernel_release_parse(release, &v) < 0 ||
+            (judge->kernel && judge->kernel->release && streq(judge->kernel->release, release)))
                 return 0;
         r = kernel_info_for_entry(root, arch, release, ret_kernel);
         if (r < 0)
@@ -161,6 +164,9 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         *ret = *judge;
         ret->kernel = ret_kernel;
         ret->dropped = NULL;
+        /* Its answers are for another kernel, and the keys are judge's to free. */
+        memset(ret->cache, 0, sizeof(ret->cache));
+        ret->cache_next = 0;
         return 1;
 }
 
@@ -207,7 +213,8 @@ void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from) {
         STRV_FOREACH(t, from->dropped)
                 if (!strv_contains(into->dropped, *t))
                         (void) strv_extend(&into->dropped, *t);
-        from->dropped = strv_free(from->dropped);
+        /* from is done with: its dropped tokens and its cached answers go. */
+        sync_judge_done(from);
 }
 
 /* Owned tokens of a line about to be rewritten that change nothing, for "apply" to say which it drops. */
@@ -225,7 +232,53 @@ static void judge_note_dropped(SyncJudge *j, const Cmdline *current, char * cons
         }
 }
 
+/* The cached answer for current against wanted and owned_keys, or -ENOENT. *ret_key gets the key
+ * to store the answer under (NULL without memory: then nothing is cached). */
+static int judge_cache_lookup(SyncJudge *j, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted,
+                              char **ret_key) {
+        _cleanup_free_ char *line = cmdline_to_string(current), *w = cmdline_to_string(wanted);
+        _cleanup_free_ char *owned = owned_keys ? strv_join(owned_keys, " ") : strdup("");
+        char *key;
+
+        *ret_key = NULL;
+        if (!line || !w || !owned || asprintf(&key, "%s\n%s\n%s", line, w, owned) < 0)
+                return -ENOENT;
+        for (size_t i = 0; i < SYNC_JUDGE_CACHE_MAX; i++)
+                if (j->cache[i].key && streq(j->cache[i].key, key)) {
+                        free(key);
+                        return j->cache[i].carries;
+                }
+        *ret_key = key;
+        return -ENOENT;
+}
+
+static bool judge_cache_store(SyncJudge *j, char *key, bool carries) {
+        SyncJudgeCached *c;
+
+        if (!key)
+                return carries;
+        c = &j->cache[j->cache_next++ % SYNC_JUDGE_CACHE_MAX];
+        free(c->key);
+        *c = (SyncJudgeCached) { .key = key, .carries = carries };
+        return carries;
+}
+
+static bool sync_judge_carries_uncached(SyncJudge *judge, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted);
+
 bool sync_judge_carries(SyncJudge *judge, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
+        char *key;
+        int r;
+
+        if (!judge)
+                return sync_judge_carries_uncached(judge, current, owned_keys, wanted);
+        /* The answer, and the tokens noted as dropped, depend on these three only. */
+        r = judge_cache_lookup(judge, current, owned_keys, wanted, &key);
+        if (r >= 0)
+                return r;
+        return judge_cache_store(judge, key, sync_judge_carries_uncached(judge, current, owned_keys, wanted));
+}
+
+static bool sync_judge_carries_uncached(SyncJudge *judge, const Cmdline *current, char * const *owned_keys, const Cmdline *wanted) {
         SyncState s;
 
         /* Clearing a fragment (a GRUB variable other than the one the tokens go to, or undo): its

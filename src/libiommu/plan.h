@@ -47,12 +47,22 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
  * (NULL: kernel_info_default()); vendor: the IOMMU the line is for (VENDOR_PORTABLE: Intel and AMD
  * both). With note_dropped, dropped collects, for apply to report, the owned tokens that change
  * nothing on the lines judged not to carry the profile (and so rewritten). */
+#define SYNC_JUDGE_CACHE_MAX 8
+typedef struct SyncJudgeCached {
+        char *key;               /* the current line, wanted and the owned keys, one per line */
+        bool carries;
+} SyncJudgeCached;
+
 typedef struct SyncJudge {
         const KernelInfo *kernel;
         Vendor vendor;
         const Profile *intent;     /* set: an entry for another kernel gets the model's tokens for it */
         bool note_dropped;
         char **dropped;
+        /* The answers for the last distinct lines: apply judges every boot entry, and they usually
+         * carry the same line, so the kernel model runs once per distinct line. */
+        SyncJudgeCached cache[SYNC_JUDGE_CACHE_MAX];
+        size_t cache_next;
 } SyncJudge;
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
@@ -64,12 +74,12 @@ void sync_judge_done(SyncJudge *j);
  * sync_judge_take_dropped(). */
 int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
                            SyncJudge *ret);
-/* Moves from's dropped tokens to into (each once). */
 /* The line wanted for an entry judged by entry (from sync_judge_for_release()), from the line
  * wanted for the node, chosen for node->kernel: where node->intent has no line of its own for the
  * vendor, the model's tokens for the node's kernel are swapped for its tokens for the entry's
  * (intel_iommu=on,strict for a 5.10 entry of a strict node running 6.12). *ret NULL: wanted as it is. */
 int sync_judge_wanted_for_entry(const SyncJudge *node, const SyncJudge *entry, const Cmdline *wanted, Cmdline **ret);
+/* Moves from's dropped tokens to into (each once) and releases the rest of from (sync_judge_done()). */
 void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 
 /* True when current carries wanted: its owned tokens and wanted's are the same set (in any order),

@@ -135,13 +135,16 @@ static int search_dirs_add(SearchDir **l, size_t *n, char *display, const char *
         return 0;
 }
 
+/* The directories of the tree, in the order they are searched (before IOMMUCTL_PROFILES_PATH and
+ * the shipped profiles). */
+static const char * const rooted[] = {
+        "/etc/iommu/profiles",
+        "/run/iommu/profiles",
+        "/usr/local/lib/iommu/profiles",
+        "/usr/lib/iommu/profiles",
+};
+
 static int search_dirs(const Root *root, SearchDir **ret) {
-        static const char * const rooted[] = {
-                "/etc/iommu/profiles",
-                "/run/iommu/profiles",
-                "/usr/local/lib/iommu/profiles",
-                "/usr/lib/iommu/profiles",
-        };
         SearchDir *l = NULL;
         size_t n = 0;
         const char *e;
@@ -204,11 +207,40 @@ int profile_search_path(const Root *root, char ***ret) {
  * /etc may include the shipped profile of the same name and override parts of it). ret gets its
  * name for messages, ret_rel (NULL for a file of this machine) its path inside the root. A
  * profile of the tree that is a symlink is followed inside the root only. */
+/* profile_find() for the profile a configuration names (nothing skipped) in the directories of the
+ * tree, which come first: their paths built on the stack, without the search path list and an
+ * asprintf() per directory (the generator runs this at every boot). -ENOENT when none has it. */
+static int profile_find_in_tree(const Root *root, const char *name, char **ret, char **ret_rel) {
+        for (size_t i = 0; i < ELEMENTSOF(rooted); i++) {
+                _cleanup_free_ char *f = NULL, *r = NULL;
+                char rel[PATH_MAX];
+
+                if (strlen(rooted[i]) + strlen(name) + strlen("/.conf") >= sizeof(rel))
+                        return -ENAMETOOLONG;
+                strcpy(stpcpy(stpcpy(stpcpy(rel, rooted[i]), "/"), name), ".conf");
+                if (!root_dropin_usable(root, rel) || !root_exists(root, rel))
+                        continue;
+                f = root_display(root, rel);
+                r = strdup(rel);
+                if (!f || !r)
+                        return -ENOMEM;
+                *ret = TAKE_PTR(f);
+                *ret_rel = TAKE_PTR(r);
+                return 0;
+        }
+        return -ENOENT;
+}
+
 static int profile_find(const Root *root, const char *name, char * const *skip, char **ret, char **ret_rel) {
         SearchDir *dirs = NULL;
         bool skipped = false;
         int r;
 
+        if (!skip) {
+                r = profile_find_in_tree(root, name, ret, ret_rel);
+                if (r != -ENOENT)
+                        return r;
+        }
         r = search_dirs(root, &dirs);
         if (r < 0)
                 return r;
@@ -216,6 +248,8 @@ static int profile_find(const Root *root, const char *name, char * const *skip, 
         for (SearchDir *d = dirs; d->display; d++) {
                 _cleanup_free_ char *f = NULL, *rel = NULL;
 
+                if (!skip && d->rel)
+                        continue; /* profile_find_in_tree() looked there */
                 if (asprintf(&f, "%s/%s.conf", d->display, name) < 0 ||
                     (d->rel && asprintf(&rel, "%s/%s.conf", d->rel, name) < 0)) {
                         r = -ENOMEM;

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "fileio.h"
+#include "host.h"
 #include "p2p.h"
 #include "recommend.h"
 #include "strv.h"
@@ -160,7 +161,7 @@ static int gather_kvm(const Root *root, RecommendFacts *f) {
                 return r;
 
         /* Confidential computing hosts; a confidential guest (a VM) is not one. */
-        (void) read_root_file(root, "/proc/cpuinfo", 16 * 1024 * 1024, &cpuinfo, NULL);
+        (void) host_read_cpuinfo(root, &cpuinfo);
         if (param_is_on(root, "/sys/module/kvm_amd/parameters/sev_snp")) {
                 f->sev_snp = true;
                 r = add_evidence(f, FACT_CONFIDENTIAL, "/sys/module/kvm_amd/parameters/sev_snp: SEV-SNP enabled in KVM");

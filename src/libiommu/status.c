@@ -189,7 +189,6 @@ static StatusKind kind_of(BootSpecEntryType t) {
 
 int status_default_entry(const Root *root, const char * const *ids, size_t n, size_t *ret) {
         _cleanup_(bootspec_done) BootSpec b = {};
-        const BootSpecEntry *e;
         int r;
 
         if (n == 0)
@@ -197,6 +196,15 @@ int status_default_entry(const Root *root, const char * const *ids, size_t n, si
         r = bootspec_load(root, &b);
         if (r < 0)
                 return log_error_errno(r, "Failed to read the boot configuration under %s: %m", root->path);
+        return status_default_entry_in(&b, root, ids, n, ret);
+}
+
+int status_default_entry_in(const BootSpec *spec, const Root *root, const char * const *ids, size_t n, size_t *ret) {
+        const BootSpec b = *spec; /* a shallow copy: the lines below read b. */
+        const BootSpecEntry *e;
+
+        if (n == 0)
+                return -ENOENT;
         if (b.default_entry == SIZE_MAX)
                 return log_error_errno(-ENOENT, "No boot loader entry boots by default under %s.", root->path);
         e = &b.entries[b.default_entry];

@@ -55,6 +55,8 @@ typedef struct Status {
  * default and saved_entry; one-shot choices aside): what `apply --entries default` rewrites.
  * -ENOENT (logged) when the default is not one of them (a UKI, GRUB's own menu). */
 int status_default_entry(const Root *root, const char * const *ids, size_t n, size_t *ret);
+/* The same on a boot configuration already loaded (apply loads it once for all its steps). */
+int status_default_entry_in(const BootSpec *b, const Root *root, const char * const *ids, size_t n, size_t *ret);
 
 /* Reads the model under root and judges each entry with sync_judge_carries(judge, ...). wanted may be
  * NULL to only list the entries and the next one (nothing carries anything then). Errors are logged. */

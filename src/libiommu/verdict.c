@@ -1208,7 +1208,8 @@ int verdict_compute_for(const Observation *o, const Profile *p, Vendor args_vend
                         return r;
         }
         r = compute_facts(&v, o, k);
-        if (r >= 0)
+        /* Without config space no path gets a route and check_p2p() says nothing: no pairing. */
+        if (r >= 0 && p2p_config_read(o))
                 r = p2p_analyze(o, &v.p2p);
         if (r >= 0)
                 r = p2p_predict_ports(&v.p2p, o,
