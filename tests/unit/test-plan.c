@@ -166,7 +166,10 @@ static void test_judge(void **state) {
         k.config.intel_default_on = 1;
         cmdline_free(wanted);
         assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
-        assert_false(sync_judge_carries(&SYNC_JUDGE(&k, VENDOR_INTEL), cur, iommu_owned_keys, wanted));
+        {
+                _cleanup_(sync_judge_done) SyncJudge intel = SYNC_JUDGE(&k, VENDOR_INTEL);
+                assert_false(sync_judge_carries(&intel, cur, iommu_owned_keys, wanted));
+        }
 }
 
 /* Issue 19's case: intel_iommu=on iommu=pt amd_iommu=off on Intel carries gpu-sriov's tokens. */
