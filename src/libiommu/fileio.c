@@ -525,17 +525,27 @@ int root_find_matching(const Root *root, const char *pattern, char ***ret) {
         return 0;
 }
 
+/* The readers' one rule for what they read: a regular file (-EISDIR for a directory, -EBADFD for a
+ * FIFO, socket or device, which could block or never end). */
+static int fd_stat_regular(int fd, struct stat *ret) {
+        if (fstat(fd, ret) < 0)
+                return -errno;
+        if (S_ISDIR(ret->st_mode))
+                return -EISDIR;
+        if (!S_ISREG(ret->st_mode))
+                return -EBADFD;
+        return 0;
+}
+
 int read_fd_full(int fd, size_t max, char **ret, size_t *ret_size) {
         _cleanup_free_ char *buf = NULL;
         size_t n = 0, allocated;
         struct stat st;
+        int r;
 
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        r = fd_stat_regular(fd, &st);
+        if (r < 0)
+                return r;
         if ((uint64_t) st.st_size > max)
                 return -EFBIG;
 
@@ -646,12 +656,9 @@ int read_root_file_until(const Root *root, const char *path, size_t max, const c
         r = root_open(root, path, SAFE_READ_FLAGS, &fd);
         if (r < 0)
                 return r;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+        r = fd_stat_regular(fd, &st);
+        if (r < 0)
+                return r;
         buf = malloc(allocated);
         if (!buf)
                 return -ENOMEM;
