@@ -65,11 +65,13 @@ static inline void test_write_bytes(const char *root, const char *path, const vo
         _cleanup_free_ char *p = test_root_path(root, path);
         FILE *f;
 
-        for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
-                *s = '\0';
-                mkdir(p, 0755);
-                *s = '/';
-        }
+        /* Indexes, not pointers into p: gcc -O3 calls those dangling once _cleanup_ is inlined. */
+        for (size_t i = 1; p[i]; i++)
+                if (p[i] == '/') {
+                        p[i] = '\0';
+                        mkdir(p, 0755);
+                        p[i] = '/';
+                }
         f = fopen(p, "we");
         if (!f || fwrite(data, 1, size, f) != size)
                 abort();
