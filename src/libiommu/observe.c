@@ -122,19 +122,29 @@ static char *arena_strndup(Observation *o, const char *s, size_t n) {
         return t;
 }
 
+/* The length of s when it is printable ASCII only (escape_text() keeps it as it is), else
+ * SIZE_MAX. One pass, no strlen() besides. */
+static size_t printable_length(const char *s) {
+        size_t n;
+
+        for (n = 0; s[n]; n++)
+                if ((unsigned char) (s[n] - 0x20) >= 0x7f - 0x20)
+                        return SIZE_MAX;
+        return n;
+}
+
 /* A name from the tree, as printed (escape_text(): control bytes of a crafted tree never reach a
  * terminal), in the arena: only a name that needs escaping takes escape_text()'s allocation. */
-static char *arena_escaped(Observation *o, const char *name, size_t n) {
+static char *arena_escaped(Observation *o, const char *name) {
         _cleanup_free_ char *e = NULL;
+        size_t n = printable_length(name);
 
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char) name[i] < 0x20 || (unsigned char) name[i] >= 0x7f) {
-                        e = escape_text(name);
-                        if (!e)
-                                return NULL;
-                        return arena_strndup(o, e, strlen(e));
-                }
-        return arena_strndup(o, name, n);
+        if (n != SIZE_MAX)
+                return arena_strndup(o, name, n);
+        e = escape_text(name);
+        if (!e)
+                return NULL;
+        return arena_strndup(o, e, strlen(e));
 }
 
 static void arena_free(ObservationArena *a) {
@@ -226,17 +236,16 @@ static int name_buffer_add(const char *name, void *userdata) {
         _cleanup_free_ char *escaped = NULL;
         NameBuffer *b = userdata;
         const char *s = name;
-        size_t l;
+        size_t l = printable_length(name);
 
-        for (const char *p = name; *p; p++)
-                if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f) {
-                        escaped = escape_text(name);
-                        if (!escaped)
-                                return -ENOMEM;
-                        s = escaped;
-                        break;
-                }
-        l = strlen(s) + 1;
+        if (l == SIZE_MAX) {
+                escaped = escape_text(name);
+                if (!escaped)
+                        return -ENOMEM;
+                s = escaped;
+                l = strlen(s);
+        }
+        l++;
         if (!b->buf) {
                 b->buf = b->inline_buf;
                 b->allocated = sizeof(b->inline_buf);
@@ -466,7 +475,7 @@ static int read_device_link(Observation *o, int dir_fd, const char *name, char *
         } else
                 b = basename(buf);
         /* Printed by "groups" and verify: no terminal control bytes from a crafted tree. */
-        char *t = arena_escaped(o, b, strlen(b));
+        char *t = arena_escaped(o, b);
         if (!t)
                 return -ENOMEM;
         *ret = t;
@@ -489,7 +498,7 @@ static int open_device_dir(Observation *o, int sys_devices_fd, const char *name,
                 if (p && *p)
                         fd = fcntl(sys_devices_fd, F_DUPFD_CLOEXEC, 3);
                 while (fd >= 0 && *p) {
-                        size_t l = strcspn(p, "/");
+                        size_t l = (size_t) (strchrnul(p, '/') - p);
                         char c[NAME_MAX + 1];
                         int child;
 
@@ -503,7 +512,8 @@ static int open_device_dir(Observation *o, int sys_devices_fd, const char *name,
                         close(fd);
                         fd = child;
                         p += l;
-                        p += strspn(p, "/");
+                        while (*p == '/')
+                                p++;
                 }
                 if (fd >= 0 && !*p) {
                         *ret_fd = TAKE_FD(fd);
@@ -662,7 +672,7 @@ static int device_names_add(const char *name, void *userdata) {
                 dn->names = l;
                 dn->allocated = a;
         }
-        dn->names[dn->n] = arena_escaped(dn->o, name, strlen(name));
+        dn->names[dn->n] = arena_escaped(dn->o, name);
         if (!dn->names[dn->n])
                 return -ENOMEM;
         dn->n++;
