@@ -495,6 +495,18 @@ static int open_device_dir(Observation *o, int sys_devices_fd, const char *name,
                 _cleanup_close_ int fd = -1;
 
                 p = startswith(target, "../../../devices/");
+                /* One openat2() for the whole path: no symlink on the way and nothing outside
+                 * /sys/devices (without symlinks, a ".." there names what it names for the
+                 * resolver below too). Where it fails (a symlink, a missing directory, no
+                 * openat2()), the walk decides as before. */
+                if (p && *p && !o->no_openat2) {
+                        fd = openat_beneath_nofollow(sys_devices_fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+                        if (fd >= 0) {
+                                *ret_fd = TAKE_FD(fd);
+                                return 0;
+                        }
+                        o->no_openat2 = fd == -EOPNOTSUPP;
+                }
                 if (p && *p)
                         fd = fcntl(sys_devices_fd, F_DUPFD_CLOEXEC, 3);
                 while (fd >= 0 && *p) {
@@ -962,6 +974,82 @@ static int observe_groups(Observation *o) {
         return groups_order_by_number(o->groups, o->n_groups, &o->groups_at_number);
 }
 
+/* An attribute of an IOMMU unit's kind directory, read relative to it as read_attr() reads
+ * ROOT/path. -ELOOP (the attribute is a symlink, which read_attr() follows inside the root):
+ * the caller reads it by its path. */
+static int read_unit_attr(Observation *o, int kind_fd, const char *path, const char *name, char **ret) {
+        _cleanup_free_ char *s = NULL, *p = NULL;
+        int r;
+
+        r = read_file_at(kind_fd, name, 1024 * 1024, &s, NULL);
+        if (r == -ELOOP)
+                return r;
+        if (r == -ENOENT || r == -ENOTDIR) {
+                *ret = NULL;
+                return 0;
+        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                *ret = NULL;
+                if (asprintf(&p, "%s/%s", path, name) < 0)
+                        return -ENOMEM;
+                return observation_note_unreadable(o, p, r);
+        }
+        s[strcspn(s, "\n")] = '\0';
+        char *t = strdup(strstrip(s));
+        if (!t)
+                return -ENOMEM;
+        *ret = t;
+        return 0;
+}
+
+/* The kind directory subdir of the unit (ROOT/path: IOMMU_CLASS_DIR/unit/subdir), when it is
+ * there: version and cap. One resolution of the unit's directory (unit_fd) instead of one per
+ * file; anything unusual (a symlink, no unit_fd) is read by its path as before. */
+static int observe_unit_kind(Observation *o, int unit_fd, const char *path, const char *subdir, const char *kind, IommuUnit *u) {
+        _cleanup_free_ char *p = NULL;
+        int r;
+
+        if (unit_fd >= 0) {
+                _cleanup_close_ int fd = openat(unit_fd, subdir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+                if (fd < 0 && errno == ENOENT)
+                        return 0;
+                if (fd >= 0) {
+                        u->kind = kind;
+                        r = read_unit_attr(o, fd, path, "version", &u->version);
+                        if (r == -ELOOP) {
+                                if (asprintf(&p, "%s/version", path) < 0)
+                                        return -ENOMEM;
+                                r = read_attr(o, p, &u->version);
+                                p = mfree(p);
+                        }
+                        if (r < 0)
+                                return r;
+                        r = read_unit_attr(o, fd, path, "cap", &u->cap);
+                        if (r == -ELOOP) {
+                                if (asprintf(&p, "%s/cap", path) < 0)
+                                        return -ENOMEM;
+                                r = read_attr(o, p, &u->cap);
+                        }
+                        return r;
+                }
+        }
+        if (!root_exists(o->root, path))
+                return 0;
+        u->kind = kind;
+        if (asprintf(&p, "%s/version", path) < 0)
+                return -ENOMEM;
+        r = read_attr(o, p, &u->version);
+        if (r < 0)
+                return r;
+        p = mfree(p);
+        if (asprintf(&p, "%s/cap", path) < 0)
+                return -ENOMEM;
+        return read_attr(o, p, &u->cap);
+}
+
 static int observe_units(Observation *o) {
         _cleanup_strv_free_ char **names = NULL;
         static const struct {
@@ -990,23 +1078,18 @@ static int observe_units(Observation *o) {
                 if (!u->name)
                         return -ENOMEM;
                 u->kind = startswith(*n, "smmu") ? "arm-smmu" : "other";
+                _cleanup_free_ char *unit = NULL;
+                _cleanup_close_ int unit_fd = -1;
+                if (asprintf(&unit, IOMMU_CLASS_DIR "/%s", *n) < 0)
+                        return -ENOMEM;
+                if (root_open(o->root, unit, O_RDONLY | O_DIRECTORY, &unit_fd) < 0)
+                        unit_fd = -1;
                 for (size_t i = 0; i < ELEMENTSOF(kinds); i++) {
-                        _cleanup_free_ char *d = NULL, *p = NULL;
+                        _cleanup_free_ char *d = NULL;
 
-                        if (asprintf(&d, IOMMU_CLASS_DIR "/%s/%s", *n, kinds[i].subdir) < 0)
+                        if (asprintf(&d, "%s/%s", unit, kinds[i].subdir) < 0)
                                 return -ENOMEM;
-                        if (!root_exists(o->root, d))
-                                continue;
-                        u->kind = kinds[i].kind;
-                        if (asprintf(&p, "%s/version", d) < 0)
-                                return -ENOMEM;
-                        r = read_attr(o, p, &u->version);
-                        if (r < 0)
-                                return r;
-                        free(p);
-                        if (asprintf(&p, "%s/cap", d) < 0)
-                                return -ENOMEM;
-                        r = read_attr(o, p, &u->cap);
+                        r = observe_unit_kind(o, unit_fd, d, kinds[i].subdir, kinds[i].kind, u);
                         if (r < 0)
                                 return r;
                 }

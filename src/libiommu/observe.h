@@ -95,7 +95,8 @@ typedef struct Observation {
         IommuGroup *groups;
         size_t n_groups;
         uint64_t *device_keys; /* devices[i]'s name as a number (observe.c bdf_key()), NULL unless all are in the kernel's form */
-        bool groups_at_number; /* groups[i].id == i wherever i < n_groups holds group i (no number twice) */
+        bool groups_at_number;
+        bool no_openat2;       /* observe_tree(): openat_beneath_nofollow() said -EOPNOTSUPP, devices are walked */ /* groups[i].id == i wherever i < n_groups holds group i (no number twice) */
         unsigned type_counts[_DOMAIN_TYPE_MAX];
         IommuUnit *units;
         size_t n_units;
