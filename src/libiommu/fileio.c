@@ -324,6 +324,29 @@ int root_open(const Root *root, const char *path, int open_flags, int *ret_fd) {
         return 0;
 }
 
+int openat_beneath_nofollow(int dir_fd, const char *path, int open_flags) {
+        /* Asked once per process: this is called once per PCI device. */
+        static int disabled = -1;
+        struct open_how how = {
+                .flags = (unsigned) (open_flags | O_CLOEXEC),
+                .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+        };
+        int fd;
+
+        if (disabled < 0)
+                disabled = openat2_disabled();
+        if (disabled)
+                return -EOPNOTSUPP;
+        fd = (int) syscall(SYS_openat2, dir_fd, path, &how, sizeof(how));
+        if (fd >= 0)
+                return fd;
+        if (errno == ENOSYS || errno == EPERM || errno == E2BIG) {
+                disabled = errno == ENOSYS; /* EPERM: a seccomp filter may still change */
+                return -EOPNOTSUPP;
+        }
+        return -errno;
+}
+
 int root_opendir(const Root *root, const char *path, DIR **ret) {
         _cleanup_close_ int fd = -1;
         DIR *d;

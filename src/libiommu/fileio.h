@@ -54,6 +54,11 @@ int chase_root(const Root *root, const char *path, ChaseFlags flags, char **ret_
  * with RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS, or the component walk above where openat2() is
  * missing or filtered (ENOSYS, EPERM under seccomp). O_CREAT creates the last component only. */
 int root_open(const Root *root, const char *path, int open_flags, int *ret_fd);
+/* Opens path below the directory dir_fd in one openat2() call, with no symlink on the way and
+ * nothing above dir_fd (RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS); O_CLOEXEC is
+ * added. Returns the fd, -EOPNOTSUPP where openat2() is missing, filtered or disabled
+ * (IOMMUCTL_NO_OPENAT2=1): the caller then walks the components itself. */
+int openat_beneath_nofollow(int dir_fd, const char *path, int open_flags);
 /* Opens the directory ROOT/path for reading entries. -ENOENT when it is missing. */
 int root_opendir(const Root *root, const char *path, DIR **ret);
 

@@ -16,6 +16,10 @@
  * sd-journal (efi.h, modules.h, kernel-log.h) live in libiommu-host and fill their own members, so
  * tools that only need the tree do not link those libraries. */
 
+/* Where observe_tree() keeps the strings of the devices and groups: a few large blocks, freed
+ * together by observation_done(), instead of an allocation per name (issue 24). */
+typedef struct ObservationArena ObservationArena;
+
 typedef struct PciDevice {
         char *bdf;            /* 0000:01:00.0 */
         unsigned vendor;      /* 0x10de */
@@ -36,7 +40,7 @@ typedef struct PciDevice {
 typedef struct IommuGroup {
         unsigned id;
         DomainType type;      /* DOMAIN_UNKNOWN when type is missing (kernels before 5.11) */
-        char **devices;       /* device names under devices/, sorted; one allocation: free(), not strv_free() */
+        char **devices;       /* device names under devices/, sorted; in the arena (observe_tree()), one block each */
 } IommuGroup;
 
 typedef struct IommuUnit {
@@ -90,6 +94,9 @@ typedef struct Observation {
         size_t n_devices;
         IommuGroup *groups;
         size_t n_groups;
+        uint64_t *device_keys; /* devices[i]'s name as a number (observe.c bdf_key()), NULL unless all are in the kernel's form */
+        bool groups_at_number;
+        bool no_openat2;       /* observe_tree(): openat_beneath_nofollow() said -EOPNOTSUPP, devices are walked */ /* groups[i].id == i wherever i < n_groups holds group i (no number twice) */
         unsigned type_counts[_DOMAIN_TYPE_MAX];
         IommuUnit *units;
         size_t n_units;
@@ -106,6 +113,10 @@ typedef struct Observation {
         int dev_vfio_devices;   /* ROOT/dev/vfio/devices (VFIO cdev) exists: 1, 0; -1 no /dev under the root */
 
         char **unreadable; /* "path: reason" for what could not be read (non-root, ...) */
+        /* The strings of devices[] and groups[] (bdf, driver, physfn, host_bridge, upstream,
+         * devices) when observe_tree() filled them. NULL for devices filled by hand (tests):
+         * observation_done() then free()s each string. */
+        ObservationArena *arena;
         unsigned n_types_unread; /* groups whose type file is missing or holds no type the kernel writes */
 } Observation;
 

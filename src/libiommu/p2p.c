@@ -48,8 +48,7 @@ static bool next_component(const char **p, const char **ret, size_t *ret_n) {
 
         while (*s == '/')
                 s++;
-        while (s[n] && s[n] != '/')
-                n++;
+        n = (size_t) (strchrnul(s, '/') - s);
         if (n == 0)
                 return false;
         *ret = s;
@@ -74,29 +73,49 @@ static bool is_host_bridge(const char *c, size_t n) {
         return colon;
 }
 
-int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
-        _cleanup_strv_free_ char **chain = NULL;
-        _cleanup_free_ char *host = NULL;
-        /* A link target is at most PATH_MAX: at most this many "dddd:bb:dd.f/" components. */
-        const char *bridge[PATH_MAX / 13 + 1], *p = target, *c, *next_c;
-        size_t n, next_n, k = 0;
+int p2p_split_sysfs_path(const char *target, const char **ret_host, size_t *ret_host_len, const char **bridge,
+                         size_t max, size_t *ret_n) {
+        const char *p = target, *c, *next_c, *host = NULL;
+        size_t n, next_n, host_len = 0, k = 0;
 
         /* Walked once in place (no copy per component), the last component (the device) left
-         * out; the bridges are copied at the end, into a list allocated once. */
+         * out. The kernel's links start with "../../../devices/": none of those is a host bridge
+         * or a PCI address, so the walk starts after them. */
+        if (startswith(p, "../../../devices/"))
+                p += strlen("../../../devices/");
         if (next_component(&p, &c, &n))
                 for (; next_component(&p, &next_c, &next_n); c = next_c, n = next_n) {
                         if (!host && is_host_bridge(c, n)) {
-                                host = strndup(c, n);
-                                if (!host)
-                                        return -ENOMEM;
+                                host = c;
+                                host_len = n;
                                 continue;
                         }
                         if (!host || !is_pci_address(c, n))
                                 continue;
-                        if (k >= ELEMENTSOF(bridge))
+                        if (k >= max)
                                 return -E2BIG;
                         bridge[k++] = c; /* every one is 12 bytes long (is_pci_address()) */
                 }
+        *ret_host = host;
+        *ret_host_len = host_len;
+        *ret_n = k;
+        return 0;
+}
+
+int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream) {
+        _cleanup_strv_free_ char **chain = NULL;
+        _cleanup_free_ char *host = NULL;
+        /* A link target is at most PATH_MAX: at most this many "dddd:bb:dd.f/" components. */
+        const char *bridge[P2P_SYSFS_PATH_BRIDGES_MAX], *h;
+        size_t h_len, k;
+        int r;
+
+        /* The bridges are copied at the end, into a list allocated once. */
+        r = p2p_split_sysfs_path(target, &h, &h_len, bridge, ELEMENTSOF(bridge), &k);
+        if (r < 0)
+                return r;
+        if (h && !(host = strndup(h, h_len)))
+                return -ENOMEM;
         if (k > 0) {
                 chain = calloc(k + 1, sizeof(char *));
                 if (!chain)

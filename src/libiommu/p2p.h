@@ -62,6 +62,11 @@ const char *p2p_route_to_string(P2pRoute r);   /* "direct", "redirected", "block
  * (NULL when the device sits on the root bus). Components that are not PCI addresses (platform
  * devices above the host bridge on arm64) are skipped. */
 int p2p_parse_sysfs_path(const char *target, char **ret_host_bridge, char ***ret_upstream);
+/* The same without a copy: the host bridge (NULL when none) and up to max bridges (12 bytes each,
+ * not NUL-terminated) as pointers into target; -E2BIG past max. */
+#define P2P_SYSFS_PATH_BRIDGES_MAX (PATH_MAX / 13 + 1)
+int p2p_split_sysfs_path(const char *target, const char **ret_host, size_t *ret_host_len, const char **bridge,
+                         size_t max, size_t *ret_n);
 
 /* The peers worth a path: GPUs, network controllers, NVMe controllers (physical functions). */
 bool p2p_device_is_peer(const PciDevice *d);

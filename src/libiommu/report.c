@@ -36,6 +36,13 @@ typedef struct Row {
         bool overflow;
 } Row;
 
+/* The buffer is left as it is (not "Row row = {}"): zeroing 1 KiB per row cost more than
+ * filling it. */
+static void row_init(Row *r) {
+        r->n = 0;
+        r->overflow = false;
+}
+
 static void row_put(Row *r, const char *s, size_t width) {
         size_t l = strlen(s);
 
@@ -45,8 +52,10 @@ static void row_put(Row *r, const char *s, size_t width) {
         }
         memcpy(r->buf + r->n, s, l);
         r->n += l;
-        for (; l < width; l++)
-                r->buf[r->n++] = ' ';
+        if (l < width) {
+                memset(r->buf + r->n, ' ', width - l);
+                r->n += width - l;
+        }
 }
 
 static void row_char(Row *r, char c) {
@@ -128,7 +137,9 @@ static void text_devices(FILE *f, const Observation *o, ReportFlags flags) {
                 }
                 g = observation_find_group(o, d->group);
                 char id[24], kind[64], group[24], shared[24];
-                Row row = {};
+                Row row;
+
+                row_init(&row);
                 id_str(id, d->vendor, d->device);
                 if (d->is_gpu)
                         strcpy(stpcpy(stpcpy(kind, "GPU ("), pci_class_name(d->class)), ")");
@@ -530,9 +541,15 @@ void report_groups_text(FILE *f, const Observation *o, ReportFlags flags) {
                         fprintf(f, "%-6u %-10s (no devices)\n", g->id, domain_type_to_string(g->type));
                 STRV_FOREACH(dn, g->devices) {
                         const PciDevice *d = observation_find_device(o, *dn);
-                        char gid[24], id[24] = "-", class[24] = "-", note[96] = "";
-                        Row row = {};
+                        char gid[24], id[24], class[24], note[96];
+                        Row row;
 
+                        row_init(&row);
+
+                        /* Not initializers, which would zero the whole arrays for every row. */
+                        strcpy(id, "-");
+                        strcpy(class, "-");
+                        note[0] = '\0';
                         uint_str(gid, g->id);
                         if (d) {
                                 id_str(id, d->vendor, d->device);
