@@ -61,10 +61,14 @@ bool cmdline_token_equal(const CmdlineToken *a, const CmdlineToken *b) {
 }
 
 static int push_token(Cmdline *c, CmdlineToken *t) {
-        CmdlineToken *n = realloc(c->tokens, sizeof(CmdlineToken) * (c->n_tokens + 1));
-        if (!n)
-                return -ENOMEM;
-        c->tokens = n;
+        /* Grown by doubling, the room implied by n_tokens (4, then the next power of two): every
+         * token array grows here, and one that shrank still has at least that room. */
+        if (c->n_tokens == 0 || (c->n_tokens >= 4 && (c->n_tokens & (c->n_tokens - 1)) == 0)) {
+                CmdlineToken *n = reallocarray(c->tokens, c->n_tokens < 4 ? 4 : c->n_tokens * 2, sizeof(CmdlineToken));
+                if (!n)
+                        return -ENOMEM;
+                c->tokens = n;
+        }
         c->tokens[c->n_tokens++] = *t;
         *t = (CmdlineToken) {};
         return 0;
@@ -115,10 +119,11 @@ static const char *next_arg(const char *args, CmdlineToken *ret) {
                 if (!ret->value)
                         return NULL;
         }
-        if (cmdline_normalize_key(param, &ret->key) < 0) {
-                ret->value = mfree(ret->value);
-                return NULL;
-        }
+        /* The key is what is left of param, normalized in place. */
+        for (char *p = param; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        ret->key = TAKE_PTR(param);
         ret->text = TAKE_PTR(text);
         return skip_spaces(a + k);
 }
@@ -240,14 +245,16 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
 }
 
 /* "KEY=OPTION" owner entries: whether entry names key, and the option it owns. */
+/* OPTION of an owned_keys entry "KEY=OPTION" whose KEY is key ('-' and '_' alike), else NULL. */
 static const char *owner_option(const char *entry, const char *key) {
-        const char *eq = strchr(entry, '=');
-        char *k;
+        for (const char *a = entry, *b = key;; a++, b++) {
+                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
 
-        if (!eq)
-                return NULL;
-        k = strndupa(entry, eq - entry);
-        return cmdline_key_equal(k, key) ? eq + 1 : NULL;
+                if (x == '=') /* the end of KEY */
+                        return y == '\0' ? a + 1 : NULL;
+                if (x != y || x == '\0')
+                        return NULL;
+        }
 }
 
 bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys) {
