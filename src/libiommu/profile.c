@@ -877,6 +877,11 @@ int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
         _cleanup_(intent_choice_done) IntentChoice c = {};
         int r;
 
+        /* The profile's own line: what intent_profile_args() returns for it without a kernel,
+         * without the explanation it writes for plan. */
+        if (vendor >= 0 && vendor < _VENDOR_MAX && p->args[vendor].set)
+                return cmdline_parse(p->args[vendor].text, ret);
+
         r = intent_profile_args(p, vendor, NULL, &c);
         if (r < 0)
                 return r;
