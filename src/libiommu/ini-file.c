@@ -67,17 +67,27 @@ static bool plain_name_char(char c) {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
 }
 
-/* n bytes of line (no newline); ret_eq gets where '=' is for a setting. */
-static PlainLine plain_line(const char *line, size_t n, size_t *ret_eq) {
+/* n bytes of line (no newline); ret_eq gets where '=' is for a setting. checked: the line was
+ * found plain already, only its kind and '=' are wanted. */
+static PlainLine plain_line(const char *line, size_t n, bool checked, size_t *ret_eq) {
+        unsigned char bad = 0;
         size_t k;
 
         if (n >= PLAIN_LINE_MAX)
                 return PLAIN_NOT;
         if (n == 0 || line[0] == '#' || line[0] == ';')
                 return PLAIN_SKIP;
+        if (checked) {
+                if (line[0] == '[')
+                        return PLAIN_SECTION;
+                *ret_eq = (const char *) memchr(line, '=', n) - line;
+                return PLAIN_SETTING;
+        }
+        /* Printable ASCII only; no early exit, so that the compiler can do it 16 bytes at a time. */
         for (size_t i = 0; i < n; i++)
-                if ((unsigned char) line[i] < 0x20 || (unsigned char) line[i] > 0x7e)
-                        return PLAIN_NOT;
+                bad |= (unsigned char) ((unsigned char) line[i] - 0x20) > 0x5e;
+        if (bad)
+                return PLAIN_NOT;
         if (line[0] == '[') {
                 if (n < 3 || n - 2 > PLAIN_SECTION_MAX || line[n - 1] != ']')
                         return PLAIN_NOT;
@@ -107,13 +117,13 @@ int ini_file_parse_plain(IniFile *ini, char *text, size_t size, ini_handler hand
         for (const char *l = text; l < end;) {
                 const char *nl = memchr(l, '\n', end - l), *e = nl ?: end;
 
-                if (plain_line(l, e - l, &eq) == PLAIN_NOT)
+                if (plain_line(l, e - l, false, &eq) == PLAIN_NOT)
                         return 0;
                 l = e + 1;
         }
         for (char *l = text; l < (char *) end;) {
                 char *nl = memchr(l, '\n', (char *) end - l), *e = nl ?: (char *) end;
-                PlainLine t = plain_line(l, e - l, &eq);
+                PlainLine t = plain_line(l, e - l, true, &eq);
 
                 ini->line = ++line;
                 *e = '\0'; /* at end, the NUL that terminates text */

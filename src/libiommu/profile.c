@@ -690,7 +690,6 @@ int profile_load_file(const Root *root, const char *path, Profile **ret) {
  * then logs what it logs. So both give the same Profile or the same failure. */
 
 #define PROFILE_FILE_MAX (1024U * 1024U) /* ini-file.c's limit */
-#define PROFILE_LINE_PLAIN_MAX 190U     /* well below inih's 200-byte line buffer */
 
 /* Whether a [KernelArgs] value is what handle_kernel_args() stores unchanged and accepts: tokens
  * of the characters cmdline_token_check_safe() allows, one space apart, none of them "--". */
@@ -740,61 +739,46 @@ static bool setting_plain(const char *section, const char *name, const char *val
         return false;
 }
 
-static const char *section_plain(const char *line, size_t n) {
-        static const char * const sections[] = { "Profile", "KernelArgs", "Expect", "PCI" };
+typedef struct BootContext {
+        ParseContext *ctx;
+        bool declined;
+} BootContext;
 
-        if (n < 3 || line[n - 1] != ']')
-                return NULL;
-        for (size_t i = 0; i < ELEMENTSOF(sections); i++)
-                if (strlen(sections[i]) == n - 2 && strneq(line + 1, sections[i], n - 2))
-                        return sections[i];
-        return NULL;
-}
+/* ini_file_parse_plain()'s handler: a setting the loader takes without a message goes to handler()
+ * ([KernelArgs] lines stored as handle_kernel_args() stores them, without the lint the boot skips);
+ * anything else declines the file. */
+static int boot_handler(void *user, const char *section, const char *name, const char *value) {
+        BootContext *b = user;
+        ParseContext *ctx = b->ctx;
 
-/* One line of the file (NUL-terminated, n bytes, no newline). 1: taken, 0: declined. */
-static int profile_read_line(ParseContext *ctx, const char **section, char *line, size_t n) {
-        ProfileArgs *a;
-        char *value;
-        size_t k;
-
-        if (n == 0 || line[0] == '#' || line[0] == ';')
+        if (b->declined)
                 return 1;
-        for (size_t i = 0; i < n; i++)
-                if ((unsigned char) line[i] < 0x20 || (unsigned char) line[i] > 0x7e)
-                        return 0;
-        if (line[0] == '[')
-                return !!(*section = section_plain(line, n));
-        for (k = 0; k < n && ((line[k] >= 'a' && line[k] <= 'z') || (line[k] >= 'A' && line[k] <= 'Z') ||
-                              (line[k] >= '0' && line[k] <= '9')); k++)
-                ;
-        if (k == 0 || k + 1 >= n || line[k] != '=' || !*section)
-                return 0;
-        line[k] = '\0';
-        value = line + k + 1;
-        /* inih strips blanks around the value and cuts it at " ;": not plain. */
-        if (value[0] == ' ' || line[n - 1] == ' ' || strchr(value, ';'))
-                return 0;
-        if (!streq(*section, "KernelArgs")) {
-                if (!setting_plain(*section, line, value))
-                        return 0;
-                (void) handler(ctx, *section, line, value);
-                return ctx->ini->error < 0 ? ctx->ini->error : 1;
-        }
-        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
-                if (!streq(line, vendor_keys[v]))
-                        continue;
-                if (!kernel_args_plain(value))
-                        return 0;
-                ctx->setting_seen = true;
-                a = &ctx->profile->args[v];
-                if (free_and_strdup(&a->text, value) < 0)
-                        return -ENOMEM;
-                a->set = true;
-                a->file = ctx->ini->path;
-                a->line = ctx->ini->line;
+        if (streq(section, "KernelArgs")) {
+                for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                        ProfileArgs *a = &ctx->profile->args[v];
+
+                        if (!streq(name, vendor_keys[v]))
+                                continue;
+                        if (!kernel_args_plain(value))
+                                break;
+                        ctx->setting_seen = true;
+                        if (free_and_strdup(&a->text, value) < 0) {
+                                ctx->ini->error = -ENOMEM;
+                                return 1;
+                        }
+                        a->set = true;
+                        a->file = ctx->ini->path;
+                        a->line = ctx->ini->line;
+                        return 1;
+                }
+                b->declined = true;
                 return 1;
         }
-        return 0;
+        if (!setting_plain(section, name, value)) {
+                b->declined = true;
+                return 1;
+        }
+        return handler(ctx, section, name, value);
 }
 
 int profile_read_boot(const Root *root, const char *name, Profile **ret) {
@@ -802,8 +786,8 @@ int profile_read_boot(const Root *root, const char *name, Profile **ret) {
         _cleanup_free_ char *text = NULL;
         _cleanup_close_ int fd = -1;
         ParseContext ctx = { .root = root, .flags = PROFILE_LOAD_NO_LINT };
+        BootContext boot = { .ctx = &ctx };
         IniFile ini = {};
-        const char *section = NULL;
         char rel[PATH_MAX];
         size_t size;
         int r;
@@ -841,18 +825,13 @@ int profile_read_boot(const Root *root, const char *name, Profile **ret) {
         ctx.profile = p;
         ctx.ini = &ini;
 
-        for (char *line = text, *end = text + size; line < end;) {
-                char *nl = memchr(line, '\n', end - line), *e = nl ?: end;
-
-                ini.line++;
-                if ((size_t) (e - line) >= PROFILE_LINE_PLAIN_MAX)
-                        return 0;
-                *e = '\0'; /* at end, the NUL read_fd_full() put there */
-                r = profile_read_line(&ctx, &section, line, e - line);
-                if (r <= 0)
-                        return r;
-                line = e + 1;
-        }
+        /* Plain lines only (ini_file_parse_plain() checks them all before the first setting), each
+         * setting as inih would hand it to the loader. */
+        r = ini_file_parse_plain(&ini, text, size, boot_handler, &boot);
+        if (ini.error == -ENOMEM)
+                return -ENOMEM;
+        if (r == 0 || boot.declined || ini.error < 0)
+                return 0;
         if (p->mode < 0)
                 return 0;
         profile_derive_expect(&ctx);
