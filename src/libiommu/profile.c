@@ -888,11 +888,14 @@ static int profile_owned_options(const char *key, const char *value, char ***key
 
 int profile_owned_keys(const Profile *p, char ***ret) {
         _cleanup_strv_free_ char **keys = NULL;
+        size_t n = 0, allocated = 0;
         int r;
 
-        r = strv_extend_strv(&keys, iommu_owned_keys);
-        if (r < 0)
-                return r;
+        STRV_FOREACH(k, iommu_owned_keys) {
+                r = strv_consume_n(&keys, &n, &allocated, strdup(*k));
+                if (r < 0)
+                        return r;
+        }
         for (Vendor v = 0; v < _VENDOR_MAX; v++) {
                 if (!p->args[v].set)
                         continue;
@@ -902,7 +905,7 @@ int profile_owned_keys(const Profile *p, char ***ret) {
                  * at every boot). */
                 for (const char *t = p->args[v].text; *t;) {
                         /* As next_arg() splits: at the first '=' after the first character. */
-                        size_t n = strcspn(t, " "), kl = 1 + strcspn(t + 1, "= ");
+                        size_t len = strcspn(t, " "), kl = 1 + strcspn(t + 1, "= ");
                         _cleanup_free_ char *key = strndup(t, kl);
                         bool have = false;
 
@@ -913,22 +916,23 @@ int profile_owned_keys(const Profile *p, char ***ret) {
                                         *c = '_';
                         /* A key owned by options (pci=) gains the options the profile writes, never the key. */
                         if (cmdline_key_has_owned_options(key, keys)) {
-                                if (kl < n) {
-                                        _cleanup_free_ char *value = strndup(t + kl + 1, n - kl - 1);
+                                if (kl < len) {
+                                        _cleanup_free_ char *value = strndup(t + kl + 1, len - kl - 1);
                                         if (!value)
                                                 return -ENOMEM;
                                         r = profile_owned_options(key, value, &keys);
                                         if (r < 0)
                                                 return r;
+                                        n = strv_length(keys);
+                                        allocated = n + 1; /* grown by profile_owned_options() one by one */
                                 }
                         } else {
-                                STRV_FOREACH(k, keys)
-                                        if (cmdline_key_equal(*k, key))
-                                                have = true;
-                                if (!have && (r = strv_consume(&keys, TAKE_PTR(key))) < 0)
+                                for (size_t i = 0; i < n && !have; i++)
+                                        have = cmdline_key_equal(keys[i], key);
+                                if (!have && (r = strv_consume_n(&keys, &n, &allocated, TAKE_PTR(key))) < 0)
                                         return r;
                         }
-                        t += n + (t[n] == ' ');
+                        t += len + (t[len] == ' ');
                 }
         }
         *ret = TAKE_PTR(keys);
