@@ -14,10 +14,9 @@ static const char *skip_spaces(const char *s) {
         return s;
 }
 
+/* A token's strings are one allocation: text, then key and value inside a copy of the parameter. */
 static void token_done(CmdlineToken *t) {
         free(t->text);
-        free(t->key);
-        free(t->value);
 }
 
 Cmdline *cmdline_free(Cmdline *c) {
@@ -61,10 +60,14 @@ bool cmdline_token_equal(const CmdlineToken *a, const CmdlineToken *b) {
 }
 
 static int push_token(Cmdline *c, CmdlineToken *t) {
-        CmdlineToken *n = realloc(c->tokens, sizeof(CmdlineToken) * (c->n_tokens + 1));
-        if (!n)
-                return -ENOMEM;
-        c->tokens = n;
+        /* Grown by doubling, the room implied by n_tokens (4, then the next power of two): every
+         * token array grows here, and one that shrank still has at least that room. */
+        if (c->n_tokens == 0 || (c->n_tokens >= 4 && (c->n_tokens & (c->n_tokens - 1)) == 0)) {
+                CmdlineToken *n = reallocarray(c->tokens, c->n_tokens < 4 ? 4 : c->n_tokens * 2, sizeof(CmdlineToken));
+                if (!n)
+                        return -ENOMEM;
+                c->tokens = n;
+        }
         c->tokens[c->n_tokens++] = *t;
         *t = (CmdlineToken) {};
         return 0;
@@ -73,7 +76,8 @@ static int push_token(Cmdline *c, CmdlineToken *t) {
 /* One step of lib/cmdline.c:next_arg(), on copies: the input is not modified. Returns the
  * position after the token and its trailing whitespace. */
 static const char *next_arg(const char *args, CmdlineToken *ret) {
-        _cleanup_free_ char *param = NULL, *text = NULL;
+        _cleanup_free_ char *text = NULL;
+        char *param;
         const char *a = args;
         char *val = NULL;
         size_t k, equals = 0;
@@ -92,10 +96,14 @@ static const char *next_arg(const char *args, CmdlineToken *ret) {
                         in_quote = !in_quote;
         }
 
-        text = strndup(args, (a - args) + k);
-        param = strndup(a, k);
-        if (!text || !param)
+        text = malloc((a - args) + k + 1 + k + 1);
+        if (!text)
                 return NULL;
+        memcpy(text, args, (a - args) + k);
+        text[(a - args) + k] = '\0';
+        param = text + (a - args) + k + 1;
+        memcpy(param, a, k);
+        param[k] = '\0';
         if (equals > 0) {
                 param[equals] = '\0';
                 val = param + equals + 1;
@@ -109,16 +117,11 @@ static const char *next_arg(const char *args, CmdlineToken *ret) {
         if (quoted && k > 0 && param[k - 1] == '"')
                 param[k - 1] = '\0';
 
-        *ret = (CmdlineToken) {};
-        if (val) {
-                ret->value = strdup(val);
-                if (!ret->value)
-                        return NULL;
-        }
-        if (cmdline_normalize_key(param, &ret->key) < 0) {
-                ret->value = mfree(ret->value);
-                return NULL;
-        }
+        /* The key is what is left of param, normalized in place. */
+        for (char *p = param; *p; p++)
+                if (*p == '-')
+                        *p = '_';
+        *ret = (CmdlineToken) { .key = param, .value = val };
         ret->text = TAKE_PTR(text);
         return skip_spaces(a + k);
 }
@@ -203,17 +206,18 @@ bool cmdline_has_key(const Cmdline *c, const char *key) {
 }
 
 static int token_copy(const CmdlineToken *src, CmdlineToken *ret) {
+        size_t lt = strlen(src->text) + 1, lk = strlen(src->key) + 1, lv = src->value ? strlen(src->value) + 1 : 0;
+        char *b = malloc(lt + lk + lv);
+
+        if (!b)
+                return -ENOMEM;
         *ret = (CmdlineToken) {
-                .text = strdup(src->text),
-                .key = strdup(src->key),
-                .value = src->value ? strdup(src->value) : NULL,
+                .text = memcpy(b, src->text, lt),
+                .key = memcpy(b + lt, src->key, lk),
+                .value = src->value ? memcpy(b + lt + lk, src->value, lv) : NULL,
                 .start = src->start,
                 .end = src->end,
         };
-        if (!ret->text || !ret->key || (src->value && !ret->value)) {
-                token_done(ret);
-                return -ENOMEM;
-        }
         return 0;
 }
 
@@ -240,14 +244,16 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
 }
 
 /* "KEY=OPTION" owner entries: whether entry names key, and the option it owns. */
+/* OPTION of an owned_keys entry "KEY=OPTION" whose KEY is key ('-' and '_' alike), else NULL. */
 static const char *owner_option(const char *entry, const char *key) {
-        const char *eq = strchr(entry, '=');
-        char *k;
+        for (const char *a = entry, *b = key;; a++, b++) {
+                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
 
-        if (!eq)
-                return NULL;
-        k = strndupa(entry, eq - entry);
-        return cmdline_key_equal(k, key) ? eq + 1 : NULL;
+                if (x == '=') /* the end of KEY */
+                        return y == '\0' ? a + 1 : NULL;
+                if (x != y || x == '\0')
+                        return NULL;
+        }
 }
 
 bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys) {

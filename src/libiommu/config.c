@@ -158,8 +158,15 @@ static int record_origin(ConfigContext *ctx, const char *section, const char *na
         ConfigOrigin o = { .file = ctx->ini.path, .line = ctx->ini.line, .selection = ctx->selection };
         ConfigOrigin *old = NULL;
 
-        if (asprintf(&o.key, "%s.%s", section, name) < 0)
+        size_t ls = strlen(section), ln = strlen(name);
+
+        /* "Section.Name", without printf (the generator loads the configuration at every boot). */
+        o.key = malloc(ls + 1 + ln + 1);
+        if (!o.key)
                 return -ENOMEM;
+        memcpy(o.key, section, ls);
+        o.key[ls] = '.';
+        memcpy(o.key + ls + 1, name, ln + 1);
         o.value = strdup(value);
         if (!o.value) {
                 free(o.key);

@@ -194,7 +194,7 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
                 return done(&res, DRIFT_SKIP_NOT_ARMED, ret);
 
         /* Not linted here: "iommuctl lint" and apply did that; the boot only needs the tokens. */
-        r = profile_load_full(root, config.profile, PROFILE_LOAD_NO_LINT, &profile);
+        r = profile_load_boot(root, config.profile, &profile);
         if (r < 0)
                 return log_warning_errno(r, "Cannot load profile %s.", config.profile);
 

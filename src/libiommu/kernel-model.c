@@ -58,21 +58,74 @@ void kernel_config_defaults(Arch arch, unsigned version, KernelConfig *ret) {
         };
 }
 
-/* Whether a line of text starts with line ("CONFIG_X=y"). Searched for from its eighth byte on:
- * strstr() for "\nCONFIG_" stops at every line of a 10000-line config, strstr() for the symbol's
- * name almost nowhere (it was half the generator's instructions when it judged a line by the
- * kernel model). */
-static bool config_has_line(const char *text, const char *line) {
-        const char *name = line + 7;
-
-        for (const char *h = strstr(text, name); h; h = strstr(h + 1, name))
-                if (h - text >= 7 && memcmp(h - 7, line, 7) == 0 && (h - 7 == text || h[-8] == '\n'))
-                        return true;
-        return false;
+/* The lines kernel_config_parse() reads all hold "MM" (every symbol it reads has "IOMMU" in its name)
+ * or "CD" (CONFIG_VFIO_DEVICE_CDEV): the scan stops only where one of these pairs starts, or at a
+ * NUL byte (where the text ends for the C string functions the line parser uses). A Debian config
+ * is 260 KB and 10000 lines, with some 40 such pairs: the generator reads it at every boot where a
+ * line is not the one apply writes, and strstr() over it cost more than all else it does. */
+static const char *config_next_candidate_scalar(const char *p, const char *end) {
+        for (; p < end; p++)
+                if (*p == '\0' || (end - p > 1 && ((p[0] == 'M' && p[1] == 'M') || (p[0] == 'C' && p[1] == 'D'))))
+                        return p;
+        return end;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+
+/* 32 bytes at a time (two unaligned loads, a byte apart, inside [p, end)). */
+__attribute__((target("avx2"))) static const char *config_next_candidate_avx2(const char *p, const char *end) {
+        const __m256i m = _mm256_set1_epi8('M'), c = _mm256_set1_epi8('C'), d = _mm256_set1_epi8('D'),
+                      z = _mm256_setzero_si256();
+
+        /* 64 bytes a round while nothing is there (one test; NUL found through the bytes' minimum),
+         * then 32 bytes a round to the first candidate. */
+        for (; end - p > 64; p += 64) {
+                __m256i a0 = _mm256_loadu_si256((const __m256i *) p), b0 = _mm256_loadu_si256((const __m256i *) (p + 1)),
+                        a1 = _mm256_loadu_si256((const __m256i *) (p + 32)), b1 = _mm256_loadu_si256((const __m256i *) (p + 33));
+                __m256i x = _mm256_or_si256(
+                        _mm256_or_si256(
+                                _mm256_or_si256(_mm256_and_si256(_mm256_cmpeq_epi8(a0, m), _mm256_cmpeq_epi8(b0, m)),
+                                                _mm256_and_si256(_mm256_cmpeq_epi8(a0, c), _mm256_cmpeq_epi8(b0, d))),
+                                _mm256_or_si256(_mm256_and_si256(_mm256_cmpeq_epi8(a1, m), _mm256_cmpeq_epi8(b1, m)),
+                                                _mm256_and_si256(_mm256_cmpeq_epi8(a1, c), _mm256_cmpeq_epi8(b1, d)))),
+                        _mm256_cmpeq_epi8(_mm256_min_epu8(a0, a1), z));
+
+                if (!_mm256_testz_si256(x, x))
+                        break;
+        }
+        for (; end - p > 32; p += 32) {
+                __m256i a = _mm256_loadu_si256((const __m256i *) p), b = _mm256_loadu_si256((const __m256i *) (p + 1));
+                __m256i x = _mm256_or_si256(
+                        _mm256_or_si256(_mm256_and_si256(_mm256_cmpeq_epi8(a, m), _mm256_cmpeq_epi8(b, m)),
+                                        _mm256_and_si256(_mm256_cmpeq_epi8(a, c), _mm256_cmpeq_epi8(b, d))),
+                        _mm256_cmpeq_epi8(a, z));
+                unsigned mask = (unsigned) _mm256_movemask_epi8(x);
+
+                if (mask)
+                        return p + __builtin_ctz(mask);
+        }
+        return config_next_candidate_scalar(p, end);
+}
+
+static const char *config_next_candidate(const char *p, const char *end) {
+        static int avx2 = -1;
+
+        if (avx2 < 0)
+                avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        return avx2 ? config_next_candidate_avx2(p, end) : config_next_candidate_scalar(p, end);
+}
+#else
+#define config_next_candidate config_next_candidate_scalar
+#endif
+
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret) {
+        kernel_config_parse_n(text, text ? strlen(text) : 0, arch, version, ret);
+}
+
+void kernel_config_parse_n(const char *text, size_t size, Arch arch, unsigned version, KernelConfig *ret) {
         int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
+        bool cdev = false;
         const struct {
                 const char *name;
                 int *v;
@@ -87,41 +140,49 @@ void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelCo
                 { "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict },
                 { "CONFIG_IOMMUFD", &iommufd },
         };
+        const char *end;
 
         kernel_config_defaults(arch, version, ret);
         if (!text)
                 return;
-        /* Every symbol read has "IOMMU" in its name: visit only the lines that do (a distribution's
-         * config is ~10000 lines, some 40 of them match; the generator reads this at every boot).
-         * "CONFIG_X=y" (or =m) sets 1, "# CONFIG_X is not set" 0. A build that does not mention a
-         * driver does not have it. */
-        for (const char *hit = strstr(text, "IOMMU"), *last = NULL; hit; hit = strstr(hit + 5, "IOMMU")) {
+        end = text + size;
+        /* Only the lines with a candidate pair are looked at, once each; the scan resumes after
+         * the line. "CONFIG_X=y" (or =m) sets 1, "# CONFIG_X is not set" 0. A build that does not
+         * mention a driver does not have it. */
+        for (const char *hit = config_next_candidate(text, end); hit < end && *hit; hit = config_next_candidate(hit, end)) {
                 const char *p = hit, *name;
                 size_t n;
 
+                /* Only "MMU" and "CDEV" can be in a line read below. */
+                if (*hit == 'M' ? !(end - hit > 2 && hit[2] == 'U') : !(end - hit > 3 && hit[2] == 'E' && hit[3] == 'V')) {
+                        hit++;
+                        continue;
+                }
                 while (p > text && p[-1] != '\n')
                         p--;
-                if (p == last)
-                        continue;
-                last = p;
+                /* The one symbol read without "IOMMU" in its name. */
+                if (startswith(p, "CONFIG_VFIO_DEVICE_CDEV=y"))
+                        cdev = true;
                 name = p[0] == '#' && p[1] == ' ' ? p + 2 : p;
-                if (memcmp(name, "CONFIG_", 7) != 0)
-                        continue;
-                n = strcspn(name, "= \n");
-                for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-                        if (strlen(symbols[i].name) != n || memcmp(name, symbols[i].name, n) != 0)
-                                continue;
-                        if (name == p && name[n] == '=')
-                                *symbols[i].v = name[n + 1] == 'y' || name[n + 1] == 'm';
-                        else if (name != p && strneq(name + n, " is not set", 11))
-                                *symbols[i].v = 0;
+                if (memcmp(name, "CONFIG_", 7) == 0) {
+                        n = strcspn(name, "= \n");
+                        for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
+                                if (strlen(symbols[i].name) != n || memcmp(name, symbols[i].name, n) != 0)
+                                        continue;
+                                if (name == p && name[n] == '=')
+                                        *symbols[i].v = name[n + 1] == 'y' || name[n + 1] == 'm';
+                                else if (name != p && strneq(name + n, " is not set", 11))
+                                        *symbols[i].v = 0;
+                        }
                 }
+                /* The rest of the line, up to a NUL where the text ends. */
+                while (hit < end && *hit && *hit != '\n')
+                        hit++;
         }
         ret->intel_iommu = intel;
         ret->amd_iommu = amd;
         ret->iommufd = iommufd;
-        /* The one symbol read without "IOMMU" in its name. */
-        ret->vfio_device_cdev = config_has_line(text, "CONFIG_VFIO_DEVICE_CDEV=y");
+        ret->vfio_device_cdev = cdev;
         /* Mainline: one bool. Debian's choice adds _INTGPU_OFF (on, but not for integrated graphics). */
         ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : ret->intel_default_on;
         ret->intel_intgpu_off = intgpu;
@@ -487,7 +548,7 @@ finish:
         return r;
 }
 
-static int read_config(const Root *root, const char *release, char **ret_text, char **ret_source) {
+static int read_config(const Root *root, const char *release, char **ret_text, size_t *ret_size, char **ret_source) {
         static const struct { const char *prefix, *suffix; } plain[] = {
                 { "/boot/config-", "" }, { "/usr/lib/modules/", "/config" }, { "/lib/modules/", "/config" },
         };
@@ -500,7 +561,7 @@ static int read_config(const Root *root, const char *release, char **ret_text, c
                         return -EINVAL;
                 if (asprintf(&p, "%s%s%s", plain[i].prefix, release, plain[i].suffix) < 0)
                         return -ENOMEM;
-                r = read_root_file(root, p, KERNEL_CONFIG_MAX, ret_text, NULL);
+                r = read_root_file(root, p, KERNEL_CONFIG_MAX, ret_text, ret_size);
                 if (r == -ENOMEM)
                         return r;
                 if (r >= 0) {
@@ -515,6 +576,7 @@ static int read_config(const Root *root, const char *release, char **ret_text, c
 int kernel_info_load(const Root *root, Arch arch, const char *release, const char *config_file, KernelInfo *ret) {
         _cleanup_(kernel_info_done) KernelInfo k = {};
         _cleanup_free_ char *text = NULL, *osrelease = NULL;
+        size_t size = 0;
         int r;
 
         kernel_info_default(arch, &k);
@@ -533,14 +595,14 @@ int kernel_info_load(const Root *root, Arch arch, const char *release, const cha
                 k.version = KERNEL_VERSION_NEWEST;
 
         if (config_file) {
-                r = read_full_file(config_file, KERNEL_CONFIG_MAX, &text, NULL);
+                r = read_full_file(config_file, KERNEL_CONFIG_MAX, &text, &size);
                 if (r < 0)
                         return r;
                 k.config_source = strdup(config_file);
                 if (!k.config_source)
                         return -ENOMEM;
         } else {
-                r = read_config(root, k.release, &text, &k.config_source);
+                r = read_config(root, k.release, &text, &size, &k.config_source);
                 if (r == -ENOMEM)
                         return r;
         }
@@ -548,7 +610,7 @@ int kernel_info_load(const Root *root, Arch arch, const char *release, const cha
          * "hypervisor" flag, and the caller knows whether the machine is the one the line is for
          * (kernel_platform_probe()). */
         if (text)
-                kernel_config_parse(text, arch, k.version, &k.config);
+                kernel_config_parse_n(text, size, arch, k.version, &k.config);
         else
                 kernel_config_defaults(arch, k.version, &k.config);
 

@@ -82,6 +82,8 @@ const char *kernel_version_string(unsigned version, char buf[static 16]);
 
 /* The facts above from a .config text (unknown keys ignored). Pure. */
 void kernel_config_parse(const char *text, Arch arch, unsigned version, KernelConfig *ret);
+/* The same for size bytes of text (read up to a NUL byte, as the C string would be). */
+void kernel_config_parse_n(const char *text, size_t size, Arch arch, unsigned version, KernelConfig *ret);
 /* The ParamBuildFlag flags (params.h) this configuration proves. Pure. */
 unsigned kernel_config_build_flags(const KernelConfig *c);
 /* Mainline's Kconfig defaults for this release (what a build that says nothing gets). */

@@ -576,23 +576,34 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
         return 0;
 }
 
-static int profile_finish(ParseContext *ctx) {
+/* [Expect] settings a profile does not write follow from its Mode. */
+static void profile_derive_expect(ParseContext *ctx) {
         Profile *p = ctx->profile;
-        int r = 0;
 
-        if (p->mode < 0)
-                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, lazy, strict, translated, off", p->path);
         if (!ctx->expect_groups_set)
                 p->expect_groups = p->mode != MODE_OFF;
         if (!ctx->expect_domain_set)
                 p->expect_domain = profile_mode_domain(p->mode);
         if (!ctx->expect_firmware_set)
                 p->expect_firmware = p->mode == MODE_OFF ? FIRMWARE_OPTIONAL : FIRMWARE_REQUIRED;
+}
+
+static bool profile_expect_domain_matches(const Profile *p) {
+        return p->mode == MODE_OFF ? p->expect_domain == DOMAIN_NONE : profile_mode_accepts(p->mode, p->expect_domain);
+}
+
+static int profile_finish(ParseContext *ctx) {
+        Profile *p = ctx->profile;
+        int r = 0;
+
+        if (p->mode < 0)
+                return log_error_errno(-EINVAL, "%s: Mode= is not set; valid: passthrough, lazy, strict, translated, off", p->path);
+        profile_derive_expect(ctx);
 
         if (p->expect_groups != (p->mode != MODE_OFF))
                 r = log_error_errno(-EINVAL, "%s: Groups=%s contradicts Mode=%s", p->path, p->expect_groups ? "yes" : "no",
                                     profile_mode_to_string(p->mode));
-        else if (p->mode == MODE_OFF ? p->expect_domain != DOMAIN_NONE : !profile_mode_accepts(p->mode, p->expect_domain))
+        else if (!profile_expect_domain_matches(p))
                 r = log_error_errno(-EINVAL, "%s: DomainType=%s contradicts Mode=%s", p->path,
                                     domain_type_to_string(p->expect_domain), profile_mode_to_string(p->mode));
 
@@ -669,9 +680,186 @@ int profile_load_file(const Root *root, const char *path, Profile **ret) {
         return profile_load_path(root, name, path, NULL, 0, ret);
 }
 
+/* The boot path's reader (issue 24): the generator reads the selected profile at every boot, and
+ * inih, its line copies and the general search cost more than the rest of its decision. A profile
+ * as shipped or as people write it (sections, Key=Value lines, comments, blank lines) is read here
+ * in one pass over the file, each setting handed to the loader's own handler; anything else
+ * (Include=, [UKI], continuation or indented lines, inline comments, spaces around '=', a value
+ * the loader would refuse, a symlink, a file only $IOMMUCTL_PROFILES_PATH or the shipped
+ * directory has...) is declined, and the caller loads the profile with profile_load_full(), which
+ * then logs what it logs. So both give the same Profile or the same failure. */
+
+#define PROFILE_FILE_MAX (1024U * 1024U) /* ini-file.c's limit */
+
+/* Whether a [KernelArgs] value is what handle_kernel_args() stores unchanged and accepts: tokens
+ * of the characters cmdline_token_check_safe() allows, one space apart, none of them "--". */
+static bool kernel_args_plain(const char *v) {
+        static const char punct[] = "_-.,:=/+@%~";
+        size_t l = 0;
+        bool dashes = true;
+
+        for (const char *p = v;; p++) {
+                unsigned char u = (unsigned char) *p;
+
+                if (u == ' ' || u == '\0') {
+                        if (l == 0 || (l == 2 && dashes))
+                                return false;
+                        if (u == '\0')
+                                return true;
+                        l = 0;
+                        dashes = true;
+                        continue;
+                }
+                if (!((u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9')) && !strchr(punct, u))
+                        return false;
+                dashes = dashes && u == '-';
+                l++;
+        }
+}
+
+/* Whether handler() takes section/name=value without an error (so without a message). */
+static bool setting_plain(const char *section, const char *name, const char *value) {
+        if (streq(section, "Profile"))
+                return streq(name, "Description") || (streq(name, "Mode") && profile_mode_from_string(value) >= 0);
+        if (streq(section, "Expect")) {
+                if (streq(name, "Groups"))
+                        return parse_yes_no(value) >= 0;
+                if (streq(name, "DomainType")) {
+                        DomainType t = domain_type_from_string(value);
+                        return t == DOMAIN_IDENTITY || t == DOMAIN_DMA || t == DOMAIN_DMA_FQ || t == DOMAIN_NONE;
+                }
+                if (streq(name, "Firmware"))
+                        return firmware_requirement_from_string(value) >= 0;
+                if (streq(name, "InterruptRemapping"))
+                        return streq(value, "any") || parse_yes_no(value) >= 0;
+                return streq(name, "Modules");
+        }
+        if (streq(section, "PCI"))
+                return streq(name, "LiftACSRedirect") && profile_acs_lift_from_string(value) >= 0;
+        return false;
+}
+
+typedef struct BootContext {
+        ParseContext *ctx;
+        bool declined;
+} BootContext;
+
+/* ini_file_parse_plain()'s handler: a setting the loader takes without a message goes to handler()
+ * ([KernelArgs] lines stored as handle_kernel_args() stores them, without the lint the boot skips);
+ * anything else declines the file. */
+static int boot_handler(void *user, const char *section, const char *name, const char *value) {
+        BootContext *b = user;
+        ParseContext *ctx = b->ctx;
+
+        if (b->declined)
+                return 1;
+        if (streq(section, "KernelArgs")) {
+                for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                        ProfileArgs *a = &ctx->profile->args[v];
+
+                        if (!streq(name, vendor_keys[v]))
+                                continue;
+                        if (!kernel_args_plain(value))
+                                break;
+                        ctx->setting_seen = true;
+                        if (free_and_strdup(&a->text, value) < 0) {
+                                ctx->ini->error = -ENOMEM;
+                                return 1;
+                        }
+                        a->set = true;
+                        a->file = ctx->ini->path;
+                        a->line = ctx->ini->line;
+                        return 1;
+                }
+                b->declined = true;
+                return 1;
+        }
+        if (!setting_plain(section, name, value)) {
+                b->declined = true;
+                return 1;
+        }
+        return handler(ctx, section, name, value);
+}
+
+int profile_read_boot(const Root *root, const char *name, Profile **ret) {
+        _cleanup_profile_ Profile *p = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_close_ int fd = -1;
+        ParseContext ctx = { .root = root, .flags = PROFILE_LOAD_NO_LINT };
+        BootContext boot = { .ctx = &ctx };
+        IniFile ini = {};
+        char rel[PATH_MAX];
+        size_t size;
+        int r;
+
+        if (!profile_name_is_valid(name))
+                return 0;
+        /* The directories of the tree come first in the search path: the first that has the file
+         * wins. A symlink there (ELOOP) has rules of its own (root_dropin_usable()): declined. */
+        for (size_t i = 0; i < ELEMENTSOF(rooted) && fd < 0; i++) {
+                strcpy(stpcpy(stpcpy(stpcpy(rel, rooted[i]), "/"), name), ".conf");
+                r = root_open(root, rel, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, &fd);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return 0;
+        }
+        if (fd < 0)
+                return 0;
+        r = read_fd_full(fd, PROFILE_FILE_MAX, &text, &size);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0 || data_check_nul(text, size, NULL) < 0)
+                return 0;
+
+        p = calloc(1, sizeof(Profile));
+        if (!p)
+                return -ENOMEM;
+        p->mode = _MODE_INVALID;
+        p->expect_interrupt_remapping = -1;
+        p->name = strdup(name);
+        p->path = root_display(root, rel);
+        if (!p->name || !p->path || strv_extend(&p->files, p->path) < 0)
+                return -ENOMEM;
+        ini.path = p->files[0];
+        ctx.profile = p;
+        ctx.ini = &ini;
+
+        /* Plain lines only (ini_file_parse_plain() checks them all before the first setting), each
+         * setting as inih would hand it to the loader. */
+        r = ini_file_parse_plain(&ini, text, size, boot_handler, &boot);
+        if (ini.error == -ENOMEM)
+                return -ENOMEM;
+        if (r == 0 || boot.declined || ini.error < 0)
+                return 0;
+        if (p->mode < 0)
+                return 0;
+        profile_derive_expect(&ctx);
+        if (p->expect_groups != (p->mode != MODE_OFF) || !profile_expect_domain_matches(p))
+                return 0;
+        *ret = TAKE_PTR(p);
+        return 1;
+}
+
+int profile_load_boot(const Root *root, const char *name, Profile **ret) {
+        int r;
+
+        r = profile_read_boot(root, name, ret);
+        if (r < 0)
+                return log_oom();
+        if (r > 0)
+                return 0;
+        return profile_load_full(root, name, PROFILE_LOAD_NO_LINT, ret);
+}
+
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
         _cleanup_(intent_choice_done) IntentChoice c = {};
         int r;
+
+        /* The profile's own line: what intent_profile_args() returns for it without a kernel,
+         * without the explanation it writes for plan. */
+        if (vendor >= 0 && vendor < _VENDOR_MAX && p->args[vendor].set)
+                return cmdline_parse(p->args[vendor].text, ret);
 
         r = intent_profile_args(p, vendor, NULL, &c);
         if (r < 0)
@@ -682,13 +870,13 @@ int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {
         return 0;
 }
 
-static int profile_owned_options(const CmdlineToken *t, char ***keys) {
-        for (const char *p = t->value ?: ""; *p; ) {
+static int profile_owned_options(const char *key, const char *value, char ***keys) {
+        for (const char *p = value; *p; ) {
                 size_t n = strcspn(p, ","), name = strcspn(p, "=,");
                 _cleanup_free_ char *o = NULL;
 
                 if (n > 0) {
-                        if (asprintf(&o, "%s=%.*s", t->key, (int) name, p) < 0)
+                        if (asprintf(&o, "%s=%.*s", key, (int) name, p) < 0)
                                 return -ENOMEM;
                         if (!strv_contains(*keys, o) && strv_consume(keys, TAKE_PTR(o)) < 0)
                                 return -ENOMEM;
@@ -700,35 +888,51 @@ static int profile_owned_options(const CmdlineToken *t, char ***keys) {
 
 int profile_owned_keys(const Profile *p, char ***ret) {
         _cleanup_strv_free_ char **keys = NULL;
+        size_t n = 0, allocated = 0;
         int r;
 
-        r = strv_extend_strv(&keys, iommu_owned_keys);
-        if (r < 0)
-                return r;
-        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
-                _cleanup_cmdline_ Cmdline *c = NULL;
-
-                if (!p->args[v].set)
-                        continue;
-                r = cmdline_parse(p->args[v].text, &c);
+        STRV_FOREACH(k, iommu_owned_keys) {
+                r = strv_consume_n(&keys, &n, &allocated, strdup(*k));
                 if (r < 0)
                         return r;
-                for (size_t i = 0; i < c->n_tokens; i++) {
-                        const CmdlineToken *t = &c->tokens[i];
+        }
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                if (!p->args[v].set)
+                        continue;
+                /* The text is what handle_kernel_args() stored: cmdline_to_string() of tokens that
+                 * passed cmdline_check_safe() (no quotes, no blanks), one space apart. So each token
+                 * is key or key=value as written, without parsing it again (the generator runs this
+                 * at every boot). */
+                for (const char *t = p->args[v].text; *t;) {
+                        /* As next_arg() splits: at the first '=' after the first character. */
+                        size_t len = strcspn(t, " "), kl = 1 + strcspn(t + 1, "= ");
+                        _cleanup_free_ char *key = strndup(t, kl);
                         bool have = false;
 
+                        if (!key)
+                                return -ENOMEM;
+                        for (char *c = key; *c; c++)
+                                if (*c == '-')
+                                        *c = '_';
                         /* A key owned by options (pci=) gains the options the profile writes, never the key. */
-                        if (cmdline_key_has_owned_options(t->key, keys)) {
-                                r = profile_owned_options(t, &keys);
-                                if (r < 0)
+                        if (cmdline_key_has_owned_options(key, keys)) {
+                                if (kl < len) {
+                                        _cleanup_free_ char *value = strndup(t + kl + 1, len - kl - 1);
+                                        if (!value)
+                                                return -ENOMEM;
+                                        r = profile_owned_options(key, value, &keys);
+                                        if (r < 0)
+                                                return r;
+                                        n = strv_length(keys);
+                                        allocated = n + 1; /* grown by profile_owned_options() one by one */
+                                }
+                        } else {
+                                for (size_t i = 0; i < n && !have; i++)
+                                        have = cmdline_key_equal(keys[i], key);
+                                if (!have && (r = strv_consume_n(&keys, &n, &allocated, TAKE_PTR(key))) < 0)
                                         return r;
-                                continue;
                         }
-                        STRV_FOREACH(k, keys)
-                                if (cmdline_key_equal(*k, t->key))
-                                        have = true;
-                        if (!have && (r = strv_extend(&keys, t->key)) < 0)
-                                return r;
+                        t += len + (t[len] == ' ');
                 }
         }
         *ret = TAKE_PTR(keys);

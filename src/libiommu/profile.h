@@ -103,6 +103,13 @@ typedef enum ProfileLoadFlags {
         PROFILE_LOAD_NO_LINT = 1 << 0,
 } ProfileLoadFlags;
 int profile_load_full(const Root *root, const char *name, ProfileLoadFlags flags, Profile **ret);
+/* What the generator reads at every boot: profile_load_full(root, name, PROFILE_LOAD_NO_LINT, ret),
+ * the same Profile or the same failure, through a small reader where the file in the tree's
+ * directories is plain (sections, Key=Value, comments) and through the full loader otherwise. */
+int profile_load_boot(const Root *root, const char *name, Profile **ret);
+/* The small reader alone, for tests: 1 with *ret set, 0 when it declines the file (the full loader
+ * must read it), -ENOMEM. Logs nothing. */
+int profile_read_boot(const Root *root, const char *name, Profile **ret);
 /* Loads one file directly (for "lint FILE"); includes are looked up by name as usual. */
 int profile_load_file(const Root *root, const char *path, Profile **ret);
 Profile *profile_free(Profile *p);

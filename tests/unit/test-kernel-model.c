@@ -71,6 +71,105 @@ static void test_config_parse(void **state) {
         assert_int_equal(c.default_passthrough, 1);
 }
 
+/* The scan before issue 24, kept here as the reference: strstr() for "IOMMU", each line once, and
+ * strstr() for the CONFIG_VFIO_DEVICE_CDEV=y line. */
+static void reference_config_parse(const char *text, KernelConfig *ret) {
+        int on = -1, intgpu = -1, off = -1, lazy = -1, strict = -1, intel = 0, amd = 0, pt = 0, iommufd = 0;
+        const struct {
+                const char *name;
+                int *v;
+        } symbols[] = {
+                { "CONFIG_INTEL_IOMMU", &intel }, { "CONFIG_AMD_IOMMU", &amd }, { "CONFIG_INTEL_IOMMU_DEFAULT_ON", &on },
+                { "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF", &intgpu }, { "CONFIG_INTEL_IOMMU_DEFAULT_OFF", &off },
+                { "CONFIG_IOMMU_DEFAULT_PASSTHROUGH", &pt }, { "CONFIG_IOMMU_DEFAULT_DMA_LAZY", &lazy },
+                { "CONFIG_IOMMU_DEFAULT_DMA_STRICT", &strict }, { "CONFIG_IOMMUFD", &iommufd },
+        };
+        const char *name = "VFIO_DEVICE_CDEV=y";
+        bool cdev = false;
+
+        for (const char *hit = strstr(text, "IOMMU"), *last = NULL; hit; hit = strstr(hit + 5, "IOMMU")) {
+                const char *p = hit, *n0;
+                size_t n;
+
+                while (p > text && p[-1] != '\n')
+                        p--;
+                if (p == last)
+                        continue;
+                last = p;
+                n0 = p[0] == '#' && p[1] == ' ' ? p + 2 : p;
+                if (memcmp(n0, "CONFIG_", 7) != 0)
+                        continue;
+                n = strcspn(n0, "= \n");
+                for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
+                        if (strlen(symbols[i].name) != n || memcmp(n0, symbols[i].name, n) != 0)
+                                continue;
+                        if (n0 == p && n0[n] == '=')
+                                *symbols[i].v = n0[n + 1] == 'y' || n0[n + 1] == 'm';
+                        else if (n0 != p && strneq(n0 + n, " is not set", 11))
+                                *symbols[i].v = 0;
+                }
+        }
+        for (const char *h = strstr(text, name); h; h = strstr(h + 1, name))
+                if (h - text >= 7 && memcmp(h - 7, "CONFIG_", 7) == 0 && (h - 7 == text || h[-8] == '\n'))
+                        cdev = true;
+        *ret = (KernelConfig) { .intel_iommu = intel, .amd_iommu = amd, .iommufd = iommufd, .vfio_device_cdev = cdev,
+                                .intel_intgpu_off = intgpu, .default_passthrough = pt };
+        ret->intel_default_on = on == 1 || intgpu == 1 ? 1 : on == 0 || off == 1 ? 0 : 1;
+        ret->default_strict = strict == 1 ? 1 : lazy == 1 ? 0 : pt != 1 ? 0 : -1;
+}
+
+/* The candidate scan (32 and 64 bytes a round, a scalar tail) reads what the reference reads, with
+ * the lines at every offset, decoy pairs ("MM", "CD") around them, and a NUL byte anywhere. */
+static void test_config_scan(void **state) {
+        static const char * const lines[] = {
+                "CONFIG_COMMON_CLK=y\n", "CONFIG_CDROM=m\n", "# CONFIG_MMU_NOTIFIER is not set\n", "CONFIG_MMU=y\n",
+                "CONFIG_IOMMU_SUPPORT=y\n", "CONFIG_AMD_IOMMU=y\n", "CONFIG_INTEL_IOMMU=m\n",
+                "# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n", "CONFIG_INTEL_IOMMU_DEFAULT_ON_INTGPU_OFF=y\n",
+                "CONFIG_IOMMU_DEFAULT_DMA_LAZY=y\n", "# CONFIG_IOMMU_DEFAULT_PASSTHROUGH is not set\n", "CONFIG_IOMMUFD=m\n",
+                "CONFIG_VFIO_DEVICE_CDEV=y\n", "# CONFIG_VFIO_DEVICE_CDEV is not set\n", "CONFIG_X_CDEV_MMU=IOMMU\n",
+                "CONFIG_IOMMU_DEFAULT_DMA_STRICT=y\n", "CONFIG_INTEL_IOMMU_DEFAULT_OFF=y\n", "xCONFIG_AMD_IOMMU=y\n",
+        };
+        char text[4096];
+        unsigned cases = 0;
+
+        for (size_t pad = 0; pad < 140; pad += 3)
+                for (size_t first = 0; first < ELEMENTSOF(lines); first++)
+                        for (int nul = -1; nul < 4; nul++) {
+                                KernelConfig want, got;
+                                size_t n = 0;
+
+                                /* pad filler bytes, then the lines from first on, wrapping; maybe a NUL. */
+                                memset(text, 'a', pad);
+                                n = pad;
+                                if (pad > 0)
+                                        text[n - 1] = '\n';
+                                for (size_t i = 0; i < ELEMENTSOF(lines); i++) {
+                                        const char *l = lines[(first + i) % ELEMENTSOF(lines)];
+                                        memcpy(text + n, l, strlen(l));
+                                        n += strlen(l);
+                                }
+                                if (nul >= 0)
+                                        text[(pad + 37 * (size_t) nul * (first + 1)) % n] = '\0';
+                                text[n] = '\0';
+                                reference_config_parse(text, &want);
+                                kernel_config_parse_n(text, n, ARCH_X86_64, KERNEL_VERSION(6, 1), &got);
+                                if (got.intel_iommu != want.intel_iommu || got.amd_iommu != want.amd_iommu ||
+                                    got.iommufd != want.iommufd || got.vfio_device_cdev != want.vfio_device_cdev ||
+                                    got.intel_intgpu_off != want.intel_intgpu_off ||
+                                    got.default_passthrough != want.default_passthrough ||
+                                    got.intel_default_on != want.intel_default_on || got.default_strict != want.default_strict)
+                                        fail_msg("pad %zu, first %zu, nul %d: got intel %d amd %d fd %d cdev %d intgpu %d pt %d on %d "
+                                                 "strict %d, want %d %d %d %d %d %d %d %d", pad, first, nul, got.intel_iommu,
+                                                 got.amd_iommu, got.iommufd, got.vfio_device_cdev, got.intel_intgpu_off,
+                                                 got.default_passthrough, got.intel_default_on, got.default_strict,
+                                                 want.intel_iommu, want.amd_iommu, want.iommufd, want.vfio_device_cdev,
+                                                 want.intel_intgpu_off, want.default_passthrough, want.intel_default_on,
+                                                 want.default_strict);
+                                cases++;
+                        }
+        assert_true(cases > 1000);
+}
+
 /* The measured table of /work KERNEL-TRUTH: no parameter. */
 static void test_defaults_by_release(void **state) {
         KernelInfo k510 = kernel(ARCH_X86_64, 5, 10), k61 = kernel(ARCH_X86_64, 6, 1), a61 = kernel(ARCH_AARCH64, 6, 1);
@@ -311,6 +410,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_release_parse),
                 cmocka_unit_test(test_config_parse),
+                cmocka_unit_test(test_config_scan),
                 cmocka_unit_test(test_defaults_by_release),
                 cmocka_unit_test(test_token_effects),
                 cmocka_unit_test(test_debian_intgpu_off),

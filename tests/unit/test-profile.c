@@ -277,6 +277,239 @@ static void test_config(void **state) {
         assert_non_null(strstr(log, "60-bad.conf:3: unknown key 'Profle' in [IOMMU]"));
 }
 
+/* The small reader's tests get a root of their own: the tests above leave profiles in /etc. */
+static const char *group_root;
+
+static int setup_own_root(void **state) {
+        group_root = root;
+        root = test_mkroot();
+        return 0;
+}
+
+static int teardown_own_root(void **state) {
+        test_rmroot((char *) root);
+        root = group_root;
+        return 0;
+}
+
+static void assert_strv_equal(char **a, char **b) {
+        assert_int_equal(strv_length(a), strv_length(b));
+        for (size_t i = 0; i < strv_length(a); i++)
+                assert_string_equal(a[i], b[i]);
+}
+
+static void assert_str_or_null_equal(const char *a, const char *b) {
+        if (!a || !b)
+                assert_true(!a && !b);
+        else
+                assert_string_equal(a, b);
+}
+
+/* Field by field, owned keys included. */
+static void assert_profiles_equal(const Profile *a, const Profile *b) {
+        _cleanup_strv_free_ char **ka = NULL, **kb = NULL;
+
+        assert_string_equal(a->name, b->name);
+        assert_string_equal(a->path, b->path);
+        assert_strv_equal(a->files, b->files);
+        assert_str_or_null_equal(a->description, b->description);
+        assert_int_equal(a->mode, b->mode);
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                assert_int_equal(a->args[v].set, b->args[v].set);
+                assert_str_or_null_equal(a->args[v].text, b->args[v].text);
+                assert_str_or_null_equal(a->args[v].file, b->args[v].file);
+                assert_int_equal(a->args[v].line, b->args[v].line);
+        }
+        assert_int_equal(a->expect_groups, b->expect_groups);
+        assert_int_equal(a->expect_domain, b->expect_domain);
+        assert_int_equal(a->expect_firmware, b->expect_firmware);
+        assert_int_equal(a->expect_interrupt_remapping, b->expect_interrupt_remapping);
+        assert_strv_equal(a->expect_modules, b->expect_modules);
+        assert_int_equal(a->lift_acs_redirect, b->lift_acs_redirect);
+        assert_int_equal(a->uki_addon, b->uki_addon);
+        assert_str_or_null_equal(a->uki_addon_stub, b->uki_addon_stub);
+        assert_str_or_null_equal(a->uki_signing_key, b->uki_signing_key);
+        assert_str_or_null_equal(a->uki_signing_certificate, b->uki_signing_certificate);
+        assert_int_equal(profile_owned_keys(a, &ka), 0);
+        assert_int_equal(profile_owned_keys(b, &kb), 0);
+        assert_strv_equal(ka, kb);
+}
+
+/* profile_owned_keys() splits the stored text; the same keys as parsing it: every token's key is
+ * owned, or (a key owned by options) every option it writes. */
+static void assert_owned_keys_cover_tokens(const Profile *p) {
+        _cleanup_strv_free_ char **keys = NULL;
+
+        assert_int_equal(profile_owned_keys(p, &keys), 0);
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                _cleanup_cmdline_ Cmdline *c = NULL;
+
+                if (!p->args[v].set)
+                        continue;
+                assert_int_equal(cmdline_parse(p->args[v].text, &c), 0);
+                for (size_t i = 0; i < c->n_tokens; i++) {
+                        const CmdlineToken *t = &c->tokens[i];
+                        if (cmdline_key_has_owned_options(t->key, keys)) {
+                                if (t->value && *t->value)
+                                        assert_int_not_equal(cmdline_token_ownership(t, keys), CMDLINE_NOT_OWNED);
+                        } else
+                                assert_int_equal(cmdline_token_ownership(t, keys), CMDLINE_OWNED_WHOLE);
+                }
+        }
+}
+
+/* expect_read: 1 the small reader must read the profile, 0 it must decline it, -1 either. In
+ * every case profile_load_boot() gives what profile_load_full(PROFILE_LOAD_NO_LINT) gives: the
+ * same return value, the same Profile, the same messages; and the small reader logs nothing. */
+static void assert_boot_equivalent(const char *name, int expect_read) {
+        _cleanup_profile_ Profile *full = NULL, *fast = NULL, *boot = NULL;
+        _cleanup_free_ char *log_full = NULL, *log_fast = NULL, *log_boot = NULL;
+        int r_full, r_fast, r_boot;
+
+        capture_stderr_begin();
+        r_full = profile_load_full(test_root(root), name, PROFILE_LOAD_NO_LINT, &full);
+        log_full = capture_stderr_end();
+        capture_stderr_begin();
+        r_fast = profile_read_boot(test_root(root), name, &fast);
+        log_fast = capture_stderr_end();
+        capture_stderr_begin();
+        r_boot = profile_load_boot(test_root(root), name, &boot);
+        log_boot = capture_stderr_end();
+
+        if (expect_read >= 0 && r_fast != expect_read)
+                fail_msg("%s: the small reader returned %d, expected %d (full loader: %d, log:\n%s)", name, r_fast,
+                         expect_read, r_full, log_full);
+        assert_string_equal(log_fast, "");
+        assert_int_equal(r_boot, r_full);
+        assert_string_equal(log_boot, log_full);
+        if (r_fast == 1) {
+                assert_int_equal(r_full, 0);
+                assert_profiles_equal(fast, full);
+        } else
+                assert_null(fast);
+        if (r_full == 0) {
+                assert_profiles_equal(boot, full);
+                assert_owned_keys_cover_tokens(boot);
+        } else
+                assert_null(boot);
+}
+
+static void test_boot_reader_shipped(void **state) {
+        DIR *d = opendir(SRCDIR "/profiles");
+        unsigned n = 0;
+        struct dirent *de;
+
+        /* Installed as on a node: the tree's /usr/lib has them. */
+        assert_non_null(d);
+        while ((de = readdir(d))) {
+                _cleanup_free_ char *src = NULL, *dst = NULL, *text = NULL;
+                size_t size;
+
+                if (!endswith(de->d_name, ".conf"))
+                        continue;
+                assert_true(asprintf(&src, SRCDIR "/profiles/%s", de->d_name) > 0);
+                assert_true(asprintf(&dst, "/usr/lib/iommu/profiles/%s", de->d_name) > 0);
+                assert_int_equal(read_full_file(src, 1 << 20, &text, &size), 0);
+                test_write_bytes(root, dst, text, size);
+                *strrchr(de->d_name, '.') = '\0';
+                assert_boot_equivalent(de->d_name, 1);
+                n++;
+        }
+        closedir(d);
+        assert_true(n >= 5);
+        /* /etc wins over /usr/lib, as in the full search. */
+        test_write(root, "/etc/iommu/profiles/strict.conf", "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt\n");
+        assert_boot_equivalent("strict", 1);
+        test_write(root, "/run/iommu/profiles/lazy.conf", "[Profile]\nMode=passthrough\n[KernelArgs]\nAMD=iommu=pt\n");
+        assert_boot_equivalent("lazy", 1);
+}
+
+static void test_boot_reader_odd(void **state) {
+        static const struct {
+                const char *content;
+                int read; /* 1: the small reader takes it, 0: declines it */
+        } cases[] = {
+                /* Plain: taken. */
+                { "# comment\n; other comment\n\n[Profile]\nDescription=x # not a comment for inih\nMode=passthrough\n"
+                  "[KernelArgs]\nIntel=intel_iommu=on iommu=pt\nAMD=iommu=pt\n[Expect]\nModules=vfio_pci  vfio\n"
+                  "InterruptRemapping=any\n[PCI]\nLiftACSRedirect=gpu-paths\n", 1 },
+                { "[Profile]\nMode=strict\n", 1 }, /* intent only */
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt\nIntel=intel_iommu=on iommu=pt\n", 1 }, /* duplicate key: last wins */
+                { "[Profile]\nMode=passthrough\nMode=lazy\n[Expect]\nGroups=yes\nGroups=on\n", 1 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel==x a=b=c pci=realloc=on,disable_acs_redir=pci:1000:c030\n", 1 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=pci=\n[Profile]\nDescription=again\n", 1 },
+                { "# caf\xc3\xa9 in a comment\n[Profile]\nMode=off\n[KernelArgs]\nIntel=intel_iommu=off\n", 1 },
+                { "[Profile]\nMode=off\n[Expect]\nGroups=no\nDomainType=none\nFirmware=optional\n", 1 },
+                { "[Profile]\nMode=passthrough", 1 }, /* no final newline */
+                /* Not plain: declined, and the full loader decides (the same Profile or failure). */
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=intel_iommu=on\n  iommu=pt\n", 0 }, /* continuation */
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt ; comment\n", 0 },
+                { "[Profile]\nMode = passthrough\n", 0 },
+                { "[Profile]\nMode: passthrough\n", 0 },
+                { "[Profile]\nMode=passthrough \n", 0 },
+                { "[Profile]\nMode=passthrough\r\n", 0 },
+                { "[Profile]\n\tMode=passthrough\n", 0 },
+                { " [Profile]\nMode=passthrough\n", 0 },
+                { "[Profile] \nMode=passthrough\n", 0 },
+                { "\xef\xbb\xbf[Profile]\nMode=passthrough\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nnot an assignment\n", 0 },
+                { "Mode=passthrough\n", 0 }, /* before any section */
+                { "[Profile]\nInclude=gpu-sriov\nDescription=mine\n", 0 },
+                { "[Profile]\nMode=passthrough\n[UKI]\nAddon=per-uki\n", 0 },
+                { "[Profile]\nMode=passthrough\n[Kernel]\nIntel=iommu=pt\n", 0 },
+                { "[Profile]\nMod=passthrough\n", 0 },
+                { "[Profile]\nMode=fast\n", 0 },
+                { "[Profile]\nDescription=\nMode=passthrough\n", 1 }, /* empty, as inih gives it */
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt  intel_iommu=on\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt $(reboot)\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt -- init\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=\"iommu=pt\"\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=pt\nIntel=x;y\n", 0 },
+                { "[Profile]\nMode=passthrough\n[Expect]\nGroups=maybe\n", 0 },
+                { "[Profile]\nMode=passthrough\n[Expect]\nDomainType=DMA\n", 0 }, /* contradicts Mode */
+                { "[Profile]\nMode=off\n[Expect]\nGroups=yes\n", 0 },
+                { "[Profile]\nDescription=no mode\n", 0 },
+                { "", 0 },
+                { "[Profile]\nMode=passthrough\n[PCI]\nLiftACSRedirect=all\n", 0 },
+                { "[Profile]\nMode=passthrough\n[KernelArgs]\nIntel=iommu=strict\n", 1 }, /* lint is not the boot's */
+                { "#xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n[Profile]\nMode=passthrough\n", 0 },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                test_write_bytes(root, "/etc/iommu/profiles/odd.conf", cases[i].content, strlen(cases[i].content));
+                assert_boot_equivalent("odd", cases[i].read);
+        }
+        /* A NUL byte. */
+        test_write_bytes(root, "/etc/iommu/profiles/odd.conf", "[Profile]\nMode=passthrough\n\0\n", 28);
+        assert_boot_equivalent("odd", 0);
+}
+
+static void test_boot_reader_files(void **state) {
+        _cleanup_free_ char *link = test_root_path(root, "/etc/iommu/profiles/linked.conf");
+        _cleanup_free_ char *dir = test_root_path(root, "/etc/iommu/profiles/adir.conf");
+
+        /* A symlink in /etc: its rules (followed inside the root only) are the full loader's. */
+        test_write(root, "/usr/lib/iommu/profiles/linked-target.conf", "[Profile]\nMode=passthrough\n");
+        test_write(root, "/etc/iommu/profiles/other.conf", "[Profile]\nMode=passthrough\n");
+        assert_int_equal(symlink("/usr/lib/iommu/profiles/linked-target.conf", link), 0);
+        assert_boot_equivalent("linked", 0);
+        assert_int_equal(unlink(link), 0);
+        assert_int_equal(symlink("../../../../../../../../etc/passwd", link), 0);
+        assert_boot_equivalent("linked", 0);
+        /* A directory where the file should be. */
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_boot_equivalent("adir", 0);
+        /* Only in $IOMMUCTL_PROFILES_PATH (the shipped ones, set by meson): the full search. */
+        if (getenv("IOMMUCTL_PROFILES_PATH"))
+                assert_boot_equivalent("generic", 0);
+        /* Not anywhere; not a valid name. */
+        assert_boot_equivalent("no-such-profile", 0);
+        assert_boot_equivalent("../etc", 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_shipped_profiles),
@@ -289,6 +522,9 @@ int main(void) {
                 cmocka_unit_test(test_long_line),
                 cmocka_unit_test(test_bad_names),
                 cmocka_unit_test(test_config),
+                cmocka_unit_test_setup_teardown(test_boot_reader_shipped, setup_own_root, teardown_own_root),
+                cmocka_unit_test_setup_teardown(test_boot_reader_odd, setup_own_root, teardown_own_root),
+                cmocka_unit_test_setup_teardown(test_boot_reader_files, setup_own_root, teardown_own_root),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
