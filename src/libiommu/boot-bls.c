@@ -573,29 +573,21 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                         break;
                 }
                 {
-                        /* Judged with the kernel the entry boots, as status judges it. */
-                        _cleanup_(kernel_info_done) KernelInfo ek = {};
+                        /* Judged with the kernel the entry boots, as status judges it, and given the
+                         * tokens that keep the profile's mode on that kernel (one model run per
+                         * distinct kernel, kept in judge). */
                         _cleanup_free_ char *version = NULL;
-                        _cleanup_cmdline_ Cmdline *ewanted = NULL;
-                        SyncJudge ej, *j = judge;
+                        const Cmdline *ewanted = wanted;
+                        SyncJudge *j = judge;
 
                         r = judge ? bls_entry_version(text, &version) : 0;
                         if (r >= 0 && judge)
-                                r = sync_judge_for_release(root, judge, version, &ek, &ej);
-                        if (r == -ENOMEM)
+                                r = sync_judge_for_entry(root, judge, version, wanted, &j, &ewanted);
+                        if (r < 0)
                                 break;
-                        if (r > 0) {
-                                j = &ej;
-                                /* ...and given the tokens that keep the profile's mode on that kernel. */
-                                r = sync_judge_wanted_for_entry(judge, &ej, wanted, &ewanted);
-                                if (r < 0) {
-                                        sync_judge_take_dropped(judge, &ej);
-                                        break;
-                                }
-                        }
-                        r = bls_entry_rewrite(text, owned, ewanted ?: wanted, j, &new, &kernelopts);
-                        if (j != judge)
-                                sync_judge_take_dropped(judge, &ej);
+                        r = bls_entry_rewrite(text, owned, ewanted, j, &new, &kernelopts);
+                        if (judge)
+                                sync_judge_merge_dropped(judge, j);
                 }
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
