@@ -146,8 +146,8 @@ int verb_apply(int argc, char *argv[]) {
                 .regenerate = regenerate_arg(),
                 .reboot = arg.reboot,
         };
-        if (apply_select_backends(ctx.root, names ?: ctx.config.backends,
-                                  names ? "--backend" : "Backends= in [Apply]", req.backends) < 0)
+        if (apply_select_backends_deferred(ctx.root, names ?: ctx.config.backends, names ? "--backend" : "Backends= in [Apply]",
+                                           req.backends, &req.uki_addon_if_next) < 0)
                 return EXIT_ERROR;
 
         r = apply_run(&req, &res);
