@@ -184,38 +184,100 @@ static void text_puts(TextBuf *b, const char *s) {
         text_put(b, s, strlen(s));
 }
 
-int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
-                      bool *ret_kernelopts) {
-        _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
+/* What entry_rewrite() decided for the last options lines it judged: boot_bls_plan() rewrites
+ * entries that usually carry the same lines, which are then parsed, judged and planned once. */
+typedef struct BlsRewriteMemo {
+        char *all;                 /* the options lines joined; NULL: nothing kept */
+        size_t *starts, n;         /* where each line starts in all */
+        const SyncJudge *judge;
+        const Cmdline *wanted;
+        char * const *owned;
+        bool carries, kernelopts;
+        CmdlineSplice sp;
+} BlsRewriteMemo;
+
+static void bls_rewrite_memo_done(BlsRewriteMemo *m) {
+        free(m->all);
+        free(m->starts);
+        cmdline_splice_done(&m->sp);
+        *m = (BlsRewriteMemo) {};
+}
+
+/* Whether the entry's joined options lines all (starting at starts) carry the profile already
+ * (*ret_carries), else the splice for them (*ret_sp: local's, or memo's when memo is given);
+ * memo answers for lines judged before. */
+static int entry_rewrite_decide(const char *all, const size_t *starts, size_t n, char * const *owned, const Cmdline *wanted,
+                                SyncJudge *judge, BlsRewriteMemo *memo, CmdlineSplice *local, bool *ret_carries,
+                                bool *ret_kernelopts, const CmdlineSplice **ret_sp) {
+        _cleanup_cmdline_ Cmdline *joined = NULL;
+        Cmdline empty = {};
+        bool kernelopts, carries;
+        int r;
+
+        if (memo && memo->all && memo->judge == judge && memo->wanted == wanted && memo->owned == owned && memo->n == n &&
+            streq(memo->all, all) && (n == 0 || memcmp(memo->starts, starts, n * sizeof(size_t)) == 0)) {
+                *ret_carries = memo->carries;
+                *ret_kernelopts = memo->kernelopts;
+                *ret_sp = &memo->sp;
+                return 0;
+        }
+        r = cmdline_parse(all, &joined);
+        if (r < 0)
+                return r;
+        kernelopts = has_token(joined, "$kernelopts");
+        carries = sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted);
+        if (!carries) {
+                r = cmdline_splice_plan(all, starts, n, owned, kernelopts ? &empty : wanted, local);
+                if (r < 0)
+                        return r;
+        }
+        *ret_carries = carries;
+        *ret_kernelopts = kernelopts;
+        *ret_sp = local;
+        if (!memo)
+                return 0;
+        bls_rewrite_memo_done(memo);
+        memo->all = strdup(all);
+        memo->starts = malloc((n ?: 1) * sizeof(size_t));
+        if (!memo->all || !memo->starts) {
+                bls_rewrite_memo_done(memo); /* nothing kept: local stays the caller's */
+                return 0;
+        }
+        memcpy(memo->starts, starts, n * sizeof(size_t));
+        *memo = (BlsRewriteMemo) {
+                .all = memo->all,
+                .starts = memo->starts,
+                .n = n,
+                .judge = judge,
+                .wanted = wanted,
+                .owned = owned,
+                .carries = carries,
+                .kernelopts = kernelopts,
+                .sp = *local,
+        };
+        *local = (CmdlineSplice) {};
+        *ret_sp = &memo->sp;
+        return 0;
+}
+
+static int entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, BlsRewriteMemo *memo,
+                         char **ret, bool *ret_kernelopts) {
+        _cleanup_(cmdline_splice_done) CmdlineSplice local = {};
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *all = NULL;
         _cleanup_free_ size_t *starts = NULL;
-        _cleanup_cmdline_ Cmdline *joined = NULL;
+        const CmdlineSplice *sp;
         TextBuf out = {};
-        Cmdline empty = {};
         size_t n, pos = 0, seg = 0;
-        bool kernelopts;
+        bool kernelopts, carries;
         int r;
 
         r = find_options_lines(text, &l, &n);
         if (r < 0)
                 return r;
-        r = bls_entry_options(text, &all);
-        if (r < 0)
-                return r;
-        r = cmdline_parse(all ?: "", &joined);
-        if (r < 0)
-                return r;
-        kernelopts = has_token(joined, "$kernelopts");
-        if (sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted)) {
-                *ret = strdup(text);
-                *ret_kernelopts = kernelopts;
-                return *ret ? 0 : -ENOMEM;
-        }
-
-        /* Boot loaders join the "options" lines with one space and the kernel reads the result:
-         * tokens (quotes that span two lines included) and "--" are judged on that, and the edits
-         * are carried back to the lines they fall in. */
+        /* Boot loaders join the "options" lines with one space (bls_entry_options()) and the kernel
+         * reads the result: tokens (quotes that span two lines included) and "--" are judged on
+         * that, and the edits are carried back to the lines they fall in. */
         starts = calloc(n ?: 1, sizeof(size_t));
         if (!starts)
                 return -ENOMEM;
@@ -223,17 +285,27 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 starts[i] = seg;
                 seg += l[i].value_end - l[i].value_start + 1;
         }
-        r = cmdline_splice_plan(all ?: "", starts, n, owned, kernelopts ? &empty : wanted, &sp);
+        all = malloc(seg + 1);
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = l[i].value_end - l[i].value_start;
+                memcpy(all + starts[i], text + l[i].value_start, len);
+                all[starts[i] + len] = ' ';
+        }
+        all[n > 0 ? seg - 1 : 0] = '\0';
+
+        r = entry_rewrite_decide(all, starts, n, owned, wanted, judge, memo, &local, &carries, &kernelopts, &sp);
         if (r < 0)
                 return r;
-        if (sp.n_cuts == 0 && !sp.insert) {
+        if (carries || (sp->n_cuts == 0 && !sp->insert)) {
                 *ret = strdup(text);
                 *ret_kernelopts = kernelopts;
                 return *ret ? 0 : -ENOMEM;
         }
-        for (size_t i = 0; i < sp.n_cuts; i++)
+        for (size_t i = 0; i < sp->n_cuts; i++)
                 for (size_t k = 1; k < n; k++)
-                        if (sp.cut_start[i] < starts[k] - 1 && sp.cut_end[i] > starts[k])
+                        if (sp->cut_start[i] < starts[k] - 1 && sp->cut_end[i] > starts[k])
                                 return -EBADMSG; /* an owned token quoted across two lines */
 
         for (size_t i = 0; i < n; i++) {
@@ -242,7 +314,7 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
 
                 text_put(&out, text + pos, l[i].start - pos);
                 pos = l[i].end;
-                r = cmdline_splice_apply(all, from, to, &sp, &s);
+                r = cmdline_splice_apply(all, from, to, sp, &s);
                 if (r < 0) {
                         free(out.s);
                         return r;
@@ -278,10 +350,10 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 return -ENOMEM;
         }
         {
-                size_t total = all ? strlen(all) : 0;
-                for (size_t i = 0; i < sp.n_cuts; i++)
-                        total -= sp.cut_end[i] - sp.cut_start[i];
-                if (total + (sp.insert ? strlen(sp.insert) : 0) > COMMAND_LINE_MAX) {
+                size_t total = strlen(all);
+                for (size_t i = 0; i < sp->n_cuts; i++)
+                        total -= sp->cut_end[i] - sp->cut_start[i];
+                if (total + (sp->insert ? strlen(sp->insert) : 0) > COMMAND_LINE_MAX) {
                         free(out.s);
                         return -E2BIG;
                 }
@@ -289,6 +361,11 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
         *ret = out.s;
         *ret_kernelopts = kernelopts;
         return 0;
+}
+
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
+                      bool *ret_kernelopts) {
+        return entry_rewrite(text, owned, wanted, judge, NULL, ret, ret_kernelopts);
 }
 
 int grubenv_get(const char *text, const char *key, char **ret) {
@@ -536,6 +613,7 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
         size_t n = 0, def = 0, matched = 0;
         bool need_kernelopts = false;
         _cleanup_free_ char *default_options = NULL;
+        _cleanup_(bls_rewrite_memo_done) BlsRewriteMemo memo = {};
         int r;
 
         r = bls_find_entries(root, &e, &n);
@@ -585,7 +663,7 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                                 r = sync_judge_for_entry(root, judge, version, wanted, &j, &ewanted);
                         if (r < 0)
                                 break;
-                        r = bls_entry_rewrite(text, owned, ewanted, j, &new, &kernelopts);
+                        r = entry_rewrite(text, owned, ewanted, j, &memo, &new, &kernelopts);
                         if (judge)
                                 sync_judge_merge_dropped(judge, j);
                 }
