@@ -422,6 +422,17 @@ void bls_entries_free(BlsEntry *e, size_t n) {
         free(e);
 }
 
+/* The entries directory of each of boot_dirs[], inside the root. */
+static const char * const rel_dirs[ELEMENTSOF(boot_dirs)] = {
+        "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries",
+};
+
+static void bls_dirs_close(DIR *(*dirs)[ELEMENTSOF(boot_dirs)]) {
+        for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++)
+                if ((*dirs)[i])
+                        closedir((*dirs)[i]);
+}
+
 /* An entry file: "*.conf", "*.CONF" too (FAT), not hidden. */
 static bool is_entry_name(const char *name) {
         size_t l = strlen(name);
@@ -429,6 +440,17 @@ static bool is_entry_name(const char *name) {
 }
 
 int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
+        DIR *dirs[ELEMENTSOF(boot_dirs)] = {};
+        int r;
+
+        r = bls_find_entries_in(root, dirs, ret, ret_n);
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (dirs[i])
+                        closedir(dirs[i]);
+        return r;
+}
+
+int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size_t *ret_n) {
         BlsEntry *list = NULL;
         size_t n = 0, allocated = 0;
         dev_t seen_dev[ELEMENTSOF(boot_dirs)];
@@ -436,16 +458,13 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         size_t n_seen = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
-                _cleanup_free_ char *rel = NULL;
+                const char *rel = rel_dirs[i];
                 _cleanup_(closedirp) DIR *d = NULL;
                 struct dirent *de;
                 struct stat st;
                 bool dup = false;
 
-                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0) {
-                        bls_entries_free(list, n);
-                        return -ENOMEM;
-                }
+                ret_dirs[i] = NULL;
                 /* Opened inside the root: a boot, loader or entries symlink resolves in the image. */
                 if (root_opendir(root, rel, &d) < 0 || fstat(dirfd(d), &st) < 0)
                         continue;
@@ -478,8 +497,9 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
                         if (n >= allocated)
                                 allocated = allocated ? allocated * 2 : 16;
                         list = t;
-                        list[n++] = (BlsEntry) { path, id };
+                        list[n++] = (BlsEntry) { path, id, i };
                 }
+                ret_dirs[i] = TAKE_PTR(d);
         }
         if (n > 0)
                 qsort(list, n, sizeof(BlsEntry), entry_compare);
@@ -614,9 +634,10 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
         bool need_kernelopts = false;
         _cleanup_free_ char *default_options = NULL;
         _cleanup_(bls_rewrite_memo_done) BlsRewriteMemo memo = {};
+        _cleanup_(bls_dirs_close) DIR *dirs[ELEMENTSOF(boot_dirs)] = {};
         int r;
 
-        r = bls_find_entries(root, &e, &n);
+        r = bls_find_entries_in(root, dirs, &e, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list the boot loader entries: %m");
         if (n > 0)
@@ -639,15 +660,15 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                 if (!selected)
                         continue;
                 matched++;
-                full = root_display(root, e[i].path);
-                if (!full) {
-                        r = -ENOMEM;
-                        break;
-                }
-                r = read_root_text_and_warn(root, e[i].path, CHANGESET_FILE_MAX, &text, NULL);
+                /* Relative to the entries directory listed: one lookup per entry, not one per
+                 * component of its path. */
+                r = read_root_text_at_and_warn(root, dirfd(dirs[e[i].dir]), rel_dirs[e[i].dir],
+                                               e[i].path + strlen(rel_dirs[e[i].dir]) + 1, CHANGESET_FILE_MAX, &text, NULL);
                 if (r < 0) {
-                        if (r == -ENOENT)
-                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
+                        if (r == -ENOENT) {
+                                full = root_display(root, e[i].path);
+                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", strna(full));
+                        }
                         break;
                 }
                 {
@@ -667,6 +688,8 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                         if (judge)
                                 sync_judge_merge_dropped(judge, j);
                 }
+                if (r < 0 && !(full = root_display(root, e[i].path)))
+                        r = -ENOMEM;
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
                 else if (r == -EBADMSG)
@@ -680,9 +703,11 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                         r = bls_entry_options(new, &default_options);
                 if (r >= 0) {
                         r = changeset_add(cs, e[i].path, new, strlen(new), 0644, "bls");
-                        if (r == -EEXIST)
+                        if (r == -EEXIST) {
+                                full = root_display(root, e[i].path);
                                 log_error_errno(r, "%s resolves to the same file as another boot loader entry; refusing to "
-                                                "write it twice, nothing was changed.", full);
+                                                "write it twice, nothing was changed.", strna(full));
+                        }
                 }
         }
         bls_entries_free(e, n);

@@ -1010,7 +1010,8 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
                 e.file_id = strndup(e.id, endswith_no_case(e.id, ".conf") - e.id);
                 if (!e.file_id)
                         return -ENOMEM;
-                r = read_root_text_and_warn(root, e.path, BOOTSPEC_FILE_MAX, &text, &size);
+                /* Relative to the directory listed: one lookup per entry. */
+                r = read_root_text_at_and_warn(root, dirfd(d), dir, de->d_name, BOOTSPEC_FILE_MAX, &text, &size);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
