@@ -171,8 +171,8 @@ void sync_judge_done(SyncJudge *j) {
         j->releases_next = 0;
 }
 
-int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
-                           SyncJudge *ret) {
+static int judge_for_release(const Root *root, const SyncJudge *judge, const char *release, unsigned config_places,
+                             KernelInfo *ret_kernel, SyncJudge *ret) {
         Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
         unsigned v;
         int r;
@@ -182,7 +182,7 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         if (isempty(release) || kernel_release_parse(release, &v) < 0 ||
             (judge->kernel && judge->kernel->release && streq(judge->kernel->release, release)))
                 return 0;
-        r = kernel_info_for_entry(root, arch, release, ret_kernel);
+        r = kernel_info_for_entry_in(root, config_places, arch, release, ret_kernel);
         if (r < 0)
                 return r;
         if (judge->kernel)
@@ -201,6 +201,11 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         return 1;
 }
 
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret) {
+        return judge_for_release(root, judge, release, ~0U, ret_kernel, ret);
+}
+
 /* Whether the kernel model gives the same answers on a and b: it reads the architecture, the
  * version, the build configuration's facts and whether one was read (the release and the file's
  * name only appear in messages); entries share the node's platform facts. */
@@ -217,7 +222,10 @@ static int entry_model_find_or_add(const Root *root, SyncJudge *node, const char
         SyncJudge ej;
         int r;
 
-        r = sync_judge_for_release(root, node, release, &k, &ej);
+        /* Where the entries' build configurations can be, looked up once. */
+        if (!node->releases)
+                node->config_places = kernel_config_places(root);
+        r = judge_for_release(root, node, release, node->config_places, &k, &ej);
         if (r <= 0) {
                 *ret_model = SIZE_MAX;
                 return r;
