@@ -467,8 +467,9 @@ static int unsigned_compare(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* For the history: which verb wrote the set, for which profile. Journaled with the set, before
- * any boot file is touched. */
+/* For the history: which verb wrote the set, for which profile. Written just before the journal,
+ * whose directory fsync makes its name durable too (one fsync of the set's directory, not two);
+ * a set interrupted before its journal is there is removed by changeset_recover(), info and all. */
 static int journal_write_info(const ChangeSet *cs, int dir_fd) {
         _cleanup_free_ char *text = NULL;
 
@@ -477,7 +478,7 @@ static int journal_write_info(const ChangeSet *cs, int dir_fd) {
         if (asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
                 return -ENOMEM;
         return write_file_atomic_at(dir_fd, "info", text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
-                                    WRITE_ATOMIC_NO_DATA_SYNC);
+                                    WRITE_ATOMIC_NO_DATA_SYNC | WRITE_ATOMIC_NO_DIR_SYNC);
 }
 
 /* The ids of the journaled sets, ascending. */
@@ -583,35 +584,80 @@ static int created_dir_from_levels(const char *path, unsigned levels, char **ret
  * fsynced with its directory; the caller then fsyncs CHANGESET_DIR so that the set's directory
  * itself is durable. One write and sync per set, where version 1 made 3N+1 files with two
  * fsyncs each. */
+/* Decimal digits of v (a '-' first when negative) at p; returns the end. */
+static char *put_decimal(char *p, long long v) {
+        char digits[24];
+        unsigned long long u = v < 0 ? -(unsigned long long) v : (unsigned long long) v;
+        size_t n = 0;
+
+        do
+                digits[n++] = '0' + u % 10;
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *p++ = '-';
+        while (n > 0)
+                *p++ = digits[--n];
+        return p;
+}
+
+static char *put_field(char *p, long long v) {
+        p = put_decimal(p, v);
+        *p++ = '\t';
+        return p;
+}
+
 static int journal_write(const ChangeSet *cs, int dir_fd, const char *dir) {
         _cleanup_free_ char *journal = NULL, *path = NULL;
-        size_t size = 0;
-        FILE *m;
+        size_t size = strlen(JOURNAL_MAGIC) + 2;
+        char *p;
         int r;
 
-        m = open_memstream(&journal, &size);
-        if (!m)
-                return -ENOMEM;
-        fprintf(m, "%s\n", JOURNAL_MAGIC);
+        /* Sized first, then filled: the journal holds every file twice, and a formatted stream
+         * per item cost more than the rest of the commit. */
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new,
-                        (unsigned) c->mode, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
-                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid, c->old ? c->old_size : 0, c->new ? c->new_size : 0,
-                        c->xattrs ? c->xattrs_size : 0, created_levels(c), c->backend, c->path);
+                /* Nine numbers of at most 20 digits and a sign, the mode (4 octal digits or more),
+                 * tabs, the backend, the path and the contents. */
+                size += 9 * 22 + 24 + strlen(c->backend) + strlen(c->path) + 2 + (c->old ? c->old_size : 0) +
+                        (c->new ? c->new_size : 0) + (c->xattrs ? c->xattrs_size : 0);
         }
-        fputc('\n', m);
+        journal = malloc(size);
+        if (!journal)
+                return -ENOMEM;
+        p = stpcpy(journal, JOURNAL_MAGIC "\n");
+        for (size_t k = 0; k < cs->n_items; k++) {
+                const ChangeItem *c = &cs->items[k];
+                char mode[16];
+
+                /* "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n" */
+                p = put_field(p, (long long) k);
+                p = put_field(p, !!c->old);
+                p = put_field(p, !!c->new);
+                snprintf(mode, sizeof(mode), "%04o", (unsigned) c->mode);
+                p = stpcpy(p, mode);
+                *p++ = '\t';
+                p = put_field(p, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid);
+                p = put_field(p, c->gid == (gid_t) -1 ? -1LL : (long long) c->gid);
+                p = put_field(p, (long long) (c->old ? c->old_size : 0));
+                p = put_field(p, (long long) (c->new ? c->new_size : 0));
+                p = put_field(p, (long long) (c->xattrs ? c->xattrs_size : 0));
+                p = put_field(p, created_levels(c));
+                p = stpcpy(p, c->backend);
+                *p++ = '\t';
+                p = stpcpy(p, c->path);
+                *p++ = '\n';
+        }
+        *p++ = '\n';
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
                 if (c->old)
-                        fwrite(c->old, 1, c->old_size, m);
+                        p = mempcpy(p, c->old, c->old_size);
                 if (c->new)
-                        fwrite(c->new, 1, c->new_size, m);
+                        p = mempcpy(p, c->new, c->new_size);
                 if (c->xattrs)
-                        fwrite(c->xattrs, 1, c->xattrs_size, m);
+                        p = mempcpy(p, c->xattrs, c->xattrs_size);
         }
-        if (fclose(m) != 0)
-                return -ENOMEM;
+        size = p - journal;
 
         path = journal_file(dir, "journal", SIZE_MAX);
         if (!path)
@@ -869,14 +915,13 @@ int changeset_commit(ChangeSet *cs) {
         dir_fd = openat(base_rd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dir_fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", dir);
-        /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
-         * before the first boot file is touched. */
-        r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
-        if (r >= 0) {
-                r = journal_write_info(cs, dir_fd);
-                if (r < 0)
-                        log_error_errno(r, "Failed to write %s/info: %m", dir);
-        }
+        /* The journal (and info) and their directory, then the set's directory in CHANGESET_DIR:
+         * all durable before the first boot file is touched. */
+        r = journal_write_info(cs, dir_fd);
+        if (r < 0)
+                log_error_errno(r, "Failed to write %s/info: %m", dir);
+        else
+                r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
         if (r >= 0 && fsync(base_rd) < 0) {
                 r = -errno;
                 log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
