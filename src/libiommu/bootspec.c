@@ -45,8 +45,18 @@ const char *bootspec_loader_to_string(BootSpecLoader l) {
 
 /* ---- version comparison ---- */
 
+/* ASCII only, as systemd's strverscmp_improved() (ascii_isdigit(), ascii_isalpha()): the same
+ * order whatever the locale, and no ctype call per character. */
+static bool version_isdigit(char c) {
+        return c >= '0' && c <= '9';
+}
+
+static bool version_isalpha(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
 static bool is_valid_version_char(char c) {
-        return isalnum((unsigned char) c) || c == '~' || c == '-' || c == '^' || c == '.';
+        return version_isdigit(c) || version_isalpha(c) || c == '~' || c == '-' || c == '^' || c == '.';
 }
 
 int bootspec_strverscmp(const char *a, const char *b) {
@@ -90,10 +100,10 @@ int bootspec_strverscmp(const char *a, const char *b) {
                         a++;
                         b++;
                 }
-                if (isdigit((unsigned char) *a) || isdigit((unsigned char) *b)) {
-                        for (aa = a; isdigit((unsigned char) *aa); aa++)
+                if (version_isdigit(*a) || version_isdigit(*b)) {
+                        for (aa = a; version_isdigit(*aa); aa++)
                                 ;
-                        for (bb = b; isdigit((unsigned char) *bb); bb++)
+                        for (bb = b; version_isdigit(*bb); bb++)
                                 ;
                         r = CMP(a != aa, b != bb);
                         if (r != 0)
@@ -109,9 +119,9 @@ int bootspec_strverscmp(const char *a, const char *b) {
                         if (r != 0)
                                 return CMP(r, 0);
                 } else {
-                        for (aa = a; isalpha((unsigned char) *aa); aa++)
+                        for (aa = a; version_isalpha(*aa); aa++)
                                 ;
-                        for (bb = b; isalpha((unsigned char) *bb); bb++)
+                        for (bb = b; version_isalpha(*bb); bb++)
                                 ;
                         r = strncmp(a, b, MIN(aa - a, bb - b));
                         if (r != 0)
@@ -326,19 +336,20 @@ int bootspec_blscfg_compare(const char *id_a, const char *id_b) {
 typedef int (*kv_func)(void *userdata, const char *key, const char *value, unsigned line);
 
 static int parse_kv(const char *text, kv_func f, void *userdata) {
+        _cleanup_free_ char *copy = strdup(text);
         unsigned lineno = 0;
 
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t) (nl - p) : strlen(p);
-                _cleanup_free_ char *line = strndup(p, len);
-                char *s, *k;
+        if (!copy)
+                return -ENOMEM;
+        /* Each line cut out of one copy of the text, in place. */
+        for (char *p = copy; p && *p;) {
+                char *nl = strchr(p, '\n'), *line = p, *s, *k;
                 int r;
 
                 lineno++;
+                if (nl)
+                        *nl = '\0';
                 p = nl ? nl + 1 : NULL;
-                if (!line)
-                        return -ENOMEM;
                 s = strstrip(line);
                 if (*s == '#' || *s == '\0')
                         continue;
@@ -930,14 +941,20 @@ void bootspec_done(BootSpec *b) {
         *b = (BootSpec) {};
 }
 
+/* While loading (the only caller): the array doubles at 16, 32, 64... entries, so that thousands of
+ * entries are not copied once per entry. */
 static int add_entry(BootSpec *b, BootSpecEntry *e) {
-        BootSpecEntry *t = reallocarray(b->entries, b->n_entries + 1, sizeof(BootSpecEntry));
+        size_t n = b->n_entries;
 
-        if (!t) {
-                entry_done(e);
-                return -ENOMEM;
+        if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+                BootSpecEntry *t = reallocarray(b->entries, n == 0 ? 16 : n * 2, sizeof(BootSpecEntry));
+
+                if (!t) {
+                        entry_done(e);
+                        return -ENOMEM;
+                }
+                b->entries = t;
         }
-        b->entries = t;
         b->entries[b->n_entries++] = *e;
         *e = (BootSpecEntry) {};
         return 0;
