@@ -194,9 +194,13 @@ typedef struct BlsRewriteMemo {
         char * const *owned;
         bool carries, kernelopts;
         CmdlineSplice sp;
+        char **lines;              /* each line's new value (cmdline_splice_apply()), once made */
 } BlsRewriteMemo;
 
 static void bls_rewrite_memo_done(BlsRewriteMemo *m) {
+        for (size_t i = 0; m->lines && i < m->n; i++)
+                free(m->lines[i]);
+        free(m->lines);
         free(m->all);
         free(m->starts);
         cmdline_splice_done(&m->sp);
@@ -308,16 +312,27 @@ static int entry_rewrite(const char *text, char * const *owned, const Cmdline *w
                         if (sp->cut_start[i] < starts[k] - 1 && sp->cut_end[i] > starts[k])
                                 return -EBADMSG; /* an owned token quoted across two lines */
 
+        /* The memo's lines: the same lines give the same new values. */
+        if (memo && sp == &memo->sp && !memo->lines)
+                memo->lines = calloc(n ?: 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
                 size_t from = starts[i], to = from + l[i].value_end - l[i].value_start;
-                _cleanup_free_ char *s = NULL;
+                _cleanup_free_ char *own = NULL;
+                const char *s;
 
                 text_put(&out, text + pos, l[i].start - pos);
                 pos = l[i].end;
-                r = cmdline_splice_apply(all, from, to, sp, &s);
-                if (r < 0) {
-                        free(out.s);
-                        return r;
+                if (memo && sp == &memo->sp && memo->lines && memo->lines[i])
+                        s = memo->lines[i];
+                else {
+                        r = cmdline_splice_apply(all, from, to, sp, &own);
+                        if (r < 0) {
+                                free(out.s);
+                                return r;
+                        }
+                        s = own;
+                        if (memo && sp == &memo->sp && memo->lines)
+                                memo->lines[i] = TAKE_PTR(own);
                 }
                 if (strneq(s, all + from, to - from) && strlen(s) == to - from) {
                         text_put(&out, text + l[i].start, l[i].end - l[i].start);

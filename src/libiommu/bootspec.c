@@ -261,8 +261,11 @@ int bootspec_extract_tries(const char *name, const char *suffix, char **ret_stri
                         plus = NULL;
                 }
         }
-        if (asprintf(&s, "%.*s%s", (int) ((plus ?: end) - name), name, end) < 0)
+        /* The name without the counter: what precedes it, then the suffix as written. */
+        s = malloc((plus ?: end) - name + strlen(end) + 1);
+        if (!s)
                 return -ENOMEM;
+        strcpy(mempcpy(s, name, (plus ?: end) - name), end);
         *ret_stripped = s;
         *ret_left = left;
         *ret_done = done;
@@ -637,7 +640,8 @@ static char *fold_whitespace(const char *s) {
         if (!out)
                 return NULL;
         for (; s && *s; s++) {
-                if (isspace((unsigned char) *s)) {
+                /* isspace() of the C locale iommuctl runs in, without a call per character. */
+                if (*s == ' ' || (*s >= '\t' && *s <= '\r')) {
                         space = p != out;
                         continue;
                 }

@@ -95,6 +95,8 @@ typedef struct ChangeDir {
 struct ChangeDirCache {
         ChangeDir *dirs;
         size_t n;
+        /* The directory of the last item added, as given and as resolved inside the root. */
+        char *last_given, *last_resolved;
 };
 
 static void dir_cache_free(ChangeDirCache *c) {
@@ -106,6 +108,8 @@ static void dir_cache_free(ChangeDirCache *c) {
                         close(c->dirs[i].fd);
         }
         free(c->dirs);
+        free(c->last_given);
+        free(c->last_resolved);
         free(c);
 }
 
@@ -307,6 +311,47 @@ static int read_current(int dir_fd, const char *name, char **ret, size_t *ret_si
         return read_current_full(dir_fd, name, ret, ret_size, ret_st, NULL, NULL);
 }
 
+/* chase_root(CHASE_NONEXISTENT) of path, for the items of one directory: the directory is
+ * resolved once, and each file in it checked with one fstatat() (a symlink takes the whole walk
+ * again). Many entries of one directory cost one walk instead of one each. */
+static int resolve_item_path(ChangeSet *cs, const char *path, char **ret) {
+        ChangeDirCache *c = cs->dirs;
+        const char *slash = strrchr(path, '/'), *name;
+        _cleanup_free_ char *dir = NULL, *resolved = NULL;
+        ChangeItem probe = {};
+        struct stat st;
+        int r, fd;
+
+        if (!slash || slash == path || !slash[1] || streq(slash + 1, ".") || streq(slash + 1, ".."))
+                return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+        name = slash + 1;
+        dir = strndup(path, slash - path);
+        if (!dir)
+                return -ENOMEM;
+        if (!c->last_given || !streq(c->last_given, dir)) {
+                r = chase_root(cs->root, dir, 0, &resolved, NULL);
+                if (r < 0 || streq(resolved, "/"))
+                        return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+                free(c->last_given);
+                free(c->last_resolved);
+                c->last_given = TAKE_PTR(dir);
+                c->last_resolved = TAKE_PTR(resolved);
+        }
+        if (asprintf(&probe.path, "%s/%s", c->last_resolved, name) < 0)
+                return -ENOMEM;
+        r = item_dir_fd(cs, &probe, false, &fd);
+        if (r >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                r = errno == ENOENT ? 0 : -errno;
+        else if (r >= 0 && S_ISLNK(st.st_mode))
+                r = -ELOOP;
+        if (r < 0) {
+                free(probe.path);
+                return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+        }
+        *ret = probe.path;
+        return 0;
+}
+
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
         _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL,
                             *xattrs = NULL;
@@ -318,7 +363,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
 
         /* Resolved inside the root, symlinks at any level included: an entry that is a symlink is
          * rewritten where it points inside the root, never on this machine. */
-        r = chase_root(cs->root, path, CHASE_NONEXISTENT, &resolved, NULL);
+        r = resolve_item_path(cs, path, &resolved);
         if (r < 0)
                 return log_error_errno(r, "Failed to resolve %s under %s: %m; nothing was changed.", path, cs->root->path);
         if (streq(resolved, "/"))
