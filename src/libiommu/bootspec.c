@@ -65,6 +65,23 @@ int bootspec_strverscmp(const char *a, const char *b) {
 
         if (isempty(a) || isempty(b))
                 return CMP(strcmp(a ?: "", b ?: ""), 0);
+        /* Nothing is decided in a prefix both share (each step below compares equal characters
+         * there), and where a run of digits or letters ends, both strings go on with the loop
+         * from its top: so the comparison restarts at the last run end before the first
+         * difference ("-1999-amd64" and "-1000-amd64" of "6.1.0-1999-amd64" and
+         * "6.1.0-1000-amd64"), which systemd-boot's entries of one distribution mostly share. */
+        {
+                size_t d = 0, p;
+
+                while (a[d] && a[d] == b[d])
+                        d++;
+                for (p = d > 0 ? d - 1 : 0; p > 0; p--)
+                        if ((version_isdigit(a[p - 1]) && !version_isdigit(a[p])) ||
+                            (version_isalpha(a[p - 1]) && !version_isalpha(a[p])))
+                                break;
+                a += p;
+                b += p;
+        }
         for (;;) {
                 while (*a && !is_valid_version_char(*a))
                         a++;
@@ -427,8 +444,10 @@ static int type1_kv(void *userdata, const char *key, const char *value, unsigned
                         e->options_line = line;
                         return free_and_strdup(&e->options, value);
                 }
-                if (asprintf(&s, "%s %s", e->options, value) < 0)
+                s = malloc(strlen(e->options) + 1 + strlen(value) + 1);
+                if (!s)
                         return -ENOMEM;
+                strcpy(stpcpy(stpcpy(s, e->options), " "), value);
                 free(e->options);
                 e->options = s;
         }
