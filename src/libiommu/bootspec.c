@@ -983,9 +983,17 @@ static int add_entry(BootSpec *b, BootSpecEntry *e) {
         return 0;
 }
 
+/* "a/b" ("/b" for a "/"), joined by hand: once per entry. */
 static char *path_join(const char *a, const char *b) {
-        char *s;
-        return asprintf(&s, "%s/%s", streq(a, "/") ? "" : a, b) < 0 ? NULL : s;
+        size_t la = streq(a, "/") ? 0 : strlen(a), lb = strlen(b);
+        char *s = malloc(la + 1 + lb + 1);
+
+        if (!s)
+                return NULL;
+        memcpy(s, a, la);
+        s[la] = '/';
+        memcpy(s + la + 1, b, lb + 1);
+        return s;
 }
 
 static bool is_dir(const Root *root, const char *path) {

@@ -337,8 +337,10 @@ static int resolve_item_path(ChangeSet *cs, const char *path, char **ret) {
                 c->last_given = TAKE_PTR(dir);
                 c->last_resolved = TAKE_PTR(resolved);
         }
-        if (asprintf(&probe.path, "%s/%s", c->last_resolved, name) < 0)
+        probe.path = malloc(strlen(c->last_resolved) + 1 + strlen(name) + 1);
+        if (!probe.path)
                 return -ENOMEM;
+        strcpy(stpcpy(stpcpy(probe.path, c->last_resolved), "/"), name);
         r = item_dir_fd(cs, &probe, false, &fd);
         if (r >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 r = errno == ENOENT ? 0 : -errno;
