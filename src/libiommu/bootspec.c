@@ -59,29 +59,24 @@ static bool is_valid_version_char(char c) {
         return version_isdigit(c) || version_isalpha(c) || c == '~' || c == '-' || c == '^' || c == '.';
 }
 
-int bootspec_strverscmp(const char *a, const char *b) {
+/* Where the comparison of two versions that share their first d characters may restart: the
+ * last end of a run of digits or letters before d (0: none). Nothing is decided in a shared
+ * prefix (each step of version_compare_from() compares equal characters there), and where such
+ * a run ends, both strings go on with its loop from the top. */
+static size_t version_restart(const char *a, size_t d) {
+        size_t p;
+
+        for (p = d > 0 ? d - 1 : 0; p > 0; p--)
+                if ((version_isdigit(a[p - 1]) && !version_isdigit(a[p])) ||
+                    (version_isalpha(a[p - 1]) && !version_isalpha(a[p])))
+                        break;
+        return p;
+}
+
+static int version_compare_from(const char *a, const char *b) {
         const char *aa, *bb;
         int r;
 
-        if (isempty(a) || isempty(b))
-                return CMP(strcmp(a ?: "", b ?: ""), 0);
-        /* Nothing is decided in a prefix both share (each step below compares equal characters
-         * there), and where a run of digits or letters ends, both strings go on with the loop
-         * from its top: so the comparison restarts at the last run end before the first
-         * difference ("-1999-amd64" and "-1000-amd64" of "6.1.0-1999-amd64" and
-         * "6.1.0-1000-amd64"), which systemd-boot's entries of one distribution mostly share. */
-        {
-                size_t d = 0, p;
-
-                while (a[d] && a[d] == b[d])
-                        d++;
-                for (p = d > 0 ? d - 1 : 0; p > 0; p--)
-                        if ((version_isdigit(a[p - 1]) && !version_isdigit(a[p])) ||
-                            (version_isalpha(a[p - 1]) && !version_isalpha(a[p])))
-                                break;
-                a += p;
-                b += p;
-        }
         for (;;) {
                 while (*a && !is_valid_version_char(*a))
                         a++;
@@ -150,6 +145,19 @@ int bootspec_strverscmp(const char *a, const char *b) {
                 a = aa;
                 b = bb;
         }
+}
+
+int bootspec_strverscmp(const char *a, const char *b) {
+        size_t d = 0, p;
+
+        if (isempty(a) || isempty(b))
+                return CMP(strcmp(a ?: "", b ?: ""), 0);
+        /* From the last run end before the first difference ("-1999-amd64" and "-1000-amd64" of
+         * "6.1.0-1999-amd64" and "6.1.0-1000-amd64"): a distribution's versions share most of it. */
+        while (a[d] && a[d] == b[d])
+                d++;
+        p = version_restart(a, d);
+        return version_compare_from(a + p, b + p);
 }
 
 int bootspec_rpmvercmp(const char *a, const char *b) {
@@ -1179,8 +1187,57 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
         return 0;
 }
 
-static int entry_qsort(const void *a, const void *b) {
-        return bootspec_entry_compare(a, b);
+/* bootspec_entry_compare(), the versions compared from *userdata on: the restart point of the
+ * prefix all of them share (sort_menu()). */
+static int entry_qsort(const void *x, const void *y, void *userdata) {
+        const BootSpecEntry *a = x, *b = y;
+        size_t skip = *(const size_t *) userdata;
+        int r;
+
+        if (skip == 0)
+                return bootspec_entry_compare(a, b);
+        r = CMP(a->tries_left == 0, b->tries_left == 0);
+        if (r != 0)
+                return r;
+        r = CMP(!a->sort_key, !b->sort_key);
+        if (r != 0)
+                return r;
+        if (a->sort_key && b->sort_key) {
+                r = CMP(strcmp(a->sort_key, b->sort_key), 0);
+                if (r != 0)
+                        return r;
+                r = CMP(strcmp(a->machine_id ?: "", b->machine_id ?: ""), 0);
+                if (r != 0)
+                        return r;
+                r = -version_compare_from(a->version + skip, b->version + skip);
+                if (r != 0)
+                        return r;
+        }
+        return -bootspec_strverscmp(a->id, b->id);
+}
+
+/* systemd-boot's menu order. Every version shares a prefix (the distribution's release):
+ * measured once, not walked by each of the n log n comparisons. */
+static void sort_menu(BootSpecEntry *e, size_t n) {
+        size_t common = 0, skip = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (isempty(e[i].version)) {
+                        common = 0;
+                        break;
+                }
+                if (i == 0)
+                        common = strlen(e[0].version);
+                else {
+                        size_t k = 0;
+                        while (k < common && e[i].version[k] == e[0].version[k])
+                                k++;
+                        common = k;
+                }
+        }
+        if (common > 0)
+                skip = version_restart(e[0].version, common);
+        qsort_r(e, n, sizeof(BootSpecEntry), entry_qsort, &skip);
 }
 
 static int blscfg_qsort(const void *a, const void *b) {
@@ -1786,7 +1843,7 @@ int bootspec_load(const Root *root, BootSpec *ret) {
 
         if (b.loader == BOOTSPEC_LOADER_SYSTEMD_BOOT) {
                 if (b.n_entries > 0)
-                        qsort(b.entries, b.n_entries, sizeof(BootSpecEntry), entry_qsort);
+                        sort_menu(b.entries, b.n_entries);
                 select_systemd_boot(&b);
         } else if (b.loader == BOOTSPEC_LOADER_GRUB || b.loader == BOOTSPEC_LOADER_GRUB_BLSCFG) {
                 /* blscfg reads Type #1 entries only, in rpm's version order. */
