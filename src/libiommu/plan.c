@@ -225,6 +225,24 @@ static int entry_model_find_or_add(const Root *root, SyncJudge *node, const char
         /* Where the entries' build configurations can be, looked up once. */
         if (!node->releases)
                 node->config_places = kernel_config_places(root);
+        /* Nowhere: the model's facts are the release's version and mainline's defaults for it,
+         * so a model already made for that version answers without making the kernel first. */
+        if (node->config_places == 0 && node->kernel) {
+                unsigned v;
+
+                if (isempty(release) || kernel_release_parse(release, &v) < 0 ||
+                    (node->kernel->release && streq(node->kernel->release, release))) {
+                        *ret_model = SIZE_MAX; /* the node's own judge, as judge_for_release() says */
+                        return 0;
+                }
+                for (size_t i = 0; i < node->n_entry_models; i++) {
+                        const KernelInfo *mk = &node->entry_models[i]->kernel;
+                        if (mk->arch == node->kernel->arch && mk->version == v && !mk->config_source && mk->n_image_kernels == 0) {
+                                *ret_model = i;
+                                return 0;
+                        }
+                }
+        }
         r = judge_for_release(root, node, release, node->config_places, &k, &ej);
         if (r <= 0) {
                 *ret_model = SIZE_MAX;
