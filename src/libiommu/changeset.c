@@ -797,11 +797,27 @@ static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
  * are durable after that. Logs, naming the directory. */
 static int items_sync_directories(const ChangeSet *cs, size_t n) {
         _cleanup_strv_free_ char **dirs = NULL;
+        size_t n_dirs = 0;
         int r;
 
-        r = items_directories(cs, n, &dirs);
-        if (r < 0)
-                return log_oom();
+        /* The distinct directories (a few, for thousands of items), then in path order: not a
+         * copy and a sort of every item's directory. */
+        for (size_t k = 0; k < n; k++) {
+                const char *p = cs->items[k].path, *slash = strrchr(p, '/');
+                size_t l = slash == p ? 1 : (size_t) (slash - p);
+                bool seen = false;
+
+                for (size_t i = 0; i < n_dirs && !seen; i++)
+                        seen = strlen(dirs[i]) == l && strneq(dirs[i], p, l);
+                if (seen)
+                        continue;
+                r = strv_consume(&dirs, strndup(p, l));
+                if (r < 0)
+                        return log_oom();
+                n_dirs++;
+        }
+        if (n_dirs > 1)
+                qsort(dirs, n_dirs, sizeof(char *), str_compare);
         STRV_FOREACH(d, dirs) {
                 _cleanup_free_ char *name = NULL;
                 ChangeItem probe = {};
