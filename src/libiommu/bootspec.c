@@ -1187,11 +1187,17 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
         return 0;
 }
 
-/* bootspec_entry_compare(), the versions compared from *userdata on: the restart point of the
- * prefix all of them share (sort_menu()). */
+typedef struct MenuSort {
+        size_t skip;     /* the versions are compared from here on: the restart point of the
+                          * prefix all of them share */
+        bool same_keys;  /* every entry has the same sort-key and machine-id */
+} MenuSort;
+
+/* bootspec_entry_compare(), with what sort_menu() found out about all entries once. */
 static int entry_qsort(const void *x, const void *y, void *userdata) {
         const BootSpecEntry *a = x, *b = y;
-        size_t skip = *(const size_t *) userdata;
+        const MenuSort *m = userdata;
+        size_t skip = m->skip;
         int r;
 
         if (skip == 0)
@@ -1203,10 +1209,10 @@ static int entry_qsort(const void *x, const void *y, void *userdata) {
         if (r != 0)
                 return r;
         if (a->sort_key && b->sort_key) {
-                r = CMP(strcmp(a->sort_key, b->sort_key), 0);
+                r = m->same_keys ? 0 : CMP(strcmp(a->sort_key, b->sort_key), 0);
                 if (r != 0)
                         return r;
-                r = CMP(strcmp(a->machine_id ?: "", b->machine_id ?: ""), 0);
+                r = m->same_keys ? 0 : CMP(strcmp(a->machine_id ?: "", b->machine_id ?: ""), 0);
                 if (r != 0)
                         return r;
                 r = -version_compare_from(a->version + skip, b->version + skip);
@@ -1219,7 +1225,8 @@ static int entry_qsort(const void *x, const void *y, void *userdata) {
 /* systemd-boot's menu order. Every version shares a prefix (the distribution's release):
  * measured once, not walked by each of the n log n comparisons. */
 static void sort_menu(BootSpecEntry *e, size_t n) {
-        size_t common = 0, skip = 0;
+        MenuSort m = { .same_keys = true };
+        size_t common = 0;
 
         for (size_t i = 0; i < n; i++) {
                 if (isempty(e[i].version)) {
@@ -1236,8 +1243,12 @@ static void sort_menu(BootSpecEntry *e, size_t n) {
                 }
         }
         if (common > 0)
-                skip = version_restart(e[0].version, common);
-        qsort_r(e, n, sizeof(BootSpecEntry), entry_qsort, &skip);
+                m.skip = version_restart(e[0].version, common);
+        /* One distribution's entries carry one sort-key and machine-id: compared once each here. */
+        for (size_t i = 1; i < n && m.same_keys; i++)
+                m.same_keys = !e[i].sort_key == !e[0].sort_key && (!e[i].sort_key || streq(e[i].sort_key, e[0].sort_key)) &&
+                              streq(e[i].machine_id ?: "", e[0].machine_id ?: "");
+        qsort_r(e, n, sizeof(BootSpecEntry), entry_qsort, &m);
 }
 
 static int blscfg_qsort(const void *a, const void *b) {
