@@ -50,8 +50,17 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
         }
         for (size_t i = 0; i < cs->n_items; i++) {
                 _cleanup_escape_buffer_ EscapeBuffer e = {};
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
-                       cs->items[i].backend);
+                const char *action = item_action(&cs->items[i], streq(verb, "rollback"));
+
+                /* printf("%-8s %s (%s)\n") without the format parser, a line per file. */
+                fputs(action, stdout);
+                for (size_t k = strlen(action); k < 8; k++)
+                        putchar(' ');
+                putchar(' ');
+                fputs(escaped(&e, cs->items[i].path), stdout);
+                fputs(" (", stdout);
+                fputs(cs->items[i].backend, stdout);
+                fputs(")\n", stdout);
         }
 }
 

@@ -128,19 +128,23 @@ static const char *item_name(const ChangeItem *c) {
  * inside the root; without, -ENOENT when it is missing. The descriptor pins the directory: a
  * component swapped for a symlink afterwards does not move where the item is written. */
 static int item_dir_fd(const ChangeSet *cs, const ChangeItem *c, bool create, int *ret_fd) {
-        _cleanup_free_ char *dir = item_dir_path(c);
+        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -1, fd = -1;
         ChangeDirCache *cache = cs->dirs;
+        const char *slash = strrchr(c->path, '/');
+        size_t l = slash == c->path ? 1 : (size_t) (slash - c->path);
         ChangeDir *t;
         int r;
 
-        if (!dir)
-                return -ENOMEM;
+        /* Found without a copy of the directory's path: asked once or twice per item. */
         for (size_t i = 0; i < cache->n; i++)
-                if (streq(cache->dirs[i].path, dir)) {
+                if (strneq(cache->dirs[i].path, c->path, l) && cache->dirs[i].path[l] == '\0') {
                         *ret_fd = cache->dirs[i].fd;
                         return 0;
                 }
+        dir = item_dir_path(c);
+        if (!dir)
+                return -ENOMEM;
         /* openat2(RESOLVE_IN_ROOT) where the directory is there; the component walk makes the
          * missing ones inside the root. */
         r = root_open(cs->root, dir, O_RDONLY | O_DIRECTORY, &fd);
