@@ -430,20 +430,27 @@ int bootspec_parse_loader_conf(const char *path, const char *text, char **ret_de
 static int type1_kv(void *userdata, const char *key, const char *value, unsigned line) {
         BootSpecEntry *e = userdata;
 
-        if (streq(key, "title"))
-                return free_and_strdup(&e->title, value);
-        if (streq(key, "version"))
-                return free_and_strdup(&e->version, value);
-        if (streq(key, "machine-id"))
-                return free_and_strdup(&e->machine_id, value);
-        if (streq(key, "sort-key"))
-                return free_and_strdup(&e->sort_key, value);
-        if (streq(key, "architecture"))
-                return free_and_strdup(&e->architecture, value);
-        if (streq(key, "linux"))
-                return free_and_strdup(&e->linux_path, value);
-        if (streq(key, "efi"))
-                return free_and_strdup(&e->efi, value);
+        /* Each key starts with another letter: one comparison per line, not up to eight. */
+        switch (key[0]) {
+        case 't':
+                return streq(key, "title") ? free_and_strdup(&e->title, value) : 0;
+        case 'v':
+                return streq(key, "version") ? free_and_strdup(&e->version, value) : 0;
+        case 'm':
+                return streq(key, "machine-id") ? free_and_strdup(&e->machine_id, value) : 0;
+        case 's':
+                return streq(key, "sort-key") ? free_and_strdup(&e->sort_key, value) : 0;
+        case 'a':
+                return streq(key, "architecture") ? free_and_strdup(&e->architecture, value) : 0;
+        case 'l':
+                return streq(key, "linux") ? free_and_strdup(&e->linux_path, value) : 0;
+        case 'e':
+                return streq(key, "efi") ? free_and_strdup(&e->efi, value) : 0;
+        case 'o':
+                break;
+        default:
+                return 0;
+        }
         if (streq(key, "options")) {
                 char *s;
                 if (isempty(value))
