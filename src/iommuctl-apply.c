@@ -50,14 +50,19 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
         }
         for (size_t i = 0; i < cs->n_items; i++) {
                 _cleanup_escape_buffer_ EscapeBuffer e = {};
-                const char *action = item_action(&cs->items[i], streq(verb, "rollback"));
+                const char *action = item_action(&cs->items[i], streq(verb, "rollback")), *path = cs->items[i].path;
+                bool plain = true;
+
+                /* Printable ASCII is printed as it is (escaped() would copy it unchanged). */
+                for (const char *c = path; *c && plain; c++)
+                        plain = (unsigned char) *c >= 0x20 && (unsigned char) *c < 0x7f;
 
                 /* printf("%-8s %s (%s)\n") without the format parser, a line per file. */
                 fputs(action, stdout);
                 for (size_t k = strlen(action); k < 8; k++)
                         putchar(' ');
                 putchar(' ');
-                fputs(escaped(&e, cs->items[i].path), stdout);
+                fputs(plain ? path : escaped(&e, path), stdout);
                 fputs(" (", stdout);
                 fputs(cs->items[i].backend, stdout);
                 fputs(")\n", stdout);

@@ -28,7 +28,7 @@ static size_t line_end(const char *text, size_t len, size_t p, size_t *ret_next)
 
         if (next < len) {
                 next++;
-                if (next < len && strchr("\r\n", text[next]) && text[next] != text[eol])
+                if (next < len && (text[next] == '\r' || text[next] == '\n') && text[next] != text[eol])
                         next++;
         }
         *ret_next = next;
@@ -39,7 +39,7 @@ static size_t line_end(const char *text, size_t len, size_t p, size_t *ret_next)
  * trailing blanks are not part of the value (bootspec.c strips " \t\n\r"). */
 static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n) {
         _cleanup_free_ OptionsLine *l = NULL;
-        size_t n = 0, len = strlen(text);
+        size_t n = 0, allocated = 0, len = strlen(text);
         unsigned line = 1;
 
         for (size_t p = 0; p < len; line++) {
@@ -47,18 +47,20 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
 
                 while (q < eol && (text[q] == ' ' || text[q] == '\t'))
                         q++;
-                if (eol - q >= 7 && strneq(text + q, "options", 7) && (q + 7 == eol || text[q + 7] == ' ' || text[q + 7] == '\t')) {
-                        OptionsLine *t;
-
+                if (eol - q >= 7 && text[q] == 'o' && strneq(text + q, "options", 7) &&
+                    (q + 7 == eol || text[q + 7] == ' ' || text[q + 7] == '\t')) {
                         v = q + 7;
                         while (v < eol && (text[v] == ' ' || text[v] == '\t'))
                                 v++;
-                        t = reallocarray(l, n + 1, sizeof(OptionsLine));
-                        if (!t)
-                                return -ENOMEM;
-                        l = t;
+                        if (n == allocated) {
+                                OptionsLine *t = reallocarray(l, allocated ? allocated * 2 : 4, sizeof(OptionsLine));
+                                if (!t)
+                                        return -ENOMEM;
+                                l = t;
+                                allocated = allocated ? allocated * 2 : 4;
+                        }
                         l[n] = (OptionsLine) { p, v, eol, end, line };
-                        while (l[n].value_end > v && strchr(" \t", text[l[n].value_end - 1]))
+                        while (l[n].value_end > v && (text[l[n].value_end - 1] == ' ' || text[l[n].value_end - 1] == '\t'))
                                 l[n].value_end--;
                         /* bootspec.c skips a key without a value. */
                         if (l[n].value_end > v)
@@ -515,10 +517,12 @@ int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size
 
                         if (!is_entry_name(de->d_name))
                                 continue;
-                        if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
+                        path = malloc(strlen(rel) + 1 + strlen(de->d_name) + 1);
+                        if (!path) {
                                 bls_entries_free(list, n);
                                 return -ENOMEM;
                         }
+                        strcpy(stpcpy(stpcpy(path, rel), "/"), de->d_name);
                         id = strndup(de->d_name, strlen(de->d_name) - strlen(".conf"));
                         /* Doubled as it fills: thousands of entries are not copied once per entry. */
                         t = n < allocated ? list : reallocarray(list, allocated ? allocated * 2 : 16, sizeof(BlsEntry));
