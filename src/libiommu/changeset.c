@@ -193,10 +193,14 @@ ChangeSet *changeset_free(ChangeSet *cs) {
 }
 
 /* FNV-1a: the index only has to spread paths, not resist anyone (paths come from our backends). */
+/* FNV-1a over the length and the last 32 bytes: the paths of one set share their directory (and
+ * the entries their machine id), and differ at the end. */
 static size_t path_hash(const char *s) {
         uint64_t h = 14695981039346656037ULL;
+        size_t l = strlen(s);
 
-        for (; *s; s++)
+        h = (h ^ l) * 1099511628211ULL;
+        for (s += l > 32 ? l - 32 : 0; *s; s++)
                 h = (h ^ (unsigned char) *s) * 1099511628211ULL;
         return (size_t) h;
 }
