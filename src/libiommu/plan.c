@@ -222,10 +222,7 @@ static int entry_model_find_or_add(const Root *root, SyncJudge *node, const char
         SyncJudge ej;
         int r;
 
-        /* Where the entries' build configurations can be, looked up once. */
-        if (!node->releases)
-                node->config_places = kernel_config_places(root);
-        /* Nowhere: the model's facts are the release's version and mainline's defaults for it,
+        /* Nowhere (kernel_config_places(), looked up once by sync_judge_for_entry()): the model's facts are the release's version and mainline's defaults for it,
          * so a model already made for that version answers without making the kernel first. */
         if (node->config_places == 0 && node->kernel) {
                 unsigned v;
@@ -285,9 +282,23 @@ int sync_judge_for_entry(const Root *root, SyncJudge *node, const char *release,
         *ret_wanted = wanted;
         if (isempty(release))
                 return 0;
-        /* Entries of one release usually come together: the last releases seen answer without
-         * reading their build configuration again. */
-        for (size_t i = 0; node->releases && i < SYNC_JUDGE_RELEASES_MAX && !found; i++)
+        /* Where the entries' build configurations can be, looked up once. */
+        if (!node->releases) {
+                node->releases = calloc(SYNC_JUDGE_RELEASES_MAX, sizeof(SyncJudgeRelease));
+                if (!node->releases)
+                        return -ENOMEM;
+                node->config_places = kernel_config_places(root);
+        }
+        /* Nowhere: the version alone finds the model (entry_model_find_or_add()). Else entries of
+         * one release usually come together: the last releases seen answer without reading their
+         * build configuration again. */
+        if (node->config_places == 0 && node->kernel) {
+                r = entry_model_find_or_add(root, node, release, wanted, &model);
+                if (r < 0)
+                        return r;
+                found = true;
+        }
+        for (size_t i = 0; i < SYNC_JUDGE_RELEASES_MAX && !found; i++)
                 if (node->releases[i].release && streq(node->releases[i].release, release)) {
                         model = node->releases[i].model;
                         found = true;
@@ -299,11 +310,6 @@ int sync_judge_for_entry(const Root *root, SyncJudge *node, const char *release,
                 r = entry_model_find_or_add(root, node, release, wanted, &model);
                 if (r < 0)
                         return r;
-                if (!node->releases) {
-                        node->releases = calloc(SYNC_JUDGE_RELEASES_MAX, sizeof(SyncJudgeRelease));
-                        if (!node->releases)
-                                return -ENOMEM;
-                }
                 copy = strdup(release);
                 if (!copy)
                         return -ENOMEM;

@@ -74,7 +74,7 @@ typedef struct SyncJudge {
         size_t n_entry_models;
         struct SyncJudgeRelease *releases;
         size_t releases_next;
-        unsigned config_places;  /* kernel_config_places(), once releases is allocated */
+        unsigned config_places;  /* kernel_config_places(), once releases is allocated (the first entry) */
 } SyncJudge;
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
