@@ -309,16 +309,16 @@ static int entry_rewrite(const char *text, char * const *owned, const Cmdline *w
                 *ret_kernelopts = kernelopts;
                 return *ret ? 0 : -ENOMEM;
         }
+        for (size_t i = 0; i < sp->n_cuts; i++)
+                for (size_t k = 1; k < n; k++)
+                        if (sp->cut_start[i] < starts[k] - 1 && sp->cut_end[i] > starts[k])
+                                return -EBADMSG; /* an owned token quoted across two lines */
         /* Sized for the text and what is inserted: one allocation, not a doubling per line. */
         out.allocated = strlen(text) + (sp->insert ? strlen(sp->insert) : 0) + 64;
         out.s = malloc(out.allocated);
         if (!out.s)
                 return -ENOMEM;
         out.s[0] = '\0';
-        for (size_t i = 0; i < sp->n_cuts; i++)
-                for (size_t k = 1; k < n; k++)
-                        if (sp->cut_start[i] < starts[k] - 1 && sp->cut_end[i] > starts[k])
-                                return -EBADMSG; /* an owned token quoted across two lines */
 
         /* The memo's lines: the same lines give the same new values. */
         if (memo && sp == &memo->sp && !memo->lines)
