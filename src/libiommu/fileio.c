@@ -799,23 +799,12 @@ int data_check_nul(const char *data, size_t size, size_t *ret_offset) {
 }
 
 char *root_display(const Root *root, const char *path) {
-        size_t lr, lp;
-        bool slash;
         char *s;
 
         if (root_is_host(root))
                 return strdup(path);
-        /* Joined by hand: apply names every file it plans, and asprintf() was most of that. */
-        lr = strlen(root->path);
-        lp = strlen(path);
-        slash = !(endswith(root->path, "/") || path[0] == '/');
-        s = malloc(lr + slash + lp + 1);
-        if (!s)
+        if (asprintf(&s, "%s%s%s", root->path, endswith(root->path, "/") || path[0] == '/' ? "" : "/", path) < 0)
                 return NULL;
-        memcpy(s, root->path, lr);
-        if (slash)
-                s[lr] = '/';
-        memcpy(s + lr + slash, path, lp + 1);
         return s;
 }
 
