@@ -50,8 +50,22 @@ static void print_result(const ChangeSet *cs, const char *verb, const char *prof
         }
         for (size_t i = 0; i < cs->n_items; i++) {
                 _cleanup_escape_buffer_ EscapeBuffer e = {};
-                printf("%-8s %s (%s)\n", item_action(&cs->items[i], streq(verb, "rollback")), escaped(&e, cs->items[i].path),
-                       cs->items[i].backend);
+                const char *action = item_action(&cs->items[i], streq(verb, "rollback")), *path = cs->items[i].path;
+                bool plain = true;
+
+                /* Printable ASCII is printed as it is (escaped() would copy it unchanged). */
+                for (const char *c = path; *c && plain; c++)
+                        plain = (unsigned char) *c >= 0x20 && (unsigned char) *c < 0x7f;
+
+                /* printf("%-8s %s (%s)\n") without the format parser, a line per file. */
+                fputs(action, stdout);
+                for (size_t k = strlen(action); k < 8; k++)
+                        putchar(' ');
+                putchar(' ');
+                fputs(plain ? path : escaped(&e, path), stdout);
+                fputs(" (", stdout);
+                fputs(cs->items[i].backend, stdout);
+                fputs(")\n", stdout);
         }
 }
 
@@ -146,8 +160,8 @@ int verb_apply(int argc, char *argv[]) {
                 .regenerate = regenerate_arg(),
                 .reboot = arg.reboot,
         };
-        if (apply_select_backends(ctx.root, names ?: ctx.config.backends,
-                                  names ? "--backend" : "Backends= in [Apply]", req.backends) < 0)
+        if (apply_select_backends_deferred(ctx.root, names ?: ctx.config.backends, names ? "--backend" : "Backends= in [Apply]",
+                                           req.backends, &req.uki_addon_if_next) < 0)
                 return EXIT_ERROR;
 
         r = apply_run(&req, &res);

@@ -219,6 +219,7 @@ int apply_run(const ApplyRequest *req, ApplyResult *ret) {
                 .uki = req->uki,
         };
         memcpy(br.backends, req->backends, sizeof(br.backends));
+        br.uki_addon_if_next = req->uki_addon_if_next;
         r = boot_plan(&br, res.cs);
         if (r < 0)
                 return r;
@@ -367,15 +368,29 @@ static const char * const backend_looked_for[_BOOT_BACKEND_MAX] = {
 };
 
 int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]) {
+        bool uki_if_next;
+        int r;
+
+        r = apply_select_backends_deferred(root, names, names_from, ret, &uki_if_next);
+        if (r >= 0 && uki_if_next)
+                ret[BOOT_BACKEND_UKI_ADDON] = boot_uki_addon_detect(root);
+        return r;
+}
+
+int apply_select_backends_deferred(const Root *root, char * const *names, const char *names_from,
+                                   bool ret[_BOOT_BACKEND_MAX], bool *ret_uki_addon_if_next) {
         bool found[_BOOT_BACKEND_MAX];
         int r;
 
+        *ret_uki_addon_if_next = false;
         if (names) {
                 r = boot_backends_from_list(names, ret);
                 if (r < 0)
                         return r;
-                /* A backend asked for and not there would write nothing, which is not success. */
-                (void) boot_detect_backends(root, found);
+                /* A backend asked for and not there would write nothing, which is not success. The
+                 * boot configuration model tells whether a UKI boots next: read only when asked. */
+                (void) boot_detect_file_backends(root, found);
+                found[BOOT_BACKEND_UKI_ADDON] = ret[BOOT_BACKEND_UKI_ADDON] && boot_uki_addon_detect(root);
                 for (BootBackend b = 0; b < _BOOT_BACKEND_MAX; b++)
                         if (ret[b] && !found[b])
                                 return log_error_errno(-ENOENT, "Backend %s was asked for (%s) but there is nothing of that "
@@ -383,7 +398,12 @@ int apply_select_backends(const Root *root, char * const *names, const char *nam
                                                        boot_backend_to_string(b), names_from, root->path, backend_looked_for[b]);
                 return 0;
         }
-        if (boot_detect_backends(root, ret) == 0)
+        if (boot_detect_file_backends(root, ret) > 0) {
+                *ret_uki_addon_if_next = true;
+                return 0;
+        }
+        ret[BOOT_BACKEND_UKI_ADDON] = boot_uki_addon_detect(root);
+        if (!ret[BOOT_BACKEND_UKI_ADDON])
                 return log_error_errno(-ENOENT, "No boot configuration found under %s: no loader/entries in /boot, /efi or "
                                        "/boot/efi, no /etc/kernel/cmdline or kernel-install layout, no /etc/default/grub. "
                                        "Pass --backend to say which to write.", root->path);
@@ -498,7 +518,7 @@ int undo_run(const UndoRequest *req, ApplyResult *ret) {
                 .owned = req->owned,
                 .wanted = none,
         };
-        (void) boot_detect_backends(req->root, br.backends);
+        (void) boot_detect_file_backends(req->root, br.backends);
         br.backends[BOOT_BACKEND_UKI_ADDON] = true; /* every add-on of ours goes, whatever boots next */
         /* Not created where there is none (it would be seeded from the running line). */
         br.backends[BOOT_BACKEND_KERNEL_CMDLINE] = br.backends[BOOT_BACKEND_KERNEL_CMDLINE] &&

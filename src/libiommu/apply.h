@@ -42,6 +42,7 @@ typedef struct ApplyRequest {
         Vendor vendor;
         const char *entries;       /* all (NULL), default, or a glob */
         bool backends[_BOOT_BACKEND_MAX];
+        bool uki_addon_if_next;    /* see apply_select_backends_deferred() */
         const UkiAddonSettings *uki; /* [UKI] of the profile and --uki-addon= (NULL: defaults) */
         const char *selection;     /* contents of CONFIG_SELECTION_FILE to record; NULL: leave it */
         bool record;               /* write DRIFT_RECORD_FILE (arms the generator) */
@@ -71,6 +72,11 @@ void apply_result_done(ApplyResult *r);
 /* The backends to write: names (from names_from, for messages) or, when NULL, what is found under
  * root. -ENOENT (logged) when one asked for, or any at all, is not there. */
 int apply_select_backends(const Root *root, char * const *names, const char *names_from, bool ret[_BOOT_BACKEND_MAX]);
+/* The same, except that where other backends are found (and none are named), whether a unified
+ * kernel image boots next (the uki-addon backend) is left to apply_run(), which reads the boot
+ * configuration once, under its lock: *ret_uki_addon_if_next is set for ApplyRequest. */
+int apply_select_backends_deferred(const Root *root, char * const *names, const char *names_from,
+                                   bool ret[_BOOT_BACKEND_MAX], bool *ret_uki_addon_if_next);
 /* Refuses (logged) tokens unsafe in GRUB and shell files, and tokens the kernel would not accept. */
 int apply_check_tokens(const char *profile, Vendor vendor, Arch arch, const Cmdline *wanted);
 /* The selection an apply with --profile or --vendor records in CONFIG_SELECTION_FILE (*ret NULL

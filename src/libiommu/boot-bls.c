@@ -28,7 +28,7 @@ static size_t line_end(const char *text, size_t len, size_t p, size_t *ret_next)
 
         if (next < len) {
                 next++;
-                if (next < len && strchr("\r\n", text[next]) && text[next] != text[eol])
+                if (next < len && (text[next] == '\r' || text[next] == '\n') && text[next] != text[eol])
                         next++;
         }
         *ret_next = next;
@@ -39,7 +39,7 @@ static size_t line_end(const char *text, size_t len, size_t p, size_t *ret_next)
  * trailing blanks are not part of the value (bootspec.c strips " \t\n\r"). */
 static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n) {
         _cleanup_free_ OptionsLine *l = NULL;
-        size_t n = 0, len = strlen(text);
+        size_t n = 0, allocated = 0, len = strlen(text);
         unsigned line = 1;
 
         for (size_t p = 0; p < len; line++) {
@@ -47,18 +47,20 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
 
                 while (q < eol && (text[q] == ' ' || text[q] == '\t'))
                         q++;
-                if (eol - q >= 7 && strneq(text + q, "options", 7) && (q + 7 == eol || text[q + 7] == ' ' || text[q + 7] == '\t')) {
-                        OptionsLine *t;
-
+                if (eol - q >= 7 && text[q] == 'o' && strneq(text + q, "options", 7) &&
+                    (q + 7 == eol || text[q + 7] == ' ' || text[q + 7] == '\t')) {
                         v = q + 7;
                         while (v < eol && (text[v] == ' ' || text[v] == '\t'))
                                 v++;
-                        t = reallocarray(l, n + 1, sizeof(OptionsLine));
-                        if (!t)
-                                return -ENOMEM;
-                        l = t;
+                        if (n == allocated) {
+                                OptionsLine *t = reallocarray(l, allocated ? allocated * 2 : 4, sizeof(OptionsLine));
+                                if (!t)
+                                        return -ENOMEM;
+                                l = t;
+                                allocated = allocated ? allocated * 2 : 4;
+                        }
                         l[n] = (OptionsLine) { p, v, eol, end, line };
-                        while (l[n].value_end > v && strchr(" \t", text[l[n].value_end - 1]))
+                        while (l[n].value_end > v && (text[l[n].value_end - 1] == ' ' || text[l[n].value_end - 1] == '\t'))
                                 l[n].value_end--;
                         /* bootspec.c skips a key without a value. */
                         if (l[n].value_end > v)
@@ -184,38 +186,104 @@ static void text_puts(TextBuf *b, const char *s) {
         text_put(b, s, strlen(s));
 }
 
-int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
-                      bool *ret_kernelopts) {
-        _cleanup_(cmdline_splice_done) CmdlineSplice sp = {};
+/* What entry_rewrite() decided for the last options lines it judged: boot_bls_plan() rewrites
+ * entries that usually carry the same lines, which are then parsed, judged and planned once. */
+typedef struct BlsRewriteMemo {
+        char *all;                 /* the options lines joined; NULL: nothing kept */
+        size_t *starts, n;         /* where each line starts in all */
+        const SyncJudge *judge;
+        const Cmdline *wanted;
+        char * const *owned;
+        bool carries, kernelopts;
+        CmdlineSplice sp;
+        char **lines;              /* each line's new value (cmdline_splice_apply()), once made */
+} BlsRewriteMemo;
+
+static void bls_rewrite_memo_done(BlsRewriteMemo *m) {
+        for (size_t i = 0; m->lines && i < m->n; i++)
+                free(m->lines[i]);
+        free(m->lines);
+        free(m->all);
+        free(m->starts);
+        cmdline_splice_done(&m->sp);
+        *m = (BlsRewriteMemo) {};
+}
+
+/* Whether the entry's joined options lines all (starting at starts) carry the profile already
+ * (*ret_carries), else the splice for them (*ret_sp: local's, or memo's when memo is given);
+ * memo answers for lines judged before. */
+static int entry_rewrite_decide(const char *all, const size_t *starts, size_t n, char * const *owned, const Cmdline *wanted,
+                                SyncJudge *judge, BlsRewriteMemo *memo, CmdlineSplice *local, bool *ret_carries,
+                                bool *ret_kernelopts, const CmdlineSplice **ret_sp) {
+        _cleanup_cmdline_ Cmdline *joined = NULL;
+        Cmdline empty = {};
+        bool kernelopts, carries;
+        int r;
+
+        if (memo && memo->all && memo->judge == judge && memo->wanted == wanted && memo->owned == owned && memo->n == n &&
+            streq(memo->all, all) && (n == 0 || memcmp(memo->starts, starts, n * sizeof(size_t)) == 0)) {
+                *ret_carries = memo->carries;
+                *ret_kernelopts = memo->kernelopts;
+                *ret_sp = &memo->sp;
+                return 0;
+        }
+        r = cmdline_parse(all, &joined);
+        if (r < 0)
+                return r;
+        kernelopts = has_token(joined, "$kernelopts");
+        carries = sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted);
+        if (!carries) {
+                r = cmdline_splice_plan(all, starts, n, owned, kernelopts ? &empty : wanted, local);
+                if (r < 0)
+                        return r;
+        }
+        *ret_carries = carries;
+        *ret_kernelopts = kernelopts;
+        *ret_sp = local;
+        if (!memo)
+                return 0;
+        bls_rewrite_memo_done(memo);
+        memo->all = strdup(all);
+        memo->starts = malloc((n ?: 1) * sizeof(size_t));
+        if (!memo->all || !memo->starts) {
+                bls_rewrite_memo_done(memo); /* nothing kept: local stays the caller's */
+                return 0;
+        }
+        memcpy(memo->starts, starts, n * sizeof(size_t));
+        *memo = (BlsRewriteMemo) {
+                .all = memo->all,
+                .starts = memo->starts,
+                .n = n,
+                .judge = judge,
+                .wanted = wanted,
+                .owned = owned,
+                .carries = carries,
+                .kernelopts = kernelopts,
+                .sp = *local,
+        };
+        *local = (CmdlineSplice) {};
+        *ret_sp = &memo->sp;
+        return 0;
+}
+
+static int entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, BlsRewriteMemo *memo,
+                         char **ret, bool *ret_kernelopts) {
+        _cleanup_(cmdline_splice_done) CmdlineSplice local = {};
         _cleanup_free_ OptionsLine *l = NULL;
         _cleanup_free_ char *all = NULL;
         _cleanup_free_ size_t *starts = NULL;
-        _cleanup_cmdline_ Cmdline *joined = NULL;
+        const CmdlineSplice *sp;
         TextBuf out = {};
-        Cmdline empty = {};
         size_t n, pos = 0, seg = 0;
-        bool kernelopts;
+        bool kernelopts, carries;
         int r;
 
         r = find_options_lines(text, &l, &n);
         if (r < 0)
                 return r;
-        r = bls_entry_options(text, &all);
-        if (r < 0)
-                return r;
-        r = cmdline_parse(all ?: "", &joined);
-        if (r < 0)
-                return r;
-        kernelopts = has_token(joined, "$kernelopts");
-        if (sync_judge_carries(judge, joined, owned, kernelopts ? &empty : wanted)) {
-                *ret = strdup(text);
-                *ret_kernelopts = kernelopts;
-                return *ret ? 0 : -ENOMEM;
-        }
-
-        /* Boot loaders join the "options" lines with one space and the kernel reads the result:
-         * tokens (quotes that span two lines included) and "--" are judged on that, and the edits
-         * are carried back to the lines they fall in. */
+        /* Boot loaders join the "options" lines with one space (bls_entry_options()) and the kernel
+         * reads the result: tokens (quotes that span two lines included) and "--" are judged on
+         * that, and the edits are carried back to the lines they fall in. */
         starts = calloc(n ?: 1, sizeof(size_t));
         if (!starts)
                 return -ENOMEM;
@@ -223,29 +291,56 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 starts[i] = seg;
                 seg += l[i].value_end - l[i].value_start + 1;
         }
-        r = cmdline_splice_plan(all ?: "", starts, n, owned, kernelopts ? &empty : wanted, &sp);
+        all = malloc(seg + 1);
+        if (!all)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                size_t len = l[i].value_end - l[i].value_start;
+                memcpy(all + starts[i], text + l[i].value_start, len);
+                all[starts[i] + len] = ' ';
+        }
+        all[n > 0 ? seg - 1 : 0] = '\0';
+
+        r = entry_rewrite_decide(all, starts, n, owned, wanted, judge, memo, &local, &carries, &kernelopts, &sp);
         if (r < 0)
                 return r;
-        if (sp.n_cuts == 0 && !sp.insert) {
+        if (carries || (sp->n_cuts == 0 && !sp->insert)) {
                 *ret = strdup(text);
                 *ret_kernelopts = kernelopts;
                 return *ret ? 0 : -ENOMEM;
         }
-        for (size_t i = 0; i < sp.n_cuts; i++)
+        for (size_t i = 0; i < sp->n_cuts; i++)
                 for (size_t k = 1; k < n; k++)
-                        if (sp.cut_start[i] < starts[k] - 1 && sp.cut_end[i] > starts[k])
+                        if (sp->cut_start[i] < starts[k] - 1 && sp->cut_end[i] > starts[k])
                                 return -EBADMSG; /* an owned token quoted across two lines */
+        /* Sized for the text and what is inserted: one allocation, not a doubling per line. */
+        out.allocated = strlen(text) + (sp->insert ? strlen(sp->insert) : 0) + 64;
+        out.s = malloc(out.allocated);
+        if (!out.s)
+                return -ENOMEM;
+        out.s[0] = '\0';
 
+        /* The memo's lines: the same lines give the same new values. */
+        if (memo && sp == &memo->sp && !memo->lines)
+                memo->lines = calloc(n ?: 1, sizeof(char *));
         for (size_t i = 0; i < n; i++) {
                 size_t from = starts[i], to = from + l[i].value_end - l[i].value_start;
-                _cleanup_free_ char *s = NULL;
+                _cleanup_free_ char *own = NULL;
+                const char *s;
 
                 text_put(&out, text + pos, l[i].start - pos);
                 pos = l[i].end;
-                r = cmdline_splice_apply(all, from, to, &sp, &s);
-                if (r < 0) {
-                        free(out.s);
-                        return r;
+                if (memo && sp == &memo->sp && memo->lines && memo->lines[i])
+                        s = memo->lines[i];
+                else {
+                        r = cmdline_splice_apply(all, from, to, sp, &own);
+                        if (r < 0) {
+                                free(out.s);
+                                return r;
+                        }
+                        s = own;
+                        if (memo && sp == &memo->sp && memo->lines)
+                                memo->lines[i] = TAKE_PTR(own);
                 }
                 if (strneq(s, all + from, to - from) && strlen(s) == to - from) {
                         text_put(&out, text + l[i].start, l[i].end - l[i].start);
@@ -278,10 +373,10 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
                 return -ENOMEM;
         }
         {
-                size_t total = all ? strlen(all) : 0;
-                for (size_t i = 0; i < sp.n_cuts; i++)
-                        total -= sp.cut_end[i] - sp.cut_start[i];
-                if (total + (sp.insert ? strlen(sp.insert) : 0) > COMMAND_LINE_MAX) {
+                size_t total = strlen(all);
+                for (size_t i = 0; i < sp->n_cuts; i++)
+                        total -= sp->cut_end[i] - sp->cut_start[i];
+                if (total + (sp->insert ? strlen(sp->insert) : 0) > COMMAND_LINE_MAX) {
                         free(out.s);
                         return -E2BIG;
                 }
@@ -289,6 +384,11 @@ int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *want
         *ret = out.s;
         *ret_kernelopts = kernelopts;
         return 0;
+}
+
+int bls_entry_rewrite(const char *text, char * const *owned, const Cmdline *wanted, SyncJudge *judge, char **ret,
+                      bool *ret_kernelopts) {
+        return entry_rewrite(text, owned, wanted, judge, NULL, ret, ret_kernelopts);
 }
 
 int grubenv_get(const char *text, const char *key, char **ret) {
@@ -322,9 +422,7 @@ int grubenv_get(const char *text, const char *key, char **ret) {
  * before it they are equal and strverscmp() is in its plain state after a non-digit, so the
  * result is the same. Entry names share a long machine-id prefix, which strverscmp() walks in
  * its state machine: on 1000 entries the sort was a sixth of apply. */
-static int verscmp_from_difference(const char *a, const char *b) {
-        size_t i = 0;
-
+static int verscmp_from_difference(const char *a, const char *b, size_t i) {
         while (a[i] && a[i] == b[i])
                 i++;
         while (i > 0 && a[i - 1] >= '0' && a[i - 1] <= '9')
@@ -332,9 +430,24 @@ static int verscmp_from_difference(const char *a, const char *b) {
         return strverscmp(a + i, b + i);
 }
 
-static int entry_compare(const void *a, const void *b) {
+/* userdata: how long a prefix all ids share (see sort_entries()). */
+static int entry_compare(const void *a, const void *b, void *userdata) {
         const BlsEntry *x = a, *y = b;
-        return verscmp_from_difference(y->id, x->id); /* newest first */
+        return verscmp_from_difference(y->id, x->id, *(const size_t *) userdata); /* newest first */
+}
+
+/* Newest first. The prefix every id shares (the machine id and more) is measured once, not walked
+ * again by every comparison. */
+static void sort_entries(BlsEntry *list, size_t n) {
+        size_t common = n > 0 ? strlen(list[0].id) : 0;
+
+        for (size_t i = 1; i < n && common > 0; i++) {
+                size_t k = 0;
+                while (k < common && list[i].id[k] == list[0].id[k])
+                        k++;
+                common = k;
+        }
+        qsort_r(list, n, sizeof(BlsEntry), entry_compare, &common);
 }
 
 void bls_entries_free(BlsEntry *e, size_t n) {
@@ -345,6 +458,17 @@ void bls_entries_free(BlsEntry *e, size_t n) {
         free(e);
 }
 
+/* The entries directory of each of boot_dirs[], inside the root. */
+static const char * const rel_dirs[ELEMENTSOF(boot_dirs)] = {
+        "/boot/loader/entries", "/efi/loader/entries", "/boot/efi/loader/entries",
+};
+
+static void bls_dirs_close(DIR *(*dirs)[ELEMENTSOF(boot_dirs)]) {
+        for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++)
+                if ((*dirs)[i])
+                        closedir((*dirs)[i]);
+}
+
 /* An entry file: "*.conf", "*.CONF" too (FAT), not hidden. */
 static bool is_entry_name(const char *name) {
         size_t l = strlen(name);
@@ -352,6 +476,17 @@ static bool is_entry_name(const char *name) {
 }
 
 int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
+        DIR *dirs[ELEMENTSOF(boot_dirs)] = {};
+        int r;
+
+        r = bls_find_entries_in(root, dirs, ret, ret_n);
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (dirs[i])
+                        closedir(dirs[i]);
+        return r;
+}
+
+int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size_t *ret_n) {
         BlsEntry *list = NULL;
         size_t n = 0, allocated = 0;
         dev_t seen_dev[ELEMENTSOF(boot_dirs)];
@@ -359,16 +494,13 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
         size_t n_seen = 0;
 
         for (size_t i = 0; i < ELEMENTSOF(boot_dirs); i++) {
-                _cleanup_free_ char *rel = NULL;
+                const char *rel = rel_dirs[i];
                 _cleanup_(closedirp) DIR *d = NULL;
                 struct dirent *de;
                 struct stat st;
                 bool dup = false;
 
-                if (asprintf(&rel, "%s/loader/entries", boot_dirs[i]) < 0) {
-                        bls_entries_free(list, n);
-                        return -ENOMEM;
-                }
+                ret_dirs[i] = NULL;
                 /* Opened inside the root: a boot, loader or entries symlink resolves in the image. */
                 if (root_opendir(root, rel, &d) < 0 || fstat(dirfd(d), &st) < 0)
                         continue;
@@ -385,10 +517,12 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
 
                         if (!is_entry_name(de->d_name))
                                 continue;
-                        if (asprintf(&path, "%s/%s", rel, de->d_name) < 0) {
+                        path = malloc(strlen(rel) + 1 + strlen(de->d_name) + 1);
+                        if (!path) {
                                 bls_entries_free(list, n);
                                 return -ENOMEM;
                         }
+                        strcpy(stpcpy(stpcpy(path, rel), "/"), de->d_name);
                         id = strndup(de->d_name, strlen(de->d_name) - strlen(".conf"));
                         /* Doubled as it fills: thousands of entries are not copied once per entry. */
                         t = n < allocated ? list : reallocarray(list, allocated ? allocated * 2 : 16, sizeof(BlsEntry));
@@ -401,11 +535,12 @@ int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n) {
                         if (n >= allocated)
                                 allocated = allocated ? allocated * 2 : 16;
                         list = t;
-                        list[n++] = (BlsEntry) { path, id };
+                        list[n++] = (BlsEntry) { path, id, i };
                 }
+                ret_dirs[i] = TAKE_PTR(d);
         }
         if (n > 0)
-                qsort(list, n, sizeof(BlsEntry), entry_compare);
+                sort_entries(list, n);
         *ret = list;
         *ret_n = n;
         return 0;
@@ -536,9 +671,11 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
         size_t n = 0, def = 0, matched = 0;
         bool need_kernelopts = false;
         _cleanup_free_ char *default_options = NULL;
+        _cleanup_(bls_rewrite_memo_done) BlsRewriteMemo memo = {};
+        _cleanup_(bls_dirs_close) DIR *dirs[ELEMENTSOF(boot_dirs)] = {};
         int r;
 
-        r = bls_find_entries(root, &e, &n);
+        r = bls_find_entries_in(root, dirs, &e, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list the boot loader entries: %m");
         if (n > 0)
@@ -561,42 +698,36 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                 if (!selected)
                         continue;
                 matched++;
-                full = root_display(root, e[i].path);
-                if (!full) {
-                        r = -ENOMEM;
-                        break;
-                }
-                r = read_root_text_and_warn(root, e[i].path, CHANGESET_FILE_MAX, &text, NULL);
+                /* Relative to the entries directory listed: one lookup per entry, not one per
+                 * component of its path. */
+                r = read_root_text_at_and_warn(root, dirfd(dirs[e[i].dir]), rel_dirs[e[i].dir],
+                                               e[i].path + strlen(rel_dirs[e[i].dir]) + 1, CHANGESET_FILE_MAX, &text, NULL);
                 if (r < 0) {
-                        if (r == -ENOENT)
-                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", full);
+                        if (r == -ENOENT) {
+                                full = root_display(root, e[i].path);
+                                log_error_errno(r, "Failed to read %s: %m; nothing was changed.", strna(full));
+                        }
                         break;
                 }
                 {
-                        /* Judged with the kernel the entry boots, as status judges it. */
-                        _cleanup_(kernel_info_done) KernelInfo ek = {};
+                        /* Judged with the kernel the entry boots, as status judges it, and given the
+                         * tokens that keep the profile's mode on that kernel (one model run per
+                         * distinct kernel, kept in judge). */
                         _cleanup_free_ char *version = NULL;
-                        _cleanup_cmdline_ Cmdline *ewanted = NULL;
-                        SyncJudge ej, *j = judge;
+                        const Cmdline *ewanted = wanted;
+                        SyncJudge *j = judge;
 
                         r = judge ? bls_entry_version(text, &version) : 0;
                         if (r >= 0 && judge)
-                                r = sync_judge_for_release(root, judge, version, &ek, &ej);
-                        if (r == -ENOMEM)
+                                r = sync_judge_for_entry(root, judge, version, wanted, &j, &ewanted);
+                        if (r < 0)
                                 break;
-                        if (r > 0) {
-                                j = &ej;
-                                /* ...and given the tokens that keep the profile's mode on that kernel. */
-                                r = sync_judge_wanted_for_entry(judge, &ej, wanted, &ewanted);
-                                if (r < 0) {
-                                        sync_judge_take_dropped(judge, &ej);
-                                        break;
-                                }
-                        }
-                        r = bls_entry_rewrite(text, owned, ewanted ?: wanted, j, &new, &kernelopts);
-                        if (j != judge)
-                                sync_judge_take_dropped(judge, &ej);
+                        r = entry_rewrite(text, owned, ewanted, j, &memo, &new, &kernelopts);
+                        if (judge)
+                                sync_judge_merge_dropped(judge, j);
                 }
+                if (r < 0 && !(full = root_display(root, e[i].path)))
+                        r = -ENOMEM;
                 if (r == -E2BIG)
                         log_error_errno(r, "%s: the options would be too long for the kernel; nothing was changed.", full);
                 else if (r == -EBADMSG)
@@ -610,9 +741,11 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                         r = bls_entry_options(new, &default_options);
                 if (r >= 0) {
                         r = changeset_add(cs, e[i].path, new, strlen(new), 0644, "bls");
-                        if (r == -EEXIST)
+                        if (r == -EEXIST) {
+                                full = root_display(root, e[i].path);
                                 log_error_errno(r, "%s resolves to the same file as another boot loader entry; refusing to "
-                                                "write it twice, nothing was changed.", full);
+                                                "write it twice, nothing was changed.", strna(full));
+                        }
                 }
         }
         bls_entries_free(e, n);

@@ -14,6 +14,7 @@
 typedef struct BlsEntry {
         char *path; /* host path */
         char *id;   /* file name without ".conf" */
+        unsigned dir; /* which of boot_partition_dirs[] holds it */
 } BlsEntry;
 
 /* Pure: rewrites every "options" line of an entry. The lines are concatenated by boot loaders,
@@ -38,6 +39,9 @@ extern const char * const boot_partition_dirs[3];
 
 /* Every entry under every $BOOT, newest first (by version sort of the id). */
 int bls_find_entries(const Root *root, BlsEntry **ret, size_t *ret_n);
+/* The same, and the entries directories opened inside the root (ret_dirs[BlsEntry.dir]; NULL
+ * where not listed), to read each entry relative to its directory's descriptor. */
+int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size_t *ret_n);
 void bls_entries_free(BlsEntry *e, size_t n);
 bool boot_bls_detect(const Root *root);
 

@@ -36,12 +36,16 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
         };
 }
 
+bool boot_uki_addon_next(const BootSpec *b) {
+        return b->next_entry_index != SIZE_MAX && b->entries[b->next_entry_index].type == BOOTSPEC_TYPE2;
+}
+
 bool boot_uki_addon_detect(const Root *root) {
         _cleanup_(bootspec_done) BootSpec b = {};
 
         if (bootspec_load(root, &b) < 0)
                 return false;
-        return b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].type == BOOTSPEC_TYPE2;
+        return boot_uki_addon_next(&b);
 }
 
 int uki_addon_file_name(const char *profile, char **ret) {
@@ -378,6 +382,17 @@ static int our_addons(const Root *root, const BootSpec *b, char ***ret) {
 int boot_uki_addon_plan(const Root *root, const char *profile, char * const *owned, const Cmdline *wanted, SyncJudge *judge,
                         const UkiAddonSettings *s, ChangeSet *cs) {
         _cleanup_(bootspec_done) BootSpec b = {};
+        int r;
+
+        r = bootspec_load(root, &b);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", root->path);
+        return boot_uki_addon_plan_in(root, &b, profile, owned, wanted, judge, s, cs);
+}
+
+int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *profile, char * const *owned,
+                           const Cmdline *wanted, SyncJudge *judge, const UkiAddonSettings *s, ChangeSet *cs) {
+        const BootSpec b = *spec; /* a shallow copy: the lines below read b. */
         _cleanup_strv_free_ char **ours = NULL;
         _cleanup_free_ char *target = NULL, *line = NULL, *tokens = NULL, *current = NULL, *pe = NULL;
         _cleanup_cmdline_ Cmdline *without = NULL;
@@ -387,9 +402,6 @@ int boot_uki_addon_plan(const Root *root, const char *profile, char * const *own
         size_t pe_size;
         int r;
 
-        r = bootspec_load(root, &b);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read the boot configuration under %s: %m", root->path);
         r = our_addons(root, &b, &ours);
         if (r < 0)
                 return log_oom();

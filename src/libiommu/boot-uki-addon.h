@@ -40,6 +40,8 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
 
 /* Whether the next boot (the boot configuration model's) is a Type #2 unified kernel image. */
 bool boot_uki_addon_detect(const Root *root);
+/* The same from the boot configuration model already read. Pure. */
+bool boot_uki_addon_next(const BootSpec *b);
 
 /* ---- pure parts ---- */
 
@@ -83,3 +85,6 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret);
  * Errors are logged. */
 int boot_uki_addon_plan(const Root *root, const char *profile, char * const *owned, const Cmdline *wanted, SyncJudge *judge,
                         const UkiAddonSettings *s, ChangeSet *cs);
+/* The same with the boot configuration model already read (spec). */
+int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *profile, char * const *owned,
+                           const Cmdline *wanted, SyncJudge *judge, const UkiAddonSettings *s, ChangeSet *cs);

@@ -22,12 +22,19 @@ BootBackend boot_backend_from_string(const char *s) {
         return string_table_lookup(backend_names, ELEMENTSOF(backend_names), s);
 }
 
-int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]) {
+int boot_detect_file_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]) {
         ret[BOOT_BACKEND_BLS] = boot_bls_detect(root);
         ret[BOOT_BACKEND_KERNEL_CMDLINE] = boot_kernel_cmdline_detect(root);
         ret[BOOT_BACKEND_GRUB] = boot_grub_detect(root);
+        ret[BOOT_BACKEND_UKI_ADDON] = false;
+        return ret[0] + ret[1] + ret[2];
+}
+
+int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]) {
+        int n = boot_detect_file_backends(root, ret);
+
         ret[BOOT_BACKEND_UKI_ADDON] = boot_uki_addon_detect(root);
-        return ret[0] + ret[1] + ret[2] + ret[3];
+        return n + ret[BOOT_BACKEND_UKI_ADDON];
 }
 
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]) {
@@ -142,11 +149,12 @@ int boot_plan(const BootRequest *req, ChangeSet *cs) {
                 if (r < 0)
                         return r;
         }
-        if (req->backends[BOOT_BACKEND_UKI_ADDON]) {
+        if (req->backends[BOOT_BACKEND_UKI_ADDON] || (req->uki_addon_if_next && boot_uki_addon_next(&spec))) {
                 UkiAddonSettings defaults;
 
                 uki_addon_settings_from_profile(NULL, -1, &defaults);
-                r = boot_uki_addon_plan(req->root, req->profile, req->owned, req->wanted, req->judge, req->uki ?: &defaults, cs);
+                r = boot_uki_addon_plan_in(req->root, &spec, req->profile, req->owned, req->wanted, req->judge,
+                                           req->uki ?: &defaults, cs);
                 if (r < 0)
                         return r;
         }

@@ -30,11 +30,16 @@ typedef struct BootRequest {
         SyncJudge *judge;        /* whether a line already carries them (NULL: default kernel, portable) */
         const char *entries;     /* all (NULL), default, or a glob over BLS entry file names */
         bool backends[_BOOT_BACKEND_MAX];
+        /* uki-addon too when the boot configuration boot_plan() reads says a UKI boots next */
+        bool uki_addon_if_next;
         const UkiAddonSettings *uki; /* [UKI] of the profile (NULL: defaults) */
 } BootRequest;
 
 /* Sets backends[] to what is found under root. Returns how many. */
 int boot_detect_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]);
+/* The same without uki-addon (left false): the backends found from their files alone, without
+ * reading the boot configuration model for the boot that comes next. */
+int boot_detect_file_backends(const Root *root, bool ret[_BOOT_BACKEND_MAX]);
 /* Parses "bls,grub,uki-addon" (or a list of names); errors logged. */
 int boot_backends_from_list(char * const *names, bool ret[_BOOT_BACKEND_MAX]);
 

@@ -45,16 +45,38 @@ const char *bootspec_loader_to_string(BootSpecLoader l) {
 
 /* ---- version comparison ---- */
 
-static bool is_valid_version_char(char c) {
-        return isalnum((unsigned char) c) || c == '~' || c == '-' || c == '^' || c == '.';
+/* ASCII only, as systemd's strverscmp_improved() (ascii_isdigit(), ascii_isalpha()): the same
+ * order whatever the locale, and no ctype call per character. */
+static bool version_isdigit(char c) {
+        return c >= '0' && c <= '9';
 }
 
-int bootspec_strverscmp(const char *a, const char *b) {
+static bool version_isalpha(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_valid_version_char(char c) {
+        return version_isdigit(c) || version_isalpha(c) || c == '~' || c == '-' || c == '^' || c == '.';
+}
+
+/* Where the comparison of two versions that share their first d characters may restart: the
+ * last end of a run of digits or letters before d (0: none). Nothing is decided in a shared
+ * prefix (each step of version_compare_from() compares equal characters there), and where such
+ * a run ends, both strings go on with its loop from the top. */
+static size_t version_restart(const char *a, size_t d) {
+        size_t p;
+
+        for (p = d > 0 ? d - 1 : 0; p > 0; p--)
+                if ((version_isdigit(a[p - 1]) && !version_isdigit(a[p])) ||
+                    (version_isalpha(a[p - 1]) && !version_isalpha(a[p])))
+                        break;
+        return p;
+}
+
+static int version_compare_from(const char *a, const char *b) {
         const char *aa, *bb;
         int r;
 
-        if (isempty(a) || isempty(b))
-                return CMP(strcmp(a ?: "", b ?: ""), 0);
         for (;;) {
                 while (*a && !is_valid_version_char(*a))
                         a++;
@@ -90,10 +112,10 @@ int bootspec_strverscmp(const char *a, const char *b) {
                         a++;
                         b++;
                 }
-                if (isdigit((unsigned char) *a) || isdigit((unsigned char) *b)) {
-                        for (aa = a; isdigit((unsigned char) *aa); aa++)
+                if (version_isdigit(*a) || version_isdigit(*b)) {
+                        for (aa = a; version_isdigit(*aa); aa++)
                                 ;
-                        for (bb = b; isdigit((unsigned char) *bb); bb++)
+                        for (bb = b; version_isdigit(*bb); bb++)
                                 ;
                         r = CMP(a != aa, b != bb);
                         if (r != 0)
@@ -109,9 +131,9 @@ int bootspec_strverscmp(const char *a, const char *b) {
                         if (r != 0)
                                 return CMP(r, 0);
                 } else {
-                        for (aa = a; isalpha((unsigned char) *aa); aa++)
+                        for (aa = a; version_isalpha(*aa); aa++)
                                 ;
-                        for (bb = b; isalpha((unsigned char) *bb); bb++)
+                        for (bb = b; version_isalpha(*bb); bb++)
                                 ;
                         r = strncmp(a, b, MIN(aa - a, bb - b));
                         if (r != 0)
@@ -123,6 +145,19 @@ int bootspec_strverscmp(const char *a, const char *b) {
                 a = aa;
                 b = bb;
         }
+}
+
+int bootspec_strverscmp(const char *a, const char *b) {
+        size_t d = 0, p;
+
+        if (isempty(a) || isempty(b))
+                return CMP(strcmp(a ?: "", b ?: ""), 0);
+        /* From the last run end before the first difference ("-1999-amd64" and "-1000-amd64" of
+         * "6.1.0-1999-amd64" and "6.1.0-1000-amd64"): a distribution's versions share most of it. */
+        while (a[d] && a[d] == b[d])
+                d++;
+        p = version_restart(a, d);
+        return version_compare_from(a + p, b + p);
 }
 
 int bootspec_rpmvercmp(const char *a, const char *b) {
@@ -251,8 +286,11 @@ int bootspec_extract_tries(const char *name, const char *suffix, char **ret_stri
                         plus = NULL;
                 }
         }
-        if (asprintf(&s, "%.*s%s", (int) ((plus ?: end) - name), name, end) < 0)
+        /* The name without the counter: what precedes it, then the suffix as written. */
+        s = malloc((plus ?: end) - name + strlen(end) + 1);
+        if (!s)
                 return -ENOMEM;
+        strcpy(mempcpy(s, name, (plus ?: end) - name), end);
         *ret_stripped = s;
         *ret_left = left;
         *ret_done = done;
@@ -326,19 +364,20 @@ int bootspec_blscfg_compare(const char *id_a, const char *id_b) {
 typedef int (*kv_func)(void *userdata, const char *key, const char *value, unsigned line);
 
 static int parse_kv(const char *text, kv_func f, void *userdata) {
+        _cleanup_free_ char *copy = strdup(text);
         unsigned lineno = 0;
 
-        for (const char *p = text; p && *p;) {
-                const char *nl = strchr(p, '\n');
-                size_t len = nl ? (size_t) (nl - p) : strlen(p);
-                _cleanup_free_ char *line = strndup(p, len);
-                char *s, *k;
+        if (!copy)
+                return -ENOMEM;
+        /* Each line cut out of one copy of the text, in place. */
+        for (char *p = copy; p && *p;) {
+                char *nl = strchr(p, '\n'), *line = p, *s, *k;
                 int r;
 
                 lineno++;
+                if (nl)
+                        *nl = '\0';
                 p = nl ? nl + 1 : NULL;
-                if (!line)
-                        return -ENOMEM;
                 s = strstrip(line);
                 if (*s == '#' || *s == '\0')
                         continue;
@@ -391,20 +430,27 @@ int bootspec_parse_loader_conf(const char *path, const char *text, char **ret_de
 static int type1_kv(void *userdata, const char *key, const char *value, unsigned line) {
         BootSpecEntry *e = userdata;
 
-        if (streq(key, "title"))
-                return free_and_strdup(&e->title, value);
-        if (streq(key, "version"))
-                return free_and_strdup(&e->version, value);
-        if (streq(key, "machine-id"))
-                return free_and_strdup(&e->machine_id, value);
-        if (streq(key, "sort-key"))
-                return free_and_strdup(&e->sort_key, value);
-        if (streq(key, "architecture"))
-                return free_and_strdup(&e->architecture, value);
-        if (streq(key, "linux"))
-                return free_and_strdup(&e->linux_path, value);
-        if (streq(key, "efi"))
-                return free_and_strdup(&e->efi, value);
+        /* Each key starts with another letter: one comparison per line, not up to eight. */
+        switch (key[0]) {
+        case 't':
+                return streq(key, "title") ? free_and_strdup(&e->title, value) : 0;
+        case 'v':
+                return streq(key, "version") ? free_and_strdup(&e->version, value) : 0;
+        case 'm':
+                return streq(key, "machine-id") ? free_and_strdup(&e->machine_id, value) : 0;
+        case 's':
+                return streq(key, "sort-key") ? free_and_strdup(&e->sort_key, value) : 0;
+        case 'a':
+                return streq(key, "architecture") ? free_and_strdup(&e->architecture, value) : 0;
+        case 'l':
+                return streq(key, "linux") ? free_and_strdup(&e->linux_path, value) : 0;
+        case 'e':
+                return streq(key, "efi") ? free_and_strdup(&e->efi, value) : 0;
+        case 'o':
+                break;
+        default:
+                return 0;
+        }
         if (streq(key, "options")) {
                 char *s;
                 if (isempty(value))
@@ -413,8 +459,10 @@ static int type1_kv(void *userdata, const char *key, const char *value, unsigned
                         e->options_line = line;
                         return free_and_strdup(&e->options, value);
                 }
-                if (asprintf(&s, "%s %s", e->options, value) < 0)
+                s = malloc(strlen(e->options) + 1 + strlen(value) + 1);
+                if (!s)
                         return -ENOMEM;
+                strcpy(stpcpy(stpcpy(s, e->options), " "), value);
                 free(e->options);
                 e->options = s;
         }
@@ -626,7 +674,8 @@ static char *fold_whitespace(const char *s) {
         if (!out)
                 return NULL;
         for (; s && *s; s++) {
-                if (isspace((unsigned char) *s)) {
+                /* isspace() of the C locale iommuctl runs in, without a call per character. */
+                if (*s == ' ' || (*s >= '\t' && *s <= '\r')) {
                         space = p != out;
                         continue;
                 }
@@ -930,22 +979,36 @@ void bootspec_done(BootSpec *b) {
         *b = (BootSpec) {};
 }
 
+/* While loading (the only caller): the array doubles at 16, 32, 64... entries, so that thousands of
+ * entries are not copied once per entry. */
 static int add_entry(BootSpec *b, BootSpecEntry *e) {
-        BootSpecEntry *t = reallocarray(b->entries, b->n_entries + 1, sizeof(BootSpecEntry));
+        size_t n = b->n_entries;
 
-        if (!t) {
-                entry_done(e);
-                return -ENOMEM;
+        if (n == 0 || (n >= 16 && (n & (n - 1)) == 0)) {
+                BootSpecEntry *t = reallocarray(b->entries, n == 0 ? 16 : n * 2, sizeof(BootSpecEntry));
+
+                if (!t) {
+                        entry_done(e);
+                        return -ENOMEM;
+                }
+                b->entries = t;
         }
-        b->entries = t;
         b->entries[b->n_entries++] = *e;
         *e = (BootSpecEntry) {};
         return 0;
 }
 
+/* "a/b" ("/b" for a "/"), joined by hand: once per entry. */
 static char *path_join(const char *a, const char *b) {
-        char *s;
-        return asprintf(&s, "%s/%s", streq(a, "/") ? "" : a, b) < 0 ? NULL : s;
+        size_t la = streq(a, "/") ? 0 : strlen(a), lb = strlen(b);
+        char *s = malloc(la + 1 + lb + 1);
+
+        if (!s)
+                return NULL;
+        memcpy(s, a, la);
+        s[la] = '/';
+        memcpy(s + la + 1, b, lb + 1);
+        return s;
 }
 
 static bool is_dir(const Root *root, const char *path) {
@@ -1010,7 +1073,8 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
                 e.file_id = strndup(e.id, endswith_no_case(e.id, ".conf") - e.id);
                 if (!e.file_id)
                         return -ENOMEM;
-                r = read_root_text_and_warn(root, e.path, BOOTSPEC_FILE_MAX, &text, &size);
+                /* Relative to the directory listed: one lookup per entry. */
+                r = read_root_text_at_and_warn(root, dirfd(d), dir, de->d_name, BOOTSPEC_FILE_MAX, &text, &size);
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
@@ -1130,8 +1194,68 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
         return 0;
 }
 
-static int entry_qsort(const void *a, const void *b) {
-        return bootspec_entry_compare(a, b);
+typedef struct MenuSort {
+        size_t skip;     /* the versions are compared from here on: the restart point of the
+                          * prefix all of them share */
+        bool same_keys;  /* every entry has the same sort-key and machine-id */
+} MenuSort;
+
+/* bootspec_entry_compare(), with what sort_menu() found out about all entries once. */
+static int entry_qsort(const void *x, const void *y, void *userdata) {
+        const BootSpecEntry *a = x, *b = y;
+        const MenuSort *m = userdata;
+        size_t skip = m->skip;
+        int r;
+
+        if (skip == 0)
+                return bootspec_entry_compare(a, b);
+        r = CMP(a->tries_left == 0, b->tries_left == 0);
+        if (r != 0)
+                return r;
+        r = CMP(!a->sort_key, !b->sort_key);
+        if (r != 0)
+                return r;
+        if (a->sort_key && b->sort_key) {
+                r = m->same_keys ? 0 : CMP(strcmp(a->sort_key, b->sort_key), 0);
+                if (r != 0)
+                        return r;
+                r = m->same_keys ? 0 : CMP(strcmp(a->machine_id ?: "", b->machine_id ?: ""), 0);
+                if (r != 0)
+                        return r;
+                r = -version_compare_from(a->version + skip, b->version + skip);
+                if (r != 0)
+                        return r;
+        }
+        return -bootspec_strverscmp(a->id, b->id);
+}
+
+/* systemd-boot's menu order. Every version shares a prefix (the distribution's release):
+ * measured once, not walked by each of the n log n comparisons. */
+static void sort_menu(BootSpecEntry *e, size_t n) {
+        MenuSort m = { .same_keys = true };
+        size_t common = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (isempty(e[i].version)) {
+                        common = 0;
+                        break;
+                }
+                if (i == 0)
+                        common = strlen(e[0].version);
+                else {
+                        size_t k = 0;
+                        while (k < common && e[i].version[k] == e[0].version[k])
+                                k++;
+                        common = k;
+                }
+        }
+        if (common > 0)
+                m.skip = version_restart(e[0].version, common);
+        /* One distribution's entries carry one sort-key and machine-id: compared once each here. */
+        for (size_t i = 1; i < n && m.same_keys; i++)
+                m.same_keys = !e[i].sort_key == !e[0].sort_key && (!e[i].sort_key || streq(e[i].sort_key, e[0].sort_key)) &&
+                              streq(e[i].machine_id ?: "", e[0].machine_id ?: "");
+        qsort_r(e, n, sizeof(BootSpecEntry), entry_qsort, &m);
 }
 
 static int blscfg_qsort(const void *a, const void *b) {
@@ -1737,7 +1861,7 @@ int bootspec_load(const Root *root, BootSpec *ret) {
 
         if (b.loader == BOOTSPEC_LOADER_SYSTEMD_BOOT) {
                 if (b.n_entries > 0)
-                        qsort(b.entries, b.n_entries, sizeof(BootSpecEntry), entry_qsort);
+                        sort_menu(b.entries, b.n_entries);
                 select_systemd_boot(&b);
         } else if (b.loader == BOOTSPEC_LOADER_GRUB || b.loader == BOOTSPEC_LOADER_GRUB_BLSCFG) {
                 /* blscfg reads Type #1 entries only, in rpm's version order. */

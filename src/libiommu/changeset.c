@@ -95,6 +95,8 @@ typedef struct ChangeDir {
 struct ChangeDirCache {
         ChangeDir *dirs;
         size_t n;
+        /* The directory of the last item added, as given and as resolved inside the root. */
+        char *last_given, *last_resolved;
 };
 
 static void dir_cache_free(ChangeDirCache *c) {
@@ -106,6 +108,8 @@ static void dir_cache_free(ChangeDirCache *c) {
                         close(c->dirs[i].fd);
         }
         free(c->dirs);
+        free(c->last_given);
+        free(c->last_resolved);
         free(c);
 }
 
@@ -124,19 +128,23 @@ static const char *item_name(const ChangeItem *c) {
  * inside the root; without, -ENOENT when it is missing. The descriptor pins the directory: a
  * component swapped for a symlink afterwards does not move where the item is written. */
 static int item_dir_fd(const ChangeSet *cs, const ChangeItem *c, bool create, int *ret_fd) {
-        _cleanup_free_ char *dir = item_dir_path(c);
+        _cleanup_free_ char *dir = NULL;
         _cleanup_close_ int pfd = -1, fd = -1;
         ChangeDirCache *cache = cs->dirs;
+        const char *slash = strrchr(c->path, '/');
+        size_t l = slash == c->path ? 1 : (size_t) (slash - c->path);
         ChangeDir *t;
         int r;
 
-        if (!dir)
-                return -ENOMEM;
+        /* Found without a copy of the directory's path: asked once or twice per item. */
         for (size_t i = 0; i < cache->n; i++)
-                if (streq(cache->dirs[i].path, dir)) {
+                if (strneq(cache->dirs[i].path, c->path, l) && cache->dirs[i].path[l] == '\0') {
                         *ret_fd = cache->dirs[i].fd;
                         return 0;
                 }
+        dir = item_dir_path(c);
+        if (!dir)
+                return -ENOMEM;
         /* openat2(RESOLVE_IN_ROOT) where the directory is there; the component walk makes the
          * missing ones inside the root. */
         r = root_open(cs->root, dir, O_RDONLY | O_DIRECTORY, &fd);
@@ -185,10 +193,14 @@ ChangeSet *changeset_free(ChangeSet *cs) {
 }
 
 /* FNV-1a: the index only has to spread paths, not resist anyone (paths come from our backends). */
+/* FNV-1a over the length and the last 32 bytes: the paths of one set share their directory (and
+ * the entries their machine id), and differ at the end. */
 static size_t path_hash(const char *s) {
         uint64_t h = 14695981039346656037ULL;
+        size_t l = strlen(s);
 
-        for (; *s; s++)
+        h = (h ^ l) * 1099511628211ULL;
+        for (s += l > 32 ? l - 32 : 0; *s; s++)
                 h = (h ^ (unsigned char) *s) * 1099511628211ULL;
         return (size_t) h;
 }
@@ -307,6 +319,49 @@ static int read_current(int dir_fd, const char *name, char **ret, size_t *ret_si
         return read_current_full(dir_fd, name, ret, ret_size, ret_st, NULL, NULL);
 }
 
+/* chase_root(CHASE_NONEXISTENT) of path, for the items of one directory: the directory is
+ * resolved once, and each file in it checked with one fstatat() (a symlink takes the whole walk
+ * again). Many entries of one directory cost one walk instead of one each. */
+static int resolve_item_path(ChangeSet *cs, const char *path, char **ret) {
+        ChangeDirCache *c = cs->dirs;
+        const char *slash = strrchr(path, '/'), *name;
+        _cleanup_free_ char *dir = NULL, *resolved = NULL;
+        ChangeItem probe = {};
+        struct stat st;
+        int r, fd;
+
+        if (!slash || slash == path || !slash[1] || streq(slash + 1, ".") || streq(slash + 1, ".."))
+                return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+        name = slash + 1;
+        dir = strndup(path, slash - path);
+        if (!dir)
+                return -ENOMEM;
+        if (!c->last_given || !streq(c->last_given, dir)) {
+                r = chase_root(cs->root, dir, 0, &resolved, NULL);
+                if (r < 0 || streq(resolved, "/"))
+                        return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+                free(c->last_given);
+                free(c->last_resolved);
+                c->last_given = TAKE_PTR(dir);
+                c->last_resolved = TAKE_PTR(resolved);
+        }
+        probe.path = malloc(strlen(c->last_resolved) + 1 + strlen(name) + 1);
+        if (!probe.path)
+                return -ENOMEM;
+        strcpy(stpcpy(stpcpy(probe.path, c->last_resolved), "/"), name);
+        r = item_dir_fd(cs, &probe, false, &fd);
+        if (r >= 0 && fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                r = errno == ENOENT ? 0 : -errno;
+        else if (r >= 0 && S_ISLNK(st.st_mode))
+                r = -ELOOP;
+        if (r < 0) {
+                free(probe.path);
+                return chase_root(cs->root, path, CHASE_NONEXISTENT, ret, NULL);
+        }
+        *ret = probe.path;
+        return 0;
+}
+
 int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_size, mode_t create_mode, const char *backend) {
         _cleanup_free_ char *resolved = NULL, *full = NULL, *old = NULL, *copy = NULL, *b = NULL, *created_dir = NULL,
                             *xattrs = NULL;
@@ -318,7 +373,7 @@ int changeset_add(ChangeSet *cs, const char *path, const char *new, size_t new_s
 
         /* Resolved inside the root, symlinks at any level included: an entry that is a symlink is
          * rewritten where it points inside the root, never on this machine. */
-        r = chase_root(cs->root, path, CHASE_NONEXISTENT, &resolved, NULL);
+        r = resolve_item_path(cs, path, &resolved);
         if (r < 0)
                 return log_error_errno(r, "Failed to resolve %s under %s: %m; nothing was changed.", path, cs->root->path);
         if (streq(resolved, "/"))
@@ -467,8 +522,9 @@ static int unsigned_compare(const void *a, const void *b) {
         return x < y ? -1 : x > y;
 }
 
-/* For the history: which verb wrote the set, for which profile. Journaled with the set, before
- * any boot file is touched. */
+/* For the history: which verb wrote the set, for which profile. Written just before the journal,
+ * whose directory fsync makes its name durable too (one fsync of the set's directory, not two);
+ * a set interrupted before its journal is there is removed by changeset_recover(), info and all. */
 static int journal_write_info(const ChangeSet *cs, int dir_fd) {
         _cleanup_free_ char *text = NULL;
 
@@ -477,7 +533,7 @@ static int journal_write_info(const ChangeSet *cs, int dir_fd) {
         if (asprintf(&text, "%s\n%s\n", cs->verb, cs->profile ?: "") < 0)
                 return -ENOMEM;
         return write_file_atomic_at(dir_fd, "info", text, strlen(text), 0600, (uid_t) -1, (gid_t) -1,
-                                    WRITE_ATOMIC_NO_DATA_SYNC);
+                                    WRITE_ATOMIC_NO_DATA_SYNC | WRITE_ATOMIC_NO_DIR_SYNC);
 }
 
 /* The ids of the journaled sets, ascending. */
@@ -583,35 +639,80 @@ static int created_dir_from_levels(const char *path, unsigned levels, char **ret
  * fsynced with its directory; the caller then fsyncs CHANGESET_DIR so that the set's directory
  * itself is durable. One write and sync per set, where version 1 made 3N+1 files with two
  * fsyncs each. */
+/* Decimal digits of v (a '-' first when negative) at p; returns the end. */
+static char *put_decimal(char *p, long long v) {
+        char digits[24];
+        unsigned long long u = v < 0 ? -(unsigned long long) v : (unsigned long long) v;
+        size_t n = 0;
+
+        do
+                digits[n++] = '0' + u % 10;
+        while ((u /= 10) > 0);
+        if (v < 0)
+                *p++ = '-';
+        while (n > 0)
+                *p++ = digits[--n];
+        return p;
+}
+
+static char *put_field(char *p, long long v) {
+        p = put_decimal(p, v);
+        *p++ = '\t';
+        return p;
+}
+
 static int journal_write(const ChangeSet *cs, int dir_fd, const char *dir) {
         _cleanup_free_ char *journal = NULL, *path = NULL;
-        size_t size = 0;
-        FILE *m;
+        size_t size = strlen(JOURNAL_MAGIC) + 2;
+        char *p;
         int r;
 
-        m = open_memstream(&journal, &size);
-        if (!m)
-                return -ENOMEM;
-        fprintf(m, "%s\n", JOURNAL_MAGIC);
+        /* Sized first, then filled: the journal holds every file twice, and a formatted stream
+         * per item cost more than the rest of the commit. */
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
-                fprintf(m, "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n", k, !!c->old, !!c->new,
-                        (unsigned) c->mode, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid,
-                        c->gid == (gid_t) -1 ? -1LL : (long long) c->gid, c->old ? c->old_size : 0, c->new ? c->new_size : 0,
-                        c->xattrs ? c->xattrs_size : 0, created_levels(c), c->backend, c->path);
+                /* Nine numbers of at most 20 digits and a sign, the mode (4 octal digits or more),
+                 * tabs, the backend, the path and the contents. */
+                size += 9 * 22 + 24 + strlen(c->backend) + strlen(c->path) + 2 + (c->old ? c->old_size : 0) +
+                        (c->new ? c->new_size : 0) + (c->xattrs ? c->xattrs_size : 0);
         }
-        fputc('\n', m);
+        journal = malloc(size);
+        if (!journal)
+                return -ENOMEM;
+        p = stpcpy(journal, JOURNAL_MAGIC "\n");
+        for (size_t k = 0; k < cs->n_items; k++) {
+                const ChangeItem *c = &cs->items[k];
+                char mode[16];
+
+                /* "%zu\t%d\t%d\t%04o\t%lld\t%lld\t%zu\t%zu\t%zu\t%u\t%s\t%s\n" */
+                p = put_field(p, (long long) k);
+                p = put_field(p, !!c->old);
+                p = put_field(p, !!c->new);
+                snprintf(mode, sizeof(mode), "%04o", (unsigned) c->mode);
+                p = stpcpy(p, mode);
+                *p++ = '\t';
+                p = put_field(p, c->uid == (uid_t) -1 ? -1LL : (long long) c->uid);
+                p = put_field(p, c->gid == (gid_t) -1 ? -1LL : (long long) c->gid);
+                p = put_field(p, (long long) (c->old ? c->old_size : 0));
+                p = put_field(p, (long long) (c->new ? c->new_size : 0));
+                p = put_field(p, (long long) (c->xattrs ? c->xattrs_size : 0));
+                p = put_field(p, created_levels(c));
+                p = stpcpy(p, c->backend);
+                *p++ = '\t';
+                p = stpcpy(p, c->path);
+                *p++ = '\n';
+        }
+        *p++ = '\n';
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
                 if (c->old)
-                        fwrite(c->old, 1, c->old_size, m);
+                        p = mempcpy(p, c->old, c->old_size);
                 if (c->new)
-                        fwrite(c->new, 1, c->new_size, m);
+                        p = mempcpy(p, c->new, c->new_size);
                 if (c->xattrs)
-                        fwrite(c->xattrs, 1, c->xattrs_size, m);
+                        p = mempcpy(p, c->xattrs, c->xattrs_size);
         }
-        if (fclose(m) != 0)
-                return -ENOMEM;
+        size = p - journal;
 
         path = journal_file(dir, "journal", SIZE_MAX);
         if (!path)
@@ -704,11 +805,27 @@ static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
  * are durable after that. Logs, naming the directory. */
 static int items_sync_directories(const ChangeSet *cs, size_t n) {
         _cleanup_strv_free_ char **dirs = NULL;
+        size_t n_dirs = 0;
         int r;
 
-        r = items_directories(cs, n, &dirs);
-        if (r < 0)
-                return log_oom();
+        /* The distinct directories (a few, for thousands of items), then in path order: not a
+         * copy and a sort of every item's directory. */
+        for (size_t k = 0; k < n; k++) {
+                const char *p = cs->items[k].path, *slash = strrchr(p, '/');
+                size_t l = slash == p ? 1 : (size_t) (slash - p);
+                bool seen = false;
+
+                for (size_t i = 0; i < n_dirs && !seen; i++)
+                        seen = strlen(dirs[i]) == l && strneq(dirs[i], p, l);
+                if (seen)
+                        continue;
+                r = strv_consume(&dirs, strndup(p, l));
+                if (r < 0)
+                        return log_oom();
+                n_dirs++;
+        }
+        if (n_dirs > 1)
+                qsort(dirs, n_dirs, sizeof(char *), str_compare);
         STRV_FOREACH(d, dirs) {
                 _cleanup_free_ char *name = NULL;
                 ChangeItem probe = {};
@@ -869,14 +986,13 @@ int changeset_commit(ChangeSet *cs) {
         dir_fd = openat(base_rd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (dir_fd < 0)
                 return log_error_errno(-errno, "Failed to open %s: %m", dir);
-        /* The journal and its directory, then the set's directory in CHANGESET_DIR: all durable
-         * before the first boot file is touched. */
-        r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
-        if (r >= 0) {
-                r = journal_write_info(cs, dir_fd);
-                if (r < 0)
-                        log_error_errno(r, "Failed to write %s/info: %m", dir);
-        }
+        /* The journal (and info) and their directory, then the set's directory in CHANGESET_DIR:
+         * all durable before the first boot file is touched. */
+        r = journal_write_info(cs, dir_fd);
+        if (r < 0)
+                log_error_errno(r, "Failed to write %s/info: %m", dir);
+        else
+                r = journal_write(cs, dir_fd, dir); /* logs, naming the file */
         if (r >= 0 && fsync(base_rd) < 0) {
                 r = -errno;
                 log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);

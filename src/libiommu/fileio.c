@@ -921,6 +921,36 @@ int read_root_text_and_warn(const Root *root, const char *path, size_t max, char
         return 0;
 }
 
+int read_root_text_at_and_warn(const Root *root, int dir_fd, const char *dir, const char *name, size_t max, char **ret,
+                               size_t *ret_size) {
+        _cleanup_free_ char *text = NULL, *path = NULL, *shown = NULL;
+        size_t size = 0, nul;
+        int r;
+
+        r = read_file_at(dir_fd, name, max, &text, &size);
+        if (r == -ENOENT)
+                return r;
+        if (r >= 0 && data_check_nul(text, size, &nul) >= 0) {
+                *ret = TAKE_PTR(text);
+                if (ret_size)
+                        *ret_size = size;
+                return 0;
+        }
+        /* A symlink (followed inside the root), or an error to name: by its path. */
+        if (asprintf(&path, "%s/%s", streq(dir, "/") ? "" : dir, name) < 0)
+                return log_oom();
+        if (r == -ELOOP)
+                return read_root_text_and_warn(root, path, max, ret, ret_size);
+        shown = root_display(root, path);
+        if (!shown)
+                return log_oom();
+        if (r == -EFBIG)
+                return log_error_errno(r, "Failed to read %s: larger than %zu bytes; nothing was changed.", shown, max);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", shown);
+        return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; refusing to parse it, nothing was changed.", shown, nul);
+}
+
 static bool ascii_space(char c) {
         /* The kernel's isspace() (lib/ctype.c) for the bytes we meet: ASCII only, never 0xA0. */
         return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';

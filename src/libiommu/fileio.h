@@ -124,6 +124,11 @@ int data_check_nul(const char *data, size_t size, size_t *ret_offset);
  * error but -ENOENT (returned quietly: a missing file is the caller's to judge), and refuses a NUL
  * byte (-EBADMSG, with its offset) so that no byte of the file is lost to a C string. */
 int read_root_text_and_warn(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size);
+/* The same for the file name in dir_fd, the directory ROOT/dir (opened inside the root, as a
+ * listing opens it): relative to that descriptor, so that the files of one directory are not each
+ * resolved from the root again. A symlink there is followed inside the root, as above. */
+int read_root_text_at_and_warn(const Root *root, int dir_fd, const char *dir, const char *name, size_t max, char **ret,
+                               size_t *ret_size);
 
 /* The name of ROOT/path for messages ("/srv/img/etc/default/grub"; "/etc/default/grub" on the host). */
 char *root_display(const Root *root, const char *path);

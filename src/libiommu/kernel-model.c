@@ -624,6 +624,35 @@ int kernel_info_for_entry(const Root *root, Arch arch, const char *version, Kern
         return kernel_info_load(root, arch, version, NULL, ret);
 }
 
+unsigned kernel_config_places(const Root *root) {
+        static const char * const dirs[] = { "/boot", "/usr/lib/modules", "/lib/modules" };
+        unsigned m = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(dirs); i++)
+                if (root_exists(root, dirs[i]))
+                        m |= 1U << i;
+        return m;
+}
+
+int kernel_info_for_entry_in(const Root *root, unsigned places, Arch arch, const char *version, KernelInfo *ret) {
+        _cleanup_(kernel_info_done) KernelInfo k = {};
+
+        if (places != 0 || !version)
+                return kernel_info_for_entry(root, arch, version, ret);
+        /* What kernel_info_load() gives for a release whose configuration is nowhere to be found. */
+        kernel_info_default(arch, &k);
+        k.release = strdup(version);
+        if (!k.release)
+                return -ENOMEM;
+        k.release_source = "--kernel";
+        if (kernel_release_parse(k.release, &k.version) < 0)
+                k.version = KERNEL_VERSION_NEWEST;
+        kernel_config_defaults(arch, k.version, &k.config);
+        *ret = k;
+        k = (KernelInfo) {};
+        return 0;
+}
+
 char *kernel_info_describe(const KernelInfo *k) {
         char v[16];
         char *s;

@@ -102,6 +102,12 @@ int kernel_info_load(const Root *root, Arch arch, const char *release, const cha
  * configuration from ROOT/boot/config-VERSION or the module directory. No platform facts. What
  * status and lint judge an entry with. */
 int kernel_info_for_entry(const Root *root, Arch arch, const char *version, KernelInfo *ret);
+/* Which of the directories kernel_info_for_entry() reads a configuration from (/boot,
+ * /usr/lib/modules, /lib/modules) are there under root, a bit each: a caller that looks up the
+ * kernels of many entries asks once, and passes the answer to kernel_info_for_entry_in(). */
+unsigned kernel_config_places(const Root *root);
+/* kernel_info_for_entry(), without a lookup where places says none of those directories is there. */
+int kernel_info_for_entry_in(const Root *root, unsigned places, Arch arch, const char *version, KernelInfo *ret);
 /* For k loaded from an image root with no running kernel (release_source "assumed"): every kernel
  * under ROOT/usr/lib/modules and ROOT/lib/modules with a build configuration. One: k becomes it.
  * Several: k->image_kernels, and k describes the newest. None: k is left as it is. Only -ENOMEM

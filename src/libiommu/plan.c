@@ -139,14 +139,40 @@ int plan_sync_state(const KernelInfo *k, Vendor vendor, const Cmdline *current, 
         return 0;
 }
 
+/* sync_judge_for_entry()'s caches. */
+#define SYNC_JUDGE_RELEASES_MAX 8
+typedef struct SyncJudgeEntryModel {
+        KernelInfo kernel;  /* the first entry's kernel with these facts */
+        SyncJudge judge;    /* judges with kernel */
+        Cmdline *wanted;    /* the line wanted on kernel; NULL: the node's */
+} SyncJudgeEntryModel;
+
+typedef struct SyncJudgeRelease {
+        char *release;
+        size_t model;       /* in entry_models; SIZE_MAX: the node's own judge */
+} SyncJudgeRelease;
+
 void sync_judge_done(SyncJudge *j) {
         j->dropped = strv_free(j->dropped);
         for (size_t i = 0; i < SYNC_JUDGE_CACHE_MAX; i++)
                 j->cache[i].key = mfree(j->cache[i].key);
+        for (size_t i = 0; i < j->n_entry_models; i++) {
+                SyncJudgeEntryModel *m = j->entry_models[i];
+                sync_judge_done(&m->judge);
+                kernel_info_done(&m->kernel);
+                cmdline_free(m->wanted);
+                free(m);
+        }
+        j->entry_models = mfree(j->entry_models);
+        j->n_entry_models = 0;
+        for (size_t i = 0; j->releases && i < SYNC_JUDGE_RELEASES_MAX; i++)
+                free(j->releases[i].release);
+        j->releases = mfree(j->releases);
+        j->releases_next = 0;
 }
 
-int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
-                           SyncJudge *ret) {
+static int judge_for_release(const Root *root, const SyncJudge *judge, const char *release, unsigned config_places,
+                             KernelInfo *ret_kernel, SyncJudge *ret) {
         Arch arch = judge->kernel ? judge->kernel->arch : ARCH_X86_64;
         unsigned v;
         int r;
@@ -156,7 +182,7 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         if (isempty(release) || kernel_release_parse(release, &v) < 0 ||
             (judge->kernel && judge->kernel->release && streq(judge->kernel->release, release)))
                 return 0;
-        r = kernel_info_for_entry(root, arch, release, ret_kernel);
+        r = kernel_info_for_entry_in(root, config_places, arch, release, ret_kernel);
         if (r < 0)
                 return r;
         if (judge->kernel)
@@ -164,10 +190,147 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
         *ret = *judge;
         ret->kernel = ret_kernel;
         ret->dropped = NULL;
-        /* Its answers are for another kernel, and the keys are judge's to free. */
+        /* Its answers are for another kernel, and the keys are judge's to free; so are the caches
+         * of sync_judge_for_entry(). */
         memset(ret->cache, 0, sizeof(ret->cache));
         ret->cache_next = 0;
+        ret->entry_models = NULL;
+        ret->n_entry_models = 0;
+        ret->releases = NULL;
+        ret->releases_next = 0;
         return 1;
+}
+
+int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char *release, KernelInfo *ret_kernel,
+                           SyncJudge *ret) {
+        return judge_for_release(root, judge, release, ~0U, ret_kernel, ret);
+}
+
+/* Whether the kernel model gives the same answers on a and b: it reads the architecture, the
+ * version, the build configuration's facts and whether one was read (the release and the file's
+ * name only appear in messages); entries share the node's platform facts. */
+static bool kernel_model_facts_equal(const KernelInfo *a, const KernelInfo *b) {
+        return a->arch == b->arch && a->version == b->version && !a->config_source == !b->config_source &&
+               memcmp(&a->config, &b->config, sizeof(KernelConfig)) == 0 && a->n_image_kernels == 0 &&
+               b->n_image_kernels == 0;
+}
+
+static int entry_model_find_or_add(const Root *root, SyncJudge *node, const char *release, const Cmdline *wanted,
+                                   size_t *ret_model) {
+        _cleanup_(kernel_info_done) KernelInfo k = {};
+        SyncJudgeEntryModel *m, **t;
+        SyncJudge ej;
+        int r;
+
+        /* Nowhere (kernel_config_places(), looked up once by sync_judge_for_entry()): the model's facts are the release's version and mainline's defaults for it,
+         * so a model already made for that version answers without making the kernel first. */
+        if (node->config_places == 0 && node->kernel) {
+                unsigned v;
+
+                if (isempty(release) || kernel_release_parse(release, &v) < 0 ||
+                    (node->kernel->release && streq(node->kernel->release, release))) {
+                        *ret_model = SIZE_MAX; /* the node's own judge, as judge_for_release() says */
+                        return 0;
+                }
+                for (size_t i = 0; i < node->n_entry_models; i++) {
+                        const KernelInfo *mk = &node->entry_models[i]->kernel;
+                        if (mk->arch == node->kernel->arch && mk->version == v && !mk->config_source && mk->n_image_kernels == 0) {
+                                *ret_model = i;
+                                return 0;
+                        }
+                }
+        }
+        r = judge_for_release(root, node, release, node->config_places, &k, &ej);
+        if (r <= 0) {
+                *ret_model = SIZE_MAX;
+                return r;
+        }
+        for (size_t i = 0; i < node->n_entry_models; i++)
+                if (kernel_model_facts_equal(&node->entry_models[i]->kernel, &k)) {
+                        *ret_model = i;
+                        return 0;
+                }
+        t = reallocarray(node->entry_models, node->n_entry_models + 1, sizeof(SyncJudgeEntryModel *));
+        if (!t)
+                return -ENOMEM;
+        node->entry_models = t;
+        m = calloc(1, sizeof(SyncJudgeEntryModel));
+        if (!m)
+                return -ENOMEM;
+        m->kernel = k;
+        k = (KernelInfo) {};
+        m->judge = ej;
+        m->judge.kernel = &m->kernel;
+        r = sync_judge_wanted_for_entry(node, &m->judge, wanted, &m->wanted);
+        if (r < 0) {
+                kernel_info_done(&m->kernel);
+                free(m);
+                return r;
+        }
+        node->entry_models[node->n_entry_models] = m;
+        *ret_model = node->n_entry_models++;
+        return 0;
+}
+
+int sync_judge_for_entry(const Root *root, SyncJudge *node, const char *release, const Cmdline *wanted,
+                         SyncJudge **ret_judge, const Cmdline **ret_wanted) {
+        size_t model = SIZE_MAX;
+        bool found = false;
+        int r;
+
+        *ret_judge = node;
+        *ret_wanted = wanted;
+        if (isempty(release))
+                return 0;
+        /* Where the entries' build configurations can be, looked up once. */
+        if (!node->releases) {
+                node->releases = calloc(SYNC_JUDGE_RELEASES_MAX, sizeof(SyncJudgeRelease));
+                if (!node->releases)
+                        return -ENOMEM;
+                node->config_places = kernel_config_places(root);
+        }
+        /* Nowhere: the version alone finds the model (entry_model_find_or_add()). Else entries of
+         * one release usually come together: the last releases seen answer without reading their
+         * build configuration again. */
+        if (node->config_places == 0 && node->kernel) {
+                r = entry_model_find_or_add(root, node, release, wanted, &model);
+                if (r < 0)
+                        return r;
+                found = true;
+        }
+        for (size_t i = 0; i < SYNC_JUDGE_RELEASES_MAX && !found; i++)
+                if (node->releases[i].release && streq(node->releases[i].release, release)) {
+                        model = node->releases[i].model;
+                        found = true;
+                }
+        if (!found) {
+                SyncJudgeRelease *slot;
+                char *copy;
+
+                r = entry_model_find_or_add(root, node, release, wanted, &model);
+                if (r < 0)
+                        return r;
+                copy = strdup(release);
+                if (!copy)
+                        return -ENOMEM;
+                slot = &node->releases[node->releases_next++ % SYNC_JUDGE_RELEASES_MAX];
+                free(slot->release);
+                *slot = (SyncJudgeRelease) { .release = copy, .model = model };
+        }
+        if (model != SIZE_MAX) {
+                *ret_judge = &node->entry_models[model]->judge;
+                *ret_wanted = node->entry_models[model]->wanted ?: wanted;
+        }
+        return 0;
+}
+
+void sync_judge_merge_dropped(SyncJudge *into, SyncJudge *from) {
+        if (into == from)
+                return;
+        STRV_FOREACH(t, from->dropped)
+                if (!strv_contains(into->dropped, *t))
+                        (void) strv_extend(&into->dropped, *t);
+        from->dropped = strv_free(from->dropped);
 }
 
 int sync_judge_wanted_for_entry(const SyncJudge *node, const SyncJudge *entry, const Cmdline *wanted, Cmdline **ret) {

@@ -53,6 +53,9 @@ typedef struct SyncJudgeCached {
         bool carries;
 } SyncJudgeCached;
 
+struct SyncJudgeEntryModel;
+struct SyncJudgeRelease;
+
 typedef struct SyncJudge {
         const KernelInfo *kernel;
         Vendor vendor;
@@ -63,6 +66,15 @@ typedef struct SyncJudge {
          * carry the same line, so the kernel model runs once per distinct line. */
         SyncJudgeCached cache[SYNC_JUDGE_CACHE_MAX];
         size_t cache_next;
+        /* sync_judge_for_entry(): one judge per distinct set of facts the kernel model reads from an
+         * entry's kernel (release, build configuration), each with its own cached answers and the
+         * line wanted for it; and the last releases seen, each with its model. Freed by
+         * sync_judge_done(). */
+        struct SyncJudgeEntryModel **entry_models;
+        size_t n_entry_models;
+        struct SyncJudgeRelease *releases;
+        size_t releases_next;
+        unsigned config_places;  /* kernel_config_places(), once releases is allocated (the first entry) */
 } SyncJudge;
 
 #define SYNC_JUDGE(k, v) ((SyncJudge) { .kernel = (k), .vendor = (v) })
@@ -79,6 +91,16 @@ int sync_judge_for_release(const Root *root, const SyncJudge *judge, const char 
  * vendor, the model's tokens for the node's kernel are swapped for its tokens for the entry's
  * (intel_iommu=on,strict for a 5.10 entry of a strict node running 6.12). *ret NULL: wanted as it is. */
 int sync_judge_wanted_for_entry(const SyncJudge *node, const SyncJudge *entry, const Cmdline *wanted, Cmdline **ret);
+/* The judge and the line wanted for an entry that boots release (sync_judge_for_release() and
+ * sync_judge_wanted_for_entry() in one), computed once per distinct set of facts the kernel model
+ * reads from the entry's kernel (its version and build configuration) and kept in node: 1000
+ * entries on the same kernel cost one model run. *ret_judge is node itself or one node owns;
+ * *ret_wanted is wanted or a line node owns. Hand the entry judge's dropped tokens to node with
+ * sync_judge_merge_dropped() after judging. Only -ENOMEM fails. */
+int sync_judge_for_entry(const Root *root, SyncJudge *node, const char *release, const Cmdline *wanted,
+                         SyncJudge **ret_judge, const Cmdline **ret_wanted);
+/* Moves from's dropped tokens to into (each once); from keeps its cached answers. */
+void sync_judge_merge_dropped(SyncJudge *into, SyncJudge *from);
 /* Moves from's dropped tokens to into (each once) and releases the rest of from (sync_judge_done()). */
 void sync_judge_take_dropped(SyncJudge *into, SyncJudge *from);
 

@@ -252,30 +252,23 @@ int status_collect(const Root *root, char * const *owned, const Cmdline *wanted,
         for (size_t i = 0; i < b.n_entries; i++) {
                 const BootSpecEntry *e = &b.entries[i];
                 bool grub = e->type == BOOTSPEC_GRUB_MENU;
-                _cleanup_(kernel_info_done) KernelInfo ek = {};
-                _cleanup_cmdline_ Cmdline *ewanted = NULL;
-                SyncJudge ej;
+                const Cmdline *ewanted = wanted;
+                SyncJudge *ej = judge;
 
                 /* Each entry with its own kernel (an entry for 5.10 by what 5.10 does with its line),
-                 * as apply judges it; a UKI's release is not read here. */
-                r = judge && e->type != BOOTSPEC_TYPE2 ? sync_judge_for_release(root, judge, entry_kernel_release(e), &ek, &ej) : 0;
-                if (r == -ENOMEM)
+                 * against the tokens the model chooses for that kernel, as apply judges and writes
+                 * it (one model run per distinct kernel, kept in judge); a UKI's release is not read
+                 * here. */
+                r = judge && e->type != BOOTSPEC_TYPE2 ?
+                        sync_judge_for_entry(root, judge, entry_kernel_release(e), wanted, &ej, &ewanted) : 0;
+                if (r < 0)
                         return log_oom();
-                if (r > 0) {
-                        s.judge = &ej;
-                        /* ...and against the tokens the model chooses for that kernel, as apply writes them. */
-                        r = sync_judge_wanted_for_entry(judge, &ej, wanted, &ewanted);
-                        if (r < 0) {
-                                sync_judge_take_dropped(judge, &ej);
-                                return log_oom();
-                        }
-                }
+                s.judge = ej;
                 r = add_entry(&s, kind_of(e->type), e->path, grub ? e->title : e->file_id, e->title, e->cmdline,
-                              e->cmdline_source, owned, ewanted ?: wanted);
-                if (s.judge != judge) {
-                        s.judge = judge;
-                        sync_judge_take_dropped(judge, &ej);
-                }
+                              e->cmdline_source, owned, ewanted);
+                s.judge = judge;
+                if (judge)
+                        sync_judge_merge_dropped(judge, ej);
                 if (r < 0)
                         return log_oom();
         }

@@ -20,6 +20,16 @@ static void test_strverscmp(void **state) {
         assert_true(bootspec_strverscmp("007", "7") == 0);
         assert_true(bootspec_strverscmp("", "a") < 0);
         assert_int_equal(bootspec_strverscmp("a-6.1.conf", "a-6.1.conf"), 0);
+        /* Compared from the last run end before the first difference: the same answers as from
+         * the start, separators in the shared prefix included. */
+        assert_true(bootspec_strverscmp("6.1.0-1999-amd64", "6.1.0-1000-amd64") > 0);
+        assert_true(bootspec_strverscmp("6.1.0-10-amd64", "6.1.0-9-amd64") > 0);
+        assert_true(bootspec_strverscmp("6.1.0-9-amd64", "6.1.0-10-amd64") < 0);
+        assert_true(bootspec_strverscmp("^^.z~", "^.z~") > 0);
+        assert_true(bootspec_strverscmp("^.z~", "^^.z~") < 0);
+        assert_true(bootspec_strverscmp("1.2rc", "1.2") > 0);
+        assert_true(bootspec_strverscmp("1.2~rc", "1.2") < 0);
+        assert_true(bootspec_strverscmp("1.02", "1.2") == 0);
 }
 
 static void test_rpmvercmp(void **state) {

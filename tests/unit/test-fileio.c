@@ -155,6 +155,32 @@ static void check_reads(void) {
         }
 }
 
+/* read_root_text_at_and_warn(): a listed name read relative to its directory, with the rules of
+ * read_root_text_and_warn(); a symlink there is followed inside the root, never outside. */
+static void test_read_text_at(void **state) {
+        _cleanup_free_ char *c = NULL;
+        DIR *d = NULL;
+        size_t n;
+
+        assert_int_equal(root_opendir(test_root(root), "/boot", &d), 0);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/boot", "rel", 1024, &c, &n), 0);
+        assert_string_equal(c, "image file\n"); /* climbed to the root, not past it */
+        assert_int_equal(n, strlen("image file\n"));
+        c = mfree(c);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/boot", "abs", 1024, &c, NULL), -ENOENT);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/boot", "missing", 1024, &c, NULL), -ENOENT);
+        closedir(d);
+        assert_int_equal(root_opendir(test_root(root), "/etc", &d), 0);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/etc", "secret", 1024, &c, NULL), 0);
+        assert_string_equal(c, "image file\n");
+        c = mfree(c);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/etc", "nul", 1024, &c, NULL), -EBADMSG);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/etc", "fifo", 1024, &c, NULL), -EBADFD);
+        assert_int_equal(read_root_text_at_and_warn(test_root(root), dirfd(d), "/etc", "secret", 4, &c, NULL), -EFBIG);
+        assert_null(c);
+        closedir(d);
+}
+
 static void test_openat2(void **state) {
         unsetenv("IOMMUCTL_NO_OPENAT2");
         check_resolution();
@@ -291,6 +317,7 @@ int main(void) {
                 cmocka_unit_test(test_handle_ops),
                 cmocka_unit_test(test_dropin_usable),
                 cmocka_unit_test(test_strstrip),
+                cmocka_unit_test(test_read_text_at),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

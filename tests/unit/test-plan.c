@@ -172,6 +172,60 @@ static void test_judge(void **state) {
         }
 }
 
+/* Issue 24: the entries of a node are judged once per distinct kernel model (its version and
+ * build configuration), not once per entry. */
+static void test_judge_for_entry(void **state) {
+        char *root = test_mkroot();
+        _cleanup_cmdline_ Cmdline *wanted = NULL;
+        SyncJudge *j, *j18, *j510;
+        const Cmdline *w;
+        KernelInfo k;
+
+        assert_int_equal(cmdline_parse("intel_iommu=on iommu=pt", &wanted), 0);
+        kernel_info_default(ARCH_X86_64, &k);
+        {
+                _cleanup_(sync_judge_done) SyncJudge node = SYNC_JUDGE(&k, VENDOR_INTEL);
+
+                /* No release to read: the node's own judge and line. */
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, NULL, wanted, &j, &w), 0);
+                assert_ptr_equal(j, &node);
+                assert_ptr_equal(w, wanted);
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "0-rescue-abc", wanted, &j, &w), 0);
+                assert_ptr_equal(j, &node);
+                /* Two releases of one version, no build configuration anywhere: one model. */
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "6.1.0-18-amd64", wanted, &j18, &w), 0);
+                assert_true(j18 != &node);
+                assert_int_equal(j18->kernel->version, KERNEL_VERSION(6, 1));
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "6.1.0-21-amd64", wanted, &j, &w), 0);
+                assert_ptr_equal(j, j18);
+                assert_int_equal(node.n_entry_models, 1);
+                /* Another version: another model; a release seen before: its model again. */
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "5.10.0-32-amd64", wanted, &j510, &w), 0);
+                assert_true(j510 != j18 && j510 != &node);
+                assert_int_equal(node.n_entry_models, 2);
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "6.1.0-18-amd64", wanted, &j, &w), 0);
+                assert_ptr_equal(j, j18);
+                /* The entry judges' answers are theirs: judging through them leaves the node's cache alone. */
+                assert_true(sync_judge_carries(j18, wanted, iommu_owned_keys, wanted));
+                assert_null(node.cache[0].key);
+        }
+        /* A release with a build configuration of its own is a model of its own. */
+        test_write(root, "/boot/config-6.1.0-21-amd64", "CONFIG_INTEL_IOMMU=y\n# CONFIG_INTEL_IOMMU_DEFAULT_ON is not set\n");
+        {
+                _cleanup_(sync_judge_done) SyncJudge node = SYNC_JUDGE(&k, VENDOR_INTEL);
+
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "6.1.0-18-amd64", wanted, &j18, &w), 0);
+                assert_null(j18->kernel->config_source);
+                assert_int_equal(sync_judge_for_entry(test_root(root), &node, "6.1.0-21-amd64", wanted, &j, &w), 0);
+                assert_true(j != j18);
+                assert_non_null(j->kernel->config_source);
+                assert_int_equal(j->kernel->config.intel_default_on, 0);
+                assert_int_equal(node.n_entry_models, 2);
+        }
+        kernel_info_done(&k);
+        test_rmroot(root);
+}
+
 /* Issue 19's case: intel_iommu=on iommu=pt amd_iommu=off on Intel carries gpu-sriov's tokens. */
 static void test_judge_extra_inert(void **state) {
         _cleanup_cmdline_ Cmdline *cur = NULL, *wanted = NULL;
@@ -454,6 +508,7 @@ int main(void) {
                 cmocka_unit_test(test_no_args_for_vendor),
                 cmocka_unit_test(test_tokens_for_kernel),
                 cmocka_unit_test(test_conflicts),
+                cmocka_unit_test(test_judge_for_entry),
                 cmocka_unit_test(test_platform_probe),
                 cmocka_unit_test(test_platform_probe_pasid),
                 cmocka_unit_test(test_host_probe),
