@@ -8,6 +8,7 @@
 #include "boot-grub.h"
 #include "fileio.h"
 #include "log.h"
+#include "sort-util.h"
 #include "spawn.h"
 #include "status.h"
 #include "strv.h"
@@ -430,9 +431,14 @@ static int verscmp_from_difference(const char *a, const char *b, size_t i) {
         return strverscmp(a + i, b + i);
 }
 
-/* userdata: how long a prefix all ids share (see sort_entries()). */
+/* userdata: how long a prefix all ids share (see sort_entries()). Two ids with different keys
+ * first differ inside the run of digits the keys were read from, and strverscmp() orders two
+ * runs without a leading zero by their value: the same result without walking the strings. */
 static int entry_compare(const void *a, const void *b, void *userdata) {
         const BlsEntry *x = a, *y = b;
+
+        if (x->has_key && y->has_key && x->key != y->key)
+                return x->key < y->key ? 1 : -1; /* newest first */
         return verscmp_from_difference(y->id, x->id, *(const size_t *) userdata); /* newest first */
 }
 
@@ -447,6 +453,12 @@ static void sort_entries(BlsEntry *list, size_t n) {
                         k++;
                 common = k;
         }
+        /* Where the ids (past their shared prefix) first differ, usually the kernel's number. */
+        size_t p = common;
+        while (p > 0 && list[0].id[p - 1] >= '0' && list[0].id[p - 1] <= '9')
+                p--;
+        for (size_t i = 0; i < n; i++)
+                list[i].has_key = digit_run_key(list[i].id, p, &list[i].key);
         qsort_r(list, n, sizeof(BlsEntry), entry_compare, &common);
 }
 

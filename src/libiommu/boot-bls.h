@@ -15,6 +15,8 @@ typedef struct BlsEntry {
         char *path; /* host path */
         char *id;   /* file name without ".conf" */
         unsigned dir; /* which of boot_partition_dirs[] holds it */
+        bool has_key; /* sort_entries(): key is the id's number where the ids first differ */
+        uint64_t key;
 } BlsEntry;
 
 /* Pure: rewrites every "options" line of an entry. The lines are concatenated by boot loaders,

@@ -16,6 +16,7 @@
 #include "bootspec.h"
 #include "fileio.h"
 #include "log.h"
+#include "sort-util.h"
 #include "strv.h"
 
 #define BOOTSPEC_FILE_MAX (4U * 1024U * 1024U)
@@ -1222,6 +1223,10 @@ static int entry_qsort(const void *x, const void *y, void *userdata) {
                 r = m->same_keys ? 0 : CMP(strcmp(a->machine_id ?: "", b->machine_id ?: ""), 0);
                 if (r != 0)
                         return r;
+                /* Equal before the run of digits the keys were read from, so different keys decide
+                 * there (strverscmp_improved() compares such runs by value). */
+                if (a->has_menu_key && b->has_menu_key && a->menu_key != b->menu_key)
+                        return a->menu_key < b->menu_key ? 1 : -1;
                 r = -version_compare_from(a->version + skip, b->version + skip);
                 if (r != 0)
                         return r;
@@ -1249,8 +1254,18 @@ static void sort_menu(BootSpecEntry *e, size_t n) {
                         common = k;
                 }
         }
-        if (common > 0)
+        if (common > 0) {
+                size_t p = common;
+
                 m.skip = version_restart(e[0].version, common);
+                /* The run of digits the versions first differ in (the kernel's number, usually):
+                 * read once per entry, compared as a number. */
+                while (p > m.skip && version_isdigit(e[0].version[p - 1]))
+                        p--;
+                if (m.skip > 0)
+                        for (size_t i = 0; i < n; i++)
+                                e[i].has_menu_key = digit_run_key(e[i].version, p, &e[i].menu_key);
+        }
         /* One distribution's entries carry one sort-key and machine-id: compared once each here. */
         for (size_t i = 1; i < n && m.same_keys; i++)
                 m.same_keys = !e[i].sort_key == !e[0].sort_key && (!e[i].sort_key || streq(e[i].sort_key, e[0].sort_key)) &&

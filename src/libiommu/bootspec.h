@@ -65,6 +65,8 @@ typedef struct BootSpecEntry {
         char *grub_path;    /* menuentry: "1>0", where it sits in the menu */
         char *cmdline;      /* effective: what the kernel gets */
         const char *cmdline_source; /* static: which rule made it */
+        bool has_menu_key;  /* sort_menu(): menu_key is the version's number where they first differ */
+        uint64_t menu_key;
 } BootSpecEntry;
 
 typedef struct BootSpec {

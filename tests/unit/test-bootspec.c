@@ -4,9 +4,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "bootspec.h"
+#include "sort-util.h"
 #include "test-util.h"
 
 static void test_strverscmp(void **state) {
@@ -82,6 +85,59 @@ static void test_rpmvercmp_rpm(void **state) {
                                  bootspec_rpmvercmp(pairs[i][0], pairs[i][1]));
         }
         assert_int_equal(pclose(f), 0);
+}
+
+/* The sorts of bootspec.c and boot-bls.c compare two versions equal before position p by
+ * digit_run_key() at p when both have one and they differ: that must be what systemd's and
+ * glibc's version orders say there, whatever follows the run. Random versions over an alphabet
+ * with the characters those orders treat specially, a shared prefix, then two tails. */
+static int sign(int x) {
+        return (x > 0) - (x < 0);
+}
+
+static void random_part(char *s, size_t n, unsigned *seed) {
+        static const char alphabet[] = "0123456789001199.-~^_abzXx";
+
+        for (size_t i = 0; i < n; i++)
+                s[i] = alphabet[rand_r(seed) % (sizeof(alphabet) - 1)];
+        s[n] = '\0';
+}
+
+static void test_digit_run_key(void **state) {
+        unsigned seed = 24, decided = 0;
+        uint64_t k;
+
+        (void) state;
+        assert_true(digit_run_key("6.1.0-1999-amd64", 6, &k));
+        assert_true(k == 1999);
+        assert_false(digit_run_key("6.1.0-1999-amd64", 7, &k)); /* inside the run */
+        assert_false(digit_run_key("6.1.0-0999-amd64", 6, &k)); /* leading zero */
+        assert_false(digit_run_key("6.1.0-x-amd64", 6, &k));
+        assert_false(digit_run_key("a-12345678901234567890", 2, &k)); /* over 19 digits */
+        assert_true(digit_run_key("a-1234567890123456789", 2, &k));
+        assert_true(k == 1234567890123456789ULL);
+
+        for (unsigned i = 0; i < 200000; i++) {
+                char prefix[8], ta[8], tb[8], a[32], b[32];
+                uint64_t ka, kb;
+                size_t p;
+
+                random_part(prefix, (size_t) rand_r(&seed) % 6, &seed);
+                random_part(ta, (size_t) rand_r(&seed) % 7, &seed);
+                random_part(tb, (size_t) rand_r(&seed) % 7, &seed);
+                p = strlen(prefix);
+                strcpy(stpcpy(a, prefix), ta);
+                strcpy(stpcpy(b, prefix), tb);
+                if (!digit_run_key(a, p, &ka) || !digit_run_key(b, p, &kb) || ka == kb)
+                        continue;
+                decided++;
+                if (sign(bootspec_strverscmp(a, b)) != (ka < kb ? -1 : 1) ||
+                    sign(strverscmp(a, b)) != (ka < kb ? -1 : 1))
+                        fail_msg("%s vs %s at %zu: keys %llu, %llu; strverscmp_improved %d, strverscmp %d", a, b, p,
+                                 (unsigned long long) ka, (unsigned long long) kb, bootspec_strverscmp(a, b),
+                                 strverscmp(a, b));
+        }
+        assert_true(decided > 10000);
 }
 
 /* Differential: systemd's own strverscmp_improved(), through `systemd-analyze compare-versions A B`
@@ -471,6 +527,7 @@ static void test_grub_cfg_location(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_strverscmp),
+                cmocka_unit_test(test_digit_run_key),
                 cmocka_unit_test(test_rpmvercmp),
                 cmocka_unit_test(test_rpmvercmp_rpm),
                 cmocka_unit_test(test_strverscmp_systemd),
