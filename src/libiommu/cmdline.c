@@ -41,13 +41,18 @@ int cmdline_normalize_key(const char *key, char **ret) {
         return 0;
 }
 
+static bool key_dash(char c) {
+        return c == '-' || c == '_';
+}
+
 bool cmdline_key_equal(const char *a, const char *b) {
+        /* Equal bytes first: '-' and '_' are compared alike only where the two differ. */
         for (;; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-                if (x != y)
+                if (*a == *b) {
+                        if (!*a)
+                                return true;
+                } else if (!key_dash(*a) || !key_dash(*b))
                         return false;
-                if (!x)
-                        return true;
         }
 }
 
@@ -247,11 +252,12 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
 /* OPTION of an owned_keys entry "KEY=OPTION" whose KEY is key ('-' and '_' alike), else NULL. */
 static const char *owner_option(const char *entry, const char *key) {
         for (const char *a = entry, *b = key;; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-
-                if (x == '=') /* the end of KEY */
-                        return y == '\0' ? a + 1 : NULL;
-                if (x != y || x == '\0')
+                if (*a == '=') /* the end of KEY */
+                        return *b == '\0' ? a + 1 : NULL;
+                if (*a == *b) {
+                        if (!*a)
+                                return NULL;
+                } else if (!key_dash(*a) || !key_dash(*b))
                         return NULL;
         }
 }
