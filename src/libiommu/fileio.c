@@ -81,14 +81,8 @@ static int root_fd_dup(const Root *root, ChaseFlags flags) {
 
 /* Appends "/name" (l bytes) to the resolved path in *rel (which starts as ""). *rel is the
  * caller's stack buffer of *cap bytes until it first grows, then *heap, malloc()ed. */
-static int rel_push(char **rel, char **heap, size_t *n, size_t *cap, const char *name, size_t l) {
-        char *t;
-
-        if (!rel) { /* not wanted: *n counts the depth */
-                (*n)++;
-                return 0;
-        }
-        t = *rel;
+static int rel_push_name(char **rel, char **heap, size_t *n, size_t *cap, const char *name, size_t l) {
+        char *t = *rel;
 
         /* Sized for the path at the start: grows only where a symlink lengthens it. */
         if (*n + 1 + l + 1 > *cap) {
@@ -106,6 +100,14 @@ static int rel_push(char **rel, char **heap, size_t *n, size_t *cap, const char 
         t[*n] = '\0';
         *rel = t;
         return 0;
+}
+
+static inline int rel_push(char **rel, char **heap, size_t *n, size_t *cap, const char *name, size_t l) {
+        if (!rel) { /* not wanted: *n counts the depth */
+                (*n)++;
+                return 0;
+        }
+        return rel_push_name(rel, heap, n, cap, name, l);
 }
 
 static void rel_pop(char *rel, size_t *n) {

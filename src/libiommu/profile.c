@@ -79,7 +79,8 @@ bool profile_name_is_valid(const char *name) {
         if (isempty(name) || name[0] == '.' || strlen(name) > 64)
                 return false;
         for (const char *p = name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '.' || *p == '_' || *p == '-'))
                         return false;
         return true;
 }
