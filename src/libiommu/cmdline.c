@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cmdline.h"
+#include "params.h"
 #include "strv.h"
 
 /* The kernel's isspace() (lib/ctype.c) also counts 0xA0, Latin-1's no-break space. */
@@ -242,8 +243,9 @@ int cmdline_append(Cmdline *c, const Cmdline *src) {
 }
 
 static bool key_is_owned(const char *key, char * const *owned_keys) {
+        /* The first byte first: most tokens of a line start unlike every owned key. */
         STRV_FOREACH(k, owned_keys)
-                if (cmdline_key_equal(key, *k))
+                if (((*k)[0] == key[0] || (key_dash((*k)[0]) && key_dash(key[0]))) && cmdline_key_equal(key, *k))
                         return true;
         return false;
 }
@@ -263,6 +265,9 @@ static const char *owner_option(const char *entry, const char *key) {
 }
 
 bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys) {
+        /* Only KEY=OPTION entries can answer yes: for the static list, just those. */
+        if (owned_keys == iommu_owned_keys)
+                owned_keys = iommu_owned_option_entries;
         STRV_FOREACH(o, owned_keys)
                 if (owner_option(*o, key))
                         return true;
