@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "cmdline.h"
+#include "params.h"
 #include "strv.h"
 
 /* The kernel's isspace() (lib/ctype.c) also counts 0xA0, Latin-1's no-break space. */
@@ -41,13 +42,18 @@ int cmdline_normalize_key(const char *key, char **ret) {
         return 0;
 }
 
+static bool key_dash(char c) {
+        return c == '-' || c == '_';
+}
+
 bool cmdline_key_equal(const char *a, const char *b) {
+        /* Equal bytes first: '-' and '_' are compared alike only where the two differ. */
         for (;; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-                if (x != y)
+                if (*a == *b) {
+                        if (!*a)
+                                return true;
+                } else if (!key_dash(*a) || !key_dash(*b))
                         return false;
-                if (!x)
-                        return true;
         }
 }
 
@@ -237,8 +243,9 @@ int cmdline_append(Cmdline *c, const Cmdline *src) {
 }
 
 static bool key_is_owned(const char *key, char * const *owned_keys) {
+        /* The first byte first: most tokens of a line start unlike every owned key. */
         STRV_FOREACH(k, owned_keys)
-                if (cmdline_key_equal(key, *k))
+                if (((*k)[0] == key[0] || (key_dash((*k)[0]) && key_dash(key[0]))) && cmdline_key_equal(key, *k))
                         return true;
         return false;
 }
@@ -247,16 +254,20 @@ static bool key_is_owned(const char *key, char * const *owned_keys) {
 /* OPTION of an owned_keys entry "KEY=OPTION" whose KEY is key ('-' and '_' alike), else NULL. */
 static const char *owner_option(const char *entry, const char *key) {
         for (const char *a = entry, *b = key;; a++, b++) {
-                char x = *a == '-' ? '_' : *a, y = *b == '-' ? '_' : *b;
-
-                if (x == '=') /* the end of KEY */
-                        return y == '\0' ? a + 1 : NULL;
-                if (x != y || x == '\0')
+                if (*a == '=') /* the end of KEY */
+                        return *b == '\0' ? a + 1 : NULL;
+                if (*a == *b) {
+                        if (!*a)
+                                return NULL;
+                } else if (!key_dash(*a) || !key_dash(*b))
                         return NULL;
         }
 }
 
 bool cmdline_key_has_owned_options(const char *key, char * const *owned_keys) {
+        /* Only KEY=OPTION entries can answer yes: for the static list, just those. */
+        if (owned_keys == iommu_owned_keys)
+                owned_keys = iommu_owned_option_entries;
         STRV_FOREACH(o, owned_keys)
                 if (owner_option(*o, key))
                         return true;

@@ -149,6 +149,7 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         _cleanup_free_ char *proc_cmdline = NULL;
         _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
         _cleanup_strv_free_ char **owned = NULL;
+        char * const *owned_keys;
         _cleanup_profile_ Profile *profile = NULL;
         _cleanup_(config_done) Config config = {};
         _cleanup_(host_info_done) HostInfo host = {};
@@ -214,9 +215,15 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         }
         if (r < 0)
                 return log_warning_errno(r, "Failed to parse the kernel arguments of profile %s: %m", profile->name);
-        r = profile_owned_keys(profile, &owned);
-        if (r < 0)
-                return log_oom();
+        /* Most profiles write only keys of the static list: no copy of it. */
+        if (profile_owned_keys_are_static(profile))
+                owned_keys = iommu_owned_keys;
+        else {
+                r = profile_owned_keys(profile, &owned);
+                if (r < 0)
+                        return log_oom();
+                owned_keys = owned;
+        }
         r = drift_add_acs_lift(root, profile, &host, NULL, wanted);
         if (r < 0)
                 return log_oom();
@@ -225,7 +232,7 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
                 return log_oom();
 
         /* The line apply writes: in sync on any kernel, without reading its build configuration. */
-        if (plan_line_carries_profile(current, owned, wanted))
+        if (plan_line_carries_profile(current, owned_keys, wanted))
                 return done(&res, drift_decide_sync(res.armed, SYNC_IN_SYNC), ret);
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
         if (r < 0)
@@ -247,11 +254,11 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
                         res.wanted = cmdline_to_string(wanted);
                         if (!res.wanted)
                                 return log_oom();
-                        if (plan_line_carries_profile(current, owned, wanted))
+                        if (plan_line_carries_profile(current, owned_keys, wanted))
                                 return done(&res, drift_decide_sync(res.armed, SYNC_IN_SYNC), ret);
                 }
         }
-        r = plan_sync_state(&kernel, vendor, current, owned, wanted, &sync);
+        r = plan_sync_state(&kernel, vendor, current, owned_keys, wanted, &sync);
         if (r < 0)
                 return log_oom();
         return done(&res, drift_decide_sync(res.armed, sync), ret);

@@ -79,15 +79,19 @@ static int root_fd_dup(const Root *root, ChaseFlags flags) {
         return fd < 0 ? -errno : fd;
 }
 
-/* Appends "/name" (l bytes) to the resolved path in *rel (which starts as ""). */
-static int rel_push(char **rel, size_t *n, size_t *cap, const char *name, size_t l) {
+/* Appends "/name" (l bytes) to the resolved path in *rel (which starts as ""). *rel is the
+ * caller's stack buffer of *cap bytes until it first grows, then *heap, malloc()ed. */
+static int rel_push_name(char **rel, char **heap, size_t *n, size_t *cap, const char *name, size_t l) {
         char *t = *rel;
 
         /* Sized for the path at the start: grows only where a symlink lengthens it. */
         if (*n + 1 + l + 1 > *cap) {
-                t = realloc(*rel, *n + 1 + l + 1 + PATH_MAX / 16);
+                t = realloc(*heap, *n + 1 + l + 1 + PATH_MAX / 16);
                 if (!t)
                         return -ENOMEM;
+                if (!*heap)
+                        memcpy(t, *rel, *n + 1);
+                *heap = t;
                 *cap = *n + 1 + l + 1 + PATH_MAX / 16;
         }
         t[*n] = '/';
@@ -98,7 +102,19 @@ static int rel_push(char **rel, size_t *n, size_t *cap, const char *name, size_t
         return 0;
 }
 
+static inline int rel_push(char **rel, char **heap, size_t *n, size_t *cap, const char *name, size_t l) {
+        if (!rel) { /* not wanted: *n counts the depth */
+                (*n)++;
+                return 0;
+        }
+        return rel_push_name(rel, heap, n, cap, name, l);
+}
+
 static void rel_pop(char *rel, size_t *n) {
+        if (!rel) {
+                (*n)--;
+                return;
+        }
         while (*n > 0 && rel[--*n] != '/')
                 ;
         rel[*n] = '\0';
@@ -106,19 +122,41 @@ static void rel_pop(char *rel, size_t *n) {
 
 /* The component walk. Starts at root_fd; ret_fd (may be NULL) gets an O_PATH descriptor of the
  * result, or -1 when CHASE_NONEXISTENT stopped at a missing component. */
+static int chase_walk_rel(int root_fd, const char *path, ChaseFlags flags, char **rel, char **heap, size_t cap,
+                          int *ret_fd);
+
 static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **ret_rel, int *ret_fd) {
+        /* The resolved path is built on the stack (no allocation for the dozen opens of the
+         * generator) and copied out only for a caller that wants it. */
+        _cleanup_free_ char *heap = NULL;
+        char buf[256];
+        char *rel = buf;
+        int r;
+
+        r = chase_walk_rel(root_fd, path, flags, ret_rel ? &rel : NULL, &heap, sizeof(buf), ret_fd);
+        if (r < 0 || !ret_rel)
+                return r;
+        if (heap)
+                *ret_rel = TAKE_PTR(heap);
+        else if (!(*ret_rel = strdup(rel)))
+                return -ENOMEM;
+        return r;
+}
+
+/* chase_walk()'s body: *rel_p starts as the caller's buffer of cap bytes (*heap NULL); rel_p
+ * NULL: no path wanted, only the depth is kept (for "..", clamped at the root). */
+static int chase_walk_rel(int root_fd, const char *path, ChaseFlags flags, char **rel_p, char **heap, size_t cap,
+                          int *ret_fd) {
         /* todo is owned only once a symlink rewrote the rest of the walk. */
-        _cleanup_free_ char *todo = NULL, *rel = NULL;
+        _cleanup_free_ char *todo = NULL;
         _cleanup_close_ int fd = -1;
-        size_t n = 0, cap = strlen(path ?: "") + 2;
+        size_t n = 0;
         unsigned links = 0;
         bool missing = false;
         const char *p;
 
-        rel = malloc(cap);
-        if (!rel)
-                return -ENOMEM;
-        rel[0] = '\0';
+        if (rel_p)
+                (*rel_p)[0] = '\0';
         if (root_fd < 0)
                 missing = true;
         else {
@@ -131,6 +169,7 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
         for (;;) {
                 _cleanup_close_ int child = -1;
                 struct stat st;
+                const char *q;
                 size_t l;
                 bool last;
 
@@ -138,8 +177,11 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                         p++;
                 if (!*p)
                         break;
-                l = strcspn(p, "/");
-                last = p[l + strspn(p + l, "/")] == '\0';
+                for (l = 0; p[l] && p[l] != '/'; l++)
+                        ;
+                for (q = p + l; *q == '/'; q++)
+                        ;
+                last = *q == '\0';
 
                 if (l == 1 && p[0] == '.') {
                         p += l;
@@ -149,7 +191,7 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                         /* Clamped at the root, like RESOLVE_IN_ROOT. We only ever descended through
                          * real directories, so the parent is the one we came from. */
                         if (n > 0) {
-                                rel_pop(rel, &n);
+                                rel_pop(rel_p ? *rel_p : NULL, &n);
                                 if (!missing) {
                                         int up = openat(fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
                                         if (up < 0)
@@ -164,14 +206,14 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                 if (l > NAME_MAX)
                         return -ENAMETOOLONG;
                 if (last && (flags & CHASE_STOP_AT_LAST_) && !missing) {
-                        int r = rel_push(&rel, &n, &cap, p, l);
+                        int r = rel_push(rel_p, heap, &n, &cap, p, l);
                         if (r < 0)
                                 return r;
                         break;
                 }
 
                 if (missing) {
-                        int r = rel_push(&rel, &n, &cap, p, l);
+                        int r = rel_push(rel_p, heap, &n, &cap, p, l);
                         if (r < 0)
                                 return r;
                         p += l;
@@ -194,7 +236,7 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                         if (errno != ENOENT || !(flags & CHASE_NONEXISTENT))
                                 return -errno;
                         missing = true;
-                        r = rel_push(&rel, &n, &cap, p, l);
+                        r = rel_push(rel_p, heap, &n, &cap, p, l);
                         if (r < 0)
                                 return r;
                         p += l;
@@ -224,7 +266,8 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                                 close(fd);
                                 fd = r;
                                 n = 0;
-                                rel[0] = '\0';
+                                if (rel_p)
+                                        (*rel_p)[0] = '\0';
                         }
                         /* The rest of the walk is the target followed by what was left. */
                         if (asprintf(&t, "%s/%s", target, p + l) < 0)
@@ -237,7 +280,7 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                 if (!last && !S_ISDIR(st.st_mode))
                         return -ENOTDIR;
                 {
-                        int r = rel_push(&rel, &n, &cap, p, l);
+                        int r = rel_push(rel_p, heap, &n, &cap, p, l);
                         if (r < 0)
                                 return r;
                 }
@@ -246,10 +289,8 @@ static int chase_walk(int root_fd, const char *path, ChaseFlags flags, char **re
                 p += l;
         }
 
-        if (n == 0 && free_and_strdup(&rel, "/") < 0)
-                return -ENOMEM;
-        if (ret_rel)
-                *ret_rel = TAKE_PTR(rel);
+        if (n == 0 && rel_p)
+                strcpy(*rel_p, "/"); /* cap is at least 2 */
         if (ret_fd)
                 *ret_fd = missing ? -1 : TAKE_FD(fd);
         return 0;
@@ -279,7 +320,8 @@ static bool openat2_disabled(void) {
         return e && streq(e, "1");
 }
 
-static bool path_last_is_name(const char *path) {
+/* Whether the last component of path is a name (not "." or ".."); ret_name/ret_len get it. */
+static bool path_last_is_name(const char *path, const char **ret_name, size_t *ret_len) {
         size_t n = strlen(path), s, l;
 
         while (n > 0 && path[n - 1] == '/')
@@ -287,6 +329,8 @@ static bool path_last_is_name(const char *path) {
         for (s = n; s > 0 && path[s - 1] != '/'; s--)
                 ;
         l = n - s;
+        *ret_name = path + s;
+        *ret_len = l;
         return l > 0 && !(l == 1 && path[s] == '.') && !(l == 2 && path[s] == '.' && path[s + 1] == '.');
 }
 
@@ -295,19 +339,25 @@ static int root_open_walk(int root_fd, const char *path, int open_flags) {
         _cleanup_free_ char *rel = NULL;
         _cleanup_close_ int dfd = -1;
         ChaseFlags cf = (open_flags & O_CREAT ? CHASE_NONEXISTENT : 0) | (open_flags & O_NOFOLLOW ? CHASE_NOFOLLOW : 0);
+        const char *last;
+        size_t n_last;
         char *slash;
         int r, fd;
 
         /* One walk to the directory and an openat() of the name that follows no symlink: what a
          * reader needs (the generator opens a dozen files under valgrind, which has no
-         * openat2()). A symlink in the last place to follow is resolved by the two walks below. */
-        if (!(open_flags & O_CREAT) && path_last_is_name(path)) {
+         * openat2()). A symlink in the last place to follow is resolved by the two walks below.
+         * The walk stops before the path's own last name, whatever symlinks led there. */
+        if (!(open_flags & O_CREAT) && path_last_is_name(path, &last, &n_last) && n_last <= NAME_MAX) {
+                char name[NAME_MAX + 1];
                 struct stat st;
 
-                r = chase_walk(root_fd, path, CHASE_STOP_AT_LAST_, &rel, &dfd);
+                r = chase_walk(root_fd, path, CHASE_STOP_AT_LAST_, NULL, &dfd);
                 if (r < 0)
                         return r;
-                fd = openat(dfd, strrchr(rel, '/') + 1, open_flags | O_NOFOLLOW | O_CLOEXEC);
+                memcpy(name, last, n_last);
+                name[n_last] = '\0';
+                fd = openat(dfd, name, open_flags | O_NOFOLLOW | O_CLOEXEC);
                 if (fd < 0 && (open_flags & O_NOFOLLOW || !(errno == ELOOP || errno == ENOTDIR)))
                         return -errno;
                 if (fd >= 0 && (open_flags & (O_PATH | O_NOFOLLOW)) == O_PATH &&
@@ -317,7 +367,6 @@ static int root_open_walk(int root_fd, const char *path, int open_flags) {
                 }
                 if (fd >= 0)
                         return fd;
-                rel = mfree(rel);
                 close(TAKE_FD(dfd));
         }
 

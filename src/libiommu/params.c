@@ -30,12 +30,16 @@ Arch arch_native(void) {
         return arch_from_string(u.machine);
 }
 
+/* Options, not the key: the ACS lift of [PCI] LiftACSRedirect= (drivers/pci/pci.c:pci_setup()),
+ * never the operator's other pci= options. */
+#define IOMMU_OWNED_OPTIONS "pci=disable_acs_redir", "pci=config_acs"
+
 char * const iommu_owned_keys[] = {
         "iommu", "intel_iommu", "amd_iommu", "iommu.passthrough", "iommu.strict",
-        /* Options, not the key: the ACS lift of [PCI] LiftACSRedirect= (drivers/pci/pci.c:pci_setup()),
-         * never the operator's other pci= options. */
-        "pci=disable_acs_redir", "pci=config_acs", NULL,
+        IOMMU_OWNED_OPTIONS, NULL,
 };
+
+char * const iommu_owned_option_entries[] = { IOMMU_OWNED_OPTIONS, NULL };
 
 /* arch/x86/kernel/pci-dma.c:iommu_setup(): every item is compared by prefix, unknown items are
  * ignored silently. */

@@ -57,6 +57,9 @@ typedef struct ParamInfo {
 
 /* Keys every profile owns: merging removes them from the current line whatever the profile says. */
 extern char * const iommu_owned_keys[];
+/* The KEY=OPTION entries of iommu_owned_keys, alone: where cmdline_key_has_owned_options() looks
+ * when it is given iommu_owned_keys (the generator asks it for every token). */
+extern char * const iommu_owned_option_entries[];
 
 const ParamInfo *param_lookup(const char *key);
 

@@ -79,7 +79,8 @@ bool profile_name_is_valid(const char *name) {
         if (isempty(name) || name[0] == '.' || strlen(name) > 64)
                 return false;
         for (const char *p = name; *p; p++)
-                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-", *p))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '.' || *p == '_' || *p == '-'))
                         return false;
         return true;
 }
@@ -884,6 +885,37 @@ static int profile_owned_options(const char *key, const char *value, char ***key
                 p += n + (p[n] == ',');
         }
         return 0;
+}
+
+bool profile_owned_keys_are_static(const Profile *p) {
+        /* profile_owned_keys() adds nothing to iommu_owned_keys when every key the profile writes
+         * is one of them and none brings options of its own (pci=...): what the generator checks
+         * before it copies the list. Anything else, or a key too long for the buffer, says false. */
+        for (Vendor v = 0; v < _VENDOR_MAX; v++) {
+                if (!p->args[v].set)
+                        continue;
+                for (const char *t = p->args[v].text; *t;) {
+                        size_t len = strcspn(t, " "), kl = 1 + strcspn(t + 1, "= ");
+                        bool have = false;
+                        char key[64];
+
+                        if (kl >= sizeof(key))
+                                return false;
+                        memcpy(key, t, kl);
+                        key[kl] = '\0';
+                        if (cmdline_key_has_owned_options(key, iommu_owned_keys)) {
+                                if (kl < len)
+                                        return false;
+                        } else {
+                                for (char * const *k = iommu_owned_keys; *k && !have; k++)
+                                        have = cmdline_key_equal(*k, key);
+                                if (!have)
+                                        return false;
+                        }
+                        t += len + (t[len] == ' ');
+                }
+        }
+        return true;
 }
 
 int profile_owned_keys(const Profile *p, char ***ret) {

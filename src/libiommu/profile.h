@@ -128,6 +128,8 @@ int profile_format_resolved(const Profile *p, char **ret);
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret);
 /* iommu_owned_keys plus every key the profile writes for any vendor. */
 int profile_owned_keys(const Profile *p, char ***ret);
+/* Whether profile_owned_keys() would return iommu_owned_keys as they are (nothing to copy). */
+bool profile_owned_keys_are_static(const Profile *p);
 
 typedef struct ProfileListEntry {
         char *name;

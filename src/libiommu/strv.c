@@ -72,19 +72,30 @@ int strv_extend_strv(char ***a, char * const *b) {
 
 int strv_split(const char *s, const char *separators, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
+        size_t k = 0;
 
+        /* Counted first: one allocation of the list. */
+        for (const char *p = s;;) {
+                size_t n;
+
+                p += strspn(p, separators);
+                n = strcspn(p, separators);
+                if (n == 0)
+                        break;
+                k++;
+                p += n;
+        }
         /* An empty result is an empty list, not NULL, so callers can tell it from "not set". */
-        l = calloc(1, sizeof(char *));
+        l = calloc(k + 1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        while (*s) {
+        for (size_t i = 0; i < k; i++) {
                 size_t n;
 
                 s += strspn(s, separators);
                 n = strcspn(s, separators);
-                if (n == 0)
-                        break;
-                if (strv_consume(&l, strndup(s, n)) < 0)
+                l[i] = strndup(s, n);
+                if (!l[i])
                         return -ENOMEM;
                 s += n;
         }

@@ -96,6 +96,21 @@ static void check_resolution(void) {
         r = mfree(r);
         assert_int_equal(chase_root(R, "/boot/loop1", 0, NULL, NULL), -ELOOP);
         assert_int_equal(chase_root(R, "/etc/secret/x", 0, NULL, NULL), -ENOTDIR);
+        /* A resolved path longer than the walk's stack buffer (256 bytes) moves to the heap
+         * intact, ".." included. */
+        {
+                char longp[512], *e = stpcpy(longp, "/etc");
+                for (int i = 0; i < 60; i++)
+                        e += sprintf(e, "/d%03d", i);
+                assert_int_equal(chase_root(R, longp, CHASE_NONEXISTENT, &r, NULL), 0);
+                assert_string_equal(r, longp);
+                r = mfree(r);
+                strcpy(e, "/x/..");
+                assert_int_equal(chase_root(R, longp, CHASE_NONEXISTENT, &r, NULL), 0);
+                *e = '\0';
+                assert_string_equal(r, longp);
+                r = mfree(r);
+        }
         /* NOFOLLOW keeps the link itself. */
         assert_int_equal(chase_root(R, "/boot/abs", CHASE_NOFOLLOW, &r, NULL), 0);
         assert_string_equal(r, "/boot/abs");
