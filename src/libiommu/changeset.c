@@ -801,6 +801,35 @@ static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
         return 0;
 }
 
+/* fsyncs every directory above path (inside the root, up to the root itself): after creating
+ * path's missing parents, their names are durable only once the directories holding them are.
+ * Logs, naming the directory. */
+static int sync_ancestors(const Root *root, const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        char *slash;
+
+        if (!p)
+                return log_oom();
+        while ((slash = strrchr(p, '/'))) {
+                _cleanup_close_ int fd = -1, rd = -1;
+                int r;
+
+                slash[slash == p] = '\0'; /* "/var" -> "/" */
+                r = chase_root(root, p, 0, NULL, &fd);
+                if (r >= 0 && (rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                        r = -errno;
+                if (r >= 0 && fsync(rd) < 0)
+                        r = -errno;
+                if (r < 0) {
+                        _cleanup_free_ char *name = root_display(root, p);
+                        return log_error_errno(r, "Failed to fsync the directory %s: %m", strna(name));
+                }
+                if (streq(p, "/"))
+                        break;
+        }
+        return 0;
+}
+
 /* fsyncs each directory that holds one of items [0, n) once: the renames (and removals) in it
  * are durable after that. Logs, naming the directory. */
 static int items_sync_directories(const ChangeSet *cs, size_t n) {
@@ -809,20 +838,33 @@ static int items_sync_directories(const ChangeSet *cs, size_t n) {
         int r;
 
         /* The distinct directories (a few, for thousands of items), then in path order: not a
-         * copy and a sort of every item's directory. */
+         * copy and a sort of every item's directory. Where writing an item created directories
+         * (/etc/iommu on a first apply), the directory above each of them holds a new name too. */
         for (size_t k = 0; k < n; k++) {
-                const char *p = cs->items[k].path, *slash = strrchr(p, '/');
+                const ChangeItem *c = &cs->items[k];
+                const char *p = c->path, *slash = strrchr(p, '/');
                 size_t l = slash == p ? 1 : (size_t) (slash - p);
-                bool seen = false;
+                size_t top = c->created_dir ? strlen(c->created_dir) : SIZE_MAX;
 
-                for (size_t i = 0; i < n_dirs && !seen; i++)
-                        seen = strlen(dirs[i]) == l && strneq(dirs[i], p, l);
-                if (seen)
-                        continue;
-                r = strv_consume(&dirs, strndup(p, l));
-                if (r < 0)
-                        return log_oom();
-                n_dirs++;
+                for (;;) {
+                        bool seen = false;
+
+                        for (size_t i = 0; i < n_dirs && !seen; i++)
+                                seen = strlen(dirs[i]) == l && strneq(dirs[i], p, l);
+                        if (!seen) {
+                                r = strv_consume(&dirs, strndup(p, l));
+                                if (r < 0)
+                                        return log_oom();
+                                n_dirs++;
+                        }
+                        /* Up one level while the directory just added is one this item created. */
+                        if (top == SIZE_MAX || l < top || l <= 1)
+                                break;
+                        while (l > 1 && p[l - 1] != '/')
+                                l--;
+                        if (l > 1)
+                                l--; /* drop the '/' (the root stays "/") */
+                }
         }
         if (n_dirs > 1)
                 qsort(dirs, n_dirs, sizeof(char *), str_compare);
@@ -959,6 +1001,7 @@ int changeset_commit(ChangeSet *cs) {
         unsigned max_id = 0;
         size_t n_ids;
         char name[16];
+        bool created_base;
         int r;
 
         if (cs->n_items == 0)
@@ -968,6 +1011,12 @@ int changeset_commit(ChangeSet *cs) {
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root->path);
         cs->id = max_id + 1;
+        /* Made here on a first apply: the directories above it then gain names too. */
+        created_base = chase_root(cs->root, CHANGESET_DIR, 0, NULL, &base) == -ENOENT;
+        if (base >= 0) {
+                close(base);
+                base = -1;
+        }
         r = chase_root(cs->root, CHANGESET_DIR, CHASE_MKDIR, NULL, &base);
         if (r >= 0) {
                 base_rd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -997,6 +1046,8 @@ int changeset_commit(ChangeSet *cs) {
                 r = -errno;
                 log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
         }
+        if (r >= 0 && created_base)
+                r = sync_ancestors(cs->root, CHANGESET_DIR);
         if (r < 0) {
                 (void) remove_tree(base_rd, name);
                 log_error("Nothing was changed.");
