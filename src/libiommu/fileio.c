@@ -21,6 +21,12 @@ static bool path_is_host(const char *path) {
         return isempty(path) || streq(path, "/");
 }
 
+static bool openat2_disabled(void) {
+        /* Lets the tests exercise the fallback walk on kernels that have openat2(). */
+        const char *e = getenv("IOMMUCTL_NO_OPENAT2");
+        return e && streq(e, "1");
+}
+
 int root_open_handle(const char *path, Root **ret) {
         _cleanup_free_ Root *root = NULL;
 
@@ -30,6 +36,8 @@ int root_open_handle(const char *path, Root **ret) {
         root->path = strdup(path_is_host(path) ? "/" : path);
         if (!root->path)
                 return -ENOMEM;
+        /* Asked once per handle, not once per file: the generator opens a dozen. */
+        root->walk = openat2_disabled();
         root->fd = open(root->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root->fd < 0 && errno != ENOENT) {
                 int r = -errno;
@@ -314,12 +322,6 @@ int chase_root(const Root *root, const char *path, ChaseFlags flags, char **ret_
 
 static bool openat2_missing;
 
-static bool openat2_disabled(void) {
-        /* Lets the tests exercise the fallback walk on kernels that have openat2(). */
-        const char *e = getenv("IOMMUCTL_NO_OPENAT2");
-        return e && streq(e, "1");
-}
-
 /* Whether the last component of path is a name (not "." or ".."); ret_name/ret_len get it. */
 static bool path_last_is_name(const char *path, const char **ret_name, size_t *ret_len) {
         size_t n = strlen(path), s, l;
@@ -397,7 +399,7 @@ int root_open(const Root *root, const char *path, int open_flags, int *ret_fd) {
         root_fd = root->fd;
         if (root_fd < 0)
                 return -ENOENT;
-        if (!openat2_missing && !openat2_disabled()) {
+        if (!openat2_missing && !root->walk) {
                 struct open_how how = {
                         .flags = (unsigned) (open_flags | O_CLOEXEC),
                         .mode = open_flags & O_CREAT ? 0600 : 0,

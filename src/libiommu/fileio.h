@@ -29,6 +29,7 @@ typedef enum ChaseFlags {
 typedef struct Root {
         int fd;     /* O_PATH|O_DIRECTORY */
         char *path; /* as given ("/" on the host), for messages only */
+        bool walk;  /* IOMMUCTL_NO_OPENAT2=1 when the handle was opened: the component walk only */
 } Root;
 
 /* path NULL or "" means "/". -ENOTDIR when it is not a directory. */
