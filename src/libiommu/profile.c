@@ -740,6 +740,11 @@ static bool setting_plain(const char *section, const char *name, const char *val
         return false;
 }
 
+static bool profile_setting_boot_skips(const char *section, const char *name) {
+        return (streq(section, "Profile") && streq(name, "Description")) ||
+               (streq(section, "Expect") && streq(name, "Modules"));
+}
+
 typedef struct BootContext {
         ParseContext *ctx;
         bool declined;
@@ -777,6 +782,11 @@ static int boot_handler(void *user, const char *section, const char *name, const
         }
         if (!setting_plain(section, name, value)) {
                 b->declined = true;
+                return 1;
+        }
+        /* Valid whatever they say, and read by nothing at boot: not copied (profile_load_boot()). */
+        if (profile_setting_boot_skips(section, name)) {
+                ctx->setting_seen = true;
                 return 1;
         }
         return handler(ctx, section, name, value);
@@ -850,7 +860,13 @@ int profile_load_boot(const Root *root, const char *name, Profile **ret) {
                 return log_oom();
         if (r > 0)
                 return 0;
-        return profile_load_full(root, name, PROFILE_LOAD_NO_LINT, ret);
+        r = profile_load_full(root, name, PROFILE_LOAD_NO_LINT, ret);
+        if (r < 0)
+                return r;
+        /* What the small reader leaves out, left out here too: one Profile whichever read it. */
+        (*ret)->description = mfree((*ret)->description);
+        (*ret)->expect_modules = strv_free((*ret)->expect_modules);
+        return 0;
 }
 
 int profile_kernel_args(const Profile *p, Vendor vendor, Cmdline **ret) {

@@ -105,10 +105,12 @@ typedef enum ProfileLoadFlags {
 int profile_load_full(const Root *root, const char *name, ProfileLoadFlags flags, Profile **ret);
 /* What the generator reads at every boot: profile_load_full(root, name, PROFILE_LOAD_NO_LINT, ret),
  * the same Profile or the same failure, through a small reader where the file in the tree's
- * directories is plain (sections, Key=Value, comments) and through the full loader otherwise. */
+ * directories is plain (sections, Key=Value, comments) and through the full loader otherwise.
+ * Description= and [Expect] Modules= (which every value makes valid, and which nothing at boot
+ * reads) are left out: description and expect_modules are NULL. */
 int profile_load_boot(const Root *root, const char *name, Profile **ret);
-/* The small reader alone, for tests: 1 with *ret set, 0 when it declines the file (the full loader
- * must read it), -ENOMEM. Logs nothing. */
+/* The small reader alone, for tests: 1 with *ret set (description and expect_modules NULL, as
+ * above), 0 when it declines the file (the full loader must read it), -ENOMEM. Logs nothing. */
 int profile_read_boot(const Root *root, const char *name, Profile **ret);
 /* Loads one file directly (for "lint FILE"); includes are looked up by name as usual. */
 int profile_load_file(const Root *root, const char *path, Profile **ret);
