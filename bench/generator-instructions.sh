@@ -45,12 +45,13 @@ generator=$build/src/iommu-generator
 zram=/lib/systemd/system-generators/zram-generator
 [[ -x $zram ]] || zram=/usr/lib/systemd/system-generators/zram-generator
 
-command -v valgrind > /dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
 [[ -x $generator ]] || { echo "$generator is missing: build first" >&2; exit 2; }
 [[ -x $zram ]] || { echo "zram-generator is missing (apt-get install systemd-zram-generator)" >&2; exit 2; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=valgrind.sh
+. "$src/bench/valgrind.sh"
 
 # instructions COMMAND...: runs COMMAND with three output directories under callgrind.
 instructions() {
@@ -60,7 +61,7 @@ instructions() {
     # A clean environment, as systemd gives generators: no MALLOC_PERTURB_ (which meson test sets
     # and which makes every free() a memset), no locale, nothing from a package build.
     n=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin ${IOMMU_GENERATOR_ROOT:+IOMMU_GENERATOR_ROOT=$IOMMU_GENERATOR_ROOT} \
-        valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" "$out/normal" "$out/early" "$out/late" 2>&1 \
+        "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null "$@" "$out/normal" "$out/early" "$out/late" 2>&1 \
         | sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p')
     rm -rf "$out"
     [[ -n $n ]] || { echo "callgrind did not report a count for $*" >&2; exit 2; }
@@ -156,7 +157,7 @@ fi
 # plan_check ROOT: "iommuctl plan --check" on the root (the fast path it shares with the generator).
 plan_check() {
     local n
-    n=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+    n=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null \
         "$build/src/iommuctl" plan --check --root "$1" 2>&1 > /dev/null |
         sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p')
     echo "${n:-0}"

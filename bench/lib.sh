@@ -2,11 +2,12 @@
 # Shared by the bench/ scripts: instruction counts under callgrind, generated trees, the floors.
 # Sourced; needs $src (the source tree) and $build (the build directory) set by the caller.
 
-command -v valgrind > /dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 2; }
 command -v python3 > /dev/null || { echo "python3 is missing (apt-get install python3)" >&2; exit 2; }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/iommuctl-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=valgrind.sh
+. "$src/bench/valgrind.sh"
 
 # callgrind_count COMMAND...: instructions executed by COMMAND (callgrind's "Collected"), in a
 # clean environment (summed over child processes with --trace-children=yes) as systemd or an operator's shell would give it (meson test sets
@@ -14,7 +15,7 @@ trap 'rm -rf "$tmp"' EXIT
 callgrind_count() {
         local n
         n=$(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin IOMMUCTL_PROFILES_PATH="$src/profiles" \
-                valgrind --tool=callgrind --callgrind-out-file=/dev/null ${CALLGRIND_ARGS:-} "$@" 2>&1 > /dev/null \
+                "$VALGRIND" --tool=callgrind --callgrind-out-file=/dev/null ${CALLGRIND_ARGS:-} "$@" 2>&1 > /dev/null \
                 | awk '/^==[0-9]*== Collected : [0-9]*$/ { n += $NF; seen = 1 } END { if (seen) printf "%.0f\n", n }')
         [[ -n $n ]] || { echo "callgrind did not report a count for $*" >&2; exit 2; }
         echo "$n"
