@@ -948,24 +948,32 @@ char *root_display(const Root *root, const char *path) {
         return s;
 }
 
+/* Logs why path (inside root) could not be read as a text: r from the read, -EBADMSG for a NUL
+ * byte at offset nul. Returns r. */
+static int read_text_error(const Root *root, const char *path, int r, size_t max, size_t nul) {
+        _cleanup_free_ char *name = root_display(root, path);
+
+        if (!name)
+                return log_oom();
+        if (r == -EFBIG)
+                return log_error_errno(r, "Failed to read %s: larger than %zu bytes; nothing was changed.", name, max);
+        if (r == -EBADMSG)
+                return log_error_errno(r, "%s: NUL byte at offset %zu; refusing to parse it, nothing was changed.", name, nul);
+        return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", name);
+}
+
 int read_root_text_and_warn(const Root *root, const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *text = NULL, *name = NULL;
-        size_t size = 0, nul;
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0, nul = 0;
         int r;
 
         r = read_root_file(root, path, max, &text, &size);
         if (r == -ENOENT)
                 return r;
-        name = root_display(root, path);
-        if (!name)
-                return log_oom();
-        if (r == -EFBIG)
-                return log_error_errno(r, "Failed to read %s: larger than %zu bytes; nothing was changed.", name, max);
+        if (r >= 0 && data_check_nul(text, size, &nul) < 0)
+                r = -EBADMSG;
         if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", name);
-        if (data_check_nul(text, size, &nul) < 0)
-                return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; refusing to parse it, nothing was changed.",
-                                       name, nul);
+                return read_text_error(root, path, r, max, nul);
         *ret = TAKE_PTR(text);
         if (ret_size)
                 *ret_size = size;
@@ -974,8 +982,8 @@ int read_root_text_and_warn(const Root *root, const char *path, size_t max, char
 
 int read_root_text_at_and_warn(const Root *root, int dir_fd, const char *dir, const char *name, size_t max, char **ret,
                                size_t *ret_size) {
-        _cleanup_free_ char *text = NULL, *path = NULL, *shown = NULL;
-        size_t size = 0, nul;
+        _cleanup_free_ char *text = NULL, *path = NULL;
+        size_t size = 0, nul = 0;
         int r;
 
         r = read_file_at(dir_fd, name, max, &text, &size);
@@ -992,14 +1000,7 @@ int read_root_text_at_and_warn(const Root *root, int dir_fd, const char *dir, co
                 return log_oom();
         if (r == -ELOOP)
                 return read_root_text_and_warn(root, path, max, ret, ret_size);
-        shown = root_display(root, path);
-        if (!shown)
-                return log_oom();
-        if (r == -EFBIG)
-                return log_error_errno(r, "Failed to read %s: larger than %zu bytes; nothing was changed.", shown, max);
-        if (r < 0)
-                return log_error_errno(r, "Failed to read %s: %m; nothing was changed.", shown);
-        return log_error_errno(-EBADMSG, "%s: NUL byte at offset %zu; refusing to parse it, nothing was changed.", shown, nul);
+        return read_text_error(root, path, r >= 0 ? -EBADMSG : r, max, nul);
 }
 
 static bool ascii_space(char c) {
