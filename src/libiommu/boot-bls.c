@@ -53,13 +53,8 @@ static int find_options_lines(const char *text, OptionsLine **ret, size_t *ret_n
                         v = q + 7;
                         while (v < eol && (text[v] == ' ' || text[v] == '\t'))
                                 v++;
-                        if (n == allocated) {
-                                OptionsLine *t = reallocarray(l, allocated ? allocated * 2 : 4, sizeof(OptionsLine));
-                                if (!t)
-                                        return -ENOMEM;
-                                l = t;
-                                allocated = allocated ? allocated * 2 : 4;
-                        }
+                        if (GREEDY_REALLOC(l, allocated, n + 1, 4) < 0)
+                                return -ENOMEM;
                         l[n] = (OptionsLine) { p, v, eol, end, line };
                         while (l[n].value_end > v && (text[l[n].value_end - 1] == ' ' || text[l[n].value_end - 1] == '\t'))
                                 l[n].value_end--;
@@ -164,19 +159,9 @@ typedef struct TextBuf {
 static void text_put(TextBuf *b, const char *s, size_t n) {
         if (b->oom)
                 return;
-        if (b->n + n + 1 > b->allocated) {
-                size_t a = b->allocated * 2 > b->n + n + 1 ? b->allocated * 2 : b->n + n + 1;
-                char *t;
-
-                if (a < 256)
-                        a = 256;
-                t = realloc(b->s, a);
-                if (!t) {
-                        b->oom = true;
-                        return;
-                }
-                b->s = t;
-                b->allocated = a;
+        if (GREEDY_REALLOC(b->s, b->allocated, b->n + n + 1, 256) < 0) {
+                b->oom = true;
+                return;
         }
         memcpy(b->s + b->n, s, n);
         b->n += n;
@@ -524,7 +509,6 @@ int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size
                 seen_dev[n_seen] = st.st_dev;
                 seen_ino[n_seen++] = st.st_ino;
                 while ((de = readdir(d))) {
-                        BlsEntry *t;
                         char *path, *id;
 
                         if (!is_entry_name(de->d_name))
@@ -537,16 +521,12 @@ int bls_find_entries_in(const Root *root, DIR *ret_dirs[3], BlsEntry **ret, size
                         strcpy(stpcpy(stpcpy(path, rel), "/"), de->d_name);
                         id = strndup(de->d_name, strlen(de->d_name) - strlen(".conf"));
                         /* Doubled as it fills: thousands of entries are not copied once per entry. */
-                        t = n < allocated ? list : reallocarray(list, allocated ? allocated * 2 : 16, sizeof(BlsEntry));
-                        if (!id || !t) {
+                        if (!id || GREEDY_REALLOC(list, allocated, n + 1, 16) < 0) {
                                 free(path);
                                 free(id);
-                                free(t ?: list);
+                                bls_entries_free(list, n);
                                 return -ENOMEM;
                         }
-                        if (n >= allocated)
-                                allocated = allocated ? allocated * 2 : 16;
-                        list = t;
                         list[n++] = (BlsEntry) { path, id, i };
                 }
                 ret_dirs[i] = TAKE_PTR(d);

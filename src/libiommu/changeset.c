@@ -216,14 +216,8 @@ static void index_insert(size_t *index, size_t size, const char *path, size_t it
 /* Appends an item (taking its members) and indexes its path: adding N files is O(N), where a
  * linear changeset_find() per add made it O(N^2). */
 static int changeset_append(ChangeSet *cs, ChangeItem *item) {
-        if (cs->n_items == cs->n_allocated) {
-                size_t m = cs->n_allocated ? cs->n_allocated * 2 : 8;
-                ChangeItem *t = reallocarray(cs->items, m, sizeof(ChangeItem));
-                if (!t)
-                        return -ENOMEM;
-                cs->items = t;
-                cs->n_allocated = m;
-        }
+        if (GREEDY_REALLOC(cs->items, cs->n_allocated, cs->n_items + 1, 8) < 0)
+                return -ENOMEM;
         if ((cs->n_items + 1) * 2 >= cs->index_size) {
                 size_t m = cs->index_size ? cs->index_size * 2 : 16;
                 size_t *t = calloc(m, sizeof(size_t));

@@ -53,6 +53,27 @@ static inline void *mfree(void *p) {
 }
 
 /* Replace *p with a copy of s (or NULL). */
+/* Makes room for need items of size bytes in *p, which has room for *allocated: at least doubles
+ * it (and gives at least min), so that n appends cost O(n). 0, or -ENOMEM with *p unchanged. */
+static inline int greedy_realloc(void **p, size_t *allocated, size_t need, size_t size, size_t min) {
+        size_t a;
+        void *t;
+
+        if (need <= *allocated)
+                return 0;
+        a = *allocated * 2 > need ? *allocated * 2 : need;
+        if (a < min)
+                a = min;
+        t = reallocarray(*p, a, size);
+        if (!t)
+                return -ENOMEM;
+        *p = t;
+        *allocated = a;
+        return 0;
+}
+#define GREEDY_REALLOC(array, allocated, need, min) \
+        greedy_realloc((void **) &(array), &(allocated), (need), sizeof((array)[0]), (min))
+
 static inline int free_and_strdup(char **p, const char *s) {
         char *t = NULL;
         if (s) {

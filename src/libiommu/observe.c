@@ -676,14 +676,8 @@ typedef struct DeviceNames {
 static int device_names_add(const char *name, void *userdata) {
         DeviceNames *dn = userdata;
 
-        if (dn->n >= dn->allocated) {
-                size_t a = dn->allocated ? dn->allocated * 2 : 64;
-                char **l = reallocarray(dn->names, a, sizeof(char *));
-                if (!l)
-                        return -ENOMEM;
-                dn->names = l;
-                dn->allocated = a;
-        }
+        if (GREEDY_REALLOC(dn->names, dn->allocated, dn->n + 1, 64) < 0)
+                return -ENOMEM;
         dn->names[dn->n] = arena_escaped(dn->o, name);
         if (!dn->names[dn->n])
                 return -ENOMEM;
@@ -926,14 +920,8 @@ static int groups_add(const char *name, void *userdata) {
                 if (errno != 0 || *end != '\0')
                         return 0;
         }
-        if (o->n_groups >= gl->allocated) {
-                size_t a = gl->allocated ? gl->allocated * 2 : 64;
-                IommuGroup *l = reallocarray(o->groups, a, sizeof(IommuGroup));
-                if (!l)
-                        return -ENOMEM;
-                o->groups = l;
-                gl->allocated = a;
-        }
+        if (GREEDY_REALLOC(o->groups, gl->allocated, o->n_groups + 1, 64) < 0)
+                return -ENOMEM;
         g = &o->groups[o->n_groups++];
         *g = (IommuGroup) { .id = id, .type = DOMAIN_UNKNOWN };
         r = observe_group(o, gl->fd, name, g, &gl->n_missing_type);

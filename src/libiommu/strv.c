@@ -42,15 +42,9 @@ int strv_consume(char ***l, char *s) {
 int strv_consume_n(char ***l, size_t *n, size_t *allocated, char *s) {
         if (!s)
                 return -ENOMEM;
-        if (*n + 2 > *allocated) {
-                size_t m = *allocated ? *allocated * 2 : 16;
-                char **t = reallocarray(*l, m, sizeof(char *));
-                if (!t) {
-                        free(s);
-                        return -ENOMEM;
-                }
-                *l = t;
-                *allocated = m;
+        if (GREEDY_REALLOC(*l, *allocated, *n + 2, 16) < 0) {
+                free(s);
+                return -ENOMEM;
         }
         (*l)[(*n)++] = s;
         (*l)[*n] = NULL;
