@@ -175,10 +175,6 @@ int drift_line_for(const Root *root, const Profile *profile, const HostInfo *hos
         return 0;
 }
 
-bool drift_line_carried(const DriftLine *l, const Cmdline *current) {
-        return plan_line_carries_profile(current, l->owned_keys, l->wanted);
-}
-
 int drift_plan_in_sync(const ContextOptions *o, const Context *c, const char *current) {
         _cleanup_(drift_line_done) DriftLine line = {};
         _cleanup_cmdline_ Cmdline *cur = NULL;

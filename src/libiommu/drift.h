@@ -93,7 +93,9 @@ void drift_line_done(DriftLine *l);
 int drift_line_for(const Root *root, const Profile *profile, const HostInfo *host, Vendor vendor, DriftLine *ret);
 /* current's owned tokens are exactly the line's, in its order: in sync on any kernel, without the
  * kernel model (plan_line_carries_profile()). */
-bool drift_line_carried(const DriftLine *l, const Cmdline *current);
+static inline bool drift_line_carried(const DriftLine *l, const Cmdline *current) {
+        return plan_line_carries_profile(current, l->owned_keys, l->wanted);
+}
 
 /* "plan --check"'s answer on the generator's fast path, for c loaded by context_load_node() and the
  * current line: 1 when current carries exactly the line apply writes and the full plan (context_load()
