@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "iommuctl.h"
+#include "libiommu/drift.h"
 #include "libiommu/escape.h"
 #include "libiommu/fileio.h"
 #include "libiommu/json.h"
@@ -34,18 +35,27 @@ static int current_cmdline(const Root *root, char **ret) {
         return 0;
 }
 
-/* lift: filled for a profile with [PCI] LiftACSRedirect=gpu-paths (its token is in the plan). */
-static int load_plan(Context *ctx, Plan *plan, AcsLift *lift) {
+/* lift: filled for a profile with [PCI] LiftACSRedirect=gpu-paths (its token is in the plan).
+ * in_sync_only: only whether the line is in sync is asked for (plan --check --quiet): 1, with
+ * nothing in plan, when the generator's fast path tells (drift_plan_in_sync()). */
+static int load_plan(Context *ctx, Plan *plan, AcsLift *lift, bool in_sync_only) {
         _cleanup_free_ char *current = NULL;
         ContextOptions o = args_context_options(true);
         int r;
 
-        r = context_load(&o, ctx);
+        r = in_sync_only ? context_load_node(&o, ctx) : context_load(&o, ctx);
         if (r < 0)
                 return r;
         r = current_cmdline(ctx->root, &current);
         if (r < 0)
                 return r;
+        if (in_sync_only) {
+                if (drift_plan_in_sync(&o, ctx, current) > 0)
+                        return 1;
+                r = context_load_kernel(&o, ctx);
+                if (r < 0)
+                        return r;
+        }
         if (ctx->profile->lift_acs_redirect == PROFILE_ACS_LIFT_GPU_PATHS) {
                 r = plan_acs_lift(ctx->root, ctx->host.arch, ctx->host.vendor, ctx->host.vendor_source, ctx->kernel.version, lift);
                 if (r < 0)
@@ -233,9 +243,14 @@ int verb_plan(int argc, char *argv[]) {
         if (argc > 1)
                 return log_error("plan takes no arguments."), EXIT_ERROR;
         _cleanup_(acs_lift_done) AcsLift lift = {};
-        r = load_plan(&ctx, &plan, &lift);
+        /* With --check --quiet only the exit status is printed: a line that carries exactly what
+         * apply writes is in sync without the kernel model, as the generator judges it at boot.
+         * Without --quiet the whole plan is printed, so it is computed. */
+        r = load_plan(&ctx, &plan, &lift, arg.check && arg.quiet && !arg.json);
         if (r < 0)
                 return EXIT_ERROR;
+        if (r > 0)
+                return EXIT_OK;
         if (plan.wanted_misses_mode)
                 log_warning("Profile %s: %s.", ctx.profile->name, plan.wanted_misses_mode);
         /* What the mode would break on this node: warned once here, the text and JSON show it too. */
@@ -265,7 +280,7 @@ int verb_cmdline(int argc, char *argv[]) {
 
         if (argc > 1)
                 return log_error("cmdline takes no arguments."), EXIT_ERROR;
-        r = load_plan(&ctx, &plan, &lift);
+        r = load_plan(&ctx, &plan, &lift, false);
         if (r < 0)
                 return EXIT_ERROR;
         if (arg.full && arg.cmdline) {

@@ -10,7 +10,7 @@
 #include "plan.h"
 #include "strv.h"
 
-int context_load(const ContextOptions *o, Context *ret) {
+int context_load_node(const ContextOptions *o, Context *ret) {
         _cleanup_(context_done) Context c = { .root = o->root };
         const char *name;
         Vendor vendor;
@@ -40,24 +40,45 @@ int context_load(const ContextOptions *o, Context *ret) {
                                        "or portable.", c.host.vendor_source, c.root->path);
         c.args_vendor = host_args_vendor(&c.host);
 
-        r = kernel_info_load(c.root, c.host.arch, o->kernel_release, o->kernel_config, &c.kernel);
+        *ret = c;
+        c = (Context) {};
+        return 0;
+}
+
+int context_load_kernel(const ContextOptions *o, Context *c) {
+        int r;
+
+        kernel_info_done(&c->kernel);
+        r = kernel_info_load(c->root, c->host.arch, o->kernel_release, o->kernel_config, &c->kernel);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
                 return log_error_errno(r, "Failed to read the kernel's build configuration %s: %m", o->kernel_config ?: "");
         /* An image with no running kernel: the kernels it ships, so the tokens work on each. */
         if (!o->kernel_release && !o->kernel_config) {
-                r = kernel_info_load_image(c.root, &c.kernel);
+                r = kernel_info_load_image(c->root, &c->kernel);
                 if (r < 0)
                         return log_oom();
         }
         /* The node's own facts (caching mode, NpCache, SNP...): the root is the node the line is for. */
-        r = kernel_platform_probe(c.root, c.host.arch, o->kernel_log, &c.kernel.platform);
+        r = kernel_platform_probe(c->root, c->host.arch, o->kernel_log, &c->kernel.platform);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
                 return r; /* logged with file:line */
+        return 0;
+}
 
+int context_load(const ContextOptions *o, Context *ret) {
+        _cleanup_(context_done) Context c = {};
+        int r;
+
+        r = context_load_node(o, &c);
+        if (r < 0)
+                return r;
+        r = context_load_kernel(o, &c);
+        if (r < 0)
+                return r;
         *ret = c;
         c = (Context) {};
         return 0;

@@ -29,8 +29,14 @@ typedef struct ContextOptions {
         bool need_vendor;    /* fail when the vendor cannot be told */
 } ContextOptions;
 
-/* Errors are logged. */
+/* Errors are logged. context_load_node() then context_load_kernel(). */
 int context_load(const ContextOptions *o, Context *ret);
+/* The first part, all but the kernel: the configuration, the profile (the full loader, with its
+ * lint), the host and args_vendor. */
+int context_load_node(const ContextOptions *o, Context *ret);
+/* The second: the kernel the line is for (release, build configuration, or the image's kernels)
+ * and the node's platform facts, into c->kernel. */
+int context_load_kernel(const ContextOptions *o, Context *c);
 void context_done(Context *c);
 
 /* The profile's kernel arguments for the context's vendor and, when ret_owned is not NULL, the

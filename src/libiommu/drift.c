@@ -3,6 +3,7 @@
 #include "fileio.h"
 #include "host.h"
 #include "intent.h"
+#include "kernel-model.h"
 #include "log.h"
 #include "profile.h"
 #include "strv.h"
@@ -144,12 +145,84 @@ static int drift_add_acs_lift(const Root *root, const Profile *profile, const Ho
                                         kernel ? kernel->version : 0, wanted, NULL);
 }
 
+void drift_line_done(DriftLine *l) {
+        cmdline_free(l->wanted);
+        strv_free(l->owned);
+        *l = (DriftLine) {};
+}
+
+int drift_line_for(const Root *root, const Profile *profile, const HostInfo *host, Vendor vendor, DriftLine *ret) {
+        _cleanup_(drift_line_done) DriftLine l = {};
+        int r;
+
+        r = profile_kernel_args(profile, vendor, &l.wanted);
+        if (r < 0)
+                return r;
+        /* Most profiles write only keys of the static list: no copy of it. */
+        if (profile_owned_keys_are_static(profile))
+                l.owned_keys = iommu_owned_keys;
+        else {
+                r = profile_owned_keys(profile, &l.owned);
+                if (r < 0)
+                        return r;
+                l.owned_keys = l.owned;
+        }
+        r = drift_add_acs_lift(root, profile, host, NULL, l.wanted);
+        if (r < 0)
+                return r;
+        *ret = l;
+        l = (DriftLine) {};
+        return 0;
+}
+
+int drift_plan_in_sync(const ContextOptions *o, const Context *c, const char *current) {
+        _cleanup_(drift_line_done) DriftLine line = {};
+        _cleanup_cmdline_ Cmdline *cur = NULL;
+        const Profile *p = c->profile;
+        Vendor vendor = c->args_vendor;
+        KernelPlatform platform;
+
+        /* Another kernel than the node's, a kernel log, or no line to judge: the full plan. */
+        if (!current || o->kernel_release || o->kernel_config || o->kernel_log)
+                return 0;
+        /* Only the profile's own line is the same on every kernel: for a Mode alone the model
+         * chooses the tokens for the kernel, and the ACS lift's token is spelt for it. */
+        if (vendor < 0 || vendor >= _VENDOR_MAX || !p->args[vendor].set || p->lift_acs_redirect != PROFILE_ACS_KEEP)
+                return 0;
+        /* The full plan refuses to judge a line with an unterminated quote. */
+        if (cmdline_parse(current, &cur) < 0 || cmdline_find_unterminated(cur))
+                return 0;
+        if (drift_line_for(c->root, p, &c->host, vendor, &line) < 0 || !drift_line_carried(&line, cur))
+                return 0;
+
+        /* In sync, unless the full plan fails on what it reads next: the node's platform facts (a
+         * broken PLATFORM_OVERRIDE_FILE), or a conflict that refuses the mode on this node's kernel
+         * (a build without the vendor's driver), whose build configuration is read only where a
+         * conflict could refuse. */
+        if (kernel_platform_probe(c->root, c->host.arch, NULL, &platform) < 0)
+                return 0;
+        if (intent_conflicts_may_refuse(p->mode, vendor)) {
+                _cleanup_(kernel_info_done) KernelInfo k = {};
+                _cleanup_(intent_conflicts_done) IntentConflicts conflicts = {};
+
+                /* What context_load_kernel() reads without --kernel-release or --kernel-config. */
+                if (kernel_info_load(c->root, c->host.arch, NULL, NULL, &k) < 0 || kernel_info_load_image(c->root, &k) < 0)
+                        return 0;
+                k.platform = platform;
+                if (intent_conflicts(p->mode, vendor, &k, &conflicts) < 0)
+                        return 0;
+                for (size_t i = 0; i < conflicts.n; i++)
+                        if (conflicts.items[i].refuse)
+                                return 0;
+        }
+        return 1;
+}
+
 int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         _cleanup_(drift_result_done) DriftResult res = {};
         _cleanup_free_ char *proc_cmdline = NULL;
-        _cleanup_cmdline_ Cmdline *current = NULL, *wanted = NULL;
-        _cleanup_strv_free_ char **owned = NULL;
-        char * const *owned_keys;
+        _cleanup_cmdline_ Cmdline *current = NULL;
+        _cleanup_(drift_line_done) DriftLine line = {};
         _cleanup_profile_ Profile *profile = NULL;
         _cleanup_(config_done) Config config = {};
         _cleanup_(host_info_done) HostInfo host = {};
@@ -207,32 +280,22 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
         if (vendor < 0)
                 return log_warning_errno(-ENXIO, "Cannot tell this host's IOMMU (%s); set Vendor= in %s.",
                                          host.vendor_source, CONFIG_FILE);
-        r = profile_kernel_args(profile, vendor, &wanted);
+        r = drift_line_for(root, profile, &host, vendor, &line);
         if (r == -ENODATA) {
                 log_warning("Profile %s has no kernel arguments for %s (%s); nothing to check.",
                             profile->name, vendor_to_string(vendor), profile->path);
                 return done(&res, DRIFT_SKIP_NO_ARGS, ret);
         }
+        if (r == -ENOMEM)
+                return log_oom();
         if (r < 0)
                 return log_warning_errno(r, "Failed to parse the kernel arguments of profile %s: %m", profile->name);
-        /* Most profiles write only keys of the static list: no copy of it. */
-        if (profile_owned_keys_are_static(profile))
-                owned_keys = iommu_owned_keys;
-        else {
-                r = profile_owned_keys(profile, &owned);
-                if (r < 0)
-                        return log_oom();
-                owned_keys = owned;
-        }
-        r = drift_add_acs_lift(root, profile, &host, NULL, wanted);
-        if (r < 0)
-                return log_oom();
-        res.wanted = cmdline_to_string(wanted);
+        res.wanted = cmdline_to_string(line.wanted);
         if (!res.wanted)
                 return log_oom();
 
         /* The line apply writes: in sync on any kernel, without reading its build configuration. */
-        if (plan_line_carries_profile(current, owned_keys, wanted))
+        if (drift_line_carried(&line, current))
                 return done(&res, drift_decide_sync(res.armed, SYNC_IN_SYNC), ret);
         r = kernel_info_load(root, host.arch, NULL, NULL, &kernel);
         if (r < 0)
@@ -246,19 +309,19 @@ int drift_decide(const Root *root, bool in_initrd, DriftResult *ret) {
                 if (r < 0 && r != -ENODATA)
                         return log_oom();
                 if (r >= 0 && choice.tokens) {
-                        cmdline_free(wanted);
-                        wanted = TAKE_PTR(choice.tokens);
-                        if (drift_add_acs_lift(root, profile, &host, &kernel, wanted) < 0)
+                        cmdline_free(line.wanted);
+                        line.wanted = TAKE_PTR(choice.tokens);
+                        if (drift_add_acs_lift(root, profile, &host, &kernel, line.wanted) < 0)
                                 return log_oom();
                         free(res.wanted);
-                        res.wanted = cmdline_to_string(wanted);
+                        res.wanted = cmdline_to_string(line.wanted);
                         if (!res.wanted)
                                 return log_oom();
-                        if (plan_line_carries_profile(current, owned_keys, wanted))
+                        if (drift_line_carried(&line, current))
                                 return done(&res, drift_decide_sync(res.armed, SYNC_IN_SYNC), ret);
                 }
         }
-        r = plan_sync_state(&kernel, vendor, current, owned_keys, wanted, &sync);
+        r = plan_sync_state(&kernel, vendor, current, line.owned_keys, line.wanted, &sync);
         if (r < 0)
                 return log_oom();
         return done(&res, drift_decide_sync(res.armed, sync), ret);

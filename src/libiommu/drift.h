@@ -3,6 +3,7 @@
 
 #include "cmdline.h"
 #include "config.h"
+#include "context.h"
 #include "plan.h"
 
 /* The generator's decision, where cmocka can reach it: at boot, is this node armed, and does the
@@ -76,3 +77,31 @@ DriftDecision drift_decide_sync(DriftArmed armed, SyncState sync);
  * configuration, a profile that does not load, an unknown vendor) are logged and returned: the
  * generator then does nothing. */
 int drift_decide(const Root *root, bool in_initrd, DriftResult *ret);
+
+/* The generator's fast path, shared with "plan --check": the line apply writes for profile on a
+ * vendor host, known without the kernel (the profile's own tokens for vendor, else the model's for
+ * its Mode on the newest kernel the model knows, plus the ACS lift's token for the release the node
+ * reports), and the keys it owns. */
+typedef struct DriftLine {
+        Cmdline *wanted;
+        char **owned;              /* a copy of the owned keys, when the profile adds to the static list */
+        char * const *owned_keys;  /* owned, or iommu_owned_keys */
+} DriftLine;
+
+void drift_line_done(DriftLine *l);
+/* -ENODATA when the profile has no tokens for vendor; not logged. */
+int drift_line_for(const Root *root, const Profile *profile, const HostInfo *host, Vendor vendor, DriftLine *ret);
+/* current's owned tokens are exactly the line's, in its order: in sync on any kernel, without the
+ * kernel model (plan_line_carries_profile()). */
+static inline bool drift_line_carried(const DriftLine *l, const Cmdline *current) {
+        return plan_line_carries_profile(current, l->owned_keys, l->wanted);
+}
+
+/* "plan --check"'s answer on the generator's fast path, for c loaded by context_load_node() and the
+ * current line: 1 when current carries exactly the line apply writes and the full plan (context_load()
+ * and plan_compute()) would judge it in sync without failing, decided without the kernel model;
+ * the build configuration is read only where a conflict could refuse the profile's mode on it. 0
+ * when that cannot be told this way (another kernel was named, a profile whose tokens depend on
+ * the kernel, a line that is not exactly the one apply writes, anything that would fail): the
+ * caller runs the full plan, which gives the answer and logs what it logs. Logs nothing. */
+int drift_plan_in_sync(const ContextOptions *o, const Context *c, const char *current);

@@ -390,6 +390,11 @@ static int conflict_add(IntentConflicts *c, const char *id, bool refuse_mode, co
         return 0;
 }
 
+bool intent_conflicts_may_refuse(ProfileMode mode, Vendor vendor) {
+        /* The refusals intent_conflicts() raises: "no-driver" only. Keep the two in step. */
+        return mode != MODE_OFF && (vendor == VENDOR_AMD || vendor == VENDOR_INTEL);
+}
+
 int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentConflicts *ret) {
         _cleanup_(intent_conflicts_done) IntentConflicts c = {};
         const KernelPlatform *pl;
@@ -403,7 +408,7 @@ int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, Inten
         pl = &k->platform;
         /* A build without the vendor's driver (Debian's cloud flavour on AMD): no mode but off, whatever
          * the profile's own line says. */
-        if (mode != MODE_OFF && k->config_source &&
+        if (intent_conflicts_may_refuse(mode, vendor) && k->config_source &&
             ((vendor == VENDOR_AMD && k->config.amd_iommu == 0) || (vendor == VENDOR_INTEL && k->config.intel_iommu == 0))) {
                 r = conflict_add(&c, "no-driver", true, NULL,
                                  "%s is built without CONFIG_%s_IOMMU (%s): no IOMMU groups whatever the command line, so "

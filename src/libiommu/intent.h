@@ -48,6 +48,9 @@ void intent_conflicts_done(IntentConflicts *c);
 /* The conflicts of mode on kernel k's platform (k->platform: unknown facts raise none). Only
  * -ENOMEM fails. */
 int intent_conflicts(ProfileMode mode, Vendor vendor, const KernelInfo *k, IntentConflicts *ret);
+/* Whether intent_conflicts() can refuse mode for vendor on some kernel or platform (a build without
+ * the vendor's driver): false lets a caller skip reading the build configuration for it. */
+bool intent_conflicts_may_refuse(ProfileMode mode, Vendor vendor);
 
 /* Whether iommufd-based VFIO (KubeVirt 1.9's passthrough) can work: the device nodes where the tree
  * has /dev (dev_iommu, dev_vfio_devices: 1, 0, -1 not looked up), else the build's CONFIG_IOMMUFD and

@@ -545,7 +545,8 @@ static int parse_file(ParseContext *ctx, const char *path, const char *rel) {
         return r;
 }
 
-static int check_args_match_mode(const Profile *p, Vendor v) {
+/* passed: the vendors whose own line already passed this check. */
+static int check_args_match_mode(const Profile *p, Vendor v, unsigned passed) {
         const ProfileArgs *a = &p->args[v];
         _cleanup_cmdline_ Cmdline *c = NULL;
         Vendor check[2] = { v, _VENDOR_INVALID };
@@ -561,6 +562,10 @@ static int check_args_match_mode(const Profile *p, Vendor v) {
         for (size_t i = 0; i < ELEMENTSOF(check) && check[i] >= 0; i++) {
                 _cleanup_(kernel_prediction_done) KernelPrediction k = {};
 
+                /* The same tokens already passed on this vendor (Portable= often repeats Intel=):
+                 * the same prediction, no message. */
+                if ((passed & (1U << check[i])) && streq(p->args[check[i]].text, a->text))
+                        continue;
                 /* Judged on the newest kernel the model knows, with mainline defaults. */
                 r = kernel_predict(NULL, check[i], c, &k);
                 if (r < 0)
@@ -595,6 +600,7 @@ static bool profile_expect_domain_matches(const Profile *p) {
 
 static int profile_finish(ParseContext *ctx) {
         Profile *p = ctx->profile;
+        unsigned passed = 0;
         int r = 0;
 
         if (p->mode < 0)
@@ -612,8 +618,12 @@ static int profile_finish(ParseContext *ctx) {
                 if (!p->args[v].set)
                         continue;
                 /* Also a check for people (lint, apply, plan), skipped at boot like the lint. */
-                if (!(ctx->flags & PROFILE_LOAD_NO_LINT) && check_args_match_mode(p, v) < 0)
+                if (ctx->flags & PROFILE_LOAD_NO_LINT)
+                        continue;
+                if (check_args_match_mode(p, v, passed) < 0)
                         r = -EINVAL;
+                else
+                        passed |= 1U << v;
         }
         /* Without [KernelArgs] lines the kernel model chooses the tokens for Mode= (intent.h). */
         return r;

@@ -129,6 +129,9 @@ static void test_broken_profiles(void **state) {
                 { "[Profile]\nInclude=does-not-exist\n", "no such profile", 2 },
                 { "[Profile]\nMode=strict\nInclude=strict\n", "Include= must come before", 3 },
                 { "[Profile]\nMode=strict\n[KernelArgs]\nIntel=intel_iommu=on\n", "Mode=strict promises DMA", 4 },
+                /* Portable= repeats a line that failed on Intel: judged again, and named. */
+                { "[Profile]\nMode=strict\n[KernelArgs]\nIntel=intel_iommu=on\nPortable=intel_iommu=on\n",
+                  "Portable=intel_iommu=on: on intel the kernel would end up with DMA-FQ", 5 },
                 { "[Profile]\nMode=off\n[KernelArgs]\nPortable=intel_iommu=off\n", "on amd the kernel would end up with DMA-FQ", 4 },
                 { "[Profile]\nMode=passthrough\n[KernelArgs]\nARM64=iommu=pt\n", "does not exist on aarch64", 4 },
                 { "[Profile]\nMode=passthrough\n[Expect]\nDomainType=DMA\n[KernelArgs]\nAMD=iommu=pt\n", "contradicts Mode=passthrough", 0 },
