@@ -858,7 +858,7 @@ static int state_dir_open(const Root *root, const char *path, int *ret_fd) {
         }
         if (r < 0) {
                 _cleanup_free_ char *name = root_display(root, path);
-                return log_error_errno(r, "Failed to create %s: %m", strna(name));
+                return log_error_errno(r, "Failed to %s %s: %m", p ? "create" : "open", strna(name));
         }
         *ret_fd = TAKE_FD(fd);
         return 0;
@@ -1314,11 +1314,10 @@ int changeset_recover(const Root *root) {
                 return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root->path);
         newest = journal_newest(root, ids, n_ids);
         for (size_t i = 0; i < n_ids; i++) {
-                bool all_new;
-
                 _cleanup_changeset_ ChangeSet *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
                 _cleanup_close_ int dir_fd = -1;
+                bool all_new;
 
                 if (!dir)
                         return log_oom();
