@@ -97,9 +97,12 @@ PY
 
 # make_bls_tree DIR N: a systemd-boot root (tests/fixtures/boot/systemd-boot-esp) with N BLS
 # entries; /etc/kernel/cmdline already has what apply writes, so apply changes the N entries only.
+# It has /var/lib, as every installed root has (the fixture, a boot tree, has no /var); apply
+# makes /var/lib/iommu/changesets below it.
 make_bls_tree() {
         local r=$1 n=$2 f=$src/tests/fixtures/boot/systemd-boot-esp
         cp -a "$f/input" "$r"
+        mkdir -p "$r/var/lib"
         cp "$f/expected/etc/kernel/cmdline" "$r/etc/kernel/cmdline"
         rm -f "$r"/efi/loader/entries/*.conf
         python3 - "$r/efi/loader/entries" "$n" "$f/input/efi/loader/entries/0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f6-6.1.0-21-amd64.conf" <<'PY'

@@ -501,14 +501,17 @@ static bool journal_has(int dir_fd, const char *name) {
         return dir_fd >= 0 && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-static int journal_mark(int dir_fd, const char *name) {
+/* Marks a set "complete" or "rolled-back". What counts is that the mark exists (its name), not
+ * the time stamp in it: no fsync of the file itself. With durable, the set's directory is fsynced
+ * so that the name is; "complete" is written without (see changeset_recover(): a set whose mark
+ * is lost is told complete from its files). */
+static int journal_mark(int dir_fd, const char *name, bool durable) {
         char stamp[64];
         int n;
 
         n = snprintf(stamp, sizeof(stamp), "%lld\n", (long long) time(NULL));
-        /* What counts is that the mark exists (its name, made durable by the directory fsync),
-         * not the time stamp in it: no fsync of the file itself. */
-        return write_file_atomic_at(dir_fd, name, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
+        return write_file_atomic_at(dir_fd, name, stamp, n, 0600, (uid_t) -1, (gid_t) -1,
+                                    WRITE_ATOMIC_NO_DATA_SYNC | (durable ? 0 : WRITE_ATOMIC_NO_DIR_SYNC));
 }
 
 static int unsigned_compare(const void *a, const void *b) {
@@ -795,32 +798,69 @@ static int items_directories(const ChangeSet *cs, size_t n, char ***ret) {
         return 0;
 }
 
-/* fsyncs every directory above path (inside the root, up to the root itself): after creating
- * path's missing parents, their names are durable only once the directories holding them are.
- * Logs, naming the directory. */
-static int sync_ancestors(const Root *root, const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        char *slash;
+/* fsyncs the directory path (inside the root). Logs, naming it. */
+static int sync_dir_in_root(const Root *root, const char *path) {
+        _cleanup_close_ int fd = -1;
+        int r;
 
-        if (!p)
-                return log_oom();
-        while ((slash = strrchr(p, '/'))) {
-                _cleanup_close_ int fd = -1, rd = -1;
-                int r;
-
-                slash[slash == p] = '\0'; /* "/var" -> "/" */
-                r = chase_root(root, p, 0, NULL, &fd);
-                if (r >= 0 && (rd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-                        r = -errno;
-                if (r >= 0 && fsync(rd) < 0)
-                        r = -errno;
-                if (r < 0) {
-                        _cleanup_free_ char *name = root_display(root, p);
-                        return log_error_errno(r, "Failed to fsync the directory %s: %m", strna(name));
-                }
-                if (streq(p, "/"))
-                        break;
+        r = root_open(root, path, O_RDONLY | O_DIRECTORY, &fd);
+        if (r >= 0 && fsync(fd) < 0)
+                r = -errno;
+        if (r < 0) {
+                _cleanup_free_ char *name = root_display(root, path);
+                return log_error_errno(r, "Failed to fsync the directory %s: %m", strna(name));
         }
+        return 0;
+}
+
+/* The descriptor (O_RDONLY|O_DIRECTORY) of a state directory (path inside the root, absolute and
+ * normalized), made when missing. Where it is there (every apply but a node's first), that is one
+ * openat2(). Otherwise the deepest ancestor that exists is found, the missing components are made
+ * in one walk, and the directory above each one made is fsynced (that ancestor, then each made
+ * directory but the last), so that their names are durable before anything is journaled in
+ * them: a first apply into an image without /var makes /var/lib/iommu/changesets and fsyncs /,
+ * /var, /var/lib and /var/lib/iommu; on a root with /var/lib, /var/lib and /var/lib/iommu only.
+ * The last directory's own entries are the caller's to sync. Logs, naming the directory. */
+static int state_dir_open(const Root *root, const char *path, int *ret_fd) {
+        _cleanup_free_ char *p = NULL;
+        _cleanup_close_ int fd = -1, pfd = -1;
+        size_t l;
+        int r;
+
+        r = root_open(root, path, O_RDONLY | O_DIRECTORY, &fd);
+        if (r == -ENOENT) {
+                p = strdup(path);
+                if (!p)
+                        return log_oom();
+                /* The deepest existing ancestor ("/", the root, at least: the walk makes the root
+                 * itself when it is missing, and the root's parent is the caller's). */
+                do {
+                        char *slash = strrchr(p, '/');
+                        slash[slash == p] = '\0'; /* "/var" -> "/" */
+                } while (!streq(p, "/") && !root_exists(root, p));
+                r = chase_root(root, path, CHASE_MKDIR, NULL, &pfd);
+                if (r >= 0 && (fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+                        r = -errno;
+                /* p, then each component of path below it but the last. */
+                for (l = strlen(p); r >= 0;) {
+                        r = sync_dir_in_root(root, p); /* logs */
+                        if (r < 0)
+                                return r;
+                        l += l > 1; /* past the '/' after p (none after the root) */
+                        l += strcspn(path + l, "/");
+                        if (path[l] == '\0')
+                                break;
+                        free(p);
+                        p = strndup(path, l);
+                        if (!p)
+                                return log_oom();
+                }
+        }
+        if (r < 0) {
+                _cleanup_free_ char *name = root_display(root, path);
+                return log_error_errno(r, "Failed to %s %s: %m", p ? "create" : "open", strna(name));
+        }
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -991,11 +1031,10 @@ static int items_restore(const ChangeSet *cs, size_t n) {
 int changeset_commit(ChangeSet *cs) {
         _cleanup_free_ unsigned *ids = NULL;
         _cleanup_free_ char *dir = NULL;
-        _cleanup_close_ int base = -1, base_rd = -1, dir_fd = -1;
+        _cleanup_close_ int base_rd = -1, dir_fd = -1;
         unsigned max_id = 0;
         size_t n_ids;
         char name[16];
-        bool created_base;
         int r;
 
         if (cs->n_items == 0)
@@ -1005,20 +1044,10 @@ int changeset_commit(ChangeSet *cs) {
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root->path);
         cs->id = max_id + 1;
-        /* Made here on a first apply: the directories above it then gain names too. */
-        created_base = chase_root(cs->root, CHANGESET_DIR, 0, NULL, &base) == -ENOENT;
-        if (base >= 0) {
-                close(base);
-                base = -1;
-        }
-        r = chase_root(cs->root, CHANGESET_DIR, CHASE_MKDIR, NULL, &base);
-        if (r >= 0) {
-                base_rd = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                if (base_rd < 0)
-                        r = -errno;
-        }
+        /* Made here on a first apply, with the directories above it durable (logs). */
+        r = state_dir_open(cs->root, CHANGESET_DIR, &base_rd);
         if (r < 0)
-                return log_error_errno(r, "Failed to create %s under %s: %m; nothing was changed.", CHANGESET_DIR, cs->root->path);
+                return log_error("Nothing was changed."), r;
         (void) fchmod(base_rd, 0700);
         dir = journal_dir(cs->root, cs->id);
         if (!dir)
@@ -1040,8 +1069,6 @@ int changeset_commit(ChangeSet *cs) {
                 r = -errno;
                 log_error_errno(r, "Failed to fsync the directory of %s: %m", dir);
         }
-        if (r >= 0 && created_base)
-                r = sync_ancestors(cs->root, CHANGESET_DIR);
         if (r < 0) {
                 (void) remove_tree(base_rd, name);
                 log_error("Nothing was changed.");
@@ -1060,15 +1087,17 @@ int changeset_commit(ChangeSet *cs) {
                                           "once the cause is fixed.", dir);
                                 return r;
                         }
-                        (void) journal_mark(dir_fd, "rolled-back");
+                        (void) journal_mark(dir_fd, "rolled-back", true);
                         log_error("Restored every file the change set had touched; nothing was changed.");
                         return r;
                 }
         }
-        r = journal_mark(dir_fd, "complete");
+        /* Without an fsync: the files and their directories are durable, and a set whose mark a
+         * crash lost is told complete from them (changeset_recover()). */
+        r = journal_mark(dir_fd, "complete", false);
         if (r < 0) {
                 log_error_errno(r, "Failed to mark the change set %s complete: %m", dir);
-                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir_fd, "rolled-back") >= 0)
+                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir_fd, "rolled-back", true) >= 0)
                         log_error("Restored every file the change set had touched; nothing was changed.");
                 return r;
         }
@@ -1214,18 +1243,81 @@ static int journal_load(const Root *root, unsigned id, ChangeSet **ret) {
         return 0;
 }
 
+/* The newest set that got as far as its journal (or a version 1 manifest): the only one that can
+ * be incomplete without its mark. 0 when there is none. */
+static unsigned journal_newest(const Root *root, const unsigned *ids, size_t n_ids) {
+        for (size_t i = n_ids; i-- > 0;) {
+                _cleanup_close_ int dir_fd = -1;
+
+                if (journal_dir_open(root, ids[i], &dir_fd) >= 0 &&
+                    (journal_has(dir_fd, "journal") || journal_has(dir_fd, "manifest")))
+                        return ids[i];
+        }
+        return 0;
+}
+
+/* Whether every file of a loaded set holds the contents the set wrote (is absent, for a removal).
+ * Reads each file: only for a set whose mark is missing. */
+static int items_all_new(const ChangeSet *cs, bool *ret) {
+        for (size_t k = 0; k < cs->n_items; k++) {
+                const ChangeItem *c = &cs->items[k];
+                _cleanup_free_ char *cur = NULL;
+                struct stat st;
+                size_t cur_size;
+                int r, dir_fd = -1;
+
+                r = item_dir_fd(cs, c, false, &dir_fd);
+                if (r >= 0 || r == -ENOENT)
+                        r = read_current(dir_fd, item_name(c), &cur, &cur_size, &st);
+                if (r < 0 || !contents_equal(cur, cur_size, c->new, c->new_size)) {
+                        *ret = false;
+                        return 0;
+                }
+        }
+        *ret = true;
+        return 0;
+}
+
+/* "complete" is written without an fsync (changeset_commit()), so a crash may lose it; a set is
+ * told complete without it as follows.
+ *
+ * Only the newest set can be incomplete: every run recovers under the lock before it journals a
+ * set of its own, and recovery leaves each set it finds marked complete or rolled back (or fails,
+ * and then no newer set is made). So a set without a mark that is not the newest one was complete
+ * or rolled back (a rolled-back mark is durable: written with an fsync of the set's directory,
+ * before the next set is made), and is complete. The newest one without a mark was interrupted
+ * somewhere between its journal and its mark, or its mark was lost: when every one of its files
+ * holds its new contents (a removed file is absent, a created one, the applied record say, is
+ * there with them), the set reached its end and is rolled forward; otherwise it is rolled back as
+ * before. That is sound because:
+ *  - each file is replaced by renaming a temporary whose contents were fsynced first, so a file
+ *    that shows its new contents after a crash has them durably; only the renames may not be
+ *    durable when the process died (killed, not a power loss) between the last rename and the
+ *    fsync of its directory: rolling forward fsyncs the set's directories again before the mark,
+ *    as the commit would have;
+ *  - after a power loss the files read are the ones on disk: a rename lost in one directory shows
+ *    the old file, the set is then not all new and is rolled back;
+ *  - a file holding neither its old nor its new contents (changed by someone since) is not new:
+ *    the set is rolled back, and that file kept and named, as before;
+ *  - the mark written when rolling forward needs no fsync either: lost, the same files tell the
+ *    same again next time, and once a newer set exists this one is not the newest.
+ * Rolling forward is no rollback: the run that finds it goes on (rollback then restores the set
+ * as any complete one). */
 int changeset_recover(const Root *root) {
         _cleanup_free_ unsigned *ids = NULL;
         size_t n_ids;
+        unsigned newest;
         int r, n = 0;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root->path);
+        newest = journal_newest(root, ids, n_ids);
         for (size_t i = 0; i < n_ids; i++) {
                 _cleanup_changeset_ ChangeSet *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
                 _cleanup_close_ int dir_fd = -1;
+                bool all_new;
 
                 if (!dir)
                         return log_oom();
@@ -1249,16 +1341,32 @@ int changeset_recover(const Root *root) {
                         }
                         continue;
                 }
-                log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
+                if (ids[i] != newest)
+                        continue; /* complete, its mark lost: see above */
                 r = journal_load(root, ids[i], &cs);
                 if (r < 0)
                         return log_error_errno(r, "The journal of the interrupted change set %s cannot be read, so the files "
                                                "it had started to change cannot be told; check them, then move %s out of "
                                                "the way.", dir, dir);
+                r = items_all_new(cs, &all_new);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the files of change set %s: %m", dir);
+                if (all_new) {
+                        log_notice("Change set %s had written all its files when it was interrupted; marking it complete.", dir);
+                        remove_stale_temporaries(cs, cs->n_items);
+                        r = items_sync_directories(cs, cs->n_items); /* logs */
+                        if (r < 0)
+                                return r;
+                        r = journal_mark(dir_fd, "complete", false);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to mark %s complete: %m", dir);
+                        continue;
+                }
+                log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
                 r = items_restore_full(cs, cs->n_items, true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to roll back the interrupted change set %s: %m", dir);
-                r = journal_mark(dir_fd, "rolled-back");
+                r = journal_mark(dir_fd, "rolled-back", true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
                 n++;
@@ -1372,7 +1480,7 @@ int changeset_rollback_mark(ChangeSet *cs) {
         r = journal_dir_open(cs->root, cs->id, &dir_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to open %s: %m", dir);
-        r = journal_mark(dir_fd, "rolled-back");
+        r = journal_mark(dir_fd, "rolled-back", true);
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
         return 0;
@@ -1402,8 +1510,11 @@ static int lock_dir_open(const Root *root, bool create, int *ret_fd) {
         int r, fd;
 
         if (!copy)
-                return -ENOMEM;
-        r = chase_root(root, dirname(copy), create ? CHASE_MKDIR : 0, NULL, &pfd);
+                return create ? log_oom() : -ENOMEM;
+        /* Made durably: the change sets go below it (logs). */
+        if (create)
+                return state_dir_open(root, dirname(copy), ret_fd);
+        r = chase_root(root, dirname(copy), 0, NULL, &pfd);
         if (r < 0)
                 return r;
         fd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -1427,7 +1538,7 @@ int changeset_lock(const Root *root, int *ret_fd) {
                 return log_oom();
         r = lock_dir_open(root, true, &dir_fd);
         if (r < 0)
-                return log_error_errno(r, "Failed to create the directory of %s under %s: %m", CHANGESET_LOCK, root->path);
+                return r; /* logged */
 reopen:
         /* The lock is ours: a symlink or a FIFO in its place is refused, not followed or opened;
          * it is opened relative to its directory's descriptor, never by a path. */
@@ -1513,11 +1624,13 @@ int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
         _cleanup_free_ unsigned *ids = NULL;
         ChangeSetInfo *l = NULL;
         size_t n_ids, n = 0;
+        unsigned newest;
         int r;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return r;
+        newest = journal_newest(root, ids, n_ids);
         l = calloc(n_ids ?: 1, sizeof(ChangeSetInfo));
         if (!l)
                 return -ENOMEM;
@@ -1534,11 +1647,18 @@ int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
                         continue; /* interrupted while journaling: nothing was touched */
                 *e = (ChangeSetInfo) { .id = ids[i], .time = -1 };
                 n++;
+                /* Without a mark, only the newest set is incomplete (see changeset_recover()). */
                 e->state = journal_has(dir_fd, "rolled-back") ? CHANGESET_ROLLED_BACK :
-                           journal_has(dir_fd, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
+                           journal_has(dir_fd, "complete") || ids[i] != newest ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
                 e->time = journal_mark_time(dir_fd, "complete");
                 if (e->time < 0)
                         e->time = journal_mark_time(dir_fd, "rolled-back");
+                if (e->time < 0 && e->state == CHANGESET_COMPLETE) {
+                        /* Its mark was lost: the journal was written just before its files. */
+                        struct stat st;
+                        if (fstatat(dir_fd, "journal", &st, AT_SYMLINK_NOFOLLOW) >= 0)
+                                e->time = st.st_mtime;
+                }
                 if (read_file_at(dir_fd, "info", 4096, &info, &size) >= 0) {
                         char *nl = strchr(info, '\n');
                         if (nl) {
