@@ -1256,9 +1256,10 @@ static unsigned journal_newest(const Root *root, const unsigned *ids, size_t n_i
         return 0;
 }
 
-/* Whether every file of a loaded set holds the contents the set wrote (is absent, for a removal).
- * Reads each file: only for a set whose mark is missing. */
-static int items_all_new(const ChangeSet *cs, bool *ret) {
+/* Whether some file of a loaded set still holds the contents it had before the set (is absent,
+ * for a file the set created): the set did not reach its end. A file that cannot be read counts
+ * as old (rolled back, as before). Reads each file: only for a set whose mark is missing. */
+static int items_some_old(const ChangeSet *cs, bool *ret) {
         for (size_t k = 0; k < cs->n_items; k++) {
                 const ChangeItem *c = &cs->items[k];
                 _cleanup_free_ char *cur = NULL;
@@ -1269,12 +1270,12 @@ static int items_all_new(const ChangeSet *cs, bool *ret) {
                 r = item_dir_fd(cs, c, false, &dir_fd);
                 if (r >= 0 || r == -ENOENT)
                         r = read_current(dir_fd, item_name(c), &cur, &cur_size, &st);
-                if (r < 0 || !contents_equal(cur, cur_size, c->new, c->new_size)) {
-                        *ret = false;
+                if (r < 0 || contents_equal(cur, cur_size, c->old, c->old_size)) {
+                        *ret = true;
                         return 0;
                 }
         }
-        *ret = true;
+        *ret = false;
         return 0;
 }
 
@@ -1286,19 +1287,23 @@ static int items_all_new(const ChangeSet *cs, bool *ret) {
  * and then no newer set is made). So a set without a mark that is not the newest one was complete
  * or rolled back (a rolled-back mark is durable: written with an fsync of the set's directory,
  * before the next set is made), and is complete. The newest one without a mark was interrupted
- * somewhere between its journal and its mark, or its mark was lost: when every one of its files
- * holds its new contents (a removed file is absent, a created one, the applied record say, is
- * there with them), the set reached its end and is rolled forward; otherwise it is rolled back as
- * before. That is sound because:
+ * somewhere between its journal and its mark, or its mark was lost: when none of its files still
+ * holds its old contents (a file it created, the applied record say, is there; one it removed is
+ * gone), the set reached its end and is rolled forward; otherwise it is rolled back as before.
+ * That is sound because:
  *  - each file is replaced by renaming a temporary whose contents were fsynced first, so a file
  *    that shows its new contents after a crash has them durably; only the renames may not be
  *    durable when the process died (killed, not a power loss) between the last rename and the
  *    fsync of its directory: rolling forward fsyncs the set's directories again before the mark,
  *    as the commit would have;
  *  - after a power loss the files read are the ones on disk: a rename lost in one directory shows
- *    the old file, the set is then not all new and is rolled back;
- *  - a file holding neither its old nor its new contents (changed by someone since) is not new:
- *    the set is rolled back, and that file kept and named, as before;
+ *    the old file, and the set is rolled back;
+ *  - a file holding neither its old nor its new contents was changed by someone else after the
+ *    set wrote it (the set only ever renames its new contents over the old): no sign that the set
+ *    stopped short. Asking for every file to hold its new contents would roll back an apply that
+ *    had reported success, because another writer (kernel-install, an admin) changed one entry in
+ *    the seconds before a power loss took the unsynced mark; the set is rolled forward and that
+ *    file kept, as rollback keeps it later;
  *  - the mark written when rolling forward needs no fsync either: lost, the same files tell the
  *    same again next time, and once a newer set exists this one is not the newest.
  * Rolling forward is no rollback: the run that finds it goes on (rollback then restores the set
@@ -1317,7 +1322,7 @@ int changeset_recover(const Root *root) {
                 _cleanup_changeset_ ChangeSet *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
                 _cleanup_close_ int dir_fd = -1;
-                bool all_new;
+                bool some_old;
 
                 if (!dir)
                         return log_oom();
@@ -1348,10 +1353,10 @@ int changeset_recover(const Root *root) {
                         return log_error_errno(r, "The journal of the interrupted change set %s cannot be read, so the files "
                                                "it had started to change cannot be told; check them, then move %s out of "
                                                "the way.", dir, dir);
-                r = items_all_new(cs, &all_new);
+                r = items_some_old(cs, &some_old);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read the files of change set %s: %m", dir);
-                if (all_new) {
+                if (!some_old) {
                         log_notice("Change set %s had written all its files when it was interrupted; marking it complete.", dir);
                         remove_stale_temporaries(cs, cs->n_items);
                         r = items_sync_directories(cs, cs->n_items); /* logs */
