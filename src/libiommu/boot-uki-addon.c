@@ -138,22 +138,13 @@ int uki_addon_stub_next_vma(const uint8_t *data, size_t size, uint64_t *ret) {
 }
 
 int uki_addon_pe_signed(const uint8_t *data, size_t size) {
-        uint64_t pe, opt, dirs;
-        unsigned magic;
+        _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
+        int r;
 
-        /* The optional header's data directories (at 112 in PE32+, 96 in PE32); the fourth
-         * (Certificate Table: file offset, size) is what sbsign fills. */
-        if (size < 0x40 || data[0] != 'M' || data[1] != 'Z')
-                return -EBADMSG;
-        pe = le(data + 0x3c, 4);
-        if (pe > size || size - pe < 4 + 20 + 2 || memcmp(data + pe, "PE\0\0", 4) != 0)
-                return -EBADMSG;
-        opt = pe + 4 + 20;
-        magic = le(data + opt, 2);
-        dirs = opt + (magic == 0x20b ? 112 : magic == 0x10b ? 96 : 0);
-        if (dirs == opt || dirs + 5 * 8 > size || le(data + opt + (magic == 0x20b ? 108 : 92), 4) < 5)
-                return 0; /* no Certificate Table directory: not signed */
-        return le(data + dirs + 4 * 8 + 4, 4) > 0;
+        r = bootspec_pe_read_buffer(data, size, &pe);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        return pe.is_signed;
 }
 
 const char *uki_addon_stub_name(void) {
@@ -192,13 +183,7 @@ int uki_addon_find_stub(const UkiAddonSettings *s, char **ret) {
 }
 
 int uki_secure_boot_enabled(const Root *root) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-
-        /* efivarfs: 4 bytes of attributes, then one byte, 1 when Secure Boot is on. */
-        if (read_root_file(root, EFI_SECURE_BOOT_VARIABLE, 64, &data, &size) < 0)
-                return 0;
-        return size >= 5 && data[4] == 1;
+        return bootspec_secure_boot_enabled(root);
 }
 
 typedef struct Scratch {
@@ -331,15 +316,15 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) 
         _cleanup_strv_free_ char **parts = NULL;
         char *line, *o;
 
+        (void) root;
         if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
                 return -ENOMEM;
-        STRV_FOREACH(a, e->addons) {
-                _cleanup_free_ char *c = NULL;
-                if (uki_addon_is_ours(basename_of(*a)))
+        /* The add-ons the stub appends (not those it skips: bootspec_addon_skip_reason()). */
+        for (size_t i = 0; i < e->n_addon_list; i++) {
+                const BootSpecAddon *a = &e->addon_list[i];
+                if (a->skipped || !a->cmdline || uki_addon_is_ours(basename_of(a->path)))
                         continue;
-                if (addon_cmdline(root, *a, &c) < 0)
-                        return -ENOMEM;
-                if (c && strv_consume(&parts, TAKE_PTR(c)) < 0)
+                if (strv_extend(&parts, a->cmdline) < 0)
                         return -ENOMEM;
         }
         line = o = strv_join(parts, " ");
