@@ -9,7 +9,9 @@
 #   apply changes nothing; rollback and undo remove it; --uki-addon=per-uki and a profile switch
 #   leave one add-on of ours; the stub's order (UKI .cmdline, global, per-UKI, each sorted) with
 #   add-ons of others; Secure Boot on: refused unsigned, signed with [UKI] SigningKey= (sbverify);
-#   unsafe tokens refused; no stub: a clear error, nothing written. bootctl 252 (Debian 12) does
+#   unsafe tokens refused; no stub: a clear error, nothing written; what the stub skips (unsigned
+#   under Secure Boot, another kernel's .uname) is off the line and named by status; a Type #1
+#   entry whose efi is a UKI gets the add-ons too. bootctl 252 (Debian 12) does
 #   not read add-ons: its line for the UKI must be the UKI's own .cmdline, which begins ours.
 # Needs IOMMUCTL and SRCDIR; objcopy, the EFI stub (systemd-boot-efi), bootctl, sbsign, openssl.
 set -euo pipefail
@@ -199,4 +201,53 @@ else
         grep -q "add-on stub $TMP/none" <<< "$out" && [ ! -e "$R/efi/loader/addons" ] && ok "no add-on stub: refused, nothing written" ||
                 fail "no stub: $out"
 fi
+# 6. What systemd-stub appends (src/boot/efi/stub.c load_addons(), systemd 257): under Secure Boot
+# an unsigned add-on is refused by LoadImage; an add-on whose .uname differs from the UKI's is
+# skipped. status leaves both out of the line and names them with the reason.
+entry_json() { # ROOT KIND: the first entry of that kind, as "options|addons|skipped reasons"
+        "$IOMMUCTL" status --root "$1" --json | python3 -c '
+import json, sys
+e = [e for e in json.load(sys.stdin)["entries"] if e["kind"] == sys.argv[1]][0]
+print(e["options"] + "|" + ",".join(a.rsplit("/", 1)[1] for a in e["addons"]) + "|" +
+      ";".join(s["path"].rsplit("/", 1)[1] + ": " + s["reason"] for s in e["addons_skipped"]))' "$2"
+}
+R=$TMP/sb
+pe "$R/efi/loader/addons/foreign.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=foreign=1"
+pe "$TMP/site.unsigned" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=site=2"
+sbsign --key "$TMP/db.key" --cert "$TMP/db.crt" --output "$R/efi/loader/addons/site.addon.efi" "$TMP/site.unsigned" > /dev/null 2>&1 ||
+        fail "sbsign site.addon.efi"
+want="$UKI_LINE $tokens site=2|iommuctl-gpu-sriov.addon.efi,site.addon.efi|foreign.addon.efi: not signed: under Secure Boot the firmware (or shim) refuses to load it"
+[ "$(entry_json "$R" uki)" = "$want" ] && ok "Secure Boot: the unsigned foreign add-on is not on the line, status names it" ||
+        fail "Secure Boot add-ons: '$(entry_json "$R" uki)', want '$want'"
+"$IOMMUCTL" status --root "$R" --profile gpu-sriov --vendor intel | grep -qx "Add-on:    /efi/loader/addons/foreign.addon.efi skipped by systemd-stub: not signed: under Secure Boot the firmware (or shim) refuses to load it" &&
+        ok "status (text) names the skipped add-on of the next boot" || fail "status text: $("$IOMMUCTL" status --root "$R" --profile gpu-sriov --vendor intel)"
+rm "$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+[ "$(entry_json "$R" uki)" = "$UKI_LINE foreign=1 $tokens site=2|foreign.addon.efi,iommuctl-gpu-sriov.addon.efi,site.addon.efi|" ] &&
+        ok "Secure Boot off: the same add-on is on the line" || fail "Secure Boot off: $(entry_json "$R" uki)"
+
+R=$TMP/uname
+tree "$R"
+pe "$R/efi/loader/addons/old.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=old=1" "uname=6.1.0-13-amd64"
+pe "$R/efi/EFI/Linux/debian-6.12.efi.extra.d/same.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=same=2" "uname=6.12.0-1-amd64"
+want="$UKI_LINE same=2|same.addon.efi|old.addon.efi: .uname '6.1.0-13-amd64' does not match the UKI's '6.12.0-1-amd64'"
+[ "$(entry_json "$R" uki)" = "$want" ] && ok ".uname: the add-on for another kernel is skipped, the matching one counts" ||
+        fail ".uname: '$(entry_json "$R" uki)', want '$want'"
+
+# A Type #1 entry whose efi is a UKI: the options replace its .cmdline (Secure Boot off), and the
+# stub appends the partition's and the image's add-ons; under Secure Boot the options are ignored
+# (the UKI has a .cmdline) and the unsigned add-on is refused.
+R=$TMP/type1
+mkdir -p "$R/efi/EFI/systemd" "$R/efi/loader/entries"
+printf 'MZ' > "$R/efi/EFI/systemd/systemd-bootx64.efi"
+pe "$R/efi/EFI/debian/uki.efi" "$STUB" "cmdline=$UKI_LINE" "uname=6.12.0-1-amd64" "linux=not a kernel"
+printf 'title UKI\nefi /EFI/debian/uki.efi\noptions root=/dev/vda2 rw\n' > "$R/efi/loader/entries/uki.conf"
+pe "$R/efi/loader/addons/foreign.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=foreign=1"
+mkdir -p "$R/efi/EFI/debian/uki.efi.extra.d"
+cp "$TMP/sb/efi/loader/addons/site.addon.efi" "$R/efi/EFI/debian/uki.efi.extra.d/"
+[ "$(entry_json "$R" bls)" = "root=/dev/vda2 rw foreign=1 site=2|foreign.addon.efi,site.addon.efi|" ] &&
+        ok "Type #1 efi=UKI: options, then the global and the image's add-ons" || fail "Type #1 efi=: $(entry_json "$R" bls)"
+mkdir -p "$R/sys/firmware/efi/efivars"
+printf '\x06\x00\x00\x00\x01' > "$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
+[ "$(entry_json "$R" bls)" = "$UKI_LINE site=2|site.addon.efi|foreign.addon.efi: not signed: under Secure Boot the firmware (or shim) refuses to load it" ] &&
+        ok "Type #1 efi=UKI under Secure Boot: the UKI's .cmdline, the signed add-on only" || fail "Type #1 efi= under Secure Boot: $(entry_json "$R" bls)"
 finish
