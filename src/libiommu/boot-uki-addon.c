@@ -36,8 +36,15 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
         };
 }
 
+bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e) {
+        /* systemd-stub's use_load_options() (systemd 257): under Secure Boot a UKI with a .cmdline
+         * ignores the LoadOptions systemd-boot passes from the entry's options. */
+        return e->type == BOOTSPEC_TYPE2 ||
+               (e->type == BOOTSPEC_TYPE1 && e->uki_linux && e->uki_image && b->secure_boot && !isempty(e->uki_cmdline));
+}
+
 bool boot_uki_addon_next(const BootSpec *b) {
-        return b->next_entry_index != SIZE_MAX && b->entries[b->next_entry_index].type == BOOTSPEC_TYPE2;
+        return b->next_entry_index != SIZE_MAX && boot_uki_addon_entry(b, &b->entries[b->next_entry_index]);
 }
 
 bool boot_uki_addon_detect(const Root *root) {
@@ -76,18 +83,16 @@ int uki_partition(const char *uki_path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *profile, char **ret) {
-        _cleanup_free_ char *name = NULL, *part = NULL, *dir = NULL;
+/* The add-on of profile for the UKI image on partition part (both inside the root). */
+static int addon_path_in(const char *part, const char *image, ProfileUkiAddon placement, const char *profile, char **ret) {
+        _cleanup_free_ char *name = NULL, *dir = NULL;
         int r;
 
         r = uki_addon_file_name(profile, &name);
         if (r < 0)
                 return r;
-        r = uki_partition(uki_path, &part);
-        if (r < 0)
-                return r;
         if (placement == PROFILE_UKI_ADDON_PER_UKI)
-                r = asprintf(&dir, "%s.extra.d", uki_path) < 0 ? -ENOMEM : 0;
+                r = asprintf(&dir, "%s.extra.d", image) < 0 ? -ENOMEM : 0;
         else if (placement == PROFILE_UKI_ADDON_GLOBAL)
                 r = (dir = path_join(part, BOOTSPEC_GLOBAL_ADDONS_DIR)) ? 0 : -ENOMEM;
         else
@@ -96,6 +101,26 @@ int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *
                 return r;
         *ret = path_join(dir, name);
         return *ret ? 0 : -ENOMEM;
+}
+
+int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *profile, char **ret) {
+        _cleanup_free_ char *part = NULL;
+        int r;
+
+        if (!profile_name_is_valid(profile))
+                return -EINVAL;
+        r = uki_partition(uki_path, &part);
+        if (r < 0)
+                return r;
+        return addon_path_in(part, uki_path, placement, profile, ret);
+}
+
+int uki_addon_path_for_entry(const BootSpecEntry *e, ProfileUkiAddon placement, const char *profile, char **ret) {
+        if (e->type == BOOTSPEC_TYPE2)
+                return uki_addon_path(e->path, placement, profile, ret);
+        if (!e->uki_image || !e->uki_partition)
+                return -EINVAL;
+        return addon_path_in(e->uki_partition, e->uki_image, placement, profile, ret);
 }
 
 static uint64_t le(const uint8_t *p, size_t n) {
@@ -390,7 +415,7 @@ int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *p
         r = our_addons(root, &b, &ours);
         if (r < 0)
                 return log_oom();
-        if (b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].type == BOOTSPEC_TYPE2)
+        if (boot_uki_addon_next(&b))
                 e = &b.entries[b.next_entry_index];
 
         if (wanted && wanted->n_tokens > 0 && e) {
@@ -400,7 +425,7 @@ int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *p
                 if (r < 0)
                         return log_error_errno(r, "Profile %s: token '%s' contains '%c'. Nothing was changed.", profile,
                                                strna(bad_token), bad ?: '?');
-                r = uki_addon_path(e->path, s->placement, profile, &target);
+                r = uki_addon_path_for_entry(e, s->placement, profile, &target);
                 if (r < 0)
                         return log_error_errno(r, "Cannot place an add-on for %s: %m", e->path);
 

@@ -1056,6 +1056,8 @@ static void entry_done(BootSpecEntry *e) {
         free(e->options);
         free(e->uki_cmdline);
         free(e->uki_uname);
+        free(e->uki_image);
+        free(e->uki_partition);
         strv_free(e->addons);
         for (size_t i = 0; i < e->n_addon_list; i++) {
                 free(e->addon_list[i].path);
@@ -1217,6 +1219,10 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
                          * starts it; when it is a UKI, systemd-stub runs and loads the add-ons of that
                          * partition and of the image's NAME.efi.extra.d/, as for a Type #2 entry. */
                         if (e.uki_linux) {
+                                e.uki_image = strdup(img);
+                                e.uki_partition = strdup(part);
+                                if (!e.uki_image || !e.uki_partition)
+                                        return -ENOMEM;
                                 r = entry_find_addons(root, b, &e, part, img);
                                 if (r < 0)
                                         return r;

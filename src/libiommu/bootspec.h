@@ -69,6 +69,8 @@ typedef struct BootSpecEntry {
         char *uki_cmdline;  /* Type #2 (or the "efi" image of a Type #1): .cmdline, whole */
         char *uki_uname;
         bool uki_linux;     /* the "efi" image of a Type #1 has a .linux section: systemd-stub runs it */
+        char *uki_image;    /* then: that image, and the partition it is loaded from (inside the root) */
+        char *uki_partition;
         char **addons;      /* Type #2, and a Type #1 whose "efi" is a UKI: add-ons found, inside the root,
                              * in the stub's order: global (loader/addons/ of the UKI's partition), then
                              * NAME.efi.extra.d/; skipped ones too */

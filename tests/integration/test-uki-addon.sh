@@ -250,4 +250,15 @@ mkdir -p "$R/sys/firmware/efi/efivars"
 printf '\x06\x00\x00\x00\x01' > "$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 [ "$(entry_json "$R" bls)" = "$UKI_LINE site=2|site.addon.efi|foreign.addon.efi: not signed: under Secure Boot the firmware (or shim) refuses to load it" ] &&
         ok "Type #1 efi=UKI under Secure Boot: the UKI's .cmdline, the signed add-on only" || fail "Type #1 efi= under Secure Boot: $(entry_json "$R" bls)"
+# apply: the options cannot reach that line under Secure Boot, so the add-on is written (signed),
+# on the entry's partition; status then sees the profile on the line.
+mkdir -p "$R/etc/iommu/profiles"
+cp "$TMP/sb/etc/iommu/profiles/gpu-sriov.conf" "$R/etc/iommu/profiles/"
+out=$("$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel 2>&1) || fail "apply on Type #1 efi= under Secure Boot: $out"
+A=$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi
+[ -f "$A" ] && sbverify --cert "$TMP/db.crt" "$A" > /dev/null 2>&1 && [ "$(section "$A")" = "$tokens" ] &&
+        [ "$(entry_json "$R" bls)" = "$UKI_LINE $tokens site=2|iommuctl-gpu-sriov.addon.efi,site.addon.efi|foreign.addon.efi: not signed: under Secure Boot the firmware (or shim) refuses to load it" ] &&
+        "$IOMMUCTL" status --root "$R" --profile gpu-sriov --vendor intel --check > /dev/null &&
+        ok "apply on a Type #1 efi=UKI under Secure Boot writes a signed add-on; status --check passes" ||
+        fail "apply on Type #1 efi= under Secure Boot: $out / $(entry_json "$R" bls)"
 finish
