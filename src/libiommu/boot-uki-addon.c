@@ -37,10 +37,13 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
 }
 
 bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e) {
-        /* systemd-stub's use_load_options() (systemd 257): under Secure Boot a UKI with a .cmdline
-         * ignores the LoadOptions systemd-boot passes from the entry's options. */
+        /* A Type #1 entry whose efi is a UKI, when its options do not make the line: it has none
+         * (the stub boots the UKI's .cmdline; an options line would replace it whole), or systemd-
+         * stub's use_load_options() (systemd 257) ignores them: Secure Boot on and the UKI has a
+         * .cmdline. */
         return e->type == BOOTSPEC_TYPE2 ||
-               (e->type == BOOTSPEC_TYPE1 && e->uki_linux && e->uki_image && b->secure_boot && !isempty(e->uki_cmdline));
+               (e->type == BOOTSPEC_TYPE1 && e->uki_linux && e->uki_image &&
+                (!e->options || (b->secure_boot && !isempty(e->uki_cmdline))));
 }
 
 bool boot_uki_addon_next(const BootSpec *b) {

@@ -41,8 +41,8 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
 /* Whether the next boot (the boot configuration model's) is a Type #2 unified kernel image. */
 bool boot_uki_addon_detect(const Root *root);
 /* The same from the boot configuration model already read, and a Type #1 entry whose "efi" is a
- * UKI when systemd-stub ignores its options (Secure Boot on, the UKI has a .cmdline): only an add-on
- * changes that line. Pure. */
+ * UKI when its options do not make the line: it has none, or systemd-stub ignores them (Secure Boot
+ * on, the UKI has a .cmdline). Only an add-on changes that line. Pure. */
 bool boot_uki_addon_next(const BootSpec *b);
 /* Whether systemd-stub ignores entry e's options and only an add-on reaches its line. Pure. */
 bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e);

@@ -261,4 +261,18 @@ A=$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi
         "$IOMMUCTL" status --root "$R" --profile gpu-sriov --vendor intel --check > /dev/null &&
         ok "apply on a Type #1 efi=UKI under Secure Boot writes a signed add-on; status --check passes" ||
         fail "apply on Type #1 efi= under Secure Boot: $out / $(entry_json "$R" bls)"
+# A Type #1 efi=UKI entry without options boots the UKI's .cmdline: apply used to add an options
+# line with the tokens alone, which the stub takes instead of the .cmdline (root= lost). Now the
+# entry file is left alone and an add-on carries the tokens.
+R=$TMP/type1-bare
+mkdir -p "$R/efi/EFI/systemd" "$R/efi/loader/entries"
+printf 'MZ' > "$R/efi/EFI/systemd/systemd-bootx64.efi"
+pe "$R/efi/EFI/debian/uki.efi" "$STUB" "cmdline=$UKI_LINE" "linux=not a kernel"
+printf 'title UKI\nefi /EFI/debian/uki.efi\n' > "$R/efi/loader/entries/uki.conf"
+cp "$R/efi/loader/entries/uki.conf" "$TMP/uki.conf.before"
+out=$("$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel 2>&1) || fail "apply on a bare Type #1 efi=UKI: $out"
+cmp -s "$R/efi/loader/entries/uki.conf" "$TMP/uki.conf.before" && [ "$(section "$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi")" = "$tokens" ] &&
+        [ "$(entry_json "$R" bls)" = "$UKI_LINE $tokens|iommuctl-gpu-sriov.addon.efi|" ] &&
+        ok "a Type #1 efi=UKI without options keeps its .cmdline; the add-on carries the tokens" ||
+        fail "bare Type #1 efi=UKI: $(cat "$R/efi/loader/entries/uki.conf") / $(entry_json "$R" bls) / $out"
 finish

@@ -63,6 +63,10 @@ static void test_type1_efi_target(void **state) {
         /* Secure Boot off: the options replace the .cmdline, the BLS writer reaches the line. */
         b.secure_boot = false;
         assert_false(boot_uki_addon_next(&b));
+        /* No options: the stub boots the .cmdline, which an options line would replace whole. */
+        e.options = NULL;
+        assert_true(boot_uki_addon_next(&b));
+        e.options = (char *) "x";
         /* A UKI without .cmdline takes the options under Secure Boot too. */
         b.secure_boot = true;
         e.uki_cmdline = NULL;
