@@ -41,6 +41,8 @@ bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e) {
          * (the stub boots the UKI's .cmdline; an options line would replace it whole), or systemd-
          * stub's use_load_options() (systemd 257) ignores them: Secure Boot on and the UKI has a
          * .cmdline. */
+        if (e->uki_stub_version > 0 && e->uki_stub_version < BOOTSPEC_STUB_ADDONS_SINCE)
+                return false; /* its stub reads no add-ons: only a rebuilt UKI changes its line */
         return e->type == BOOTSPEC_TYPE2 ||
                (e->type == BOOTSPEC_TYPE1 && e->uki_linux && e->uki_image &&
                 (!e->options || (b->secure_boot && !isempty(e->uki_cmdline))));

@@ -584,9 +584,10 @@ static bool pe_signed(bootspec_pread_t rd, void *userdata, uint64_t opt) {
 }
 
 int bootspec_pe_read(bootspec_pread_t rd, void *userdata, BootSpecPE *ret) {
-        static const char * const names[] = { ".cmdline", ".osrel", ".uname" };
+        static const char * const names[] = { ".cmdline", ".osrel", ".uname", ".sdmagic" };
         _cleanup_(bootspec_pe_done) BootSpecPE p = {};
-        char **out[3] = { &p.cmdline, &p.osrel, &p.uname };
+        _cleanup_free_ char *magic = NULL;
+        char **out[4] = { &p.cmdline, &p.osrel, &p.uname, &magic };
         uint8_t dos[64], pe[24], sec[40];
         uint32_t off;
         unsigned n_sections, opt_size;
@@ -632,6 +633,13 @@ int bootspec_pe_read(bootspec_pread_t rd, void *userdata, BootSpecPE *ret) {
                         return -EBADMSG;
                 if (k == 2)
                         p.uname_size = size;
+        }
+        /* systemd-stub's own mark, "#### LoaderInfo: systemd-stub " GIT_VERSION " ####"
+         * (src/boot/efi/stub.c): its release tells which add-ons it reads. */
+        if (magic) {
+                const char *v = strstr(magic, "LoaderInfo: systemd-stub ");
+                if (v)
+                        p.stub_version = (unsigned) strtoul(v + strlen("LoaderInfo: systemd-stub "), NULL, 10);
         }
         *ret = p;
         p = (BootSpecPE) {};
@@ -1215,6 +1223,7 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
                         e.uki_cmdline = TAKE_PTR(pe.cmdline);
                         e.uki_uname = TAKE_PTR(pe.uname);
                         e.uki_linux = r >= 0 && pe.has_linux;
+                        e.uki_stub_version = pe.stub_version;
                         /* systemd-boot's image_start() loads the image from the entry's partition and
                          * starts it; when it is a UKI, systemd-stub runs and loads the add-ons of that
                          * partition and of the image's NAME.efi.extra.d/, as for a Type #2 entry. */
@@ -1294,6 +1303,14 @@ static int entry_find_addons(const Root *root, const BootSpec *b, BootSpecEntry 
                 a->path = strdup(e->addons[i]);
                 if (!a->path)
                         return -ENOMEM;
+                /* Debian 12's systemd-stub (252) reads no add-ons at all. A UKI without the stub's
+                 * mark (another stub, or a version we cannot read) is taken to read them. */
+                if (e->uki_stub_version > 0 && e->uki_stub_version < BOOTSPEC_STUB_ADDONS_SINCE) {
+                        if (asprintf(&a->skipped, "this UKI's systemd-stub %u reads no add-ons (%u and later do)",
+                                     e->uki_stub_version, BOOTSPEC_STUB_ADDONS_SINCE) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
                 r = read_pe_info(root, a->path, &pe);
                 if (r == -ENOMEM)
                         return r;
@@ -1334,12 +1351,19 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                 e.path = path_join(dir, de->d_name);
                 if (!e.path)
                         return -ENOMEM;
-                r = read_pe(root, e.path, &e.uki_cmdline, &osrel, &e.uki_uname);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        log_warning_errno(r, "Ignoring %s: not a unified kernel image: %m", e.path);
-                        continue;
+                {
+                        _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
+                        r = read_pe_info(root, e.path, &pe);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0) {
+                                log_warning_errno(r, "Ignoring %s: not a unified kernel image: %m", e.path);
+                                continue;
+                        }
+                        e.uki_cmdline = TAKE_PTR(pe.cmdline);
+                        e.uki_uname = TAKE_PTR(pe.uname);
+                        osrel = TAKE_PTR(pe.osrel);
+                        e.uki_stub_version = pe.stub_version;
                 }
                 if (!osrel)
                         continue; /* bootctl and systemd-boot skip a UKI without .osrel */

@@ -69,6 +69,7 @@ typedef struct BootSpecEntry {
         char *uki_cmdline;  /* Type #2 (or the "efi" image of a Type #1): .cmdline, whole */
         char *uki_uname;
         bool uki_linux;     /* the "efi" image of a Type #1 has a .linux section: systemd-stub runs it */
+        unsigned uki_stub_version; /* the UKI's systemd-stub release (its .sdmagic), 0 when unknown */
         char *uki_image;    /* then: that image, and the partition it is loaded from (inside the root) */
         char *uki_partition;
         char **addons;      /* Type #2, and a Type #1 whose "efi" is a UKI: add-ons found, inside the root,
@@ -130,6 +131,9 @@ void bootspec_done(BootSpec *b);
  * ROOT/sys/firmware/efi/efivars; a missing variable reads as 0. */
 bool bootspec_secure_boot_enabled(const Root *root);
 
+/* The first systemd-stub that loads command-line add-ons (NEWS of systemd 254). */
+#define BOOTSPEC_STUB_ADDONS_SINCE 254
+
 /* systemd-stub's global add-ons (254 and later), on the partition the UKI was loaded from. */
 #define BOOTSPEC_GLOBAL_ADDONS_DIR "loader/addons"
 
@@ -185,6 +189,7 @@ typedef struct BootSpecPE {
         bool has_linux;     /* a .linux section: a UKI, which the stub refuses as an add-on */
         bool has_dtb;       /* a .dtb section (a devicetree add-on) */
         bool is_signed;     /* a non-empty Certificate Table (what sbsign writes) */
+        unsigned stub_version; /* .sdmagic "#### LoaderInfo: systemd-stub 257.13-1 ####": 257; 0 unknown */
 } BootSpecPE;
 void bootspec_pe_done(BootSpecPE *pe);
 int bootspec_pe_read(bootspec_pread_t rd, void *userdata, BootSpecPE *ret);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Issue 23: the UKI command-line add-on backend on trees whose next boot is a unified kernel
-# image (built here from Debian's linuxx64.efi.stub with objcopy, a fake kernel, .osrel and
+# image (built here from Debian 13's linuxx64.efi.stub with objcopy, a fake kernel, .osrel and
 # .cmdline). The add-on is built with objcopy on systemd's add-on stub: Debian 12 has none (systemd
 # 252), so the tests pass Debian 13's (tests/fixtures/uki/ORIGIN) with IOMMUCTL_UKI_ADDON_STUB.
 #   apply writes ESP/loader/addons/iommuctl-<profile>.addon.efi whose .cmdline is exactly the
@@ -19,8 +19,11 @@ set -euo pipefail
 for t in objcopy bootctl unshare sbsign sbverify openssl python3; do
         command -v "$t" > /dev/null || { echo "FAIL: $t is not installed (.ci/packages.txt)" >&2; exit 1; }
 done
-STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
-[ -f "$STUB" ] || { echo "FAIL: $STUB is missing (package systemd-boot-efi)" >&2; exit 1; }
+# UKIs on Debian 13's systemd-stub (257): Debian 12's (252) reads no add-ons, and iommuctl reads
+# the stub's release from the UKI's .sdmagic.
+STUB=$SRCDIR/tests/fixtures/uki/linuxx64.efi.stub
+STUB252=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+[ -f "$STUB252" ] || { echo "FAIL: $STUB252 is missing (package systemd-boot-efi)" >&2; exit 1; }
 export IOMMUCTL_UKI_ADDON_STUB=$SRCDIR/tests/fixtures/uki/addonx64.efi.stub
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -275,4 +278,17 @@ cmp -s "$R/efi/loader/entries/uki.conf" "$TMP/uki.conf.before" && [ "$(section "
         [ "$(entry_json "$R" bls)" = "$UKI_LINE $tokens|iommuctl-gpu-sriov.addon.efi|" ] &&
         ok "a Type #1 efi=UKI without options keeps its .cmdline; the add-on carries the tokens" ||
         fail "bare Type #1 efi=UKI: $(cat "$R/efi/loader/entries/uki.conf") / $(entry_json "$R" bls) / $out"
+# A UKI on Debian 12's systemd-stub (252, its .sdmagic says so): the stub reads no add-ons, so none
+# counts, status says why, and apply writes none (only a rebuilt UKI changes that line).
+R=$TMP/stub252
+mkdir -p "$R/efi/EFI/systemd" "$R/efi/loader"
+printf 'MZ' > "$R/efi/EFI/systemd/systemd-bootx64.efi"
+pe "$R/efi/EFI/Linux/debian-6.1.efi" "$STUB252" "osrel=ID=debian
+VERSION_ID=12" "cmdline=$UKI_LINE" "linux=not a kernel"
+pe "$R/efi/loader/addons/site.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=site=2"
+[ "$(entry_json "$R" uki)" = "$UKI_LINE||site.addon.efi: this UKI's systemd-stub 252 reads no add-ons (254 and later do)" ] &&
+        ok "a UKI on systemd-stub 252: its add-ons do not count, status says why" || fail "stub 252: $(entry_json "$R" uki)"
+"$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > "$TMP/apply252.out" 2>&1 || true
+[ ! -e "$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi" ] && ok "apply writes no add-on that systemd-stub 252 would not read" ||
+        fail "apply wrote an add-on for a 252 UKI: $(cat "$TMP/apply252.out")"
 finish

@@ -628,6 +628,35 @@ static void test_addon_uname(void **state) {
         test_rmroot(root);
 }
 
+/* systemd-stub reads add-ons from 254 on; its release is in its .sdmagic. */
+static void test_addon_stub_version(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const old[] = { ".osrel", "ID=debian\nVERSION_ID=12\n", ".cmdline", "root=/dev/u ro", ".linux", "k",
+                                             ".sdmagic", "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####" };
+        static const char * const new[] = { ".osrel", "ID=debian\nVERSION_ID=13\n", ".cmdline", "root=/dev/v ro", ".linux", "k",
+                                             ".sdmagic", "#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####" };
+        static const char * const site[] = { ".cmdline", "site=2" };
+        const BootSpecEntry *e;
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/Linux/old.efi", old, 4, false);
+        write_pe(root, "/efi/EFI/Linux/new.efi", new, 4, false);
+        write_pe(root, "/efi/loader/addons/site.addon.efi", site, 1, false);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        e = find_entry(&b, "old.efi");
+        assert_int_equal(e->uki_stub_version, 252);
+        assert_string_equal(e->addon_list[0].skipped, "this UKI's systemd-stub 252 reads no add-ons (254 and later do)");
+        assert_string_equal(e->cmdline, "root=/dev/u ro");
+        e = find_entry(&b, "new.efi");
+        assert_int_equal(e->uki_stub_version, 257);
+        assert_null(e->addon_list[0].skipped);
+        assert_string_equal(e->cmdline, "root=/dev/v ro site=2");
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
 /* Item 3: under Secure Boot, LoadImage refuses an unsigned add-on; a signed one is loaded. With
  * SetupMode=1 the firmware does not enforce (systemd's secure_boot_enabled() is false). */
 static void test_addon_secure_boot(void **state) {
@@ -767,6 +796,7 @@ int main(void) {
                 cmocka_unit_test(test_addon_skip_reason),
                 cmocka_unit_test(test_addon_uname),
                 cmocka_unit_test(test_addon_secure_boot),
+                cmocka_unit_test(test_addon_stub_version),
                 cmocka_unit_test(test_type1_efi_addons),
                 cmocka_unit_test(test_grub_cfg_location),
         };
