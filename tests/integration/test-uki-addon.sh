@@ -289,6 +289,8 @@ pe "$R/efi/loader/addons/site.addon.efi" "$IOMMUCTL_UKI_ADDON_STUB" "cmdline=sit
 [ "$(entry_json "$R" uki)" = "$UKI_LINE||site.addon.efi: this UKI's systemd-stub 252 reads no add-ons (254 and later do)" ] &&
         ok "a UKI on systemd-stub 252: its add-ons do not count, status says why" || fail "stub 252: $(entry_json "$R" uki)"
 "$IOMMUCTL" apply --root "$R" --profile gpu-sriov --vendor intel > "$TMP/apply252.out" 2>&1 || true
-[ ! -e "$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi" ] && ok "apply writes no add-on that systemd-stub 252 would not read" ||
+[ ! -e "$R/efi/loader/addons/iommuctl-gpu-sriov.addon.efi" ] &&
+        grep -q "built on systemd-stub 252, which reads no command-line add-ons" "$TMP/apply252.out" &&
+        ok "apply writes no add-on that systemd-stub 252 would not read, and says so" ||
         fail "apply wrote an add-on for a 252 UKI: $(cat "$TMP/apply252.out")"
 finish
