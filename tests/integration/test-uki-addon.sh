@@ -249,6 +249,18 @@ mkdir -p "$R/efi/EFI/debian/uki.efi.extra.d"
 cp "$TMP/sb/efi/loader/addons/site.addon.efi" "$R/efi/EFI/debian/uki.efi.extra.d/"
 [ "$(entry_json "$R" bls)" = "root=/dev/vda2 rw foreign=1 site=2|foreign.addon.efi,site.addon.efi|" ] &&
         ok "Type #1 efi=UKI: options, then the global and the image's add-ons" || fail "Type #1 efi=: $(entry_json "$R" bls)"
+# bootctl 252 lists the entry with its options (what systemd-boot passes); the add-ons come after.
+# shellcheck disable=SC2016 # expanded by the inner shell
+unshare -m --propagation private sh -euc 'mount --bind "$1" "$1"; mount --bind "$2" "$2"
+        SYSTEMD_RELAX_ESP_CHECKS=1 SYSTEMD_RELAX_XBOOTLDR_CHECKS=1 bootctl --esp-path="$1" --boot-path="$2" list --json=short --no-pager' \
+        sh "$R/efi" "$TMP/no-xbootldr" > "$TMP/bootctl-type1.json" || fail "bootctl list (Type #1 efi=) failed"
+python3 - "$TMP/bootctl-type1.json" <<'PY' && ok "bootctl 252 lists the efi= entry with the options the line starts with" || fail "bootctl 252 and status disagree on the efi= entry"
+import json, sys
+bc = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+e = [e for e in bc if e["id"] == "uki.conf"]
+assert len(e) == 1, bc
+assert " ".join(e[0].get("options", "").split()) == "root=/dev/vda2 rw", e[0]
+PY
 mkdir -p "$R/sys/firmware/efi/efivars"
 printf '\x06\x00\x00\x00\x01' > "$R/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"
 [ "$(entry_json "$R" bls)" = "$UKI_LINE site=2|site.addon.efi|foreign.addon.efi: not signed: under Secure Boot the firmware (or shim) refuses to load it" ] &&
