@@ -9,19 +9,39 @@
 #include "libiommu/status.h"
 #include "libiommu/strv.h"
 
-/* A UKI's add-ons, in the order systemd-stub appends their .cmdline (global, then its own). */
-static void print_uki_addons_json(const Status *s, const char *path, JsonWriter *w) {
+/* The model's entry for a UKI or a Type #1 entry whose "efi" is a UKI: the add-ons are there. */
+static const BootSpecEntry *addon_entry(const Status *s, const StatusEntry *e) {
         for (size_t i = 0; i < s->spec.n_entries; i++) {
                 const BootSpecEntry *b = &s->spec.entries[i];
-                if (b->type != BOOTSPEC_TYPE2 || !streq(b->path, path))
-                        continue;
-                json_key(w, "addons");
-                json_begin_array(w);
-                STRV_FOREACH(a, b->addons)
-                        json_string(w, *a);
-                json_end_array(w);
-                return;
+                if ((b->type == BOOTSPEC_TYPE2 || b->uki_linux) && streq(b->path, e->path))
+                        return b;
         }
+        return NULL;
+}
+
+/* A UKI's add-ons: those systemd-stub appends, in its order (global, then its own), and those it
+ * skips, each with the reason (bootspec_addon_skip_reason()). */
+static void print_uki_addons_json(const Status *s, const StatusEntry *e, JsonWriter *w) {
+        const BootSpecEntry *b = addon_entry(s, e);
+
+        if (!b)
+                return;
+        json_key(w, "addons");
+        json_begin_array(w);
+        for (size_t i = 0; i < b->n_addon_list; i++)
+                if (!b->addon_list[i].skipped)
+                        json_string(w, b->addon_list[i].path);
+        json_end_array(w);
+        json_key(w, "addons_skipped");
+        json_begin_array(w);
+        for (size_t i = 0; i < b->n_addon_list; i++)
+                if (b->addon_list[i].skipped) {
+                        json_begin_object(w);
+                        json_field_string(w, "path", b->addon_list[i].path);
+                        json_field_string(w, "reason", b->addon_list[i].skipped);
+                        json_end_object(w);
+                }
+        json_end_array(w);
 }
 
 /* ctx and wanted are NULL when no profile is selected: the entries and the next boot are listed,
@@ -62,6 +82,7 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
         json_key(&w, "boot_config");
         json_begin_object(&w);
         json_field_string(&w, "esp", s->spec.esp);
+        json_field_bool(&w, "secure_boot", s->spec.secure_boot);
         json_field_string(&w, "xbootldr", s->spec.xbootldr);
         json_field_string(&w, "loader_conf", s->spec.loader_conf);
         json_field_string(&w, "loader_conf_default", s->spec.default_pattern);
@@ -111,8 +132,7 @@ static void print_json(const Context *ctx, const Cmdline *wanted, const Status *
                 json_field_string(&w, "title", e->title);
                 json_field_string(&w, "options", e->options);
                 json_field_string(&w, "options_from", e->options_source);
-                if (e->kind == STATUS_UKI)
-                        print_uki_addons_json(s, e->path, &w);
+                print_uki_addons_json(s, e, &w);
                 if (wanted)
                         json_field_bool(&w, "carries_profile", e->carries);
                 json_field_bool(&w, "next", e->next);
@@ -172,6 +192,14 @@ static void print_text(const Root *root, const Context *ctx, const Cmdline *want
         else
                 printf("Next boot: cannot be told: no boot entry, grub.cfg or file that iommuctl writes under %s\n",
                        escaped(&x, root->path));
+        /* What the next boot's line leaves out: add-ons systemd-stub will not append. */
+        if (next) {
+                const BootSpecEntry *b = addon_entry(s, next);
+                for (size_t i = 0; b && i < b->n_addon_list; i++)
+                        if (b->addon_list[i].skipped)
+                                printf("Add-on:    %s skipped by systemd-stub: %s\n", escaped(&x, b->addon_list[i].path),
+                                       escaped(&x, b->addon_list[i].skipped));
+        }
         if (s->default_entry != SIZE_MAX) {
                 const StatusEntry *d = &s->entries[s->default_entry];
                 _cleanup_free_ char *where = source_location(s, s->default_source);

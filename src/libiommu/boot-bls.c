@@ -657,6 +657,16 @@ static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
+/* A Type #1 entry whose "efi" is a UKI and that has no options: systemd-stub boots the UKI's
+ * .cmdline, which an options line would replace whole, root= with it. The uki-addon backend reaches
+ * that line (boot_uki_addon_entry()); the entry file is left as it is. */
+static bool entry_is_bare_uki(const BootSpec *spec, const char *path) {
+        for (size_t i = 0; spec && i < spec->n_entries; i++)
+                if (spec->entries[i].type == BOOTSPEC_TYPE1 && streq(spec->entries[i].path, path))
+                        return spec->entries[i].uki_linux && !spec->entries[i].options;
+        return false;
+}
+
 int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, char * const *owned, const Cmdline *wanted,
                   SyncJudge *judge, ChangeSet *cs, char **ret_default_options) {
         BlsEntry *e = NULL;
@@ -690,6 +700,8 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                 if (!selected)
                         continue;
                 matched++;
+                if (entry_is_bare_uki(spec, e[i].path))
+                        continue;
                 /* Relative to the entries directory listed: one lookup per entry, not one per
                  * component of its path. */
                 r = read_root_text_at_and_warn(root, dirfd(dirs[e[i].dir]), rel_dirs[e[i].dir],

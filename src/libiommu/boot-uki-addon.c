@@ -36,8 +36,20 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
         };
 }
 
+bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e) {
+        /* A Type #1 entry whose efi is a UKI, when its options do not make the line: it has none
+         * (the stub boots the UKI's .cmdline; an options line would replace it whole), or systemd-
+         * stub's use_load_options() (systemd 257) ignores them: Secure Boot on and the UKI has a
+         * .cmdline. */
+        if (e->uki_stub_version > 0 && e->uki_stub_version < BOOTSPEC_STUB_ADDONS_SINCE)
+                return false; /* its stub reads no add-ons: only a rebuilt UKI changes its line */
+        return e->type == BOOTSPEC_TYPE2 ||
+               (e->type == BOOTSPEC_TYPE1 && e->uki_linux && e->uki_image &&
+                (!e->options || (b->secure_boot && !isempty(e->uki_cmdline))));
+}
+
 bool boot_uki_addon_next(const BootSpec *b) {
-        return b->next_entry_index != SIZE_MAX && b->entries[b->next_entry_index].type == BOOTSPEC_TYPE2;
+        return b->next_entry_index != SIZE_MAX && boot_uki_addon_entry(b, &b->entries[b->next_entry_index]);
 }
 
 bool boot_uki_addon_detect(const Root *root) {
@@ -76,18 +88,16 @@ int uki_partition(const char *uki_path, char **ret) {
         return *ret ? 0 : -ENOMEM;
 }
 
-int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *profile, char **ret) {
-        _cleanup_free_ char *name = NULL, *part = NULL, *dir = NULL;
+/* The add-on of profile for the UKI image on partition part (both inside the root). */
+static int addon_path_in(const char *part, const char *image, ProfileUkiAddon placement, const char *profile, char **ret) {
+        _cleanup_free_ char *name = NULL, *dir = NULL;
         int r;
 
         r = uki_addon_file_name(profile, &name);
         if (r < 0)
                 return r;
-        r = uki_partition(uki_path, &part);
-        if (r < 0)
-                return r;
         if (placement == PROFILE_UKI_ADDON_PER_UKI)
-                r = asprintf(&dir, "%s.extra.d", uki_path) < 0 ? -ENOMEM : 0;
+                r = asprintf(&dir, "%s.extra.d", image) < 0 ? -ENOMEM : 0;
         else if (placement == PROFILE_UKI_ADDON_GLOBAL)
                 r = (dir = path_join(part, BOOTSPEC_GLOBAL_ADDONS_DIR)) ? 0 : -ENOMEM;
         else
@@ -96,6 +106,26 @@ int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *
                 return r;
         *ret = path_join(dir, name);
         return *ret ? 0 : -ENOMEM;
+}
+
+int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *profile, char **ret) {
+        _cleanup_free_ char *part = NULL;
+        int r;
+
+        if (!profile_name_is_valid(profile))
+                return -EINVAL;
+        r = uki_partition(uki_path, &part);
+        if (r < 0)
+                return r;
+        return addon_path_in(part, uki_path, placement, profile, ret);
+}
+
+int uki_addon_path_for_entry(const BootSpecEntry *e, ProfileUkiAddon placement, const char *profile, char **ret) {
+        if (e->type == BOOTSPEC_TYPE2)
+                return uki_addon_path(e->path, placement, profile, ret);
+        if (!e->uki_image || !e->uki_partition)
+                return -EINVAL;
+        return addon_path_in(e->uki_partition, e->uki_image, placement, profile, ret);
 }
 
 static uint64_t le(const uint8_t *p, size_t n) {
@@ -138,22 +168,13 @@ int uki_addon_stub_next_vma(const uint8_t *data, size_t size, uint64_t *ret) {
 }
 
 int uki_addon_pe_signed(const uint8_t *data, size_t size) {
-        uint64_t pe, opt, dirs;
-        unsigned magic;
+        _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
+        int r;
 
-        /* The optional header's data directories (at 112 in PE32+, 96 in PE32); the fourth
-         * (Certificate Table: file offset, size) is what sbsign fills. */
-        if (size < 0x40 || data[0] != 'M' || data[1] != 'Z')
-                return -EBADMSG;
-        pe = le(data + 0x3c, 4);
-        if (pe > size || size - pe < 4 + 20 + 2 || memcmp(data + pe, "PE\0\0", 4) != 0)
-                return -EBADMSG;
-        opt = pe + 4 + 20;
-        magic = le(data + opt, 2);
-        dirs = opt + (magic == 0x20b ? 112 : magic == 0x10b ? 96 : 0);
-        if (dirs == opt || dirs + 5 * 8 > size || le(data + opt + (magic == 0x20b ? 108 : 92), 4) < 5)
-                return 0; /* no Certificate Table directory: not signed */
-        return le(data + dirs + 4 * 8 + 4, 4) > 0;
+        r = bootspec_pe_read_buffer(data, size, &pe);
+        if (r < 0)
+                return r == -ENOMEM ? r : -EBADMSG;
+        return pe.is_signed;
 }
 
 const char *uki_addon_stub_name(void) {
@@ -192,13 +213,7 @@ int uki_addon_find_stub(const UkiAddonSettings *s, char **ret) {
 }
 
 int uki_secure_boot_enabled(const Root *root) {
-        _cleanup_free_ char *data = NULL;
-        size_t size;
-
-        /* efivarfs: 4 bytes of attributes, then one byte, 1 when Secure Boot is on. */
-        if (read_root_file(root, EFI_SECURE_BOOT_VARIABLE, 64, &data, &size) < 0)
-                return 0;
-        return size >= 5 && data[4] == 1;
+        return bootspec_secure_boot_enabled(root);
 }
 
 typedef struct Scratch {
@@ -331,15 +346,15 @@ int uki_line_without_ours(const Root *root, const BootSpecEntry *e, char **ret) 
         _cleanup_strv_free_ char **parts = NULL;
         char *line, *o;
 
+        (void) root;
         if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
                 return -ENOMEM;
-        STRV_FOREACH(a, e->addons) {
-                _cleanup_free_ char *c = NULL;
-                if (uki_addon_is_ours(basename_of(*a)))
+        /* The add-ons the stub appends (not those it skips: bootspec_addon_skip_reason()). */
+        for (size_t i = 0; i < e->n_addon_list; i++) {
+                const BootSpecAddon *a = &e->addon_list[i];
+                if (a->skipped || !a->cmdline || uki_addon_is_ours(basename_of(a->path)))
                         continue;
-                if (addon_cmdline(root, *a, &c) < 0)
-                        return -ENOMEM;
-                if (c && strv_consume(&parts, TAKE_PTR(c)) < 0)
+                if (strv_extend(&parts, a->cmdline) < 0)
                         return -ENOMEM;
         }
         line = o = strv_join(parts, " ");
@@ -405,7 +420,7 @@ int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *p
         r = our_addons(root, &b, &ours);
         if (r < 0)
                 return log_oom();
-        if (b.next_entry_index != SIZE_MAX && b.entries[b.next_entry_index].type == BOOTSPEC_TYPE2)
+        if (boot_uki_addon_next(&b))
                 e = &b.entries[b.next_entry_index];
 
         if (wanted && wanted->n_tokens > 0 && e) {
@@ -415,7 +430,7 @@ int boot_uki_addon_plan_in(const Root *root, const BootSpec *spec, const char *p
                 if (r < 0)
                         return log_error_errno(r, "Profile %s: token '%s' contains '%c'. Nothing was changed.", profile,
                                                strna(bad_token), bad ?: '?');
-                r = uki_addon_path(e->path, s->placement, profile, &target);
+                r = uki_addon_path_for_entry(e, s->placement, profile, &target);
                 if (r < 0)
                         return log_error_errno(r, "Cannot place an add-on for %s: %m", e->path);
 

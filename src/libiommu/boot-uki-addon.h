@@ -40,8 +40,12 @@ void uki_addon_settings_from_profile(const Profile *p, ProfileUkiAddon placement
 
 /* Whether the next boot (the boot configuration model's) is a Type #2 unified kernel image. */
 bool boot_uki_addon_detect(const Root *root);
-/* The same from the boot configuration model already read. Pure. */
+/* The same from the boot configuration model already read, and a Type #1 entry whose "efi" is a
+ * UKI when its options do not make the line: it has none, or systemd-stub ignores them (Secure Boot
+ * on, the UKI has a .cmdline). Only an add-on changes that line. Pure. */
 bool boot_uki_addon_next(const BootSpec *b);
+/* Whether systemd-stub ignores entry e's options and only an add-on reaches its line. Pure. */
+bool boot_uki_addon_entry(const BootSpec *b, const BootSpecEntry *e);
 
 /* ---- pure parts ---- */
 
@@ -53,6 +57,9 @@ bool uki_addon_is_ours(const char *name);
  * global: the UKI's partition's loader/addons/; per-uki: uki_path.extra.d/. -EINVAL when
  * uki_path is not under EFI/Linux/. */
 int uki_addon_path(const char *uki_path, ProfileUkiAddon placement, const char *profile, char **ret);
+/* The same for a boot entry: a Type #2 UKI, or a Type #1 entry whose "efi" is a UKI (the partition
+ * the entry is on, the image's NAME.efi.extra.d/). */
+int uki_addon_path_for_entry(const BootSpecEntry *e, ProfileUkiAddon placement, const char *profile, char **ret);
 /* The partition (inside the root) a UKI at ".../EFI/Linux/x.efi" lives on: "/efi" for
  * "/efi/EFI/Linux/x.efi". -EINVAL otherwise. */
 int uki_partition(const char *uki_path, char **ret);

@@ -120,6 +120,27 @@ static int refuse_ostree(const BootRequest *req, const BootSpec *spec) {
         return -EPERM;
 }
 
+/* The next boot is a UKI on a systemd-stub that reads no add-ons (before 254: Debian 12's 252):
+ * no file written here reaches its line while its .cmdline lacks the tokens; a UKI rebuilt with
+ * them does. Said, not refused: /etc/kernel/cmdline is what such a rebuild reads. */
+static void warn_stub_without_addons(const BootRequest *req, const BootSpec *b) {
+        _cleanup_cmdline_ Cmdline *line = NULL;
+        const BootSpecEntry *e;
+
+        if (!req->wanted || req->wanted->n_tokens == 0 || b->next_entry_index == SIZE_MAX)
+                return;
+        e = &b->entries[b->next_entry_index];
+        if ((e->type != BOOTSPEC_TYPE2 && !e->uki_linux) || e->uki_stub_version == 0 ||
+            e->uki_stub_version >= BOOTSPEC_STUB_ADDONS_SINCE)
+                return;
+        if (cmdline_parse(e->cmdline ?: "", &line) >= 0 && sync_judge_carries(req->judge, line, req->owned, req->wanted))
+                return;
+        log_warning("The next boot, %s, is a unified kernel image built on systemd-stub %u, which reads no command-line "
+                    "add-ons (%u and later do): its line stays without the profile's tokens until the image is rebuilt "
+                    "with them (kernel-install reads /etc/kernel/cmdline).",
+                    e->uki_image ?: e->path, e->uki_stub_version, BOOTSPEC_STUB_ADDONS_SINCE);
+}
+
 int boot_plan(const BootRequest *req, ChangeSet *cs) {
         _cleanup_(bootspec_done) BootSpec spec = {};
         _cleanup_free_ char *default_options = NULL;
@@ -158,5 +179,6 @@ int boot_plan(const BootRequest *req, ChangeSet *cs) {
                 if (r < 0)
                         return r;
         }
+        warn_stub_without_addons(req, &spec);
         return 0;
 }

@@ -527,15 +527,67 @@ static int read_efi_string(const Root *root, const char *name, char **ret) {
         return r;
 }
 
+#define EFI_GLOBAL_GUID "8be4df61-93ca-11d2-aa0d-00e098032b8c"
+
+/* A one-byte variable of the global GUID (SecureBoot, SetupMode, AuditMode): its value, 0 when
+ * missing or unreadable. */
+static unsigned read_efi_global_u8(const Root *root, const char *name) {
+        _cleanup_free_ char *path = NULL, *data = NULL;
+        size_t n;
+
+        if (asprintf(&path, "/sys/firmware/efi/efivars/%s-" EFI_GLOBAL_GUID, name) < 0)
+                return 0;
+        if (read_root_file(root, path, 64, &data, &n) < 0 || n < 5)
+                return 0;
+        return (uint8_t) data[4];
+}
+
+bool bootspec_secure_boot_enabled(const Root *root) {
+        return read_efi_global_u8(root, "SecureBoot") == 1 && read_efi_global_u8(root, "SetupMode") != 1 &&
+               read_efi_global_u8(root, "AuditMode") != 1;
+}
+
 /* ---- PE sections of a UKI ---- */
 
 static uint32_t le32(const uint8_t *p) {
         return (uint32_t) p[0] | (uint32_t) p[1] << 8 | (uint32_t) p[2] << 16 | (uint32_t) p[3] << 24;
 }
 
-int bootspec_pe_sections(bootspec_pread_t rd, void *userdata, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
-        static const char * const names[] = { ".cmdline", ".osrel", ".uname" };
-        char *out[3] = {};
+void bootspec_pe_done(BootSpecPE *pe) {
+        pe->cmdline = mfree(pe->cmdline);
+        pe->osrel = mfree(pe->osrel);
+        pe->uname = mfree(pe->uname);
+}
+
+static bool section_is(const uint8_t sec[static 8], const char *name) {
+        return strnlen((const char *) sec, 8) == strlen(name) && memcmp(sec, name, strlen(name)) == 0;
+}
+
+/* The Certificate Table (the fifth data directory of the optional header: file offset, size) is
+ * what sbsign fills. No directory, or one that cannot be read: not signed. */
+static bool pe_signed(bootspec_pread_t rd, void *userdata, uint64_t opt) {
+        uint8_t magic[2], count[4], cert[8];
+        uint64_t dirs;
+
+        if (rd(userdata, magic, sizeof(magic), opt) < 0)
+                return false;
+        if (magic[0] == 0x0b && magic[1] == 0x02)      /* PE32+ */
+                dirs = opt + 112;
+        else if (magic[0] == 0x0b && magic[1] == 0x01) /* PE32 */
+                dirs = opt + 96;
+        else
+                return false;
+        if (rd(userdata, count, sizeof(count), dirs - 4) < 0 || le32(count) < 5 ||
+            rd(userdata, cert, sizeof(cert), dirs + 4 * 8) < 0)
+                return false;
+        return le32(cert + 4) > 0;
+}
+
+int bootspec_pe_read(bootspec_pread_t rd, void *userdata, BootSpecPE *ret) {
+        static const char * const names[] = { ".cmdline", ".osrel", ".uname", ".sdmagic" };
+        _cleanup_(bootspec_pe_done) BootSpecPE p = {};
+        _cleanup_free_ char *magic = NULL;
+        char **out[4] = { &p.cmdline, &p.osrel, &p.uname, &magic };
         uint8_t dos[64], pe[24], sec[40];
         uint32_t off;
         unsigned n_sections, opt_size;
@@ -550,6 +602,7 @@ int bootspec_pe_sections(bootspec_pread_t rd, void *userdata, char **ret_cmdline
         opt_size = pe[20] | pe[21] << 8;
         if (n_sections > 96)
                 return -EBADMSG;
+        p.is_signed = pe_signed(rd, userdata, (uint64_t) off + 24);
         for (unsigned i = 0; i < n_sections; i++) {
                 uint32_t size, at, vsize;
                 size_t k;
@@ -557,50 +610,56 @@ int bootspec_pe_sections(bootspec_pread_t rd, void *userdata, char **ret_cmdline
 
                 r = rd(userdata, sec, sizeof(sec), (uint64_t) off + 24 + opt_size + 40 * (uint64_t) i);
                 if (r < 0)
-                        goto fail;
+                        return -EBADMSG;
+                p.has_linux = p.has_linux || section_is(sec, ".linux");
+                p.has_dtb = p.has_dtb || section_is(sec, ".dtb");
                 for (k = 0; k < ELEMENTSOF(names); k++)
-                        if (strnlen((char *) sec, 8) == strlen(names[k]) && memcmp(sec, names[k], strlen(names[k])) == 0)
+                        if (section_is(sec, names[k]))
                                 break;
-                if (k == ELEMENTSOF(names) || out[k])
+                if (k == ELEMENTSOF(names) || *out[k])
                         continue;
                 vsize = le32(sec + 8);
                 size = le32(sec + 16);
                 if (vsize > 0 && vsize < size)
                         size = vsize; /* the raw size is padded to the file alignment */
                 at = le32(sec + 20);
-                if (size > 1024 * 1024) {
-                        r = -EFBIG;
-                        goto fail;
-                }
+                if (size > 1024 * 1024)
+                        return -EFBIG;
                 s = calloc(1, size + 1);
-                if (!s) {
-                        r = -ENOMEM;
-                        goto fail;
-                }
-                r = rd(userdata, s, size, at);
-                if (r < 0) {
-                        free(s);
-                        goto fail;
-                }
-                out[k] = s; /* NUL padding ends the string */
+                if (!s)
+                        return -ENOMEM;
+                *out[k] = s; /* NUL padding ends the string */
+                if (rd(userdata, s, size, at) < 0)
+                        return -EBADMSG;
+                if (k == 2)
+                        p.uname_size = size;
         }
-        if (ret_cmdline)
-                *ret_cmdline = out[0];
-        else
-                free(out[0]);
-        if (ret_osrel)
-                *ret_osrel = out[1];
-        else
-                free(out[1]);
-        if (ret_uname)
-                *ret_uname = out[2];
-        else
-                free(out[2]);
+        /* systemd-stub's own mark, "#### LoaderInfo: systemd-stub " GIT_VERSION " ####"
+         * (src/boot/efi/stub.c): its release tells which add-ons it reads. */
+        if (magic) {
+                const char *v = strstr(magic, "LoaderInfo: systemd-stub ");
+                if (v)
+                        p.stub_version = (unsigned) strtoul(v + strlen("LoaderInfo: systemd-stub "), NULL, 10);
+        }
+        *ret = p;
+        p = (BootSpecPE) {};
         return 0;
-fail:
-        for (size_t k = 0; k < ELEMENTSOF(out); k++)
-                free(out[k]);
-        return r == -ENOMEM || r == -EFBIG ? r : -EBADMSG;
+}
+
+int bootspec_pe_sections(bootspec_pread_t rd, void *userdata, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
+        _cleanup_(bootspec_pe_done) BootSpecPE p = {};
+        int r;
+
+        r = bootspec_pe_read(rd, userdata, &p);
+        if (r < 0)
+                return r;
+        if (ret_cmdline)
+                *ret_cmdline = TAKE_PTR(p.cmdline);
+        if (ret_osrel)
+                *ret_osrel = TAKE_PTR(p.osrel);
+        if (ret_uname)
+                *ret_uname = TAKE_PTR(p.uname);
+        return 0;
 }
 
 typedef struct MemReader {
@@ -615,6 +674,11 @@ static int mem_pread(void *userdata, void *buf, size_t n, uint64_t offset) {
                 return -EBADMSG;
         memcpy(buf, m->data + offset, n);
         return 0;
+}
+
+int bootspec_pe_read_buffer(const uint8_t *data, size_t size, BootSpecPE *ret) {
+        MemReader m = { data, size };
+        return bootspec_pe_read(mem_pread, &m, ret);
 }
 
 int bootspec_pe_sections_buffer(const uint8_t *data, size_t size, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
@@ -644,6 +708,60 @@ static int read_pe(const Root *root, const char *path, char **ret_cmdline, char 
 
 int bootspec_read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
         return read_pe(root, path, ret_cmdline, ret_osrel, ret_uname);
+}
+
+static int read_pe_info(const Root *root, const char *path, BootSpecPE *ret) {
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+        int r;
+
+        r = root_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+        if (r < 0)
+                return r;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return bootspec_pe_read(fd_pread, &fd, ret);
+}
+
+/* The first line of a section, for messages (a .uname usually ends in a newline). */
+static int first_line(const char *s) {
+        return (int) strcspn(s, "\r\n");
+}
+
+/* systemd-stub's load_addons() (src/boot/efi/stub.c; read in a 256/257-era copy, the same checks
+ * since the add-on support came in 254), in its order, for each *.addon.efi:
+ *   1. shim_load_image() (LoadImage through shim or the firmware): under Secure Boot an image without
+ *      a signature is refused ("Failed to read ... ignoring"). We see whether it is signed, not
+ *      whether db or shim's MOK list trusts the key: a signed one counts.
+ *   2. neither .cmdline nor .dtb: ignored.
+ *   3. a .linux section: "is a UKI, not an addon", ignored.
+ *   4. both the UKI and the add-on have .uname and !strneq8(uki_uname, addon_uname, addon's size):
+ *      ".uname mismatch between ... and UKI, ignoring". strneq8() compares the add-on's section
+ *      size of bytes, stopping at a NUL, so an add-on's .uname that is a prefix of the UKI's
+ *      matches too. */
+int bootspec_addon_skip_reason(bool secure_boot, const char *uki_uname, const BootSpecPE *pe, char **ret) {
+        char *r = NULL;
+
+        if (secure_boot && !pe->is_signed)
+                r = strdup("not signed: under Secure Boot the firmware (or shim) refuses to load it");
+        else if (!pe->cmdline && !pe->has_dtb)
+                r = strdup("no .cmdline or .dtb section");
+        else if (pe->has_linux)
+                r = strdup("a UKI (.linux section), not an add-on");
+        else if (uki_uname && pe->uname && pe->uname_size > 0 && strncmp(uki_uname, pe->uname, pe->uname_size) != 0) {
+                if (asprintf(&r, ".uname '%.*s' does not match the UKI's '%.*s'", first_line(pe->uname), pe->uname,
+                             first_line(uki_uname), uki_uname) < 0)
+                        return -ENOMEM;
+        } else {
+                *ret = NULL;
+                return 0;
+        }
+        if (!r)
+                return -ENOMEM;
+        *ret = r;
+        return 0;
 }
 
 /* os-release value of key (quotes removed), or NULL. */
@@ -946,7 +1064,16 @@ static void entry_done(BootSpecEntry *e) {
         free(e->options);
         free(e->uki_cmdline);
         free(e->uki_uname);
+        free(e->uki_image);
+        free(e->uki_partition);
         strv_free(e->addons);
+        for (size_t i = 0; i < e->n_addon_list; i++) {
+                free(e->addon_list[i].path);
+                free(e->addon_list[i].cmdline);
+                free(e->addon_list[i].uname);
+                free(e->addon_list[i].skipped);
+        }
+        free(e->addon_list);
         free(e->grub_id);
         free(e->grub_path);
         free(e->cmdline);
@@ -1048,6 +1175,8 @@ static int same_dir(const Root *root, const char *a, const char *b) {
         return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+static int entry_find_addons(const Root *root, const BootSpec *b, BootSpecEntry *e, const char *part, const char *image);
+
 static int load_type1(const Root *root, BootSpec *b, const char *part) {
         _cleanup_free_ char *dir = path_join(part, "loader/entries");
         _cleanup_(closedirp) DIR *d = NULL;
@@ -1085,11 +1214,28 @@ static int load_type1(const Root *root, BootSpec *b, const char *part) {
                         return r;
                 if (e.efi) {
                         _cleanup_free_ char *img = path_join(part, e.efi + (e.efi[0] == '/'));
+                        _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
                         if (!img)
                                 return -ENOMEM;
-                        r = read_pe(root, img, &e.uki_cmdline, NULL, &e.uki_uname);
+                        r = read_pe_info(root, img, &pe);
                         if (r == -ENOMEM)
                                 return r;
+                        e.uki_cmdline = TAKE_PTR(pe.cmdline);
+                        e.uki_uname = TAKE_PTR(pe.uname);
+                        e.uki_linux = r >= 0 && pe.has_linux;
+                        e.uki_stub_version = pe.stub_version;
+                        /* systemd-boot's image_start() loads the image from the entry's partition and
+                         * starts it; when it is a UKI, systemd-stub runs and loads the add-ons of that
+                         * partition and of the image's NAME.efi.extra.d/, as for a Type #2 entry. */
+                        if (e.uki_linux) {
+                                e.uki_image = strdup(img);
+                                e.uki_partition = strdup(part);
+                                if (!e.uki_image || !e.uki_partition)
+                                        return -ENOMEM;
+                                r = entry_find_addons(root, b, &e, part, img);
+                                if (r < 0)
+                                        return r;
+                        }
                 }
                 r = add_entry(b, &e);
                 if (r < 0)
@@ -1126,6 +1272,64 @@ int bootspec_list_addons(const Root *root, const char *part, char ***l) {
         return list_addon_dir(root, dir, l);
 }
 
+/* The add-ons systemd-stub looks at for the UKI image (inside the root) on partition part, each with
+ * what the stub does with it (bootspec_addon_skip_reason()). The stub's load_all_addons(): the
+ * global ones of the partition it was loaded from (its loaded image's device), loader/addons/
+ * *.addon.efi, then the image's own NAME.efi.extra.d/ *.addon.efi, each directory sorted by name;
+ * the .cmdline of each one it loads is appended in that order. */
+static int entry_find_addons(const Root *root, const BootSpec *b, BootSpecEntry *e, const char *part, const char *image) {
+        _cleanup_free_ char *extra = NULL;
+        size_t n;
+        int r;
+
+        r = bootspec_list_addons(root, part, &e->addons);
+        if (r < 0)
+                return r;
+        if (asprintf(&extra, "%s.extra.d", image) < 0)
+                return -ENOMEM;
+        r = list_addon_dir(root, extra, &e->addons);
+        if (r < 0)
+                return r;
+        n = strv_length(e->addons);
+        if (n == 0)
+                return 0;
+        e->addon_list = calloc(n, sizeof(BootSpecAddon));
+        if (!e->addon_list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
+                BootSpecAddon *a = &e->addon_list[e->n_addon_list++];
+
+                a->path = strdup(e->addons[i]);
+                if (!a->path)
+                        return -ENOMEM;
+                /* Debian 12's systemd-stub (252) reads no add-ons at all. A UKI without the stub's
+                 * mark (another stub, or a version we cannot read) is taken to read them. */
+                if (e->uki_stub_version > 0 && e->uki_stub_version < BOOTSPEC_STUB_ADDONS_SINCE) {
+                        if (asprintf(&a->skipped, "this UKI's systemd-stub %u reads no add-ons (%u and later do)",
+                                     e->uki_stub_version, BOOTSPEC_STUB_ADDONS_SINCE) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                r = read_pe_info(root, a->path, &pe);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        a->skipped = strdup("not a PE image the firmware can load");
+                        if (!a->skipped)
+                                return -ENOMEM;
+                        continue;
+                }
+                r = bootspec_addon_skip_reason(b->secure_boot, e->uki_uname, &pe, &a->skipped);
+                if (r < 0)
+                        return r;
+                a->is_signed = pe.is_signed;
+                a->cmdline = TAKE_PTR(pe.cmdline);
+                a->uname = TAKE_PTR(pe.uname);
+        }
+        return 0;
+}
+
 static int load_type2(const Root *root, BootSpec *b, const char *part) {
         _cleanup_free_ char *dir = path_join(part, "EFI/Linux");
         _cleanup_(closedirp) DIR *d = NULL;
@@ -1138,7 +1342,7 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                 return 0;
         while ((de = readdir(d))) {
                 _cleanup_(entry_done) BootSpecEntry e = { .type = BOOTSPEC_TYPE2 };
-                _cleanup_free_ char *osrel = NULL, *extra = NULL, *image_id = NULL, *id = NULL, *pretty = NULL,
+                _cleanup_free_ char *osrel = NULL, *image_id = NULL, *id = NULL, *pretty = NULL,
                                     *name = NULL, *image_version = NULL, *version = NULL, *version_id = NULL,
                                     *build_id = NULL;
 
@@ -1147,12 +1351,19 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                 e.path = path_join(dir, de->d_name);
                 if (!e.path)
                         return -ENOMEM;
-                r = read_pe(root, e.path, &e.uki_cmdline, &osrel, &e.uki_uname);
-                if (r == -ENOMEM)
-                        return r;
-                if (r < 0) {
-                        log_warning_errno(r, "Ignoring %s: not a unified kernel image: %m", e.path);
-                        continue;
+                {
+                        _cleanup_(bootspec_pe_done) BootSpecPE pe = {};
+                        r = read_pe_info(root, e.path, &pe);
+                        if (r == -ENOMEM)
+                                return r;
+                        if (r < 0) {
+                                log_warning_errno(r, "Ignoring %s: not a unified kernel image: %m", e.path);
+                                continue;
+                        }
+                        e.uki_cmdline = TAKE_PTR(pe.cmdline);
+                        e.uki_uname = TAKE_PTR(pe.uname);
+                        osrel = TAKE_PTR(pe.osrel);
+                        e.uki_stub_version = pe.stub_version;
                 }
                 if (!osrel)
                         continue; /* bootctl and systemd-boot skip a UKI without .osrel */
@@ -1176,16 +1387,7 @@ static int load_type2(const Root *root, BootSpec *b, const char *part) {
                         e.version = strdup(image_version ?: version ?: version_id ?: build_id);
                 if (!e.file_id || !e.title)
                         return -ENOMEM;
-                /* Add-ons, in systemd-stub's order (src/boot/efi/stub.c, 254 and later): the global ones
-                 * of the partition the UKI was loaded from, loader/addons/ *.addon.efi, then the UKI's
-                 * own NAME.efi.extra.d/ *.addon.efi, each directory sorted by name; their .cmdline
-                 * sections are appended to the UKI's in that order. */
-                r = bootspec_list_addons(root, part, &e.addons);
-                if (r < 0)
-                        return r;
-                if (asprintf(&extra, "%s.extra.d", e.path) < 0)
-                        return -ENOMEM;
-                r = list_addon_dir(root, extra, &e.addons);
+                r = entry_find_addons(root, b, &e, part, e.path);
                 if (r < 0)
                         return r;
                 r = add_entry(b, &e);
@@ -1470,6 +1672,16 @@ static int grub_expand(const char *s, const char *grubenv, char **ret) {
         return 0;
 }
 
+/* The .cmdline of each add-on systemd-stub appends, in its order. -ENOMEM only. */
+static int append_addons(const BootSpecEntry *e, char ***parts) {
+        for (size_t i = 0; i < e->n_addon_list; i++) {
+                const BootSpecAddon *a = &e->addon_list[i];
+                if (!a->skipped && a->cmdline && strv_extend(parts, a->cmdline) < 0)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 static int effective_cmdlines(const Root *root, BootSpec *b) {
         bool grub = b->loader == BOOTSPEC_LOADER_GRUB_BLSCFG || b->loader == BOOTSPEC_LOADER_GRUB;
         int r;
@@ -1481,18 +1693,31 @@ static int effective_cmdlines(const Root *root, BootSpec *b) {
 
                 if (e->type == BOOTSPEC_TYPE2) {
                         _cleanup_strv_free_ char **parts = NULL;
-                        if (strv_extend(&parts, e->uki_cmdline ?: "") < 0)
+                        if (strv_extend(&parts, e->uki_cmdline ?: "") < 0 || append_addons(e, &parts) < 0)
                                 return -ENOMEM;
-                        STRV_FOREACH(a, e->addons) {
-                                _cleanup_free_ char *c = NULL;
-                                r = read_pe(root, *a, &c, NULL, NULL);
-                                if (r == -ENOMEM)
-                                        return r;
-                                if (r >= 0 && c && strv_consume(&parts, TAKE_PTR(c)) < 0)
-                                        return -ENOMEM;
-                        }
                         raw = strv_join(parts, " ");
                         src = e->addons ? "UKI .cmdline, then global and per-UKI add-ons" : "UKI .cmdline";
+                } else if (e->type == BOOTSPEC_TYPE1 && e->efi && e->uki_linux) {
+                        /* systemd-boot's image_start() passes the entry's options as the image's
+                         * LoadOptions. systemd-stub's use_load_options() takes them unless Secure Boot
+                         * is on and the UKI has a .cmdline; then run() appends the add-ons whichever
+                         * line it started from (systemd 257, src/boot/efi/stub.c). */
+                        _cleanup_strv_free_ char **parts = NULL;
+                        bool sb_ignores = e->options && b->secure_boot && !isempty(e->uki_cmdline);
+                        bool options = e->options && !sb_ignores;
+                        if (strv_extend(&parts, options ? e->options : e->uki_cmdline ?: "") < 0 || append_addons(e, &parts) < 0)
+                                return -ENOMEM;
+                        raw = strv_join(parts, " ");
+                        if (options)
+                                src = e->addons ? "options (replace the efi image's .cmdline), then global and per-UKI add-ons"
+                                                : "options (replace the efi image's .cmdline)";
+                        else if (sb_ignores)
+                                src = e->addons ? "the .cmdline of the entry's efi image (Secure Boot: the stub ignores the options), "
+                                                  "then global and per-UKI add-ons"
+                                                : "the .cmdline of the entry's efi image (Secure Boot: the stub ignores the options)";
+                        else
+                                src = e->addons ? "the .cmdline of the entry's efi image, then global and per-UKI add-ons"
+                                                : "the .cmdline of the entry's efi image";
                 } else if (e->type == BOOTSPEC_TYPE1 && e->efi && !e->options) {
                         raw = strdup(e->uki_cmdline ?: "");
                         src = "the .cmdline of the entry's efi image";
@@ -1752,6 +1977,8 @@ int bootspec_load(const Root *root, BootSpec *ret) {
         r = find_partitions(root, &b);
         if (r < 0)
                 return r;
+        /* Before the entries: which add-ons the firmware loads depends on it. */
+        b.secure_boot = bootspec_secure_boot_enabled(root);
 
         /* loader.conf from the ESP only. */
         if (b.esp) {

@@ -39,6 +39,15 @@ typedef enum BootSpecLoader {
 
 const char *bootspec_loader_to_string(BootSpecLoader l);
 
+/* One add-on file found for a unified kernel image, and what systemd-stub does with it. */
+typedef struct BootSpecAddon {
+        char *path;         /* inside the root */
+        char *cmdline;      /* its .cmdline, NULL when none */
+        char *uname;        /* its .uname, NULL when none */
+        bool is_signed;     /* carries an Authenticode signature (a Certificate Table) */
+        char *skipped;      /* why the stub does not append it (NULL: appended) */
+} BootSpecAddon;
+
 typedef struct BootSpecEntry {
         BootSpecEntryType type;
         char *id;           /* systemd-boot's id: file name, boot counter removed ("a-6.1.conf");
@@ -59,8 +68,15 @@ typedef struct BootSpecEntry {
         int tries_done;
         char *uki_cmdline;  /* Type #2 (or the "efi" image of a Type #1): .cmdline, whole */
         char *uki_uname;
-        char **addons;      /* Type #2: add-ons found, inside the root, in the stub's order: global
-                             * (loader/addons/ of the UKI's partition), then NAME.efi.extra.d/ */
+        bool uki_linux;     /* the "efi" image of a Type #1 has a .linux section: systemd-stub runs it */
+        unsigned uki_stub_version; /* the UKI's systemd-stub release (its .sdmagic), 0 when unknown */
+        char *uki_image;    /* then: that image, and the partition it is loaded from (inside the root) */
+        char *uki_partition;
+        char **addons;      /* Type #2, and a Type #1 whose "efi" is a UKI: add-ons found, inside the root,
+                             * in the stub's order: global (loader/addons/ of the UKI's partition), then
+                             * NAME.efi.extra.d/; skipped ones too */
+        BootSpecAddon *addon_list; /* the same, with what the stub does with each */
+        size_t n_addon_list;
         char *grub_id;      /* menuentry: $menuentry_id_option */
         char *grub_path;    /* menuentry: "1>0", where it sits in the menu */
         char *cmdline;      /* effective: what the kernel gets */
@@ -92,6 +108,7 @@ typedef struct BootSpec {
         char *grub_default_path;
         unsigned grub_default_line;
         char *kernel_cmdline;       /* /etc/kernel/cmdline, whole, whitespace folded */
+        bool secure_boot;           /* the firmware enforces Secure Boot (bootspec_secure_boot_enabled()) */
         bool ostree;                /* boot/loader managed by ostree/bootc */
         char *ostree_why;
         BootSpecLoader loader;
@@ -107,6 +124,15 @@ typedef struct BootSpec {
  * them (the loader skips them too); only -ENOMEM is returned. */
 int bootspec_load(const Root *root, BootSpec *ret);
 void bootspec_done(BootSpec *b);
+
+/* Whether the firmware verifies the images it loads: systemd's secure_boot_enabled()
+ * (src/boot/efi/secure-boot.c, decode_secure_boot_mode()): SecureBoot is 1 and neither SetupMode
+ * nor AuditMode is 1 (user or deployed mode). EFI variables are the files of
+ * ROOT/sys/firmware/efi/efivars; a missing variable reads as 0. */
+bool bootspec_secure_boot_enabled(const Root *root);
+
+/* The first systemd-stub that loads command-line add-ons (NEWS of systemd 254). */
+#define BOOTSPEC_STUB_ADDONS_SINCE 254
 
 /* systemd-stub's global add-ons (254 and later), on the partition the UKI was loaded from. */
 #define BOOTSPEC_GLOBAL_ADDONS_DIR "loader/addons"
@@ -156,6 +182,21 @@ typedef int (*bootspec_pread_t)(void *userdata, void *buf, size_t n, uint64_t of
 int bootspec_pe_sections(bootspec_pread_t r, void *userdata, char **ret_cmdline, char **ret_osrel, char **ret_uname);
 /* The same for a regular file inside the root (a UKI, an add-on). */
 int bootspec_read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname);
+/* What systemd-stub's load_addons() looks at in a PE image (an add-on or a UKI). */
+typedef struct BootSpecPE {
+        char *cmdline, *osrel, *uname; /* NULL when missing */
+        size_t uname_size;  /* the .uname section's size: the stub compares that many bytes */
+        bool has_linux;     /* a .linux section: a UKI, which the stub refuses as an add-on */
+        bool has_dtb;       /* a .dtb section (a devicetree add-on) */
+        bool is_signed;     /* a non-empty Certificate Table (what sbsign writes) */
+        unsigned stub_version; /* .sdmagic "#### LoaderInfo: systemd-stub 257.13-1 ####": 257; 0 unknown */
+} BootSpecPE;
+void bootspec_pe_done(BootSpecPE *pe);
+int bootspec_pe_read(bootspec_pread_t rd, void *userdata, BootSpecPE *ret);
+int bootspec_pe_read_buffer(const uint8_t *data, size_t size, BootSpecPE *ret);
+/* Why systemd-stub does not append the add-on pe to the line of a UKI whose .uname is uki_uname
+ * (NULL: none), under Secure Boot or not: *ret is the reason, NULL when the stub appends it. Pure. */
+int bootspec_addon_skip_reason(bool secure_boot, const char *uki_uname, const BootSpecPE *pe, char **ret);
 /* The same over a buffer (tests, fuzzing). */
 int bootspec_pe_sections_buffer(const uint8_t *data, size_t size, char **ret_cmdline, char **ret_osrel, char **ret_uname);
 

@@ -92,6 +92,14 @@ static int efi_find_entry(Observation *o) {
                 o->efi.entry_path = strdup(e->path);
                 if (!o->efi.entry_options || !o->efi.entry_path)
                         return -ENOMEM;
+                for (size_t k = 0; k < e->n_addon_list; k++) {
+                        char *s;
+                        if (!e->addon_list[k].skipped)
+                                continue;
+                        if (asprintf(&s, "%s (%s)", e->addon_list[k].path, e->addon_list[k].skipped) < 0 ||
+                            strv_consume(&o->efi.entry_addons_skipped, s) < 0)
+                                return -ENOMEM;
+                }
                 return 0;
         }
         return 0;

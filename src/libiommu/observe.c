@@ -1201,6 +1201,7 @@ void observation_done(Observation *o) {
         free(o->efi.loader_entry);
         free(o->efi.entry_path);
         free(o->efi.entry_options);
+        strv_free(o->efi.entry_addons_skipped);
         for (size_t i = 0; i < o->modules.n_modules; i++)
                 free(o->modules.modules[i].name);
         free(o->modules.modules);

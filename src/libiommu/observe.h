@@ -56,6 +56,7 @@ typedef struct EfiInfo {
         char *loader_entry;       /* systemd-boot's LoaderEntrySelected */
         char *entry_path;         /* the BLS entry file it names, when found under the root */
         char *entry_options;      /* that entry's options lines, joined */
+        char **entry_addons_skipped; /* its UKI's add-ons systemd-stub does not append: "PATH (REASON)" */
         int error;                /* why the variables could not be read (0 when they could) */
 } EfiInfo;
 

@@ -596,8 +596,16 @@ static int cmdline_without_initrd(const char *s, char **ret) {
 }
 
 static int check_boot_entry(Verdict *v, const Observation *o) {
-        _cleanup_free_ char *running = NULL, *entry = NULL;
+        _cleanup_free_ char *running = NULL, *entry = NULL, *skipped = NULL;
         int r;
+
+        /* The model's line leaves out the add-ons systemd-stub does not append (unsigned under
+         * Secure Boot, another kernel's .uname): said, so that a missing token is explained. */
+        if (o->efi.entry_addons_skipped) {
+                _cleanup_free_ char *l = strv_join(o->efi.entry_addons_skipped, ", ");
+                if (!l || asprintf(&skipped, "; systemd-stub skips %s", l) < 0)
+                        return -ENOMEM;
+        }
 
         if (!o->efi.loader_entry || !o->efi.entry_options || !o->cmdline)
                 return 0;
@@ -609,11 +617,12 @@ static int check_boot_entry(Verdict *v, const Observation *o) {
         if (r < 0)
                 return check_add(v, "boot-entry", CHECK_WARN, NULL, "could not parse the options of boot entry %s", o->efi.loader_entry);
         if (streq(running, entry))
-                return check_add(v, "boot-entry", CHECK_PASS, NULL, "booted entry %s; its options are the running command line",
-                                 o->efi.loader_entry);
+                return check_add(v, "boot-entry", CHECK_PASS, NULL, "booted entry %s; its options are the running command line%s",
+                                 o->efi.loader_entry, skipped ?: "");
         return check_add(v, "boot-entry", CHECK_WARN,
                          "The entry changed since boot, or its options were edited in the boot menu: reboot to run what the entry says.",
-                         "booted entry %s has options '%s' but the kernel runs with '%s'", o->efi.loader_entry, entry, running);
+                         "booted entry %s has options '%s' but the kernel runs with '%s'%s", o->efi.loader_entry, entry, running,
+                         skipped ?: "");
 }
 
 static int check_interrupt_remapping(Verdict *v, const Observation *o, const Profile *p) {

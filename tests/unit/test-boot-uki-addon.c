@@ -43,6 +43,43 @@ static void test_addon_paths(void **state) {
         assert_null(p);
 }
 
+/* A Type #1 entry whose efi is a UKI: systemd-stub ignores its options under Secure Boot when the
+ * UKI has a .cmdline, so only an add-on reaches the line; it goes on the entry's partition or next
+ * to the image. */
+static void test_type1_efi_target(void **state) {
+        BootSpecEntry e = { .type = BOOTSPEC_TYPE1, .uki_linux = true, .uki_image = (char *) "/boot/EFI/debian/uki.efi",
+                            .uki_partition = (char *) "/boot", .uki_cmdline = (char *) "root=/dev/u", .options = (char *) "x" };
+        BootSpec b = { .entries = &e, .n_entries = 1, .next_entry_index = 0, .secure_boot = true };
+        char *p = NULL;
+
+        (void) state;
+        assert_true(boot_uki_addon_next(&b));
+        assert_int_equal(uki_addon_path_for_entry(&e, PROFILE_UKI_ADDON_GLOBAL, "strict", &p), 0);
+        assert_string_equal(p, "/boot/loader/addons/iommuctl-strict.addon.efi");
+        p = mfree(p);
+        assert_int_equal(uki_addon_path_for_entry(&e, PROFILE_UKI_ADDON_PER_UKI, "strict", &p), 0);
+        assert_string_equal(p, "/boot/EFI/debian/uki.efi.extra.d/iommuctl-strict.addon.efi");
+        p = mfree(p);
+        /* Secure Boot off: the options replace the .cmdline, the BLS writer reaches the line. */
+        b.secure_boot = false;
+        assert_false(boot_uki_addon_next(&b));
+        /* No options: the stub boots the .cmdline, which an options line would replace whole. */
+        e.options = NULL;
+        assert_true(boot_uki_addon_next(&b));
+        e.options = (char *) "x";
+        /* A UKI without .cmdline takes the options under Secure Boot too. */
+        b.secure_boot = true;
+        e.uki_cmdline = NULL;
+        assert_false(boot_uki_addon_next(&b));
+        /* An efi image that is no UKI: no stub, no add-ons. */
+        e.uki_cmdline = (char *) "root=/dev/u";
+        e.uki_linux = false;
+        assert_false(boot_uki_addon_next(&b));
+        e.uki_image = NULL;
+        assert_int_equal(uki_addon_path_for_entry(&e, PROFILE_UKI_ADDON_GLOBAL, "strict", &p), -EINVAL);
+        assert_null(p);
+}
+
 static void test_is_ours(void **state) {
         (void) state;
         assert_true(uki_addon_is_ours("iommuctl-gpu-sriov.addon.efi"));
@@ -257,6 +294,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_addon_paths),
                 cmocka_unit_test(test_is_ours),
+                cmocka_unit_test(test_type1_efi_target),
                 cmocka_unit_test(test_stub_next_vma),
                 cmocka_unit_test(test_pe_signed),
                 cmocka_unit_test(test_effective_order),

@@ -10,6 +10,7 @@
 
 #include "bootspec.h"
 #include "sort-util.h"
+#include "strv.h"
 #include "test-util.h"
 
 static void test_strverscmp(void **state) {
@@ -502,6 +503,257 @@ static void test_load_ukis(void **state) {
         test_rmroot(root);
 }
 
+/* A PE32+ image with an optional header (16 data directories) and the given sections; signed:
+ * the Certificate Table directory gets a size, as sbsign writes it. */
+static void write_pe(const char *root, const char *path, const char * const *sec, size_t n, bool is_signed) {
+        uint8_t img[0x400 + 8 * 0x200] = { 'M', 'Z' };
+        const size_t opt = 0x40 + 24, opt_size = 112 + 16 * 8;
+        size_t at = 0x400;
+
+        assert_true(n <= 8);
+        img[0x3c] = 0x40;
+        memcpy(img + 0x40, "PE\0\0", 4);
+        img[0x40 + 6] = (uint8_t) n;
+        img[0x40 + 20] = (uint8_t) opt_size;
+        img[opt] = 0x0b, img[opt + 1] = 0x02;
+        img[opt + 108] = 16;
+        if (is_signed)
+                img[opt + 112 + 4 * 8 + 4] = 0x40;
+        for (size_t i = 0; i < n; i++) {
+                uint8_t *h = img + opt + opt_size + 40 * i;
+                uint32_t len = (uint32_t) strlen(sec[2 * i + 1]);
+                assert_true(len <= 0x200);
+                memcpy(h, sec[2 * i], strlen(sec[2 * i]));
+                memcpy(h + 8, &len, 4);
+                memcpy(h + 16, &len, 4);
+                memcpy(h + 20, &(uint32_t) { (uint32_t) at }, 4);
+                memcpy(img + at, sec[2 * i + 1], len);
+                at += 0x200;
+        }
+        test_write_bytes(root, path, img, at);
+}
+
+/* efivarfs: attributes (NV|BS|RT), then one byte. */
+static void write_efi_u8(const char *root, const char *name, uint8_t value) {
+        _cleanup_free_ char *path = NULL;
+        uint8_t data[5] = { 0x06, 0, 0, 0, value };
+
+        assert_true(asprintf(&path, "/sys/firmware/efi/efivars/%s-8be4df61-93ca-11d2-aa0d-00e098032b8c", name) > 0);
+        test_write_bytes(root, path, data, sizeof(data));
+}
+
+static const BootSpecEntry *find_entry(const BootSpec *b, const char *id) {
+        for (size_t i = 0; i < b->n_entries; i++)
+                if (b->entries[i].id && streq(b->entries[i].id, id))
+                        return &b->entries[i];
+        fail_msg("no entry %s", id);
+        return NULL;
+}
+
+/* systemd-stub (src/boot/efi/stub.c load_addons()): an add-on's .uname, when both have one, is
+ * compared with strneq8() over the add-on's section size; a mismatch is skipped with the reason. */
+static void test_addon_skip_reason(void **state) {
+        BootSpecPE pe = { .cmdline = (char *) "iommu=pt", .uname = (char *) "6.12.0-1-amd64\n", .uname_size = 15 };
+        char *r = NULL;
+
+        (void) state;
+        assert_int_equal(bootspec_addon_skip_reason(false, "6.12.0-1-amd64\n", &pe, &r), 0);
+        assert_null(r);
+        /* A prefix of the UKI's matches: strneq8() stops after the add-on's bytes. */
+        pe.uname = (char *) "6.12.0", pe.uname_size = 6;
+        assert_int_equal(bootspec_addon_skip_reason(false, "6.12.0-1-amd64\n", &pe, &r), 0);
+        assert_null(r);
+        pe.uname = (char *) "6.1.0-13-amd64\n", pe.uname_size = 15;
+        assert_int_equal(bootspec_addon_skip_reason(false, "6.12.0-1-amd64\n", &pe, &r), 0);
+        assert_string_equal(r, ".uname '6.1.0-13-amd64' does not match the UKI's '6.12.0-1-amd64'");
+        r = mfree(r);
+        /* A UKI without .uname: nothing to compare. */
+        assert_int_equal(bootspec_addon_skip_reason(false, NULL, &pe, &r), 0);
+        assert_null(r);
+        /* Secure Boot: LoadImage refuses an unsigned image before any section is looked at. */
+        assert_int_equal(bootspec_addon_skip_reason(true, NULL, &pe, &r), 0);
+        assert_string_equal(r, "not signed: under Secure Boot the firmware (or shim) refuses to load it");
+        r = mfree(r);
+        pe.is_signed = true;
+        assert_int_equal(bootspec_addon_skip_reason(true, NULL, &pe, &r), 0);
+        assert_null(r);
+        pe.has_linux = true;
+        assert_int_equal(bootspec_addon_skip_reason(true, NULL, &pe, &r), 0);
+        assert_string_equal(r, "a UKI (.linux section), not an add-on");
+        r = mfree(r);
+        pe = (BootSpecPE) { .uname = (char *) "x", .uname_size = 1 };
+        assert_int_equal(bootspec_addon_skip_reason(false, NULL, &pe, &r), 0);
+        assert_string_equal(r, "no .cmdline or .dtb section");
+        r = mfree(r);
+        pe.has_dtb = true; /* a devicetree add-on: loaded, nothing for the line */
+        assert_int_equal(bootspec_addon_skip_reason(false, NULL, &pe, &r), 0);
+        assert_null(r);
+}
+
+/* Item 2: a Type #2 UKI's add-ons whose .uname differs from the UKI's do not count. */
+static void test_addon_uname(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const uki[] = { ".osrel", "ID=debian\nVERSION_ID=13\n", ".cmdline", "root=/dev/u ro",
+                                             ".uname", "6.12.0-1-amd64\n", ".linux", "k" };
+        static const char * const same[] = { ".cmdline", "same=1", ".uname", "6.12.0-1-amd64\n" },
+                                  * const prefix[] = { ".cmdline", "prefix=2", ".uname", "6.12.0" },
+                                  * const other[] = { ".cmdline", "other=3", ".uname", "6.1.0-13-amd64\n" },
+                                  * const none[] = { ".cmdline", "none=4" },
+                                  * const kernel[] = { ".cmdline", "kernel=5", ".linux", "k" };
+        const BootSpecEntry *e;
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/Linux/debian.efi", uki, 4, false);
+        write_pe(root, "/efi/loader/addons/a-same.addon.efi", same, 2, false);
+        write_pe(root, "/efi/loader/addons/b-prefix.addon.efi", prefix, 2, false);
+        write_pe(root, "/efi/loader/addons/c-other.addon.efi", other, 2, false);
+        write_pe(root, "/efi/EFI/Linux/debian.efi.extra.d/d-none.addon.efi", none, 1, false);
+        write_pe(root, "/efi/EFI/Linux/debian.efi.extra.d/e-kernel.addon.efi", kernel, 2, false);
+        test_write(root, "/efi/EFI/Linux/debian.efi.extra.d/f-junk.addon.efi", "not a PE image");
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        e = find_entry(&b, "debian.efi");
+        assert_int_equal(e->n_addon_list, 6);
+        assert_int_equal(strv_length(e->addons), 6);
+        assert_null(e->addon_list[0].skipped);
+        assert_null(e->addon_list[1].skipped);
+        assert_string_equal(e->addon_list[2].path, "/efi/loader/addons/c-other.addon.efi");
+        assert_string_equal(e->addon_list[2].skipped, ".uname '6.1.0-13-amd64' does not match the UKI's '6.12.0-1-amd64'");
+        assert_null(e->addon_list[3].skipped);
+        assert_string_equal(e->addon_list[4].skipped, "a UKI (.linux section), not an add-on");
+        assert_string_equal(e->addon_list[5].skipped, "not a PE image the firmware can load");
+        assert_string_equal(e->cmdline, "root=/dev/u ro same=1 prefix=2 none=4");
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
+/* systemd-stub reads add-ons from 254 on; its release is in its .sdmagic. */
+static void test_addon_stub_version(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const old[] = { ".osrel", "ID=debian\nVERSION_ID=12\n", ".cmdline", "root=/dev/u ro", ".linux", "k",
+                                             ".sdmagic", "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####" };
+        static const char * const new[] = { ".osrel", "ID=debian\nVERSION_ID=13\n", ".cmdline", "root=/dev/v ro", ".linux", "k",
+                                             ".sdmagic", "#### LoaderInfo: systemd-stub 257.13-1~deb13u1 ####" };
+        static const char * const site[] = { ".cmdline", "site=2" };
+        const BootSpecEntry *e;
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/Linux/old.efi", old, 4, false);
+        write_pe(root, "/efi/EFI/Linux/new.efi", new, 4, false);
+        write_pe(root, "/efi/loader/addons/site.addon.efi", site, 1, false);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        e = find_entry(&b, "old.efi");
+        assert_int_equal(e->uki_stub_version, 252);
+        assert_string_equal(e->addon_list[0].skipped, "this UKI's systemd-stub 252 reads no add-ons (254 and later do)");
+        assert_string_equal(e->cmdline, "root=/dev/u ro");
+        e = find_entry(&b, "new.efi");
+        assert_int_equal(e->uki_stub_version, 257);
+        assert_null(e->addon_list[0].skipped);
+        assert_string_equal(e->cmdline, "root=/dev/v ro site=2");
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
+/* Item 3: under Secure Boot, LoadImage refuses an unsigned add-on; a signed one is loaded. With
+ * SetupMode=1 the firmware does not enforce (systemd's secure_boot_enabled() is false). */
+static void test_addon_secure_boot(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const uki[] = { ".osrel", "ID=debian\nVERSION_ID=13\n", ".cmdline", "root=/dev/u ro", ".linux", "k" };
+        static const char * const foreign[] = { ".cmdline", "foreign=1" }, * const site[] = { ".cmdline", "site=2" };
+        const BootSpecEntry *e;
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/Linux/debian.efi", uki, 3, true);
+        write_pe(root, "/efi/loader/addons/foreign.addon.efi", foreign, 1, false);
+        write_pe(root, "/efi/EFI/Linux/debian.efi.extra.d/site.addon.efi", site, 1, true);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        assert_false(b.secure_boot);
+        e = find_entry(&b, "debian.efi");
+        assert_string_equal(e->cmdline, "root=/dev/u ro foreign=1 site=2");
+        assert_false(e->addon_list[0].is_signed);
+        assert_true(e->addon_list[1].is_signed);
+        bootspec_done(&b);
+
+        write_efi_u8(root, "SecureBoot", 1);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        assert_true(b.secure_boot);
+        e = find_entry(&b, "debian.efi");
+        assert_string_equal(e->cmdline, "root=/dev/u ro site=2");
+        assert_string_equal(e->addon_list[0].skipped, "not signed: under Secure Boot the firmware (or shim) refuses to load it");
+        assert_null(e->addon_list[1].skipped);
+        bootspec_done(&b);
+
+        write_efi_u8(root, "SetupMode", 1);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        assert_false(b.secure_boot);
+        assert_string_equal(find_entry(&b, "debian.efi")->cmdline, "root=/dev/u ro foreign=1 site=2");
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
+/* Item 1: a Type #1 entry whose "efi" is a UKI. systemd-boot's image_start() passes the options as
+ * LoadOptions; systemd-stub takes them unless Secure Boot is on and the UKI has a .cmdline, and
+ * appends the add-ons of the entry's partition and of the image's NAME.efi.extra.d/ either way. An
+ * "efi" image without .linux is no systemd-stub UKI: no add-ons. */
+static void test_type1_efi_addons(void **state) {
+        char *root = test_mkroot();
+        BootSpec b = {};
+        static const char * const uki[] = { ".cmdline", "root=/dev/u ro", ".uname", "6.12.0-1-amd64\n", ".linux", "k" };
+        static const char * const plain[] = { ".cmdline", "plain=1" };
+        static const char * const global[] = { ".cmdline", "site=1" }, * const own[] = { ".cmdline", "iommu=pt" },
+                                  * const old[] = { ".cmdline", "old=1", ".uname", "6.1.0-13-amd64\n" };
+
+        (void) state;
+        test_write(root, "/efi/EFI/systemd/systemd-bootx64.efi", "MZ");
+        write_pe(root, "/efi/EFI/debian/uki.efi", uki, 3, true);
+        write_pe(root, "/efi/EFI/tools/plain.efi", plain, 1, true);
+        write_pe(root, "/efi/loader/addons/site.addon.efi", global, 1, true);
+        write_pe(root, "/efi/loader/addons/old.addon.efi", old, 2, true);
+        write_pe(root, "/efi/EFI/debian/uki.efi.extra.d/iommu.addon.efi", own, 1, false);
+        test_write(root, "/efi/loader/entries/with-options.conf", "efi /EFI/debian/uki.efi\noptions root=/dev/own\n");
+        test_write(root, "/efi/loader/entries/without-options.conf", "efi EFI/debian/uki.efi\n");
+        test_write(root, "/efi/loader/entries/plain.conf", "efi /EFI/tools/plain.efi\noptions x=1\n");
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        {
+                const BootSpecEntry *e = find_entry(&b, "with-options.conf");
+                assert_true(e->uki_linux);
+                assert_int_equal(e->n_addon_list, 3);
+                assert_string_equal(e->addon_list[0].path, "/efi/loader/addons/old.addon.efi");
+                assert_non_null(e->addon_list[0].skipped);
+                assert_string_equal(e->addon_list[2].path, "/efi/EFI/debian/uki.efi.extra.d/iommu.addon.efi");
+                assert_string_equal(e->cmdline, "root=/dev/own site=1 iommu=pt");
+                assert_string_equal(e->cmdline_source, "options (replace the efi image's .cmdline), then global and per-UKI add-ons");
+                e = find_entry(&b, "without-options.conf");
+                assert_string_equal(e->cmdline, "root=/dev/u ro site=1 iommu=pt");
+                e = find_entry(&b, "plain.conf");
+                assert_false(e->uki_linux);
+                assert_null(e->addons);
+                assert_string_equal(e->cmdline, "x=1");
+        }
+        bootspec_done(&b);
+
+        /* Secure Boot: the options are ignored (the UKI has a .cmdline), the unsigned add-on is refused. */
+        write_efi_u8(root, "SecureBoot", 1);
+        assert_int_equal(bootspec_load(test_root(root), &b), 0);
+        {
+                const BootSpecEntry *e = find_entry(&b, "with-options.conf");
+                assert_string_equal(e->cmdline, "root=/dev/u ro site=1");
+                assert_string_equal(e->cmdline_source, "the .cmdline of the entry's efi image (Secure Boot: the stub ignores "
+                                                       "the options), then global and per-UKI add-ons");
+                assert_string_equal(e->addon_list[2].skipped, "not signed: under Secure Boot the firmware (or shim) refuses to load it");
+                assert_string_equal(find_entry(&b, "without-options.conf")->cmdline, "root=/dev/u ro site=1");
+                /* Not a UKI: the stub's rule does not apply, the options are what the loader passes. */
+                assert_string_equal(find_entry(&b, "plain.conf")->cmdline, "x=1");
+        }
+        bootspec_done(&b);
+        test_rmroot(root);
+}
+
 static void test_grub_cfg_location(void **state) {
         char *root = test_mkroot();
         char *p = NULL;
@@ -541,6 +793,11 @@ int main(void) {
                 cmocka_unit_test(test_load_grub),
                 cmocka_unit_test(test_load_blscfg),
                 cmocka_unit_test(test_load_ukis),
+                cmocka_unit_test(test_addon_skip_reason),
+                cmocka_unit_test(test_addon_uname),
+                cmocka_unit_test(test_addon_secure_boot),
+                cmocka_unit_test(test_addon_stub_version),
+                cmocka_unit_test(test_type1_efi_addons),
                 cmocka_unit_test(test_grub_cfg_location),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
