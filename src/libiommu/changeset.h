@@ -18,7 +18,7 @@
  * a replacement fails, the files already replaced are restored and the set is marked rolled back
  * (durably), so a run changes all of its files or none. The newest set found without a mark (a
  * crash halfway, or a lost mark) is finished by the next apply or rollback: rolled forward (marked
- * complete) when every file holds its new contents, else rolled back; older sets without a mark
+ * complete) when no file still holds its old contents, else rolled back; older sets without a mark
  * are complete (changeset_recover() says why). "rollback" restores the newest set that was not
  * rolled back yet. */
 
