@@ -657,14 +657,21 @@ static int plan_kernelopts(const Root *root, char * const *owned, const Cmdline 
         return r < 0 ? r : 0;
 }
 
-/* A Type #1 entry whose "efi" is a UKI and that has no options: systemd-stub boots the UKI's
+/* The Type #1 entries whose "efi" is a UKI and that have no options: systemd-stub boots the UKI's
  * .cmdline, which an options line would replace whole, root= with it. The uki-addon backend reaches
- * that line (boot_uki_addon_entry()); the entry file is left as it is. */
-static bool entry_is_bare_uki(const BootSpec *spec, const char *path) {
+ * that line (boot_uki_addon_entry()); the entry file is left as it is. Collected once (usually
+ * none): looking each listed entry up in the spec made a run over N entries O(N^2). */
+static int bare_uki_entries(const BootSpec *spec, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
         for (size_t i = 0; spec && i < spec->n_entries; i++)
-                if (spec->entries[i].type == BOOTSPEC_TYPE1 && streq(spec->entries[i].path, path))
-                        return spec->entries[i].uki_linux && !spec->entries[i].options;
-        return false;
+                if (spec->entries[i].type == BOOTSPEC_TYPE1 && spec->entries[i].uki_linux && !spec->entries[i].options &&
+                    spec->entries[i].path && (r = strv_consume_n(&l, &n, &allocated, strdup(spec->entries[i].path))) < 0)
+                        return r;
+        *ret = TAKE_PTR(l);
+        return 0;
 }
 
 int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, char * const *owned, const Cmdline *wanted,
@@ -675,8 +682,12 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
         _cleanup_free_ char *default_options = NULL;
         _cleanup_(bls_rewrite_memo_done) BlsRewriteMemo memo = {};
         _cleanup_(bls_dirs_close) DIR *dirs[ELEMENTSOF(boot_dirs)] = {};
+        _cleanup_strv_free_ char **bare_uki = NULL;
         int r;
 
+        r = bare_uki_entries(spec, &bare_uki);
+        if (r < 0)
+                return log_oom();
         r = bls_find_entries_in(root, dirs, &e, &n);
         if (r < 0)
                 return log_error_errno(r, "Failed to list the boot loader entries: %m");
@@ -700,7 +711,7 @@ int boot_bls_plan(const Root *root, const BootSpec *spec, const char *selector, 
                 if (!selected)
                         continue;
                 matched++;
-                if (entry_is_bare_uki(spec, e[i].path))
+                if (strv_contains(bare_uki, e[i].path))
                         continue;
                 /* Relative to the entries directory listed: one lookup per entry, not one per
                  * component of its path. */
