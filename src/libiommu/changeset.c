@@ -501,17 +501,14 @@ static bool journal_has(int dir_fd, const char *name) {
         return dir_fd >= 0 && fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Marks a set "complete" or "rolled-back". What counts is that the mark exists (its name), not
- * the time stamp in it: no fsync of the file itself. With durable, the set's directory is fsynced
- * so that the name is; "complete" is written without (see changeset_recover(): a set whose mark
- * is lost is told complete from its files). */
-static int journal_mark(int dir_fd, const char *name, bool durable) {
+static int journal_mark(int dir_fd, const char *name) {
         char stamp[64];
         int n;
 
         n = snprintf(stamp, sizeof(stamp), "%lld\n", (long long) time(NULL));
-        return write_file_atomic_at(dir_fd, name, stamp, n, 0600, (uid_t) -1, (gid_t) -1,
-                                    WRITE_ATOMIC_NO_DATA_SYNC | (durable ? 0 : WRITE_ATOMIC_NO_DIR_SYNC));
+        /* What counts is that the mark exists (its name, made durable by the directory fsync),
+         * not the time stamp in it: no fsync of the file itself. */
+        return write_file_atomic_at(dir_fd, name, stamp, n, 0600, (uid_t) -1, (gid_t) -1, WRITE_ATOMIC_NO_DATA_SYNC);
 }
 
 static int unsigned_compare(const void *a, const void *b) {
@@ -1087,17 +1084,15 @@ int changeset_commit(ChangeSet *cs) {
                                           "once the cause is fixed.", dir);
                                 return r;
                         }
-                        (void) journal_mark(dir_fd, "rolled-back", true);
+                        (void) journal_mark(dir_fd, "rolled-back");
                         log_error("Restored every file the change set had touched; nothing was changed.");
                         return r;
                 }
         }
-        /* Without an fsync: the files and their directories are durable, and a set whose mark a
-         * crash lost is told complete from them (changeset_recover()). */
-        r = journal_mark(dir_fd, "complete", false);
+        r = journal_mark(dir_fd, "complete");
         if (r < 0) {
                 log_error_errno(r, "Failed to mark the change set %s complete: %m", dir);
-                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir_fd, "rolled-back", true) >= 0)
+                if (items_restore(cs, cs->n_items) >= 0 && journal_mark(dir_fd, "rolled-back") >= 0)
                         log_error("Restored every file the change set had touched; nothing was changed.");
                 return r;
         }
@@ -1243,86 +1238,18 @@ static int journal_load(const Root *root, unsigned id, ChangeSet **ret) {
         return 0;
 }
 
-/* The newest set that got as far as its journal (or a version 1 manifest): the only one that can
- * be incomplete without its mark. 0 when there is none. */
-static unsigned journal_newest(const Root *root, const unsigned *ids, size_t n_ids) {
-        for (size_t i = n_ids; i-- > 0;) {
-                _cleanup_close_ int dir_fd = -1;
-
-                if (journal_dir_open(root, ids[i], &dir_fd) >= 0 &&
-                    (journal_has(dir_fd, "journal") || journal_has(dir_fd, "manifest")))
-                        return ids[i];
-        }
-        return 0;
-}
-
-/* Whether some file of a loaded set still holds the contents it had before the set (is absent,
- * for a file the set created): the set did not reach its end. A file that cannot be read counts
- * as old (rolled back, as before). Reads each file: only for a set whose mark is missing. */
-static int items_some_old(const ChangeSet *cs, bool *ret) {
-        for (size_t k = 0; k < cs->n_items; k++) {
-                const ChangeItem *c = &cs->items[k];
-                _cleanup_free_ char *cur = NULL;
-                struct stat st;
-                size_t cur_size;
-                int r, dir_fd = -1;
-
-                r = item_dir_fd(cs, c, false, &dir_fd);
-                if (r >= 0 || r == -ENOENT)
-                        r = read_current(dir_fd, item_name(c), &cur, &cur_size, &st);
-                if (r < 0 || contents_equal(cur, cur_size, c->old, c->old_size)) {
-                        *ret = true;
-                        return 0;
-                }
-        }
-        *ret = false;
-        return 0;
-}
-
-/* "complete" is written without an fsync (changeset_commit()), so a crash may lose it; a set is
- * told complete without it as follows.
- *
- * Only the newest set can be incomplete: every run recovers under the lock before it journals a
- * set of its own, and recovery leaves each set it finds marked complete or rolled back (or fails,
- * and then no newer set is made). So a set without a mark that is not the newest one was complete
- * or rolled back (a rolled-back mark is durable: written with an fsync of the set's directory,
- * before the next set is made), and is complete. The newest one without a mark was interrupted
- * somewhere between its journal and its mark, or its mark was lost: when none of its files still
- * holds its old contents (a file it created, the applied record say, is there; one it removed is
- * gone), the set reached its end and is rolled forward; otherwise it is rolled back as before.
- * That is sound because:
- *  - each file is replaced by renaming a temporary whose contents were fsynced first, so a file
- *    that shows its new contents after a crash has them durably; only the renames may not be
- *    durable when the process died (killed, not a power loss) between the last rename and the
- *    fsync of its directory: rolling forward fsyncs the set's directories again before the mark,
- *    as the commit would have;
- *  - after a power loss the files read are the ones on disk: a rename lost in one directory shows
- *    the old file, and the set is rolled back;
- *  - a file holding neither its old nor its new contents was changed by someone else after the
- *    set wrote it (the set only ever renames its new contents over the old): no sign that the set
- *    stopped short. Asking for every file to hold its new contents would roll back an apply that
- *    had reported success, because another writer (kernel-install, an admin) changed one entry in
- *    the seconds before a power loss took the unsynced mark; the set is rolled forward and that
- *    file kept, as rollback keeps it later;
- *  - the mark written when rolling forward needs no fsync either: lost, the same files tell the
- *    same again next time, and once a newer set exists this one is not the newest.
- * Rolling forward is no rollback: the run that finds it goes on (rollback then restores the set
- * as any complete one). */
 int changeset_recover(const Root *root) {
         _cleanup_free_ unsigned *ids = NULL;
         size_t n_ids;
-        unsigned newest;
         int r, n = 0;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return log_error_errno(r, "Failed to list %s under %s: %m", CHANGESET_DIR, root->path);
-        newest = journal_newest(root, ids, n_ids);
         for (size_t i = 0; i < n_ids; i++) {
                 _cleanup_changeset_ ChangeSet *cs = NULL;
                 _cleanup_free_ char *dir = journal_dir(root, ids[i]);
                 _cleanup_close_ int dir_fd = -1;
-                bool some_old;
 
                 if (!dir)
                         return log_oom();
@@ -1346,32 +1273,16 @@ int changeset_recover(const Root *root) {
                         }
                         continue;
                 }
-                if (ids[i] != newest)
-                        continue; /* complete, its mark lost: see above */
+                log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
                 r = journal_load(root, ids[i], &cs);
                 if (r < 0)
                         return log_error_errno(r, "The journal of the interrupted change set %s cannot be read, so the files "
                                                "it had started to change cannot be told; check them, then move %s out of "
                                                "the way.", dir, dir);
-                r = items_some_old(cs, &some_old);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to read the files of change set %s: %m", dir);
-                if (!some_old) {
-                        log_notice("Change set %s had written all its files when it was interrupted; marking it complete.", dir);
-                        remove_stale_temporaries(cs, cs->n_items);
-                        r = items_sync_directories(cs, cs->n_items); /* logs */
-                        if (r < 0)
-                                return r;
-                        r = journal_mark(dir_fd, "complete", false);
-                        if (r < 0)
-                                return log_error_errno(r, "Failed to mark %s complete: %m", dir);
-                        continue;
-                }
-                log_warning("Change set %s was interrupted; restoring the files it had started to change.", dir);
                 r = items_restore_full(cs, cs->n_items, true);
                 if (r < 0)
                         return log_error_errno(r, "Failed to roll back the interrupted change set %s: %m", dir);
-                r = journal_mark(dir_fd, "rolled-back", true);
+                r = journal_mark(dir_fd, "rolled-back");
                 if (r < 0)
                         return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
                 n++;
@@ -1485,7 +1396,7 @@ int changeset_rollback_mark(ChangeSet *cs) {
         r = journal_dir_open(cs->root, cs->id, &dir_fd);
         if (r < 0)
                 return log_error_errno(r, "Failed to open %s: %m", dir);
-        r = journal_mark(dir_fd, "rolled-back", true);
+        r = journal_mark(dir_fd, "rolled-back");
         if (r < 0)
                 return log_error_errno(r, "Failed to mark %s rolled back: %m", dir);
         return 0;
@@ -1629,13 +1540,11 @@ int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
         _cleanup_free_ unsigned *ids = NULL;
         ChangeSetInfo *l = NULL;
         size_t n_ids, n = 0;
-        unsigned newest;
         int r;
 
         r = journal_list(root, &ids, &n_ids, NULL);
         if (r < 0)
                 return r;
-        newest = journal_newest(root, ids, n_ids);
         l = calloc(n_ids ?: 1, sizeof(ChangeSetInfo));
         if (!l)
                 return -ENOMEM;
@@ -1652,18 +1561,11 @@ int changeset_list(const Root *root, ChangeSetInfo **ret, size_t *ret_n) {
                         continue; /* interrupted while journaling: nothing was touched */
                 *e = (ChangeSetInfo) { .id = ids[i], .time = -1 };
                 n++;
-                /* Without a mark, only the newest set is incomplete (see changeset_recover()). */
                 e->state = journal_has(dir_fd, "rolled-back") ? CHANGESET_ROLLED_BACK :
-                           journal_has(dir_fd, "complete") || ids[i] != newest ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
+                           journal_has(dir_fd, "complete") ? CHANGESET_COMPLETE : CHANGESET_INCOMPLETE;
                 e->time = journal_mark_time(dir_fd, "complete");
                 if (e->time < 0)
                         e->time = journal_mark_time(dir_fd, "rolled-back");
-                if (e->time < 0 && e->state == CHANGESET_COMPLETE) {
-                        /* Its mark was lost: the journal was written just before its files. */
-                        struct stat st;
-                        if (fstatat(dir_fd, "journal", &st, AT_SYMLINK_NOFOLLOW) >= 0)
-                                e->time = st.st_mtime;
-                }
                 if (read_file_at(dir_fd, "info", 4096, &info, &size) >= 0) {
                         char *nl = strchr(info, '\n');
                         if (nl) {

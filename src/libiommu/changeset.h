@@ -14,13 +14,11 @@
  * (the journal, the set's directory and CHANGESET_DIR fsynced; where the run made CHANGESET_DIR or
  * the directories above it, each one above a made one too), then replaces each file atomically
  * (temporary file fsynced and renamed over it; each directory fsynced once, after its files),
- * then marks the set "complete" without an fsync: N + 3 + (directories) fsyncs for N files. When
- * a replacement fails, the files already replaced are restored and the set is marked rolled back
- * (durably), so a run changes all of its files or none. The newest set found without a mark (a
- * crash halfway, or a lost mark) is finished by the next apply or rollback: rolled forward (marked
- * complete) when no file still holds its old contents, else rolled back; older sets without a mark
- * are complete (changeset_recover() says why). "rollback" restores the newest set that was not
- * rolled back yet. */
+ * then marks the set complete: N + 4 + (directories) fsyncs for N files. When a replacement
+ * fails, the files already replaced are restored and the set is marked rolled back, so a run
+ * changes all of its files or none. A set found without its "complete" mark (a crash halfway) is
+ * rolled back by the next apply or rollback. "rollback" restores the newest complete set that was
+ * not rolled back yet. */
 
 #define CHANGESET_DIR "/var/lib/iommu/changesets"
 #define CHANGESET_LOCK "/var/lib/iommu/lock"
@@ -101,9 +99,7 @@ static inline void changeset_lock_release(ChangeSetLock *l) {
         changeset_unlock(l->root, l->fd);
 }
 
-/* Finishes the set a crash left incomplete: marks it complete when all its files hold their new
- * contents (logged as a notice), else rolls it back (logged as a warning). Returns how many sets
- * were rolled back. */
+/* Rolls back every set left incomplete by a crash (logged as a warning). Returns how many. */
 int changeset_recover(const Root *root);
 
 /* Loads the newest complete set that was not rolled back, as a change set whose new contents
@@ -115,7 +111,7 @@ int changeset_rollback_commit(ChangeSet *cs);
 
 /* The history: every journaled set, oldest first, for "iommuctl history". */
 typedef enum ChangeSetState {
-        CHANGESET_INCOMPLETE,  /* interrupted (the next apply or rollback finishes or restores it) */
+        CHANGESET_INCOMPLETE,  /* interrupted (the next apply or rollback restores it) */
         CHANGESET_COMPLETE,
         CHANGESET_ROLLED_BACK, /* restored by rollback, or by itself after a failure */
         _CHANGESET_STATE_MAX,
