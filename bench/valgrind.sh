@@ -12,12 +12,13 @@
 # untouched), and this machine's where the fetch fails (offline) or with BENCH_VALGRIND=system.
 # The first line the scripts print says which one ran, and whether openat2() reached the kernel.
 
+# shellcheck disable=SC2154 # src and tmp: set by the sourcing script
 bench_fetch_valgrind() {
-        local dest
         (
                 set -e
                 # shellcheck source=../tests/vm/lib.sh
                 . "$src/tests/vm/lib.sh"
+                # shellcheck disable=SC2034 # read by tests/vm/lib.sh's functions
                 VM_SUITE=trixie
                 _vm_apt_suite_setup
                 _vm_fetch_deb valgrind "$(dpkg --print-architecture)" "$VM_CACHE/suites/trixie/$(dpkg --print-architecture)/valgrind"
