@@ -691,7 +691,8 @@ static int fd_pread(void *userdata, void *buf, size_t n, uint64_t offset) {
         return k == (ssize_t) n ? 0 : -EBADMSG;
 }
 
-static int read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
+/* A PE image inside the root, opened for fd_pread(): a regular file (-EBADFD otherwise). */
+static int pe_open(const Root *root, const char *path, int *ret_fd) {
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
@@ -703,25 +704,27 @@ static int read_pe(const Root *root, const char *path, char **ret_cmdline, char 
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        return bootspec_pe_sections(fd_pread, &fd, ret_cmdline, ret_osrel, ret_uname);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
 }
 
 int bootspec_read_pe(const Root *root, const char *path, char **ret_cmdline, char **ret_osrel, char **ret_uname) {
-        return read_pe(root, path, ret_cmdline, ret_osrel, ret_uname);
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        r = pe_open(root, path, &fd);
+        if (r < 0)
+                return r;
+        return bootspec_pe_sections(fd_pread, &fd, ret_cmdline, ret_osrel, ret_uname);
 }
 
 static int read_pe_info(const Root *root, const char *path, BootSpecPE *ret) {
         _cleanup_close_ int fd = -1;
-        struct stat st;
         int r;
 
-        r = root_open(root, path, O_RDONLY | O_NOCTTY | O_NONBLOCK, &fd);
+        r = pe_open(root, path, &fd);
         if (r < 0)
                 return r;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
         return bootspec_pe_read(fd_pread, &fd, ret);
 }
 
